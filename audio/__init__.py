@@ -1,0 +1,1 @@
+"""Audio catalogue (pure) and conversion (pydub)."""

@@ -1,0 +1,1 @@
+"""The call controller: drives Asterisk over AMI, serves FastAGI, stores outcomes."""

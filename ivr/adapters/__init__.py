@@ -1,0 +1,1 @@
+"""The thin asyncio shell: AMI gateway (panoramisk), FastAGI server, SQLite store (aiosqlite)."""

@@ -1,0 +1,148 @@
+"""Settings: defaults, then the TOML file, then IVR_* environment variables.
+
+The state directory ("home") is $IVR_HOME, or ./var under the current directory. The config
+file is $IVR_CONFIG, or <home>/ivr.toml (written by `ivr sandbox start` so that the default
+configuration points at the sandbox). Secrets can stay out of the file: IVR_AMI_SECRET.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+
+class ConfigError(Exception):
+    """The configuration file or an IVR_* variable is wrong; the message says which key."""
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "ivr"
+    secret: str = ""
+    ping_interval: float = 5.0       # seconds between AMI pings (loss detection)
+    connect_timeout: float = 10.0    # connect + login must finish within this
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """Where calls go out. `dial` is a template with {digits} (E.164 without '+')
+    and {e164}; for example "PJSIP/{digits}@carrier" or "Local/{digits}@sim-phones"."""
+    name: str
+    dial: str
+    channels: int = 30               # most concurrent calls the trunk allows
+    cps: float = 10.0                # most call set-ups per second (carriers cap this)
+    caller_id: str = ""
+    ring_timeout: float = 30.0       # seconds to ring before giving up (India: 30 s)
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    database: Path
+    sounds: Path
+    programme: str = "mmitra"
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    trunks: tuple[Trunk, ...] = (Trunk("sim", "Local/{digits}@sim-phones"),)
+    source: Path | None = None       # the file read, if any
+
+    def trunk(self, name: str | None = None) -> Trunk:
+        if name is None:
+            return self.trunks[0]
+        for t in self.trunks:
+            if t.name == name:
+                return t
+        raise ConfigError(f"no trunk named {name!r}; configured: "
+                          f"{', '.join(t.name for t in self.trunks)}")
+
+    def with_ami_secret(self, secret: str) -> "Config":
+        return replace(self, ami=replace(self.ami, secret=secret))
+
+
+def home_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("IVR_HOME") or "var").absolute()
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    home = home_dir(env)
+    if path is None and env.get("IVR_CONFIG"):
+        path = Path(env["IVR_CONFIG"])
+    if path is None and (home / "ivr.toml").exists():
+        path = home / "ivr.toml"
+    data: dict = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {path}: {e}") from None
+    return _build(home, data, env, path)
+
+
+def _get(section: dict, key: str, kind: type, default, where: str):
+    value = section.get(key, default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"{where}.{key} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+_KNOWN = {"ivr", "ami", "agi", "trunk"}
+
+
+def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) -> Config:
+    unknown = set(data) - _KNOWN
+    if unknown:
+        raise ConfigError(f"unknown section(s) {sorted(unknown)} in {path}; known: {sorted(_KNOWN)}")
+    ivr, ami, agi = data.get("ivr", {}), data.get("ami", {}), data.get("agi", {})
+    d = AmiSettings()
+    ami_s = AmiSettings(
+        host=_get(ami, "host", str, d.host, "ami"),
+        port=_get(ami, "port", int, d.port, "ami"),
+        username=_get(ami, "username", str, d.username, "ami"),
+        secret=env.get("IVR_AMI_SECRET") or _get(ami, "secret", str, d.secret, "ami"),
+        ping_interval=_get(ami, "ping_interval", float, d.ping_interval, "ami"),
+        connect_timeout=_get(ami, "connect_timeout", float, d.connect_timeout, "ami"),
+    )
+    trunks = []
+    for i, t in enumerate(data.get("trunk", [])):
+        where = f"trunk[{i}]"
+        if "name" not in t or "dial" not in t:
+            raise ConfigError(f"{where} needs both 'name' and 'dial'")
+        dial = _get(t, "dial", str, "", where)
+        if "{digits}" not in dial and "{e164}" not in dial:
+            raise ConfigError(f"{where}.dial must contain {{digits}} or {{e164}}: {dial!r}")
+        trunks.append(Trunk(
+            name=_get(t, "name", str, "", where), dial=dial,
+            channels=_get(t, "channels", int, 30, where),
+            cps=_get(t, "cps", float, 10.0, where),
+            caller_id=_get(t, "caller_id", str, "", where),
+            ring_timeout=_get(t, "ring_timeout", float, 30.0, where)))
+    database = Path(env.get("IVR_DATABASE") or _get(ivr, "database", str, "ivr.db", "ivr"))
+    sounds = Path(env.get("IVR_SOUNDS") or _get(ivr, "sounds", str, "sounds", "ivr"))
+    cfg = Config(
+        home=home,
+        database=database if database.is_absolute() else home / database,
+        sounds=sounds if sounds.is_absolute() else home / sounds,
+        programme=env.get("IVR_PROGRAMME") or _get(ivr, "programme", str, "mmitra", "ivr"),
+        ami=ami_s,
+        agi_host=_get(agi, "host", str, "127.0.0.1", "agi"),
+        agi_port=_get(agi, "port", int, 4573, "agi"),
+        source=path,
+    )
+    if trunks:
+        cfg = replace(cfg, trunks=tuple(trunks))
+    if cfg.agi_host not in ("127.0.0.1", "::1", "localhost") and not cfg.agi_host.startswith(
+            ("10.", "192.168.", "172.")):
+        raise ConfigError(f"agi.host {cfg.agi_host!r}: FastAGI has no authentication; bind it to "
+                          "loopback or a private address, never a public one or 0.0.0.0")
+    return cfg

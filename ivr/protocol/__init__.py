@@ -1,0 +1,1 @@
+"""Pure protocol meaning: AGI codec, AMI event interpretation. No I/O here."""

@@ -1,0 +1,1 @@
+"""Who to call, with which message, when. Pure: stdlib only, the clock is passed in."""
