@@ -28,3 +28,22 @@ USEREVENT_AGI_FAILED = "IvrAgiFailed"
 
 # Dialplan global holding the FastAGI address (set by the deployment, see dialplan/).
 GLOBAL_AGI_URL = "IVR_AGI_URL"
+
+# Recorded prompts, one file per language in the catalogue: <sounds>/<lang>/<name>.wav,
+# beside the programme's messages (<sounds>/<lang>/<message key>.wav).
+PROMPT_GREETING = "ivr-greeting"            # "Hello, this is your weekly health message"
+PROMPT_MENU = "ivr-menu"                    # "Press 1 to hear it again, 0 ... 9 to stop"
+PROMPT_INVALID = "ivr-invalid"              # "Sorry, that key is not valid"
+PROMPT_GOODBYE = "ivr-goodbye"
+PROMPT_OPTOUT_CONFIRM = "ivr-optout-confirm"  # "To stop all messages press 1, else hang up"
+PROMPT_OPTOUT_DONE = "ivr-optout-done"
+PROMPT_CALL_CENTRE = "ivr-call-centre"      # "Connecting you to a health worker"
+PROMPT_SORRY = "ivr-sorry"                  # apology when the service cannot play (AGI down)
+PROMPTS = (PROMPT_GREETING, PROMPT_MENU, PROMPT_INVALID, PROMPT_GOODBYE, PROMPT_OPTOUT_CONFIRM,
+           PROMPT_OPTOUT_DONE, PROMPT_CALL_CENTRE, PROMPT_SORRY)
+
+# Keys of the in-call menu.
+KEY_REPLAY = "1"
+KEY_CALL_CENTRE = "0"
+KEY_STOP = "9"
+KEY_CONFIRM = "1"
