@@ -47,3 +47,8 @@ KEY_REPLAY = "1"
 KEY_CALL_CENTRE = "0"
 KEY_STOP = "9"
 KEY_CONFIRM = "1"
+
+# The FastAGI address for one call: every Originate carries it, so the call reaches the
+# server that placed it (tests run servers on ephemeral ports); the [globals] value of the
+# same name is the deployment's default.
+VAR_AGI_URL = GLOBAL_AGI_URL
