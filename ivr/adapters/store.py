@@ -1,0 +1,250 @@
+"""The SQLite store (aiosqlite): numbered migrations, WAL, busy timeout, a private file.
+
+The database holds phone numbers and pregnancy data: the file (and its -wal/-shm, which
+SQLite creates with the same mode) is 0600 in a 0700 directory.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from scheduler.outcome import Outcome
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(Exception):
+    """The database cannot be opened or migrated; the message says why."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """The numbered migrations shipped in ivr/migrations, in order (NNN_name.sql)."""
+    found = []
+    for entry in resources.files("ivr.migrations").iterdir():
+        name = entry.name
+        if not name.endswith(".sql"):
+            continue
+        number, _, rest = name.partition("_")
+        if not number.isdigit():
+            raise StoreError(f"migration file {name!r} must be named NNN_name.sql")
+        found.append(Migration(int(number), rest[:-4], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise StoreError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+@dataclass(frozen=True)
+class NewAttempt:
+    phone: str                 # E.164 digits (no '+')
+    language: str
+    message_key: str
+    trunk: str
+    kind: str = "test"
+    subscriber_id: int | None = None
+    delivery_id: int | None = None
+    number: int = 1
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    delivery_id: int | None
+    subscriber_id: int | None
+    number: int
+    kind: str
+    phone: str
+    language: str
+    message_key: str
+    trunk: str
+    created_at: float
+    started_at: float | None
+    answered_at: float | None
+    ended_at: float | None
+    outcome: Outcome | None
+    reason: int | None
+    cause: int | None
+    cause_text: str | None
+    heard_seconds: float | None
+    message_seconds: float | None
+    heard_share: float | None
+    ended: str | None
+    keys: str | None
+    language_played: str | None
+    channel: str | None
+    uniqueid: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Attempt":
+        values = dict(row)
+        if values["outcome"] is not None:
+            values["outcome"] = Outcome(values["outcome"])
+        return cls(**values)
+
+
+_ATTEMPT_COLUMNS = ", ".join(f.name for f in fields(Attempt))
+
+
+def _private_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class Store:
+    """One connection (aiosqlite runs it in its own thread). Open with `await Store.open(path)`."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path):
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> "Store":
+        path = Path(path)
+        try:
+            _private_file(path)
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(f"cannot open the database {path}: {e}") from None
+        db.row_factory = sqlite3.Row
+        store = cls(db, path)
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = await (await db.execute("PRAGMA journal_mode = WAL")).fetchone()
+            if mode[0].lower() != "wal":
+                raise StoreError(f"{path}: SQLite refused WAL mode (got {mode[0]})")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await store.migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> "Store":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ schema
+    async def schema_version(self) -> int:
+        await self._db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
+        row = await (await self._db.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).fetchone()
+        return row[0]
+
+    async def migrate(self) -> list[int]:
+        """Apply the migrations not applied yet, each in its own transaction."""
+        current = await self.schema_version()
+        known = migrations()
+        if current > len(known):
+            raise StoreError(f"{self.path} has schema version {current}, newer than this "
+                             f"program knows ({len(known)}): upgrade the program")
+        applied = []
+        for m in known[current:]:
+            # executescript would COMMIT first; run statement by statement inside BEGIN.
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                for statement in _statements(m.sql):
+                    await self._db.execute(statement)
+                await self._db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) "
+                    "VALUES (?, ?, ?)", (m.version, m.name, time.time()))
+                await self._db.execute("COMMIT")
+            except sqlite3.Error as e:
+                await self._db.execute("ROLLBACK")
+                raise StoreError(f"migration {m.version:03d}_{m.name} failed: {e}") from None
+            applied.append(m.version)
+        return applied
+
+    # ------------------------------------------------------------------ attempts
+    async def create_attempt(self, new: NewAttempt, now: float) -> int:
+        cur = await self._db.execute(
+            "INSERT INTO attempts (delivery_id, subscriber_id, number, kind, phone, language, "
+            "message_key, trunk, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (new.delivery_id, new.subscriber_id, new.number, new.kind, new.phone, new.language,
+             new.message_key, new.trunk, now))
+        return cur.lastrowid
+
+    async def attempt_started(self, attempt_id: int, at: float, uniqueid: str) -> None:
+        await self._db.execute("UPDATE attempts SET started_at = ?, uniqueid = ? WHERE id = ?",
+                               (at, uniqueid, attempt_id))
+
+    async def attempt_answered(self, attempt_id: int, at: float, channel: str | None) -> None:
+        await self._db.execute(
+            "UPDATE attempts SET answered_at = ?, channel = COALESCE(?, channel) WHERE id = ?",
+            (at, channel, attempt_id))
+
+    async def attempt_listened(self, attempt_id: int, *, heard_seconds: float,
+                               message_seconds: float, heard_share: float, ended: str,
+                               keys: str, language_played: str) -> None:
+        await self._db.execute(
+            "UPDATE attempts SET heard_seconds = ?, message_seconds = ?, heard_share = ?, "
+            "ended = ?, keys = ?, language_played = ? WHERE id = ?",
+            (heard_seconds, message_seconds, heard_share, ended, keys, language_played, attempt_id))
+
+    async def attempt_ended(self, attempt_id: int, *, at: float, outcome: Outcome,
+                            reason: int | None, cause: int | None, cause_text: str | None) -> None:
+        """Close an attempt. Only a live one (outcome NULL) changes: a late duplicate is ignored."""
+        await self._db.execute(
+            "UPDATE attempts SET ended_at = ?, outcome = ?, reason = ?, cause = ?, cause_text = ? "
+            "WHERE id = ? AND outcome IS NULL",
+            (at, outcome.value, reason, cause, cause_text, attempt_id))
+
+    async def attempt(self, attempt_id: int) -> Attempt | None:
+        row = await (await self._db.execute(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", (attempt_id,))).fetchone()
+        return Attempt.from_row(row) if row else None
+
+    async def attempts(self, limit: int = 100) -> list[Attempt]:
+        rows = await (await self._db.execute(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts ORDER BY id DESC LIMIT ?", (limit,))).fetchall()
+        return [Attempt.from_row(r) for r in rows]
+
+    async def live_attempts(self) -> list[Attempt]:
+        rows = await (await self._db.execute(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY id")).fetchall()
+        return [Attempt.from_row(r) for r in rows]
+
+    # ------------------------------------------------------------------ raw access for use cases
+    async def execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        return await self._db.execute(sql, params)
+
+    async def fetchall(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        return await (await self._db.execute(sql, params)).fetchall()
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows about strings)."""
+    out, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        if line.lstrip().startswith("--") and not buf.strip():
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        raise StoreError(f"unterminated SQL statement in a migration: {buf.strip()[:60]!r}")
+    return out

@@ -1,0 +1,80 @@
+import os
+import stat
+import sqlite3
+
+import pytest
+
+from ivr.adapters.store import NewAttempt, Store, StoreError, migrations, _statements
+from scheduler.outcome import Outcome
+
+
+async def test_open_creates_private_wal_database_with_all_tables(tmp_path):
+    path = tmp_path / "state" / "ivr.db"
+    async with await Store.open(path) as store:
+        assert await store.schema_version() == len(migrations())
+        tables = {r[0] for r in await store.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"subscribers", "deliveries", "attempts", "missed_calls",
+                "callback_requests", "audit", "schema_migrations"} <= tables
+        mode = (await store.fetchall("PRAGMA journal_mode"))[0][0]
+        assert mode == "wal"
+        await store.create_attempt(NewAttempt("919000010001", "hi", "m", "sim"), now=1.0)
+        for suffix in ("", "-wal"):
+            st = os.stat(str(path) + suffix)
+            assert stat.S_IMODE(st.st_mode) == 0o600, suffix
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+
+
+async def test_reopen_applies_nothing_twice(tmp_path):
+    path = tmp_path / "ivr.db"
+    async with await Store.open(path) as store:
+        assert await store.migrate() == []
+    async with await Store.open(path) as store:
+        rows = await store.fetchall("SELECT version FROM schema_migrations")
+        assert [r[0] for r in rows] == list(range(1, len(migrations()) + 1))
+
+
+async def test_newer_schema_than_program_is_refused(tmp_path):
+    path = tmp_path / "ivr.db"
+    async with await Store.open(path) as store:
+        await store.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
+    with pytest.raises(StoreError, match="newer than this program"):
+        await Store.open(path)
+
+
+async def test_attempt_lifecycle_and_late_duplicate_ignored(tmp_path):
+    async with await Store.open(tmp_path / "ivr.db") as store:
+        aid = await store.create_attempt(
+            NewAttempt("919000010001", "mr", "mmitra-p001", "sim"), now=100.0)
+        await store.attempt_started(aid, 100.5, "ivr-1")
+        assert (await store.live_attempts())[0].id == aid
+        await store.attempt_answered(aid, 102.0, "Local/x;1")
+        await store.attempt_listened(aid, heard_seconds=3.5, message_seconds=7.0,
+                                     heard_share=0.5, ended="hangup", keys="",
+                                     language_played="mr")
+        await store.attempt_ended(aid, at=106.0, outcome=Outcome.ANSWERED, reason=4,
+                                  cause=16, cause_text="Normal Clearing")
+        await store.attempt_ended(aid, at=200.0, outcome=Outcome.FAILED, reason=0,
+                                  cause=0, cause_text=None)
+        a = await store.attempt(aid)
+        assert a.outcome is Outcome.ANSWERED and a.ended_at == 106.0
+        assert a.heard_share == 0.5 and a.language_played == "mr" and a.cause == 16
+        assert await store.live_attempts() == []
+
+
+async def test_one_live_subscriber_per_phone(tmp_path):
+    async with await Store.open(tmp_path / "ivr.db") as store:
+        sql = ("INSERT INTO subscribers (phone, language, slot, programme, track, status, "
+               "enrolled_at, updated_at) VALUES (?, 'hi', '09-12', 'mmitra', 'pregnancy', ?, 0, 0)")
+        await store.execute(sql, ("919000010001", "active"))
+        await store.execute(sql, ("919000010001", "opted_out"))
+        with pytest.raises(sqlite3.IntegrityError):
+            await store.execute(sql, ("919000010001", "paused"))
+
+
+def test_statement_splitter_keeps_semicolons_in_strings():
+    sql = "-- c\nCREATE TABLE t (a TEXT DEFAULT ';');\nINSERT INTO t VALUES ('x;y');\n"
+    assert _statements(sql) == ["CREATE TABLE t (a TEXT DEFAULT ';');",
+                                "INSERT INTO t VALUES ('x;y');"]
+    with pytest.raises(StoreError, match="unterminated"):
+        _statements("CREATE TABLE t (a")
