@@ -57,7 +57,7 @@ def test_originate_action_carries_ids_and_variables():
 
 @pytest.mark.parametrize("raw,digits", [("+91 90000-10001", "919000010001"), ("100", "100"),
                                         ("(022) 555.1234", "0225551234"),
-                                        ("9190000\r\n1", "91900001")]  # whitespace only)
+                                        ("9190000\r\n1", "91900001")])  # whitespace is dropped
 def test_phone_digits(raw, digits):
     assert phone_digits(raw) == digits
 
