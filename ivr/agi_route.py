@@ -1,0 +1,68 @@
+"""The FastAGI route `call`: what happens once she has answered.
+
+Asterisk runs AGI(<url>/call,<attempt id>) from the ivr-outbound context. The route finds
+the live call by attempt id, picks the language to play (hers, or the programme's fallback
+when her recording is missing: never silence), runs the pure in-call flow, and stores what
+she heard.
+"""
+from __future__ import annotations
+
+import logging
+
+from audio.catalogue import Catalogue, sound_path
+from ivr import constants as C
+from ivr.adapters.fastagi import AgiSession, run_flow
+from ivr.adapters.store import Store
+from ivr.controller import Controller
+from ivr.flow import CallFlow, CallPlan
+
+log = logging.getLogger(__name__)
+
+
+class CallRoute:
+    def __init__(self, controller: Controller, store: Store, catalogue: Catalogue,
+                 fallback_language: str):
+        self.controller = controller
+        self.store = store
+        self.catalogue = catalogue
+        self.fallback_language = fallback_language
+
+    async def __call__(self, session: AgiSession) -> None:
+        args = session.request.args
+        attempt_id = int(args[0]) if args and args[0].isdigit() else None
+        call = self.controller.live.get(attempt_id) if attempt_id is not None else None
+        if call is None:
+            log.warning("AGI request for unknown attempt %r: hanging up", args[:1])
+            await session.command("SET", "VARIABLE", C.VAR_RESULT, "unknown_call")
+            return
+        call.agi_started = True
+        try:
+            await self._play(session, call.attempt_id, call.request.language,
+                             call.request.message_key)
+        finally:
+            call.flow_done.set()
+
+    async def _play(self, session: AgiSession, attempt_id: int, language: str, key: str) -> None:
+        played = self.catalogue.language_for(language, key, self.fallback_language)
+        if played is None:
+            log.error("attempt %s: message %s missing in %s and in the fallback %s",
+                      attempt_id, key, language, self.fallback_language)
+            await session.command("SET", "VARIABLE", C.VAR_RESULT, "no_audio")
+            return
+        if played != language:
+            log.warning("attempt %s: message %s missing in %s, playing %s", attempt_id, key,
+                        language, played)
+            await session.command("SET", "VARIABLE", "CHANNEL(language)", played)
+        plan = CallPlan(
+            attempt_id=attempt_id,
+            message=sound_path(self.catalogue.sounds, key),
+            message_seconds=self.catalogue.duration(played, key) or 0.0,
+            language=played,
+            prompts={name: sound_path(self.catalogue.sounds, name) for name in C.PROMPTS},
+            call_centre=False,
+        )
+        result = await run_flow(session, CallFlow(plan))
+        await self.store.attempt_listened(
+            attempt_id, heard_seconds=result.heard_seconds, message_seconds=plan.message_seconds,
+            heard_share=result.heard_share, ended=result.ended, keys=result.keys,
+            language_played=played)

@@ -1,0 +1,99 @@
+"""Use cases, each a plain async function over a running Service (store, FastAGI, AMI)."""
+from __future__ import annotations
+
+import asyncio
+import re
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import AsyncIterator
+
+from audio.catalogue import Catalogue
+from ivr.adapters.fastagi import FastAgiServer
+from ivr.adapters.store import Attempt, Store
+from ivr.agi_route import CallRoute
+from ivr.config import Config
+from ivr.controller import CallRequest, Controller
+from ivr.protocol.ami import phone_digits
+from scheduler.programme import load_programme
+
+
+@dataclass
+class Service:
+    config: Config
+    store: Store
+    controller: Controller
+    catalogue: Catalogue
+    fallback_language: str
+
+
+@asynccontextmanager
+async def running(config: Config, *, agi_port: int | None = None) -> AsyncIterator[Service]:
+    """Open the store, start the FastAGI server and log in to AMI; undo it all on exit.
+    agi_port=0 picks a free port (tests); the default is the configured one."""
+    programme = load_programme(config.programme)
+    store = await Store.open(config.database)
+    catalogue = Catalogue(config.sounds)
+    server = None
+    controller = None
+    try:
+        port = config.agi_port if agi_port is None else agi_port
+        route_holder: list[CallRoute] = []
+
+        async def handler(session):
+            await route_holder[0](session)
+
+        server = FastAgiServer(handler, host=config.agi_host, port=port)
+        await server.start()
+        controller = Controller(config, store, agi_url=f"agi://{config.agi_host}:{server.port}")
+        route_holder.append(CallRoute(controller, store, catalogue, programme.fallback_language))
+        await controller.start()
+        yield Service(config, store, controller, catalogue, programme.fallback_language)
+    finally:
+        if controller is not None:
+            await controller.close()
+        if server is not None:
+            await server.close()
+        await store.close()
+
+
+class UseCaseError(Exception):
+    """Bad input to a use case; the message says what and how to fix it."""
+
+
+_LANG = re.compile(r"[a-z]{2,3}(_[a-z]{2,8})?")
+
+
+async def place_test_call(service: Service, *, to: str, language: str, message: str,
+                          trunk: str | None = None) -> Attempt:
+    """`ivr call test`: one call to one number, stored like any other attempt."""
+    try:
+        digits = phone_digits(to)
+    except ValueError as e:
+        raise UseCaseError(str(e)) from None
+    if not _LANG.fullmatch(language):
+        raise UseCaseError(f"language {language!r}: use a code like hi, mr, gu, en")
+    if service.catalogue.language_for(language, message, service.fallback_language) is None:
+        raise UseCaseError(f"no recording of {message!r} in {language!r} nor in the fallback "
+                           f"{service.fallback_language!r} under {service.config.sounds} "
+                           "(try: ivr audio demo, or ivr audio check)")
+    request = CallRequest(phone=digits, language=language, message_key=message,
+                          trunk=service.config.trunk(trunk), kind="test")
+    attempt_id = await service.controller.place_call(request)
+    attempt = await service.store.attempt(attempt_id)
+    assert attempt is not None
+    return attempt
+
+
+async def place_calls(service: Service, requests: list[CallRequest]) -> list[Attempt]:
+    """Place many calls at once, at most the trunk's channel limit in flight."""
+    limits: dict[str, asyncio.Semaphore] = {}
+
+    async def one(request: CallRequest) -> Attempt:
+        sem = limits.setdefault(request.trunk.name, asyncio.Semaphore(request.trunk.channels))
+        async with sem:
+            attempt_id = await service.controller.place_call(request)
+        attempt = await service.store.attempt(attempt_id)
+        assert attempt is not None
+        return attempt
+
+    return list(await asyncio.gather(*(one(r) for r in requests)))

@@ -1,0 +1,174 @@
+"""The call controller: places one call through AMI, follows it by its events, and
+records the attempt. The in-call part runs in the FastAGI route (same process).
+
+One correlation id joins the two halves of a call: the attempt id travels as the channel
+variable IVR_ATTEMPT_ID (read back by the AGI route) and names the channels themselves
+(Originate ChannelId "ivr-<attempt>-<nonce>", so every Hangup event says whose it is).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ivr import constants as C
+from ivr.adapters.ami import AmiError, AmiGateway, Originate
+from ivr.adapters.store import NewAttempt, Store
+from ivr.config import Config, Trunk
+from ivr.protocol.ami import Hangup, OtherEvent, UserEvent, mask
+from ivr.protocol.outcome import classify
+from scheduler.outcome import Outcome
+
+log = logging.getLogger(__name__)
+
+# After a failed originate, how long to wait for the Hangup that carries the cause.
+CAUSE_GRACE_SECONDS = 2.0
+# An answered call longer than this is cut (a stuck channel must not hold a line for ever).
+MAX_CALL_SECONDS = 900.0
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    phone: str                 # E.164 digits, validated by the caller (ivr.protocol.ami.phone_digits)
+    language: str
+    message_key: str
+    trunk: Trunk
+    kind: str = "test"
+    subscriber_id: int | None = None
+    delivery_id: int | None = None
+    number: int = 1
+
+
+@dataclass
+class LiveCall:
+    attempt_id: int
+    request: CallRequest
+    channel_id: str
+    hangups: dict[str, Hangup] = field(default_factory=dict)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)      # our channel hung up
+    cause_seen: asyncio.Event = field(default_factory=asyncio.Event)  # a Hangup with a cause
+    flow_done: asyncio.Event = field(default_factory=asyncio.Event)   # the AGI route finished
+    agi_started: bool = False
+
+    def dialled_cause(self) -> tuple[int | None, str | None]:
+        """The cause of the leg that rang her phone: for a Local channel its second half,
+        otherwise the channel itself. Zero (unknown) loses to any real cause."""
+        best: tuple[int | None, str | None] = (None, None)
+        for uid in (self.channel_id + "-2", self.channel_id):
+            h = self.hangups.get(uid)
+            if h and h.cause:
+                return h.cause, h.cause_text
+            if h and best[0] is None:
+                best = (h.cause, h.cause_text)
+        return best
+
+
+class Controller:
+    """Owns the AMI gateway and the table of live calls. FastAGI sessions find their call
+    here by attempt id (see ivr/agi_route.py)."""
+
+    def __init__(self, config: Config, store: Store, agi_url: str,
+                 clock: Callable[[], float] = time.time):
+        self.config = config
+        self.store = store
+        self.agi_url = agi_url
+        self.clock = clock
+        self.live: dict[int, LiveCall] = {}
+        self._by_channel: dict[str, int] = {}
+        self.user_events: list[UserEvent] = []
+        self.ami = AmiGateway(config.ami, self._on_event)
+
+    async def start(self) -> None:
+        await self.ami.connect()
+
+    async def close(self) -> None:
+        await self.ami.close()
+
+    # ------------------------------------------------------------------ events
+    def _on_event(self, event: Hangup | UserEvent | OtherEvent) -> None:
+        if isinstance(event, Hangup):
+            attempt_id = self._by_channel.get(event.uniqueid)
+            call = self.live.get(attempt_id) if attempt_id is not None else None
+            if call is None:
+                return
+            call.hangups[event.uniqueid] = event
+            if event.cause:
+                call.cause_seen.set()
+            if event.uniqueid == call.channel_id:
+                call.ended.set()
+        elif isinstance(event, UserEvent):
+            self.user_events.append(event)
+            del self.user_events[:-100]
+
+    # ------------------------------------------------------------------ calls
+    async def place_call(self, request: CallRequest) -> int:
+        """Originate one call and follow it to its end; returns the attempt id, whose row
+        holds the outcome. Never raises for a call that simply failed: that is an outcome."""
+        now = self.clock()
+        attempt_id = await self.store.create_attempt(NewAttempt(
+            phone=request.phone, language=request.language, message_key=request.message_key,
+            trunk=request.trunk.name, kind=request.kind, subscriber_id=request.subscriber_id,
+            delivery_id=request.delivery_id, number=request.number), now)
+        channel_id = f"ivr-{attempt_id}-{secrets.token_hex(3)}"
+        call = LiveCall(attempt_id, request, channel_id)
+        self.live[attempt_id] = call
+        self._by_channel[channel_id] = self._by_channel[channel_id + "-2"] = attempt_id
+        try:
+            await self._run(call)
+        finally:
+            self.live.pop(attempt_id, None)
+            self._by_channel.pop(channel_id, None)
+            self._by_channel.pop(channel_id + "-2", None)
+        return attempt_id
+
+    async def _run(self, call: LiveCall) -> None:
+        request = call.request
+        trunk = request.trunk
+        originate = Originate(
+            action_id=f"orig-{call.channel_id}",
+            channel=trunk.dial.format(digits=request.phone, e164="+" + request.phone),
+            context=C.CONTEXT_OUTBOUND, exten=C.EXTEN_START, timeout=trunk.ring_timeout,
+            channel_id=call.channel_id, caller_id=trunk.caller_id,
+            variables={
+                # "__" makes the second half of a Local channel inherit it too
+                "__" + C.VAR_ATTEMPT_ID: str(call.attempt_id),
+                C.VAR_LANG: request.language,
+                C.VAR_AGI_URL: self.agi_url,
+            })
+        await self.store.attempt_started(call.attempt_id, self.clock(), call.channel_id)
+        log.info("attempt %s: calling %s via %s (%s, %s)", call.attempt_id, mask(request.phone),
+                 trunk.name, request.language, request.message_key)
+        try:
+            response = await self.ami.originate(originate)
+        except AmiError as e:
+            log.error("attempt %s: originate failed: %s", call.attempt_id, e)
+            await self.store.attempt_ended(call.attempt_id, at=self.clock(), outcome=Outcome.FAILED,
+                                           reason=None, cause=None, cause_text=str(e)[:200])
+            return
+        if response.success:
+            await self.store.attempt_answered(call.attempt_id, self.clock(), response.channel)
+            await self._wait(call.ended, MAX_CALL_SECONDS)
+            # the AGI route writes the listening figures; let it finish (it ends with the call)
+            if call.agi_started:
+                await self._wait(call.flow_done, 10)
+        else:
+            await self._wait(call.cause_seen, CAUSE_GRACE_SECONDS)
+        cause, cause_text = call.dialled_cause()
+        outcome = classify(response.reason, cause)
+        await self.store.attempt_ended(call.attempt_id, at=self.clock(), outcome=outcome,
+                                       reason=response.reason, cause=cause, cause_text=cause_text)
+        log.info("attempt %s: %s (reason %s, cause %s)", call.attempt_id, outcome.value,
+                 response.reason, cause)
+
+    @staticmethod
+    async def _wait(event: asyncio.Event, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+

@@ -1,0 +1,73 @@
+"""Session fixtures shared by the suite.
+
+`sandbox` starts the project's own Asterisk (var/ under the repository, as `ivr sandbox
+start` does) and FAILS, never skips, when it cannot be provisioned or started: CI must not
+go green without telephony. It prints the Asterisk version the run is against.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import wave
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ivr import constants as C
+from ivr.config import Config, home_dir, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def sandbox(request):
+    from ivr.sandbox import Sandbox, SandboxError
+
+    home = home_dir({"IVR_HOME": os.environ.get("IVR_HOME") or str(ROOT / "var")})
+    box = Sandbox(home)
+    was_running = box.status().running
+    try:
+        status = box.start()
+    except SandboxError as e:
+        pytest.fail(f"the sandbox Asterisk could not be started: {e}", pytrace=False)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"sandbox: {status.version} (pid {status.pid}, AMI port "
+                            f"{status.ami_port}, home {home})")
+    yield box
+    if not was_running:
+        box.stop()
+
+
+def _tone(path: Path, seconds: float, freq: int) -> None:
+    """An 8 kHz mono 16-bit WAV of a tone (sox), the format Asterisk plays without transcoding."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(path), "synth",
+                    str(seconds), "sine", str(freq), "vol", "0.3"], check=True)
+
+
+# Message lengths differ by language on purpose: Asterisk's endpos then shows which file it played.
+TEST_MESSAGE = "test-msg"
+MESSAGE_SECONDS = {"hi": 3.0, "mr": 4.0}
+
+
+@pytest.fixture(scope="session")
+def test_sounds(tmp_path_factory) -> Path:
+    """A tiny catalogue: the test message in hi and mr, every prompt in both (0.3 s)."""
+    sounds = tmp_path_factory.mktemp("sounds")
+    for lang, seconds in MESSAGE_SECONDS.items():
+        _tone(sounds / lang / f"{TEST_MESSAGE}.wav", seconds, 440)
+        for prompt in C.PROMPTS:
+            _tone(sounds / lang / f"{prompt}.wav", 0.3, 660)
+    with wave.open(str(sounds / "hi" / f"{TEST_MESSAGE}.wav")) as w:
+        assert w.getframerate() == 8000 and w.getnchannels() == 1
+    return sounds
+
+
+@pytest.fixture
+def call_config(sandbox, test_sounds, tmp_path) -> Config:
+    """The sandbox's configuration with a private database and the test catalogue."""
+    cfg = load_config(sandbox.home / "ivr.toml", env={"IVR_HOME": str(sandbox.home)})
+    trunks = tuple(replace(t, ring_timeout=4.0) for t in cfg.trunks)
+    return replace(cfg, database=tmp_path / "ivr.db", sounds=test_sounds, trunks=trunks)
