@@ -20,7 +20,7 @@ async def test_pjsip_call_to_a_sipp_phone(call_config, sandbox, tmp_path):
     assert SCENARIO.exists(), SCENARIO
     status = sandbox.status()
     uas = await asyncio.create_subprocess_exec(
-        "sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(sandbox.sipp_port),
+        "sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(sandbox.ports.sipp_port),
         "-mp", "16000", "-m", "1", "-nostdin", "-timeout", "60", "-timeout_error",
         "-trace_stat", "-stf", str(tmp_path / "stat.csv"),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path)
