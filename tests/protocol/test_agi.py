@@ -45,6 +45,36 @@ def summary(event):
 # What each transcript must parse to (after the request).  Recorded ones come from
 # tests/transcripts/record.py against the sandbox Asterisk; "handwritten-*" are written by hand.
 EXPECTED = {
+    "play-to-end.agi": [
+        ("request", "call", ("0",), "hi"),
+        (200, "0", None, 8000, False),            # STREAM FILE of a 1 s file, to the end
+        (200, "1", "0", None, False),             # GET VARIABLE IVR_ATTEMPT_ID
+        (200, "1", "hi", None, False),            # GET VARIABLE CHANNEL(language)
+        (200, "", None, None, True),              # GET DATA, nothing pressed
+        (510, "", None, None, False),             # FROB NICATE
+        (520, "", None, None, False),             # STREAM FILE without arguments: usage
+        (200, "-1", None, 0, False),              # STREAM FILE of a missing file
+        (200, "6", None, None, False),            # CHANNEL STATUS: 6 = up (still live)
+        (200, "1", None, None, False),            # SET VARIABLE
+        "EOF",
+    ],
+    "digit-interrupt.agi": [
+        ("request", "call", ("1",), "hi"),
+        (200, "49", None, 25760, False),          # '1' pressed ~3.2 s into the play
+        (200, "9", None, None, False),            # GET DATA: '9'
+        (200, "1", None, None, False),
+        "EOF",
+    ],
+    "hangup-mid-play.agi": [
+        ("request", "call", ("2",), "hi"),
+        (200, "-1", None, 24160, False),          # hung up 3 s into the play
+        "HANGUP",                                 # ... said before the NEXT command's reply
+        (511, "", None, None, False),             # CHANNEL STATUS on a dead channel
+        (200, "1", "2", None, False),             # GET VARIABLE still works dead
+        (511, "", None, None, False),             # STREAM FILE refused
+        (200, "1", None, None, False),            # SET VARIABLE works dead
+        "EOF",
+    ],
     "handwritten-edge-cases.agi": [
         ("request", "call", ("42", "with: colon"), "hi"),
         (200, "12", None, None, True),
@@ -97,6 +127,14 @@ def test_non_ascii_and_invalid_utf8_caller_name_decode_without_crashing():
     assert "\ufffd" in name                      # the invalid bytes became replacement chars
     assert request.callerid == "919000011" and request.uniqueid == "1764000000.21"
     assert request.channel.startswith("Local/")
+
+
+def test_recorded_usage_reply_keeps_all_its_lines():
+    events = events_of([(TRANSCRIPTS / "play-to-end.agi").read_bytes()])
+    usage = next(e for e in events if isinstance(e, AgiReply) and e.code == 520)
+    assert usage.text.startswith("520-Invalid command syntax.")
+    assert usage.text.endswith("520 End of proper usage.") and "PLAYBACKSTATUS" in usage.text
+    assert events[0].env["agi_calleridname"] == "सुनीता देवी"
 
 
 def test_provisional_reply_is_marked():
