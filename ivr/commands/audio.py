@@ -1,7 +1,196 @@
-"""Placeholder: being written (see the issue). Replaced before the issue is called done."""
+"""`ivr audio`: the recordings a programme plays (demo, import, check)."""
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
 import click
+
+from audio.catalogue import CatalogueError, Limits, check, expected_entries
+from ivr import constants as C
+from ivr.commands.common import (EXIT_FAILURE, Settings, emit_json, is_terminal, pass_settings,
+                                 say)
+
+
+def _programme(settings: Settings, name: str | None):
+    from scheduler.programme import ProgrammeError, load_programme
+    try:
+        return load_programme(name or settings.config.programme)
+    except ProgrammeError as e:
+        raise click.ClickException(str(e)) from None
+    except FileNotFoundError as e:
+        raise click.ClickException(f"no programme {name!r}: {e}") from None
+
+
+def _limits(min_s: float, max_s: float) -> Limits:
+    try:
+        return Limits(min_seconds=min_s, max_seconds=max_s)
+    except CatalogueError as e:
+        raise click.BadParameter(str(e), param_hint="'--min' / '--max'") from None
+
+
+@contextlib.contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[object], None]]:
+    """A progress bar on standard error, only on a terminal; yields the per-item callback."""
+    if not is_terminal() or total == 0:
+        yield lambda _result: None
+        return
+    with click.progressbar(length=total, label=label, file=click.get_text_stream("stderr")) as bar:
+        yield lambda _result: bar.update(1)
+
+
+programme_option = click.option(
+    "--programme", "programme_name", metavar="NAME",
+    help="Programme name (mmitra, kilkari) or file; default: the configured one.")
+min_option = click.option("--min", "min_s", type=click.FloatRange(min=0), default=60.0,
+                          show_default=True, help="Shortest acceptable message, in seconds.")
+max_option = click.option("--max", "max_s", type=click.FloatRange(min=0), default=120.0,
+                          show_default=True, help="Longest acceptable message, in seconds.")
+jobs_option = click.option("--jobs", "-j", "workers", type=click.IntRange(min=1), default=None,
+                           help="Worker processes (default: one per core).")
 
 
 @click.group(name="audio")
 def command() -> None:
-    """(not written yet)"""
+    """The recordings: <sounds>/<lang>/<name>.wav, 8 kHz mono 16-bit.
+
+    \b
+    Example:
+      ivr audio demo                         # a spoken demo catalogue (espeak-ng)
+      ivr audio import recordings/hi --lang hi
+      ivr audio check --json
+    """
+
+
+@command.command(name="demo")
+@programme_option
+@click.option("--force", is_flag=True, help="Synthesise every file again, even valid ones.")
+@jobs_option
+@pass_settings
+def demo_cmd(settings: Settings, programme_name: str | None, force: bool,
+             workers: int | None) -> None:
+    """Synthesise a complete demo catalogue with espeak-ng.
+
+    Every message of the programme in each of its languages ("Demo message 12 of 141", a few
+    seconds each) and every prompt. Files that exist and are valid are kept. The messages are
+    short on purpose: check them with `ivr audio check --min 1`.
+
+    \b
+    Example:
+      ivr audio demo
+      ivr audio demo --programme mmitra --force
+    """
+    from audio.demo import FAILED, KEPT, WRITTEN, make_demo, spoken_in
+    prog = _programme(settings, programme_name)
+    keys = [m.key for m in prog.messages]
+    entries = expected_entries(keys, prog.languages)
+    sounds = settings.config.sounds
+    english = [lang for lang in prog.languages if spoken_in(lang) != lang]
+    if english:
+        say(f"no demo texts for {', '.join(english)}: those files are spoken in English")
+    t0 = time.perf_counter()
+    with _progress(len(entries), "demo audio") as tick:
+        results = make_demo(entries, keys, sounds, force=force, workers=workers, on_done=tick)
+    elapsed = time.perf_counter() - t0
+    failed = [r for r in results if r.status == FAILED]
+    for r in failed:
+        say(f"error: {r.entry.lang}/{r.entry.name}: {r.detail}")
+    n = {s: sum(r.status == s for r in results) for s in (WRITTEN, KEPT, FAILED)}
+    say(f"{prog.name}: {len(keys)} messages + {len(C.PROMPTS)} prompts x "
+        f"{len(prog.languages)} languages in {sounds}: {n[WRITTEN]} written, {n[KEPT]} kept, "
+        f"{n[FAILED]} failed, {elapsed:.1f} s")
+    if failed:
+        raise SystemExit(EXIT_FAILURE)
+
+
+@command.command(name="import")
+@click.argument("src", type=click.Path(exists=True, path_type=Path))
+@click.option("--lang", required=True, metavar="LANG", help="Language of the recordings.")
+@programme_option
+@min_option
+@max_option
+@jobs_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file on stdout.")
+@pass_settings
+def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | None,
+               min_s: float, max_s: float, workers: int | None, as_json: bool) -> None:
+    """Import recordings named by message key (WAV, MP3, OGG, M4A...) into the catalogue.
+
+    Each file is converted to 8 kHz mono 16-bit WAV, its leading and trailing silence trimmed
+    and its loudness normalised, then written atomically to <sounds>/<lang>/<key>.wav. Every
+    file's duration is reported, and so are problems: outside --min/--max, clipped, silent
+    (silent files are not written), unknown names. Exit 1 if anything was not clean.
+    Formats other than plain WAV need ffmpeg (apt-get install ffmpeg).
+
+    \b
+    Example:
+      ivr audio import ~/recordings/hindi --lang hi      # mmitra-p001.mp3 ... mmitra-p141.mp3
+      ivr audio import ivr-greeting.wav --lang mr --json
+    """
+    from audio.importer import IMPORTED, import_all, names_of, plan
+    prog = _programme(settings, programme_name)
+    if lang not in prog.languages:
+        raise click.BadParameter(f"{lang!r} is not a language of {prog.name} "
+                                 f"({', '.join(prog.languages)})", param_hint="'--lang'")
+    limits = _limits(min_s, max_s)
+    names = names_of([m.key for m in prog.messages], C.PROMPTS)
+    todo, set_aside = plan(src, names, lang, settings.config.sounds, limits)
+    t0 = time.perf_counter()
+    with _progress(len(todo), f"importing {lang}") as tick:
+        results = import_all(todo, workers, tick)
+    elapsed = time.perf_counter() - t0
+    for r in sorted(results + set_aside, key=lambda r: r.src.name):
+        if as_json:
+            emit_json(r.as_dict())
+            continue
+        secs = "" if r.seconds is None else f"{r.seconds:7.1f} s"
+        line = f"{r.src.name}\t{r.status}\t{secs}"
+        if r.problems:
+            line += "\t" + "; ".join(f"{p.code}: {p.detail}" for p in r.problems)
+        elif r.status != IMPORTED:
+            line += "\t" + r.detail
+        click.echo(line)
+    imported = sum(r.status == IMPORTED for r in results)
+    bad = [r for r in results + set_aside if not r.ok]
+    say(f"{imported} of {len(results) + len(set_aside)} files imported into "
+        f"{settings.config.sounds / lang} in {elapsed:.1f} s; {len(bad)} with problems")
+    if bad:
+        raise SystemExit(EXIT_FAILURE)
+
+
+@command.command(name="check")
+@programme_option
+@min_option
+@max_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per problem on stdout.")
+@pass_settings
+def check_cmd(settings: Settings, programme_name: str | None, min_s: float, max_s: float,
+              as_json: bool) -> None:
+    """Verify that every message and prompt of the programme is present and playable in every
+    language: 8 kHz mono 16-bit WAV, messages within --min/--max seconds, not silent, not
+    clipped. Prints one line per problem; exit 1 if there is any.
+
+    \b
+    Example:
+      ivr audio check
+      ivr audio check --min 1 --json      # the demo catalogue's messages are a few seconds
+    """
+    from audio.probe import catalogue_facts
+    prog = _programme(settings, programme_name)
+    limits = _limits(min_s, max_s)
+    entries = expected_entries([m.key for m in prog.messages], prog.languages)
+    sounds = settings.config.sounds
+    problems = check(entries, catalogue_facts(sounds, entries), limits)
+    for p in problems:
+        if as_json:
+            emit_json({"lang": p.lang, "name": p.name, "code": p.code, "detail": p.detail})
+        else:
+            click.echo(str(p))
+    bad_files = len({(p.lang, p.name) for p in problems})
+    say(f"{prog.name}: {len(entries)} files expected in {sounds} ({len(prog.messages)} messages "
+        f"+ {len(C.PROMPTS)} prompts x {len(prog.languages)} languages): "
+        + (f"{bad_files} with problems ({len(problems)} problems)" if problems else "all good"))
+    if problems:
+        raise SystemExit(EXIT_FAILURE)

@@ -1,0 +1,163 @@
+"""`ivr audio demo`: a complete demo catalogue spoken by espeak-ng.
+
+Every message of the programme in each of its languages ("Demo message 12 of 141", a few
+seconds on purpose so demos and tests with real calls stay quick) and every prompt in each
+language, converted by the same pipeline as imports and written atomically. Idempotent:
+files that exist and are valid are kept, so a second run only reads headers.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from audio.batch import run_all
+from audio.catalogue import MESSAGE, Entry, Limits, file_path, validate
+from audio.convert import (ConversionError, ConvertOptions, ToolMissing, decode_wav_bytes,
+                           to_telephone, write_wav)
+from audio.probe import read_facts
+from ivr import constants as C
+
+ESPEAK = "espeak-ng"
+ESPEAK_PACKAGE = "espeak-ng"
+# A demo file is valid (and kept) when it is 8 kHz mono 16-bit, not silent, 0.5-30 s long.
+DEMO_LIMITS = Limits(min_seconds=0.5, max_seconds=30.0, max_prompt_seconds=30.0)
+
+MESSAGE_TEXT = {
+    "en": "Demo message {n} of {total}.",
+    "hi": "डेमो संदेश {n}, कुल {total} में से।",
+    "mr": "डेमो संदेश {n}, एकूण {total} पैकी.",
+    "gu": "ડેમો સંદેશ {n}, કુલ {total} માંથી.",
+}
+
+PROMPT_TEXT = {
+    "en": {
+        C.PROMPT_GREETING: "Hello. This is your health message.",
+        C.PROMPT_MENU: "Press 1 to hear the message again. Press 0 to talk to a health worker. "
+                       "Press 9 to stop these calls.",
+        C.PROMPT_INVALID: "Sorry, that key is not valid.",
+        C.PROMPT_GOODBYE: "Thank you. Goodbye.",
+        C.PROMPT_OPTOUT_CONFIRM: "To stop all messages, press 1. Otherwise, hang up.",
+        C.PROMPT_OPTOUT_DONE: "You will not receive any more messages. Goodbye.",
+        C.PROMPT_CALL_CENTRE: "Connecting you to a health worker. Please wait.",
+        C.PROMPT_SORRY: "Sorry, we cannot play your message now. We will call you again.",
+    },
+    "hi": {
+        C.PROMPT_GREETING: "नमस्ते। यह आपका स्वास्थ्य संदेश है।",
+        C.PROMPT_MENU: "संदेश दोबारा सुनने के लिए 1 दबाएं। स्वास्थ्य कार्यकर्ता से बात करने के लिए "
+                       "0 दबाएं। ये कॉल बंद करने के लिए 9 दबाएं।",
+        C.PROMPT_INVALID: "क्षमा करें, यह बटन मान्य नहीं है।",
+        C.PROMPT_GOODBYE: "धन्यवाद। नमस्ते।",
+        C.PROMPT_OPTOUT_CONFIRM: "सभी संदेश बंद करने के लिए 1 दबाएं। अन्यथा फ़ोन रख दें।",
+        C.PROMPT_OPTOUT_DONE: "अब आपको कोई संदेश नहीं मिलेगा। धन्यवाद।",
+        C.PROMPT_CALL_CENTRE: "आपको स्वास्थ्य कार्यकर्ता से जोड़ा जा रहा है। कृपया प्रतीक्षा करें।",
+        C.PROMPT_SORRY: "क्षमा करें, अभी आपका संदेश नहीं चल सकता। हम आपको फिर से कॉल करेंगे।",
+    },
+    "mr": {
+        C.PROMPT_GREETING: "नमस्कार. हा आपला आरोग्य संदेश आहे.",
+        C.PROMPT_MENU: "संदेश पुन्हा ऐकण्यासाठी 1 दाबा. आरोग्य कार्यकर्त्याशी बोलण्यासाठी 0 दाबा. "
+                       "हे कॉल बंद करण्यासाठी 9 दाबा.",
+        C.PROMPT_INVALID: "क्षमा करा, हे बटण वैध नाही.",
+        C.PROMPT_GOODBYE: "धन्यवाद. नमस्कार.",
+        C.PROMPT_OPTOUT_CONFIRM: "सर्व संदेश बंद करण्यासाठी 1 दाबा. नाहीतर फोन ठेवा.",
+        C.PROMPT_OPTOUT_DONE: "आता आपल्याला कोणतेही संदेश येणार नाहीत. धन्यवाद.",
+        C.PROMPT_CALL_CENTRE: "आपल्याला आरोग्य कार्यकर्त्याशी जोडत आहोत. कृपया थांबा.",
+        C.PROMPT_SORRY: "क्षमा करा, आत्ता आपला संदेश वाजवता येत नाही. आम्ही आपल्याला पुन्हा कॉल करू.",
+    },
+    "gu": {
+        C.PROMPT_GREETING: "નમસ્તે. આ તમારો આરોગ્ય સંદેશ છે.",
+        C.PROMPT_MENU: "સંદેશ ફરીથી સાંભળવા માટે 1 દબાવો. આરોગ્ય કાર્યકર સાથે વાત કરવા માટે 0 દબાવો. "
+                       "આ કૉલ બંધ કરવા માટે 9 દબાવો.",
+        C.PROMPT_INVALID: "માફ કરશો, આ બટન માન્ય નથી.",
+        C.PROMPT_GOODBYE: "આભાર. આવજો.",
+        C.PROMPT_OPTOUT_CONFIRM: "બધા સંદેશ બંધ કરવા માટે 1 દબાવો. નહીં તો ફોન મૂકી દો.",
+        C.PROMPT_OPTOUT_DONE: "હવે તમને કોઈ સંદેશ મળશે નહીં. આભાર.",
+        C.PROMPT_CALL_CENTRE: "તમને આરોગ્ય કાર્યકર સાથે જોડી રહ્યા છીએ. કૃપા કરીને રાહ જુઓ.",
+        C.PROMPT_SORRY: "માફ કરશો, અત્યારે તમારો સંદેશ વગાડી શકાતો નથી. અમે તમને ફરીથી કૉલ કરીશું.",
+    },
+}
+
+WRITTEN = "written"
+KEPT = "kept"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DemoJob:
+    entry: Entry
+    dest: Path
+    text: str
+    voice: str
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    entry: Entry
+    status: str
+    seconds: float | None = None
+    detail: str = ""
+
+
+def spoken_in(lang: str) -> str:
+    """The language whose texts and voice are used: the language itself, or English."""
+    return lang if lang in MESSAGE_TEXT else "en"
+
+
+def jobs_for(entries: list[Entry], message_keys: list[str], sounds: Path) -> list[DemoJob]:
+    """One synthesis job per entry (messages are numbered by their place in the programme)."""
+    number = {key: i for i, key in enumerate(message_keys, start=1)}
+    jobs = []
+    for entry in entries:
+        lang = spoken_in(entry.lang)
+        if entry.kind == MESSAGE:
+            text = MESSAGE_TEXT[lang].format(n=number[entry.name], total=len(message_keys))
+        else:
+            text = PROMPT_TEXT[lang].get(entry.name) or entry.name.replace("-", " ")
+        jobs.append(DemoJob(entry, file_path(sounds, entry.lang, entry.name), text, lang))
+    return jobs
+
+
+def is_valid(job: DemoJob) -> bool:
+    if not job.dest.is_file():
+        return False
+    return not validate(job.entry, read_facts(job.dest), DEMO_LIMITS)
+
+
+def synthesise(job: DemoJob) -> DemoResult:
+    """espeak-ng -> 8 kHz mono 16-bit, normalised and trimmed -> the catalogue (worker process)."""
+    espeak = shutil.which(ESPEAK)
+    if espeak is None:
+        return DemoResult(job.entry, FAILED, None, str(ToolMissing(
+            f"the demo catalogue needs {ESPEAK}, which is not installed: "
+            f"apt-get install --no-install-recommends {ESPEAK_PACKAGE}")))
+    try:
+        done = subprocess.run([espeak, "-b", "1", "-v", job.voice, "-s", "160", "--stdout",
+                               job.text], capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        if done.returncode != 0 or not done.stdout:
+            err = done.stderr.decode(errors="replace").strip()
+            raise ConversionError(f"espeak-ng -v {job.voice} failed: {err or done.returncode}")
+        seg, result = to_telephone(decode_wav_bytes(done.stdout, "espeak-ng output"),
+                                   ConvertOptions())
+        problems = validate(job.entry, result.facts, DEMO_LIMITS)
+        if problems:
+            raise ConversionError("; ".join(str(p) for p in problems))
+        write_wav(seg, job.dest)
+    except (ConversionError, OSError, subprocess.TimeoutExpired) as e:
+        return DemoResult(job.entry, FAILED, None, str(e))
+    return DemoResult(job.entry, WRITTEN, result.seconds)
+
+
+def make_demo(entries: list[Entry], message_keys: list[str], sounds: Path, force: bool = False,
+              workers: int | None = None,
+              on_done: Callable[[DemoResult], None] | None = None) -> list[DemoResult]:
+    """Synthesise every entry whose file is missing or invalid (all of them with `force`)."""
+    jobs = jobs_for(entries, message_keys, sounds)
+    kept = [] if force else [DemoResult(j.entry, KEPT) for j in jobs if is_valid(j)]
+    keep = {r.entry for r in kept}
+    todo = [j for j in jobs if j.entry not in keep]
+    if on_done:
+        for r in kept:
+            on_done(r)
+    return kept + run_all(synthesise, todo, workers, on_done)
