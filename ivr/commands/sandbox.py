@@ -1,7 +1,144 @@
-"""Placeholder: being written (see the issue). Replaced before the issue is called done."""
+"""`ivr sandbox ...`: the project's own Asterisk for tests and demos (see ivr/sandbox/)."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
 import click
 
+from ivr.commands.common import EXIT_FAILURE, Settings, emit_json, pass_settings, say
+from ivr.config import home_dir
+from ivr.sandbox import Sandbox, SandboxError
 
-@click.group(name="sandbox")
+
+def _sandbox(settings: Settings) -> Sandbox:
+    try:
+        home: Path = settings.config.home
+    except click.ClickException:
+        home = home_dir()            # a broken ivr.toml must not stop us starting the sandbox
+    return Sandbox(home)
+
+
+def _fail(e: SandboxError) -> None:
+    say(f"error: {e}")
+    raise SystemExit(EXIT_FAILURE)
+
+
+@click.group(name="sandbox", context_settings={"help_option_names": ["-h", "--help"]})
 def command() -> None:
-    """(not written yet)"""
+    """A private Asterisk 22 (Debian sid's build, unpacked under $IVR_HOME/sandbox).
+
+    \b
+    Example:
+      ivr sandbox start && ivr sandbox status --json && ivr sandbox stop
+    """
+
+
+@command.command()
+@pass_settings
+def provision(settings: Settings) -> None:
+    """Download and unpack Asterisk into $IVR_HOME/sandbox/prefix (idempotent).
+
+    \b
+    Example:
+      ivr sandbox provision      # ~10 s the first time, instant afterwards
+    """
+    t = time.monotonic()
+    try:
+        version = _sandbox(settings).provision()
+    except SandboxError as e:
+        _fail(e)
+    say(f"sandbox: {version} ready in {time.monotonic() - t:.1f} s")
+
+
+@command.command()
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait until ready.")
+@pass_settings
+def start(settings: Settings, timeout: float) -> None:
+    """Start the sandbox Asterisk (provisions first if needed) and write $IVR_HOME/ivr.toml.
+
+    \b
+    Example:
+      ivr sandbox start
+    """
+    t = time.monotonic()
+    try:
+        st = _sandbox(settings).start(timeout=timeout)
+    except SandboxError as e:
+        _fail(e)
+    say(f"sandbox: {st.version} running, pid {st.pid}, AMI 127.0.0.1:{st.ami_port}, "
+        f"SIP 127.0.0.1:{st.sip_port} ({time.monotonic() - t:.2f} s)")
+
+
+@command.command()
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds before SIGKILL.")
+@pass_settings
+def stop(settings: Settings, timeout: float) -> None:
+    """Stop the sandbox Asterisk (no-op when it is not running).
+
+    \b
+    Example:
+      ivr sandbox stop
+    """
+    try:
+        _sandbox(settings).stop(timeout=timeout)
+    except SandboxError as e:
+        _fail(e)
+    say("sandbox: stopped")
+
+
+@command.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on standard output.")
+@pass_settings
+def status(settings: Settings, as_json: bool) -> None:
+    """Say whether the sandbox runs, its pid, version and ports.
+
+    \b
+    Example:
+      ivr sandbox status --json
+    """
+    try:
+        st = _sandbox(settings).status()
+    except SandboxError as e:
+        _fail(e)
+    if as_json:
+        emit_json(asdict(st))
+    else:
+        state = f"running, pid {st.pid}" if st.running else "stopped"
+        click.echo(f"{state}; {st.version or 'not provisioned'}; AMI {st.ami_port}, "
+                   f"SIP {st.sip_port}")
+
+
+@command.command()
+@click.argument("words", nargs=-1, required=True)
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for output.")
+@pass_settings
+def cli(settings: Settings, words: tuple[str, ...], timeout: float) -> None:
+    """Run one Asterisk CLI command in the running sandbox and print its output.
+
+    \b
+    Example:
+      ivr sandbox cli dialplan show sim-phones
+      ivr sandbox cli "pjsip show endpoints"
+    """
+    try:
+        click.echo(_sandbox(settings).cli(" ".join(words), timeout=timeout), nl=False)
+    except SandboxError as e:
+        _fail(e)
+
+
+@command.command()
+@pass_settings
+def reload(settings: Settings) -> None:
+    """Re-render the configuration from dialplan/ and `core reload` the running sandbox.
+
+    \b
+    Example:
+      ivr sandbox reload         # after editing dialplan/*.conf
+    """
+    try:
+        _sandbox(settings).reload()
+    except SandboxError as e:
+        _fail(e)
+    say("sandbox: configuration reloaded")
