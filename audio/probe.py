@@ -78,6 +78,9 @@ def _reason(e: Exception) -> str:
     if isinstance(e, EOFError):
         return "truncated WAV header"
     if isinstance(e, wave.Error):
+        if str(e).startswith("unknown format"):
+            return (f"not a plain PCM WAV ({e}); Asterisk plays 16-bit PCM only "
+                    "(re-import it with: ivr audio import)")
         return f"not a usable WAV file ({e})"
     return f"cannot read: {e.strerror or e}" if isinstance(e, OSError) else str(e)
 
