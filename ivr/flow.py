@@ -22,8 +22,13 @@ How each call ends (``CallResult.ended``) and the dialplan contract (VAR_RESULT)
 - "opted_out"    9 then 1: the "done" prompt; she must get no more calls.
 - "call_centre"  0 with a call centre configured: the "connecting you" prompt, then the AGI
                  returns and the dialplan transfers on ${IVR_RESULT} = "call_centre".
-- "hangup"       she hung up before the flow ended (VAR_RESULT is then not set).
-VAR_RESULT is set to ``ended`` just before ``Finish`` in every case but "hangup".
+- "hangup"       she hung up before the flow ended (VAR_RESULT is then not set).  A hang-up
+                 during the closing prompt keeps "no_input"/"completed"/"opted_out" (an
+                 opt-out once confirmed stands), but turns "call_centre" into "hangup" with
+                 ``call_centre=True`` (she asked; the transfer cannot happen).
+VAR_RESULT is set to ``ended`` just before ``Finish`` whenever the channel is still up.
+heard_seconds is the furthest point reached in the message over all plays (endpos / 8000);
+heard_share is that over message_seconds, clamped to [0, 1] (0 when the length is unknown).
 """
 from __future__ import annotations
 
