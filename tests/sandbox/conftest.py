@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
+import socket
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +23,30 @@ ROOT = Path(__file__).resolve().parents[2]
 SIPP_DIR = ROOT / "dialplan" / "sandbox" / "sipp"
 
 Event = dict[str, object]
+
+
+def free_port(kind: int = socket.SOCK_DGRAM, span: int = 1) -> int:
+    """A loopback port (and the span-1 after it) nobody is bound to right now."""
+    for _ in range(200):
+        port = random.randrange(40000, 60000, 2)
+        socks = []
+        try:
+            for p in range(port, port + span):
+                s = socket.socket(socket.AF_INET, kind)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no free port found")
+
+
+def udp_bound(port: int) -> bool:
+    with open("/proc/net/udp") as f:
+        return any(line.split()[1].endswith(f":{port:04X}") for line in f.readlines()[1:])
 
 
 @pytest.fixture(scope="session")

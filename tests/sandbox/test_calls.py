@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ivr import constants as C
-from tests.sandbox.conftest import SIPP_DIR
+from tests.sandbox.conftest import SIPP_DIR, free_port, udp_bound
 
 pytestmark = pytest.mark.sandbox
 
@@ -21,30 +21,6 @@ TEST_CONTEXT = "sandbox-test"
 def uid(tag: str) -> str:
     """A unique ActionID: other people's AMI clients share this Asterisk."""
     return f"sbt-{uuid.uuid4().hex[:10]}-{tag}"
-
-
-def free_port(kind: int = socket.SOCK_DGRAM, span: int = 1) -> int:
-    """A loopback port (and the span-1 after it) nobody is bound to right now."""
-    for _ in range(200):
-        port = random.randrange(40000, 60000, 2)
-        socks = []
-        try:
-            for p in range(port, port + span):
-                s = socket.socket(socket.AF_INET, kind)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise AssertionError("no free port found")
-
-
-def udp_bound(port: int) -> bool:
-    with open("/proc/net/udp") as f:
-        return any(line.split()[1].endswith(f":{port:04X}") for line in f.readlines()[1:])
 
 
 async def until(check, timeout: float) -> None:

@@ -85,7 +85,7 @@ def test_production_contexts_are_loaded(sandbox, context, needle):
 
 
 def test_global_agi_url_defaults_to_the_agi_port(sandbox):
-    out = sandbox.cli(f"dialplan show globals")
+    out = sandbox.cli("dialplan show globals")
     assert f"{C.GLOBAL_AGI_URL}=agi://127.0.0.1:{sandbox.ports.agi_port}" in out
 
 
