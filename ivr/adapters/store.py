@@ -64,6 +64,7 @@ class NewAttempt:
 class Attempt:
     id: int
     delivery_id: int | None
+    callback_id: int | None
     subscriber_id: int | None
     number: int
     kind: str
@@ -87,6 +88,8 @@ class Attempt:
     language_played: str | None
     channel: str | None
     uniqueid: str | None
+    acquired_by: str | None
+    acquired_until: float | None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Attempt":

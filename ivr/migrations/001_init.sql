@@ -20,34 +20,40 @@ CREATE TABLE subscribers (
                   CHECK (status IN ('active', 'paused', 'opted_out', 'deactivated', 'completed')),
     status_reason TEXT,
     enrolled_at   REAL NOT NULL,
-    updated_at    REAL NOT NULL
+    updated_at    REAL NOT NULL,
+    plan_at       REAL                           -- when the scheduler must plan her next message
 );
 -- one active (or paused) woman per phone; old, ended records may share it
 CREATE UNIQUE INDEX subscribers_live_phone ON subscribers(phone)
     WHERE status IN ('active', 'paused');
 CREATE INDEX subscribers_status_slot ON subscribers(status, slot);
+CREATE INDEX subscribers_plan ON subscribers(plan_at) WHERE status IN ('active', 'paused');
 
 -- one message owed to one woman
 CREATE TABLE deliveries (
     id               INTEGER PRIMARY KEY,
     subscriber_id    INTEGER NOT NULL REFERENCES subscribers(id),
     message_key      TEXT NOT NULL,
+    slot             TEXT NOT NULL,              -- her slot, copied: claims are made per slot
     due_at           REAL NOT NULL,
     status           TEXT NOT NULL DEFAULT 'pending'
                      CHECK (status IN ('pending', 'delivered', 'undelivered', 'superseded', 'cancelled')),
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  REAL,
+    heard_share      REAL NOT NULL DEFAULT 0,    -- the most she heard of it, 0..1
     acquired_by      TEXT,                       -- lease: owner of the claim
     acquired_until   REAL,                       -- lease: expiry (reaped after)
     closed_at        REAL,
     UNIQUE (subscriber_id, message_key)
 );
-CREATE INDEX deliveries_pending_next ON deliveries(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_pending_next ON deliveries(slot, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id, due_at);
 
 -- one row per call
 CREATE TABLE attempts (
     id               INTEGER PRIMARY KEY,
     delivery_id      INTEGER REFERENCES deliveries(id),
+    callback_id      INTEGER REFERENCES callback_requests(id),
     subscriber_id    INTEGER REFERENCES subscribers(id),
     number           INTEGER NOT NULL DEFAULT 1 CHECK (number >= 1),
     kind             TEXT NOT NULL DEFAULT 'scheduled' CHECK (kind IN ('scheduled', 'callback', 'test')),
@@ -70,7 +76,9 @@ CREATE TABLE attempts (
     keys             TEXT,                        -- keys she pressed
     language_played  TEXT,                        -- differs from language when the fallback played
     channel          TEXT,
-    uniqueid         TEXT
+    uniqueid         TEXT,
+    acquired_by      TEXT,                        -- lease of a live attempt: who placed it
+    acquired_until   REAL                         -- and until when (reaped after)
 );
 CREATE INDEX attempts_delivery ON attempts(delivery_id);
 CREATE INDEX attempts_subscriber ON attempts(subscriber_id, created_at);
@@ -94,10 +102,12 @@ CREATE TABLE callback_requests (
     requested_at   REAL NOT NULL,
     status         TEXT NOT NULL DEFAULT 'pending'
                    CHECK (status IN ('pending', 'served', 'expired', 'cancelled')),
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
     served_at      REAL,
     attempt_id     INTEGER REFERENCES attempts(id)
 );
-CREATE INDEX callback_requests_pending ON callback_requests(requested_at) WHERE status = 'pending';
+CREATE INDEX callback_requests_pending ON callback_requests(next_attempt_at) WHERE status = 'pending';
 
 -- who changed what, when
 CREATE TABLE audit (
