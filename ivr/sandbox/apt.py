@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,8 +217,10 @@ def unpack(debs: list[Path], prefix: Path, arch: str) -> str:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        for deb in debs:
-            _run(["dpkg-deb", "-x", str(deb), str(tmp)], timeout=120)
+        # a few dpkg-deb at once (each is mostly decompression): ~2x faster on 2 cores
+        with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+            list(pool.map(lambda deb: _run(["dpkg-deb", "-x", str(deb), str(tmp)], timeout=120),
+                          debs))
         layout = Layout(tmp, arch)
         missing = layout.missing()
         if missing:

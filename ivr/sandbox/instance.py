@@ -161,7 +161,7 @@ class Sandbox:
             raise SandboxError(
                 f"the sandbox's Asterisk files in {self.prefix} are incomplete or corrupt "
                 f"(missing: {', '.join(str(p) for p in missing)}); repair them with "
-                f"`ivr sandbox provision` after deleting {self.prefix}")
+                "`ivr sandbox provision` (it unpacks them again)")
         return layout
 
     # ------------------------------------------------------------------ files
@@ -331,11 +331,20 @@ class Sandbox:
 
 # ---------------------------------------------------------------------- helpers
 def _alive(pid: int) -> bool:
+    """Any thread of the process still runs (a zombie leader may outlive its other threads
+    for a moment, and those still hold Asterisk's sockets)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return False
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    for task in tasks:
+        try:
+            state = (task / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def _is_ours(pid: int, conf: str) -> bool:

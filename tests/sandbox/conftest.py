@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from click.testing import CliRunner
 from panoramisk import Manager
 
+from ivr.commands.sandbox import command
 from ivr.config import home_dir
 from ivr.sandbox import Sandbox, SandboxError
 
@@ -42,6 +44,12 @@ def free_port(kind: int = socket.SOCK_DGRAM, span: int = 1) -> int:
             for s in socks:
                 s.close()
     raise AssertionError("no free port found")
+
+
+def run_cli(home: Path, *args: str):
+    """`ivr sandbox ARGS` for the given home (the group itself: no other command is loaded)."""
+    return CliRunner().invoke(command, list(args), env={"IVR_HOME": str(home),
+                                                          "IVR_CONFIG": None})
 
 
 def udp_bound(port: int) -> bool:

@@ -2,6 +2,7 @@
 status, a no-op second start, stop; the shared sandbox keeps running throughout."""
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -9,7 +10,7 @@ import pytest
 
 from ivr.config import load_config
 from ivr.sandbox import Sandbox
-from tests.sandbox.conftest import free_port
+from tests.sandbox.conftest import free_port, run_cli
 
 pytestmark = pytest.mark.sandbox
 
@@ -34,10 +35,16 @@ def test_private_sandbox_starts_and_stops_beside_the_shared_one(sandbox, tmp_pat
         assert "31000" in box.cli("rtp show settings")
         secret = (tmp_path / "sandbox" / "ami-secret").read_text()
         assert secret != (sandbox.root / "ami-secret").read_text()  # per install
+        box.reload()
+        assert "Context 'sim-phones'" in box.cli("dialplan show sim-phones")
+        status = run_cli(tmp_path, "status", "--json")             # ports remembered
+        assert json.loads(status.stdout)["ami_port"] == ports["ami_port"], status.output
     finally:
         t = time.monotonic()
-        box.stop()
+        result = run_cli(tmp_path, "stop")
         stopped = time.monotonic() - t
+        box.stop()                                                 # no-op unless that failed
+    assert result.exit_code == 0, result.output
     assert not box.status().running
     assert sandbox.status().running
     with capsys.disabled():

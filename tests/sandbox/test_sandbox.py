@@ -12,7 +12,7 @@ from ivr import constants as C
 from ivr.commands.sandbox import command
 from ivr.config import load_config
 from ivr.sandbox import Sandbox
-from tests.sandbox.conftest import ROOT
+from tests.sandbox.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.sandbox
 
@@ -93,11 +93,6 @@ def test_carrier_endpoint_lands_in_the_missed_call_context(sandbox):
     out = sandbox.cli("pjsip show endpoint carrier")
     assert C.CONTEXT_MISSED_CALL in out
     assert f"sip:127.0.0.1:{sandbox.ports.sipp_port}" in sandbox.cli("pjsip show aors")
-
-
-def run_cli(home, *args):
-    return CliRunner().invoke(command, list(args), env={"IVR_HOME": str(home),
-                                                          "IVR_CONFIG": None})
 
 
 def test_cli_status_json(sandbox):
