@@ -69,7 +69,7 @@ class AmiGateway:
     def __init__(self, settings: AmiSettings, on_event: EventHandler,
                  on_disconnect: Callable[[], None] | None = None):
         self._settings = settings
-        self._on_event = on_event
+        self._listeners: list[EventHandler] = [on_event]
         self._on_disconnect = on_disconnect
         self._manager: Manager | None = None
 
@@ -125,14 +125,20 @@ class AmiGateway:
             self._manager.close()
             self._manager = None
 
+    def add_listener(self, listener: EventHandler) -> None:
+        """Another receiver of every event (monitoring, tests), after the controller."""
+        self._listeners.append(listener)
+
     def _dispatch(self, manager: Manager, message) -> None:
         name = message.get("Event", "")
         if name in ("TestEvent", "OriginateResponse"):
             return
-        try:
-            self._on_event(parse_event(message))
-        except Exception:     # one bad event must not stop the stream
-            log.exception("error handling AMI event %s", name)
+        event = parse_event(message)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:     # one bad listener or event must not stop the stream
+                log.exception("error handling AMI event %s", name)
 
     def _require(self) -> Manager:
         if not self.connected:

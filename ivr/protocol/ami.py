@@ -7,7 +7,7 @@ inject AMI headers (a CR or LF in a caller ID would start a new header).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from ivr.protocol.outcome import parse_int
@@ -86,6 +86,7 @@ class UserEvent:
 @dataclass(frozen=True)
 class OtherEvent:
     name: str
+    headers: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 def _text(value: object) -> str | None:
@@ -119,4 +120,5 @@ def parse_event(headers: Mapping[str, object]) -> Hangup | UserEvent | OtherEven
         body = {str(k): _text(v) or "" for k, v in headers.items()
                 if str(k) not in ("Event", "UserEvent", "Privilege", "content")}
         return UserEvent(name=_text(headers.get("UserEvent")) or "", headers=body)
-    return OtherEvent(name=name)
+    return OtherEvent(name=name, headers={str(k): _text(v) or "" for k, v in headers.items()
+                                          if str(k) != "content"})
