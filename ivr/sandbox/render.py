@@ -134,17 +134,24 @@ def set_keys(text: str, section: str, values: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_ivr_toml(path: Path, ami_port: int, secret: str, agi_port: int) -> str:
-    """Create or update home/ivr.toml; returns "written", "updated" or "kept"."""
+def read_ami_section(path: Path) -> dict | None:
+    """The [ami] table of an existing ivr.toml (None when there is no file)."""
     if not path.exists():
-        write_private(path, toml_text(ami_port, secret, agi_port))
-        return "written"
-    text = path.read_text(encoding="utf-8")
+        return None
     try:
-        ami = tomllib.loads(text).get("ami", {})
+        return tomllib.loads(path.read_text(encoding="utf-8")).get("ami", {})
     except tomllib.TOMLDecodeError as e:
         raise SandboxError(f"{path} is not valid TOML ({e}); fix it or delete it and run "
                            "`ivr sandbox start` again") from None
+
+
+def write_ivr_toml(path: Path, ami_port: int, secret: str, agi_port: int) -> str:
+    """Create or update home/ivr.toml; returns "written", "updated" or "kept"."""
+    ami = read_ami_section(path)
+    if ami is None:
+        write_private(path, toml_text(ami_port, secret, agi_port))
+        return "written"
+    text = path.read_text(encoding="utf-8")
     if ami.get("secret") == secret and ami.get("port") == ami_port:
         return "kept"
     new = set_keys(text, "ami", {"port": str(ami_port), "secret": f'"{secret}"'})

@@ -140,3 +140,11 @@ def test_set_keys_adds_a_missing_section_and_missing_keys():
     assert tomllib.loads(out)["ami"] == {"port": 1, "secret": "s"}
     out = set_keys('[ami]\nhost = "h"\n\n[agi]\nport = 2\n', "ami", {"port": "1"})
     assert tomllib.loads(out) == {"ami": {"host": "h", "port": 1}, "agi": {"port": 2}}
+
+
+def test_start_with_a_broken_ivr_toml_fails_before_launching(tmp_path):
+    fake_prefix(tmp_path, loader_script="#!/bin/sh\necho launched >&2\nexit 1\n")
+    (tmp_path / "ivr.toml").write_text("[ami\nport = 1\n")
+    with pytest.raises(SandboxError, match="ivr.toml is not valid TOML"):
+        Sandbox(tmp_path, **private_ports()).start(timeout=5)
+    assert not (tmp_path / "sandbox/rt/log/stdout.log").exists()   # Asterisk never launched
