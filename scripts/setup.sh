@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the project needs on a fresh Debian machine, idempotently:
-#   1. host tools from Debian (sipp is the package sip-tester; espeak-ng; sox),
+#   1. host tools from Debian (sipp is the package sip-tester; espeak-ng; sox; ffmpeg, which
+#      pydub needs to read MP3/OGG/M4A recordings),
 #   2. a project-local virtual environment (.venv) with the project and its test tools,
 #   3. the sandbox Asterisk's files (Debian's sid build, unpacked under var/; no host libc change).
 # Needs root for step 1 only when a package is missing. Prints the wall time of each step.
@@ -12,7 +13,7 @@ elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 
 t=$(date +%s.%N)
 need=()
-for p in sip-tester espeak-ng sox; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in sip-tester espeak-ng sox ffmpeg; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 "$PY" -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
