@@ -16,7 +16,7 @@ from typing import Callable
 from audio.batch import run_all
 from audio.catalogue import MESSAGE, Entry, Limits, file_path, validate
 from audio.convert import (ConversionError, ConvertOptions, ToolMissing, decode_wav_bytes,
-                           to_telephone, write_wav)
+                           prepare, to_telephone, write_wav)
 from audio.probe import read_facts
 from ivr import constants as C
 
@@ -138,8 +138,9 @@ def synthesise(job: DemoJob) -> DemoResult:
         if done.returncode != 0 or not done.stdout:
             err = done.stderr.decode(errors="replace").strip()
             raise ConversionError(f"espeak-ng -v {job.voice} failed: {err or done.returncode}")
-        seg, result = to_telephone(decode_wav_bytes(done.stdout, "espeak-ng output"),
-                                   ConvertOptions())
+        options = ConvertOptions()
+        decoded = prepare(decode_wav_bytes(done.stdout, "espeak-ng output"), options)
+        seg, result = to_telephone(decoded, options)
         problems = validate(job.entry, result.facts, DEMO_LIMITS)
         if problems:
             raise ConversionError("; ".join(str(p) for p in problems))
