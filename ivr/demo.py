@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from ivr.adapters import records
+from ivr.adapters import deliveries, subscribers
+from ivr.adapters.columns import instant
 from ivr.adapters.store import Attempt
 from ivr.app import Service, place_calls
 from ivr.controller import CallRequest
@@ -68,30 +69,30 @@ async def run_demo(service: Service, now: datetime, *, ring_timeout: float = 10.
                          timezone=programme.timezone,
                          lmp=None if w.infant else anchor,
                          child_dob=anchor if w.infant else None)
-        sub, _ = await records.enrol(store, sub, programme=programme.name, at=now, actor="demo",
+        sub, _ = await subscribers.enrol(store, sub, programme=programme.name, at=now, actor="demo",
                                      name=w.name, partner="demo")
         local_today = now.astimezone(her_zone(sub)).date()
         pos = position(programme, sub, local_today)
         message = current_message(programme, pos, local_today)
         if message is None:          # nothing due yet (too early in pregnancy)
             continue
-        delivery = await records.open_delivery(store, sub, message.key,
+        delivery = await deliveries.open_delivery(store, sub, message.key,
                                                due_at(message, pos, her_zone(sub)), now)
         if delivery.status is not DeliveryStatus.PENDING:
             rows.append(DemoRow(w, sub, delivery, None, delivery))
             continue
-        number = await records.count_attempt(store, delivery.id)
+        number = await deliveries.count_attempt(store, delivery.id)
         staged.append((w, sub, delivery, CallRequest(
             phone=sub.phone, language=sub.language, message_key=message.key, trunk=trunk,
             kind="scheduled", subscriber_id=sub.id, delivery_id=delivery.id, number=number)))
     attempts = await place_calls(service, [s[3] for s in staged])
     for (w, sub, delivery, _), attempt in zip(staged, attempts):
-        delivery = await records.get_delivery(store, delivery.id)
-        ended = records.instant(attempt.ended_at) or now
+        delivery = await deliveries.get_delivery(store, delivery.id)
+        ended = instant(attempt.ended_at) or now
         outcome = attempt.outcome or Outcome.FAILED
         decision = after_attempt(programme, sub, delivery, outcome, attempt.heard_share, ended)
-        await records.close_or_retry(store, delivery.id, decision)
-        rows.append(DemoRow(w, sub, delivery, attempt, await records.get_delivery(store, delivery.id)))
+        await deliveries.close_or_retry(store, delivery.id, decision)
+        rows.append(DemoRow(w, sub, delivery, attempt, await deliveries.get_delivery(store, delivery.id)))
     return rows
 
 

@@ -1,0 +1,73 @@
+"""Subscribers (the women) in the store, as scheduler.model.Subscriber, and the audit trail.
+
+Every change to a woman's record writes an audit row (who, when, what).
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from ivr.adapters.columns import day as _day, epoch, instant
+from ivr.adapters.store import Store
+from scheduler.content import Track
+from scheduler.model import Subscriber, SubscriberStatus
+
+
+_SUBSCRIBER_COLUMNS = ("id, phone, language, slot, timezone, track, lmp, edd, child_dob, status, "
+                       "status_reason, enrolled_at, updated_at, plan_at")
+
+
+def _subscriber(row) -> Subscriber:
+    return Subscriber(
+        id=row["id"], phone=row["phone"], language=row["language"], slot=row["slot"],
+        timezone=row["timezone"], track=Track(row["track"]), lmp=_day(row["lmp"]),
+        edd=_day(row["edd"]), child_dob=_day(row["child_dob"]),
+        status=SubscriberStatus(row["status"]), status_reason=row["status_reason"],
+        enrolled_at=instant(row["enrolled_at"]), updated_at=instant(row["updated_at"]),
+        plan_at=instant(row["plan_at"]))
+
+
+async def audit(store: Store, *, actor: str, action: str, at: datetime,
+                subscriber_id: int | None = None, detail: dict | None = None) -> None:
+    await store.execute(
+        "INSERT INTO audit (at, actor, subscriber_id, action, detail) VALUES (?, ?, ?, ?, ?)",
+        (epoch(at), actor, subscriber_id, action,
+         json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None))
+
+
+async def find_live_subscriber(store: Store, phone: str) -> Subscriber | None:
+    """The active or paused woman on this number (at most one: a unique index says so)."""
+    rows = await store.fetchall(
+        f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers "
+        "WHERE phone = ? AND status IN ('active', 'paused')", (phone,))
+    return _subscriber(rows[0]) if rows else None
+
+
+async def get_subscriber(store: Store, subscriber_id: int) -> Subscriber | None:
+    rows = await store.fetchall(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?",
+                                (subscriber_id,))
+    return _subscriber(rows[0]) if rows else None
+
+
+async def enrol(store: Store, sub: Subscriber, *, programme: str, at: datetime, actor: str,
+                name: str | None = None, partner: str | None = None) -> tuple[Subscriber, bool]:
+    """Insert her (sub.id is ignored) unless her number is already live: then that record
+    comes back with created=False, and nothing changes."""
+    existing = await find_live_subscriber(store, sub.phone)
+    if existing is not None:
+        return existing, False
+    cur = await store.execute(
+        "INSERT INTO subscribers (phone, name, language, slot, timezone, programme, track, lmp, "
+        "edd, child_dob, partner, status, enrolled_at, updated_at, plan_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (sub.phone, name, sub.language, sub.slot, sub.timezone, programme, sub.track.value,
+         sub.lmp and sub.lmp.isoformat(), sub.edd and sub.edd.isoformat(),
+         sub.child_dob and sub.child_dob.isoformat(), partner, sub.status.value, epoch(at),
+         epoch(at), epoch(at)))
+    await audit(store, actor=actor, action="enrol", at=at, subscriber_id=cur.lastrowid,
+                detail={"language": sub.language, "slot": sub.slot, "programme": programme})
+    created = await get_subscriber(store, cur.lastrowid)
+    assert created is not None
+    return created, True
+
+
