@@ -6,6 +6,7 @@ import asyncio
 import random
 import socket
 import uuid
+import wave
 from pathlib import Path
 
 import pytest
@@ -92,18 +93,38 @@ async def test_keys_are_pressed_one_by_one_and_hang_up_after_n_seconds(ami):
     assert 1.5 <= float(gone["Timestamp"]) - float(hangup["Timestamp"]) <= 4.0
 
 
-async def test_unreachable_fastagi_goes_to_the_failure_context(ami):
+def silence_wav(path: Path, seconds: float = 0.2) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * int(8000 * seconds))
+
+
+async def test_unreachable_fastagi_apologises_in_her_language(ami, tmp_path):
+    silence_wav(tmp_path / "hi" / f"{C.PROMPT_SORRY}.wav")
     attempt = uid("agi")
     dead_url = f"agi://127.0.0.1:{free_port(socket.SOCK_STREAM)}"
     answered = await ami.originate(
         uid("agi-orig"), f"Local/919000011@{C.CONTEXT_SIM_PHONES}", context=C.CONTEXT_OUTBOUND,
-        exten=C.EXTEN_START, variables=(f"{C.VAR_ATTEMPT_ID}={attempt}", f"{C.VAR_LANG}=hi",
-                                        f"{C.VAR_AGI_URL}={dead_url}"))
+        exten=C.EXTEN_START, variables=(f"{C.VAR_ATTEMPT_ID}={attempt}", f"{C.VAR_LANG}=h!I;i",
+                                        f"{C.VAR_AGI_URL}={dead_url}", f"IVR_SOUNDS={tmp_path}"))
     assert answered["Reason"] == "4"
+    channel = answered["Channel"]
     event = await ami.wait_for(lambda e: e.get("Event") == "UserEvent"
                                and e.get("UserEvent") == C.USEREVENT_AGI_FAILED
                                and e.get(C.VAR_ATTEMPT_ID) == attempt, 10)
-    assert event["Channel"] == answered["Channel"]
+    assert event["Channel"] == channel
+    lang = await ami.wait_for(lambda e: e.get("Event") == "Newexten" and e.get("Channel") == channel
+                              and e.get("Application") == "Set"
+                              and str(e.get("AppData")).startswith("CHANNEL(language)="), 5)
+    assert lang["AppData"] == "CHANNEL(language)=hi"            # filtered to [a-z_]
+    sorry = await ami.wait_for(lambda e: e.get("Event") == "Newexten"
+                               and e.get("Channel") == channel
+                               and e.get("Application") == "Playback", 5)
+    assert sorry["Context"] == C.CONTEXT_AGI_FAILED
+    assert sorry["AppData"] == f"{tmp_path}/{C.PROMPT_SORRY}"
 
 
 async def test_sip_missed_call_is_rejected_unanswered_with_an_event(ami, sandbox, tmp_path):
