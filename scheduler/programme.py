@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,20 +47,42 @@ class Programme:
     source: str                            # the file it was read from
 
     def slot(self, name: str) -> TimeSlot:
-        for s in self.slots:
-            if s.name == name:
-                return s
+        try:
+            return self._slots[name]
+        except KeyError:
+            pass
         raise KeyError(f"programme {self.name!r} has no slot {name!r} "
                        f"(its slots: {', '.join(s.name for s in self.slots)})")
 
     def track(self, track: Track) -> tuple[Message, ...]:
-        return tuple(m for m in self.messages if m.track is track)
+        """The messages of one track, in order."""
+        return self._tracks[track]
+
+    def track_days(self, track: Track) -> tuple[int, ...]:
+        """Due days (after the track's anchor) of the track's messages, ascending."""
+        return self._days[track]
 
     def message(self, key: str) -> Message:
-        for m in self.messages:
-            if m.key == key:
-                return m
-        raise KeyError(f"programme {self.name!r} has no message {key!r}")
+        try:
+            return self._by_key[key]
+        except KeyError:
+            raise KeyError(f"programme {self.name!r} has no message {key!r}") from None
+
+    @cached_property
+    def _slots(self) -> dict[str, TimeSlot]:
+        return {s.name: s for s in self.slots}
+
+    @cached_property
+    def _by_key(self) -> dict[str, Message]:
+        return {m.key: m for m in self.messages}
+
+    @cached_property
+    def _tracks(self) -> dict[Track, tuple[Message, ...]]:
+        return {t: tuple(m for m in self.messages if m.track is t) for t in Track}
+
+    @cached_property
+    def _days(self) -> dict[Track, tuple[int, ...]]:
+        return {t: tuple(m.day for m in self._tracks[t]) for t in Track}
 
 
 def load_programme(name_or_path: str | Path) -> Programme:

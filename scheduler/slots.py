@@ -57,8 +57,12 @@ def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of local wall-clock `at` on `day`. A wall time skipped by a DST jump
     maps to the first instant after the gap; an ambiguous one to its first occurrence."""
     naive = datetime.combine(day, at)
-    first = naive.replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
-    if first.astimezone(tz).replace(tzinfo=None) == naive:
+    local = naive.replace(tzinfo=tz)
+    offset = local.utcoffset()
+    if offset == local.replace(fold=1).utcoffset():       # the usual case: no DST change near
+        return (naive - offset).replace(tzinfo=timezone.utc)
+    first = local.astimezone(timezone.utc)
+    if first.astimezone(tz).replace(tzinfo=None) == naive:  # ambiguous: its first occurrence
         return first
     # Skipped by a DST jump: find the first instant whose wall time is >= naive (the jump).
     lo = naive.replace(tzinfo=tz, fold=1).astimezone(timezone.utc)   # before the gap

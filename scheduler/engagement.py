@@ -1,0 +1,64 @@
+"""Engagement per woman, and the at-risk flag (likely to drop out). Pure.
+
+Folded from her calls in order (scheduled and callbacks; test calls do not count):
+consecutive weeks since her first unanswered call after her last answered one, the run
+of answered calls heard under the rule's share, and totals for the share heard.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from scheduler.model import Attempt, AttemptKind
+from scheduler.outcome import Outcome
+from scheduler.policy import AtRiskRule
+
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Engagement:
+    calls: int = 0
+    answered: int = 0
+    heard_total: float = 0.0                 # sum of shares heard over answered calls
+    unanswered_since: datetime | None = None  # first unanswered call since the last answered one
+    low_listening_run: int = 0               # consecutive answered calls heard under the share
+    last_answered_at: datetime | None = None
+
+    @property
+    def mean_heard(self) -> float:
+        return self.heard_total / self.answered if self.answered else 0.0
+
+
+def after_call(eng: Engagement, rule: AtRiskRule, outcome: Outcome, heard_share: float | None,
+               at: datetime) -> Engagement:
+    if outcome.answered:
+        heard = heard_share or 0.0
+        low = eng.low_listening_run + 1 if heard < rule.low_listening_share else 0
+        return Engagement(eng.calls + 1, eng.answered + 1, eng.heard_total + heard, None, low, at)
+    since = eng.unanswered_since if eng.unanswered_since is not None else at
+    return Engagement(eng.calls + 1, eng.answered, eng.heard_total, since, eng.low_listening_run,
+                      eng.last_answered_at)
+
+
+def weeks_unanswered(eng: Engagement, now: datetime) -> int:
+    """Whole weeks since her first unanswered call after her last answered one."""
+    if eng.unanswered_since is None:
+        return 0
+    return max(0, (now - eng.unanswered_since) // WEEK)
+
+
+def at_risk(eng: Engagement, rule: AtRiskRule, now: datetime) -> bool:
+    return weeks_unanswered(eng, now) >= rule.unanswered_weeks or \
+        eng.low_listening_run >= rule.low_listening_calls
+
+
+def from_attempts(attempts: Iterable[Attempt], rule: AtRiskRule) -> Engagement:
+    """Her engagement from her finished attempts (any order)."""
+    eng = Engagement()
+    done = sorted((a for a in attempts if a.outcome is not None and a.kind is not AttemptKind.TEST),
+                  key=lambda a: (a.started_at, a.id))
+    for a in done:
+        eng = after_call(eng, rule, a.outcome, a.heard_share, a.ended_at or a.started_at)
+    return eng
