@@ -77,7 +77,7 @@ class Sandbox:
             if not (self.prefix / apt.MARKER).exists():
                 self._provision()
             layout = self._layout()
-            render.read_ami_section(self.home / "ivr.toml")   # a broken file fails before launch
+            render.read_sections(self.home / "ivr.toml")   # a broken file fails before launch
             self._check_ports_free()
             secret = self._secret()
             self._render(layout, secret)

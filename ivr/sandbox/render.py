@@ -68,8 +68,8 @@ def render_all(templates: Path, etc: Path, values: Mapping[str, str]) -> list[Pa
 # ---------------------------------------------------------------------------- ivr.toml
 TOML_HEADER = """\
 # Written by `ivr sandbox start` so that the default configuration points at the sandbox.
-# Policy: written whole only when missing; afterwards only the [ami] port/secret lines are
-# rewritten (in place) when they differ from the sandbox's, so keys you add are kept.
+# Policy: written whole only when missing; afterwards only the [ami] port/secret and [agi]
+# port lines are rewritten (in place) when they differ from the sandbox's: keys you add stay.
 """
 
 
@@ -134,30 +134,36 @@ def set_keys(text: str, section: str, values: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_ami_section(path: Path) -> dict | None:
-    """The [ami] table of an existing ivr.toml (None when there is no file)."""
+def read_sections(path: Path) -> dict | None:
+    """The tables of an existing ivr.toml (None when there is no file)."""
     if not path.exists():
         return None
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8")).get("ami", {})
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise SandboxError(f"{path} is not valid TOML ({e}); fix it or delete it and run "
                            "`ivr sandbox start` again") from None
 
 
+def _ours(data: dict, ami_port: int, secret: str, agi_port: int) -> bool:
+    ami, agi = data.get("ami", {}), data.get("agi", {})
+    return (ami.get("secret") == secret and ami.get("port") == ami_port
+            and agi.get("port", 4573) == agi_port)
+
+
 def write_ivr_toml(path: Path, ami_port: int, secret: str, agi_port: int) -> str:
     """Create or update home/ivr.toml; returns "written", "updated" or "kept"."""
-    ami = read_ami_section(path)
-    if ami is None:
+    data = read_sections(path)
+    if data is None:
         write_private(path, toml_text(ami_port, secret, agi_port))
         return "written"
-    text = path.read_text(encoding="utf-8")
-    if ami.get("secret") == secret and ami.get("port") == ami_port:
+    if _ours(data, ami_port, secret, agi_port):
         return "kept"
-    new = set_keys(text, "ami", {"port": str(ami_port), "secret": f'"{secret}"'})
-    check = tomllib.loads(new).get("ami", {})
-    if check.get("secret") != secret or check.get("port") != ami_port:
-        raise SandboxError(f"could not update [ami] port/secret in {path}; delete the file and "
-                           "run `ivr sandbox start` again")
+    new = set_keys(path.read_text(encoding="utf-8"), "ami",
+                   {"port": str(ami_port), "secret": f'"{secret}"'})
+    new = set_keys(new, "agi", {"port": str(agi_port)})
+    if not _ours(tomllib.loads(new), ami_port, secret, agi_port):
+        raise SandboxError(f"could not update [ami] port/secret and [agi] port in {path}; "
+                           "delete the file and run `ivr sandbox start` again")
     write_private(path, new)
     return "updated"

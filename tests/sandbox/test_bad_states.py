@@ -129,6 +129,8 @@ def test_ivr_toml_written_kept_then_updated_keeping_added_keys(tmp_path):
     assert data["ami"] == {"host": "127.0.0.1", "port": 15038, "username": "ivr",
                            "secret": "other-bbbbbbbbbbbbb", "ping_interval": 2.5}
     assert [t["name"] for t in data["trunk"]] == ["sim", "carrier"]
+    assert write_ivr_toml(path, 15038, "other-bbbbbbbbbbbbb", 14573) == "updated"
+    assert tomllib.loads(path.read_text())["agi"] == {"host": "127.0.0.1", "port": 14573}
     path.write_text("[ami\n")
     with pytest.raises(SandboxError, match="not valid TOML"):
         write_ivr_toml(path, 5038, "s3cret-aaaaaaaaaaaa", 4573)
