@@ -121,7 +121,8 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
     Each file is converted to 8 kHz mono 16-bit WAV, its leading and trailing silence trimmed
     and its loudness normalised, then written atomically to <sounds>/<lang>/<key>.wav. Every
     file's duration is reported, and so are problems: outside --min/--max, clipped, silent
-    (silent files are not written), unknown names. Exit 1 if anything was not clean.
+    (silent files are not written), unknown names. Exit 1 if an audio file was not imported
+    cleanly (other files, e.g. notes.txt, are listed as ignored).
     Formats other than plain WAV need ffmpeg (apt-get install ffmpeg).
 
     \b
@@ -129,7 +130,7 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
       ivr audio import ~/recordings/hindi --lang hi      # mmitra-p001.mp3 ... mmitra-p141.mp3
       ivr audio import ivr-greeting.wav --lang mr --json
     """
-    from audio.importer import IMPORTED, import_all, names_of, plan
+    from audio.importer import IGNORED, IMPORTED, import_all, names_of, plan
     prog = _programme(settings, programme_name)
     if lang not in prog.languages:
         raise click.BadParameter(f"{lang!r} is not a language of {prog.name} "
@@ -153,7 +154,7 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
             line += "\t" + r.detail
         click.echo(line)
     imported = sum(r.status == IMPORTED for r in results)
-    bad = [r for r in results + set_aside if not r.ok]
+    bad = [r for r in results + set_aside if not r.ok and r.status != IGNORED]
     say(f"{imported} of {len(results) + len(set_aside)} files imported into "
         f"{settings.config.sounds / lang} in {elapsed:.1f} s; {len(bad)} with problems")
     if bad:

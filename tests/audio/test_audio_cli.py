@@ -175,3 +175,11 @@ def test_demo_command_for_the_whole_programme(tmp_path):
     assert r.exit_code == 0 and r.stdout == "", r.output
     r = run(home, "audio", "demo")
     assert "0 written, 596 kept, 0 failed" in r.stderr
+
+
+def test_a_stray_text_file_does_not_fail_a_clean_import(tmp_path):
+    src = sox(tmp_path / "in" / "mmitra-p001.wav", "vol", "0.3", seconds=2).parent
+    (src / "notes.txt").write_text("recorded on 1 March\n")
+    r = run(tmp_path / "home", "audio", "import", str(src), "--lang", "en", "--min", "1")
+    assert r.exit_code == 0, r.output
+    assert "notes.txt\tignored" in r.stdout and "1 of 2 files imported" in r.stderr
