@@ -1,7 +1,83 @@
-"""Placeholder: being written (see the issue). Replaced before the issue is called done."""
+"""`ivr simulate`: the real scheduler over simulated time, with a simulated phone population."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
 import click
 
+from ivr.commands.common import Settings, emit_json, pass_settings, say
 
-@click.group(name="simulate")
-def command() -> None:
-    """(not written yet)"""
+
+@click.command(name="simulate")
+@click.option("--programme", "programme_name", metavar="NAME",
+              help="Programme name (mmitra, kilkari) or TOML file; default: the configured one.")
+@click.option("--women", type=click.IntRange(min=1, max=5_000_000), default=1000,
+              show_default=True, help="Simulated women.")
+@click.option("--days", type=click.IntRange(min=1, max=3660), default=365, show_default=True,
+              help="Simulated days.")
+@click.option("--answer-rate", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="Mean chance a scheduled call is answered (1: every call is answered).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), default="2026-01-05",
+              show_default=True, help="First simulated day (UTC midnight).")
+@click.option("--enrol", type=click.Choice(["spread", "lmp"]), default="spread",
+              show_default=True, help="spread: enrolled mid-pregnancy or after birth over the "
+              "first two weeks; lmp: each woman enrolled on her LMP (4 weeks of LMPs).")
+@click.option("--life-events/--no-life-events", default=True, show_default=True,
+              help="Births around the EDD, losses, opt-outs and pauses (off: births on the EDD).")
+@click.option("--busy-share", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Share of unanswered calls that are busy.")
+@click.option("--full-listen", type=click.FloatRange(0, 1), default=0.45, show_default=True,
+              help="Share of answered calls heard to the end (the rest stop at random).")
+@click.option("--missed-call-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="Chance she gives a missed call after a call she missed.")
+@click.option("--timezone", "timezones", multiple=True, metavar="ZONE",
+              help="Time zone(s) of the women, e.g. Europe/London (repeat; default Asia/Kolkata).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_settings
+def command(settings: Settings, programme_name: str | None, women: int, days: int,
+            answer_rate: float, seed: int, start: datetime, enrol: str, life_events: bool,
+            busy_share: float, full_listen: float, missed_call_rate: float,
+            timezones: tuple[str, ...], as_json: bool) -> None:
+    """Run the scheduler over simulated days with simulated phones and print the counts.
+
+    Nothing is called and nothing is stored: the scheduler's in-memory store is used, the
+    same decisions as the live service. calls_outside_slot, calls_outside_window and
+    double_live_attempts are measured by the simulated network, and must be 0.
+
+    \b
+    Example:
+      ivr simulate --programme mmitra --women 10000 --days 365 --answer-rate 0.6 --seed 1 --json
+      ivr simulate --women 100 --days 660 --answer-rate 1 --enrol lmp --no-life-events
+    """
+    from scheduler.programme import ProgrammeError, load_programme
+    from scheduler.simulation import Population, simulate
+    from scheduler.slots import zone
+
+    try:
+        programme = load_programme(programme_name or settings.config.programme)
+    except ProgrammeError as e:
+        raise click.ClickException(str(e)) from None
+    for name in timezones:
+        try:
+            zone(name)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="'--timezone'") from None
+    population = Population(women=women, answer_rate=answer_rate, busy_share=busy_share,
+                            unreachable_share=min(0.1, 1 - busy_share), full_listen=full_listen,
+                            missed_call_rate=missed_call_rate, enrol=enrol,
+                            life_events=life_events,
+                            timezones=tuple(timezones) or (programme.timezone,))
+    say(f"simulating {women} women for {days} days of {programme.name}...")
+    began = time.perf_counter()
+    result = simulate(programme, population, days=days, seed=seed,
+                      start=start.replace(tzinfo=timezone.utc))
+    summary = dict(result.summary, seed=seed, answer_rate=answer_rate,
+                   start=start.date().isoformat(),
+                   elapsed_seconds=round(time.perf_counter() - began, 2))
+    if as_json:
+        emit_json(summary)
+        return
+    for key, value in summary.items():
+        click.echo(f"{key:26} {value}")
