@@ -26,8 +26,10 @@ AGI_ROUTE_CALL = "call"
 USEREVENT_MISSED_CALL = "IvrMissedCall"
 USEREVENT_AGI_FAILED = "IvrAgiFailed"
 
-# Dialplan global holding the FastAGI address (set by the deployment, see dialplan/).
+# Dialplan globals set by the deployment (see dialplan/): the FastAGI address, and the
+# directory of recorded prompts (<IVR_SOUNDS>/<lang>/<name>.wav) for the dialplan's own apology.
 GLOBAL_AGI_URL = "IVR_AGI_URL"
+GLOBAL_SOUNDS = "IVR_SOUNDS"
 
 # Recorded prompts, one file per language in the catalogue: <sounds>/<lang>/<name>.wav,
 # beside the programme's messages (<sounds>/<lang>/<message key>.wav).

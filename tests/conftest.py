@@ -31,10 +31,13 @@ def sandbox(request):
         status = box.start()
     except SandboxError as e:
         pytest.fail(f"the sandbox Asterisk could not be started: {e}", pytrace=False)
+    # output capture swallows a plain print or write_line in a fixture: suspend it
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"sandbox: {status.version} (pid {status.pid}, AMI port "
-                            f"{status.ami_port}, home {home})")
+    if capture is not None and reporter is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"sandbox: {status.version} (pid {status.pid}, AMI port "
+                                f"{status.ami_port}, home {home})")
     yield box
     if not was_running:
         box.stop()

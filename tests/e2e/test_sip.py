@@ -11,6 +11,7 @@ from ivr.app import place_test_call, running
 from ivr.protocol.ami import OtherEvent
 from scheduler.outcome import Outcome
 from tests.conftest import MESSAGE_SECONDS, ROOT, TEST_MESSAGE
+from tests.sandbox.conftest import free_port
 
 pytestmark = pytest.mark.sandbox
 
@@ -35,7 +36,7 @@ async def test_pjsip_call_to_a_sipp_phone(call_config, sandbox, tmp_path):
     port = sandbox.ports.sipp_port            # the carrier trunk's contact: the woman's phone
     assert not udp_bound(port), f"UDP {port} is taken: another sipp still running?"
     uas = await asyncio.create_subprocess_exec(
-        "sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port), "-mp", "16000",
+        "sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_port(span=4)),
         "-m", "1", "-nostdin", "-timeout", "60", "-timeout_error",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path)
     rtcp: list[OtherEvent] = []
