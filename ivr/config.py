@@ -49,6 +49,7 @@ class Config:
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
     trunks: tuple[Trunk, ...] = (Trunk("sim", "Local/{digits}@sim-phones"),)
+    call_centre: bool = False        # key 0 reaches the call centre (dialplan global IVR_CALL_CENTRE)
     source: Path | None = None       # the file read, if any
 
     def trunk(self, name: str | None = None) -> Trunk:
@@ -137,6 +138,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         ami=ami_s,
         agi_host=_get(agi, "host", str, "127.0.0.1", "agi"),
         agi_port=_get(agi, "port", int, 4573, "agi"),
+        call_centre=_get(ivr, "call_centre", bool, False, "ivr"),
         source=path,
     )
     if trunks:
