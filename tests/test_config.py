@@ -1,0 +1,46 @@
+import pytest
+
+from ivr.config import ConfigError, load_config
+
+
+def write(tmp_path, text):
+    p = tmp_path / "ivr.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_defaults_without_a_file(tmp_path):
+    cfg = load_config(env={"IVR_HOME": str(tmp_path)})
+    assert cfg.home == tmp_path and cfg.database == tmp_path / "ivr.db"
+    assert cfg.sounds == tmp_path / "sounds" and cfg.agi_host == "127.0.0.1"
+    assert cfg.trunk().name == "sim" and cfg.source is None
+
+
+def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
+    write(tmp_path, '[ami]\nsecret = "from-file"\nport = 15038\n[ivr]\ncall_centre = true\n'
+                    '[[trunk]]\nname = "carrier"\ndial = "PJSIP/{digits}@carrier"\ncps = 20\n')
+    cfg = load_config(env={"IVR_HOME": str(tmp_path), "IVR_AMI_SECRET": "from-env"})
+    assert cfg.ami.secret == "from-env" and cfg.ami.port == 15038 and cfg.call_centre
+    assert cfg.trunk("carrier").cps == 20.0
+    with pytest.raises(ConfigError, match="no trunk named 'sim'"):
+        cfg.trunk("sim")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[ami]\nport = \"5038\"\n", r"ami.port must be int"),
+    ("[amii]\n", r"unknown section"),
+    ("[agi]\nhost = \"0.0.0.0\"\n", r"never a public one or 0.0.0.0"),
+    ("[[trunk]]\nname = \"x\"\ndial = \"PJSIP/carrier\"\n", r"must contain \{digits\}"),
+    ("[[trunk]]\nname = \"x\"\n", r"needs both 'name' and 'dial'"),
+    ("[ami\n", r"ivr.toml"),
+    ("[ivr]\ncall_centre = 1\n", r"ivr.call_centre must be bool"),
+])
+def test_bad_files_get_a_clear_error(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, env={"IVR_HOME": str(tmp_path)})
+
+
+def test_missing_explicit_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", env={"IVR_HOME": str(tmp_path)})
