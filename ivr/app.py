@@ -9,7 +9,7 @@ from typing import AsyncIterator
 
 from audio.catalogue import Catalogue
 from ivr.adapters.fastagi import FastAgiServer
-from ivr.adapters.store import Attempt, Store
+from ivr.adapters.store import Attempt, NewAttempt, Store
 from ivr.agi_route import CallRoute
 from ivr.config import Config
 from ivr.controller import CallRequest, Controller
@@ -78,8 +78,19 @@ async def place_test_call(service: Service, *, to: str, language: str, message: 
                            "(try: ivr audio demo, or ivr audio check)")
     request = CallRequest(phone=digits, language=language, message_key=message,
                           trunk=service.config.trunk(trunk), kind="test")
-    attempt_id = await service.controller.place_call(request)
-    attempt = await service.store.attempt(attempt_id)
+    return await call_and_close(service, request)
+
+
+async def call_and_close(service: Service, request: CallRequest) -> Attempt:
+    """One attempt with no scheduling behind it: create the row, place the call, close it."""
+    store = service.store
+    attempt_id = await store.create_attempt(NewAttempt(
+        phone=request.phone, language=request.language, message_key=request.message_key,
+        kind=request.kind, subscriber_id=request.subscriber_id,
+        delivery_id=request.delivery_id, number=request.number), service.controller.clock())
+    report = await service.controller.place_call(request, attempt_id)
+    await store.attempt_ended(attempt_id, at=report.ended_at, outcome=report.outcome)
+    attempt = await store.attempt(attempt_id)
     assert attempt is not None
     return attempt
 
@@ -91,9 +102,6 @@ async def place_calls(service: Service, requests: list[CallRequest]) -> list[Att
     async def one(request: CallRequest) -> Attempt:
         sem = limits.setdefault(request.trunk.name, asyncio.Semaphore(request.trunk.channels))
         async with sem:
-            attempt_id = await service.controller.place_call(request)
-        attempt = await service.store.attempt(attempt_id)
-        assert attempt is not None
-        return attempt
+            return await call_and_close(service, request)
 
     return list(await asyncio.gather(*(one(r) for r in requests)))

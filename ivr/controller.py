@@ -16,7 +16,7 @@ from typing import Callable
 
 from ivr import constants as C
 from ivr.adapters.ami import AmiError, AmiGateway, Originate
-from ivr.adapters.store import NewAttempt, Store
+from ivr.adapters.store import Store
 from ivr.config import Config, Trunk
 from ivr.protocol.ami import Hangup, OtherEvent, UserEvent, mask
 from ivr.protocol.outcome import classify
@@ -40,6 +40,14 @@ class CallRequest:
     subscriber_id: int | None = None
     delivery_id: int | None = None
     number: int = 1
+
+
+@dataclass(frozen=True)
+class CallReport:
+    attempt_id: int
+    outcome: Outcome
+    ended_at: float
+    heard_share: float | None       # None: not answered, or the flow did not report
 
 
 @dataclass
@@ -104,27 +112,24 @@ class Controller:
             del self.user_events[:-100]
 
     # ------------------------------------------------------------------ calls
-    async def place_call(self, request: CallRequest) -> int:
-        """Originate one call and follow it to its end; returns the attempt id, whose row
-        holds the outcome. Never raises for a call that simply failed: that is an outcome."""
-        now = self.clock()
-        attempt_id = await self.store.create_attempt(NewAttempt(
-            phone=request.phone, language=request.language, message_key=request.message_key,
-            trunk=request.trunk.name, kind=request.kind, subscriber_id=request.subscriber_id,
-            delivery_id=request.delivery_id, number=request.number), now)
+    async def place_call(self, request: CallRequest, attempt_id: int) -> CallReport:
+        """Originate the call of an attempt row that exists (outcome still NULL), follow it
+        to its end, write what Asterisk said (times, reason, cause; the AGI route writes the
+        listening), and report the outcome. Closing the attempt is the caller's: a test call
+        closes it alone, the service releases it to the scheduler with its decisions.
+        Never raises for a call that simply failed: that is an outcome."""
         channel_id = f"ivr-{attempt_id}-{secrets.token_hex(3)}"
         call = LiveCall(attempt_id, request, channel_id)
         self.live[attempt_id] = call
         self._by_channel[channel_id] = self._by_channel[channel_id + "-2"] = attempt_id
         try:
-            await self._run(call)
+            return await self._run(call)
         finally:
             self.live.pop(attempt_id, None)
             self._by_channel.pop(channel_id, None)
             self._by_channel.pop(channel_id + "-2", None)
-        return attempt_id
 
-    async def _run(self, call: LiveCall) -> None:
+    async def _run(self, call: LiveCall) -> CallReport:
         request = call.request
         trunk = request.trunk
         originate = Originate(
@@ -138,19 +143,23 @@ class Controller:
                 C.VAR_LANG: request.language,
                 C.VAR_AGI_URL: self.agi_url,
             })
-        await self.store.attempt_started(call.attempt_id, self.clock(), call.channel_id)
+        await self.store.attempt_started(call.attempt_id, self.clock(), call.channel_id, trunk.name)
         log.info("attempt %s: calling %s via %s (%s, %s)", call.attempt_id, mask(request.phone),
                  trunk.name, request.language, request.message_key)
         try:
             response = await self.ami.originate(originate)
         except AmiError as e:
             log.error("attempt %s: originate failed: %s", call.attempt_id, e)
-            await self.store.attempt_ended(call.attempt_id, at=self.clock(), outcome=Outcome.FAILED,
-                                           reason=None, cause=None, cause_text=str(e)[:200])
-            return
+            await self.store.attempt_telephony(call.attempt_id, reason=None, cause=None,
+                                               cause_text=str(e)[:200])
+            return CallReport(call.attempt_id, Outcome.FAILED, self.clock(), None)
         if response.success:
             await self.store.attempt_answered(call.attempt_id, self.clock(), response.channel)
-            await self._wait(call.ended, MAX_CALL_SECONDS)
+            if not await self._wait(call.ended, MAX_CALL_SECONDS):
+                log.warning("attempt %s: call longer than %s s, hanging up", call.attempt_id,
+                            MAX_CALL_SECONDS)
+                await self._hang_up(response.channel)
+                await self._wait(call.ended, 10)
             # the AGI route writes the listening figures; let it finish (it ends with the call)
             if call.agi_started:
                 await self._wait(call.flow_done, 10)
@@ -158,10 +167,22 @@ class Controller:
             await self._wait(call.cause_seen, CAUSE_GRACE_SECONDS)
         cause, cause_text = call.dialled_cause()
         outcome = classify(response.reason, cause)
-        await self.store.attempt_ended(call.attempt_id, at=self.clock(), outcome=outcome,
-                                       reason=response.reason, cause=cause, cause_text=cause_text)
+        ended_at = self.clock()
+        await self.store.attempt_telephony(call.attempt_id, reason=response.reason, cause=cause,
+                                           cause_text=cause_text)
+        attempt = await self.store.attempt(call.attempt_id)
         log.info("attempt %s: %s (reason %s, cause %s)", call.attempt_id, outcome.value,
                  response.reason, cause)
+        return CallReport(call.attempt_id, outcome, ended_at,
+                          attempt.heard_share if attempt else None)
+
+    async def _hang_up(self, channel: str | None) -> None:
+        if not channel:
+            return
+        try:
+            await self.ami.hangup(channel)
+        except AmiError as e:
+            log.error("could not hang up a stuck channel: %s", e)
 
     @staticmethod
     async def _wait(event: asyncio.Event, timeout: float) -> bool:

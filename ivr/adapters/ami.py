@@ -163,6 +163,13 @@ class AmiGateway:
         # a single Response: Asterisk refused the action itself
         raise AmiError(f"Originate {request.action_id} refused: {reply.get('Message', reply)}")
 
+    async def hangup(self, channel: str, cause: int = 16, timeout: float = 10) -> None:
+        manager = self._require()
+        reply = await asyncio.wait_for(manager.send_action(
+            {"Action": "Hangup", "Channel": safe(channel), "Cause": str(int(cause))}), timeout)
+        if not reply.success:
+            raise AmiError(f"Hangup refused: {reply.get('Message', reply)}")
+
     async def command(self, cli: str, timeout: float = 10) -> str:
         manager = self._require()
         reply = await asyncio.wait_for(manager.send_command(safe(cli)), timeout)

@@ -53,7 +53,7 @@ class NewAttempt:
     phone: str                 # E.164 digits (no '+')
     language: str
     message_key: str
-    trunk: str
+    trunk: str | None = None   # set when the call is placed
     kind: str = "test"
     subscriber_id: int | None = None
     delivery_id: int | None = None
@@ -71,7 +71,7 @@ class Attempt:
     phone: str
     language: str
     message_key: str
-    trunk: str
+    trunk: str | None
     created_at: float
     started_at: float | None
     answered_at: float | None
@@ -190,9 +190,11 @@ class Store:
              new.message_key, new.trunk, now))
         return cur.lastrowid
 
-    async def attempt_started(self, attempt_id: int, at: float, uniqueid: str) -> None:
-        await self._db.execute("UPDATE attempts SET started_at = ?, uniqueid = ? WHERE id = ?",
-                               (at, uniqueid, attempt_id))
+    async def attempt_started(self, attempt_id: int, at: float, uniqueid: str,
+                              trunk: str) -> None:
+        await self._db.execute(
+            "UPDATE attempts SET started_at = ?, uniqueid = ?, trunk = ? WHERE id = ?",
+            (at, uniqueid, trunk, attempt_id))
 
     async def attempt_answered(self, attempt_id: int, at: float, channel: str | None) -> None:
         await self._db.execute(
@@ -207,13 +209,21 @@ class Store:
             "ended = ?, keys = ?, language_played = ? WHERE id = ?",
             (heard_seconds, message_seconds, heard_share, ended, keys, language_played, attempt_id))
 
-    async def attempt_ended(self, attempt_id: int, *, at: float, outcome: Outcome,
-                            reason: int | None, cause: int | None, cause_text: str | None) -> None:
-        """Close an attempt. Only a live one (outcome NULL) changes: a late duplicate is ignored."""
+    async def attempt_telephony(self, attempt_id: int, *, reason: int | None, cause: int | None,
+                                cause_text: str | None) -> None:
+        """What Asterisk said of the call (OriginateResponse Reason, Hangup Cause)."""
         await self._db.execute(
-            "UPDATE attempts SET ended_at = ?, outcome = ?, reason = ?, cause = ?, cause_text = ? "
-            "WHERE id = ? AND outcome IS NULL",
-            (at, outcome.value, reason, cause, cause_text, attempt_id))
+            "UPDATE attempts SET reason = ?, cause = ?, cause_text = ? WHERE id = ?",
+            (reason, cause, cause_text, attempt_id))
+
+    async def attempt_ended(self, attempt_id: int, *, at: float, outcome: Outcome) -> bool:
+        """Close an attempt that has no scheduling behind it (a test call). Only a live one
+        (outcome NULL) changes: a late duplicate is ignored (returns False)."""
+        cur = await self._db.execute(
+            "UPDATE attempts SET ended_at = ?, outcome = ?, acquired_by = NULL, "
+            "acquired_until = NULL WHERE id = ? AND outcome IS NULL",
+            (at, outcome.value, attempt_id))
+        return cur.rowcount == 1
 
     async def attempt(self, attempt_id: int) -> Attempt | None:
         row = await (await self._db.execute(

@@ -60,7 +60,7 @@ CREATE TABLE attempts (
     phone            TEXT NOT NULL,
     language         TEXT NOT NULL,
     message_key      TEXT NOT NULL,
-    trunk            TEXT NOT NULL,
+    trunk            TEXT,                        -- set when the call is placed
     created_at       REAL NOT NULL,
     started_at       REAL,                        -- originate sent
     answered_at      REAL,

@@ -18,7 +18,7 @@ async def test_open_creates_private_wal_database_with_all_tables(tmp_path):
                 "callback_requests", "audit", "schema_migrations"} <= tables
         mode = (await store.fetchall("PRAGMA journal_mode"))[0][0]
         assert mode == "wal"
-        await store.create_attempt(NewAttempt("919000010001", "hi", "m", "sim"), now=1.0)
+        await store.create_attempt(NewAttempt("919000010001", "hi", "m"), now=1.0)
         for suffix in ("", "-wal"):
             st = os.stat(str(path) + suffix)
             assert stat.S_IMODE(st.st_mode) == 0o600, suffix
@@ -45,20 +45,20 @@ async def test_newer_schema_than_program_is_refused(tmp_path):
 async def test_attempt_lifecycle_and_late_duplicate_ignored(tmp_path):
     async with await Store.open(tmp_path / "ivr.db") as store:
         aid = await store.create_attempt(
-            NewAttempt("919000010001", "mr", "mmitra-p001", "sim"), now=100.0)
-        await store.attempt_started(aid, 100.5, "ivr-1")
+            NewAttempt("919000010001", "mr", "mmitra-p001"), now=100.0)
+        await store.attempt_started(aid, 100.5, "ivr-1", "sim")
         assert (await store.live_attempts())[0].id == aid
         await store.attempt_answered(aid, 102.0, "Local/x;1")
         await store.attempt_listened(aid, heard_seconds=3.5, message_seconds=7.0,
                                      heard_share=0.5, ended="hangup", keys="",
                                      language_played="mr")
-        await store.attempt_ended(aid, at=106.0, outcome=Outcome.ANSWERED, reason=4,
-                                  cause=16, cause_text="Normal Clearing")
-        await store.attempt_ended(aid, at=200.0, outcome=Outcome.FAILED, reason=0,
-                                  cause=0, cause_text=None)
+        await store.attempt_telephony(aid, reason=4, cause=16, cause_text="Normal Clearing")
+        assert await store.attempt_ended(aid, at=106.0, outcome=Outcome.ANSWERED)
+        assert not await store.attempt_ended(aid, at=200.0, outcome=Outcome.FAILED)
         a = await store.attempt(aid)
         assert a.outcome is Outcome.ANSWERED and a.ended_at == 106.0
         assert a.heard_share == 0.5 and a.language_played == "mr" and a.cause == 16
+        assert a.trunk == "sim" and a.reason == 4
         assert await store.live_attempts() == []
 
 
