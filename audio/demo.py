@@ -3,7 +3,8 @@
 Every message of the programme in each of its languages ("Demo message 12 of 141", a few
 seconds on purpose so demos and tests with real calls stay quick) and every prompt in each
 language, converted by the same pipeline as imports and written atomically. Idempotent:
-files that exist and are valid are kept, so a second run only reads headers.
+files that exist and are playable are kept (real recordings included), so a second run only
+reads headers; --force replaces everything.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Callable
 
 from audio.batch import run_all
-from audio.catalogue import MESSAGE, Entry, Limits, file_path, validate
+from audio.catalogue import (EMPTY, FORMAT, MESSAGE, MISSING, UNREADABLE, Entry, Limits,
+                             file_path, validate)
 from audio.convert import (ConversionError, ConvertOptions, ToolMissing, decode_wav_bytes,
                            prepare, to_telephone, write_wav)
 from audio.probe import read_facts
@@ -119,10 +121,18 @@ def jobs_for(entries: list[Entry], message_keys: list[str], sounds: Path) -> lis
     return jobs
 
 
+# Only these make an existing file replaceable: a real recording that is long, quiet or
+# clipped is still somebody's work, and the demo never overwrites it (unless --force).
+BROKEN = (MISSING, UNREADABLE, FORMAT, EMPTY)
+ANY_LENGTH = Limits(min_seconds=0, max_seconds=float("inf"), max_prompt_seconds=float("inf"))
+
+
 def is_valid(job: DemoJob) -> bool:
+    """The file exists and Asterisk can play it (whatever its length or level)."""
     if not job.dest.is_file():
         return False
-    return not validate(job.entry, read_facts(job.dest), DEMO_LIMITS)
+    problems = validate(job.entry, read_facts(job.dest, content=False), ANY_LENGTH)
+    return not any(p.code in BROKEN for p in problems)
 
 
 def synthesise(job: DemoJob) -> DemoResult:

@@ -5,7 +5,8 @@ Makes the sources first (espeak-ng speech in each language, padded with pauses a
 encode per language, copied under the 141 message keys), then times four real
 `ivr audio import <dir> --lang <lang>` runs, one per language, into a temp IVR_HOME.
 Peak memory is ru_maxrss of the children (the largest single process: the command or one of
-its workers). Prints one JSON object; --format wav measures without ffmpeg.
+its workers). Then times `ivr audio check` on the imported catalogue (it reads every file).
+Prints one JSON object; --format wav measures without ffmpeg.
 
     .venv/bin/python bench/audio_import.py              # MP3 (needs ffmpeg)
     .venv/bin/python bench/audio_import.py --format wav
@@ -94,6 +95,15 @@ def main() -> None:
                 sys.exit(f"import {lang} failed (exit {done.returncode}): {done.stderr[-2000:]}")
             seconds.extend(r["seconds"] for r in rows)
         wall = time.perf_counter() - t0
+        t = time.perf_counter()
+        checked = subprocess.run([str(ivr), "audio", "check", "--json"], env=env,
+                                 capture_output=True, text=True)
+        check_seconds = time.perf_counter() - t
+        if checked.returncode != 0:   # 141 x 4 messages present; the 8 prompts are missing
+            missing = [json.loads(x) for x in checked.stdout.splitlines()]
+            if {m["code"] for m in missing} != {"missing"} or len(missing) != 8 * len(
+                    prog.languages):
+                sys.exit(f"check found problems in the imported catalogue: {checked.stdout[:2000]}")
         out_bytes = sum(p.stat().st_size for p in (tmp / "home" / "sounds").rglob("*.wav"))
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({
@@ -105,7 +115,7 @@ def main() -> None:
         "children_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
         "peak_rss_mb_largest_process": round(usage.ru_maxrss / 1024, 1),
         "source_mb": round(src_bytes / 2**20, 1), "catalogue_mb": round(out_bytes / 2**20, 1),
-        "prepare_seconds": round(prepare, 1),
+        "prepare_seconds": round(prepare, 1), "check_seconds": round(check_seconds, 2),
     }))
 
 

@@ -66,7 +66,8 @@ def command() -> None:
 
 @command.command(name="demo")
 @programme_option
-@click.option("--force", is_flag=True, help="Synthesise every file again, even valid ones.")
+@click.option("--force", is_flag=True,
+              help="Synthesise every file again, replacing real recordings too.")
 @jobs_option
 @pass_settings
 def demo_cmd(settings: Settings, programme_name: str | None, force: bool,
@@ -74,8 +75,9 @@ def demo_cmd(settings: Settings, programme_name: str | None, force: bool,
     """Synthesise a complete demo catalogue with espeak-ng.
 
     Every message of the programme in each of its languages ("Demo message 12 of 141", a few
-    seconds each) and every prompt. Files that exist and are valid are kept. The messages are
-    short on purpose: check them with `ivr audio check --min 1`.
+    seconds each) and every prompt. Files that exist and are playable are kept, so real
+    recordings are never replaced (unless --force). The messages are short on purpose: check
+    them with `ivr audio check --min 1`.
 
     \b
     Example:

@@ -183,3 +183,17 @@ def test_a_stray_text_file_does_not_fail_a_clean_import(tmp_path):
     r = run(tmp_path / "home", "audio", "import", str(src), "--lang", "en", "--min", "1")
     assert r.exit_code == 0, r.output
     assert "notes.txt\tignored" in r.stdout and "1 of 2 files imported" in r.stderr
+
+
+def test_demo_never_replaces_a_real_recording(tmp_path):
+    keys = ["mmitra-p001", "mmitra-p002"]
+    sounds = tmp_path / "sounds"
+    real = sox(sounds / "hi" / "mmitra-p001.wav", "vol", "0.3", seconds=90)   # a real message
+    before = real.read_bytes()
+    results = make_demo(expected_entries(keys, ["hi"], prompts=()), keys, sounds, workers=1)
+    assert [(r.entry.name, r.status) for r in results] == [("mmitra-p001", KEPT),
+                                                            ("mmitra-p002", WRITTEN)]
+    assert real.read_bytes() == before
+    forced = make_demo(expected_entries(keys, ["hi"], prompts=()), keys, sounds, force=True,
+                       workers=1)
+    assert [r.status for r in forced] == [WRITTEN, WRITTEN] and real.read_bytes() != before
