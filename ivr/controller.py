@@ -59,6 +59,7 @@ class LiveCall:
     ended: asyncio.Event = field(default_factory=asyncio.Event)      # our channel hung up
     cause_seen: asyncio.Event = field(default_factory=asyncio.Event)  # a Hangup with a cause
     flow_done: asyncio.Event = field(default_factory=asyncio.Event)   # the AGI route finished
+    ami_lost: asyncio.Event = field(default_factory=asyncio.Event)    # AMI dropped meanwhile
     agi_started: bool = False
 
     def dialled_cause(self) -> tuple[int | None, str | None]:
@@ -86,8 +87,8 @@ class Controller:
         self.clock = clock
         self.live: dict[int, LiveCall] = {}
         self._by_channel: dict[str, int] = {}
-        self.user_events: list[UserEvent] = []
-        self.ami = AmiGateway(config.ami, self._on_event)
+        self.user_event_handlers: list[Callable[[UserEvent], None]] = []
+        self.ami = AmiGateway(config.ami, self._on_event, on_disconnect=self._on_ami_lost)
 
     async def start(self) -> None:
         await self.ami.connect()
@@ -108,8 +109,14 @@ class Controller:
             if event.uniqueid == call.channel_id:
                 call.ended.set()
         elif isinstance(event, UserEvent):
-            self.user_events.append(event)
-            del self.user_events[:-100]
+            for handler in self.user_event_handlers:
+                handler(event)
+
+    def _on_ami_lost(self) -> None:
+        """Hangup events may be lost while AMI is down: an answered call whose FastAGI flow
+        has finished is then over for us (see _run)."""
+        for call in self.live.values():
+            call.ami_lost.set()
 
     # ------------------------------------------------------------------ calls
     async def place_call(self, request: CallRequest, attempt_id: int) -> CallReport:
@@ -149,16 +156,13 @@ class Controller:
         try:
             response = await self.ami.originate(originate)
         except AmiError as e:
-            log.error("attempt %s: originate failed: %s", call.attempt_id, e)
-            await self.store.attempt_telephony(call.attempt_id, reason=None, cause=None,
-                                               cause_text=str(e)[:200])
-            return CallReport(call.attempt_id, Outcome.FAILED, self.clock(), None)
+            return await self._lost(call, e)
         if response.success:
             await self.store.attempt_answered(call.attempt_id, self.clock(), response.channel)
-            if not await self._wait(call.ended, MAX_CALL_SECONDS):
+            if not await self._wait_end(call):
                 log.warning("attempt %s: call longer than %s s, hanging up", call.attempt_id,
                             MAX_CALL_SECONDS)
-                await self._hang_up(response.channel)
+                await self.hang_up(response.channel)
                 await self._wait(call.ended, 10)
             # the AGI route writes the listening figures; let it finish (it ends with the call)
             if call.agi_started:
@@ -176,7 +180,42 @@ class Controller:
         return CallReport(call.attempt_id, outcome, ended_at,
                           attempt.heard_share if attempt else None)
 
-    async def _hang_up(self, channel: str | None) -> None:
+    async def _wait_end(self, call: LiveCall) -> bool:
+        """Wait for the Hangup of our channel; if AMI dropped meanwhile, the end of the
+        FastAGI flow stands in for it (the flow ends when the channel hangs up)."""
+        ended = asyncio.create_task(call.ended.wait())
+        lost = asyncio.create_task(self._flow_after_loss(call))
+        try:
+            done, _ = await asyncio.wait({ended, lost}, timeout=MAX_CALL_SECONDS,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            return bool(done)
+        finally:
+            for t in (ended, lost):
+                t.cancel()
+            await asyncio.gather(ended, lost, return_exceptions=True)
+
+    @staticmethod
+    async def _flow_after_loss(call: LiveCall) -> None:
+        await call.ami_lost.wait()
+        await call.flow_done.wait()
+
+    async def _lost(self, call: LiveCall, error: AmiError) -> CallReport:
+        """The Originate got no answer (AMI dropped, Asterisk restarted, timed out). If the
+        call reached the IVR anyway, it was answered: wait for the flow; else it failed."""
+        log.error("attempt %s: %s", call.attempt_id, error)
+        if call.agi_started:
+            await self._wait(call.flow_done, MAX_CALL_SECONDS)
+            await self.store.attempt_answered(call.attempt_id, self.clock(), None)
+            outcome = Outcome.ANSWERED
+        else:
+            outcome = Outcome.FAILED
+        await self.store.attempt_telephony(call.attempt_id, reason=None, cause=None,
+                                           cause_text=str(error)[:200])
+        attempt = await self.store.attempt(call.attempt_id)
+        return CallReport(call.attempt_id, outcome, self.clock(),
+                          attempt.heard_share if attempt else None)
+
+    async def hang_up(self, channel: str | None) -> None:
         if not channel:
             return
         try:

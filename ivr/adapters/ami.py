@@ -25,6 +25,18 @@ from ivr.protocol.ami import (Hangup, OriginateResponse, OtherEvent, UserEvent, 
 log = logging.getLogger(__name__)
 
 FORGETABLE = ("ping", "login", "logoff", "originate")
+BACKOFF_FIRST = 1.0
+BACKOFF_CAP = 30.0
+
+
+class _Manager(Manager):
+    """panoramisk's Manager with a capped exponential backoff between reconnect tries
+    (it retries at a fixed interval otherwise)."""
+
+    def connection_made(self, f):
+        if f.cancelled() or f.exception() is not None:
+            self.reconnect_timeout = min(self.reconnect_timeout * 2, BACKOFF_CAP)
+        return super().connection_made(f)
 
 
 class AmiError(Exception):
@@ -72,6 +84,10 @@ class AmiGateway:
         self._listeners: list[EventHandler] = [on_event]
         self._on_disconnect = on_disconnect
         self._manager: Manager | None = None
+        self._pending: set[asyncio.Future] = set()      # Originates awaiting their outcome
+        self._keepalive: asyncio.Task | None = None
+        self.reconnects = 0
+        self._logged_in_once = False
 
     @property
     def connected(self) -> bool:
@@ -98,15 +114,26 @@ class AmiGateway:
             pending.add_done_callback(done)
 
         def on_disconnect(manager: Manager, exc: object) -> None:
-            log.warning("AMI connection lost (%s); panoramisk reconnects", type(exc).__name__)
+            log.warning("AMI connection lost; reconnecting in %.0f s", manager.reconnect_timeout)
+            for future in list(self._pending):
+                if not future.done():
+                    future.set_exception(AmiError("AMI connection lost before the outcome"))
             if self._on_disconnect:
                 self._on_disconnect()
 
-        self._manager = Manager(
+        def on_login(manager: Manager) -> None:
+            if self._logged_in_once:
+                self.reconnects += 1
+                log.warning("AMI logged in again (reconnect %d)", self.reconnects)
+            self._logged_in_once = True
+            manager.reconnect_timeout = BACKOFF_FIRST
+
+        # panoramisk's own pinger only sends; ours (_keep_alive) also notices no answer
+        self._manager = _Manager(
             loop=loop, host=s.host, port=s.port, username=s.username, secret=s.secret,
-            ping_delay=max(1, int(s.ping_interval)), ping_interval=max(1, int(s.ping_interval)),
-            reconnect_timeout=1, forgetable_actions=FORGETABLE, on_connect=on_connect,
-            on_disconnect=on_disconnect)
+            ping_delay=10 ** 6, ping_interval=10 ** 6, reconnect_timeout=BACKOFF_FIRST,
+            forgetable_actions=FORGETABLE, on_connect=on_connect, on_disconnect=on_disconnect,
+            on_login=on_login)
         self._manager.register_event("*", self._dispatch)
         self._manager.connect()
         try:
@@ -119,11 +146,35 @@ class AmiGateway:
             self._manager.close()
             raise AmiError(f"AMI at {s.host}:{s.port} refused the login of user "
                            f"{s.username!r} (wrong secret or not permitted from here)")
+        self._keepalive = asyncio.create_task(self._keep_alive(), name="ami-keepalive")
 
     async def close(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            await asyncio.gather(self._keepalive, return_exceptions=True)
+            self._keepalive = None
         if self._manager is not None:
-            self._manager.close()
-            self._manager = None
+            manager, self._manager = self._manager, None
+            manager.close()
+            # a reconnect panoramisk already scheduled must not revive a closed gateway
+            manager.connect = lambda *a, **k: None
+
+    async def _keep_alive(self) -> None:
+        """Ping every ping_interval; no answer within it means the link is dead: drop the
+        transport so panoramisk reconnects (with our backoff)."""
+        interval = self._settings.ping_interval
+        while True:
+            await asyncio.sleep(interval)
+            manager = self._manager
+            if manager is None or not self.connected:
+                continue
+            try:
+                await asyncio.wait_for(manager.send_action({"Action": "Ping"}), interval)
+            except (asyncio.TimeoutError, OSError):
+                log.warning("AMI ping unanswered within %.0f s: reconnecting", interval)
+                transport = getattr(manager.protocol, "transport", None)
+                if transport is not None:
+                    transport.abort()
 
     def add_listener(self, listener: EventHandler) -> None:
         """Another receiver of every event (monitoring, tests), after the controller."""
@@ -150,11 +201,14 @@ class AmiGateway:
         call is answered or has failed, so this can take the whole ring timeout."""
         manager = self._require()
         future = manager.send_action(request.action())
+        self._pending.add(future)
         try:
             reply = await asyncio.wait_for(asyncio.shield(future), request.timeout + 30)
         except asyncio.TimeoutError:
             raise AmiError(f"no OriginateResponse for {request.action_id} within "
                            f"{request.timeout + 30:g} s") from None
+        finally:
+            self._pending.discard(future)
         if isinstance(reply, list):
             for message in reply:
                 if message.get("Event") == "OriginateResponse":
@@ -169,6 +223,17 @@ class AmiGateway:
             {"Action": "Hangup", "Channel": safe(channel), "Cause": str(int(cause))}), timeout)
         if not reply.success:
             raise AmiError(f"Hangup refused: {reply.get('Message', reply)}")
+
+    async def channels(self, timeout: float = 10) -> list[tuple[str, str]]:
+        """(channel name, Uniqueid) of every channel Asterisk has now (CoreShowChannels)."""
+        manager = self._require()
+        replies = await asyncio.wait_for(
+            manager.send_action({"Action": "CoreShowChannels"}, as_list=True), timeout)
+        replies = replies if isinstance(replies, list) else [replies]
+        if replies and replies[0].get("Response") == "Error":
+            raise AmiError(f"CoreShowChannels refused: {replies[0].get('Message')}")
+        return [(str(r.get("Channel")), str(r.get("Uniqueid"))) for r in replies
+                if r.get("Event") == "CoreShowChannel"]
 
     async def command(self, cli: str, timeout: float = 10) -> str:
         manager = self._require()

@@ -1,0 +1,281 @@
+"""`ivr run`: the calling service. Claims due attempts from the scheduling store, places them
+through the controller within each trunk's limits, releases each with its outcome, turns
+missed calls into callbacks, and sleeps until the next due time or a wake-up.
+
+Crash safety: every attempt row exists (leased to this process) before its Originate goes
+out. At start-up, live attempts of a dead owner are reconciled: their channels, if Asterisk
+still has them, are hung up (their FastAGI session died with the owner), and each is released
+as answered (when it was: so nobody hears the same message twice) or failed (retried by the
+policy). SIGTERM drains: no new calls, live ones finish, then the process exits.
+"""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import socket
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from ivr import constants as C
+from ivr.adapters import subscribers
+from ivr.adapters.ami import AmiError
+from ivr.app import Service
+from ivr.callers import normalise_caller
+from ivr.config import Trunk
+from ivr.controller import CallRequest
+from ivr.pacing import Pacer
+from ivr.protocol.ami import UserEvent, mask
+from ivr.schedule import Schedule
+from scheduler.model import Attempt
+from scheduler.outcome import Outcome
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP = 30.0          # re-check at least this often (plans written by other processes)
+STATUS_EVERY = 1.0
+
+
+class RunError(Exception):
+    """The service cannot run (another instance holds the lock...)."""
+
+
+def utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone.utc)
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
+
+
+@dataclass
+class Stats:
+    started_at: float
+    placed: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    errors: deque = field(default_factory=lambda: deque(maxlen=10))
+    missed_calls: int = 0
+    callbacks: int = 0
+
+    def error(self, at: float, text: str) -> None:
+        self.errors.append({"at": at, "error": text})
+
+
+class Dialer:
+    def __init__(self, service: Service, schedule: Schedule, trunk: Trunk, *,
+                 region: str = "IN", clock: Callable[[], float] = time.time,
+                 owner: str | None = None):
+        self.service = service
+        self.schedule = schedule
+        self.trunk = trunk
+        self.region = region
+        self.clock = clock
+        self.owner = owner or owner_id()
+        self.pacer = Pacer(trunk.cps, trunk.channels)
+        self.wake = asyncio.Event()
+        self.stats = Stats(started_at=clock())
+        self._calls: set[asyncio.Task] = set()
+        self._chores: set[asyncio.Task] = set()
+        service.controller.user_event_handlers.append(self._on_user_event)
+
+    # ------------------------------------------------------------------ the loop
+    async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
+        """Call until `stop` is set (or, with until_idle, until nothing is due or live)."""
+        await self.reconcile()
+        status = asyncio.create_task(self._write_status(stop))
+        try:
+            while not stop.is_set():
+                now = self.clock()
+                await self.schedule.run_plans(utc(now))
+                await self.schedule.reap(utc(now))
+                await self._dial_due(stop)
+                wake_at = await self.schedule.next_wake()
+                if until_idle and not self._calls and not self._chores and (
+                        wake_at is None or wake_at.timestamp() > self.clock()):
+                    break
+                await self._sleep(stop, wake_at)
+        finally:
+            await self.drain()
+            status.cancel()
+            await asyncio.gather(status, return_exceptions=True)
+            self._status_file().unlink(missing_ok=True)
+
+    async def _sleep(self, stop: asyncio.Event, wake_at: datetime | None) -> None:
+        timeout = MAX_SLEEP
+        if wake_at is not None:
+            timeout = min(timeout, max(wake_at.timestamp() - self.clock(), 0.0))
+        if self.pacer.free == 0:
+            timeout = MAX_SLEEP            # a call ending sets `wake`
+        elif timeout <= 0:
+            timeout = max(self.pacer.delay(self.clock()), 0.05)
+        waiters = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+        self.wake.clear()
+
+    async def _dial_due(self, stop: asyncio.Event) -> None:
+        """Claim at most one second's worth of calls (callbacks come first in every claim, so
+        a missed call never waits behind a long batch) and place them, paced."""
+        limit = min(self.pacer.free, max(int(self.trunk.cps), 1))
+        if limit == 0 or not self.service.controller.ami.connected:
+            return
+        attempts = await self.schedule.claim(utc(self.clock()), self.owner, limit)
+        for attempt in attempts:
+            delay = self.pacer.delay(self.clock())
+            if delay > 0:
+                await asyncio.sleep(delay)          # pacing: the carrier's CPS cap
+            self.pacer.take(self.clock())
+            self.stats.placed += 1
+            task = asyncio.create_task(self._call(attempt), name=f"attempt-{attempt.id}")
+            self._calls.add(task)
+            task.add_done_callback(self._call_done)
+
+    def _call_done(self, task: asyncio.Task) -> None:
+        self._calls.discard(task)
+        self.pacer.done()
+        self.wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("call task failed: %r", task.exception())
+            self.stats.error(self.clock(), repr(task.exception())[:200])
+
+    async def _call(self, attempt: Attempt) -> None:
+        store = self.service.store
+        sub = await subscribers.get_subscriber(store, attempt.subscriber_id)
+        if sub is None:
+            await self.schedule.release(attempt.id, Outcome.FAILED, None, utc(self.clock()))
+            return
+        request = CallRequest(
+            phone=sub.phone, language=sub.language, message_key=attempt.message_key,
+            trunk=self.trunk, kind=attempt.kind.value, subscriber_id=sub.id,
+            delivery_id=attempt.delivery_id, number=attempt.number)
+        report = await self.service.controller.place_call(request, attempt.id)
+        self.stats.outcomes[report.outcome.value] += 1
+        if attempt.kind.value == "callback":
+            self.stats.callbacks += 1
+        await self.schedule.release(attempt.id, report.outcome, report.heard_share,
+                                    utc(report.ended_at))
+
+    async def drain(self) -> None:
+        """No new calls; let the live ones finish (they release themselves)."""
+        if self._calls or self._chores:
+            log.info("draining: %d live call(s)", len(self._calls))
+        await asyncio.gather(*self._calls, *self._chores, return_exceptions=True)
+
+    # ------------------------------------------------------------------ missed calls
+    def _on_user_event(self, event: UserEvent) -> None:
+        if event.name != C.USEREVENT_MISSED_CALL:
+            return
+        task = asyncio.create_task(self._missed_call(event.headers.get("Caller", ""),
+                                                     event.headers.get("DID", "")))
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
+
+    async def _missed_call(self, caller: str, did: str) -> None:
+        now = self.clock()
+        self.stats.missed_calls += 1
+        phone = normalise_caller(caller, self.region)
+        if phone is None:
+            log.warning("missed call with an unusable caller ID %s: ignored", mask(caller))
+            return
+        sub = await subscribers.find_live_subscriber(self.service.store, phone)
+        if sub is None:
+            log.info("missed call from %s, not enrolled: ignored", mask(phone))
+            return
+        request = await self.schedule.missed_call(sub.id, utc(now))
+        await self.service.store.execute(
+            "INSERT INTO missed_calls (phone, did, received_at, subscriber_id, callback_id) "
+            "VALUES (?, ?, ?, ?, ?)", (phone, did[:32], now, sub.id,
+                                       request.id if request else None))
+        log.info("missed call from subscriber %s: %s", sub.id,
+                 f"callback request {request.id}" if request else "merged with a recent one")
+        self.wake.set()
+
+    # ------------------------------------------------------------------ crash recovery
+    async def reconcile(self) -> int:
+        """Close the live attempts a dead owner left behind. Returns how many."""
+        live = [a for a in await self.schedule.live_attempts() if a.acquired_by != self.owner]
+        if not live:
+            return 0
+        try:
+            channels = await self.service.controller.ami.channels()
+        except AmiError as e:
+            log.error("cannot list Asterisk's channels to reconcile: %s", e)
+            channels = []
+        for attempt in live:
+            prefix = f"ivr-{attempt.id}-"
+            for name, uniqueid in channels:
+                if uniqueid.startswith(prefix) and not uniqueid.endswith("-2"):
+                    log.warning("attempt %s: hanging up its orphaned channel", attempt.id)
+                    await self.service.controller.hang_up(name)
+            row = await self.service.store.attempt(attempt.id)
+            answered = bool(row and row.answered_at)
+            await self.schedule.release(
+                attempt.id, Outcome.ANSWERED if answered else Outcome.FAILED,
+                row.heard_share if row else None, utc(self.clock()))
+            log.warning("attempt %s of a dead owner closed as %s", attempt.id,
+                        "answered" if answered else "failed")
+        return len(live)
+
+    # ------------------------------------------------------------------ status
+    def _status_file(self) -> Path:
+        return self.service.config.home / "run" / "status.json"
+
+    def status(self) -> dict:
+        return {
+            "pid": os.getpid(), "owner": self.owner, "updated_at": self.clock(),
+            "started_at": self.stats.started_at, "ami_connected": self.service.controller.ami.connected,
+            "trunks": {self.trunk.name: {"live": self.pacer.live, "channels": self.trunk.channels,
+                                         "cps": self.trunk.cps}},
+            "placed": self.stats.placed, "outcomes": dict(self.stats.outcomes),
+            "missed_calls": self.stats.missed_calls, "callbacks": self.stats.callbacks,
+            "errors": list(self.stats.errors),
+        }
+
+    async def _write_status(self, stop: asyncio.Event) -> None:
+        path = self._status_file()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        while not stop.is_set():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.status(), sort_keys=True))
+            os.replace(tmp, path)
+            try:
+                await asyncio.wait_for(stop.wait(), STATUS_EVERY)
+            except asyncio.TimeoutError:
+                pass
+
+
+class RunLock:
+    """One `ivr run` per state directory: an exclusive lock on <home>/run/ivr-run.lock."""
+
+    def __init__(self, home: Path):
+        self.path = home / "run" / "ivr-run.lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> "RunLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunError(f"another `ivr run` is already running on {self.path.parent.parent}") \
+                from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
