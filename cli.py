@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ivr.commands import audio, call, demo, sandbox, simulate
+from ivr.commands import audio, call, demo, run, sandbox, simulate
 from ivr.commands.common import Settings
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -30,6 +30,8 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 
 for module in (sandbox, call, audio, simulate, demo):
     main.add_command(module.command)
+main.add_command(run.run_command)
+main.add_command(run.status_command)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,104 @@
+"""`ivr run` (the calling service) and `ivr status` (what it is doing)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+
+import click
+
+from ivr.adapters.ami import AmiError
+from ivr.adapters.store import StoreError
+from ivr.commands.common import emit_json, fail, pass_settings, say
+
+
+def setup_logging(level: str) -> None:
+    """One line per event on standard error, no timestamps of our own: journald (or the
+    terminal) adds them. Phone numbers are masked where they are logged."""
+    logging.basicConfig(level=getattr(logging, level.upper()),
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@click.command(name="run")
+@click.option("--trunk", default=None, help="Trunk to call through (default: the first).")
+@click.option("--until-idle", is_flag=True,
+              help="Stop when nothing is due and no call is live (demos, tests).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+@pass_settings
+def run_command(settings, trunk, until_idle, log_level):
+    """Run the calling service: place due calls, serve missed calls, until stopped.
+
+    SIGTERM or Ctrl-C drains: no new calls, the live ones finish, then it exits.
+    Only one `ivr run` per state directory.
+
+    \b
+    Example:
+      ivr run                      # as a service (see deploy/ for the systemd unit)
+    """
+    from ivr.app import running
+    from ivr.adapters.schedule_store import ScheduleStore
+    from ivr.service import Dialer, RunError, RunLock
+    from scheduler.programme import load_programme
+
+    setup_logging(log_level)
+    config = settings.config
+
+    async def go():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        programme = load_programme(config.programme)
+        async with running(config) as service:
+            schedule = ScheduleStore(service.store, programme)
+            dialer = Dialer(service, schedule, config.trunk(trunk), region=programme.region)
+            await dialer.run(stop, until_idle=until_idle)
+            return dialer.status()
+
+    try:
+        with RunLock(config.home):
+            final = asyncio.run(go())
+    except (RunError, AmiError, StoreError, OSError) as e:
+        fail(str(e))
+    say(f"ivr run: stopped; placed {final['placed']} call(s): "
+        + ", ".join(f"{n} {k}" for k, n in sorted(final["outcomes"].items())))
+
+
+@click.command(name="status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@pass_settings
+def status_command(settings, as_json):
+    """Show what the service is doing: live calls per trunk, waiting work, today's counts.
+
+    \b
+    Example:
+      ivr status --json
+    """
+    from ivr.status import read_status
+
+    config = settings.config
+    try:
+        status = asyncio.run(read_status(config, time.time()))
+    except (StoreError, OSError) as e:
+        fail(str(e))
+    if as_json:
+        emit_json(status)
+        return
+    service = status["service"]
+    if service is None:
+        click.echo("service: not running")
+    else:
+        click.echo(f"service: running (pid {service['pid']}), AMI "
+                   f"{'connected' if service['ami_connected'] else 'DISCONNECTED'}")
+        for name, t in service["trunks"].items():
+            click.echo(f"  trunk {name}: {t['live']}/{t['channels']} live calls, {t['cps']:g} cps")
+        for e in service["errors"][-5:]:
+            click.echo(f"  error at {time.strftime('%H:%M:%S', time.localtime(e['at']))}: "
+                       f"{e['error']}")
+    click.echo(f"waiting: {status['due_now']} due now, {status['pending']} pending, "
+               f"{status['callbacks_pending']} callback(s)")
+    today = status["today"]
+    click.echo("today: " + (", ".join(f"{n} {k}" for k, n in sorted(today.items())) or "no calls"))
+
