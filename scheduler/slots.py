@@ -56,11 +56,11 @@ def zone(name: str) -> ZoneInfo:
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of local wall-clock `at` on `day`. A wall time skipped by a DST jump
     maps to the first instant after the gap; an ambiguous one to its first occurrence."""
-    naive = datetime.combine(day, at)
-    local = naive.replace(tzinfo=tz)
+    local = datetime.combine(day, at, tzinfo=tz)
     offset = local.utcoffset()
     if offset == local.replace(fold=1).utcoffset():       # the usual case: no DST change near
-        return (naive - offset).replace(tzinfo=timezone.utc)
+        return datetime.combine(day, at, tzinfo=timezone.utc) - offset
+    naive = datetime.combine(day, at)
     first = local.astimezone(timezone.utc)
     if first.astimezone(tz).replace(tzinfo=None) == naive:  # ambiguous: its first occurrence
         return first
