@@ -8,13 +8,16 @@ she heard.
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from audio.catalogue import Catalogue, sound_path
 from ivr import constants as C
 from ivr.adapters.fastagi import AgiSession, run_flow
 from ivr.adapters.store import Store
+from ivr.adapters.columns import instant
 from ivr.controller import Controller
-from ivr.flow import CallFlow, CallPlan
+from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
+from ivr.optout import masked_channel, opt_out_by_key
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +62,42 @@ class CallRoute:
             message_seconds=self.catalogue.duration(played, key) or 0.0,
             language=played,
             prompts={name: sound_path(self.catalogue.sounds, name) for name in C.PROMPTS},
-            call_centre=False,
+            call_centre=self.controller.config.call_centre,
         )
         result = await run_flow(session, CallFlow(plan))
+        if result.opted_out:
+            await self._opt_out(session, attempt_id)
+        if result.call_centre:
+            log.info("attempt %s: she asked for the call centre (%s)", attempt_id,
+                     "transferring" if result.ended == ENDED_CALL_CENTRE else
+                     f"not transferred: {result.ended}")
         await self.store.attempt_listened(
             attempt_id, heard_seconds=result.heard_seconds, message_seconds=plan.message_seconds,
             heard_share=result.heard_share, ended=result.ended, keys=result.keys,
             language_played=played)
+
+    async def _opt_out(self, session: AgiSession, attempt_id: int) -> None:
+        """She confirmed 9 then 1: end her subscription now, before the AGI returns."""
+        attempt = await self.store.attempt(attempt_id)
+        subscriber_id = attempt.subscriber_id if attempt is not None else None
+        channel = session.request.channel
+        if subscriber_id is None:
+            log.info("attempt %s: opt-out confirmed on a call with no subscriber (test call, "
+                     "%s): nothing to record", attempt_id, masked_channel(channel))
+            return
+        try:
+            done = await opt_out_by_key(self.store, subscriber_id,
+                                        at=instant(self.controller.clock()), channel=channel,
+                                        attempt_id=attempt_id)
+        except sqlite3.Error as e:
+            # she was told it is done: this must reach an operator
+            log.error("attempt %s: opt-out of subscriber %s NOT recorded: %s", attempt_id,
+                      subscriber_id, e)
+            return
+        if done.changed:
+            log.info("attempt %s: subscriber %s opted out by key (%s deliveries, %s callbacks "
+                     "cancelled)", attempt_id, subscriber_id, done.deliveries_cancelled,
+                     done.callbacks_cancelled)
+        else:
+            log.info("attempt %s: opt-out by key of subscriber %s: nothing to change (status "
+                     "%s)", attempt_id, subscriber_id, done.previous_status)
