@@ -96,6 +96,14 @@ def opt_out(sub: Subscriber, now: datetime, reason: str = "by_user") -> Subscrib
     return replace(sub, status=SubscriberStatus.OPTED_OUT, status_reason=reason, updated_at=now)
 
 
+def change_slot(programme: Programme, sub: Subscriber, slot: str, now: datetime) -> Subscriber:
+    """Her new time slot (a slot name of the programme); her next call moves into it."""
+    _not_ended(sub, "change the time slot")
+    changed = replace(sub, slot=slot, updated_at=now)
+    her_slot(programme, changed)
+    return changed
+
+
 def deactivate(sub: Subscriber, now: datetime, reason: str) -> Subscriber:
     """Invalid number, do-not-disturb, weeks unanswered...: ends her subscription."""
     _not_ended(sub, "deactivate")

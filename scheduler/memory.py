@@ -77,6 +77,16 @@ class MemoryStore:
     def opt_out(self, sub_id: int, now: datetime) -> Subscriber:
         return self._change(sub_id, lifecycle.opt_out(self._sub(sub_id), now), now)
 
+    def change_slot(self, sub_id: int, slot: str, now: datetime) -> Subscriber:
+        sub = self._change(sub_id, lifecycle.change_slot(self.programme, self._sub(sub_id), slot,
+                                                         now), now)
+        for d in self.deliveries_of(sub_id):
+            if d.status is DeliveryStatus.PENDING and d.next_attempt_at is not None:
+                self._later(self._due, d, next_opening(max(now, d.next_attempt_at),
+                                                       her_slot(self.programme, sub),
+                                                       her_zone(sub)))
+        return sub
+
     def _sub(self, sub_id: int) -> Subscriber:
         try:
             return self.subscribers[sub_id]

@@ -35,6 +35,8 @@ class Population:
     unreachable_share: float = 0.1    # of unanswered calls: switched off; the rest ring out
     full_listen: float = 0.45         # answered calls heard to the end; others stop at random
     missed_call_rate: float = 0.05    # chance she gives a missed call after a call she missed
+    silent_share: float = 0.1         # women whose phone goes quiet from a random day (lost phone,
+                                      # new number, lost interest): they answer 2% of calls then
     enrol: str = "spread"             # "spread": mid-pregnancy or after birth; "lmp": at her LMP
     stagger_days: int = 28            # "lmp": LMPs spread over this many days from the start
     life_events: bool = True          # births vary around the EDD, some losses, opt-outs, pauses
@@ -48,7 +50,7 @@ class Population:
         if self.enrol not in ("spread", "lmp"):
             raise ValueError("enrol must be 'spread' or 'lmp'")
         for share in (self.busy_share, self.unreachable_share, self.full_listen,
-                      self.missed_call_rate):
+                      self.missed_call_rate, self.silent_share):
             if not 0.0 <= share <= 1.0:
                 raise ValueError("shares and rates must be between 0 and 1")
 
@@ -57,6 +59,7 @@ class Population:
 class _Woman:
     factor: float
     birth: date | None = None
+    silent_from: datetime | None = None
 
 
 @dataclass
@@ -93,6 +96,8 @@ class _Sim:
             tz = zone(tz_name)
             today = local_date(self.start, tz)
             woman = _Woman(factor=1.0 if pop.answer_rate >= 1 else rng.uniform(0.4, 1.6))
+            if pop.answer_rate < 1 and rng.random() < pop.silent_share:
+                woman.silent_from = self.start + (self.end - self.start) * rng.random()
             sub = Subscriber(id=0, language=rng.choice(self.p.languages), slot=rng.choice(slots),
                              timezone=tz_name)
             if pop.enrol == "lmp":
@@ -181,8 +186,10 @@ class _Sim:
         if a.kind is AttemptKind.SCHEDULED:
             if not self.p.slot(sub.slot).contains(local):
                 c["calls_outside_slot"] += 1
-            chance = pop.answer_rate * self.slot_factor.get(sub.slot, 1.0) * \
-                self.women[sub.id].factor
+            woman = self.women[sub.id]
+            chance = pop.answer_rate * self.slot_factor.get(sub.slot, 1.0) * woman.factor
+            if woman.silent_from is not None and now >= woman.silent_from:
+                chance = 0.02
             self.tried[a.number] += 1
         else:
             c["attempts_callback"] += 1
@@ -203,7 +210,8 @@ class _Sim:
                 outcome, seconds = Outcome.UNREACHABLE, 2
             else:
                 outcome, seconds = Outcome.NO_ANSWER, 30
-            if rng.random() < pop.missed_call_rate:
+            quiet = self.women[sub.id].silent_from
+            if (quiet is None or now < quiet) and rng.random() < pop.missed_call_rate:
                 later = now + timedelta(minutes=rng.uniform(5, 360))
                 self.at(later, "missed", sub.id)
                 if rng.random() < 0.3:                       # she tries twice in a row

@@ -179,3 +179,14 @@ def test_birth_errors(mmitra):
     with pytest.raises(SchedulerError, match="already registered"):
         store.register_birth(sub.id, date(2026, 9, 29), local("Asia/Kolkata", 2026, 10, 1))
     assert replace(store.subscribers[sub.id]).child_dob == date(2026, 9, 30)
+
+
+def test_a_new_slot_moves_her_next_call(mmitra):
+    store = MemoryStore(mmitra)
+    sub = store.enrol(woman(lmp=LMP, slot="09-12"), local("Asia/Kolkata", 2026, 3, 1, 8))
+    store.change_slot(sub.id, "18-21", local("Asia/Kolkata", 2026, 3, 1, 8, 30))
+    assert store.claim(local("Asia/Kolkata", 2026, 3, 1, 9), "t", 10) == []
+    [a] = store.claim(local("Asia/Kolkata", 2026, 3, 1, 18), "t", 10)
+    assert a.subscriber_id == sub.id
+    with pytest.raises(SchedulerError, match="has no slot '21-24'"):
+        store.change_slot(sub.id, "21-24", local("Asia/Kolkata", 2026, 3, 1, 19))
