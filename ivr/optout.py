@@ -30,11 +30,12 @@ ACTION = "opt_out"
 
 # A Local channel's name carries the dialled number ("Local/919000021@sim-phones-0000002a;1"):
 # the audit trail keeps the channel but never a phone number in clear.
-_LONG_DIGITS = re.compile(r"\d{5,}")
+# Only a run that starts a word: the channel's own counter ("-0000002a") is not a number.
+_LONG_DIGITS = re.compile(r"(?<![-\w])\d{5,}")
 
 
 def masked_channel(channel: str) -> str:
-    """The channel name with any run of 5+ digits masked but for its last 3."""
+    """The channel name with any number in it (5+ digits) masked but for its last 3."""
     return _LONG_DIGITS.sub(lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], channel)
 
 
