@@ -58,7 +58,7 @@ class LifeEvent(str, Enum):
     MATERNAL_DEATH = "maternal_death"
 
 
-@dataclass
+@dataclass(slots=True)
 class Subscriber:
     id: int
     language: str
@@ -76,7 +76,7 @@ class Subscriber:
     phone: str = ""                 # digits; never used by the pure logic, never logged
 
 
-@dataclass
+@dataclass(slots=True)
 class Delivery:
     """One message owed to one woman."""
     id: int
@@ -92,7 +92,7 @@ class Delivery:
     acquired_until: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class CallbackRequest:
     """Her missed call: call her back first, inside the calling window."""
     id: int
@@ -105,7 +105,7 @@ class CallbackRequest:
     attempt_id: int | None = None   # the last attempt made for it
 
 
-@dataclass
+@dataclass(slots=True)
 class Attempt:
     """One call. Live while outcome is None; the lease says who placed it and until when."""
     id: int
