@@ -13,7 +13,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from scheduler.content import Track
 from scheduler.engagement import at_risk
 from scheduler.memory import MemoryStore
 from scheduler.model import (Attempt, AttemptKind, CallbackStatus, DeliveryStatus, LifeEvent,

@@ -1,5 +1,5 @@
 """Retries (spread, busy sooner, 9 then undelivered), callbacks, engagement and at-risk."""
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from helpers import local, local_time, woman
@@ -13,7 +13,6 @@ from scheduler.outcome import Outcome
 from scheduler.policy import AtRiskRule, RetryPolicy
 from scheduler.retry import next_retry_at
 from scheduler.slots import TimeSlot, zone
-from datetime import time
 
 LMP = date(2026, 1, 1)
 KOL = zone("Asia/Kolkata")

@@ -7,7 +7,7 @@ saved, store rebuilt, the worker's live calls lost) loses nothing: the rows are 
 lost calls are reaped when their lease ends and every owed message is attempted again.
 """
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
