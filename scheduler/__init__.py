@@ -1,1 +1,15 @@
-"""Who to call, with which message, when. Pure: stdlib only, the clock is passed in."""
+"""Who to call, with which message, when. Pure: stdlib only, the clock is passed in.
+
+programme.py   load_programme(): a programme as TOML data (programmes/README.md)
+content.py     Track, Message: the messages, built from schedule rules
+slots.py       TimeSlot and local-time maths (DST-correct): inside(), next_opening()
+timeline.py    where she is in the programme on a date; when a message falls due
+model.py       the records (Subscriber, Delivery, Attempt, CallbackRequest), shaped like rows
+plan.py        plan_deliveries(): open / supersede / cancel her deliveries
+retry.py       after_attempt(), next_retry_at(): delivered, retry when, or undelivered
+callbacks.py   missed calls: on_missed_call(), callback_message(), after_callback_attempt()
+engagement.py  weeks unanswered, low listening, at_risk()
+lifecycle.py   enrol, register_birth, life_event, pause, resume, opt_out, change_slot
+memory.py      MemoryStore: the store contract (claim with a lease, release, reap) in memory
+simulation.py  simulate(): the scheduler against simulated phones over simulated days
+"""
