@@ -250,7 +250,7 @@ class _Sim:
         picked, cumulative = 0, {}
         for n in sorted(self.tried):
             picked += self.pickup[n]
-            cumulative[str(n)] = round(picked / max(1, s_first(self.tried)), 4)
+            cumulative[str(n)] = round(picked / max(1, _first_attempts(self.tried)), 4)
         return {
             "programme": self.p.name, "women": len(s.subscribers),
             "days": (self.end - self.start).days,
@@ -279,7 +279,7 @@ class _Sim:
         }
 
 
-def s_first(tried: Counter) -> int:
+def _first_attempts(tried: Counter) -> int:
     """Messages attempted at least once (the denominator of pick-up by attempt number)."""
     return tried.get(1, 0)
 
