@@ -14,9 +14,7 @@ left as she is: the result says so and no audit row is written.
 """
 from __future__ import annotations
 
-import asyncio
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,13 +51,11 @@ async def opt_out_by_key(store: Store, subscriber_id: int, *, at: datetime, chan
     """Record her opt-out made by key press on the call `attempt_id` (AGI channel `channel`).
     Raises sqlite3.Error (after rolling back) when the database refuses."""
     now = epoch(at)
-    await store.execute("BEGIN IMMEDIATE")
-    try:
+    async with store.transaction():
         rows = await store.fetchall("SELECT status FROM subscribers WHERE id = ?",
                                     (subscriber_id,))
         previous = rows[0]["status"] if rows else None
         if previous not in ("active", "paused"):
-            await store.execute("COMMIT")        # nothing written: nothing to undo
             return OptOutResult(subscriber_id, False, previous, 0, 0)
         await store.execute(
             "UPDATE subscribers SET status = 'opted_out', status_reason = ?, updated_at = ?, "
@@ -73,9 +69,4 @@ async def opt_out_by_key(store: Store, subscriber_id: int, *, at: datetime, chan
         await audit(store, actor=ACTOR, action=ACTION, at=at, subscriber_id=subscriber_id,
                     detail={"via": "key", "channel": masked_channel(channel),
                             "attempt": attempt_id, "previous_status": previous})
-        await store.execute("COMMIT")
-    except (sqlite3.Error, OSError, asyncio.CancelledError):
-        # a cancelled call must not leave the shared connection inside a transaction
-        await store.execute("ROLLBACK")
-        raise
     return OptOutResult(subscriber_id, True, previous, deliveries.rowcount, callbacks.rowcount)

@@ -5,9 +5,12 @@ SQLite creates with the same mode) is 0600 in a 0700 directory.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import time
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
@@ -17,6 +20,10 @@ import aiosqlite
 from scheduler.outcome import Outcome
 
 BUSY_TIMEOUT_MS = 5000
+
+# True inside Store.transaction() for the task that opened it: its statements join the
+# transaction; every other task's statements wait for it (one connection is shared).
+_IN_TRANSACTION: ContextVar[bool] = ContextVar("ivr_store_in_transaction", default=False)
 
 
 class StoreError(Exception):
@@ -115,6 +122,7 @@ class Store:
     def __init__(self, db: aiosqlite.Connection, path: Path):
         self._db = db
         self.path = path
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> "Store":
@@ -183,7 +191,7 @@ class Store:
 
     # ------------------------------------------------------------------ attempts
     async def create_attempt(self, new: NewAttempt, now: float) -> int:
-        cur = await self._db.execute(
+        cur = await self.execute(
             "INSERT INTO attempts (delivery_id, subscriber_id, number, kind, phone, language, "
             "message_key, trunk, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (new.delivery_id, new.subscriber_id, new.number, new.kind, new.phone, new.language,
@@ -192,19 +200,19 @@ class Store:
 
     async def attempt_started(self, attempt_id: int, at: float, uniqueid: str,
                               trunk: str) -> None:
-        await self._db.execute(
+        await self.execute(
             "UPDATE attempts SET started_at = ?, uniqueid = ?, trunk = ? WHERE id = ?",
             (at, uniqueid, trunk, attempt_id))
 
     async def attempt_answered(self, attempt_id: int, at: float, channel: str | None) -> None:
-        await self._db.execute(
+        await self.execute(
             "UPDATE attempts SET answered_at = ?, channel = COALESCE(?, channel) WHERE id = ?",
             (at, channel, attempt_id))
 
     async def attempt_listened(self, attempt_id: int, *, heard_seconds: float,
                                message_seconds: float, heard_share: float, ended: str,
                                keys: str, language_played: str) -> None:
-        await self._db.execute(
+        await self.execute(
             "UPDATE attempts SET heard_seconds = ?, message_seconds = ?, heard_share = ?, "
             "ended = ?, keys = ?, language_played = ? WHERE id = ?",
             (heard_seconds, message_seconds, heard_share, ended, keys, language_played, attempt_id))
@@ -212,40 +220,75 @@ class Store:
     async def attempt_telephony(self, attempt_id: int, *, reason: int | None, cause: int | None,
                                 cause_text: str | None) -> None:
         """What Asterisk said of the call (OriginateResponse Reason, Hangup Cause)."""
-        await self._db.execute(
+        await self.execute(
             "UPDATE attempts SET reason = ?, cause = ?, cause_text = ? WHERE id = ?",
             (reason, cause, cause_text, attempt_id))
 
     async def attempt_ended(self, attempt_id: int, *, at: float, outcome: Outcome) -> bool:
         """Close an attempt that has no scheduling behind it (a test call). Only a live one
         (outcome NULL) changes: a late duplicate is ignored (returns False)."""
-        cur = await self._db.execute(
+        cur = await self.execute(
             "UPDATE attempts SET ended_at = ?, outcome = ?, acquired_by = NULL, "
             "acquired_until = NULL WHERE id = ? AND outcome IS NULL",
             (at, outcome.value, attempt_id))
         return cur.rowcount == 1
 
     async def attempt(self, attempt_id: int) -> Attempt | None:
-        row = await (await self._db.execute(
-            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", (attempt_id,))).fetchone()
+        rows = await self.fetchall(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", (attempt_id,))
+        row = rows[0] if rows else None
         return Attempt.from_row(row) if row else None
 
     async def attempts(self, limit: int = 100) -> list[Attempt]:
-        rows = await (await self._db.execute(
-            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts ORDER BY id DESC LIMIT ?", (limit,))).fetchall()
+        rows = await self.fetchall(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts ORDER BY id DESC LIMIT ?", (limit,))
         return [Attempt.from_row(r) for r in rows]
 
     async def live_attempts(self) -> list[Attempt]:
-        rows = await (await self._db.execute(
-            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY id")).fetchall()
+        rows = await self.fetchall(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY id")
         return [Attempt.from_row(r) for r in rows]
 
-    # ------------------------------------------------------------------ raw access for use cases
+    # ------------------------------------------------------------------ statements, transactions
+    @asynccontextmanager
+    async def transaction(self):
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error or cancellation). Statements of
+        other tasks wait until it ends, so nothing foreign slips into it; nested use joins
+        the open transaction. Create no tasks inside it."""
+        if _IN_TRANSACTION.get():
+            yield self
+            return
+        async with self._lock:
+            token = _IN_TRANSACTION.set(True)
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self
+                except BaseException:
+                    await asyncio.shield(self._db.execute("ROLLBACK"))
+                    raise
+                await self._db.execute("COMMIT")
+            finally:
+                _IN_TRANSACTION.reset(token)
+
     async def execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
-        return await self._db.execute(sql, params)
+        if _IN_TRANSACTION.get():
+            return await self._db.execute(sql, params)
+        async with self._lock:
+            return await self._db.execute(sql, params)
+
+    async def executemany(self, sql: str, rows) -> None:
+        if _IN_TRANSACTION.get():
+            await self._db.executemany(sql, rows)
+            return
+        async with self._lock:
+            await self._db.executemany(sql, rows)
 
     async def fetchall(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        return await (await self._db.execute(sql, params)).fetchall()
+        if _IN_TRANSACTION.get():
+            return await (await self._db.execute(sql, params)).fetchall()
+        async with self._lock:
+            return await (await self._db.execute(sql, params)).fetchall()
 
 
 def _statements(sql: str) -> list[str]:

@@ -78,3 +78,34 @@ def test_statement_splitter_keeps_semicolons_in_strings():
                                 "INSERT INTO t VALUES ('x;y');"]
     with pytest.raises(StoreError, match="unterminated"):
         _statements("CREATE TABLE t (a")
+
+
+async def test_transaction_isolates_other_tasks_and_rolls_back(tmp_path):
+    import asyncio
+    async with await Store.open(tmp_path / "ivr.db") as store:
+        inside = asyncio.Event()
+        release = asyncio.Event()
+
+        async def failing_transaction():
+            async with store.transaction():
+                await store.create_attempt(NewAttempt("1001", "hi", "m"), now=1.0)
+                inside.set()
+                await release.wait()
+                raise RuntimeError("boom")
+
+        async def other_writer():
+            await inside.wait()
+            # must wait for the transaction, then land on its own: not rolled back with it
+            await store.create_attempt(NewAttempt("2002", "hi", "m"), now=2.0)
+
+        t1 = asyncio.create_task(failing_transaction())
+        t2 = asyncio.create_task(other_writer())
+        await inside.wait()
+        await asyncio.sleep(0.05)
+        assert not t2.done()                     # blocked behind the open transaction
+        release.set()
+        with pytest.raises(RuntimeError):
+            await asyncio.wait_for(t1, 5)
+        await asyncio.wait_for(t2, 5)
+        phones = [r[0] for r in await store.fetchall("SELECT phone FROM attempts")]
+        assert phones == ["2002"]
