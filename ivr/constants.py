@@ -54,3 +54,32 @@ KEY_CONFIRM = "1"
 # server that placed it (tests run servers on ephemeral ports); the [globals] value of the
 # same name is the deployment's default.
 VAR_AGI_URL = GLOBAL_AGI_URL
+
+# --- issue 7: call centre, missed-call fallback, sandbox agent --------------------------
+# IVR_RESULT value on which the outbound context transfers her to the call centre
+# (the flow's ENDED_CALL_CENTRE; tests/dialplan checks they agree).
+RESULT_CALL_CENTRE = "call_centre"
+CONTEXT_CALL_CENTRE = "ivr-call-centre"    # dials ${IVR_CALL_CENTRE}, then hangs up
+# [globals]: the call centre's dial string (e.g. PJSIP/agents@callcentre, Local/s@my-queue),
+# and how long to ring it in seconds (default 45 when unset).
+GLOBAL_CALL_CENTRE = "IVR_CALL_CENTRE"
+GLOBAL_CALL_CENTRE_TIMEOUT = "IVR_CALL_CENTRE_TIMEOUT"
+# [globals]: the controller's SQLite database; the missed-call context passes it to the
+# classic AGI script below, which records every missed call there even when the controller
+# is down.
+GLOBAL_DATABASE = "IVR_DATABASE"
+AGI_SCRIPT_MISSED_CALL = "ivr-missed-call-fallback"   # in Asterisk's astagidir
+# Set by that script: the missed_calls row id it wrote (empty when it could not write).
+VAR_MISSED_CALL_ID = "IVR_MISSED_CALL_ID"
+# UserEvent headers of IvrMissedCall (the row id header is empty when the script failed).
+HEADER_CALLER = "Caller"
+HEADER_DID = "DID"
+HEADER_MISSED_CALL_ID = "MissedCallId"
+
+# Sandbox only: the simulated call-centre agent (Local/agent@sim-agent) and its event.
+CONTEXT_SIM_AGENT = "sim-agent"
+USEREVENT_SIM_AGENT = "IvrSimAgentAnswered"
+# Sent by the call-centre context after the Dial (header DialStatus: ANSWER, NOANSWER, BUSY...).
+USEREVENT_CALL_CENTRE = "IvrCallCentre"
+CONTEXT_APOLOGY = "ivr-apology"            # plays ivr-sorry when it exists, then hangs up
+CONTEXT_MISSED_CALL_RECORD = "ivr-missed-call-record"   # Gosub: the AGI script, then the event

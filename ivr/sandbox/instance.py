@@ -20,18 +20,21 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Iterator
 
+from ivr import missed_fallback
 from ivr.sandbox import apt, render
 from ivr.sandbox.model import Ports, SandboxError, SandboxStatus
 
 LOCK_WAIT = 900.0                 # another process provisioning/starting the same home
 DATA_LINKS = ("documentation", "rest-api", "static-http", "phoneprov", "firmware", "keys")
-AMI_USER = "ivr"
+AMI_USER = "ivr"                  # the controller's least-privilege user (ivr.toml)
+AMI_TEST_USER = "ivr-test"        # the sandbox tests' observer: also DTMF/dialplan/AGI events
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,}")
 
 
@@ -131,6 +134,22 @@ class Sandbox:
                 raise SandboxError("the sandbox Asterisk is not running (ivr sandbox start)")
             self._render(self._layout(), self._secret())
         self.cli("core reload")
+        self._load_new_modules()
+
+    def test_user(self) -> tuple[str, str]:
+        """(username, secret) of the sandbox tests' AMI observer."""
+        return AMI_TEST_USER, self._secret("ami-test-secret")
+
+    def _load_new_modules(self) -> None:
+        """`core reload` does not load modules added to modules.conf since the start."""
+        wanted = re.findall(r"^\s*load\s*=>\s*(\S+)", (self.etc / "modules.conf").read_text(),
+                            re.MULTILINE)
+        loaded = self.cli("module show like .so")
+        for module in wanted:
+            if module not in loaded:
+                out = self.cli(f"module load {module}")
+                if "Loaded" not in out:
+                    raise SandboxError(f"could not load {module} after the reload: {out.strip()}")
 
     # ------------------------------------------------------------------ provisioning
     def _provision(self) -> str:
@@ -200,8 +219,8 @@ class Sandbox:
         render.write_private(self.root / "ports.json", json.dumps(asdict(self.ports)) + "\n",
                              0o644)
 
-    def _secret(self) -> str:
-        path = self.root / "ami-secret"
+    def _secret(self, name: str = "ami-secret") -> str:
+        path = self.root / name
         if not path.exists():
             render.write_private(path, secrets.token_urlsafe(24) + "\n")
         secret = path.read_text().strip()
@@ -234,7 +253,25 @@ class Sandbox:
             "RTP_START": str(p.rtp_start), "RTP_END": str(p.rtp_end),
             "AGI_PORT": str(p.agi_port), "SIPP_PORT": str(p.sipp_port),
         }
+        values.update({"DATABASE": str(self._database()), "AMI_TEST_USER": AMI_TEST_USER,
+                       "AMI_TEST_SECRET": self._secret("ami-test-secret")})
         render.render_all(dialplan / "sandbox", self.etc, values)
+        try:
+            missed_fallback.install_wrapper(self.rt / "agi-bin", sys.executable)
+        except missed_fallback.FallbackError as e:
+            raise SandboxError(str(e)) from None
+
+    def _database(self) -> Path:
+        """The controller's database as ivr.toml names it (default home/ivr.db): the dialplan's
+        IVR_DATABASE, where the missed-call fallback records calls."""
+        data = render.read_sections(self.home / "ivr.toml") or {}
+        db = data.get("ivr", {}).get("database", "ivr.db") if isinstance(data.get("ivr"), dict) \
+            else "ivr.db"
+        if not isinstance(db, str) or not db or any(c in db for c in "\r\n\0"):
+            raise SandboxError(f"{self.home / 'ivr.toml'}: [ivr] database must be a file name, "
+                               f"got {db!r}")
+        path = Path(db)
+        return path if path.is_absolute() else self.home / path
 
     # ------------------------------------------------------------------ process
     def _running_pid(self) -> int | None:

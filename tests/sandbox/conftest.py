@@ -1,13 +1,12 @@
-"""Fixtures of the sandbox's own tests: the real sandbox Asterisk and a raw AMI client.
+"""Fixtures of the sandbox's own tests: a raw AMI client on the real sandbox Asterisk.
 
-`sandbox` starts the shared sandbox (home = $IVR_HOME or var/ under the repository, as the
-suite's own fixture does), FAILS (never skips) when it cannot start, and stops it at the end
-of the session only if this fixture started it.
+The `sandbox` session fixture itself lives in tests/conftest.py (one for the whole suite).
+`ami` logs in as the sandbox's test observer (the controller's rights, plus DTMF, dialplan and
+AGI events); `controller_ami` as the controller's own least-privilege user from ivr.toml.
 """
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import socket
 from pathlib import Path
@@ -18,8 +17,7 @@ from click.testing import CliRunner
 from panoramisk import Manager
 
 from ivr.commands.sandbox import command
-from ivr.config import home_dir
-from ivr.sandbox import Sandbox, SandboxError
+from ivr.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SIPP_DIR = ROOT / "dialplan" / "sandbox" / "sipp"
@@ -57,27 +55,6 @@ def udp_bound(port: int) -> bool:
         return any(line.split()[1].endswith(f":{port:04X}") for line in f.readlines()[1:])
 
 
-@pytest.fixture(scope="session")
-def sandbox(request):
-    home = home_dir({"IVR_HOME": os.environ.get("IVR_HOME") or str(ROOT / "var")})
-    box = Sandbox(home)
-    was_running = box.status().running
-    try:
-        status = box.start()
-    except SandboxError as e:
-        pytest.fail(f"the sandbox Asterisk could not be started: {e}", pytrace=False)
-    # output capture swallows a plain print or write_line in a fixture: suspend it
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if capture is not None and reporter is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"sandbox: {status.version} (pid {status.pid}, AMI port "
-                                f"{status.ami_port}, home {home})")
-    yield box
-    if not was_running:
-        box.stop()
-
-
 class Ami:
     """panoramisk Manager created inside the running loop, keeping every event it sees."""
 
@@ -103,13 +80,17 @@ class Ami:
         self._waiters.append((pred, fut))
         return await asyncio.wait_for(fut, timeout)
 
+    async def send(self, action: dict, wait: float = 10):
+        """Any action; returns panoramisk's reply (a Message, or a list for event lists)."""
+        return await asyncio.wait_for(self.manager.send_action(action), wait)
+
     async def originate(self, action_id: str, channel: str, *, context: str, exten: str = "s",
                         timeout_ms: int = 15000, variables: tuple[str, ...] = (),
-                        wait: float = 30) -> dict:
+                        wait: float = 30, caller_id: str = "IVR <1800>") -> dict:
         """Async Originate; returns the OriginateResponse (resolved on answer or failure)."""
         action = {"Action": "Originate", "ActionID": action_id, "Channel": channel,
                   "Context": context, "Exten": exten, "Priority": "1",
-                  "Timeout": str(timeout_ms), "CallerID": "IVR <1800>", "Async": "true"}
+                  "Timeout": str(timeout_ms), "CallerID": caller_id, "Async": "true"}
         if variables:
             action["Variable"] = list(variables)
         reply = await asyncio.wait_for(self.manager.send_action(action), wait)
@@ -117,9 +98,7 @@ class Ami:
         return dict(reply[-1])
 
 
-@pytest.fixture
-async def ami(sandbox):
-    secret = (sandbox.root / "ami-secret").read_text().strip()
+async def connect(sandbox, username: str, secret: str):
     loop = asyncio.get_running_loop()
     logged_in = loop.create_future()
 
@@ -127,7 +106,7 @@ async def ami(sandbox):
         if not logged_in.done():
             logged_in.set_result(True)
 
-    manager = Manager(loop=loop, host="127.0.0.1", port=sandbox.ports.ami_port, username="ivr",
+    manager = Manager(loop=loop, host="127.0.0.1", port=sandbox.ports.ami_port, username=username,
                       secret=secret, ping_delay=600, ping_interval=600, on_login=on_login,
                       # never re-send an Originate after a reconnect (REPORT gotcha 19)
                       forgetable_actions=("ping", "login", "originate"))
@@ -135,5 +114,20 @@ async def ami(sandbox):
     manager.register_event("*", client.on_event)
     await asyncio.wait_for(manager.connect(), 10)
     await asyncio.wait_for(logged_in, 10)
+    return client
+
+
+@pytest.fixture
+async def ami(sandbox):
+    client = await connect(sandbox, *sandbox.test_user())
     yield client
-    manager.close()
+    client.manager.close()
+
+
+@pytest.fixture
+async def controller_ami(sandbox):
+    """The controller's user, exactly as ivr.toml names it (the production rights)."""
+    cfg = load_config(sandbox.home / "ivr.toml", env={"IVR_HOME": str(sandbox.home)})
+    client = await connect(sandbox, cfg.ami.username, cfg.ami.secret)
+    yield client
+    client.manager.close()

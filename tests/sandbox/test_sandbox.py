@@ -74,7 +74,11 @@ def test_sim_phones_list_every_behaviour(sandbox):
 @pytest.mark.parametrize("context,needle", [
     (C.CONTEXT_OUTBOUND, f"AGI(${{{C.GLOBAL_AGI_URL}}}/{C.AGI_ROUTE_CALL},${{{C.VAR_ATTEMPT_ID}}})"),
     (C.CONTEXT_AGI_FAILED, f"UserEvent({C.USEREVENT_AGI_FAILED},"),
-    (C.CONTEXT_MISSED_CALL, f"UserEvent({C.USEREVENT_MISSED_CALL},"),
+    (C.CONTEXT_MISSED_CALL, f"Gosub({C.CONTEXT_MISSED_CALL_RECORD},s,1)"),
+    (C.CONTEXT_MISSED_CALL_RECORD, f"UserEvent({C.USEREVENT_MISSED_CALL},"),
+    (C.CONTEXT_MISSED_CALL_RECORD, f"AGI({C.AGI_SCRIPT_MISSED_CALL},${{{C.GLOBAL_DATABASE}}},"),
+    (C.CONTEXT_CALL_CENTRE, f"Dial(${{{C.GLOBAL_CALL_CENTRE}}},"),
+    (C.CONTEXT_APOLOGY, "Playback("),
 ])
 def test_production_contexts_are_loaded(sandbox, context, needle):
     out = sandbox.cli(f"dialplan show {context}")
@@ -91,7 +95,8 @@ def test_global_agi_url_defaults_to_the_agi_port(sandbox):
 
 def test_carrier_endpoint_lands_in_the_missed_call_context(sandbox):
     out = sandbox.cli("pjsip show endpoint carrier")
-    assert C.CONTEXT_MISSED_CALL in out
+    assert "sandbox-from-carrier" in out      # reads the test header, then the production one
+    assert f"Goto({C.CONTEXT_MISSED_CALL}," in sandbox.cli("dialplan show sandbox-from-carrier")
     assert f"sip:127.0.0.1:{sandbox.ports.sipp_port}" in sandbox.cli("pjsip show aors")
 
 
