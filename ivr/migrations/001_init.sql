@@ -27,7 +27,7 @@ CREATE TABLE subscribers (
 CREATE UNIQUE INDEX subscribers_live_phone ON subscribers(phone)
     WHERE status IN ('active', 'paused');
 CREATE INDEX subscribers_status_slot ON subscribers(status, slot);
-CREATE INDEX subscribers_plan ON subscribers(plan_at) WHERE status IN ('active', 'paused');
+CREATE INDEX subscribers_plan ON subscribers(plan_at) WHERE plan_at IS NOT NULL;
 
 -- one message owed to one woman
 CREATE TABLE deliveries (
@@ -46,7 +46,7 @@ CREATE TABLE deliveries (
     closed_at        REAL,
     UNIQUE (subscriber_id, message_key)
 );
-CREATE INDEX deliveries_pending_next ON deliveries(slot, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_pending_next ON deliveries(next_attempt_at) WHERE status = 'pending';
 CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id, due_at);
 
 -- one row per call
@@ -83,7 +83,8 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_delivery ON attempts(delivery_id);
 CREATE INDEX attempts_subscriber ON attempts(subscriber_id, created_at);
 CREATE INDEX attempts_created ON attempts(created_at);
-CREATE INDEX attempts_live ON attempts(id) WHERE outcome IS NULL;
+CREATE INDEX attempts_live ON attempts(subscriber_id) WHERE outcome IS NULL;
+CREATE INDEX attempts_lease ON attempts(acquired_until) WHERE outcome IS NULL;
 
 -- every missed call the dialplan reported
 CREATE TABLE missed_calls (
@@ -108,6 +109,7 @@ CREATE TABLE callback_requests (
     attempt_id     INTEGER REFERENCES attempts(id)
 );
 CREATE INDEX callback_requests_pending ON callback_requests(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX callback_requests_subscriber ON callback_requests(subscriber_id, id);
 
 -- who changed what, when
 CREATE TABLE audit (

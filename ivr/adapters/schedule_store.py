@@ -1,0 +1,503 @@
+"""The scheduling store on SQLite: ivr/schedule.py's contract (the async twin of
+scheduler/memory.py's MemoryStore), built on the same pure decisions.
+
+Every operation is one transaction on the shared connection, and nothing is kept in memory
+between operations: a crash loses nothing, and `ivr run`, the operators' commands and the
+dialplan's fallback script all see the same truth. Every change to a woman writes an audit
+row (who, when, what).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from ivr.adapters.columns import epoch, instant
+from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
+from ivr.adapters.store import Store
+from ivr.adapters.subscribers import _SUBSCRIBER_COLUMNS, _subscriber, audit
+from scheduler import callbacks, lifecycle
+from scheduler.model import (Attempt, AttemptKind, CallbackRequest, CallbackStatus, Delivery,
+                             DeliveryStatus, LifeEvent, SchedulerError, Subscriber,
+                             SubscriberStatus)
+from scheduler.outcome import Outcome
+from scheduler.plan import plan_deliveries
+from scheduler.programme import Programme
+from scheduler.retry import after_attempt, heard_on_callback
+from scheduler.slots import inside, next_opening
+from scheduler.timeline import her_slot, her_zone
+
+_ATTEMPT_COLUMNS = ("id, subscriber_id, kind, message_key, number, created_at, delivery_id, "
+                    "callback_id, acquired_by, acquired_until, ended_at, outcome, heard_share")
+_CALLBACK_COLUMNS = ("id, subscriber_id, requested_at, status, attempts, next_attempt_at, "
+                     "served_at, attempt_id")
+PLAN_BATCH = 500
+
+
+def _attempt(row) -> Attempt:
+    return Attempt(
+        id=row["id"], subscriber_id=row["subscriber_id"], kind=AttemptKind(row["kind"]),
+        message_key=row["message_key"], number=row["number"],
+        started_at=instant(row["created_at"]), delivery_id=row["delivery_id"],
+        callback_id=row["callback_id"], acquired_by=row["acquired_by"],
+        acquired_until=instant(row["acquired_until"]), ended_at=instant(row["ended_at"]),
+        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+        heard_share=row["heard_share"])
+
+
+def _callback(row) -> CallbackRequest:
+    return CallbackRequest(
+        id=row["id"], subscriber_id=row["subscriber_id"], requested_at=instant(row["requested_at"]),
+        status=CallbackStatus(row["status"]), attempts=row["attempts"],
+        next_attempt_at=instant(row["next_attempt_at"]), served_at=instant(row["served_at"]),
+        attempt_id=row["attempt_id"])
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """One woman to enrol, with the record's extra fields (imports)."""
+    subscriber: Subscriber
+    name: str | None = None
+    partner: str | None = None
+    health_worker: str | None = None
+    consent_date: date | None = None
+
+
+class ScheduleStore:
+    def __init__(self, store: Store, programme: Programme):
+        self.store = store
+        self.programme = programme
+
+    # ------------------------------------------------------------------ reading
+    async def subscriber(self, sub_id: int) -> Subscriber:
+        rows = await self.store.fetchall(
+            f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?", (sub_id,))
+        if not rows:
+            raise SchedulerError(f"no woman with id {sub_id}")
+        return _subscriber(rows[0])
+
+    async def deliveries_of(self, sub_id: int) -> list[Delivery]:
+        rows = await self.store.fetchall(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE subscriber_id = ? ORDER BY id",
+            (sub_id,))
+        return [_delivery(r) for r in rows]
+
+    async def live_attempts(self) -> list[Attempt]:
+        rows = await self.store.fetchall(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY id")
+        return [_attempt(r) for r in rows]
+
+    async def next_wake(self) -> datetime | None:
+        """The earliest instant at which plan, claim or reap may have something to do. Work
+        waiting only for a live call of hers, or for her to be resumed, is not counted: the
+        end of that call (or the resume) wakes the service."""
+        row = (await self.store.fetchall(
+            "SELECT MIN(t) FROM ("
+            " SELECT MIN(plan_at) AS t FROM subscribers WHERE plan_at IS NOT NULL"
+            " UNION ALL SELECT MIN(acquired_until) FROM attempts WHERE outcome IS NULL"
+            " UNION ALL SELECT MIN(c.next_attempt_at) FROM callback_requests c"
+            "  WHERE c.status = 'pending' AND NOT EXISTS (SELECT 1 FROM attempts a"
+            "  WHERE a.subscriber_id = c.subscriber_id AND a.outcome IS NULL)"
+            " UNION ALL SELECT (SELECT d.next_attempt_at FROM deliveries d"
+            "  JOIN subscribers s ON s.id = d.subscriber_id"
+            "  WHERE d.status = 'pending' AND d.next_attempt_at IS NOT NULL AND s.status = 'active'"
+            "  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = d.subscriber_id"
+            "  AND a.outcome IS NULL) ORDER BY d.next_attempt_at LIMIT 1))"))[0][0]
+        return instant(row)
+
+    # ------------------------------------------------------------------ women
+    async def enrol(self, sub: Subscriber, now: datetime, *, actor: str, name: str | None = None,
+                    partner: str | None = None, health_worker: str | None = None,
+                    consent_date: date | None = None) -> Subscriber:
+        """Check and insert her, and plan her first message at once. SchedulerError when the
+        record is invalid or her phone is already live (active or paused)."""
+        async with self.store.transaction():
+            return await self._enrol(Enrolment(sub, name, partner, health_worker, consent_date),
+                                     now, actor)
+
+    async def enrol_many(self, rows: list[Enrolment], now: datetime, *,
+                         actor: str) -> list[Subscriber]:
+        """All or nothing: one transaction (an import)."""
+        async with self.store.transaction():
+            return [await self._enrol(e, now, actor) for e in rows]
+
+    async def _enrol(self, e: Enrolment, now: datetime, actor: str) -> Subscriber:
+        sub = lifecycle.enrol(self.programme, e.subscriber, now)
+        if not sub.phone:
+            raise SchedulerError("a phone number is needed")
+        live = await self.store.fetchall(
+            "SELECT id FROM subscribers WHERE phone = ? AND status IN ('active', 'paused')",
+            (sub.phone,))
+        if live:
+            raise SchedulerError(f"this phone is already enrolled (woman {live[0][0]})")
+        cur = await self.store.execute(
+            "INSERT INTO subscribers (phone, name, language, slot, timezone, programme, track, lmp,"
+            " edd, child_dob, partner, health_worker, consent_date, status, enrolled_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sub.phone, e.name, sub.language, sub.slot, sub.timezone, self.programme.name,
+             sub.track.value, _iso(sub.lmp), _iso(sub.edd), _iso(sub.child_dob), e.partner,
+             e.health_worker, _iso(e.consent_date), sub.status.value, epoch(now), epoch(now)))
+        sub = replace(sub, id=cur.lastrowid)
+        await audit(self.store, actor=actor, action="enrol", at=now, subscriber_id=sub.id,
+                    detail={"language": sub.language, "slot": sub.slot, "track": sub.track.value,
+                            "partner": e.partner})
+        await self._plan(sub, now)
+        return await self.subscriber(sub.id)
+
+    async def register_birth(self, sub_id: int, dob: date, now: datetime, *,
+                             actor: str = "system") -> Subscriber:
+        return await self._change(sub_id, now, actor, "birth", {"child_dob": dob.isoformat()},
+                                  lambda s: lifecycle.register_birth(s, dob, now))
+
+    async def life_event(self, sub_id: int, event: LifeEvent, now: datetime, *,
+                         actor: str = "system") -> Subscriber:
+        return await self._change(sub_id, now, actor, event.value, None,
+                                  lambda s: lifecycle.life_event(s, event, now))
+
+    async def pause(self, sub_id: int, now: datetime, *, actor: str = "system") -> Subscriber:
+        return await self._change(sub_id, now, actor, "pause", None,
+                                  lambda s: lifecycle.pause(s, now))
+
+    async def resume(self, sub_id: int, now: datetime, *, actor: str = "system") -> Subscriber:
+        return await self._change(sub_id, now, actor, "resume", None,
+                                  lambda s: lifecycle.resume(s, now))
+
+    async def opt_out(self, sub_id: int, now: datetime, *, actor: str = "system",
+                      reason: str = "by_user", detail: dict | None = None) -> Subscriber:
+        return await self._change(sub_id, now, actor, "opt_out", detail,
+                                  lambda s: lifecycle.opt_out(s, now, reason))
+
+    async def change_slot(self, sub_id: int, slot: str, now: datetime, *,
+                          actor: str = "system") -> Subscriber:
+        return await self._change(sub_id, now, actor, "change_slot", {"slot": slot},
+                                  lambda s: lifecycle.change_slot(self.programme, s, slot, now))
+
+    UPDATABLE = ("phone", "name", "language", "timezone", "lmp", "edd", "partner",
+                 "health_worker", "consent_date")
+
+    async def update(self, sub_id: int, now: datetime, *, actor: str, **fields) -> Subscriber:
+        """Fix her record (a wrong number, name, language, dates...). The same checks as at
+        enrolment apply; her messages are planned again at once (a corrected LMP may change
+        the message due). The audit row names the fields changed, never their values."""
+        unknown = set(fields) - set(self.UPDATABLE)
+        if unknown:
+            raise SchedulerError(f"cannot update {', '.join(sorted(unknown))}; "
+                                 f"fields: {', '.join(self.UPDATABLE)}")
+        async with self.store.transaction():
+            before = await self.subscriber(sub_id)
+            if before.status.ended:
+                raise SchedulerError(f"woman {sub_id} has left the programme "
+                                     f"({before.status.value}): her record is closed")
+            core = {k: v for k, v in fields.items() if k in ("phone", "language", "timezone",
+                                                             "lmp", "edd")}
+            after = replace(before, **core)
+            if "lmp" in fields or "edd" in fields:
+                if "lmp" in fields and "edd" not in fields:
+                    after = replace(after, edd=None)
+                if "edd" in fields and "lmp" not in fields:
+                    after = replace(after, lmp=None)
+            if after.child_dob is None:
+                checked = lifecycle.enrol(self.programme, after, now)
+                after = replace(checked, status=before.status, enrolled_at=before.enrolled_at)
+            elif after.language not in self.programme.languages:
+                raise SchedulerError(f"language {after.language!r} is not offered by "
+                                     f"{self.programme.name}")
+            if "phone" in fields:
+                live = await self.store.fetchall(
+                    "SELECT id FROM subscribers WHERE phone = ? AND id != ? "
+                    "AND status IN ('active', 'paused')", (after.phone, sub_id))
+                if live:
+                    raise SchedulerError(f"this phone is already enrolled (woman {live[0][0]})")
+            await self.store.execute(
+                "UPDATE subscribers SET phone = ?, language = ?, timezone = ?, lmp = ?, edd = ?, "
+                "updated_at = ? WHERE id = ?",
+                (after.phone, after.language, after.timezone, _iso(after.lmp), _iso(after.edd),
+                 epoch(now), sub_id))
+            for key in ("name", "partner", "health_worker", "consent_date"):
+                if key in fields:
+                    value = fields[key]
+                    await self.store.execute(f"UPDATE subscribers SET {key} = ? WHERE id = ?",
+                                             (_iso(value) if isinstance(value, date) else value,
+                                              sub_id))
+            await audit(self.store, actor=actor, action="update", at=now, subscriber_id=sub_id,
+                        detail={"fields": sorted(fields)})
+            await self._plan(await self.subscriber(sub_id), now)
+            return await self.subscriber(sub_id)
+
+    async def _change(self, sub_id: int, now: datetime, actor: str, action: str,
+                      detail: dict | None, change) -> Subscriber:
+        async with self.store.transaction():
+            before = await self.subscriber(sub_id)
+            after = change(before)
+            await self._save(after, now)
+            if after.status.ended:
+                await self.store.execute(
+                    "UPDATE callback_requests SET status = 'cancelled', next_attempt_at = NULL "
+                    "WHERE subscriber_id = ? AND status = 'pending'", (sub_id,))
+            if after.slot != before.slot:
+                await self._move_into_slot(after, now)
+            await audit(self.store, actor=actor, action=action, at=now, subscriber_id=sub_id,
+                        detail={**(detail or {}), "status": after.status.value,
+                                "previous_status": before.status.value})
+            await self._plan(after, now)
+            return await self.subscriber(sub_id)
+
+    async def _save(self, sub: Subscriber, now: datetime) -> None:
+        await self.store.execute(
+            "UPDATE subscribers SET slot = ?, track = ?, lmp = ?, edd = ?, child_dob = ?, "
+            "status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+            (sub.slot, sub.track.value, _iso(sub.lmp), _iso(sub.edd), _iso(sub.child_dob),
+             sub.status.value, sub.status_reason, epoch(now), sub.id))
+
+    async def _move_into_slot(self, sub: Subscriber, now: datetime) -> None:
+        """Her pending message's next attempt moves to the first opening of her new slot."""
+        when = next_opening(now, her_slot(self.programme, sub), her_zone(sub))
+        await self.store.execute(
+            "UPDATE deliveries SET slot = ?, next_attempt_at = ? WHERE subscriber_id = ? "
+            "AND status = 'pending' AND next_attempt_at IS NOT NULL",
+            (sub.slot, epoch(when), sub.id))
+
+    # ------------------------------------------------------------------ planning
+    async def run_plans(self, now: datetime) -> int:
+        """Plan every woman whose plan_at has come, a batch per transaction. Each is planned
+        at most once per call (a plan that asks to be run again at once waits for the next)."""
+        due = (await self.store.fetchall(
+            "SELECT COUNT(*) FROM subscribers WHERE plan_at IS NOT NULL AND plan_at <= ?",
+            (epoch(now),)))[0][0]
+        done = 0
+        while done < due:
+            async with self.store.transaction():
+                rows = await self.store.fetchall(
+                    f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers "
+                    "WHERE plan_at IS NOT NULL AND plan_at <= ? ORDER BY plan_at LIMIT ?",
+                    (epoch(now), min(PLAN_BATCH, due - done)))
+                for row in rows:
+                    await self._plan(_subscriber(row), now)
+            if not rows:
+                break
+            done += len(rows)
+        return done
+
+    async def _plan(self, sub: Subscriber, now: datetime) -> None:
+        latest = await self.store.fetchall(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE subscriber_id = ? "
+            "ORDER BY id DESC LIMIT 1", (sub.id,))
+        plan = plan_deliveries(self.programme, sub, _delivery(latest[0]) if latest else None, now)
+        for c in plan.close:
+            await self.store.execute(
+                "UPDATE deliveries SET status = ?, closed_at = ?, next_attempt_at = NULL "
+                "WHERE id = ?", (c.status.value, epoch(now), c.delivery_id))
+        for o in plan.open:
+            pending = o.status is DeliveryStatus.PENDING
+            await self.store.execute(
+                "INSERT INTO deliveries (subscriber_id, message_key, slot, due_at, status, "
+                "next_attempt_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (subscriber_id, message_key) DO NOTHING",
+                (sub.id, o.message_key, sub.slot, epoch(o.due_at), o.status.value,
+                 epoch(o.next_attempt_at), None if pending else epoch(now)))
+        await self.store.execute("UPDATE subscribers SET plan_at = ? WHERE id = ?",
+                                 (epoch(plan.plan_at), sub.id))
+        if plan.status is not None:          # her programme is complete
+            await self.store.execute(
+                "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
+                (plan.status.value, epoch(now), sub.id))
+
+    # ------------------------------------------------------------------ calls
+    async def claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:
+        """Due calls, callbacks first, at most one live call per woman; each becomes a live
+        attempt row leased to `owner`. Work found outside her slot (or the window) moves to
+        its next opening."""
+        out: list[Attempt] = []
+        async with self.store.transaction():
+            for row in await self.store.fetchall(
+                    f"SELECT {_CALLBACK_COLUMNS} FROM callback_requests c "
+                    "WHERE status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS ("
+                    " SELECT 1 FROM attempts a WHERE a.subscriber_id = c.subscriber_id"
+                    " AND a.outcome IS NULL) ORDER BY next_attempt_at LIMIT ?",
+                    (epoch(now), limit)):
+                attempt = await self._claim_callback(_callback(row), now, owner)
+                if attempt is not None:
+                    out.append(attempt)
+            if len(out) < limit:
+                for row in await self.store.fetchall(
+                        f"SELECT {', '.join('d.' + c for c in _DELIVERY_COLUMNS.split(', '))} "
+                        "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+                        "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
+                        "AND s.status = 'active' AND NOT EXISTS (SELECT 1 FROM attempts a "
+                        "WHERE a.subscriber_id = d.subscriber_id AND a.outcome IS NULL) "
+                        "ORDER BY d.next_attempt_at LIMIT ?", (epoch(now), limit - len(out))):
+                    attempt = await self._claim_delivery(_delivery(row), now, owner)
+                    if attempt is not None:
+                        out.append(attempt)
+        return out
+
+    async def _claim_callback(self, cb: CallbackRequest, now: datetime,
+                              owner: str) -> Attempt | None:
+        sub = await self.subscriber(cb.subscriber_id)
+        if sub.status is not SubscriberStatus.ACTIVE or callbacks.expired(self.programme, cb, now):
+            await self._set_callback(cb.id, CallbackStatus.EXPIRED, None)
+            return None
+        tz = her_zone(sub)
+        if not inside(now, self.programme.window, tz):
+            await self.store.execute(
+                "UPDATE callback_requests SET next_attempt_at = ? WHERE id = ?",
+                (epoch(next_opening(now, self.programme.window, tz)), cb.id))
+            return None
+        mine = await self.deliveries_of(sub.id)
+        key = callbacks.callback_message(self.programme, mine, now) or next(
+            (d.message_key for d in mine if d.status is DeliveryStatus.PENDING), None)
+        if key is None:                                    # nothing to play
+            await self._set_callback(cb.id, CallbackStatus.CANCELLED, None)
+            return None
+        number = cb.attempts + 1
+        attempt = await self._new_attempt(sub, AttemptKind.CALLBACK, key, number, now, owner,
+                                          callback_id=cb.id)
+        await self.store.execute(
+            "UPDATE callback_requests SET attempts = ?, next_attempt_at = NULL, attempt_id = ? "
+            "WHERE id = ?", (number, attempt.id, cb.id))
+        return attempt
+
+    async def _claim_delivery(self, d: Delivery, now: datetime, owner: str) -> Attempt | None:
+        sub = await self.subscriber(d.subscriber_id)
+        slot, tz = her_slot(self.programme, sub), her_zone(sub)
+        local = now.astimezone(tz).time()
+        if not (slot.contains(local) and self.programme.window.contains(local)):
+            await self.store.execute("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?",
+                                     (epoch(next_opening(now, slot, tz)), d.id))
+            return None
+        attempt = await self._new_attempt(sub, AttemptKind.SCHEDULED, d.message_key,
+                                          d.attempts + 1, now, owner, delivery_id=d.id)
+        await self.store.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = NULL, "
+            "acquired_by = ?, acquired_until = ? WHERE id = ?",
+            (owner, epoch(attempt.acquired_until), d.id))
+        return attempt
+
+    async def _new_attempt(self, sub: Subscriber, kind: AttemptKind, key: str, number: int,
+                           now: datetime, owner: str, *, delivery_id: int | None = None,
+                           callback_id: int | None = None) -> Attempt:
+        until = now + self.programme.retry.lease
+        cur = await self.store.execute(
+            "INSERT INTO attempts (delivery_id, callback_id, subscriber_id, number, kind, phone, "
+            "language, message_key, created_at, acquired_by, acquired_until) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (delivery_id, callback_id, sub.id, number, kind.value, sub.phone, sub.language, key,
+             epoch(now), owner, epoch(until)))
+        return Attempt(id=cur.lastrowid, subscriber_id=sub.id, kind=kind, message_key=key,
+                       number=number, started_at=now, delivery_id=delivery_id,
+                       callback_id=callback_id, acquired_by=owner, acquired_until=until)
+
+    async def extend(self, attempt_id: int, owner: str, until: datetime) -> bool:
+        """Renew the lease of a live call still in progress; False if it is not ours."""
+        async with self.store.transaction():
+            cur = await self.store.execute(
+                "UPDATE attempts SET acquired_until = ? WHERE id = ? AND outcome IS NULL "
+                "AND acquired_by = ?", (epoch(until), attempt_id, owner))
+            if cur.rowcount:
+                await self.store.execute(
+                    "UPDATE deliveries SET acquired_until = ? WHERE id = (SELECT delivery_id "
+                    "FROM attempts WHERE id = ?)", (epoch(until), attempt_id))
+            return cur.rowcount == 1
+
+    async def release(self, attempt_id: int, outcome: Outcome, heard_share: float | None,
+                      ended_at: datetime) -> Attempt:
+        """Close a live attempt and apply what follows (retry, delivered, callback served,
+        next message planned), all in one transaction."""
+        async with self.store.transaction():
+            rows = await self.store.fetchall(
+                f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", (attempt_id,))
+            if not rows or rows[0]["outcome"] is not None:
+                raise SchedulerError(f"attempt {attempt_id} is not live")
+            a = _attempt(rows[0])
+            heard = heard_share if heard_share is not None else a.heard_share
+            await self.store.execute(
+                "UPDATE attempts SET outcome = ?, heard_share = ?, ended_at = "
+                "COALESCE(ended_at, ?), acquired_by = NULL, acquired_until = NULL WHERE id = ?",
+                (outcome.value, heard, epoch(ended_at), attempt_id))
+            sub = await self.subscriber(a.subscriber_id)
+            if a.kind is AttemptKind.SCHEDULED and a.delivery_id is not None:
+                await self._after_delivery_attempt(sub, a.delivery_id, outcome, heard, ended_at)
+            elif a.kind is AttemptKind.CALLBACK and a.callback_id is not None:
+                await self._after_callback(sub, a, outcome, heard, ended_at)
+            return replace(a, outcome=outcome, heard_share=heard, ended_at=ended_at,
+                           acquired_by=None, acquired_until=None)
+
+    async def _after_delivery_attempt(self, sub: Subscriber, delivery_id: int, outcome: Outcome,
+                                      heard: float | None, at: datetime) -> None:
+        d = _delivery((await self.store.fetchall(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,)))[0])
+        r = after_attempt(self.programme, sub, d, outcome, heard, at)
+        await self.store.execute(
+            "UPDATE deliveries SET status = ?, next_attempt_at = ?, heard_share = ?, "
+            "closed_at = ?, acquired_by = NULL, acquired_until = NULL WHERE id = ?",
+            (r.status.value, epoch(r.next_attempt_at), r.heard_share, epoch(r.closed_at), d.id))
+        if r.invalid_number and not sub.status.ended:
+            sub = lifecycle.deactivate(sub, at, "invalid_number")
+            await self._save(sub, at)
+            await audit(self.store, actor="ivr", action="deactivate", at=at,
+                        subscriber_id=sub.id, detail={"reason": "invalid_number"})
+        if d.status is DeliveryStatus.PENDING and r.status is not DeliveryStatus.PENDING:
+            await self._plan(sub, at)
+
+    async def _after_callback(self, sub: Subscriber, a: Attempt, outcome: Outcome,
+                              heard: float | None, at: datetime) -> None:
+        cb = _callback((await self.store.fetchall(
+            f"SELECT {_CALLBACK_COLUMNS} FROM callback_requests WHERE id = ?",
+            (a.callback_id,)))[0])
+        r = callbacks.after_callback_attempt(self.programme, sub, cb, outcome, at)
+        await self.store.execute(
+            "UPDATE callback_requests SET status = ?, next_attempt_at = ?, served_at = ? "
+            "WHERE id = ?", (r.status.value, epoch(r.next_attempt_at), epoch(r.served_at), cb.id))
+        if not outcome.answered:
+            return
+        for d in await self.deliveries_of(sub.id):
+            if d.message_key == a.message_key:
+                h = heard_on_callback(self.programme, d, heard or 0.0, at)
+                await self.store.execute(
+                    "UPDATE deliveries SET status = ?, heard_share = ?, closed_at = ?, "
+                    "next_attempt_at = CASE WHEN ? = 'pending' THEN next_attempt_at END "
+                    "WHERE id = ?", (h.status.value, h.heard_share, epoch(h.closed_at),
+                                     h.status.value, d.id))
+                if d.status is DeliveryStatus.PENDING and h.status is not DeliveryStatus.PENDING:
+                    await self._plan(sub, at)
+
+    async def _set_callback(self, cb_id: int, status: CallbackStatus,
+                            next_at: datetime | None) -> None:
+        await self.store.execute(
+            "UPDATE callback_requests SET status = ?, next_attempt_at = ? WHERE id = ?",
+            (status.value, epoch(next_at), cb_id))
+
+    async def reap(self, now: datetime) -> list[int]:
+        """Close the live calls whose lease has run out (their owner died): answered ones as
+        answered (so nobody hears a message twice), the others as failed (retried)."""
+        rows = await self.store.fetchall(
+            "SELECT id, answered_at, heard_share FROM attempts WHERE outcome IS NULL "
+            "AND acquired_until <= ?", (epoch(now),))
+        for row in rows:
+            outcome = Outcome.ANSWERED if row["answered_at"] else Outcome.FAILED
+            try:
+                await self.release(row["id"], outcome, row["heard_share"], now)
+            except SchedulerError:
+                pass                                    # released meanwhile by its owner
+        return [r["id"] for r in rows]
+
+    async def missed_call(self, sub_id: int, now: datetime) -> CallbackRequest | None:
+        """Her missed call: a new callback request, or None when it merges with a recent one
+        (or she is not active)."""
+        async with self.store.transaction():
+            sub = await self.subscriber(sub_id)
+            last = await self.store.fetchall(
+                f"SELECT {_CALLBACK_COLUMNS} FROM callback_requests WHERE subscriber_id = ? "
+                "ORDER BY id DESC LIMIT 1", (sub_id,))
+            cb = callbacks.on_missed_call(self.programme, sub,
+                                          _callback(last[0]) if last else None, now)
+            if cb is None:
+                return None
+            cur = await self.store.execute(
+                "INSERT INTO callback_requests (subscriber_id, requested_at, status, "
+                "next_attempt_at) VALUES (?, ?, 'pending', ?)",
+                (sub_id, epoch(cb.requested_at), epoch(cb.next_attempt_at)))
+            return replace(cb, id=cur.lastrowid)
+
+
+def _iso(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()
