@@ -8,17 +8,17 @@ row (who, when, what).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import datetime
 
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
 from ivr.adapters.store import Store
+from ivr.adapters.schedule_women import Enrolment, WomenChanges  # noqa: F401 (Enrolment: API)
 from ivr.adapters.subscribers import _SUBSCRIBER_COLUMNS, _subscriber, audit
 from scheduler import callbacks, lifecycle
 from scheduler.model import (Attempt, AttemptKind, CallbackRequest, CallbackStatus, Delivery,
-                             DeliveryStatus, LifeEvent, SchedulerError, Subscriber,
-                             SubscriberStatus)
+                             DeliveryStatus, SchedulerError, Subscriber, SubscriberStatus)
 from scheduler.outcome import Outcome
 from scheduler.plan import plan_deliveries
 from scheduler.programme import Programme
@@ -52,17 +52,7 @@ def _callback(row) -> CallbackRequest:
         attempt_id=row["attempt_id"])
 
 
-@dataclass(frozen=True)
-class Enrolment:
-    """One woman to enrol, with the record's extra fields (imports)."""
-    subscriber: Subscriber
-    name: str | None = None
-    partner: str | None = None
-    health_worker: str | None = None
-    consent_date: date | None = None
-
-
-class ScheduleStore:
+class ScheduleStore(WomenChanges):
     def __init__(self, store: Store, programme: Programme):
         self.store = store
         self.programme = programme
@@ -103,158 +93,6 @@ class ScheduleStore:
             "  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = d.subscriber_id"
             "  AND a.outcome IS NULL) ORDER BY d.next_attempt_at LIMIT 1))"))[0][0]
         return instant(row)
-
-    # ------------------------------------------------------------------ women
-    async def enrol(self, sub: Subscriber, now: datetime, *, actor: str, name: str | None = None,
-                    partner: str | None = None, health_worker: str | None = None,
-                    consent_date: date | None = None) -> Subscriber:
-        """Check and insert her, and plan her first message at once. SchedulerError when the
-        record is invalid or her phone is already live (active or paused)."""
-        async with self.store.transaction():
-            return await self._enrol(Enrolment(sub, name, partner, health_worker, consent_date),
-                                     now, actor)
-
-    async def enrol_many(self, rows: list[Enrolment], now: datetime, *,
-                         actor: str) -> list[Subscriber]:
-        """All or nothing: one transaction (an import)."""
-        async with self.store.transaction():
-            return [await self._enrol(e, now, actor) for e in rows]
-
-    async def _enrol(self, e: Enrolment, now: datetime, actor: str) -> Subscriber:
-        sub = lifecycle.enrol(self.programme, e.subscriber, now)
-        if not sub.phone:
-            raise SchedulerError("a phone number is needed")
-        live = await self.store.fetchall(
-            "SELECT id FROM subscribers WHERE phone = ? AND status IN ('active', 'paused')",
-            (sub.phone,))
-        if live:
-            raise SchedulerError(f"this phone is already enrolled (woman {live[0][0]})")
-        cur = await self.store.execute(
-            "INSERT INTO subscribers (phone, name, language, slot, timezone, programme, track, lmp,"
-            " edd, child_dob, partner, health_worker, consent_date, status, enrolled_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (sub.phone, e.name, sub.language, sub.slot, sub.timezone, self.programme.name,
-             sub.track.value, _iso(sub.lmp), _iso(sub.edd), _iso(sub.child_dob), e.partner,
-             e.health_worker, _iso(e.consent_date), sub.status.value, epoch(now), epoch(now)))
-        sub = replace(sub, id=cur.lastrowid)
-        await audit(self.store, actor=actor, action="enrol", at=now, subscriber_id=sub.id,
-                    detail={"language": sub.language, "slot": sub.slot, "track": sub.track.value,
-                            "partner": e.partner})
-        await self._plan(sub, now)
-        return await self.subscriber(sub.id)
-
-    async def register_birth(self, sub_id: int, dob: date, now: datetime, *,
-                             actor: str = "system") -> Subscriber:
-        return await self._change(sub_id, now, actor, "birth", {"child_dob": dob.isoformat()},
-                                  lambda s: lifecycle.register_birth(s, dob, now))
-
-    async def life_event(self, sub_id: int, event: LifeEvent, now: datetime, *,
-                         actor: str = "system") -> Subscriber:
-        return await self._change(sub_id, now, actor, event.value, None,
-                                  lambda s: lifecycle.life_event(s, event, now))
-
-    async def pause(self, sub_id: int, now: datetime, *, actor: str = "system") -> Subscriber:
-        return await self._change(sub_id, now, actor, "pause", None,
-                                  lambda s: lifecycle.pause(s, now))
-
-    async def resume(self, sub_id: int, now: datetime, *, actor: str = "system") -> Subscriber:
-        return await self._change(sub_id, now, actor, "resume", None,
-                                  lambda s: lifecycle.resume(s, now))
-
-    async def opt_out(self, sub_id: int, now: datetime, *, actor: str = "system",
-                      reason: str = "by_user", detail: dict | None = None) -> Subscriber:
-        return await self._change(sub_id, now, actor, "opt_out", detail,
-                                  lambda s: lifecycle.opt_out(s, now, reason))
-
-    async def change_slot(self, sub_id: int, slot: str, now: datetime, *,
-                          actor: str = "system") -> Subscriber:
-        return await self._change(sub_id, now, actor, "change_slot", {"slot": slot},
-                                  lambda s: lifecycle.change_slot(self.programme, s, slot, now))
-
-    UPDATABLE = ("phone", "name", "language", "timezone", "lmp", "edd", "partner",
-                 "health_worker", "consent_date")
-
-    async def update(self, sub_id: int, now: datetime, *, actor: str, **fields) -> Subscriber:
-        """Fix her record (a wrong number, name, language, dates...). The same checks as at
-        enrolment apply; her messages are planned again at once (a corrected LMP may change
-        the message due). The audit row names the fields changed, never their values."""
-        unknown = set(fields) - set(self.UPDATABLE)
-        if unknown:
-            raise SchedulerError(f"cannot update {', '.join(sorted(unknown))}; "
-                                 f"fields: {', '.join(self.UPDATABLE)}")
-        async with self.store.transaction():
-            before = await self.subscriber(sub_id)
-            if before.status.ended:
-                raise SchedulerError(f"woman {sub_id} has left the programme "
-                                     f"({before.status.value}): her record is closed")
-            core = {k: v for k, v in fields.items() if k in ("phone", "language", "timezone",
-                                                             "lmp", "edd")}
-            after = replace(before, **core)
-            if "lmp" in fields or "edd" in fields:
-                if "lmp" in fields and "edd" not in fields:
-                    after = replace(after, edd=None)
-                if "edd" in fields and "lmp" not in fields:
-                    after = replace(after, lmp=None)
-            if after.child_dob is None:
-                checked = lifecycle.enrol(self.programme, after, now)
-                after = replace(checked, status=before.status, enrolled_at=before.enrolled_at)
-            elif after.language not in self.programme.languages:
-                raise SchedulerError(f"language {after.language!r} is not offered by "
-                                     f"{self.programme.name}")
-            if "phone" in fields:
-                live = await self.store.fetchall(
-                    "SELECT id FROM subscribers WHERE phone = ? AND id != ? "
-                    "AND status IN ('active', 'paused')", (after.phone, sub_id))
-                if live:
-                    raise SchedulerError(f"this phone is already enrolled (woman {live[0][0]})")
-            await self.store.execute(
-                "UPDATE subscribers SET phone = ?, language = ?, timezone = ?, lmp = ?, edd = ?, "
-                "updated_at = ? WHERE id = ?",
-                (after.phone, after.language, after.timezone, _iso(after.lmp), _iso(after.edd),
-                 epoch(now), sub_id))
-            for key in ("name", "partner", "health_worker", "consent_date"):
-                if key in fields:
-                    value = fields[key]
-                    await self.store.execute(f"UPDATE subscribers SET {key} = ? WHERE id = ?",
-                                             (_iso(value) if isinstance(value, date) else value,
-                                              sub_id))
-            await audit(self.store, actor=actor, action="update", at=now, subscriber_id=sub_id,
-                        detail={"fields": sorted(fields)})
-            await self._plan(await self.subscriber(sub_id), now)
-            return await self.subscriber(sub_id)
-
-    async def _change(self, sub_id: int, now: datetime, actor: str, action: str,
-                      detail: dict | None, change) -> Subscriber:
-        async with self.store.transaction():
-            before = await self.subscriber(sub_id)
-            after = change(before)
-            await self._save(after, now)
-            if after.status.ended:
-                await self.store.execute(
-                    "UPDATE callback_requests SET status = 'cancelled', next_attempt_at = NULL "
-                    "WHERE subscriber_id = ? AND status = 'pending'", (sub_id,))
-            if after.slot != before.slot:
-                await self._move_into_slot(after, now)
-            await audit(self.store, actor=actor, action=action, at=now, subscriber_id=sub_id,
-                        detail={**(detail or {}), "status": after.status.value,
-                                "previous_status": before.status.value})
-            await self._plan(after, now)
-            return await self.subscriber(sub_id)
-
-    async def _save(self, sub: Subscriber, now: datetime) -> None:
-        await self.store.execute(
-            "UPDATE subscribers SET slot = ?, track = ?, lmp = ?, edd = ?, child_dob = ?, "
-            "status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
-            (sub.slot, sub.track.value, _iso(sub.lmp), _iso(sub.edd), _iso(sub.child_dob),
-             sub.status.value, sub.status_reason, epoch(now), sub.id))
-
-    async def _move_into_slot(self, sub: Subscriber, now: datetime) -> None:
-        """Her pending message's next attempt moves to the first opening of her new slot."""
-        when = next_opening(now, her_slot(self.programme, sub), her_zone(sub))
-        await self.store.execute(
-            "UPDATE deliveries SET slot = ?, next_attempt_at = ? WHERE subscriber_id = ? "
-            "AND status = 'pending' AND next_attempt_at IS NOT NULL",
-            (sub.slot, epoch(when), sub.id))
 
     # ------------------------------------------------------------------ planning
     async def run_plans(self, now: datetime) -> int:
@@ -498,6 +336,3 @@ class ScheduleStore:
                 (sub_id, epoch(cb.requested_at), epoch(cb.next_attempt_at)))
             return replace(cb, id=cur.lastrowid)
 
-
-def _iso(d: date | None) -> str | None:
-    return None if d is None else d.isoformat()
