@@ -14,7 +14,7 @@ from datetime import datetime
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
 from ivr.adapters.store import Store
-from ivr.adapters.schedule_women import Enrolment, WomenChanges  # noqa: F401 (Enrolment: API)
+from ivr.adapters.schedule_women import Enrolment, WomenChanges
 from ivr.adapters.subscribers import _SUBSCRIBER_COLUMNS, _subscriber, audit
 from scheduler import callbacks, lifecycle
 from scheduler.model import (Attempt, AttemptKind, CallbackRequest, CallbackStatus, Delivery,
@@ -25,6 +25,8 @@ from scheduler.programme import Programme
 from scheduler.retry import after_attempt, heard_on_callback
 from scheduler.slots import inside, next_opening
 from scheduler.timeline import her_slot, her_zone
+
+__all__ = ["Enrolment", "ScheduleStore"]
 
 _ATTEMPT_COLUMNS = ("id, subscriber_id, kind, message_key, number, created_at, delivery_id, "
                     "callback_id, acquired_by, acquired_until, ended_at, outcome, heard_share")
