@@ -69,12 +69,13 @@ class Stats:
 
 class Dialer:
     def __init__(self, service: Service, schedule: Schedule, trunk: Trunk, *,
-                 region: str = "IN", clock: Callable[[], float] = time.time,
-                 owner: str | None = None):
+                 lease_seconds: float, region: str = "IN",
+                 clock: Callable[[], float] = time.time, owner: str | None = None):
         self.service = service
         self.schedule = schedule
         self.trunk = trunk
         self.region = region
+        self.lease_seconds = lease_seconds
         self.clock = clock
         self.owner = owner or owner_id()
         self.pacer = Pacer(trunk.cps, trunk.channels)
@@ -85,8 +86,10 @@ class Dialer:
         service.controller.user_event_handlers.append(self._on_user_event)
 
     # ------------------------------------------------------------------ the loop
-    async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
-        """Call until `stop` is set (or, with until_idle, until nothing is due or live)."""
+    async def run(self, stop: asyncio.Event, *, until_idle: bool = False,
+                  idle_horizon: float = 60.0) -> None:
+        """Call until `stop` is set, or, with until_idle, until no call is live and nothing
+        falls due within idle_horizon seconds (demos and tests)."""
         await self.reconcile()
         status = asyncio.create_task(self._write_status(stop))
         try:
@@ -97,7 +100,7 @@ class Dialer:
                 await self._dial_due(stop)
                 wake_at = await self.schedule.next_wake()
                 if until_idle and not self._calls and not self._chores and (
-                        wake_at is None or wake_at.timestamp() > self.clock()):
+                        wake_at is None or wake_at.timestamp() > self.clock() + idle_horizon):
                     break
                 await self._sleep(stop, wake_at)
         finally:
@@ -158,12 +161,27 @@ class Dialer:
             phone=sub.phone, language=sub.language, message_key=attempt.message_key,
             trunk=self.trunk, kind=attempt.kind.value, subscriber_id=sub.id,
             delivery_id=attempt.delivery_id, number=attempt.number)
-        report = await self.service.controller.place_call(request, attempt.id)
+        keeper = asyncio.create_task(self._keep_lease(attempt))
+        try:
+            report = await self.service.controller.place_call(request, attempt.id)
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
         self.stats.outcomes[report.outcome.value] += 1
         if attempt.kind.value == "callback":
             self.stats.callbacks += 1
         await self.schedule.release(attempt.id, report.outcome, report.heard_share,
                                     utc(report.ended_at))
+
+    async def _keep_lease(self, attempt: Attempt) -> None:
+        """Renew the claim at half its length while the call goes on (a long call is not a
+        dead owner's)."""
+        lease = self.lease_seconds
+        while True:
+            await asyncio.sleep(lease / 2)
+            until = utc(self.clock() + lease)
+            if not await self.schedule.extend(attempt.id, self.owner, until):
+                return
 
     async def drain(self) -> None:
         """No new calls; let the live ones finish (they release themselves)."""

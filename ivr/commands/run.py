@@ -53,7 +53,8 @@ def run_command(settings, trunk, until_idle, log_level):
         programme = load_programme(config.programme)
         async with running(config) as service:
             schedule = ScheduleStore(service.store, programme)
-            dialer = Dialer(service, schedule, config.trunk(trunk), region=programme.region)
+            dialer = Dialer(service, schedule, config.trunk(trunk), region=programme.region,
+                            lease_seconds=programme.retry.lease.total_seconds())
             await dialer.run(stop, until_idle=until_idle)
             return dialer.status()
 

@@ -1,0 +1,57 @@
+"""Shared pieces of the calling-service tests: a programme whose slot is open now, women on
+simulated phones, and a service bound to the sandbox."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from scheduler.model import Subscriber
+from scheduler.programme import PROGRAMMES_DIR, load_programme
+
+TEST_MESSAGE = "test-msg"
+
+
+def noon_zone(now: datetime) -> str:
+    """An Etc/GMT zone where it is about midday now, so every test finds her slot open."""
+    offset = 12 - now.astimezone(timezone.utc).hour          # hours east of UTC
+    offset = max(-12, min(offset, 14))
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def quick_programme(tmp: Path, *, gaps: dict[str, str], max_attempts: int = 3,
+                   per_day: int = 3, lease: str = "5m") -> Path:
+    """mmitra with one wide slot, quick retries and the test message standing in for all."""
+    text = (PROGRAMMES_DIR / "mmitra.toml").read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^max_attempts = \d+', f"max_attempts = {max_attempts}", text, count=1)
+    text = re.sub(r'(?m)^per_day = \d+', f"per_day = {per_day}", text, count=1)
+    text = re.sub(r'(?m)^(\[retry\]\n)', rf'\1lease = "{lease}"\n', text, count=1)
+    for outcome, gap in gaps.items():
+        text = re.sub(rf'(?m)^{outcome} = "[^"]*"', f'{outcome} = "{gap}"', text, count=1)
+    path = tmp / "test-programme.toml"
+    path.write_text(text, encoding="utf-8")
+    load_programme(path)                       # a bad patch fails here, clearly
+    return path
+
+
+def woman_on(phone: str, now: datetime, *, weeks: int = 12, language: str = "hi") -> Subscriber:
+    return Subscriber(id=0, phone=phone, language=language, slot="12-15",
+                      timezone=noon_zone(now), lmp=now.date() - timedelta(weeks=weeks))
+
+
+def all_messages_are(sounds: Path, key: str, programme_path: Path) -> None:
+    """Every message of the programme plays the test recording (links in the catalogue)."""
+    programme = load_programme(programme_path)
+    for lang_dir in sounds.iterdir():
+        source = lang_dir / f"{key}.wav"
+        if not source.exists():
+            continue
+        for m in programme.messages:
+            target = lang_dir / f"{m.key}.wav"
+            if not target.exists():
+                target.symlink_to(source)
+
+
+def with_programme(config, path: Path):
+    return replace(config, programme=str(path))

@@ -1,0 +1,68 @@
+"""`ivr run`'s dial loop against the real sandbox: retries by the policy, pacing, callbacks."""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from ivr.adapters.schedule_store import ScheduleStore
+from ivr.app import running
+from ivr.service import Dialer
+from scheduler.model import DeliveryStatus
+from scheduler.outcome import Outcome
+from scheduler.programme import load_programme
+from tests.e2e.run_helpers import (TEST_MESSAGE, all_messages_are, quick_programme, with_programme,
+                                   woman_on)
+
+pytestmark = pytest.mark.sandbox
+
+
+async def run_until_idle(config, setup, check, *, trunk="sim", timeout=120):
+    """Enrol with `setup(schedule, now)`, run the dial loop until nothing is due now, then
+    `check(schedule, dialer)` (the store is still open)."""
+    programme = load_programme(config.programme)
+    async with running(config, agi_port=0) as service:
+        schedule = ScheduleStore(service.store, programme)
+        await setup(schedule, datetime.now(timezone.utc))
+        dialer = Dialer(service, schedule, config.trunk(trunk),
+                        lease_seconds=programme.retry.lease.total_seconds())
+        await asyncio.wait_for(dialer.run(asyncio.Event(), until_idle=True), timeout)
+        await check(schedule, dialer)
+
+
+async def test_failures_are_retried_by_the_policy(call_config, tmp_path):
+    path = quick_programme(tmp_path, gaps={"busy": "1s", "no_answer": "4s", "congestion": "1s",
+                                          "rejected": "2s"}, max_attempts=9, per_day=3)
+    all_messages_are(call_config.sounds, TEST_MESSAGE, path)
+    config = with_programme(call_config, path)
+    numbers = {"919000031": "busy", "919000041": "no_answer", "919000051": "congestion",
+               "919000061": "rejected"}
+    ids = {}
+
+    async def enrol(schedule, now):
+        for phone in numbers:
+            ids[phone] = (await schedule.enrol(woman_on(phone, now), now, actor="test")).id
+
+    policy = load_programme(path).retry
+    gaps_of = {}
+
+    async def check(schedule, dialer):
+        for phone, outcome in numbers.items():
+            [d] = await schedule.deliveries_of(ids[phone])
+            rows = await schedule.store.fetchall(
+                "SELECT number, outcome, started_at, ended_at FROM attempts WHERE delivery_id = ? "
+                "ORDER BY number", (d.id,))
+            # three a day, then the next day's opening of her slot; still owed, not delivered
+            assert [r["number"] for r in rows] == [1, 2, 3], phone
+            assert {r["outcome"] for r in rows} == {outcome}, phone
+            assert d.status is DeliveryStatus.PENDING and d.attempts == 3
+            assert d.next_attempt_at.timestamp() > time.time() + 3600
+            gaps = [b["started_at"] - a["ended_at"] for a, b in zip(rows, rows[1:])]
+            assert min(gaps) >= policy.gap(Outcome(outcome)).total_seconds() - 0.3, (phone, gaps)
+            gaps_of[outcome] = gaps
+        assert max(gaps_of["busy"]) < min(gaps_of["no_answer"])      # busy is retried sooner
+        assert dialer.stats.outcomes == {"busy": 3, "no_answer": 3, "congestion": 3, "rejected": 3}
+
+    await run_until_idle(config, enrol, check)
