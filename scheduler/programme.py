@@ -20,6 +20,7 @@ from scheduler.slots import TimeSlot, intersect, parse_range, zone
 PROGRAMMES_DIR = Path(__file__).resolve().parent / "programmes"
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _LANG = re.compile(r"[a-z]{2,3}")
+_REGION = re.compile(r"[A-Z]{2}")
 _DURATION = re.compile(r"(\d+)\s*(s|m|h|d)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -45,6 +46,7 @@ class Programme:
     assume_birth_after_days: int | None    # no birth registered by EDD + this: infant from EDD
     message_seconds: int                   # nominal length of a message (reports, simulation)
     source: str                            # the file it was read from
+    region: str = "IN"                     # phone numbers written without +country are read as this
 
     def slot(self, name: str) -> TimeSlot:
         try:
@@ -173,7 +175,7 @@ class _Parser:
     def programme(self) -> Programme:
         d = self.data
         known = {"name", "description", "languages", "fallback_language", "timezone", "window",
-                 "default_slot", "assume_birth_after_days", "message_seconds", "slots", "retry",
+                 "default_slot", "assume_birth_after_days", "message_seconds", "region", "slots", "retry",
                  "callback", "at_risk", "schedule", "message"}
         for key in d:
             if key not in known:
@@ -210,6 +212,10 @@ class _Parser:
         seconds = self.get(d, "message_seconds", int, 90)
         if not 5 <= seconds <= 1800:
             raise self.error("message_seconds must be between 5 and 1800", None, "message_seconds")
+        region = self.get(d, "region", str, "IN")
+        if not _REGION.fullmatch(region):
+            raise self.error(f"region {region!r}: use a two-letter country code like \"IN\"",
+                             None, "region")
         messages = build_messages(name, self.get(d, "schedule", list, []),
                                   self.get(d, "message", list, []), self.error)
         return Programme(
@@ -217,7 +223,7 @@ class _Parser:
             languages=languages, fallback_language=fallback, slots=slots,
             default_slot=default_slot, window=window, timezone=tz, retry=self.retry(),
             callback=self.callback(), at_risk=self.at_risk(), assume_birth_after_days=assume,
-            message_seconds=seconds, source=self.source)
+            message_seconds=seconds, source=self.source, region=region)
 
     def range(self, name: str, text: str, section: str | None, key: str) -> TimeSlot:
         try:
