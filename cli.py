@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ivr.commands import audio, call, demo, run, sandbox, simulate
+from ivr.commands import audio, call, demo, dialplan, run, sandbox, simulate
 from ivr.commands.common import Settings
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -28,7 +28,7 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj = Settings(config_path=config_path)
 
 
-for module in (sandbox, call, audio, simulate, demo):
+for module in (sandbox, call, audio, simulate, demo, dialplan):
     main.add_command(module.command)
 main.add_command(run.run_command)
 main.add_command(run.status_command)

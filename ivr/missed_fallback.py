@@ -105,8 +105,10 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO, now: float) -> int:
             try:
                 agi.set_variable(VAR_MISSED_CALL_ID, row_id)
                 agi.verbose(f"ivr-missed-call-fallback: {message}", 1)
-            except AGIException:
-                pass                    # she hung up: the row (if any) is written already
+            except (AGIException, ValueError, OSError):
+                # she hung up: Asterisk closed the pipe (pyst2 then fails to parse the empty
+                # reply with a ValueError); the row, if any, is written already
+                pass
 
         if len(argv) != 3:
             tell(f"usage: DATABASE CALLER DID, got {len(argv)} argument(s)")

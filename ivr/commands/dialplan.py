@@ -1,0 +1,123 @@
+"""`ivr dialplan ...`: check the Asterisk files (and a running Asterisk) against the code,
+install the missed-call fallback script."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ivr.commands.common import EXIT_FAILURE, Settings, emit_json, pass_settings, say
+from ivr.dialplan.check import check_dialplan, check_manager
+from ivr.dialplan.parse import Problem, inline_includes, parse_dialplan
+from ivr import missed_fallback
+
+AMI_TEMPLATE = Path("ami") / "ivr-manager.conf"
+
+
+def default_dir() -> Path:
+    """dialplan/ of this checkout (the project runs from a checkout installed editable)."""
+    return Path(__file__).resolve().parents[2] / "dialplan"
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise click.ClickException(f"cannot read {path}: {e}") from None
+
+
+def production_files(directory: Path) -> dict[str, str]:
+    if not directory.is_dir():
+        raise click.ClickException(f"{directory} is not a directory of dialplan files")
+    files = {str(p): _read(str(p)) for p in sorted(directory.glob("*.conf"))}
+    if not files:
+        raise click.ClickException(f"no *.conf dialplan files in {directory}")
+    return files
+
+
+@click.group(name="dialplan", context_settings={"help_option_names": ["-h", "--help"]})
+def command() -> None:
+    """The Asterisk side: check it against the code, install the fallback AGI script.
+
+    \b
+    Example:
+      ivr dialplan check --live
+    """
+
+
+@command.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="The dialplan files to check (default: dialplan/ of the "
+              "project; on a server, the directory your extensions.conf includes).")
+@click.option("--manager", "manager", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also check this manager.conf (e.g. /etc/asterisk/manager.conf) "
+              "for the controller's AMI user named in ivr.toml.")
+@click.option("--live", is_flag=True, help="Also ask the running Asterisk (AMI, as the "
+              "controller's user): modules loaded, contexts loaded as in the files, globals "
+              "as in ivr.toml, the fallback script installed, the user's rights.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per problem on "
+              "standard output.")
+@pass_settings
+def check(settings: Settings, directory: Path | None, manager: Path | None, live: bool,
+          as_json: bool) -> None:
+    """Check the dialplan files against ivr/constants.py and the controller's contract.
+
+    Prints one problem per line and exits 1 when there is any; exits 0 when all is well.
+
+    \b
+    Example:
+      ivr dialplan check                         # the files of dialplan/
+      ivr dialplan check --dir /etc/asterisk/ivr --manager /etc/asterisk/manager.conf --live
+    """
+    directory = directory or default_dir()
+    files = production_files(directory)
+    problems = check_dialplan(files)
+    template = directory / AMI_TEMPLATE
+    if template.exists():
+        problems += check_manager(str(template), _read(str(template)))
+    if manager is not None:
+        try:
+            text = inline_includes(str(manager), _read)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
+        problems += check_manager(str(manager), text, settings.config.ami.username)
+    if live:
+        from ivr.dialplan.live import LiveError, check_live
+        try:
+            problems += check_live(settings.config, parse_dialplan(files))
+        except LiveError as e:
+            problems.append(Problem("asterisk", 0, str(e)))
+    _report(problems, as_json, len(files), live)
+
+
+def _report(problems: list[Problem], as_json: bool, count: int, live: bool) -> None:
+    for p in problems:
+        if as_json:
+            emit_json({"path": p.path, "line": p.line, "problem": p.message})
+        else:
+            click.echo(str(p))
+    scope = f"{count} dialplan file(s)" + (" and the running Asterisk" if live else "")
+    if problems:
+        say(f"dialplan check: {len(problems)} problem(s) in {scope}")
+        sys.exit(EXIT_FAILURE)
+    say(f"dialplan check: {scope} OK")
+
+
+@command.command(name="install-agi")
+@click.argument("agi_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--python", "python", default=sys.executable, show_default="this Python",
+              help="The Python that has the project installed (its virtualenv).")
+def install_agi(agi_dir: Path, python: str) -> None:
+    """Write the missed-call fallback script (ivr-missed-call-fallback) into Asterisk's AGI
+    directory (astagidir in asterisk.conf).
+
+    \b
+    Example:
+      sudo ivr dialplan install-agi /usr/share/asterisk/agi-bin
+    """
+    try:
+        path = missed_fallback.install_wrapper(agi_dir, python)
+    except missed_fallback.FallbackError as e:
+        raise click.ClickException(str(e)) from None
+    say(f"wrote {path} (runs {python} -m ivr.missed_fallback)")
