@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from ivr.adapters.columns import epoch, instant
+from ivr.adapters.schedule_bulk import PLAN_SELECT, Planner, WomanPlan, apply_plans
 from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
 from ivr.adapters.store import Store
 from ivr.adapters.schedule_women import Enrolment, WomenChanges
@@ -32,7 +33,7 @@ _ATTEMPT_COLUMNS = ("id, subscriber_id, kind, message_key, number, created_at, d
                     "callback_id, acquired_by, acquired_until, ended_at, outcome, heard_share")
 _CALLBACK_COLUMNS = ("id, subscriber_id, requested_at, status, attempts, next_attempt_at, "
                      "served_at, attempt_id")
-PLAN_BATCH = 500
+PLAN_BATCH = 5000
 
 
 def _attempt(row) -> Attempt:
@@ -98,20 +99,21 @@ class ScheduleStore(WomenChanges):
 
     # ------------------------------------------------------------------ planning
     async def run_plans(self, now: datetime) -> int:
-        """Plan every woman whose plan_at has come, a batch per transaction. Each is planned
-        at most once per call (a plan that asks to be run again at once waits for the next)."""
+        """Plan every woman whose plan_at has come, a batch per transaction (read with her
+        latest delivery in one query, written with executemany). Each is planned at most
+        once per call (a plan that asks to be run again at once waits for the next)."""
         due = (await self.store.fetchall(
             "SELECT COUNT(*) FROM subscribers WHERE plan_at IS NOT NULL AND plan_at <= ?",
             (epoch(now),)))[0][0]
+        planner = Planner(self.programme, now)
         done = 0
         while done < due:
             async with self.store.transaction():
                 rows = await self.store.fetchall(
-                    f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers "
-                    "WHERE plan_at IS NOT NULL AND plan_at <= ? ORDER BY plan_at LIMIT ?",
+                    f"{PLAN_SELECT} WHERE s.plan_at IS NOT NULL AND s.plan_at <= ? "
+                    "ORDER BY s.plan_at, s.id LIMIT ?",
                     (epoch(now), min(PLAN_BATCH, due - done)))
-                for row in rows:
-                    await self._plan(_subscriber(row), now)
+                await apply_plans(self.store, [planner.plan_row(r) for r in rows], now)
             if not rows:
                 break
             done += len(rows)
@@ -122,52 +124,78 @@ class ScheduleStore(WomenChanges):
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE subscriber_id = ? "
             "ORDER BY id DESC LIMIT 1", (sub.id,))
         plan = plan_deliveries(self.programme, sub, _delivery(latest[0]) if latest else None, now)
-        for c in plan.close:
-            await self.store.execute(
-                "UPDATE deliveries SET status = ?, closed_at = ?, next_attempt_at = NULL "
-                "WHERE id = ?", (c.status.value, epoch(now), c.delivery_id))
-        for o in plan.open:
-            pending = o.status is DeliveryStatus.PENDING
-            await self.store.execute(
-                "INSERT INTO deliveries (subscriber_id, message_key, slot, due_at, status, "
-                "next_attempt_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (subscriber_id, message_key) DO NOTHING",
-                (sub.id, o.message_key, sub.slot, epoch(o.due_at), o.status.value,
-                 epoch(o.next_attempt_at), None if pending else epoch(now)))
-        await self.store.execute("UPDATE subscribers SET plan_at = ? WHERE id = ?",
-                                 (epoch(plan.plan_at), sub.id))
-        if plan.status is not None:          # her programme is complete
-            await self.store.execute(
-                "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
-                (plan.status.value, epoch(now), sub.id))
+        await apply_plans(self.store, [WomanPlan(sub.id, sub.slot, plan)], now)
 
     # ------------------------------------------------------------------ calls
     async def claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:
         """Due calls, callbacks first, at most one live call per woman; each becomes a live
         attempt row leased to `owner`. Work found outside her slot (or the window) moves to
-        its next opening."""
+        its next opening, and the claim goes on past it until `limit` calls or no more due."""
         out: list[Attempt] = []
         async with self.store.transaction():
-            for row in await self.store.fetchall(
+            while len(out) < limit:
+                want = limit - len(out)
+                rows = await self.store.fetchall(
                     f"SELECT {_CALLBACK_COLUMNS} FROM callback_requests c "
                     "WHERE status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS ("
                     " SELECT 1 FROM attempts a WHERE a.subscriber_id = c.subscriber_id"
-                    " AND a.outcome IS NULL) ORDER BY next_attempt_at LIMIT ?",
-                    (epoch(now), limit)):
-                attempt = await self._claim_callback(_callback(row), now, owner)
-                if attempt is not None:
-                    out.append(attempt)
-            if len(out) < limit:
-                for row in await self.store.fetchall(
-                        f"SELECT {', '.join('d.' + c for c in _DELIVERY_COLUMNS.split(', '))} "
-                        "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
-                        "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
-                        "AND s.status = 'active' AND NOT EXISTS (SELECT 1 FROM attempts a "
-                        "WHERE a.subscriber_id = d.subscriber_id AND a.outcome IS NULL) "
-                        "ORDER BY d.next_attempt_at LIMIT ?", (epoch(now), limit - len(out))):
-                    attempt = await self._claim_delivery(_delivery(row), now, owner)
+                    " AND a.outcome IS NULL) ORDER BY next_attempt_at, id LIMIT ?",
+                    (epoch(now), want))
+                for row in rows:
+                    attempt = await self._claim_callback(_callback(row), now, owner)
                     if attempt is not None:
                         out.append(attempt)
+                if len(rows) < want:
+                    break
+            while len(out) < limit:
+                want = limit - len(out)
+                rows = await self.store.fetchall(
+                    f"SELECT {', '.join('d.' + c for c in _DELIVERY_COLUMNS.split(', '))}, "
+                    "s.phone, s.language, s.slot, s.timezone "
+                    "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+                    "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
+                    "AND s.status = 'active' AND NOT EXISTS (SELECT 1 FROM attempts a "
+                    "WHERE a.subscriber_id = d.subscriber_id AND a.outcome IS NULL) "
+                    "ORDER BY d.next_attempt_at, d.id LIMIT ?", (epoch(now), want))
+                out += await self._claim_deliveries(rows, now, owner)
+                if len(rows) < want:
+                    break
+        return out
+
+    async def _claim_deliveries(self, rows, now: datetime, owner: str) -> list[Attempt]:
+        """Claim these due deliveries (one per woman) in a few statements: those inside her
+        slot become live attempts, the others move to the next opening of her slot."""
+        moves, claims = [], []
+        for row in rows:
+            slot = self.programme.slot(row["slot"])
+            tz = her_zone(Subscriber(id=row["subscriber_id"], language="", slot=row["slot"],
+                                     timezone=row["timezone"]))
+            local = now.astimezone(tz).time()
+            if slot.contains(local) and self.programme.window.contains(local):
+                claims.append(row)
+            else:
+                moves.append((epoch(next_opening(now, slot, tz)), row["id"]))
+        if moves:
+            await self.store.executemany(
+                "UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", moves)
+        if not claims:
+            return []
+        base = (await self.store.fetchall("SELECT COALESCE(MAX(id), 0) FROM attempts"))[0][0]
+        until = now + self.programme.retry.lease
+        out = [Attempt(id=base + i, subscriber_id=r["subscriber_id"], kind=AttemptKind.SCHEDULED,
+                       message_key=r["message_key"], number=r["attempts"] + 1, started_at=now,
+                       delivery_id=r["id"], acquired_by=owner, acquired_until=until)
+               for i, r in enumerate(claims, start=1)]
+        await self.store.executemany(
+            "INSERT INTO attempts (id, delivery_id, subscriber_id, number, kind, phone, "
+            "language, message_key, created_at, acquired_by, acquired_until) "
+            "VALUES (?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?)",
+            [(a.id, a.delivery_id, a.subscriber_id, a.number, r["phone"], r["language"],
+              a.message_key, epoch(now), owner, epoch(until)) for a, r in zip(out, claims)])
+        await self.store.executemany(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = NULL, "
+            "acquired_by = ?, acquired_until = ? WHERE id = ?",
+            [(owner, epoch(until), a.delivery_id) for a in out])
         return out
 
     async def _claim_callback(self, cb: CallbackRequest, now: datetime,
@@ -194,22 +222,6 @@ class ScheduleStore(WomenChanges):
         await self.store.execute(
             "UPDATE callback_requests SET attempts = ?, next_attempt_at = NULL, attempt_id = ? "
             "WHERE id = ?", (number, attempt.id, cb.id))
-        return attempt
-
-    async def _claim_delivery(self, d: Delivery, now: datetime, owner: str) -> Attempt | None:
-        sub = await self.subscriber(d.subscriber_id)
-        slot, tz = her_slot(self.programme, sub), her_zone(sub)
-        local = now.astimezone(tz).time()
-        if not (slot.contains(local) and self.programme.window.contains(local)):
-            await self.store.execute("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?",
-                                     (epoch(next_opening(now, slot, tz)), d.id))
-            return None
-        attempt = await self._new_attempt(sub, AttemptKind.SCHEDULED, d.message_key,
-                                          d.attempts + 1, now, owner, delivery_id=d.id)
-        await self.store.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = NULL, "
-            "acquired_by = ?, acquired_until = ? WHERE id = ?",
-            (owner, epoch(attempt.acquired_until), d.id))
         return attempt
 
     async def _new_attempt(self, sub: Subscriber, kind: AttemptKind, key: str, number: int,

@@ -1,0 +1,31 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # for `import contract_stores`
+
+from contract_stores import open_face  # noqa: E402
+from scheduler.programme import load_programme  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def programme():
+    return load_programme("mmitra")
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def face(request, programme, tmp_path):
+    """One store behind the common async face; the same test runs against each."""
+    f = await open_face(request.param, programme, tmp_path)
+    yield f
+    await f.close()
+
+
+@pytest.fixture
+async def both(programme, tmp_path):
+    """Both stores side by side, to compare their answers on the same scenario."""
+    faces = [await open_face(kind, programme, tmp_path) for kind in ("memory", "sqlite")]
+    yield faces
+    for f in faces:
+        await f.close()
