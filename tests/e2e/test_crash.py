@@ -1,0 +1,115 @@
+"""kill -9 of `ivr run` with calls in flight, then a restart: nothing lost, nothing twice."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from ivr.adapters.schedule_store import ScheduleStore
+from ivr.adapters.store import Store
+from scheduler.model import DeliveryStatus
+from scheduler.programme import load_programme
+from tests.conftest import ROOT
+from tests.e2e.run_helpers import TEST_MESSAGE, all_messages_are, quick_programme, woman_on
+
+pytestmark = pytest.mark.sandbox
+
+IVR = [sys.executable, "-c", "import cli; cli.main()"]
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(home: Path, sandbox, sounds: Path, programme: Path, ring: float) -> None:
+    secret = (sandbox.root / "ami-secret").read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "ivr.toml").write_text(f"""
+[ivr]
+database = "ivr.db"
+sounds = "{sounds}"
+programme = "{programme}"
+[ami]
+port = {sandbox.ports.ami_port}
+secret = "{secret}"
+[agi]
+port = {free_tcp_port()}
+[[trunk]]
+name = "sim"
+dial = "Local/{{digits}}@sim-phones"
+channels = 10
+cps = 10
+ring_timeout = {ring}
+""")
+
+
+async def wait_for(predicate, timeout: float, what: str):
+    async with asyncio.timeout(timeout):
+        while not await predicate():
+            await asyncio.sleep(0.2)      # polling the store: the other process writes it
+
+
+async def test_kill_9_with_calls_in_flight_then_restart(sandbox, test_sounds, tmp_path):
+    path = quick_programme(tmp_path, gaps={"no_answer": "1s", "failed": "1s"}, per_day=2)
+    all_messages_are(test_sounds, TEST_MESSAGE, path)
+    home = tmp_path / "home"
+    write_config(home, sandbox, test_sounds, path, ring=8)
+    env = {**os.environ, "IVR_HOME": str(home)}
+    env.pop("IVR_CONFIG", None)
+    now = datetime.now(timezone.utc)
+    listening = ["919000081", "919000082"]           # answer and stay on
+    ringing = "919000041"                            # never answers
+    store = await Store.open(home / "ivr.db")
+    schedule = ScheduleStore(store, load_programme(path))
+    ids = {p: (await schedule.enrol(woman_on(p, now), now, actor="test")).id
+           for p in [*listening, ringing]}
+
+    async def in_flight():
+        rows = await store.fetchall(
+            "SELECT phone, answered_at FROM attempts WHERE outcome IS NULL")
+        answered = {r["phone"] for r in rows if r["answered_at"]}
+        return set(listening) <= answered and ringing in {r["phone"] for r in rows}
+
+    first = await asyncio.create_subprocess_exec(*IVR, "run", cwd=ROOT, env=env,
+                                                 stderr=asyncio.subprocess.PIPE)
+    try:
+        await wait_for(in_flight, 30, "calls in flight")
+    except TimeoutError:
+        if first.returncode is not None:
+            err = await first.stderr.read()
+            pytest.fail(f"ivr run exited {first.returncode}: {err.decode()[-2000:]}")
+        raise
+    finally:
+        if first.returncode is None:
+            first.send_signal(signal.SIGKILL)
+        await first.wait()
+    live = await store.fetchall("SELECT id, phone FROM attempts WHERE outcome IS NULL")
+    assert len(live) == 3                           # the crash left them open
+
+    second = await asyncio.create_subprocess_exec(
+        *IVR, "run", "--until-idle", cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(second.communicate(), 90)
+    assert second.returncode == 0, err.decode()[-2000:]
+    assert await store.fetchall("SELECT id FROM attempts WHERE outcome IS NULL") == []
+    for phone in listening:       # answered before the crash: delivered, never called again
+        [d, *_] = await schedule.deliveries_of(ids[phone])
+        rows = await store.fetchall("SELECT outcome FROM attempts WHERE delivery_id = ?", (d.id,))
+        assert d.status is DeliveryStatus.DELIVERED and [r[0] for r in rows] == ["answered"]
+    [d] = await schedule.deliveries_of(ids[ringing])
+    rows = await store.fetchall(
+        "SELECT number, outcome FROM attempts WHERE delivery_id = ? ORDER BY number", (d.id,))
+    # the ringing call was lost with the process: recorded as failed, retried by the policy
+    assert [tuple(r) for r in rows] == [(1, "failed"), (2, "no_answer")]
+    assert d.status is DeliveryStatus.PENDING and d.attempts == 2
+    # and Asterisk kept none of our channels
+    channels = sandbox.cli("core show channels concise")
+    assert not any(f"ivr-{r['id']}-" in channels for r in live)
+    await store.close()
