@@ -1,0 +1,106 @@
+"""Enrolling women in the store: one (`ivr enrol`) or a checked import plan (`ivr import`).
+
+An import goes in as ONE transaction: the checks against the database (a phone already
+live is a duplicate; a woman who opted out is not enrolled again by a file; the same
+pregnancy already enrolled and ended is not enrolled again) and every insert happen inside
+it, so a file goes in whole or not at all, and two imports cannot race on one phone.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from ivr.adapters.columns import instant
+from ivr.adapters.schedule_store import ScheduleStore
+from ivr.operators.bulk import enrol_bulk
+from ivr.operators.imports import ImportPlan, Problem, Row
+from scheduler.model import SchedulerError, Subscriber
+
+CHUNK = 500
+
+
+@dataclass
+class ImportResult:
+    enrolled: list[Subscriber] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)     # already in the store
+
+
+async def known_phones(sched: ScheduleStore, phones: list[str]) -> dict[str, list[dict]]:
+    """Every record of these phones, newest first."""
+    out: dict[str, list[dict]] = {}
+    for i in range(0, len(phones), CHUNK):
+        part = phones[i:i + CHUNK]
+        rows = await sched.store.fetchall(
+            "SELECT id, phone, status, status_reason, lmp, edd, child_dob, updated_at "
+            f"FROM subscribers WHERE phone IN ({','.join('?' * len(part))}) ORDER BY id DESC",
+            tuple(part))
+        for r in rows:
+            out.setdefault(r["phone"], []).append(dict(r))
+    return out
+
+
+def why_skip(row: Row, records: list[dict]) -> str | None:
+    """Why this row must not enrol a new woman, given the phone's records (newest first)."""
+    if not records:
+        return None
+    sub = row.enrolment.subscriber
+    for r in records:
+        if r["status"] in ("active", "paused"):
+            return f"already enrolled (woman {r['id']}, {r['status']})"
+    last = records[0]
+    if last["status"] == "opted_out":
+        day = instant(last["updated_at"]).date()
+        return (f"she opted out (woman {last['id']}, {day}): a file does not enrol her "
+                "again; use ivr enrol if she asks to come back")
+    dates = tuple(d and d.isoformat() for d in (sub.lmp, sub.edd, sub.child_dob))
+    for r in records:
+        if any(a is not None and a == b for a, b in zip(dates, (r["lmp"], r["edd"], r["child_dob"]))):
+            return (f"this pregnancy is already enrolled (woman {r['id']}, {r['status']}"
+                    f"{': ' + r['status_reason'] if r['status_reason'] else ''})")
+    return None
+
+
+async def run_import(sched: ScheduleStore, plan: ImportPlan, now: datetime, *, actor: str,
+                     dry_run: bool = False,
+                     progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Enrol the plan's good rows not already in the store, in one transaction. With
+    dry_run, everything is checked and then rolled back: nothing is written."""
+    result = ImportResult()
+    try:
+        async with sched.store.transaction():
+            known = await known_phones(sched, [r.phone for r in plan.rows])
+            todo = []
+            for row in plan.rows:
+                reason = why_skip(row, known.get(row.phone, []))
+                if reason:
+                    result.skipped.append(Problem(row.line, reason, duplicate=True))
+                else:
+                    todo.append(row)
+            for i in range(0, len(todo), CHUNK):
+                part = todo[i:i + CHUNK]
+                try:
+                    result.enrolled += await enrol_bulk(
+                        sched, [r.enrolment for r in part], now, actor=actor)
+                except (SchedulerError, sqlite3.Error) as e:
+                    raise RowFailed(part[0].line, part[-1].line, e) from e
+                if progress:
+                    progress(len(part))
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return result
+
+
+class RowFailed(Exception):
+    """A row the checks passed but the store refused: the whole import was rolled back."""
+
+    def __init__(self, first: int, last: int, error: Exception):
+        super().__init__(f"lines {first}-{last}: {error} (nothing was imported)")
+        self.error = error
+
+
+class _DryRun(Exception):
+    pass

@@ -1,0 +1,115 @@
+"""What people type, made exact: phone numbers to E.164 digits, dates in the formats people
+write, short text fields. No I/O; every refusal is a ValueError whose message says what to
+write instead (and never shows a phone number in clear).
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import phonenumbers
+
+from ivr.protocol.ami import mask
+
+# Dates: India (and most of the world) writes the day first. Documented in `ivr import --help`.
+DATE_FORMATS_HELP = ("2026-03-15, 15/03/2026, 15-03-2026, 15.03.2026, 15 Mar 2026, "
+                     "15-Mar-2026, 15 March 2026 (numbers are read day first: DD/MM/YYYY)")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DAY_FIRST = re.compile(r"(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{2,4})")
+_WORDS = re.compile(r"(\d{1,2})[\s-]*([A-Za-z]+)\.?,?[\s-]*(\d{2,4})")
+_MONTHS = {name: i + 1 for i, names in enumerate((
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+    ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+    ("oct", "october"), ("nov", "november"), ("dec", "december"))) for name in names}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def parse_date(text: str) -> date:
+    """'2026-03-15', '15/03/2026', '15-03-2026', '15.03.2026', '15 Mar 2026', '15-Mar-2026'
+    -> date(2026, 3, 15). Numbers are read day first. Two-digit years are refused (is '26'
+    1926 or 2026?), and so is a month above 12 with a hint that dates are day first."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValueError("empty date")
+    if m := _ISO.fullmatch(raw):
+        y, mo, d = (int(g) for g in m.groups())
+    elif m := _DAY_FIRST.fullmatch(raw):
+        d, mo, y = int(m.group(1)), int(m.group(3)), m.group(4)
+        y = _year(y, raw)
+        if mo > 12 and d <= 12:
+            raise ValueError(f"date {raw!r}: month {mo} does not exist; dates are read day "
+                             f"first (DD/MM/YYYY), so write {mo:02d}/{d:02d}/{y}")
+    elif m := _WORDS.fullmatch(raw):
+        d, month, y = int(m.group(1)), m.group(2).lower(), _year(m.group(3), raw)
+        if month not in _MONTHS:
+            raise ValueError(f"date {raw!r}: unknown month {m.group(2)!r} (write Jan, Feb, ...)")
+        mo = _MONTHS[month]
+    else:
+        raise ValueError(f"date {raw!r} not understood; write it like {DATE_FORMATS_HELP}")
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        raise ValueError(f"date {raw!r} does not exist (day {d}, month {mo}, year {y}; "
+                         "dates are read day first)") from None
+
+
+def _year(text: str, raw: str) -> int:
+    if len(text) != 4:
+        raise ValueError(f"date {raw!r}: write the year with four digits (e.g. 2026)")
+    return int(text)
+
+
+def optional_date(text: str | None) -> date | None:
+    return parse_date(text) if text and text.strip() else None
+
+
+def normalise_phone(raw: str, region: str = "IN") -> str:
+    """A woman's mobile number as E.164 digits without '+': '+91 98765 43210', '098765 43210',
+    '9876543210' -> '919876543210'. Numbers written without +country are read in `region`
+    (the programme's). ValueError (number masked) when it is not a valid number."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValueError("no phone number")
+    if re.search(r"[A-Za-z]", text):
+        raise ValueError(f"phone {mask(_digits(text))}: letters in a phone number")
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"phone {mask(_digits(text))}: not a phone number") from None
+    if not phonenumbers.is_valid_number(parsed):
+        reason = phonenumbers.is_possible_number_with_reason(parsed)
+        why = {phonenumbers.ValidationResult.TOO_SHORT: "too short",
+               phonenumbers.ValidationResult.TOO_LONG: "too long",
+               phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+               }.get(reason, "not a valid number")
+        where = phonenumbers.region_code_for_country_code(parsed.country_code)
+        raise ValueError(f"phone {mask(_digits(text))}: {why} for {where} "
+                         f"(+{parsed.country_code})")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def unchecked_phone(raw: str) -> str:
+    """The digits as given (3-15 of them), for the sandbox's simulated phones: no validity check."""
+    digits = _digits(raw or "")
+    cleaned = re.sub(r"[\s().+-]", "", raw or "")
+    if not (3 <= len(digits) <= 15) or cleaned != digits:
+        raise ValueError(f"phone {mask(digits)}: digits only, 3 to 15 of them")
+    return digits
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def short_text(value: str | None, field: str, limit: int = 100) -> str | None:
+    """A name, partner or health worker: trimmed, None when empty; no control characters."""
+    if value is None:
+        return None
+    text = " ".join(value.split())
+    if not text:
+        return None
+    if _CONTROL.search(value.replace("\t", " ")):
+        raise ValueError(f"{field}: control characters are not allowed")
+    if len(text) > limit:
+        raise ValueError(f"{field}: longer than {limit} characters")
+    return text

@@ -1,0 +1,133 @@
+"""Reading women's records and calls for people: plain dicts ready to print or dump as JSON,
+phone numbers masked unless `reveal`. Read-only SQL."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+
+from ivr.adapters.columns import instant
+from ivr.adapters.store import Store
+from ivr.protocol.ami import mask
+from scheduler.slots import local_instant, zone
+
+WOMAN_COLUMNS = ("id, phone, name, language, slot, timezone, programme, track, lmp, edd, "
+                 "child_dob, partner, health_worker, consent_date, status, status_reason, "
+                 "enrolled_at, updated_at")
+
+
+def phone_out(phone: str | None, reveal: bool) -> str:
+    if not phone:
+        return "-"
+    return f"+{phone}" if reveal else mask(phone)
+
+
+def when(x: float | None, tz: str = "Asia/Kolkata") -> str | None:
+    """An epoch as local time 'YYYY-MM-DD HH:MM' in `tz` (the woman's or the programme's)."""
+    if x is None:
+        return None
+    return instant(x).astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def woman(row, reveal: bool) -> dict:
+    out = {k: row[k] for k in row.keys()}
+    out["phone"] = phone_out(row["phone"], reveal)
+    out["enrolled_at"] = when(row["enrolled_at"], row["timezone"])
+    out["updated_at"] = when(row["updated_at"], row["timezone"])
+    return out
+
+
+async def list_women(store: Store, *, status: str | None = None, partner: str | None = None,
+                     language: str | None = None, slot: str | None = None,
+                     phone: str | None = None, name: str | None = None, limit: int = 100,
+                     reveal: bool = False) -> list[dict]:
+    where, args = [], []
+    for col, value in (("status", status), ("partner", partner), ("language", language),
+                       ("slot", slot), ("phone", phone)):
+        if value is not None:
+            where.append(f"{col} = ?")
+            args.append(value)
+    if name:
+        where.append("name LIKE ?")
+        args.append(f"%{name}%")
+    sql = (f"SELECT {WOMAN_COLUMNS} FROM subscribers"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id LIMIT ?")
+    return [woman(r, reveal) for r in await store.fetchall(sql, (*args, limit))]
+
+
+async def show_woman(store: Store, sub_id: int, *, reveal: bool = False,
+                     recent: int = 10) -> dict | None:
+    rows = await store.fetchall(f"SELECT {WOMAN_COLUMNS} FROM subscribers WHERE id = ?",
+                                (sub_id,))
+    if not rows:
+        return None
+    out = woman(rows[0], reveal)
+    tz = rows[0]["timezone"]
+    out["deliveries"] = [
+        {"message": r["message_key"], "status": r["status"], "attempts": r["attempts"],
+         "due": when(r["due_at"], tz), "next_attempt": when(r["next_attempt_at"], tz),
+         "heard_share": r["heard_share"]}
+        for r in await store.fetchall(
+            "SELECT message_key, status, attempts, due_at, next_attempt_at, heard_share "
+            "FROM deliveries WHERE subscriber_id = ? ORDER BY id DESC LIMIT ?", (sub_id, recent))]
+    out["calls"] = await find_calls(store, woman_id=sub_id, limit=recent, reveal=reveal, tz=tz)
+    out["callbacks"] = [
+        {"requested": when(r["requested_at"], tz), "status": r["status"],
+         "served": when(r["served_at"], tz)}
+        for r in await store.fetchall(
+            "SELECT requested_at, status, served_at FROM callback_requests "
+            "WHERE subscriber_id = ? ORDER BY id DESC LIMIT ?", (sub_id, recent))]
+    out["history"] = [
+        {"at": when(r["at"], tz), "actor": r["actor"], "action": r["action"],
+         "detail": json.loads(r["detail"]) if r["detail"] else None}
+        for r in await store.fetchall(
+            "SELECT at, actor, action, detail FROM audit WHERE subscriber_id = ? "
+            "ORDER BY id", (sub_id,))]
+    return out
+
+
+def day_range(first: date | None, last: date | None, tz: str) -> tuple[float | None, float | None]:
+    """[start of `first`, start of the day after `last`) in epoch seconds, local days of tz."""
+    z = zone(tz)
+    lo = local_instant(first, time(0), z).timestamp() if first else None
+    hi = local_instant(last + timedelta(days=1), time(0), z).timestamp() if last else None
+    return lo, hi
+
+
+async def find_calls(store: Store, *, woman_id: int | None = None, first: date | None = None,
+                     last: date | None = None, outcome: str | None = None,
+                     message: str | None = None, kind: str | None = None,
+                     phone: str | None = None, limit: int = 100, reveal: bool = False,
+                     tz: str = "Asia/Kolkata") -> list[dict]:
+    """Calls, newest first. Dates are local days in `tz`."""
+    where, args = [], []
+    lo, hi = day_range(first, last, tz)
+    for cond, value in (("subscriber_id = ?", woman_id), ("created_at >= ?", lo),
+                        ("created_at < ?", hi), ("message_key = ?", message),
+                        ("kind = ?", kind), ("phone = ?", phone)):
+        if value is not None:
+            where.append(cond)
+            args.append(value)
+    if outcome == "live":
+        where.append("outcome IS NULL")
+    elif outcome is not None:
+        where.append("outcome = ?")
+        args.append(outcome)
+    sql = ("SELECT id, subscriber_id, kind, number, phone, language, message_key, created_at, "
+           "answered_at, ended_at, outcome, cause, heard_share, keys, trunk FROM attempts"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?")
+    out = []
+    for r in await store.fetchall(sql, (*args, limit)):
+        out.append({
+            "id": r["id"], "woman": r["subscriber_id"], "kind": r["kind"],
+            "attempt": r["number"], "phone": phone_out(r["phone"], reveal),
+            "language": r["language"], "message": r["message_key"],
+            "at": when(r["created_at"], tz),
+            "seconds": None if r["ended_at"] is None else round(r["ended_at"] - r["created_at"]),
+            "outcome": r["outcome"] or "live", "cause": r["cause"],
+            "heard": None if r["heard_share"] is None else round(r["heard_share"], 2),
+            "keys": r["keys"] or "", "trunk": r["trunk"]})
+    return out
+
+
+def as_date(x: datetime | date | None) -> date | None:
+    return x.date() if isinstance(x, datetime) else x

@@ -1,0 +1,49 @@
+"""What the operators' commands share: the store and programme of the configuration, who is
+acting (for the audit trail), and running one coroutine."""
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from typing import AsyncIterator
+
+from ivr.adapters.schedule_store import ScheduleStore
+from ivr.adapters.store import Store
+from ivr.config import Config
+from scheduler.programme import Programme, load_programme
+
+
+def actor_name(explicit: str | None = None) -> str:
+    """Who makes a change: --actor, else $IVR_ACTOR, else cli:<login name>."""
+    if explicit:
+        return explicit
+    if os.environ.get("IVR_ACTOR"):
+        return os.environ["IVR_ACTOR"]
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def programme_of(config: Config) -> Programme:
+    return load_programme(config.programme)
+
+
+@asynccontextmanager
+async def open_schedule(config: Config,
+                        programme: Programme | None = None) -> AsyncIterator[ScheduleStore]:
+    store = await Store.open(config.database)
+    try:
+        yield ScheduleStore(store, programme or programme_of(config))
+    finally:
+        await store.close()
+
+
+def run(coro):
+    return asyncio.run(coro)
