@@ -91,6 +91,7 @@ class Dialer:
         """Call until `stop` is set, or, with until_idle, until no call is live and nothing
         falls due within idle_horizon seconds (demos and tests)."""
         await self.reconcile()
+        await self.handle_waiting_missed_calls()
         status = asyncio.create_task(self._write_status(stop))
         try:
             while not stop.is_set():
@@ -193,28 +194,67 @@ class Dialer:
     def _on_user_event(self, event: UserEvent) -> None:
         if event.name != C.USEREVENT_MISSED_CALL:
             return
-        task = asyncio.create_task(self._missed_call(event.headers.get("Caller", ""),
-                                                     event.headers.get("DID", "")))
+        task = asyncio.create_task(self._missed_call(event.headers))
         self._chores.add(task)
         task.add_done_callback(self._chores.discard)
 
-    async def _missed_call(self, caller: str, did: str) -> None:
-        now = self.clock()
+    async def _missed_call(self, headers) -> None:
+        """The dialplan's IvrMissedCall event. Its fallback AGI script has usually written the
+        missed_calls row already (MissedCallId); if it could not, the row is written here,
+        once per channel (Uniqueid)."""
+        store = self.service.store
         self.stats.missed_calls += 1
-        phone = normalise_caller(caller, self.region)
-        if phone is None:
-            log.warning("missed call with an unusable caller ID %s: ignored", mask(caller))
-            return
-        sub = await subscribers.find_live_subscriber(self.service.store, phone)
+        uniqueid = headers.get("Uniqueid") or None
+        row_id = headers.get("MissedCallId", "")
+        if row_id.isdigit() and uniqueid and not await store.fetchall(
+                "SELECT 1 FROM missed_calls WHERE id = ? AND uniqueid = ?", (int(row_id), uniqueid)):
+            row_id = ""            # the script wrote into another database (not ours)
+        if not row_id.isdigit():
+            await store.execute(
+                "INSERT INTO missed_calls (phone, did, received_at, uniqueid) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (uniqueid) WHERE uniqueid IS NOT NULL DO NOTHING",
+                (headers.get("Caller", "")[:16], headers.get("DID", "")[:32], self.clock(),
+                 uniqueid))
+            rows = await store.fetchall(
+                "SELECT id FROM missed_calls WHERE uniqueid = ?", (uniqueid,)) \
+                if uniqueid else await store.fetchall("SELECT MAX(id) FROM missed_calls")
+            row_id = str(rows[0][0])
+        await self._handle_missed(int(row_id))
+
+    async def handle_waiting_missed_calls(self) -> int:
+        """Missed calls the dialplan recorded while no service was running."""
+        rows = await self.service.store.fetchall(
+            "SELECT id FROM missed_calls WHERE handled_at IS NULL ORDER BY id")
+        for row in rows:
+            await self._handle_missed(row[0])
+        return len(rows)
+
+    async def _handle_missed(self, row_id: int) -> None:
+        """One transaction: the event and the start-up sweep may meet on the same row."""
+        async with self.service.store.transaction():
+            await self._handle_missed_row(row_id)
+
+    async def _handle_missed_row(self, row_id: int) -> None:
+        store = self.service.store
+        rows = await store.fetchall("SELECT phone, received_at, handled_at FROM missed_calls "
+                                    "WHERE id = ?", (row_id,))
+        if not rows or rows[0]["handled_at"] is not None:
+            return                                       # handled already (event + start-up)
+        raw, received_at = rows[0]["phone"], rows[0]["received_at"]
+        phone = normalise_caller(raw or "", self.region)
+        sub = await subscribers.find_live_subscriber(store, phone) if phone else None
+        request = None
         if sub is None:
-            log.info("missed call from %s, not enrolled: ignored", mask(phone))
+            # not enrolled: nothing of hers to keep; the row stays, masked, for the counts
+            log.info("missed call from %s, not enrolled: ignored", mask(phone or raw))
+            await store.execute("UPDATE missed_calls SET phone = ?, handled_at = ? WHERE id = ?",
+                                (mask(phone or raw), self.clock(), row_id))
             return
-        request = await self.schedule.missed_call(sub.id, utc(now))
-        await self.service.store.execute(
-            "INSERT INTO missed_calls (phone, did, received_at, subscriber_id, callback_id) "
-            "VALUES (?, ?, ?, ?, ?)", (phone, did[:32], now, sub.id,
-                                       request.id if request else None))
-        log.info("missed call from subscriber %s: %s", sub.id,
+        request = await self.schedule.missed_call(sub.id, utc(received_at))
+        await store.execute(
+            "UPDATE missed_calls SET phone = ?, subscriber_id = ?, callback_id = ?, handled_at = ? "
+            "WHERE id = ?", (phone, sub.id, request.id if request else None, self.clock(), row_id))
+        log.info("missed call from woman %s: %s", sub.id,
                  f"callback request {request.id}" if request else "merged with a recent one")
         self.wake.set()
 
