@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -64,5 +65,38 @@ async def test_failures_are_retried_by_the_policy(call_config, tmp_path):
             gaps_of[outcome] = gaps
         assert max(gaps_of["busy"]) < min(gaps_of["no_answer"])      # busy is retried sooner
         assert dialer.stats.outcomes == {"busy": 3, "no_answer": 3, "congestion": 3, "rejected": 3}
+
+    await run_until_idle(config, enrol, check)
+
+
+async def test_pacing_keeps_to_the_trunks_channels_and_calls_per_second(call_config, tmp_path):
+    path = quick_programme(tmp_path, gaps={})
+    all_messages_are(call_config.sounds, TEST_MESSAGE, path)
+    channels, cps = 4, 2.0
+    config = with_programme(call_config, path)
+    config = replace(config, trunks=tuple(replace(t, channels=channels, cps=cps)
+                                          for t in config.trunks))
+    phones = [f"7{i:02d}" for i in range(1, 13)]        # answer, hang up after 5 s
+
+    async def enrol(schedule, now):
+        for phone in phones:
+            await schedule.enrol(woman_on(phone, now), now, actor="test")
+
+    async def check(schedule, dialer):
+        rows = await schedule.store.fetchall(
+            "SELECT started_at, ended_at, outcome FROM attempts ORDER BY started_at")
+        assert len(rows) == len(phones) and {r["outcome"] for r in rows} == {"answered"}
+        starts = [r["started_at"] for r in rows]
+        # never more than `cps` set-ups in any one-second window
+        for i, t in enumerate(starts):
+            assert sum(1 for u in starts[i:] if u < t + 1.0) <= cps, starts
+        # never more than `channels` calls at once, and the limit was used while work waited
+        edges = sorted([(r["started_at"], 1) for r in rows] + [(r["ended_at"], -1) for r in rows],
+                       key=lambda e: (e[0], e[1]))
+        live = peak = 0
+        for _, step in edges:
+            live += step
+            peak = max(peak, live)
+        assert peak == channels
 
     await run_until_idle(config, enrol, check)
