@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Iterator
 
 from ivr import missed_fallback
-from ivr.sandbox import apt, render
+from ivr.sandbox import apt, process, render
 from ivr.sandbox.model import Ports, SandboxError, SandboxStatus
 
 LOCK_WAIT = 900.0                 # another process provisioning/starting the same home
 DATA_LINKS = ("documentation", "rest-api", "static-http", "phoneprov", "firmware", "keys")
-AMI_USER = "ivr"                  # the controller's least-privilege user (ivr.toml)
+AMI_USER = process.AMI_USER
 AMI_TEST_USER = "ivr-test"        # the sandbox tests' observer: also DTMF/dialplan/AGI events
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,}")
 
@@ -107,7 +107,7 @@ class Sandbox:
                                    timeout=max(1.0, min(5.0, timeout / 2)))
                 except SandboxError:
                     pass                      # the signals below still stop it
-                if not _wait_gone(pid, deadline):
+                if not process.wait_gone(pid, deadline):
                     self._kill(pid, 5.0)
             self.pid_file.unlink(missing_ok=True)
 
@@ -279,7 +279,7 @@ class Sandbox:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        return pid if _is_ours(pid, str(self.etc / "asterisk.conf")) else None
+        return pid if process.is_ours(pid, str(self.etc / "asterisk.conf")) else None
 
     def _check_ports_free(self) -> None:
         for kind, port, what in ((socket.SOCK_STREAM, self.ports.ami_port, "AMI (TCP)"),
@@ -315,7 +315,7 @@ class Sandbox:
     def _wait_ready(self, layout: apt.Layout, pid: int, secret: str, deadline: float) -> None:
         why = "not yet fully booted"
         while True:
-            if not _alive(pid):
+            if not process.alive(pid):
                 raise SandboxError(f"Asterisk exited while starting.\n{self._log_tail()}")
             left = deadline - time.monotonic()
             if left <= 0:
@@ -323,7 +323,7 @@ class Sandbox:
                                    f"{self._log_tail()}")
             try:
                 self._asterisk(layout, "-rx", "core waitfullybooted", timeout=min(left, 5.0))
-                why = _ami_login(self.ports.ami_port, secret, min(left, 3.0))
+                why = process.ami_login(self.ports.ami_port, secret, min(left, 3.0))
             except SandboxError as e:
                 why = str(e).splitlines()[0]
             if why == "":
@@ -346,13 +346,13 @@ class Sandbox:
 
     def _kill(self, pid: int, grace: float) -> None:
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not _is_ours(pid, str(self.etc / "asterisk.conf")):
+            if not process.is_ours(pid, str(self.etc / "asterisk.conf")):
                 return
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 return
-            if _wait_gone(pid, time.monotonic() + grace):
+            if process.wait_gone(pid, time.monotonic() + grace):
                 return
         raise SandboxError(f"Asterisk (pid {pid}) survived SIGKILL")
 
@@ -365,60 +365,3 @@ class Sandbox:
                 if text:
                     parts.append(f"--- last lines of {f}:\n" + "\n".join(text[-lines:]))
         return "\n".join(parts) or f"(no Asterisk log in {self.rt / 'log'})"
-
-
-# ---------------------------------------------------------------------- helpers
-def _alive(pid: int) -> bool:
-    """Any thread of the process still runs (a zombie leader may outlive its other threads
-    for a moment, and those still hold Asterisk's sockets)."""
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return False
-    for task in tasks:
-        try:
-            state = (task / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in ("Z", "X"):
-            return True
-    return False
-
-
-def _is_ours(pid: int, conf: str) -> bool:
-    """Alive and started with our asterisk.conf (a recycled pid is not ours)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return _alive(pid) and conf.encode() in cmdline
-
-
-def _wait_gone(pid: int, deadline: float) -> bool:
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _ami_login(port: int, secret: str, timeout: float) -> str:
-    """"" when the AMI banner answers and a login with `secret` succeeds, else why not."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.settimeout(timeout)
-            f = s.makefile("rb")
-            banner = f.readline().decode(errors="replace").strip()
-            if not banner.startswith("Asterisk Call Manager"):
-                return f"no AMI banner on port {port} (got {banner!r})"
-            s.sendall(f"Action: Login\r\nActionID: sandbox-ready\r\nUsername: {AMI_USER}\r\n"
-                      f"Secret: {secret}\r\nEvents: off\r\n\r\n".encode())
-            reply = []
-            while (line := f.readline().decode(errors="replace").strip()):
-                reply.append(line)
-            s.sendall(b"Action: Logoff\r\n\r\n")
-            if "Response: Success" not in reply:
-                return f"AMI login as {AMI_USER!r} on port {port} failed: {' | '.join(reply)}"
-            return ""
-    except OSError as e:
-        return f"AMI on port {port}: {e}"

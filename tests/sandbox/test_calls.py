@@ -131,7 +131,8 @@ async def test_sip_missed_call_is_rejected_unanswered_with_an_event(ami, sandbox
     did = f"1800{random.randrange(10**6):06d}"
     proc = await sipp(f"127.0.0.1:{sandbox.ports.sip_port}", "-sf",
                       str(SIPP_DIR / "uac_missed.xml"), "-s", did, "-key", "caller",
-                      "+91-98765-43210", "-key", "database", str(tmp_path / "none.db"), "-mp", str(free_port(span=4)), "-timeout", "15",
+                      "+91-98765-43210", "-key", "database", str(tmp_path / "none.db"),
+                      "-p", str(free_port()), "-mp", str(free_port(span=4)), "-timeout", "15",
                       cwd=tmp_path)
     text = await finish(proc, 20)
     assert proc.returncode == 0, text[-1500:]        # got a reject, sent ACK; a 200 fails sipp

@@ -60,7 +60,8 @@ async def test_sip_missed_call_records_and_rejects(ami, sandbox, tmp_path):
     did = new_did()
     proc = await sipp(f"127.0.0.1:{sandbox.ports.sip_port}", "-sf", str(SIPP_DIR / "uac_missed.xml"),
                       "-s", did, "-key", "caller", "+91-98765-43210", "-key", "database", str(db),
-                      "-mp", str(free_port(span=4)), "-timeout", "15", cwd=tmp_path)
+                      "-p", str(free_port()), "-mp", str(free_port(span=4)), "-timeout", "15",
+                      cwd=tmp_path)
     text = await finish(proc, 20)
     assert proc.returncode == 0, text[-1500:]          # rejected, never answered
     event = await ami.wait_for(missed_event(did), 10)
@@ -73,7 +74,8 @@ async def test_she_hangs_up_first_and_the_call_is_still_recorded(ami, sandbox, t
     did = new_did()
     proc = await sipp(f"127.0.0.1:{sandbox.ports.sip_port}", "-sf", str(SIPP_DIR / "uac_cancel.xml"),
                       "-s", did, "-key", "caller", "9876543210", "-key", "database", str(db),
-                      "-mp", str(free_port(span=4)), "-timeout", "15", cwd=tmp_path)
+                      "-p", str(free_port()), "-mp", str(free_port(span=4)), "-timeout", "15",
+                      cwd=tmp_path)
     text = await finish(proc, 20)
     assert proc.returncode == 0, text[-1500:]          # CANCEL answered by 200 and 487
     event = await ami.wait_for(missed_event(did), 10)
