@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -112,4 +113,49 @@ async def test_kill_9_with_calls_in_flight_then_restart(sandbox, test_sounds, tm
     # and Asterisk kept none of our channels
     channels = sandbox.cli("core show channels concise")
     assert not any(f"ivr-{r['id']}-" in channels for r in live)
+    await store.close()
+
+
+async def test_sigterm_drains_and_status_shows_the_live_call(sandbox, test_sounds, tmp_path):
+    path = quick_programme(tmp_path, gaps={})
+    all_messages_are(test_sounds, TEST_MESSAGE, path)
+    home = tmp_path / "home"
+    write_config(home, sandbox, test_sounds, path, ring=8)
+    text = (home / "ivr.toml").read_text().replace("channels = 10", "channels = 1")
+    (home / "ivr.toml").write_text(text)
+    env = {**os.environ, "IVR_HOME": str(home)}
+    env.pop("IVR_CONFIG", None)
+    now = datetime.now(timezone.utc)
+    store = await Store.open(home / "ivr.db")
+    schedule = ScheduleStore(store, load_programme(path))
+    first = (await schedule.enrol(woman_on("919000081", now), now, actor="t")).id   # stays on
+    waiting = (await schedule.enrol(woman_on("919000082", now), now, actor="t")).id
+
+    async def answered():
+        return bool(await store.fetchall(
+            "SELECT 1 FROM attempts WHERE subscriber_id = ? AND answered_at IS NOT NULL", (first,)))
+
+    service = await asyncio.create_subprocess_exec(*IVR, "run", cwd=ROOT, env=env,
+                                                   stderr=asyncio.subprocess.PIPE)
+    try:
+        await wait_for(answered, 30, "her call answered")
+        status = await asyncio.create_subprocess_exec(
+            *IVR, "status", "--json", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE)
+        out, _ = await asyncio.wait_for(status.communicate(), 30)
+        service.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(service.communicate(), 60)
+    finally:
+        if service.returncode is None:
+            service.kill()
+            await service.wait()
+    shown = json.loads(out)
+    assert shown["service"]["trunks"]["sim"]["live"] == 1
+    assert shown["live_attempts"] == 1 and shown["pending"] >= 1
+    assert service.returncode == 0, err.decode()[-1500:]
+    # the live call finished and was released; the waiting woman was never called
+    rows = await store.fetchall("SELECT subscriber_id, outcome FROM attempts")
+    assert [tuple(r) for r in rows] == [(first, "answered")]
+    assert (await store.fetchall("SELECT COUNT(*) FROM attempts WHERE subscriber_id = ?",
+                                 (waiting,)))[0][0] == 0
+    assert await store.fetchall("SELECT id FROM deliveries WHERE acquired_by IS NOT NULL") == []
     await store.close()
