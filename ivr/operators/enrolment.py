@@ -7,6 +7,7 @@ it, so a file goes in whole or not at all, and two imports cannot race on one ph
 """
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +15,6 @@ from typing import Callable
 
 from ivr.adapters.columns import instant
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.operators.bulk import enrol_bulk
 from ivr.operators.imports import ImportPlan, Problem, Row
 from scheduler.model import SchedulerError, Subscriber
 
@@ -81,9 +81,13 @@ async def run_import(sched: ScheduleStore, plan: ImportPlan, now: datetime, *, a
             for i in range(0, len(todo), CHUNK):
                 part = todo[i:i + CHUNK]
                 try:
-                    result.enrolled += await enrol_bulk(
-                        sched, [r.enrolment for r in part], now, actor=actor)
+                    result.enrolled += await sched.enrol_many(
+                        [r.enrolment for r in part], now, actor=actor)
                 except (SchedulerError, sqlite3.Error) as e:
+                    m = re.match(r"row (\d+): (.*)", str(e), re.S)
+                    if m and int(m.group(1)) <= len(part):
+                        line = part[int(m.group(1)) - 1].line
+                        raise RowFailed(line, line, m.group(2)) from e
                     raise RowFailed(part[0].line, part[-1].line, e) from e
                 if progress:
                     progress(len(part))
@@ -97,8 +101,9 @@ async def run_import(sched: ScheduleStore, plan: ImportPlan, now: datetime, *, a
 class RowFailed(Exception):
     """A row the checks passed but the store refused: the whole import was rolled back."""
 
-    def __init__(self, first: int, last: int, error: Exception):
-        super().__init__(f"lines {first}-{last}: {error} (nothing was imported)")
+    def __init__(self, first: int, last: int, error: Exception | str):
+        where = f"line {first}" if first == last else f"lines {first}-{last}"
+        super().__init__(f"{where}: {error} (nothing was imported)")
         self.error = error
 
 

@@ -1,0 +1,136 @@
+"""Benchmark: `ivr report` over a million calls.
+
+Generates a fake store (fake numbers only: +91 90000xxxxx; never real data): WOMEN women
+over four partners, four languages and the four slots, and about CALLS calls spread over
+90 days (scheduled attempts 1..9 per message, answered ~55%, listening spread 0..1,
+callbacks and missed calls), then times the report (the table, --json and --html) as a
+fresh `ivr report` process, each run.
+
+    .venv/bin/python bench/report_bench.py --calls 1000000 --runs 3
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ivr.adapters.store import Store  # noqa: E402
+
+OUTCOMES = (["answered"] * 55 + ["no_answer"] * 20 + ["busy"] * 10 + ["unreachable"] * 8
+            + ["congestion"] * 3 + ["rejected"] * 2 + ["failed"] * 1 + ["invalid_number"] * 1)
+LANGS, SLOTS = ("hi", "mr", "gu", "en"), ("09-12", "12-15", "15-18", "18-21")
+PARTNERS = ("KEM Hospital", "Sion Hospital", "NGO Sakhi", "NGO Asha")
+DAY = 86400.0
+
+
+def generate(db: Path, women: int, calls: int, seed: int = 1, end: float | None = None) -> int:
+    asyncio.run(_migrate(db))
+    rnd = random.Random(seed)
+    end = end or time.time()
+    start = end - 90 * DAY
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA synchronous = OFF")
+    subs, dels, atts, cbs, missed = [], [], [], [], []
+    per_woman = calls / women * 1.08       # some calls fall past the end and are dropped
+    aid = did = cid = 0
+    for sid in range(1, women + 1):
+        enrolled = start + rnd.random() * 30 * DAY
+        status = rnd.choices(["active", "opted_out", "deactivated", "paused"], [90, 4, 5, 1])[0]
+        reason = {"opted_out": "by_user", "deactivated": rnd.choice(
+            ["invalid_number", "miscarriage", "weeks_unanswered"]), "paused": "paused"}.get(status)
+        subs.append((sid, f"9190000{sid:05d}"[-12:], f"स्त्री {sid}", rnd.choice(LANGS),
+                     rnd.choice(SLOTS), "Asia/Kolkata", "mmitra", "pregnancy", None,
+                     "2027-01-01", rnd.choice(PARTNERS), "worker", "2026-01-01", status, reason,
+                     enrolled, enrolled))
+        quiet = rnd.random() < 0.1                     # her phone goes quiet
+        n = max(1, int(rnd.expovariate(1 / per_woman)))
+        t = enrolled
+        number = k = 0
+        for _ in range(n):
+            if number == 0 or rnd.random() < 0.6:
+                did += 1
+                number = 0
+                k += 1
+                dels.append((did, sid, f"mmitra-p{k:03d}", subs[-1][4], t, "delivered"))
+            number += 1
+            t += rnd.random() * 2 * DAY
+            if t >= end:
+                break
+            outcome = "no_answer" if quiet and t > enrolled + 30 * DAY else rnd.choice(OUTCOMES)
+            heard = rnd.random() if outcome == "answered" else None
+            aid += 1
+            atts.append((aid, did, sid, min(number, 9), "scheduled", subs[-1][1], subs[-1][3],
+                         dels[-1][2], t, t + 1, t + 10 if outcome == "answered" else None,
+                         t + 60, outcome, heard))
+            if outcome == "answered":
+                number = 0
+            if outcome != "answered" and rnd.random() < 0.03:
+                cid += 1
+                served = rnd.random() < 0.8
+                cbs.append((cid, sid, t + 120, "served" if served else "expired",
+                            t + 120 + rnd.random() * 3600 if served else None))
+                missed.append((subs[-1][1], t + 120, sid, cid))
+    con.executemany("INSERT INTO subscribers (id, phone, name, language, slot, timezone, "
+                    "programme, track, lmp, edd, partner, health_worker, consent_date, status, "
+                    "status_reason, enrolled_at, updated_at) VALUES "
+                    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", subs)
+    con.executemany("INSERT INTO deliveries (id, subscriber_id, message_key, slot, due_at, status)"
+                    " VALUES (?,?,?,?,?,?)", dels)
+    con.executemany("INSERT INTO attempts (id, delivery_id, subscriber_id, number, kind, phone, "
+                    "language, message_key, created_at, started_at, answered_at, ended_at, "
+                    "outcome, heard_share) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", atts)
+    con.executemany("INSERT INTO callback_requests (id, subscriber_id, requested_at, status, "
+                    "served_at) VALUES (?,?,?,?,?)", cbs)
+    con.executemany("INSERT INTO missed_calls (phone, received_at, subscriber_id, callback_id) "
+                    "VALUES (?,?,?,?)", missed)
+    con.commit()
+    con.execute("ANALYZE")
+    con.close()
+    return len(atts)
+
+
+async def _migrate(db: Path) -> None:
+    store = await Store.open(db)
+    await store.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--women", type=int, default=50_000)
+    ap.add_argument("--calls", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        began = time.perf_counter()
+        n = generate(home / "ivr.db", args.women, args.calls)
+        print(f"generated {args.women} women, {n} calls in {time.perf_counter() - began:.1f} s")
+        env = dict(os.environ, IVR_HOME=str(home), IVR_CONFIG="")
+        env.pop("IVR_CONFIG")
+        ivr = str(ROOT / ".venv" / "bin" / "ivr")
+        for label, extra in (("table", []), ("--json", ["--json"]), ("--by partner", ["--by", "partner"]),
+                             ("--html", ["--html", str(home / "r.html")])):
+            for run in range(1, args.runs + 1):
+                t = time.perf_counter()
+                out = subprocess.run([ivr, "report", *extra], env=env, capture_output=True)
+                took = time.perf_counter() - t
+                if out.returncode:
+                    sys.exit(out.stderr.decode())
+                print(f"ivr report {label:13} run {run}: {took:.2f} s wall "
+                      f"({len(out.stdout)} bytes out)")
+        size = (home / "r.html").stat().st_size
+        print(f"report.html: {size / 1024:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()

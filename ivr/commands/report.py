@@ -1,0 +1,101 @@
+"""`ivr report`: funnel, pick-up, listening, failures, retention, at-risk, callbacks."""
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+
+from ivr.commands.common import emit_json, fail, pass_settings, say
+from ivr.commands.enrol import parse_date_option
+
+TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
+          "pickup_by_slot": "Pick-up by slot", "pickup_by_weekday": "Pick-up by weekday",
+          "listening": "Listening", "failure_mix": "Failure mix", "retention": "Retention",
+          "deactivation_reasons": "Deactivation reasons",
+          "callbacks": "Missed calls and callbacks", "at_risk": "Women at risk of dropping out"}
+
+
+@click.command(name="report")
+@click.option("--from", "first", callback=parse_date_option, help="First day (default: the start).")
+@click.option("--to", "last", callback=parse_date_option, help="Last day, included (default: today).")
+@click.option("--by", type=click.Choice(["language", "slot", "partner"]),
+              help="Break every figure down by language, slot or enrolment partner.")
+@click.option("--json", "as_json", is_flag=True, help="The whole report as one JSON object.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="CSV on standard output: section,group,row,column,value.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write one self-contained HTML page with charts to this file.")
+@click.option("--reveal", is_flag=True, help="Show phone numbers (at-risk list) in clear.")
+@pass_settings
+def command(settings, first, last, by, as_json, as_csv, html_path, reveal):
+    """Report on the programme: funnel (enrolled, valid number, first attempt, first
+    answer), pick-up by attempt number, slot and weekday, listening (heard at least 50% and
+    75%), failure mix, retention and deactivation reasons, missed-call callbacks and their
+    delay, and the women at risk of dropping out (a list the call centre can work through).
+
+    Women enrolled, calls placed and missed calls received between --from and --to count
+    (local days of the programme's zone); test calls never count.
+
+    \b
+    Example:
+      ivr report --from 01/11/2026 --to 30/11/2026 --by partner
+      ivr report --by language --html report.html
+    """
+    from ivr.operators.report import ReportRequest, build_report
+    from ivr.operators.session import open_schedule, programme_of, run, utc_now
+
+    if as_json and as_csv:
+        raise click.UsageError("choose --json or --csv, not both")
+    if first and last and first > last:
+        raise click.UsageError(f"--from {first} is after --to {last}")
+    config = settings.config
+    programme = programme_of(config)
+    now = utc_now()
+
+    async def go():
+        async with open_schedule(config, programme) as sched:
+            return await build_report(sched.store, programme,
+                                      ReportRequest(first, last, by, reveal), now)
+
+    report = run(go())
+    report["revealed"] = reveal
+    if html_path is not None:
+        from ivr.operators.report_html import render
+        try:
+            tmp = html_path.with_name(html_path.name + ".part")
+            tmp.write_text(render(report), encoding="utf-8")
+            tmp.replace(html_path)
+        except OSError as e:
+            fail(f"cannot write {html_path}: {e.strerror or e}")
+        say(f"wrote {html_path}")
+    if as_json:
+        emit_json(report)
+    elif as_csv:
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["section", "group", "row", "column", "value"])
+        for key in TITLES:
+            for i, row in enumerate(report[key], start=1):
+                for col, value in row.items():
+                    if col != "group":
+                        w.writerow([key, row["group"], i, col, "" if value is None else value])
+    elif html_path is None:
+        _print(report)
+
+
+def _print(report: dict) -> None:
+    from ivr.operators.text import table
+
+    click.echo(f"{report['programme']}: {report['from'] or 'start'} to {report['to'] or 'today'}"
+               f", by {report['by']} (generated {report['generated_at']})")
+    for key, title in TITLES.items():
+        rows = report[key]
+        click.echo(f"\n{title}:")
+        if not rows:
+            click.echo("  (nothing)")
+            continue
+        shown = rows[:50]
+        click.echo(table(shown, list(shown[0])))
+        if len(rows) > len(shown):
+            click.echo(f"... {len(rows) - len(shown)} more (--csv or --json for all)")

@@ -1,0 +1,69 @@
+"""`ivr schedule preview`: what the service would call, per slot, and why (never dials)."""
+from __future__ import annotations
+
+import click
+
+from ivr.commands.common import emit_json, pass_settings, say
+from ivr.commands.enrol import parse_date_option
+
+
+@click.group(name="schedule")
+def command() -> None:
+    """Look ahead at the calling schedule."""
+
+
+@command.command(name="preview")
+@click.option("--date", "day", callback=parse_date_option,
+              help="The day to preview (default: today, from now on).")
+@click.option("--summary", is_flag=True, help="Only the number of calls per slot.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per call.")
+@click.option("--reveal", is_flag=True, help="Show phone numbers in clear.")
+@pass_settings
+def preview_cmd(settings, day, summary, as_json, reveal):
+    """Show the calls the service would place on a day, per slot, and why (first attempt,
+    retry after busy..., callback after a missed call).
+
+    It runs the same code as `ivr run` over the day inside a transaction that is rolled
+    back: nothing is written, nothing is dialled. Each woman shows at her first call of the
+    day; whether she is called again depends on whether she answers.
+
+    \b
+    Example:
+      ivr schedule preview --date 25/11/2026
+      ivr schedule preview --summary
+    """
+    from ivr.operators.preview import preview
+    from ivr.operators.session import open_schedule, programme_of, run, utc_now
+    from ivr.operators.text import table
+    from scheduler.slots import local_date, zone
+
+    config = settings.config
+    programme = programme_of(config)
+    now = utc_now()
+    today = local_date(now, zone(programme.timezone))
+    day = day or today
+    if day < today:
+        raise click.BadParameter(f"{day} is past: see what happened with ivr calls --date",
+                                 param_hint="'--date'")
+
+    async def go():
+        async with open_schedule(config, programme) as sched:
+            return await preview(sched, day, now, reveal=reveal)
+
+    calls = run(go())
+    if as_json:
+        for c in calls:
+            emit_json({**c.__dict__, "at": c.at.astimezone(zone(programme.timezone))
+                       .strftime("%Y-%m-%d %H:%M")})
+        return
+    tz = zone(programme.timezone)
+    say(f"{day}: {len(calls)} call(s) would be placed (nothing was written or dialled)")
+    for slot in programme.slots:
+        mine = [c for c in calls if c.slot == slot.name]
+        click.echo(f"slot {slot.name} ({slot.text}): {len(mine)} call(s)")
+        if summary or not mine:
+            continue
+        click.echo(table([{**c.__dict__, "at": c.at.astimezone(tz).strftime("%H:%M")}
+                          for c in mine],
+                         ["at", "woman", "phone", "language", "message", "attempt", "why"]))
+        click.echo()

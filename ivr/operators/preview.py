@@ -1,0 +1,91 @@
+"""`ivr schedule preview`: what the service would call on a day, per slot, and why.
+
+The same code as `ivr run` (ScheduleStore.run_plans and claim), stepped through the day
+from one due time to the next, inside ONE transaction that is then rolled back: nothing is
+written and nothing is dialled. Each woman appears at her first call of the day (what
+happens after depends on whether she answers); retries owed from earlier days show as
+retries, missed calls waiting as callbacks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from ivr.adapters.columns import epoch, instant
+from ivr.adapters.schedule_store import ScheduleStore
+from ivr.operators.records import phone_out
+from scheduler.slots import day_start, zone
+
+OWNER = "preview"
+BIG = 1_000_000
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    at: datetime
+    slot: str
+    woman: int
+    phone: str
+    language: str
+    message: str
+    attempt: int
+    kind: str
+    why: str
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def _next_time(sched: ScheduleStore, t: datetime) -> datetime | None:
+    row = (await sched.store.fetchall(
+        "SELECT MIN(x) FROM ("
+        " SELECT MIN(plan_at) AS x FROM subscribers WHERE plan_at > ?"
+        " UNION ALL SELECT MIN(next_attempt_at) FROM callback_requests"
+        "  WHERE status = 'pending' AND next_attempt_at > ?"
+        " UNION ALL SELECT MIN(d.next_attempt_at) FROM deliveries d"
+        "  WHERE d.status = 'pending' AND d.next_attempt_at > ?)",
+        (epoch(t),) * 3))[0][0]
+    return instant(row)
+
+
+async def _why(sched: ScheduleStore, attempt) -> str:
+    if attempt.kind.value == "callback":
+        rows = await sched.store.fetchall(
+            "SELECT requested_at FROM callback_requests WHERE id = ?", (attempt.callback_id,))
+        return f"callback: she gave a missed call at {_local(rows[0][0], sched)}"
+    if attempt.number == 1:
+        return "first attempt"
+    rows = await sched.store.fetchall(
+        "SELECT outcome, created_at FROM attempts WHERE delivery_id = ? AND id < ? "
+        "ORDER BY id DESC LIMIT 1", (attempt.delivery_id, attempt.id))
+    if not rows:
+        return f"attempt {attempt.number}"
+    return f"retry after {rows[0]['outcome'] or 'a call'} at {_local(rows[0]['created_at'], sched)}"
+
+
+def _local(x: float, sched: ScheduleStore) -> str:
+    return instant(x).astimezone(zone(sched.programme.timezone)).strftime("%d %b %H:%M")
+
+
+async def preview(sched: ScheduleStore, day: date, now: datetime, *,
+                  reveal: bool = False) -> list[PlannedCall]:
+    """The calls of `day` (a local date of the programme's zone) from `now` on."""
+    tz = zone(sched.programme.timezone)
+    t, end = max(day_start(day, tz), now), day_start(day + timedelta(days=1), tz)
+    out: list[PlannedCall] = []
+    try:
+        async with sched.store.transaction():
+            while t is not None and t < end:
+                await sched.run_plans(t)
+                for a in await sched.claim(t, OWNER, BIG):
+                    sub = await sched.subscriber(a.subscriber_id)
+                    out.append(PlannedCall(
+                        at=t, slot=sub.slot, woman=sub.id, phone=phone_out(sub.phone, reveal),
+                        language=sub.language, message=a.message_key, attempt=a.number,
+                        kind=a.kind.value, why=await _why(sched, a)))
+                t = await _next_time(sched, t)
+            raise _Rollback
+    except _Rollback:
+        pass
+    return out

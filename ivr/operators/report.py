@@ -1,0 +1,266 @@
+"""`ivr report`: what the programme achieved, read-only SQL over the store.
+
+Sections (each a list of rows with a "group" key: the whole programme, or one language,
+slot or enrolment partner with `by`): funnel, pickup_by_attempt, pickup_by_slot,
+pickup_by_weekday, listening, failure_mix, retention, deactivation_reasons, callbacks, and
+the list of women at risk of dropping out (scheduler/engagement.py's rule).
+
+A date range selects women enrolled in it (funnel, retention), calls placed in it (pick-up,
+listening, failures) and missed calls received in it (callbacks); days are local days of
+the programme's zone. Test calls never count. One scan of the attempts feeds every call
+section, so a report over a million calls takes a few seconds.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ivr.adapters.columns import instant
+from ivr.adapters.store import Store
+from ivr.operators.records import day_range, phone_out, when
+from scheduler.engagement import at_risk, from_attempts, weeks_unanswered
+from scheduler.model import Attempt, AttemptKind
+from scheduler.outcome import Outcome
+from scheduler.programme import Programme
+from scheduler.slots import zone
+
+DIMENSIONS = {None: "'all'", "language": "s.language", "slot": "s.slot",
+              "partner": "COALESCE(s.partner, '(none)')"}
+WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")   # SQLite's %w order
+FAILURES = tuple(o.value for o in Outcome if not o.answered)
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    first: date | None = None
+    last: date | None = None
+    by: str | None = None          # None, "language", "slot", "partner"
+    reveal: bool = False
+
+
+def _range(col: str, lo: float | None, hi: float | None) -> tuple[str, tuple]:
+    sql, args = [], []
+    if lo is not None:
+        sql.append(f"{col} >= ?")
+        args.append(lo)
+    if hi is not None:
+        sql.append(f"{col} < ?")
+        args.append(hi)
+    return (" AND ".join(sql) or "1"), tuple(args)
+
+
+def _rate(n: int, d: int) -> float | None:
+    return round(n / d, 4) if d else None
+
+
+async def build_report(store: Store, programme: Programme, req: ReportRequest,
+                       now: datetime) -> dict:
+    if req.by not in DIMENSIONS:
+        raise ValueError(f"cannot group by {req.by!r} (language, slot or partner)")
+    g = DIMENSIONS[req.by]
+    lo, hi = day_range(req.first, req.last, programme.timezone)
+    offset = now.astimezone(zone(programme.timezone)).utcoffset().total_seconds()
+    out = {"programme": programme.name, "from": req.first and req.first.isoformat(),
+           "to": req.last and req.last.isoformat(), "by": req.by or "all",
+           "generated_at": when(now.timestamp(), programme.timezone),
+           "timezone": programme.timezone}
+    out.update(await _women(store, g, lo, hi))
+    out.update(await _calls(store, g, lo, hi, offset))
+    out["callbacks"] = await _callbacks(store, g, lo, hi)
+    out["at_risk"] = await _at_risk(store, programme, g, now, req.reveal)
+    return out
+
+
+async def _women(store: Store, g: str, lo, hi) -> dict:
+    cond, args = _range("s.enrolled_at", lo, hi)
+    funnel = [dict(r) for r in await store.fetchall(
+        f"SELECT {g} AS grp, COUNT(*) AS enrolled, "
+        " SUM(NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number')) AS valid_number,"
+        " SUM(EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id AND a.kind != 'test'"
+        "     AND a.started_at IS NOT NULL)) AS first_attempt,"
+        " SUM(EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id AND a.kind != 'test'"
+        "     AND a.outcome = 'answered')) AS first_answer "
+        f"FROM subscribers s WHERE {cond} GROUP BY grp ORDER BY grp", args)]
+    status = await store.fetchall(
+        f"SELECT {g} AS grp, s.status, s.status_reason, COUNT(*) AS n FROM subscribers s "
+        f"WHERE {cond} GROUP BY grp, s.status, s.status_reason", args)
+    retention: dict[str, dict] = {}
+    reasons: dict[tuple, int] = defaultdict(int)
+    for r in status:
+        row = retention.setdefault(r["grp"], {"grp": r["grp"], "enrolled": 0, "active": 0,
+                                              "paused": 0, "completed": 0, "opted_out": 0,
+                                              "deactivated": 0})
+        row[r["status"]] += r["n"]
+        row["enrolled"] += r["n"]
+        if r["status"] in ("opted_out", "deactivated"):
+            reasons[(r["grp"], r["status_reason"] or r["status"])] += r["n"]
+    for row in retention.values():
+        row["retained"] = _rate(row["active"] + row["paused"] + row["completed"], row["enrolled"])
+    return {"funnel": _groups(funnel),
+            "retention": _groups(sorted(retention.values(), key=lambda r: r["grp"])),
+            "deactivation_reasons": _groups([{"grp": k[0], "reason": k[1], "women": n}
+                                             for k, n in sorted(reasons.items())])}
+
+
+def _groups(rows: list[dict]) -> list[dict]:
+    return [{"group": r.pop("grp"), **r} for r in rows]
+
+
+async def _calls(store: Store, g: str, lo, hi, offset: float) -> dict:
+    cond, args = _range("a.created_at", lo, hi)
+    cube = await store.fetchall(
+        f"SELECT {g} AS grp, a.kind, a.number, s.slot, "
+        f" CAST(strftime('%w', a.created_at + {offset}, 'unixepoch') AS INTEGER) AS wd, a.outcome,"
+        " CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 ELSE 0 END AS hb,"
+        " COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
+        "FROM attempts a JOIN subscribers s ON s.id = a.subscriber_id "
+        f"WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND {cond} "
+        "GROUP BY grp, a.kind, a.number, s.slot, wd, a.outcome, hb", args)
+    by_number: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    by_slot: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    by_day: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    listen: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
+    mix: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FAILURES, 0))
+    for r in cube:
+        answered = r["outcome"] == "answered"
+        n = r["n"]
+        if r["kind"] == "scheduled":
+            by_number[(r["grp"], r["number"])][0] += n
+            by_number[(r["grp"], r["number"])][1] += n if answered else 0
+        for table, key in ((by_slot, (r["grp"], r["slot"])), (by_day, (r["grp"], r["wd"]))):
+            table[key][0] += n
+            table[key][1] += n if answered else 0
+        if answered:
+            lst = listen[r["grp"]]
+            lst[0] += n
+            lst[1] += n if r["hb"] >= 1 else 0
+            lst[2] += n if r["hb"] == 2 else 0
+            lst[3] += r["heard"]
+        else:
+            mix[r["grp"]][r["outcome"]] += n
+    reached = await _reached_by_attempt(store, g, cond, args)
+    return {
+        "pickup_by_attempt": [
+            {"group": k[0], "attempt": k[1], "calls": v[0], "answered": v[1],
+             "rate": _rate(v[1], v[0]), "reached_by_here": reached.get(k)}
+            for k, v in sorted(by_number.items())],
+        "pickup_by_slot": [{"group": k[0], "slot": k[1], "calls": v[0], "answered": v[1],
+                            "rate": _rate(v[1], v[0])} for k, v in sorted(by_slot.items())],
+        "pickup_by_weekday": [{"group": k[0], "weekday": WEEKDAYS[k[1]], "calls": v[0],
+                               "answered": v[1], "rate": _rate(v[1], v[0])}
+                              for k, v in sorted(by_day.items(), key=lambda kv: (
+                                  kv[0][0], (kv[0][1] + 6) % 7))],
+        "listening": [{"group": k, "answered": v[0], "heard_50": v[1], "heard_75": v[2],
+                       "share_50": _rate(v[1], v[0]), "share_75": _rate(v[2], v[0]),
+                       "mean_heard": round(v[3] / v[0], 4) if v[0] else None}
+                      for k, v in sorted(listen.items())],
+        "failure_mix": [{"group": k, **v, "total": sum(v.values())}
+                        for k, v in sorted(mix.items())],
+    }
+
+
+async def _reached_by_attempt(store: Store, g: str, cond: str, args: tuple) -> dict:
+    """Share of messages attempted in the range answered by attempt N (cumulative)."""
+    rows = await store.fetchall(
+        f"SELECT {g} AS grp, x.first, COUNT(*) AS n FROM (SELECT a.subscriber_id AS sid,"
+        " MIN(CASE WHEN a.outcome = 'answered' THEN a.number END) AS first FROM attempts a"
+        f" WHERE a.kind = 'scheduled' AND a.outcome IS NOT NULL AND {cond}"
+        " GROUP BY a.delivery_id) x JOIN subscribers s ON s.id = x.sid GROUP BY grp, x.first",
+        args)
+    totals: dict[str, int] = defaultdict(int)
+    firsts: dict[str, dict[int, int]] = defaultdict(dict)
+    for r in rows:
+        totals[r["grp"]] += r["n"]
+        if r["first"] is not None:
+            firsts[r["grp"]][r["first"]] = r["n"]
+    out = {}
+    for grp, total in totals.items():
+        seen = 0
+        top = max(firsts[grp], default=0)
+        for number in range(1, top + 1):
+            seen += firsts[grp].get(number, 0)
+            out[(grp, number)] = _rate(seen, total)
+    return out
+
+
+async def _callbacks(store: Store, g: str, lo, hi) -> list[dict]:
+    cond, args = _range("m.received_at", lo, hi)
+    missed = {r["grp"]: r for r in await store.fetchall(
+        f"SELECT {g} AS grp, COUNT(*) AS missed, SUM(m.subscriber_id IS NULL) AS strangers "
+        "FROM missed_calls m LEFT JOIN subscribers s ON s.id = m.subscriber_id "
+        f"WHERE {cond} GROUP BY grp", args)}
+    cond, args = _range("c.requested_at", lo, hi)
+    reqs: dict[str, dict] = {}
+    delays: dict[str, list[float]] = defaultdict(list)
+    for r in await store.fetchall(
+            f"SELECT {g} AS grp, c.status, c.served_at - c.requested_at AS delay "
+            "FROM callback_requests c JOIN subscribers s ON s.id = c.subscriber_id "
+            f"WHERE {cond}", args):
+        row = reqs.setdefault(r["grp"], {"requests": 0, "served": 0, "expired": 0,
+                                         "cancelled": 0, "pending": 0})
+        row["requests"] += 1
+        row[r["status"]] += 1
+        if r["status"] == "served" and r["delay"] is not None:
+            delays[r["grp"]].append(r["delay"])
+    out = []
+    for grp in sorted(set(missed) | set(reqs), key=str):
+        m = missed.get(grp)
+        d = sorted(delays[grp])
+        out.append({"group": grp if grp is not None else "(not enrolled)",
+                    "missed_calls": m["missed"] if m else 0, **reqs.get(grp, {
+                        "requests": 0, "served": 0, "expired": 0, "cancelled": 0, "pending": 0}),
+                    "median_delay_min": round(d[len(d) // 2] / 60, 1) if d else None,
+                    "p90_delay_min": round(d[min(len(d) - 1, int(len(d) * 0.9))] / 60, 1)
+                    if d else None})
+    return out
+
+
+async def _at_risk(store: Store, programme: Programme, g: str, now: datetime,
+                   reveal: bool) -> list[dict]:
+    """Active women flagged by the programme's at-risk rule, worst first: the call centre's
+    list. Only calls after her last well-heard answered call matter to the rule (that call
+    resets both counters), so only those are read."""
+    rule = programme.at_risk
+    rows = await store.fetchall(
+        "WITH good AS (SELECT subscriber_id, MAX(created_at) AS t FROM attempts"
+        " WHERE outcome = 'answered' AND COALESCE(heard_share, 0) >= ? AND kind != 'test'"
+        " GROUP BY subscriber_id) "
+        "SELECT a.id, a.subscriber_id, a.kind, a.message_key, a.number, a.created_at,"
+        " a.ended_at, a.outcome, a.heard_share FROM attempts a"
+        " JOIN subscribers s ON s.id = a.subscriber_id AND s.status = 'active'"
+        " LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
+        " WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND a.created_at > COALESCE(good.t, -1)",
+        (rule.low_listening_share,))
+    mine: dict[int, list[Attempt]] = defaultdict(list)
+    for r in rows:
+        mine[r["subscriber_id"]].append(Attempt(
+            id=r["id"], subscriber_id=r["subscriber_id"], kind=AttemptKind(r["kind"]),
+            message_key=r["message_key"], number=r["number"], started_at=instant(r["created_at"]),
+            ended_at=instant(r["ended_at"]), outcome=Outcome(r["outcome"]),
+            heard_share=r["heard_share"]))
+    flagged = {}
+    for sid, attempts in mine.items():
+        eng = from_attempts(attempts, rule)
+        if at_risk(eng, rule, now):
+            flagged[sid] = eng
+    out = []
+    ids = list(flagged)
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        for s in await store.fetchall(
+                f"SELECT s.id, s.phone, s.name, s.language, s.slot, s.partner, s.timezone, "
+                f"{g} AS grp, (SELECT MAX(a.created_at) FROM attempts a WHERE a.subscriber_id = s.id "
+                "AND a.outcome = 'answered') AS last_answered "
+                f"FROM subscribers s WHERE s.id IN ({','.join('?' * len(part))})",
+                tuple(part)):
+            eng = flagged[s["id"]]
+            weeks = weeks_unanswered(eng, now)
+            out.append({"group": s["grp"], "woman": s["id"], "phone": phone_out(s["phone"], reveal),
+                        "name": s["name"], "language": s["language"], "slot": s["slot"],
+                        "partner": s["partner"], "weeks_unanswered": weeks,
+                        "low_listening_run": eng.low_listening_run,
+                        "why": "unanswered" if weeks >= rule.unanswered_weeks else "low listening",
+                        "last_answered": when(s["last_answered"], s["timezone"])})
+    out.sort(key=lambda r: (-r["weeks_unanswered"], -r["low_listening_run"], r["woman"]))
+    return out
