@@ -29,7 +29,8 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj = Settings(config_path=config_path)
 
 
-for module in (sandbox, call, audio, simulate, demo, dialplan, enrol, imports, women, schedule, calls, report):
+for module in (sandbox, call, audio, simulate, demo, dialplan, enrol, imports, women, schedule,
+               calls, report):
     main.add_command(module.command)
 main.add_command(run.run_command)
 main.add_command(run.status_command)
