@@ -1,0 +1,82 @@
+"""`ivr enrol`, `ivr women ...`: one woman's record, masked unless --reveal, every change audited."""
+import json
+import sqlite3
+from datetime import timedelta
+
+from tests.operators.conftest import LMP, TODAY, dmy
+
+
+def enrol(cli, phone="+91 98765 43210", *extra, lmp=LMP):
+    return cli("enrol", "--phone", phone, "--lang", "hi", "--lmp", dmy(lmp),
+               "--consent-date", dmy(TODAY), "--name", "सीमा", "--partner", "KEM", *extra)
+
+
+def test_enrol_then_list_and_show_masked_unless_reveal(cli):
+    r = enrol(cli, "+91 98765 43210", "--json", "--actor", "asha")
+    assert r.exit_code == 0, r.output
+    record = json.loads(r.stdout)
+    assert record["phone"] == "*********210" and record["lmp"] == LMP.isoformat()
+    assert record["deliveries"][0]["status"] == "pending"
+    assert record["history"][0]["actor"] == "asha"
+    listed = cli("women", "list")
+    assert "सीमा" in listed.stdout and "*********210" in listed.stdout
+    assert "9876543210" not in listed.stdout
+    shown = cli("women", "show", "1", "--reveal")
+    assert "+919876543210" in shown.stdout and "history:" in shown.stdout
+    found = cli("women", "list", "--phone", "098765 43210", "--json")
+    assert [json.loads(x)["id"] for x in found.stdout.splitlines()] == [1]
+
+
+def test_enrol_refusals(cli):
+    assert enrol(cli).exit_code == 0
+    again = enrol(cli, "9876543210")
+    assert again.exit_code == 1 and "already enrolled" in again.stderr
+    bad = enrol(cli, "12345")
+    assert bad.exit_code == 2 and "too short" in bad.output
+    r = cli("enrol", "--phone", "9876543211", "--lang", "hi", "--lmp", "3/15/2026",
+            "--consent-date", dmy(TODAY))
+    assert r.exit_code == 2 and "day first" in r.output
+    r = cli("enrol", "--phone", "9876543211", "--lang", "xx", "--lmp", dmy(LMP),
+            "--consent-date", dmy(TODAY))
+    assert r.exit_code == 1 and "'xx' is not offered" in r.stderr
+    r = cli("enrol", "--phone", "9876543211", "--lang", "hi", "--consent-date", dmy(TODAY))
+    assert r.exit_code == 1 and "LMP" in r.stderr
+    assert cli("women", "show", "99").exit_code == 1
+
+
+def test_update_event_pause_resume_opt_out_are_audited(cli):
+    assert enrol(cli, lmp=TODAY - timedelta(weeks=36)).exit_code == 0
+    r = cli("women", "update", "1", "--slot", "18-21", "--name", "Seema", "--actor", "op1")
+    assert r.exit_code == 0, r.output
+    bad = cli("women", "update", "1", "--slot", "07-08", "--name", "Nobody")
+    assert bad.exit_code == 1 and "no slot '07-08'" in bad.stderr
+    assert json.loads(cli("women", "show", "1", "--json").stdout)["name"] == "Seema"  # neither
+    assert cli("women", "update", "1").exit_code == 2
+    assert cli("women", "pause", "1").exit_code == 0
+    assert cli("women", "resume", "1").exit_code == 0
+    birth = cli("women", "event", "1", "birth", "--date", dmy(TODAY - timedelta(days=1)),
+                "--json")
+    assert birth.exit_code == 0 and json.loads(birth.stdout)["track"] == "infant"
+    assert cli("women", "event", "1", "birth").exit_code == 2        # no --date
+    assert cli("women", "event", "1", "infant-death").exit_code == 2  # not confirmed
+    assert cli("women", "opt-out", "1", "--yes").exit_code == 0
+    ended = cli("women", "pause", "1")
+    assert ended.exit_code == 1 and "only an active woman" in ended.stderr
+    con = sqlite3.connect(cli.db)
+    audit = con.execute("SELECT actor, action FROM audit ORDER BY id").fetchall()
+    con.close()
+    assert [a for _, a in audit] == ["enrol", "update", "change_slot", "pause", "resume",
+                                     "birth", "opt_out"]
+    assert audit[1][0] == "op1" and audit[2][0] == "op1"
+    status = json.loads(cli("women", "show", "1", "--json").stdout)
+    assert (status["status"], status["status_reason"], status["slot"]) == \
+        ("opted_out", "by_user", "18-21")
+
+
+def test_life_event_stops_her_messages(cli):
+    assert enrol(cli).exit_code == 0
+    r = cli("women", "event", "1", "miscarriage", "--yes", "--json")
+    assert r.exit_code == 0
+    record = json.loads(r.stdout)
+    assert record["status"] == "deactivated" and record["status_reason"] == "miscarriage"
+    assert record["deliveries"][0]["status"] == "cancelled"
