@@ -1,0 +1,149 @@
+"""`ivr schedule preview`, `ivr calls`, `ivr report`: over women enrolled through the CLI and
+calls written straight into the store (exact figures)."""
+import base64
+import csv
+import io
+import json
+import re
+import sqlite3
+import time
+
+from tests.operators.conftest import LMP, TODAY, dmy
+
+
+def enrol(cli, phone, lang="hi", slot="09-12", partner="KEM"):
+    r = cli("enrol", "--phone", phone, "--lang", lang, "--slot", slot, "--lmp", dmy(LMP),
+            "--consent-date", dmy(TODAY), "--partner", partner)
+    assert r.exit_code == 0, r.output
+
+
+def add_calls(db, rows):
+    """(woman, attempt number, outcome, heard_share, seconds ago, kind) -> attempts rows."""
+    con = sqlite3.connect(db)
+    now = time.time()
+    for sid, number, outcome, heard, ago, kind in rows:
+        phone, lang, did = con.execute(
+            "SELECT s.phone, s.language, d.id FROM subscribers s JOIN deliveries d "
+            "ON d.subscriber_id = s.id WHERE s.id = ?", (sid,)).fetchone()
+        con.execute("INSERT INTO attempts (delivery_id, subscriber_id, number, kind, phone, "
+                    "language, message_key, created_at, started_at, ended_at, outcome, "
+                    "heard_share) VALUES (?, ?, ?, ?, ?, ?, 'mmitra-p017', ?, ?, ?, ?, ?)",
+                    (did, sid, number, kind, phone, lang, now - ago, now - ago, now - ago + 30,
+                     outcome, heard))
+    con.commit()
+    con.close()
+
+
+WEEK = 7 * 86400
+
+
+def population(cli):
+    enrol(cli, "9876543210", "hi", "09-12", "KEM")          # 1: answers on the 2nd attempt
+    enrol(cli, "9876543211", "mr", "18-21", "NGO Sakhi")    # 2: never answers for 4 weeks
+    enrol(cli, "9876543212", "hi", "09-12", "NGO Sakhi")    # 3: answers, hears little
+    add_calls(cli.db, [
+        (1, 1, "busy", None, 3600 * 5, "scheduled"),
+        (1, 2, "answered", 0.8, 3600 * 4, "scheduled"),
+        (2, 1, "no_answer", None, 4 * WEEK + 3600, "scheduled"),
+        (2, 2, "no_answer", None, 3 * WEEK, "scheduled"),
+        (2, 3, "unreachable", None, 3600, "scheduled"),
+        (3, 1, "answered", 0.1, 3 * 86400, "scheduled"),
+        (3, 1, "answered", 0.2, 2 * 86400, "callback"),
+        (3, 2, "answered", 0.6, 86400, "scheduled"),
+        (3, 1, "answered", 1.0, 60, "test"),                 # test calls never count
+    ])
+
+
+def test_calls_filters(cli):
+    population(cli)
+    r = cli("calls", "--json")
+    calls = [json.loads(x) for x in r.stdout.splitlines()]
+    assert len(calls) == 9 and all(c["phone"].startswith("*") for c in calls)
+    busy = [json.loads(x) for x in cli("calls", "--outcome", "busy", "--json").stdout.splitlines()]
+    assert [(c["woman"], c["attempt"]) for c in busy] == [(1, 1)]
+    hers = cli("calls", "--woman", "2", "--json").stdout.splitlines()
+    assert len(hers) == 3
+    assert len(cli("calls", "--kind", "callback", "--json").stdout.splitlines()) == 1
+    assert len(cli("calls", "--message", "mmitra-p999", "--json").stdout.splitlines()) == 0
+    assert cli("calls", "--date", dmy(TODAY), "--from", dmy(TODAY)).exit_code == 2
+    table = cli("calls", "--limit", "2")
+    assert table.exit_code == 0 and "outcome" in table.stdout and "--limit" in table.stderr
+
+
+def test_report_figures(cli):
+    population(cli)
+    r = cli("report", "--json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    [funnel] = rep["funnel"]
+    assert funnel == {"group": "all", "enrolled": 3, "valid_number": 3, "first_attempt": 3,
+                      "first_answer": 2}
+    by_attempt = {x["attempt"]: x for x in rep["pickup_by_attempt"]}
+    assert (by_attempt[1]["calls"], by_attempt[1]["answered"]) == (3, 1)
+    assert (by_attempt[2]["calls"], by_attempt[2]["answered"]) == (3, 2)
+    assert by_attempt[1]["reached_by_here"] == round(1 / 3, 4)   # per message, cumulative
+    assert by_attempt[2]["reached_by_here"] == round(2 / 3, 4)
+    [listen] = rep["listening"]
+    assert (listen["answered"], listen["heard_50"], listen["heard_75"]) == (4, 2, 1)
+    [mix] = rep["failure_mix"]
+    assert (mix["busy"], mix["no_answer"], mix["unreachable"], mix["total"]) == (1, 2, 1, 4)
+    slots = {x["slot"]: (x["calls"], x["answered"]) for x in rep["pickup_by_slot"]}
+    assert slots == {"09-12": (5, 4), "18-21": (3, 0)}
+    assert sum(x["calls"] for x in rep["pickup_by_weekday"]) == 8
+    risky = {x["woman"]: x for x in rep["at_risk"]}
+    assert set(risky) == {2}                    # 3 weeks unanswered (3's last call was heard 60%)
+    assert risky[2]["weeks_unanswered"] == 4 and risky[2]["phone"] == "*********211"
+    by_partner = json.loads(cli("report", "--json", "--by", "partner").stdout)
+    assert {x["group"]: x["enrolled"] for x in by_partner["funnel"]} == {"KEM": 1, "NGO Sakhi": 2}
+
+
+def test_report_table_csv_and_html(cli, tmp_path):
+    population(cli)
+    table = cli("report", "--by", "language")
+    assert table.exit_code == 0 and "Funnel:" in table.stdout and "Women at risk" in table.stdout
+    rows = list(csv.DictReader(io.StringIO(cli("report", "--csv").stdout)))
+    assert {"section": "funnel", "group": "all", "row": "1", "column": "enrolled",
+            "value": "3"} in rows
+    page = tmp_path / "report.html"
+    r = cli("report", "--html", str(page), "--by", "slot")
+    assert r.exit_code == 0 and f"wrote {page}" in r.stderr
+    text = page.read_text(encoding="utf-8")
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", text)
+    assert len(images) >= 6
+    assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert "http" not in text.replace("http-equiv", "")           # self-contained
+    assert "9876543211" not in text and "*********211" in text
+
+
+def test_report_range_and_usage(cli):
+    population(cli)
+    future = json.loads(cli("report", "--json", "--from", "01/01/2099").stdout)
+    assert future["funnel"] == [] and future["pickup_by_attempt"] == []
+    assert cli("report", "--from", "02/01/2026", "--to", "01/01/2026").exit_code == 2
+    assert cli("report", "--json", "--csv").exit_code == 2
+
+
+def test_preview_shows_calls_and_writes_nothing(cli):
+    enrol(cli, "9876543210", slot="18-21")
+    con = sqlite3.connect(cli.db)
+    before = [con.execute(f"SELECT COUNT(*), MAX(rowid) FROM {t}").fetchone()
+              for t in ("attempts", "deliveries", "audit")]
+    pending = con.execute("SELECT next_attempt_at FROM deliveries").fetchall()
+    con.close()
+    tomorrow = dmy(TODAY.fromordinal(TODAY.toordinal() + 1))
+    r = cli("schedule", "preview", "--date", tomorrow, "--json")
+    assert r.exit_code == 0, r.output
+    calls = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [(c["woman"], c["slot"], c["attempt"], c["why"]) for c in calls] == \
+        [(1, "18-21", 1, "first attempt")]
+    assert calls[0]["at"].endswith("18:00") and calls[0]["phone"] == "*********210"
+    text = cli("schedule", "preview", "--date", tomorrow)
+    assert "slot 18-21 (18:00-21:00): 1 call(s)" in text.stdout
+    assert "slot 09-12 (09:00-12:00): 0 call(s)" in text.stdout
+    con = sqlite3.connect(cli.db)
+    after = [con.execute(f"SELECT COUNT(*), MAX(rowid) FROM {t}").fetchone()
+             for t in ("attempts", "deliveries", "audit")]
+    assert after == before
+    assert con.execute("SELECT next_attempt_at FROM deliveries").fetchall() == pending
+    con.close()
+    assert cli("schedule", "preview", "--date", "01/01/2020").exit_code == 2
