@@ -1,26 +1,26 @@
 """The demo campaign: a handful of women on simulated phones, in four languages, each called
-with the message due for her week, through the sandbox Asterisk.
+with the message due for her week by the real calling service (`ivr run`'s dial loop),
+through the sandbox Asterisk.
 
-It runs the real pieces: enrolment into the store, the scheduler's choice of message and its
-decision after each attempt (delivered, or when to try again), the controller, Asterisk,
-the FastAGI flow. One liberty, said on screen: the demo places each first attempt now,
-whatever her time slot; the service (`ivr run`, a later issue) waits for the slot.
+Everything is the real thing (enrolment, the scheduler's plans and retries, the controller,
+Asterisk, the FastAGI flow) with two liberties, both said on screen: the demo uses its own
+database (<home>/demo.db, new each run, so your real one is never touched), and each demo
+woman lives in a time zone where it is midday now, so her 12-15 slot is open whatever the
+hour of the demo.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from ivr.adapters import deliveries, subscribers
-from ivr.adapters.columns import instant
-from ivr.adapters.store import Attempt
-from ivr.app import Service, place_calls
-from ivr.controller import CallRequest
-from scheduler.model import Delivery, DeliveryStatus, Subscriber
-from scheduler.outcome import Outcome
+from ivr.adapters.schedule_store import ScheduleStore
+from ivr.app import running
+from ivr.config import Config
+from ivr.service import Dialer
+from scheduler.model import Delivery, Subscriber
 from scheduler.programme import load_programme
-from scheduler.retry import after_attempt
-from scheduler.timeline import current_message, due_at, her_zone, position
 
 
 @dataclass(frozen=True)
@@ -28,22 +28,20 @@ class DemoWoman:
     phone: str          # a number of the sandbox's simulated phone network (README)
     name: str
     language: str
-    slot: str
     weeks: int          # weeks pregnant today (LMP = today - weeks), or the baby's age if infant
     infant: bool = False
     phone_does: str = ""
 
 
 DEMO_WOMEN = (
-    DemoWoman("919000011", "सुनीता", "hi", "09-12", 12, phone_does="answers and listens"),
-    DemoWoman("919000021", "प्रिया", "mr", "12-15", 20, phone_does="presses 1 to hear it again"),
-    DemoWoman("919000031", "Hetal", "gu", "15-18", 8, phone_does="is busy"),
-    DemoWoman("919000041", "Mary", "en", "18-21", 30, phone_does="does not answer"),
-    DemoWoman("919000076", "कविता", "hi", "09-12", 16, phone_does="hangs up after 6 s"),
-    DemoWoman("919000061", "सविता", "mr", "12-15", 24, phone_does="rejects the call"),
-    DemoWoman("919000081", "Anita", "en", "15-18", 6, infant=True, phone_does="stays on"),
-    DemoWoman("919000051", "Jyoti", "gu", "18-21", 3, infant=True,
-              phone_does="is on a congested network"),
+    DemoWoman("919000011", "सुनीता", "hi", 12, phone_does="answers and listens"),
+    DemoWoman("919000021", "प्रिया", "mr", 20, phone_does="presses 1 to hear it again"),
+    DemoWoman("919000031", "Hetal", "gu", 8, phone_does="is busy"),
+    DemoWoman("919000041", "Mary", "en", 30, phone_does="does not answer"),
+    DemoWoman("919000076", "कविता", "hi", 16, phone_does="hangs up after 6 s"),
+    DemoWoman("919000061", "सविता", "mr", 24, phone_does="rejects the call"),
+    DemoWoman("919000081", "Anita", "en", 6, infant=True, phone_does="stays on"),
+    DemoWoman("919000051", "Jyoti", "gu", 3, infant=True, phone_does="is on a congested network"),
 )
 
 
@@ -52,48 +50,52 @@ class DemoRow:
     woman: DemoWoman
     subscriber: Subscriber
     delivery: Delivery
-    attempt: Attempt | None     # None: the message was already closed (a second demo run)
-    after: Delivery
+    attempts: list          # store rows of her calls, in order
 
 
-async def run_demo(service: Service, now: datetime, *, ring_timeout: float = 10.0,
+def midday_zone(now: datetime) -> str:
+    """An Etc/GMT zone where it is about 12:00 now."""
+    offset = max(-12, min(12 - now.astimezone(timezone.utc).hour, 14))
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def demo_config(config: Config, ring_timeout: float) -> Config:
+    trunks = tuple(replace(t, ring_timeout=ring_timeout) for t in config.trunks)
+    return replace(config, database=config.home / "demo.db", trunks=trunks)
+
+
+def fresh_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+async def run_demo(config: Config, now: datetime, *, ring_timeout: float = 10.0,
                    women: tuple[DemoWoman, ...] = DEMO_WOMEN) -> list[DemoRow]:
-    programme = load_programme(service.config.programme)
-    store = service.store
-    trunk = replace(service.config.trunk("sim"), ring_timeout=ring_timeout)
-    staged, rows = [], []
-    for w in women:
-        today = now.date()
-        anchor = today - timedelta(weeks=w.weeks)
-        sub = Subscriber(id=0, phone=w.phone, language=w.language, slot=w.slot,
-                         timezone=programme.timezone,
-                         lmp=None if w.infant else anchor,
-                         child_dob=anchor if w.infant else None)
-        sub, _ = await subscribers.enrol(store, sub, programme=programme.name, at=now, actor="demo",
-                                     name=w.name, partner="demo")
-        local_today = now.astimezone(her_zone(sub)).date()
-        pos = position(programme, sub, local_today)
-        message = current_message(programme, pos, local_today)
-        if message is None:          # nothing due yet (too early in pregnancy)
-            continue
-        delivery = await deliveries.open_delivery(store, sub, message.key,
-                                               due_at(message, pos, her_zone(sub)), now)
-        if delivery.status is not DeliveryStatus.PENDING:
-            rows.append(DemoRow(w, sub, delivery, None, delivery))
-            continue
-        number = await deliveries.count_attempt(store, delivery.id)
-        staged.append((w, sub, delivery, CallRequest(
-            phone=sub.phone, language=sub.language, message_key=message.key, trunk=trunk,
-            kind="scheduled", subscriber_id=sub.id, delivery_id=delivery.id, number=number)))
-    attempts = await place_calls(service, [s[3] for s in staged])
-    for (w, sub, delivery, _), attempt in zip(staged, attempts):
-        delivery = await deliveries.get_delivery(store, delivery.id)
-        ended = instant(attempt.ended_at) or now
-        outcome = attempt.outcome or Outcome.FAILED
-        decision = after_attempt(programme, sub, delivery, outcome, attempt.heard_share, ended)
-        await deliveries.close_or_retry(store, delivery.id, decision)
-        rows.append(DemoRow(w, sub, delivery, attempt, await deliveries.get_delivery(store, delivery.id)))
-    return rows
+    config = demo_config(config, ring_timeout)
+    fresh_database(config.database)
+    programme = load_programme(config.programme)
+    zone = midday_zone(now)
+    async with running(config) as service:
+        schedule = ScheduleStore(service.store, programme)
+        enrolled = []
+        for w in women:
+            anchor = now.date() - timedelta(weeks=w.weeks)
+            sub = Subscriber(id=0, phone=w.phone, language=w.language, slot="12-15",
+                             timezone=zone, lmp=None if w.infant else anchor,
+                             child_dob=anchor if w.infant else None)
+            enrolled.append((w, await schedule.enrol(sub, now, actor="demo", name=w.name,
+                                                     partner="demo")))
+        dialer = Dialer(service, schedule, config.trunk("sim"),
+                        lease_seconds=programme.retry.lease.total_seconds())
+        await dialer.run(asyncio.Event(), until_idle=True, idle_horizon=5.0)
+        rows = []
+        for w, sub in enrolled:
+            first = (await schedule.deliveries_of(sub.id))[0]
+            calls = await service.store.fetchall(
+                "SELECT number, outcome, heard_seconds, message_seconds, keys, ended "
+                "FROM attempts WHERE delivery_id = ? ORDER BY number", (first.id,))
+            rows.append(DemoRow(w, sub, first, [dict(r) for r in calls]))
+        return rows
 
 
 def utc_now() -> datetime:
@@ -102,4 +104,3 @@ def utc_now() -> datetime:
 
 def weeks_label(w: DemoWoman) -> str:
     return f"baby {w.weeks} wk" if w.infant else f"{w.weeks} wk pregnant"
-

@@ -7,10 +7,8 @@ import click
 
 from ivr.adapters.ami import AmiError
 from ivr.adapters.store import StoreError
-from ivr.commands.call import attempt_summary
 from ivr.commands.common import emit_json, fail, pass_settings, say
 from ivr.protocol.ami import mask
-from scheduler.timeline import her_zone
 
 
 @click.command(name="demo")
@@ -23,46 +21,45 @@ def command(settings, ring_timeout, as_json):
 
     Eight women in Hindi, Marathi, Gujarati and English, each on a simulated phone that
     answers, presses a key, is busy, rings out, hangs up, rejects, stays on or is congested.
-    Each gets the message due for her week; outcomes are printed and stored in SQLite.
+    The calling service (the dial loop of `ivr run`) calls each with the message due for her
+    week, retries by the programme's policy, and stops when nothing more is due soon.
+    Results go to <home>/demo.db (new each run; your real database is not touched).
     Needs the sandbox (ivr sandbox start) and the demo audio (ivr audio demo).
 
     \b
     Example:
       ivr sandbox start && ivr audio demo && ivr demo
     """
-    from ivr.app import running
     from ivr.demo import run_demo, utc_now, weeks_label
 
     config = settings.config
-
-    async def go():
-        async with running(config) as service:
-            return await run_demo(service, utc_now(), ring_timeout=ring_timeout)
-
-    say("demo: calling the demo women now through the sandbox Asterisk "
-        "(the demo ignores their time slots; the service waits for them)")
+    say("demo: calling the demo women now through the sandbox Asterisk (each demo woman lives "
+        "where it is midday now, so her 12-15 slot is open)")
     try:
-        rows = asyncio.run(go())
+        rows = asyncio.run(run_demo(config, utc_now(), ring_timeout=ring_timeout))
     except (AmiError, StoreError, OSError) as e:
         fail(f"{e}\n(is the sandbox running? `ivr sandbox start`; is there audio? `ivr audio demo`)")
     counts: dict[str, int] = {}
     for r in rows:
-        w, a, after = r.woman, r.attempt, r.after
-        outcome = a.outcome.value if a and a.outcome else "(already closed)"
-        counts[outcome] = counts.get(outcome, 0) + 1
+        w, d = r.woman, r.delivery
+        outcomes = [a["outcome"] for a in r.attempts]
+        for o in outcomes:
+            counts[o] = counts.get(o, 0) + 1
         if as_json:
             emit_json({"woman": r.subscriber.id, "phone": mask(w.phone), "language": w.language,
-                       "where": weeks_label(w), "message": r.delivery.message_key,
-                       "delivery": after.status.value, "attempts": after.attempts,
-                       "next_attempt_at": after.next_attempt_at,
-                       "attempt": attempt_summary(a) if a else None})
+                       "where": weeks_label(w), "message": d.message_key,
+                       "phone_does": w.phone_does, "calls": r.attempts})
             continue
-        heard = (f"heard {a.heard_seconds:4.1f}/{a.message_seconds:4.1f} s"
-                 if a and a.heard_seconds is not None else "")
-        nxt = (f"next try {after.next_attempt_at.astimezone(her_zone(r.subscriber)):%Y-%m-%d %H:%M %Z}"
-               if after.next_attempt_at else "")
+        last = r.attempts[-1] if r.attempts else None
+        heard = (f"heard {last['heard_seconds']:4.1f}/{last['message_seconds']:4.1f} s"
+                 if last and last["heard_seconds"] is not None else "")
+        then = d.status.value
+        if d.next_attempt_at is not None:
+            minutes = (d.next_attempt_at - utc_now()).total_seconds() / 60
+            then = (f"retry in {minutes:.0f} min" if minutes < 120
+                    else f"retry in {minutes / 60:.0f} h")
         click.echo(f"{mask(w.phone):>12}  {w.language}  {weeks_label(w):<17} "
-                   f"{r.delivery.message_key:<13} {w.phone_does:<28} -> {outcome:<12} "
-                   f"{heard:<20} {after.status.value:<11} {nxt}".rstrip())
+                   f"{d.message_key:<13} {w.phone_does:<28} -> {' '.join(outcomes) or '-':<12} "
+                   f"{heard:<20} {then}".rstrip())
     say("demo: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-        + f"; stored in {config.database}")
+        + f" calls; stored in {config.home / 'demo.db'}")
