@@ -3,7 +3,7 @@ phone numbers masked unless `reveal`. Read-only SQL."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from ivr.adapters.columns import instant
 from ivr.adapters.store import Store
@@ -128,6 +128,3 @@ async def find_calls(store: Store, *, woman_id: int | None = None, first: date |
             "keys": r["keys"] or "", "trunk": r["trunk"]})
     return out
 
-
-def as_date(x: datetime | date | None) -> date | None:
-    return x.date() if isinstance(x, datetime) else x

@@ -20,6 +20,10 @@ SECTIONS = (
 )
 
 
+LABELS = {"rate": "answered", "reached_by_here": "reached by then", "share_50": "heard >= 50%",
+          "share_75": "heard >= 75%"}
+
+
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -44,16 +48,19 @@ def _bars(plt, rows: list[dict], x: str, ys: list[str], title: str, ylabel: str,
         values = {r[x]: (r[y] or 0) for r in rows if r["group"] == g}
         heights = [values.get(v, 0) * (100 if percent else 1) for v in xs]
         label = " ".join(str(p) for p in ((g if len(groups) > 1 else None),
-                                          (y if len(ys) > 1 else None)) if p) or None
+                                          (LABELS.get(y, y) if len(ys) > 1 else None))
+                         if p) or None
         ax.bar([j + i * width - 0.4 + width / 2 for j in range(len(xs))], heights, width,
                label=label)
-    ax.set_xticks(range(len(xs)), [str(v) for v in xs], rotation=30 if len(xs) > 8 else 0)
+    ax.set_xticks(range(len(xs)), [str(v).replace("_", " ") for v in xs],
+                  rotation=30 if len(xs) > 5 else 0, ha="right" if len(xs) > 5 else "center")
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     if percent:
         ax.set_ylim(0, 100)
     if len(series) > 1:
-        ax.legend(fontsize=8, ncols=min(4, len(series)))
+        ax.legend(fontsize=8, ncols=min(4, len(series)), loc="upper center",
+                  bbox_to_anchor=(0.5, -0.22 if len(xs) > 5 else -0.12), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     return fig
 

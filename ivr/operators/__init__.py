@@ -1,0 +1,1 @@
+"""Use cases of the programme staff: enrolment, imports, records, schedule preview, reports."""
