@@ -163,8 +163,7 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
       ivr women update 42 --phone 098765 43210 --slot 18-21
     """
     from ivr.operators.normalise import normalise_phone, short_text
-    from ivr.operators.session import actor_name, open_schedule, programme_of, run, utc_now
-    from scheduler.model import SchedulerError
+    from ivr.operators.session import actor_name, open_schedule, programme_of, utc_now
     from scheduler.slots import zone
 
     config = settings.config
@@ -251,7 +250,7 @@ def event_cmd(settings, woman_id, event, day, yes, as_json, actor, reveal):
       ivr women event 42 birth --date 03/11/2026
       ivr women event 42 miscarriage --yes
     """
-    from ivr.operators.session import actor_name, open_schedule, run, utc_now
+    from ivr.operators.session import actor_name, open_schedule, utc_now
     from scheduler.model import LifeEvent
 
     event = event.lower().replace("-", "_")
@@ -279,7 +278,7 @@ def _status_command(name: str, method: str, summary: str, example: str, confirm:
     @_reveal
     @pass_settings
     def cmd(settings, woman_id, as_json, actor, reveal, **kw):
-        from ivr.operators.session import actor_name, open_schedule, run, utc_now
+        from ivr.operators.session import actor_name, open_schedule, utc_now
 
         if confirm:
             _confirm(kw.get("yes", False), confirm.format(woman_id))
