@@ -3,7 +3,10 @@ into the controller's database, so none is lost while the controller is down.
 
 Asterisk runs it from the missed-call context (dialplan/ivr-missed-call.conf) as
 
-    AGI(ivr-missed-call-fallback,${IVR_DATABASE},<caller digits>,<DID digits>)
+    AGI(ivr-missed-call-fallback,${IVR_DATABASE},<DID digits>)
+
+Her number is read from the AGI environment (agi_callerid), never passed as an argument:
+Asterisk writes a script's arguments into its log with every VERBOSE the script sends.
 
 through a small wrapper in its astagidir (`ivr dialplan install-agi` writes it):
 
@@ -53,9 +56,10 @@ def mask(number: str) -> str:
 
 
 def valid_caller(raw: str) -> str | None:
-    """Her caller ID as digits with an optional leading '+', or None when it is withheld,
-    too short or too long to be a phone number."""
-    text = raw.strip()
+    """Her caller ID reduced as the dialplan does (digits and '+', 16 characters at most):
+    digits with an optional leading '+', or None when it is withheld, too short or too long
+    to be a phone number."""
+    text = "".join(c for c in raw if c in "0123456789+")[:16]
     return text if CALLER_RE.fullmatch(text) else None
 
 
@@ -95,7 +99,7 @@ def record_missed_call(database: Path, caller: str, did: str | None, uniqueid: s
 
 
 def run(argv: list[str], stdin: TextIO, stdout: TextIO, now: float) -> int:
-    """One AGI session on stdin/stdout (Asterisk's pipes). argv: DATABASE CALLER DID."""
+    """One AGI session on stdin/stdout (Asterisk's pipes). argv: DATABASE DID."""
     from asterisk.agi import AGI, AGIException
 
     with open(os.devnull, "w") as devnull:
@@ -110,10 +114,11 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO, now: float) -> int:
                 # reply with a ValueError); the row, if any, is written already
                 pass
 
-        if len(argv) != 3:
-            tell(f"usage: DATABASE CALLER DID, got {len(argv)} argument(s)")
+        if len(argv) != 2:
+            tell(f"usage: DATABASE DID, got {len(argv)} argument(s)")
             return 2
-        database, caller_raw, did_raw = argv
+        database, did_raw = argv
+        caller_raw = agi.env.get("agi_callerid", "")
         caller = valid_caller(caller_raw)
         if caller is None:
             tell("missed call not recorded: the caller ID is withheld or not a phone number "

@@ -67,7 +67,7 @@ def contract() -> list[Rule]:
         Rule(C.CONTEXT_MISSED_CALL_RECORD, r"Set\(AGISIGHUP=no\)",
              "keeps the script alive when she hangs up (AGISIGHUP=no)"),
         Rule(C.CONTEXT_MISSED_CALL_RECORD, rf"AGI\({_q(C.AGI_SCRIPT_MISSED_CALL)},"
-                                           rf"{v(C.GLOBAL_DATABASE)},.+,.+\)",
+                                           rf"{v(C.GLOBAL_DATABASE)},.+\)",
              f"runs the fallback script {C.AGI_SCRIPT_MISSED_CALL} with {C.GLOBAL_DATABASE}"),
         Rule(C.CONTEXT_MISSED_CALL_RECORD,
              rf"UserEvent\({_q(C.USEREVENT_MISSED_CALL)},{_q(C.HEADER_CALLER)}: .+,"
@@ -143,7 +143,10 @@ def _check_step(plan: Dialplan, context: str, s: Step, events: frozenset[str]) -
             if route not in AGI_ROUTES:
                 out.append(Problem(s.path, s.line, f"FastAGI route {route!r} is not in "
                                                    f"ivr/constants.py ({', '.join(AGI_ROUTES)})"))
-        elif target not in AGI_SCRIPTS:
+        if "CALLER" in s.data.upper():
+            out.append(Problem(s.path, s.line, "her number must not be an AGI argument (Asterisk "
+                                               "writes the arguments into its log)"))
+        elif target not in AGI_SCRIPTS and not ("://" in target or target.startswith("${")):
             out.append(Problem(s.path, s.line, f"AGI script {target!r} is not in "
                                                f"ivr/constants.py ({', '.join(AGI_SCRIPTS)})"))
     if app in GOTO_APPS:

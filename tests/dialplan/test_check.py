@@ -71,6 +71,8 @@ def test_names_shared_with_the_code_agree():
      "keeps the script alive when she hangs up"),
     ("ivr-missed-call.conf", "AGI(ivr-missed-call-fallback,", "AGI(missed-fallback,",
      "AGI script 'missed-fallback' is not in"),
+    ("ivr-missed-call.conf", "${IVR_DATABASE},${DID_DIGITS})", "${IVR_DATABASE},${CALLER_DIGITS})",
+     "her number must not be an AGI argument"),
     ("ivr-missed-call.conf", "MissedCallId: ${IVR_MISSED_CALL_ID}", "Id: ${IVR_MISSED_CALL_ID}",
      "no longer tells the controller (IvrMissedCall"),
     ("ivr-missed-call.conf", "exten => _X.,1,", "exten => 18001234567,1,",

@@ -40,7 +40,7 @@ def new_did() -> str:
     return f"1800{random.randrange(10**6):06d}"
 
 
-async def test_local_missed_call_is_recorded_without_the_controller(ami, tmp_path):
+async def test_local_missed_call_is_recorded_without_the_controller(ami, sandbox, tmp_path):
     db = await new_database(tmp_path)
     did = new_did()
     reply = await ami.originate(f"mc-{uuid.uuid4().hex[:8]}", f"Local/{did}@{C.CONTEXT_MISSED_CALL}",
@@ -53,6 +53,12 @@ async def test_local_missed_call_is_recorded_without_the_controller(ami, tmp_pat
     assert event[C.HEADER_MISSED_CALL_ID] == str(row_id)
     assert (phone, row_did, handled, sub, cb) == ("919876543210", did, None, None, None)
     assert uniqueid == event["Uniqueid"]
+    # the script's messages reach Asterisk's log, with its arguments, but never her number
+    def agi_lines() -> list[str]:
+        return [line for line in sandbox.log_file.read_text(errors="replace").splitlines()
+                if "res_agi.c" in line and did in line]
+    await until(lambda: agi_lines() != [], 5)           # Asterisk's logger writes in its thread
+    assert not [line for line in agi_lines() if "9876543210" in line]
 
 
 async def test_sip_missed_call_records_and_rejects(ami, sandbox, tmp_path):
