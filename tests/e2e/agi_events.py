@@ -7,15 +7,22 @@ channel's Uniqueid does (the controller names it "ivr-<attempt>-<nonce>", stored
 attempts.uniqueid).  A test adds an AgiLog as an AMI listener, then reads the commands of
 one call in order (``commands(uniqueid)``) or waits until n commands matching a predicate
 have ended.
+
+The controller's own AMI user does not read the "agi" and "dtmf" classes (least privilege,
+dialplan/ami/ivr-manager.conf): ``observer()`` connects the sandbox tests' observer user,
+which does.
 """
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import AsyncIterator, Callable
 
 from ivr import constants as C
+from ivr.adapters.ami import AmiGateway, EventHandler
+from ivr.config import Config
 from ivr.protocol.ami import OtherEvent, channel_variables
 
 
@@ -92,3 +99,20 @@ class AgiLog:
             self._waiters.remove(waiter)
         assert waiter.found is not None
         return waiter.found
+
+
+@asynccontextmanager
+async def observer(sandbox, config: Config, *listeners: EventHandler) -> AsyncIterator[AmiGateway]:
+    """An AMI connection as the sandbox's test observer, feeding every event to `listeners`."""
+    username, secret = sandbox.test_user()
+
+    def dispatch(event) -> None:
+        for listener in listeners:
+            listener(event)
+
+    gateway = AmiGateway(replace(config.ami, username=username, secret=secret), dispatch)
+    await asyncio.wait_for(gateway.connect(), 15)
+    try:
+        yield gateway
+    finally:
+        await gateway.close()

@@ -15,7 +15,7 @@ from ivr.app import place_test_call, running
 from ivr.protocol.ami import OtherEvent
 from scheduler.outcome import Outcome
 from tests.conftest import MESSAGE_SECONDS, ROOT, TEST_MESSAGE
-from tests.e2e.agi_events import AgiCommand, AgiLog
+from tests.e2e.agi_events import AgiCommand, AgiLog, observer
 from tests.e2e.test_sip import udp_bound, wait_until
 from tests.sandbox.conftest import free_port
 
@@ -35,15 +35,16 @@ async def test_rfc4733_key_1_from_a_sip_phone_replays_her_message(call_config, s
     dtmf: list[OtherEvent] = []
     try:
         await wait_until(lambda: udp_bound(port), 10)
-        async with running(call_config, agi_port=0) as service:
+        def on_dtmf(e) -> None:
+            if isinstance(e, OtherEvent) and e.name == "DTMFEnd":
+                dtmf.append(e)
+
+        async with running(call_config, agi_port=0) as service, \
+                observer(sandbox, call_config, agi, on_dtmf):
             def ours(cmd: AgiCommand) -> bool:
                 live = service.controller.live.get(cmd.attempt_id)
                 return live is not None and live.channel_id == cmd.uniqueid
 
-            service.controller.ami.add_listener(agi)
-            service.controller.ami.add_listener(
-                lambda e: dtmf.append(e) if isinstance(e, OtherEvent) and e.name == "DTMFEnd"
-                and e.headers.get("Channel", "").startswith("PJSIP/carrier-") else None)
             call = asyncio.ensure_future(place_test_call(
                 service, to="919000099", language="hi", message=TEST_MESSAGE, trunk="carrier"))
             try:

@@ -28,7 +28,7 @@ from ivr.protocol.ami import UserEvent
 from scheduler.model import Subscriber
 from scheduler.outcome import Outcome
 from tests.conftest import MESSAGE_SECONDS, TEST_MESSAGE
-from tests.e2e.agi_events import AgiCommand, AgiLog
+from tests.e2e.agi_events import AgiCommand, AgiLog, observer
 
 pytestmark = pytest.mark.sandbox
 
@@ -111,11 +111,10 @@ async def _opt_out_call(service: Service, now: datetime) -> Attempt:
     return await call_and_close(service, request)
 
 
-async def _run(config: Config) -> Batch:
+async def _run(config: Config, sandbox) -> Batch:
     batch = Batch()
     agi = AgiLog()
-    async with running(config, agi_port=0) as service:
-        service.controller.ami.add_listener(agi)
+    async with running(config, agi_port=0) as service, observer(sandbox, config, agi):
         service.controller.ami.add_listener(
             lambda e: batch.user_events.append(e) if isinstance(e, UserEvent) else None)
         batch.started = service.controller.clock()
@@ -156,7 +155,7 @@ def batch(sandbox, test_sounds, tmp_path_factory) -> Batch:
     cfg = replace(cfg, database=tmp_path_factory.mktemp("incall") / "ivr.db", sounds=test_sounds,
                   trunks=tuple(replace(t, ring_timeout=4.0) for t in cfg.trunks),
                   call_centre=True)
-    return asyncio.run(_run(cfg))
+    return asyncio.run(_run(cfg, sandbox))
 
 
 def _script(commands: list[AgiCommand]) -> list[str]:
@@ -239,4 +238,15 @@ def test_call_centre_transfers_her_to_an_agent(batch):
     assert (a.keys, a.ended) == ("0", "call_centre")
     assert _script(batch.commands[CALL_CENTRE])[-2:] == [
         f"play {C.PROMPT_CALL_CENTRE}", "set call_centre"]
-    # TODO: the simulated agent's UserEvent, once the call-centre dialplan lands
+    # the sandbox's simulated agent answered her call (its channel inherits the attempt id and
+    # shares the call's linkedid, our channel's uniqueid) ...
+    answered = [e for e in batch.user_events if e.name == C.USEREVENT_SIM_AGENT
+                and e.headers.get("Linkedid") == a.uniqueid]
+    assert len(answered) == 1, batch.user_events
+    assert answered[0].headers.get(C.VAR_ATTEMPT_ID) == str(a.id)
+    # ... and the call-centre context saw the Dial answered
+    dialled = [e for e in batch.user_events if e.name == C.USEREVENT_CALL_CENTRE
+               and e.headers.get("Uniqueid") == a.uniqueid]
+    assert [e.headers.get("DialStatus") for e in dialled] == ["ANSWER"], batch.user_events
+    # the agent talked to her (3 s) after the IVR had finished: the call outlasts the flow
+    assert a.ended_at - a.answered_at > 6.0
