@@ -69,7 +69,12 @@ async def build_report(store: Store, programme: Programme, req: ReportRequest,
     out.update(await _calls(store, g, lo, hi, offset))
     out["callbacks"] = await _callbacks(store, g, lo, hi)
     out["at_risk"] = await _at_risk(store, programme, g, now, req.reveal)
-    return out
+    return {k: out[k] for k in (*HEAD, *SECTIONS)}
+
+
+HEAD = ("programme", "from", "to", "by", "generated_at", "timezone")
+SECTIONS = ("funnel", "pickup_by_attempt", "pickup_by_slot", "pickup_by_weekday", "listening",
+            "failure_mix", "retention", "deactivation_reasons", "callbacks", "at_risk")
 
 
 async def _women(store: Store, g: str, lo, hi) -> dict:
@@ -111,7 +116,8 @@ async def _calls(store: Store, g: str, lo, hi, offset: float) -> dict:
     cond, args = _range("a.created_at", lo, hi)
     cube = await store.fetchall(
         f"SELECT {g} AS grp, a.kind, a.number, s.slot, "
-        f" CAST(strftime('%w', a.created_at + {offset}, 'unixepoch') AS INTEGER) AS wd, a.outcome,"
+        # weekday 0 = Sunday, as strftime('%w'); 1970-01-01 was a Thursday (4)
+        f" (CAST((a.created_at + {offset}) / 86400 AS INTEGER) + 4) % 7 AS wd, a.outcome,"
         " CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 ELSE 0 END AS hb,"
         " COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
         "FROM attempts a JOIN subscribers s ON s.id = a.subscriber_id "
@@ -222,16 +228,26 @@ async def _at_risk(store: Store, programme: Programme, g: str, now: datetime,
     list. Only calls after her last well-heard answered call matter to the rule (that call
     resets both counters), so only those are read."""
     rule = programme.at_risk
+    since = " AND a.created_at > COALESCE(good.t, -1)"
     rows = await store.fetchall(
         "WITH good AS (SELECT subscriber_id, MAX(created_at) AS t FROM attempts"
         " WHERE outcome = 'answered' AND COALESCE(heard_share, 0) >= ? AND kind != 'test'"
-        " GROUP BY subscriber_id) "
-        "SELECT a.id, a.subscriber_id, a.kind, a.message_key, a.number, a.created_at,"
-        " a.ended_at, a.outcome, a.heard_share FROM attempts a"
-        " JOIN subscribers s ON s.id = a.subscriber_id AND s.status = 'active'"
+        " GROUP BY subscriber_id), "
+        # necessary (not sufficient) conditions; the rule itself decides below
+        "candidates AS (SELECT a.subscriber_id FROM attempts a"
         " LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
-        " WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND a.created_at > COALESCE(good.t, -1)",
-        (rule.low_listening_share,))
+        f" WHERE a.kind != 'test' AND a.outcome IS NOT NULL{since}"
+        " GROUP BY a.subscriber_id HAVING MIN(CASE WHEN a.outcome != 'answered'"
+        " THEN COALESCE(a.ended_at, a.created_at) END) <= ?"
+        " OR SUM(a.outcome = 'answered') >= ?) "
+        "SELECT a.id, a.subscriber_id, a.kind, a.message_key, a.number, a.created_at,"
+        " a.ended_at, a.outcome, a.heard_share FROM candidates c"
+        " JOIN subscribers s ON s.id = c.subscriber_id AND s.status = 'active'"
+        " JOIN attempts a ON a.subscriber_id = c.subscriber_id"
+        " LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
+        f" WHERE a.kind != 'test' AND a.outcome IS NOT NULL{since}",
+        (rule.low_listening_share, now.timestamp() - rule.unanswered_weeks * 7 * 86400,
+         rule.low_listening_calls))
     mine: dict[int, list[Attempt]] = defaultdict(list)
     for r in rows:
         mine[r["subscriber_id"]].append(Attempt(
