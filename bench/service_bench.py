@@ -1,0 +1,130 @@
+"""Issue 4's benchmark of the calling service, side by side in one run on a PRIVATE sandbox
+Asterisk (its own home in a temp dir and free ports; the unpacked Asterisk of var/ is reused):
+
+  1. dialer     ivr.service.Dialer places BATCH scheduled calls of a MESSAGE-second message
+                (FastAGI flow), trunk limit LIMIT channels and CPS set-ups a second
+  2. blast      the same batch as raw AMI Originates (Playback of the same file), all at once
+                up to LIMIT live, no pacing
+  3. callfiles  the same batch as .call files renamed into spool/outgoing at once
+  4. missed     MISSED missed calls from sipp at MISSED_RATE/s, each called back over PJSIP
+
+    .venv/bin/python bench/service_bench.py                       # everything (~10 min)
+    .venv/bin/python bench/service_bench.py --parts dialer --batch 60 --limit 50 --message 10
+
+Prints one JSON object per phase (stdout) and writes them all to --out (JSON).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from service_common import (ROOT, bench_config, loadavg, make_sounds,  # noqa: E402
+                            private_sandbox, settle)
+from service_blast import run_blast, run_call_files  # noqa: E402
+from service_dialer import phones, run_dialer  # noqa: E402
+from service_missed import run_missed  # noqa: E402
+
+from ivr.config import home_dir  # noqa: E402
+from tests.e2e.run_helpers import quick_programme  # noqa: E402
+
+PARTS = ("dialer", "blast", "callfiles", "missed")
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--parts", default=",".join(PARTS),
+                   help=f"comma-separated phases, from {', '.join(PARTS)}")
+    p.add_argument("--batch", type=int, default=600, help="calls in the batch (600)")
+    p.add_argument("--limit", type=int, default=500, help="trunk channel limit (500)")
+    p.add_argument("--cps", type=float, default=50.0, help="trunk call set-ups a second (50)")
+    p.add_argument("--message", type=float, default=60.0, help="message length, s (60)")
+    p.add_argument("--missed", type=int, default=200, help="missed calls (200)")
+    p.add_argument("--missed-rate", type=float, default=5.0, help="missed calls a second (5)")
+    p.add_argument("--callback-channels", type=int, default=100,
+                   help="carrier trunk channels for the callbacks (100)")
+    p.add_argument("--callback-cps", type=float, default=20.0,
+                   help="carrier trunk CPS for the callbacks (20)")
+    p.add_argument("--out", type=Path, default=None, help="write all results here (JSON)")
+    args = p.parse_args(argv)
+    args.parts = [x.strip() for x in args.parts.split(",") if x.strip()]
+    bad = [x for x in args.parts if x not in PARTS]
+    if bad:
+        p.error(f"unknown part(s) {bad}; choose from {', '.join(PARTS)}")
+    for name in ("batch", "limit", "missed", "callback_channels"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("cps", "message", "missed_rate", "callback_cps"):
+        if not getattr(args, name) > 0:
+            p.error(f"--{name.replace('_', '-')} must be > 0")
+    return args
+
+
+async def main(args: argparse.Namespace) -> list[dict]:
+    shared = home_dir({"IVR_HOME": os.environ.get("IVR_HOME") or str(ROOT / "var")})
+    results: list[dict] = []
+
+    def report(name: str, figures: dict) -> None:
+        figures = {"phase": name, **figures}
+        results.append(figures)
+        print(json.dumps(figures), flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="ivr-bench-", dir="/tmp") as tmp:
+        work = Path(tmp)
+        programme = quick_programme(work, gaps={})
+        long_sound = make_sounds(work / "sounds-long", programme, args.message)
+        short_sound_dir = work / "sounds-short"
+        make_sounds(short_sound_dir, programme, 3.0)
+        with private_sandbox(work, shared, rtp=(36000, 37999)) as box:
+            pid = box.status().pid
+            report("setup", {"asterisk_pid": pid, "ami_port": box.ports.ami_port,
+                             "sip_port": box.ports.sip_port, "load": loadavg(),
+                             "cpus": os.cpu_count(), "args": {k: v for k, v in vars(args).items()
+                                                              if k != "out"}})
+            sim = {"sim": {"channels": args.limit, "cps": args.cps, "ring_timeout": 30.0}}
+            timeout = args.batch / args.cps + 3 * (args.message + 30)
+            for part in args.parts:
+                waited = await settle(box)
+                if part == "dialer":
+                    cfg = bench_config(box, database=work / "dialer.db",
+                                       sounds=work / "sounds-long", programme=programme,
+                                       trunks=sim)
+                    figures = await run_dialer(cfg, pid, args.batch, timeout)
+                elif part == "blast":
+                    cfg = bench_config(box, database=work / "x.db", sounds=work / "sounds-long",
+                                       programme=programme, trunks=sim)
+                    figures = await run_blast(cfg.ami, pid, phones(args.batch), args.limit,
+                                              long_sound, args.message, timeout)
+                elif part == "callfiles":
+                    cfg = bench_config(box, database=work / "x.db", sounds=work / "sounds-long",
+                                       programme=programme, trunks=sim)
+                    figures = await run_call_files(box, cfg.ami, pid, phones(args.batch),
+                                                   long_sound, args.message, timeout,
+                                                   args.limit)
+                else:
+                    cfg = bench_config(
+                        box, database=work / "missed.db", sounds=short_sound_dir,
+                        programme=programme,
+                        trunks={"carrier": {"channels": args.callback_channels,
+                                            "cps": args.callback_cps, "ring_timeout": 30.0}})
+                    figures = await run_missed(box, cfg, work, args.missed, args.missed_rate,
+                                               args.missed / args.missed_rate + 120)
+                report(part, {"settled_before_s": round(waited, 1), **figures})
+    return results
+
+
+if __name__ == "__main__":
+    arguments_ = arguments()
+    started = time.time()
+    out = asyncio.run(main(arguments_))
+    print(json.dumps({"phase": "total", "wall_s": round(time.time() - started, 1)}))
+    if arguments_.out:
+        arguments_.out.write_text(json.dumps(out, indent=1) + "\n")
