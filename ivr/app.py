@@ -9,7 +9,7 @@ from typing import AsyncIterator
 
 from audio.catalogue import Catalogue
 from ivr.adapters.fastagi import FastAgiServer
-from ivr.adapters.store import Attempt, NewAttempt, Store
+from ivr.adapters.store import Attempt, NewAttempt, Store, open_store
 from ivr.agi_route import CallRoute
 from ivr.config import Config
 from ivr.controller import CallRequest, Controller
@@ -31,7 +31,7 @@ async def running(config: Config, *, agi_port: int | None = None) -> AsyncIterat
     """Open the store, start the FastAGI server and log in to AMI; undo it all on exit.
     agi_port=0 picks a free port (tests); the default is the configured one."""
     programme = load_programme(config.programme)
-    store = await Store.open(config.database)
+    store = await open_store(config)
     catalogue = Catalogue(config.sounds)
     server = None
     controller = None

@@ -50,6 +50,9 @@ class Config:
     agi_port: int = 4573
     trunks: tuple[Trunk, ...] = (Trunk("sim", "Local/{digits}@sim-phones"),)
     call_centre: bool = False        # key 0 reaches the call centre (dialplan global IVR_CALL_CENTRE)
+    # the database file 0660 in a 0770 directory instead of 0600/0700: for a deployment where
+    # Asterisk's missed-call fallback script (another user, same group) writes into it
+    database_group_writable: bool = False
     source: Path | None = None       # the file read, if any
 
     def trunk(self, name: str | None = None) -> Trunk:
@@ -98,12 +101,28 @@ def _get(section: dict, key: str, kind: type, default, where: str):
 
 
 _KNOWN = {"ivr", "ami", "agi", "trunk"}
+_KEYS = {
+    "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable"},
+    "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
+    "agi": {"host", "port"},
+    "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout"},
+}
 
 
 def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) -> Config:
     unknown = set(data) - _KNOWN
     if unknown:
         raise ConfigError(f"unknown section(s) {sorted(unknown)} in {path}; known: {sorted(_KNOWN)}")
+    for section, keys in _KEYS.items():
+        tables = data.get(section, [] if section == "trunk" else {})
+        for i, table in enumerate(tables if isinstance(tables, list) else [tables]):
+            if not isinstance(table, dict):
+                raise ConfigError(f"[{section}] in {path} must be a table")
+            unknown_keys = set(table) - keys
+            if unknown_keys:
+                where = f"trunk[{i}]" if section == "trunk" else f"[{section}]"
+                raise ConfigError(f"unknown key(s) {sorted(unknown_keys)} in {where} of {path}; "
+                                  f"known: {sorted(keys)}")
     ivr, ami, agi = data.get("ivr", {}), data.get("ami", {}), data.get("agi", {})
     d = AmiSettings()
     ami_s = AmiSettings(
@@ -139,6 +158,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         agi_host=_get(agi, "host", str, "127.0.0.1", "agi"),
         agi_port=_get(agi, "port", int, 4573, "agi"),
         call_centre=_get(ivr, "call_centre", bool, False, "ivr"),
+        database_group_writable=_get(ivr, "database_group_writable", bool, False, "ivr"),
         source=path,
     )
     if trunks:

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 MAX_SLEEP = 30.0          # re-check at least this often (plans written by other processes)
 STATUS_EVERY = 1.0
+SWEEP_EVERY = 30.0        # look for missed calls recorded without an event reaching us
 
 
 class RunError(Exception):
@@ -82,6 +83,7 @@ class Dialer:
         self.wake = asyncio.Event()
         self.stats = Stats(started_at=clock())
         self._calls: set[asyncio.Task] = set()
+        self._swept_at = clock()
         self._chores: set[asyncio.Task] = set()
         service.controller.user_event_handlers.append(self._on_user_event)
 
@@ -98,6 +100,9 @@ class Dialer:
                 now = self.clock()
                 await self.schedule.run_plans(utc(now))
                 await self.schedule.reap(utc(now))
+                if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
+                    self._swept_at = now
+                    await self.handle_waiting_missed_calls()
                 await self._dial_due(stop)
                 wake_at = await self.schedule.next_wake()
                 if until_idle and not self._calls and not self._chores and (
@@ -205,6 +210,9 @@ class Dialer:
         store = self.service.store
         self.stats.missed_calls += 1
         uniqueid = headers.get("Uniqueid") or None
+        if not headers.get("MissedCallId") and not headers.get("Caller"):
+            log.info("missed call with no caller ID: nobody to call back")
+            return
         row_id = headers.get("MissedCallId", "")
         if row_id.isdigit() and uniqueid and not await store.fetchall(
                 "SELECT 1 FROM missed_calls WHERE id = ? AND uniqueid = ?", (int(row_id), uniqueid)):

@@ -5,7 +5,7 @@ import json
 import os
 from datetime import datetime
 
-from ivr.adapters.store import Store
+from ivr.adapters.store import open_store
 from ivr.config import Config
 
 STALE_AFTER = 5.0       # a status file older than this belongs to a dead process
@@ -35,7 +35,7 @@ def service_status(config: Config, now: float) -> dict | None:
 async def read_status(config: Config, now: float) -> dict:
     midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0,
                                                    microsecond=0).timestamp()
-    async with await Store.open(config.database) as store:
+    async with await open_store(config) as store:
         today = {r[0]: r[1] for r in await store.fetchall(
             "SELECT outcome, COUNT(*) FROM attempts WHERE created_at >= ? AND outcome IS NOT NULL "
             "GROUP BY outcome", (midnight,))}

@@ -34,6 +34,8 @@ def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
     ("[[trunk]]\nname = \"x\"\n", r"needs both 'name' and 'dial'"),
     ("[ami\n", r"ivr.toml"),
     ("[ivr]\ncall_centre = 1\n", r"ivr.call_centre must be bool"),
+    ("[ami]\nsecrett = \"x\"\n", r"unknown key\(s\) \['secrett'\] in \[ami\]"),
+    ("[[trunk]]\nname = \"x\"\ndial = \"L/{digits}\"\ncsp = 3\n", r"unknown key.*trunk\[0\]"),
 ])
 def test_bad_files_get_a_clear_error(tmp_path, text, message):
     path = write(tmp_path, text)

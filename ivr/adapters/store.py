@@ -109,11 +109,12 @@ class Attempt:
 _ATTEMPT_COLUMNS = ", ".join(f.name for f in fields(Attempt))
 
 
-def _private_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+def _private_file(path: Path, group_writable: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o770 if group_writable else 0o700)
+    mode = 0o660 if group_writable else 0o600
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
     os.close(fd)
-    os.chmod(path, 0o600)
+    os.chmod(path, mode)
 
 
 class Store:
@@ -125,10 +126,12 @@ class Store:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> "Store":
+    async def open(cls, path: Path | str, *, group_writable: bool = False) -> "Store":
+        """Open (creating and migrating) the database. group_writable: 0660 in a 0770
+        directory, for a deployment where Asterisk's fallback script (same group) writes it."""
         path = Path(path)
         try:
-            _private_file(path)
+            _private_file(path, group_writable)
             db = await aiosqlite.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open the database {path}: {e}") from None
@@ -289,6 +292,11 @@ class Store:
             return await (await self._db.execute(sql, params)).fetchall()
         async with self._lock:
             return await (await self._db.execute(sql, params)).fetchall()
+
+
+async def open_store(config) -> Store:
+    """The configured database (ivr.config.Config)."""
+    return await Store.open(config.database, group_writable=config.database_group_writable)
 
 
 def _statements(sql: str) -> list[str]:

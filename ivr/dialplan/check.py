@@ -41,7 +41,7 @@ def _q(text: str) -> str:
 def contract() -> list[Rule]:
     v = lambda name: _q("${" + name + "}")          # noqa: E731 - a ${NAME} reference
     return [
-        Rule(C.CONTEXT_OUTBOUND, rf"Set\(CHANNEL\(language\)=.*", "sets her language"),
+        Rule(C.CONTEXT_OUTBOUND, r"Set\(CHANNEL\(language\)=.*", "sets her language"),
         Rule(C.CONTEXT_OUTBOUND, rf"AGI\({v(C.GLOBAL_AGI_URL)}/{_q(C.AGI_ROUTE_CALL)},"
                                  rf"{v(C.VAR_ATTEMPT_ID)}(,.*)?\)",
              f"runs the FastAGI route {C.AGI_ROUTE_CALL!r} with the attempt id"),

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import AsyncIterator
 
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.adapters.store import Store
+from ivr.adapters.store import open_store
 from ivr.config import Config
 from scheduler.programme import Programme, load_programme
 
@@ -38,7 +38,7 @@ def programme_of(config: Config) -> Programme:
 @asynccontextmanager
 async def open_schedule(config: Config,
                         programme: Programme | None = None) -> AsyncIterator[ScheduleStore]:
-    store = await Store.open(config.database)
+    store = await open_store(config)
     try:
         yield ScheduleStore(store, programme or programme_of(config))
     finally:

@@ -22,7 +22,7 @@ the file could not be opened), ``200 result= (timeout)`` (GET DATA, nothing pres
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 

@@ -10,6 +10,7 @@ Files (home = ivr.config.home_dir()):
 """
 from __future__ import annotations
 
+import asyncio
 import errno
 import fcntl
 import json
@@ -22,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -94,7 +96,24 @@ class Sandbox:
                 raise
             render.write_ivr_toml(self.home / "ivr.toml", self.ports.ami_port, secret,
                                   self.ports.agi_port)
+            self._create_database()
             return self.status()
+
+    def _create_database(self) -> None:
+        """The controller's database, with its schema, exists from the start: the dialplan's
+        missed-call fallback script records into it even before `ivr run` has ever run."""
+        from ivr.adapters.store import Store, StoreError
+        from ivr.config import ConfigError, load_config
+
+        async def create(path: Path) -> None:
+            await (await Store.open(path)).close()
+
+        try:
+            cfg = load_config(self.home / "ivr.toml", env={"IVR_HOME": str(self.home)})
+            with ThreadPoolExecutor(1) as pool:     # callable from inside a running event loop
+                pool.submit(asyncio.run, create(cfg.database)).result(timeout=30)
+        except (ConfigError, StoreError, OSError) as e:
+            raise SandboxError(f"the sandbox's database could not be created: {e}") from None
 
     def stop(self, timeout: float = 10) -> None:
         """`core stop now`, then SIGTERM, then SIGKILL, by pid. No-op when not running."""
