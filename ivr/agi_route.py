@@ -8,27 +8,51 @@ she heard.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
+from datetime import datetime, timezone
 
 from audio.catalogue import Catalogue, sound_path
 from ivr import constants as C
 from ivr.adapters.fastagi import AgiSession, run_flow
 from ivr.adapters.store import Store
-from ivr.adapters.columns import instant
+from ivr.adapters.schedule_store import ScheduleStore
 from ivr.controller import Controller
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
-from ivr.optout import masked_channel, opt_out_by_key
+from scheduler.model import SchedulerError
+from scheduler.programme import load_programme
 
 log = logging.getLogger(__name__)
+
+OPT_OUT_ACTOR = "ivr"
+OPT_OUT_REASON = "by_user_ivr"
+
+# A Local channel's name carries the dialled number ("Local/919000021@sim-phones-0000002a;1").
+# Only a digit run that starts a word is a number: the channel's counter ("-0000002a") is not.
+_NUMBER_IN_CHANNEL = re.compile(r"(?<![-\w])\d{5,}")
+
+
+def masked_channel(channel: str) -> str:
+    """The channel name with any phone number in it masked but for its last 3 digits."""
+    return _NUMBER_IN_CHANNEL.sub(lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], channel)
 
 
 class CallRoute:
     def __init__(self, controller: Controller, store: Store, catalogue: Catalogue,
-                 fallback_language: str):
+                 fallback_language: str, schedule: ScheduleStore | None = None):
+        """`schedule`: the scheduling store opt-outs go through; by default a ScheduleStore
+        on `store` with the configured programme, made at the first opt-out."""
         self.controller = controller
         self.store = store
         self.catalogue = catalogue
         self.fallback_language = fallback_language
+        self._schedule = schedule
+
+    def schedule(self) -> ScheduleStore:
+        if self._schedule is None:
+            self._schedule = ScheduleStore(self.store,
+                                           load_programme(self.controller.config.programme))
+        return self._schedule
 
     async def __call__(self, session: AgiSession) -> None:
         args = session.request.args
@@ -85,19 +109,20 @@ class CallRoute:
             log.info("attempt %s: opt-out confirmed on a call with no subscriber (test call, "
                      "%s): nothing to record", attempt_id, masked_channel(channel))
             return
+        now = datetime.fromtimestamp(self.controller.clock(), timezone.utc)
         try:
-            done = await opt_out_by_key(self.store, subscriber_id,
-                                        at=instant(self.controller.clock()), channel=channel,
-                                        attempt_id=attempt_id)
+            sub = await self.schedule().opt_out(
+                subscriber_id, now, actor=OPT_OUT_ACTOR, reason=OPT_OUT_REASON,
+                detail={"via": "key", "channel": masked_channel(channel), "attempt": attempt_id})
+        except SchedulerError as e:
+            # no such woman, or her subscription had already ended: nothing to change
+            log.info("attempt %s: opt-out by key of subscriber %s not applied: %s", attempt_id,
+                     subscriber_id, e)
+            return
         except sqlite3.Error as e:
             # she was told it is done: this must reach an operator
             log.error("attempt %s: opt-out of subscriber %s NOT recorded: %s", attempt_id,
                       subscriber_id, e)
             return
-        if done.changed:
-            log.info("attempt %s: subscriber %s opted out by key (%s deliveries, %s callbacks "
-                     "cancelled)", attempt_id, subscriber_id, done.deliveries_cancelled,
-                     done.callbacks_cancelled)
-        else:
-            log.info("attempt %s: opt-out by key of subscriber %s: nothing to change (status "
-                     "%s)", attempt_id, subscriber_id, done.previous_status)
+        log.info("attempt %s: subscriber %s opted out by key (%s)", attempt_id, subscriber_id,
+                 sub.status.value)

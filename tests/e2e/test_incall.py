@@ -12,21 +12,23 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from ivr import constants as C
-from ivr.adapters.deliveries import open_delivery
+from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Attempt
-from ivr.adapters.subscribers import enrol, find_live_subscriber
+from ivr.adapters.subscribers import find_live_subscriber
+from ivr.agi_route import OPT_OUT_ACTOR, OPT_OUT_REASON
 from ivr.app import Service, call_and_close, running
 from ivr.config import Config, load_config
 from ivr.controller import CallRequest
-from ivr.optout import ACTION, ACTOR, STATUS_REASON
 from ivr.protocol.ami import UserEvent
-from scheduler.model import Subscriber
+from scheduler.model import Attempt as ScheduledAttempt
+from scheduler.model import CallbackRequest, Subscriber
 from scheduler.outcome import Outcome
+from scheduler.programme import load_programme
 from tests.conftest import MESSAGE_SECONDS, TEST_MESSAGE
 from tests.e2e.agi_events import AgiCommand, AgiLog, observer
 
@@ -40,7 +42,7 @@ HANGS_UP = "919000072"         # hangs up 2 s after answer: mid-message (0.3 s g
 WRONG_KEY = "9190000255"       # 5 during her (4 s, Marathi) message: not a key there, ignored;
                                # then 5 at the menu: the "invalid" prompt and the menu again
 LANGUAGE = {WRONG_KEY: "mr"}
-OTHER_MESSAGE = "mmitra-p002"  # a later message owed to the woman who opts out
+OWNER = "test-incall"
 
 
 @dataclass
@@ -50,12 +52,14 @@ class Batch:
     commands: dict[str, list[AgiCommand]] = field(default_factory=dict)
     user_events: list[UserEvent] = field(default_factory=list)
     started: float = 0.0
-    # the woman who opts out: her rows after the call
+    # the woman who opts out: her rows after the call, and what the scheduler does next
     subscriber: dict = field(default_factory=dict)
     deliveries: list[dict] = field(default_factory=list)
     callbacks: list[dict] = field(default_factory=list)
     audit: list[dict] = field(default_factory=list)
     live_after: Subscriber | None = None
+    claimed_after: list[ScheduledAttempt] = field(default_factory=list)
+    missed_call_after: CallbackRequest | None = None
 
     def attempt(self, number: str) -> Attempt:
         if number in self.errors:
@@ -93,22 +97,34 @@ async def _replay_then_hang_up(service: Service, agi: AgiLog) -> Attempt:
             await asyncio.wait([call], timeout=10)
 
 
-async def _opt_out_call(service: Service, now: datetime) -> Attempt:
-    store = service.store
-    woman, created = await enrol(store, Subscriber(id=0, language="hi", slot="09-12",
-                                                   phone=OPT_OUT, lmp=date(2026, 6, 1)),
-                                 programme="mmitra", at=now, actor="test")
-    assert created
-    delivery = await open_delivery(store, woman, TEST_MESSAGE, due_at=now, next_attempt_at=now)
-    await open_delivery(store, woman, OTHER_MESSAGE, due_at=now + timedelta(days=3),
-                        next_attempt_at=now + timedelta(days=3))
-    await store.execute("INSERT INTO callback_requests (subscriber_id, requested_at, "
-                        "next_attempt_at) VALUES (?, ?, ?)",
-                        (woman.id, now.timestamp(), now.timestamp() + 600))
+async def _opt_out_call(service: Service, now: datetime, batch: Batch) -> Attempt:
+    """The real path of a scheduled call: enrol her, claim her first message, place it,
+    release it; then ask the scheduler for her next calls."""
+    schedule = ScheduleStore(service.store, load_programme(service.config.programme))
+    woman = await schedule.enrol(Subscriber(id=0, language="hi", slot="09-12", phone=OPT_OUT,
+                                            lmp=now.date() - timedelta(weeks=12)),
+                                 now, actor="test")
+    due = min(d.next_attempt_at for d in await schedule.deliveries_of(woman.id)
+              if d.next_attempt_at is not None)
+    claimed = await schedule.claim(due, owner=OWNER, limit=10)
+    assert [c.subscriber_id for c in claimed] == [woman.id], claimed
+    attempt = claimed[0]
     request = CallRequest(phone=OPT_OUT, language="hi", message_key=TEST_MESSAGE,
-                          trunk=service.config.trunk(), kind="scheduled",
-                          subscriber_id=woman.id, delivery_id=delivery.id)
-    return await call_and_close(service, request)
+                          trunk=service.config.trunk(), kind="scheduled", subscriber_id=woman.id,
+                          delivery_id=attempt.delivery_id, number=attempt.number)
+    report = await service.controller.place_call(request, attempt.id)
+    await schedule.release(attempt.id, report.outcome, report.heard_share,
+                           due + timedelta(minutes=1))
+    # months later: nothing is due for her, and a missed call from her is not called back
+    later = due + timedelta(days=90)
+    await schedule.run_plans(later)
+    batch.claimed_after = await schedule.claim(later, owner=OWNER, limit=100)
+    batch.missed_call_after = await schedule.missed_call(woman.id, later)
+    batch.claimed_after += await schedule.claim(later + timedelta(hours=1), owner=OWNER,
+                                                limit=100)
+    final = await service.store.attempt(attempt.id)
+    assert final is not None
+    return final
 
 
 async def _run(config: Config, sandbox) -> Batch:
@@ -121,7 +137,7 @@ async def _run(config: Config, sandbox) -> Batch:
         now = datetime.fromtimestamp(batch.started, timezone.utc)
         jobs = {
             REPLAY: _replay_then_hang_up(service, agi),
-            OPT_OUT: _opt_out_call(service, now),
+            OPT_OUT: _opt_out_call(service, now, batch),
             CALL_CENTRE: _test_call(service, CALL_CENTRE),
             HANGS_UP: _test_call(service, HANGS_UP),
             WRONG_KEY: _test_call(service, WRONG_KEY),
@@ -185,27 +201,29 @@ def test_replay_plays_her_message_again_to_the_end(batch):
 
 def test_opt_out_is_stored_before_the_call_ends_and_stops_every_further_call(batch):
     a = batch.attempt(OPT_OUT)
-    assert a.outcome is Outcome.ANSWERED
+    assert a.outcome is Outcome.ANSWERED and a.kind == "scheduled"
     assert (a.keys, a.ended) == ("91", "opted_out")
     assert _script(batch.commands[OPT_OUT])[-3:] == [
         f"ask {C.PROMPT_OPTOUT_CONFIRM}", f"play {C.PROMPT_OPTOUT_DONE}", "set opted_out"]
     sub = batch.subscriber
-    assert (sub["status"], sub["status_reason"]) == ("opted_out", STATUS_REASON)
-    assert sub["plan_at"] is None
+    assert (sub["status"], sub["status_reason"]) == ("opted_out", OPT_OUT_REASON)
     # recorded during the call: after it was answered, before the controller saw it end
-    assert a.answered_at < sub["updated_at"] <= a.ended_at
-    # nothing left to call her for: her deliveries and her callback are cancelled
-    assert [(d["message_key"], d["status"]) for d in batch.deliveries] == [
-        (TEST_MESSAGE, "cancelled"), (OTHER_MESSAGE, "cancelled")]
-    assert all(d["next_attempt_at"] is None and d["closed_at"] == sub["updated_at"]
-               for d in batch.deliveries)
-    assert [c["status"] for c in batch.callbacks] == ["cancelled"]
+    assert a.answered_at < sub["updated_at"] < a.ended_at
     assert batch.live_after is None      # no active record for her number any more
+    # the scheduler will not call her again: nothing claimable months later, no callback
+    assert batch.claimed_after == []
+    assert batch.missed_call_after is None
+    # the message she was called for is cancelled, not retried (release kept it so)
+    assert [(d["id"], d["status"], d["next_attempt_at"]) for d in batch.deliveries] == [
+        (a.delivery_id, "cancelled", None)]
+    assert not [c for c in batch.callbacks if c["status"] == "pending"], batch.callbacks
     # the audit trail: who, when, on which call and channel (her number masked in it)
-    row = batch.audit[-1]
-    assert (row["actor"], row["action"], row["at"]) == (ACTOR, ACTION, sub["updated_at"])
-    detail = json.loads(row["detail"])
-    assert detail["attempt"] == a.id and detail["previous_status"] == "active"
+    row = [r for r in batch.audit if r["action"] == "opt_out"]
+    assert len(row) == 1
+    assert (row[0]["actor"], row[0]["at"]) == (OPT_OUT_ACTOR, sub["updated_at"])
+    detail = json.loads(row[0]["detail"])
+    assert (detail["attempt"], detail["via"]) == (a.id, "key")
+    assert (detail["previous_status"], detail["status"]) == ("active", "opted_out")
     assert detail["channel"].startswith("Local/") and detail["channel"].endswith(";1")
     assert OPT_OUT not in detail["channel"] and OPT_OUT[-3:] in detail["channel"]
 
