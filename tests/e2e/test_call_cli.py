@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+from contextlib import closing
 
 import pytest
 from click.testing import CliRunner
@@ -49,5 +50,5 @@ def test_bad_input_is_refused_before_dialling(sandbox, test_sounds, tmp_path, ar
     assert result.exit_code == 1 and message in result.stderr, result.output
     db = tmp_path / "ivr.db"
     if db.exists():                                           # nothing was dialled nor stored
-        with sqlite3.connect(db) as conn:
+        with closing(sqlite3.connect(db)) as conn:
             assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 0
