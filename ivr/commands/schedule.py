@@ -1,9 +1,11 @@
 """`ivr schedule preview`: what the service would call, per slot, and why (never dials)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
-from ivr.commands.common import emit_json, pass_settings, say
+from ivr.commands.common import emit_json, fail, pass_settings, say
 from ivr.commands.enrol import parse_date_option
 
 
@@ -23,8 +25,9 @@ def preview_cmd(settings, day, summary, as_json, reveal):
     """Show the calls the service would place on a day, per slot, and why (first attempt,
     retry after busy..., callback after a missed call).
 
-    It runs the same code as `ivr run` over the day inside a transaction that is rolled
-    back: nothing is written, nothing is dialled. Each woman shows at her first call of the
+    It runs the same code as `ivr run` over the day, on a private snapshot of the database,
+    inside a transaction that is rolled back: nothing is written, nothing is dialled, and
+    the running service is not slowed down. Each woman shows at her first call of the
     day; whether she is called again depends on whether she answers.
 
     \b
@@ -32,7 +35,7 @@ def preview_cmd(settings, day, summary, as_json, reveal):
       ivr schedule preview --date 25/11/2026
       ivr schedule preview --summary
     """
-    from ivr.operators.preview import preview
+    from ivr.operators.preview import preview, snapshot
     from ivr.operators.session import open_schedule, programme_of, run, utc_now
     from ivr.operators.text import table
     from scheduler.slots import local_date, zone
@@ -46,11 +49,14 @@ def preview_cmd(settings, day, summary, as_json, reveal):
         raise click.BadParameter(f"{day} is past: see what happened with ivr calls --date",
                                  param_hint="'--date'")
 
-    async def go():
-        async with open_schedule(config, programme) as sched:
+    async def go(copy):
+        async with open_schedule(replace(config, database=copy), programme) as sched:
             return await preview(sched, day, now, reveal=reveal)
 
-    calls = run(go())
+    if not config.database.exists():
+        fail(f"no database at {config.database} yet: enrol women first (ivr enrol, ivr import)")
+    with snapshot(config.database) as copy:
+        calls = run(go(copy))
     if as_json:
         for c in calls:
             emit_json({**c.__dict__, "at": c.at.astimezone(zone(programme.timezone))

@@ -2,14 +2,21 @@
 
 The same code as `ivr run` (ScheduleStore.run_plans and claim), stepped through the day
 from one due time to the next, inside ONE transaction that is then rolled back: nothing is
-written and nothing is dialled. Each woman appears at her first call of the day (what
+written and nothing is dialled. It runs on a private snapshot of the database (SQLite's
+online backup, a read that does not block writers), so the running service never waits for
+a preview's write lock; the snapshot is deleted afterwards. Each woman appears at her first call of the day (what
 happens after depends on whether she answers); retries owed from earlier days show as
 retries, missed calls waiting as callbacks.
 """
 from __future__ import annotations
 
+import sqlite3
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Iterator
 
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.schedule_store import ScheduleStore
@@ -31,6 +38,24 @@ class PlannedCall:
     attempt: int
     kind: str
     why: str
+
+
+@contextmanager
+def snapshot(database: Path) -> Iterator[Path]:
+    """A private copy of the database (0600 in a 0700 temporary directory), removed after."""
+    with tempfile.TemporaryDirectory(prefix="ivr-preview-") as tmp:
+        copy = Path(tmp) / "snapshot.db"
+        src = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            copy.touch(mode=0o600)
+            dst = sqlite3.connect(copy)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        yield copy
 
 
 class _Rollback(Exception):

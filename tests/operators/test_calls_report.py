@@ -147,3 +147,18 @@ def test_preview_shows_calls_and_writes_nothing(cli):
     assert con.execute("SELECT next_attempt_at FROM deliveries").fetchall() == pending
     con.close()
     assert cli("schedule", "preview", "--date", "01/01/2020").exit_code == 2
+
+
+def test_preview_does_not_wait_for_the_write_lock_of_the_service(cli):
+    enrol(cli, "9876543210", slot="18-21")
+    service = sqlite3.connect(cli.db, timeout=0)
+    service.execute("BEGIN IMMEDIATE")                   # the running service is writing
+    service.execute("UPDATE subscribers SET name = 'x'")
+    try:
+        r = cli("schedule", "preview", "--summary",
+                "--date", dmy(TODAY.fromordinal(TODAY.toordinal() + 1)))
+        assert r.exit_code == 0, r.output
+        assert "slot 18-21 (18:00-21:00): 1 call(s)" in r.stdout
+    finally:
+        service.rollback()
+        service.close()
