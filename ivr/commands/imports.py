@@ -69,6 +69,8 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
     config = settings.config
     programme = programme_of(config)
     now = utc_now()
+    if is_terminal():
+        say(f"checking {file}...")
     try:
         plan = imports.parse(data, programme, now, check_numbers=not unchecked_numbers)
     except imports.ImportFileError as e:
