@@ -68,52 +68,51 @@ async def test_kill_9_with_calls_in_flight_then_restart(sandbox, test_sounds, tm
     now = datetime.now(timezone.utc)
     listening = ["919000081", "919000082"]           # answer and stay on
     ringing = "919000041"                            # never answers
-    store = await Store.open(home / "ivr.db")
-    schedule = ScheduleStore(store, load_programme(path))
-    ids = {p: (await schedule.enrol(woman_on(p, now), now, actor="test")).id
-           for p in [*listening, ringing]}
+    async with await Store.open(home / "ivr.db") as store:
+        schedule = ScheduleStore(store, load_programme(path))
+        ids = {p: (await schedule.enrol(woman_on(p, now), now, actor="test")).id
+               for p in [*listening, ringing]}
 
-    async def in_flight():
+        async def in_flight():
+            rows = await store.fetchall(
+                "SELECT phone, answered_at FROM attempts WHERE outcome IS NULL")
+            answered = {r["phone"] for r in rows if r["answered_at"]}
+            return set(listening) <= answered and ringing in {r["phone"] for r in rows}
+
+        first = await asyncio.create_subprocess_exec(*IVR, "run", cwd=ROOT, env=env,
+                                                     stderr=asyncio.subprocess.PIPE)
+        try:
+            await wait_for(in_flight, 30, "calls in flight")
+        except TimeoutError:
+            if first.returncode is not None:
+                err = await first.stderr.read()
+                pytest.fail(f"ivr run exited {first.returncode}: {err.decode()[-2000:]}")
+            raise
+        finally:
+            if first.returncode is None:
+                first.send_signal(signal.SIGKILL)
+            await first.wait()
+        live = await store.fetchall("SELECT id, phone FROM attempts WHERE outcome IS NULL")
+        assert len(live) == 3                           # the crash left them open
+
+        second = await asyncio.create_subprocess_exec(
+            *IVR, "run", "--until-idle", cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(second.communicate(), 90)
+        assert second.returncode == 0, err.decode()[-2000:]
+        assert await store.fetchall("SELECT id FROM attempts WHERE outcome IS NULL") == []
+        for phone in listening:       # answered before the crash: delivered, never called again
+            [d, *_] = await schedule.deliveries_of(ids[phone])
+            rows = await store.fetchall("SELECT outcome FROM attempts WHERE delivery_id = ?", (d.id,))
+            assert d.status is DeliveryStatus.DELIVERED and [r[0] for r in rows] == ["answered"]
+        [d] = await schedule.deliveries_of(ids[ringing])
         rows = await store.fetchall(
-            "SELECT phone, answered_at FROM attempts WHERE outcome IS NULL")
-        answered = {r["phone"] for r in rows if r["answered_at"]}
-        return set(listening) <= answered and ringing in {r["phone"] for r in rows}
-
-    first = await asyncio.create_subprocess_exec(*IVR, "run", cwd=ROOT, env=env,
-                                                 stderr=asyncio.subprocess.PIPE)
-    try:
-        await wait_for(in_flight, 30, "calls in flight")
-    except TimeoutError:
-        if first.returncode is not None:
-            err = await first.stderr.read()
-            pytest.fail(f"ivr run exited {first.returncode}: {err.decode()[-2000:]}")
-        raise
-    finally:
-        if first.returncode is None:
-            first.send_signal(signal.SIGKILL)
-        await first.wait()
-    live = await store.fetchall("SELECT id, phone FROM attempts WHERE outcome IS NULL")
-    assert len(live) == 3                           # the crash left them open
-
-    second = await asyncio.create_subprocess_exec(
-        *IVR, "run", "--until-idle", cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE)
-    _, err = await asyncio.wait_for(second.communicate(), 90)
-    assert second.returncode == 0, err.decode()[-2000:]
-    assert await store.fetchall("SELECT id FROM attempts WHERE outcome IS NULL") == []
-    for phone in listening:       # answered before the crash: delivered, never called again
-        [d, *_] = await schedule.deliveries_of(ids[phone])
-        rows = await store.fetchall("SELECT outcome FROM attempts WHERE delivery_id = ?", (d.id,))
-        assert d.status is DeliveryStatus.DELIVERED and [r[0] for r in rows] == ["answered"]
-    [d] = await schedule.deliveries_of(ids[ringing])
-    rows = await store.fetchall(
-        "SELECT number, outcome FROM attempts WHERE delivery_id = ? ORDER BY number", (d.id,))
-    # the ringing call was lost with the process: recorded as failed, retried by the policy
-    assert [tuple(r) for r in rows] == [(1, "failed"), (2, "no_answer")]
-    assert d.status is DeliveryStatus.PENDING and d.attempts == 2
-    # and Asterisk kept none of our channels
-    channels = sandbox.cli("core show channels concise")
-    assert not any(f"ivr-{r['id']}-" in channels for r in live)
-    await store.close()
+            "SELECT number, outcome FROM attempts WHERE delivery_id = ? ORDER BY number", (d.id,))
+        # the ringing call was lost with the process: recorded as failed, retried by the policy
+        assert [tuple(r) for r in rows] == [(1, "failed"), (2, "no_answer")]
+        assert d.status is DeliveryStatus.PENDING and d.attempts == 2
+        # and Asterisk kept none of our channels
+        channels = sandbox.cli("core show channels concise")
+        assert not any(f"ivr-{r['id']}-" in channels for r in live)
 
 
 async def test_sigterm_drains_and_status_shows_the_live_call(sandbox, test_sounds, tmp_path):
@@ -126,36 +125,35 @@ async def test_sigterm_drains_and_status_shows_the_live_call(sandbox, test_sound
     env = {**os.environ, "IVR_HOME": str(home)}
     env.pop("IVR_CONFIG", None)
     now = datetime.now(timezone.utc)
-    store = await Store.open(home / "ivr.db")
-    schedule = ScheduleStore(store, load_programme(path))
-    first = (await schedule.enrol(woman_on("919000081", now), now, actor="t")).id   # stays on
-    waiting = (await schedule.enrol(woman_on("919000082", now), now, actor="t")).id
+    async with await Store.open(home / "ivr.db") as store:
+        schedule = ScheduleStore(store, load_programme(path))
+        first = (await schedule.enrol(woman_on("919000081", now), now, actor="t")).id   # stays on
+        waiting = (await schedule.enrol(woman_on("919000082", now), now, actor="t")).id
 
-    async def answered():
-        return bool(await store.fetchall(
-            "SELECT 1 FROM attempts WHERE subscriber_id = ? AND answered_at IS NOT NULL", (first,)))
+        async def answered():
+            return bool(await store.fetchall(
+                "SELECT 1 FROM attempts WHERE subscriber_id = ? AND answered_at IS NOT NULL", (first,)))
 
-    service = await asyncio.create_subprocess_exec(*IVR, "run", cwd=ROOT, env=env,
-                                                   stderr=asyncio.subprocess.PIPE)
-    try:
-        await wait_for(answered, 30, "her call answered")
-        status = await asyncio.create_subprocess_exec(
-            *IVR, "status", "--json", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE)
-        out, _ = await asyncio.wait_for(status.communicate(), 30)
-        service.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(service.communicate(), 60)
-    finally:
-        if service.returncode is None:
-            service.kill()
-            await service.wait()
-    shown = json.loads(out)
-    assert shown["service"]["trunks"]["sim"]["live"] == 1
-    assert shown["live_attempts"] == 1 and shown["pending"] >= 1
-    assert service.returncode == 0, err.decode()[-1500:]
-    # the live call finished and was released; the waiting woman was never called
-    rows = await store.fetchall("SELECT subscriber_id, outcome FROM attempts")
-    assert [tuple(r) for r in rows] == [(first, "answered")]
-    assert (await store.fetchall("SELECT COUNT(*) FROM attempts WHERE subscriber_id = ?",
-                                 (waiting,)))[0][0] == 0
-    assert await store.fetchall("SELECT id FROM deliveries WHERE acquired_by IS NOT NULL") == []
-    await store.close()
+        service = await asyncio.create_subprocess_exec(*IVR, "run", cwd=ROOT, env=env,
+                                                       stderr=asyncio.subprocess.PIPE)
+        try:
+            await wait_for(answered, 30, "her call answered")
+            status = await asyncio.create_subprocess_exec(
+                *IVR, "status", "--json", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE)
+            out, _ = await asyncio.wait_for(status.communicate(), 30)
+            service.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(service.communicate(), 60)
+        finally:
+            if service.returncode is None:
+                service.kill()
+                await service.wait()
+        shown = json.loads(out)
+        assert shown["service"]["trunks"]["sim"]["live"] == 1
+        assert shown["live_attempts"] == 1 and shown["pending"] >= 1
+        assert service.returncode == 0, err.decode()[-1500:]
+        # the live call finished and was released; the waiting woman was never called
+        rows = await store.fetchall("SELECT subscriber_id, outcome FROM attempts")
+        assert [tuple(r) for r in rows] == [(first, "answered")]
+        assert (await store.fetchall("SELECT COUNT(*) FROM attempts WHERE subscriber_id = ?",
+                                     (waiting,)))[0][0] == 0
+        assert await store.fetchall("SELECT id FROM deliveries WHERE acquired_by IS NOT NULL") == []
