@@ -20,7 +20,6 @@ from ivr.adapters.schedule_store import ScheduleStore
 from ivr.controller import Controller
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
 from scheduler.model import SchedulerError
-from scheduler.programme import load_programme
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +38,13 @@ def masked_channel(channel: str) -> str:
 
 class CallRoute:
     def __init__(self, controller: Controller, store: Store, catalogue: Catalogue,
-                 fallback_language: str, schedule: ScheduleStore | None = None):
-        """`schedule`: the scheduling store opt-outs go through; by default a ScheduleStore
-        on `store` with the configured programme, made at the first opt-out."""
+                 fallback_language: str, schedule: ScheduleStore):
+        """`schedule`: the scheduling store opt-outs go through."""
         self.controller = controller
         self.store = store
         self.catalogue = catalogue
         self.fallback_language = fallback_language
-        self._schedule = schedule
-
-    def schedule(self) -> ScheduleStore:
-        if self._schedule is None:
-            self._schedule = ScheduleStore(self.store,
-                                           load_programme(self.controller.config.programme))
-        return self._schedule
+        self.schedule = schedule
 
     async def __call__(self, session: AgiSession) -> None:
         args = session.request.args
@@ -111,7 +103,7 @@ class CallRoute:
             return
         now = datetime.fromtimestamp(self.controller.clock(), timezone.utc)
         try:
-            sub = await self.schedule().opt_out(
+            sub = await self.schedule.opt_out(
                 subscriber_id, now, actor=OPT_OUT_ACTOR, reason=OPT_OUT_REASON,
                 detail={"via": "key", "channel": masked_channel(channel), "attempt": attempt_id})
         except SchedulerError as e:

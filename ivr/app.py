@@ -9,6 +9,7 @@ from typing import AsyncIterator
 
 from audio.catalogue import Catalogue
 from ivr.adapters.fastagi import FastAgiServer
+from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Attempt, NewAttempt, Store, open_store
 from ivr.agi_route import CallRoute
 from ivr.config import Config
@@ -45,7 +46,8 @@ async def running(config: Config, *, agi_port: int | None = None) -> AsyncIterat
         server = FastAgiServer(handler, host=config.agi_host, port=port)
         await server.start()
         controller = Controller(config, store, agi_url=f"agi://{config.agi_host}:{server.port}")
-        route_holder.append(CallRoute(controller, store, catalogue, programme.fallback_language))
+        route_holder.append(CallRoute(controller, store, catalogue, programme.fallback_language,
+                                      ScheduleStore(store, programme)))
         await controller.start()
         yield Service(config, store, controller, catalogue, programme.fallback_language)
     finally:

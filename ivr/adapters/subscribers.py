@@ -47,27 +47,3 @@ async def get_subscriber(store: Store, subscriber_id: int) -> Subscriber | None:
     rows = await store.fetchall(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?",
                                 (subscriber_id,))
     return _subscriber(rows[0]) if rows else None
-
-
-async def enrol(store: Store, sub: Subscriber, *, programme: str, at: datetime, actor: str,
-                name: str | None = None, partner: str | None = None) -> tuple[Subscriber, bool]:
-    """Insert her (sub.id is ignored) unless her number is already live: then that record
-    comes back with created=False, and nothing changes."""
-    existing = await find_live_subscriber(store, sub.phone)
-    if existing is not None:
-        return existing, False
-    cur = await store.execute(
-        "INSERT INTO subscribers (phone, name, language, slot, timezone, programme, track, lmp, "
-        "edd, child_dob, partner, status, enrolled_at, updated_at, plan_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (sub.phone, name, sub.language, sub.slot, sub.timezone, programme, sub.track.value,
-         sub.lmp and sub.lmp.isoformat(), sub.edd and sub.edd.isoformat(),
-         sub.child_dob and sub.child_dob.isoformat(), partner, sub.status.value, epoch(at),
-         epoch(at), epoch(at)))
-    await audit(store, actor=actor, action="enrol", at=at, subscriber_id=cur.lastrowid,
-                detail={"language": sub.language, "slot": sub.slot, "programme": programme})
-    created = await get_subscriber(store, cur.lastrowid)
-    assert created is not None
-    return created, True
-
-
