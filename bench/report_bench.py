@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -104,6 +105,13 @@ async def _migrate(db: Path) -> None:
     await store.close()
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of finished child processes (steady when the machine is
+    shared: wall time then depends on the others' load)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--women", type=int, default=50_000)
@@ -121,13 +129,13 @@ def main() -> None:
         for label, extra in (("table", []), ("--json", ["--json"]), ("--by partner", ["--by", "partner"]),
                              ("--html", ["--html", str(home / "r.html")])):
             for run in range(1, args.runs + 1):
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), _children_cpu()
                 out = subprocess.run([ivr, "report", *extra], env=env, capture_output=True)
-                took = time.perf_counter() - t
+                took, cpu = time.perf_counter() - t, _children_cpu() - cpu
                 if out.returncode:
                     sys.exit(out.stderr.decode())
-                print(f"ivr report {label:13} run {run}: {took:.2f} s wall "
-                      f"({len(out.stdout)} bytes out)")
+                print(f"ivr report {label:13} run {run}: {took:.2f} s wall, {cpu:.2f} s CPU, "
+                      f"load {os.getloadavg()[0]:.1f} ({len(out.stdout)} bytes out)")
         size = (home / "r.html").stat().st_size
         print(f"report.html: {size / 1024:.0f} KiB")
 

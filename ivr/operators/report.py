@@ -145,12 +145,8 @@ async def _calls(store: Store, g: str, lo, hi, offset: float) -> dict:
             lst[3] += r["heard"]
         else:
             mix[r["grp"]][r["outcome"]] += n
-    reached = await _reached_by_attempt(store, g, cond, args)
     return {
-        "pickup_by_attempt": [
-            {"group": k[0], "attempt": k[1], "calls": v[0], "answered": v[1],
-             "rate": _rate(v[1], v[0]), "reached_by_here": reached.get(k)}
-            for k, v in sorted(by_number.items())],
+        "pickup_by_attempt": _pickup_by_attempt(by_number),
         "pickup_by_slot": [{"group": k[0], "slot": k[1], "calls": v[0], "answered": v[1],
                             "rate": _rate(v[1], v[0])} for k, v in sorted(by_slot.items())],
         "pickup_by_weekday": [{"group": k[0], "weekday": WEEKDAYS[k[1]], "calls": v[0],
@@ -166,27 +162,19 @@ async def _calls(store: Store, g: str, lo, hi, offset: float) -> dict:
     }
 
 
-async def _reached_by_attempt(store: Store, g: str, cond: str, args: tuple) -> dict:
-    """Share of messages attempted in the range answered by attempt N (cumulative)."""
-    rows = await store.fetchall(
-        f"SELECT {g} AS grp, x.first, COUNT(*) AS n FROM (SELECT a.subscriber_id AS sid,"
-        " MIN(CASE WHEN a.outcome = 'answered' THEN a.number END) AS first FROM attempts a"
-        f" WHERE a.kind = 'scheduled' AND a.outcome IS NOT NULL AND {cond}"
-        " GROUP BY a.delivery_id) x JOIN subscribers s ON s.id = x.sid GROUP BY grp, x.first",
-        args)
-    totals: dict[str, int] = defaultdict(int)
-    firsts: dict[str, dict[int, int]] = defaultdict(dict)
-    for r in rows:
-        totals[r["grp"]] += r["n"]
-        if r["first"] is not None:
-            firsts[r["grp"]][r["first"]] = r["n"]
-    out = {}
-    for grp, total in totals.items():
-        seen = 0
-        top = max(firsts[grp], default=0)
-        for number in range(1, top + 1):
-            seen += firsts[grp].get(number, 0)
-            out[(grp, number)] = _rate(seen, total)
+def _pickup_by_attempt(by_number: dict[tuple, list[int]]) -> list[dict]:
+    """Answered share at attempt N, and reached by attempt N: the calls answered at attempts
+    1..N over the messages tried (their first attempts), as Kilkari reports it (50% at the
+    first attempt, 76% by the third). An answered call closes its message (unless the
+    programme's delivered_share asks for more listening, when it may count twice)."""
+    out, seen, first = [], 0, 0
+    for (grp, number), (calls, answered) in sorted(by_number.items()):
+        if number == 1 or not out or out[-1]["group"] != grp:
+            seen, first = 0, by_number.get((grp, 1), [0, 0])[0]
+        seen += answered
+        out.append({"group": grp, "attempt": number, "calls": calls, "answered": answered,
+                    "rate": _rate(answered, calls),
+                    "reached_by_here": min(1.0, _rate(seen, first)) if first else None})
     return out
 
 

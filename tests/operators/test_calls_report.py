@@ -49,7 +49,7 @@ def population(cli):
         (2, 3, "unreachable", None, 3600, "scheduled"),
         (3, 1, "answered", 0.1, 3 * 86400, "scheduled"),
         (3, 1, "answered", 0.2, 2 * 86400, "callback"),
-        (3, 2, "answered", 0.6, 86400, "scheduled"),
+        (3, 1, "answered", 0.6, 86400, "scheduled"),         # her next message
         (3, 1, "answered", 1.0, 60, "test"),                 # test calls never count
     ])
 
@@ -79,10 +79,12 @@ def test_report_figures(cli):
     assert funnel == {"group": "all", "enrolled": 3, "valid_number": 3, "first_attempt": 3,
                       "first_answer": 2}
     by_attempt = {x["attempt"]: x for x in rep["pickup_by_attempt"]}
-    assert (by_attempt[1]["calls"], by_attempt[1]["answered"]) == (3, 1)
-    assert (by_attempt[2]["calls"], by_attempt[2]["answered"]) == (3, 2)
-    assert by_attempt[1]["reached_by_here"] == round(1 / 3, 4)   # per message, cumulative
-    assert by_attempt[2]["reached_by_here"] == round(2 / 3, 4)
+    assert (by_attempt[1]["calls"], by_attempt[1]["answered"]) == (4, 2)
+    assert (by_attempt[2]["calls"], by_attempt[2]["answered"]) == (2, 1)
+    assert (by_attempt[3]["calls"], by_attempt[3]["answered"]) == (1, 0)
+    assert by_attempt[1]["reached_by_here"] == 0.5               # of 4 messages tried
+    assert by_attempt[2]["reached_by_here"] == 0.75
+    assert by_attempt[3]["reached_by_here"] == 0.75
     [listen] = rep["listening"]
     assert (listen["answered"], listen["heard_50"], listen["heard_75"]) == (4, 2, 1)
     [mix] = rep["failure_mix"]
