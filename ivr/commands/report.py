@@ -27,9 +27,11 @@ TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
               help="CSV on standard output: section,group,row,column,value.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write one self-contained HTML page with charts to this file.")
+@click.option("--section", type=click.Choice(list(TITLES)),
+              help="Only this section; with --csv, as a plain table (one row per line).")
 @click.option("--reveal", is_flag=True, help="Show phone numbers (at-risk list) in clear.")
 @pass_settings
-def command(settings, first, last, by, as_json, as_csv, html_path, reveal):
+def command(settings, first, last, by, as_json, as_csv, html_path, section, reveal):
     """Report on the programme: funnel (enrolled, valid number, first attempt, first
     answer), pick-up by attempt number, slot and weekday, listening (heard at least 50% and
     75%), failure mix, retention and deactivation reasons, missed-call callbacks and their
@@ -42,6 +44,7 @@ def command(settings, first, last, by, as_json, as_csv, html_path, reveal):
     Example:
       ivr report --from 01/11/2026 --to 30/11/2026 --by partner
       ivr report --by language --html report.html
+      ivr report --section at_risk --csv --reveal > to_call.csv   # for the call centre
     """
     from ivr.operators.report import ReportRequest, build_report
     from ivr.operators.session import open_schedule, programme_of, run, utc_now
@@ -70,6 +73,20 @@ def command(settings, first, last, by, as_json, as_csv, html_path, reveal):
         except OSError as e:
             fail(f"cannot write {html_path}: {e.strerror or e}")
         say(f"wrote {html_path}")
+    if section is not None and html_path is None:
+        rows = report[section]
+        if as_json:
+            for row in rows:
+                emit_json(row)
+        elif as_csv:
+            w = csv.writer(sys.stdout, lineterminator="\n")
+            columns = list(rows[0]) if rows else ["group"]
+            w.writerow(columns)
+            w.writerows([["" if r[c] is None else r[c] for c in columns] for r in rows])
+        else:
+            _print({**report, **{k: (report[k] if k == section else []) for k in TITLES}},
+                   only=section)
+        return
     if as_json:
         emit_json(report)
     elif as_csv:
@@ -84,12 +101,14 @@ def command(settings, first, last, by, as_json, as_csv, html_path, reveal):
         _print(report)
 
 
-def _print(report: dict) -> None:
+def _print(report: dict, only: str | None = None) -> None:
     from ivr.operators.text import table
 
     click.echo(f"{report['programme']}: {report['from'] or 'start'} to {report['to'] or 'today'}"
                f", by {report['by']} (generated {report['generated_at']})")
     for key, title in TITLES.items():
+        if only is not None and key != only:
+            continue
         rows = report[key]
         click.echo(f"\n{title}:")
         if not rows:

@@ -164,3 +164,14 @@ def test_preview_does_not_wait_for_the_write_lock_of_the_service(cli):
     finally:
         service.rollback()
         service.close()
+
+
+def test_report_one_section_as_a_plain_csv_for_the_call_centre(cli):
+    population(cli)
+    r = cli("report", "--section", "at_risk", "--csv", "--reveal")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert [(x["woman"], x["phone"], x["why"]) for x in rows] == [("2", "+919876543211",
+                                                                   "unanswered")]
+    table = cli("report", "--section", "funnel")
+    assert "Funnel:" in table.stdout and "Retention" not in table.stdout
