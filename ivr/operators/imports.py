@@ -116,7 +116,7 @@ def parse(data: bytes, programme: Programme, now: datetime, *,
     if header is None:
         raise ImportFileError("the file is empty: it needs a header line "
                               f"({','.join(COLUMN_NAMES)})")
-    unknown = [c for c in header if c not in COLUMN_NAMES]
+    unknown = [c for c in header if c and c not in COLUMN_NAMES]   # empty: a spreadsheet's
     if unknown:
         raise ImportFileError(f"line {header_line}: unknown column(s) {', '.join(map(repr, unknown))}"
                               f"; the columns are: {', '.join(COLUMN_NAMES)} "
@@ -125,7 +125,7 @@ def parse(data: bytes, programme: Programme, now: datetime, *,
     if missing:
         raise ImportFileError(f"line {header_line}: missing column(s) {', '.join(missing)}; "
                               "see ivr import --template")
-    twice = sorted({c for c in header if header.count(c) > 1})
+    twice = sorted({c for c in header if c and header.count(c) > 1})
     if twice:
         raise ImportFileError(f"line {header_line}: column(s) {', '.join(twice)} appear twice")
 
@@ -187,9 +187,11 @@ def checked(programme: Programme, sub: Subscriber, now: datetime, *, name: str |
     if sub.language not in programme.languages:
         raise ValueError(f"language {sub.language!r} is not offered by {programme.name} "
                          f"(offered: {', '.join(programme.languages)})")
-    if sub.slot not in {s.name for s in programme.slots}:
+    try:
+        programme.slot(sub.slot)
+    except KeyError:
         raise ValueError(f"slot {sub.slot!r} is not a slot of {programme.name} "
-                         f"(slots: {', '.join(s.name for s in programme.slots)})")
+                         f"(slots: {', '.join(s.name for s in programme.slots)})") from None
     if consent_date is None:
         raise ValueError("no consent date: she must have agreed to the calls")
     if consent_date > now.astimezone(zone(sub.timezone)).date():

@@ -139,3 +139,9 @@ def test_usage_errors(cli, tmp_path):
     assert cli("import").exit_code == 2
     r = cli("import", str(tmp_path / "missing.csv"))
     assert r.exit_code == 1 and "cannot read" in r.stderr
+
+
+def test_empty_columns_left_by_a_spreadsheet_are_ignored():
+    data = f"phone,language,lmp,consent_date,,\r\n9876543210,hi,{dmy(LMP)},{C},,\r\n".encode()
+    plan = imports.parse(data, load_programme("mmitra"), datetime.now(timezone.utc))
+    assert [r.line for r in plan.rows] == [2] and not plan.problems
