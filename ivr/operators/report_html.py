@@ -86,8 +86,9 @@ def charts(report: dict) -> list[tuple[str, str]]:
                                  "Pick-up by time slot", "% answered", percent=True)),
         ("pickup_by_weekday", _bars(plt, report["pickup_by_weekday"], "weekday", ["rate"],
                                     "Pick-up by weekday", "% answered", percent=True)),
-        ("listening", _bars(plt, [dict(r, measure="heard") for r in report["listening"]],
-                            "measure", ["share_50", "share_75"],
+        ("listening", _bars(plt, [dict(r, group="all", who=r["group"])
+                                  for r in report["listening"]],
+                            "who", ["share_50", "share_75"],
                             "Answered calls heard at least 50% and 75%", "%", percent=True)),
         ("failure_mix", _bars(plt, mix, "outcome", ["calls"], "Calls not answered, by outcome",
                               "calls")),
