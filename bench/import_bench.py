@@ -35,7 +35,8 @@ def write_csv(path: Path, rows: int, seed: int = 1) -> None:
         else:
             cells = [lmp.strftime(rnd.choice(["%d/%m/%Y", "%Y-%m-%d", "%d %b %Y", "%d.%m.%Y"])),
                      "", ""]
-        lines.append(",".join([f"98{i:08d}", f"सीमा {i}", rnd.choice(["hi", "mr", "gu", "en"]),
+        lines.append(",".join([f"98{i:08d}", f"सीमा {i}",
+                               rnd.choice(["hi", "mr", "gu", "en"]),
                                rnd.choice(["09-12", "12-15", "15-18", "18-21"]), *cells,
                                rnd.choice(["KEM Hospital", "NGO Sakhi"]), "आशा",
                                today.strftime("%d/%m/%Y"), ""]))

@@ -126,7 +126,8 @@ def main() -> None:
         env = dict(os.environ, IVR_HOME=str(home), IVR_CONFIG="")
         env.pop("IVR_CONFIG")
         ivr = str(ROOT / ".venv" / "bin" / "ivr")
-        for label, extra in (("table", []), ("--json", ["--json"]), ("--by partner", ["--by", "partner"]),
+        for label, extra in (("table", []), ("--json", ["--json"]),
+                             ("--by partner", ["--by", "partner"]),
                              ("--html", ["--html", str(home / "r.html")])):
             for run in range(1, args.runs + 1):
                 t, cpu = time.perf_counter(), _children_cpu()

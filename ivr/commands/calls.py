@@ -15,9 +15,11 @@ OUTCOMES = ("answered", "busy", "no_answer", "congestion", "rejected", "invalid_
 @click.option("--date", "day", callback=parse_date_option, help="Only calls on this day.")
 @click.option("--from", "first", callback=parse_date_option, help="From this day on.")
 @click.option("--to", "last", callback=parse_date_option, help="Up to this day (included).")
-@click.option("--outcome", type=click.Choice(OUTCOMES), help="Only this outcome (live: in progress).")
+@click.option("--outcome", type=click.Choice(OUTCOMES),
+              help="Only this outcome (live: in progress).")
 @click.option("--message", help="Only this message key, e.g. mmitra-p017.")
-@click.option("--kind", type=click.Choice(["scheduled", "callback", "test"]), help="Only this kind.")
+@click.option("--kind", type=click.Choice(["scheduled", "callback", "test"]),
+              help="Only this kind.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per call.")
 @click.option("--reveal", is_flag=True, help="Show phone numbers in clear.")

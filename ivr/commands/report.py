@@ -19,7 +19,8 @@ TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
 
 @click.command(name="report")
 @click.option("--from", "first", callback=parse_date_option, help="First day (default: the start).")
-@click.option("--to", "last", callback=parse_date_option, help="Last day, included (default: today).")
+@click.option("--to", "last", callback=parse_date_option,
+              help="Last day, included (default: today).")
 @click.option("--by", type=click.Choice(["language", "slot", "partner"]),
               help="Break every figure down by language, slot or enrolment partner.")
 @click.option("--json", "as_json", is_flag=True, help="The whole report as one JSON object.")

@@ -118,7 +118,8 @@ def parse(data: bytes, programme: Programme, now: datetime, *,
                               f"({','.join(COLUMN_NAMES)})")
     unknown = [c for c in header if c and c not in COLUMN_NAMES]   # empty: a spreadsheet's
     if unknown:
-        raise ImportFileError(f"line {header_line}: unknown column(s) {', '.join(map(repr, unknown))}"
+        raise ImportFileError(f"line {header_line}: unknown column(s) "
+                              f"{', '.join(map(repr, unknown))}"
                               f"; the columns are: {', '.join(COLUMN_NAMES)} "
                               "(see ivr import --template)")
     missing = [c for c in REQUIRED if c not in header]

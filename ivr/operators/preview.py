@@ -4,9 +4,10 @@ The same code as `ivr run` (ScheduleStore.run_plans and claim), stepped through 
 from one due time to the next, inside ONE transaction that is then rolled back: nothing is
 written and nothing is dialled. It runs on a private snapshot of the database (SQLite's
 online backup, a read that does not block writers), so the running service never waits for
-a preview's write lock; the snapshot is deleted afterwards. Each woman appears at her first call of the day (what
-happens after depends on whether she answers); retries owed from earlier days show as
-retries, missed calls waiting as callbacks.
+a preview's write lock; the snapshot is deleted afterwards.
+
+Each woman appears at her first call of the day (what happens after depends on whether she
+answers); retries owed from earlier days show as retries, missed calls waiting as callbacks.
 """
 from __future__ import annotations
 

@@ -81,7 +81,8 @@ async def _women(store: Store, g: str, lo, hi) -> dict:
     cond, args = _range("s.enrolled_at", lo, hi)
     funnel = [dict(r) for r in await store.fetchall(
         f"SELECT {g} AS grp, COUNT(*) AS enrolled, "
-        " SUM(NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number')) AS valid_number,"
+        " SUM(NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number'))"
+        "  AS valid_number,"
         " SUM(EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id AND a.kind != 'test'"
         "     AND a.started_at IS NOT NULL)) AS first_attempt,"
         " SUM(EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id AND a.kind != 'test'"
@@ -254,7 +255,8 @@ async def _at_risk(store: Store, programme: Programme, g: str, now: datetime,
         part = ids[i:i + 500]
         for s in await store.fetchall(
                 f"SELECT s.id, s.phone, s.name, s.language, s.slot, s.partner, s.timezone, "
-                f"{g} AS grp, (SELECT MAX(a.created_at) FROM attempts a WHERE a.subscriber_id = s.id "
+                f"{g} AS grp, (SELECT MAX(a.created_at) FROM attempts a "
+                "WHERE a.subscriber_id = s.id "
                 "AND a.outcome = 'answered') AS last_answered "
                 f"FROM subscribers s WHERE s.id IN ({','.join('?' * len(part))})",
                 tuple(part)):

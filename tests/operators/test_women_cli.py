@@ -1,4 +1,5 @@
-"""`ivr enrol`, `ivr women ...`: one woman's record, masked unless --reveal, every change audited."""
+"""`ivr enrol`, `ivr women ...`: one woman's record, masked unless --reveal, every change
+audited."""
 import json
 import sqlite3
 from datetime import timedelta
