@@ -19,7 +19,7 @@ import aiosqlite
 
 from scheduler.outcome import Outcome
 
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MS = 30_000   # another process (an import, a report) may hold the write lock for seconds
 
 # True inside Store.transaction() for the task that opened it: its statements join the
 # transaction; every other task's statements wait for it (one connection is shared).
