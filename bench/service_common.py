@@ -269,6 +269,13 @@ def pacing(starts: list[float], cps: float, ramp: int) -> dict:
             j += 1
         most = max(most, i - j + 1)
     gaps = [b - a for a, b in zip(xs, xs[1:])]
+    step = 1.0 / cps
+    long = [g for g in gaps if g > 1.5 * step]
+    short = [g for g in gaps if g <= 1.5 * step]
     return {"n": len(xs), "configured_cps": cps, "achieved_cps": round(rate, 3),
             "error": round(rate / cps - 1, 4), "max_in_any_second": most,
-            "gap_s": spread(gaps, 4)}
+            "gap_s": spread(gaps, 4),
+            # where the time goes: long gaps (between claim batches) and the drift of the rest
+            "long_gaps": len(long), "long_gaps_excess_s": round(sum(g - step for g in long), 3),
+            "short_gaps_mean_excess_ms": round(1000 * (sum(short) / len(short) - step), 3)
+            if short else None}

@@ -6,12 +6,15 @@ number N times at R calls/s, one caller per call (an -inf CSV file), and the dia
 each without answering. The calling service (Dialer, in this process) calls each woman back.
 
 Latency per callback = attempts.started_at (Originate sent) - missed_calls.received_at (the
-row written by the dialplan's fallback AGI script). Also reported: from the Newchannel event
-of her inbound call (Asterisk's own Timestamp, when her INVITE reached it) to the Originate.
+row written by the dialplan's fallback AGI script). Also reported: from the moment sipp sent
+her INVITE (sipp's -trace_msg log) to the Originate, which adds the dialplan's time (Ringing,
+the fallback script's start-up) to the above. (AMI's event Timestamp is not used for this: it
+is stamped when the manager thread writes the event, which lags under load.)
 """
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +25,6 @@ from service_dialer import phones
 from ivr.adapters.schedule_store import Enrolment, ScheduleStore
 from ivr.app import running
 from ivr.config import Config
-from ivr.protocol.ami import OtherEvent
 from ivr.sandbox import Sandbox
 from ivr.service import Dialer
 from scheduler.programme import load_programme
@@ -42,6 +44,20 @@ async def wait_for(predicate, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
         await asyncio.sleep(0.2)
+
+
+def invites_sent(log: Path) -> dict[str, float]:
+    """caller digits -> when sipp first sent her INVITE (its -trace_msg log, local time)."""
+    sent: dict[str, float] = {}
+    for block in log.read_text(errors="replace").split("-" * 47 + " ")[1:]:
+        stamp, _, rest = block.partition("\n")
+        if "message sent" not in rest.split("\n", 1)[0] or "\nINVITE " not in rest:
+            continue
+        caller = re.search(r"^From: .*<sip:\+?(\d+)@", rest, re.MULTILINE)
+        if caller and caller.group(1) not in sent:
+            sent[caller.group(1)] = datetime.strptime(
+                stamp.strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+    return sent
 
 
 def uac_scenario(work: Path) -> Path:
@@ -77,16 +93,6 @@ async def run_missed(box: Sandbox, cfg: Config, work: Path, n: int, rate: float,
                                       actor="bench")
             await service.store.execute(
                 "UPDATE deliveries SET next_attempt_at = next_attempt_at + 86400")
-            inbound: dict[str, float] = {}
-
-            def on_event(event) -> None:
-                if isinstance(event, OtherEvent) and event.name == "Newchannel" and \
-                        event.headers.get("Channel", "").startswith("PJSIP/carrier-") and \
-                        event.headers.get("Exten") == DID:
-                    inbound[event.headers.get("Uniqueid", "")] = float(
-                        event.headers.get("Timestamp") or "nan")
-
-            service.controller.ami.add_listener(on_event)
             dialer = Dialer(service, schedule, trunk,
                             lease_seconds=programme.retry.lease.total_seconds())
             stop = asyncio.Event()
@@ -97,7 +103,8 @@ async def run_missed(box: Sandbox, cfg: Config, work: Path, n: int, rate: float,
                 "-s", DID, "-inf", str(inf), "-key", "database", str(cfg.database),
                 "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port(span=4)),
                 "-r", f"{rate:g}", "-m", str(n), "-nostdin", "-timeout", str(int(timeout)),
-                "-timeout_error", stdout=asyncio.subprocess.DEVNULL,
+                "-timeout_error", "-trace_msg", "-message_file", str(work / "uac_messages.log"),
+                stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE, cwd=work)
             _, uac_err = await asyncio.wait_for(uac.communicate(), timeout)
             uac_sent = time.time() - meter.t0
@@ -113,7 +120,7 @@ async def run_missed(box: Sandbox, cfg: Config, work: Path, n: int, rate: float,
                 await asyncio.wait_for(loop, 60)
                 meter.stop()
             rows = await service.store.fetchall(
-                "SELECT m.received_at, m.uniqueid, a.started_at, a.outcome, a.heard_share "
+                "SELECT m.received_at, a.phone, a.started_at, a.outcome, a.heard_share "
                 "FROM missed_calls m JOIN attempts a ON a.callback_id = m.callback_id "
                 "WHERE m.did = ? AND a.kind = 'callback'", (DID,))
             missed = (await service.store.fetchall(
@@ -129,8 +136,8 @@ async def run_missed(box: Sandbox, cfg: Config, work: Path, n: int, rate: float,
             uas.kill()
             await uas.wait()
     latency = [r["started_at"] - r["received_at"] for r in rows]
-    from_invite = [r["started_at"] - inbound[r["uniqueid"]] for r in rows
-                   if r["uniqueid"] in inbound]
+    sent = invites_sent(work / "uac_messages.log")
+    from_invite = [r["started_at"] - sent[r["phone"]] for r in rows if r["phone"] in sent]
     return {
         "missed_calls_sent": n, "rate_per_s": rate, "uac_exit": uac.returncode,
         "uac_seconds": round(uac_sent, 1), "uas_exit": uas.returncode,

@@ -103,26 +103,29 @@ class Dialer:
                 if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
                     self._swept_at = now
                     await self.handle_waiting_missed_calls()
-                await self._dial_due(stop)
+                full = await self._dial_due(stop)
                 wake_at = await self.schedule.next_wake()
                 if until_idle and not self._calls and not self._chores and (
                         wake_at is None or wake_at.timestamp() > self.clock() + idle_horizon):
                     break
-                await self._sleep(stop, wake_at)
+                await self._sleep(stop, wake_at, more_due=full)
         finally:
             await self.drain()
             status.cancel()
             await asyncio.gather(status, return_exceptions=True)
             self._status_file().unlink(missing_ok=True)
 
-    async def _sleep(self, stop: asyncio.Event, wake_at: datetime | None) -> None:
+    async def _sleep(self, stop: asyncio.Event, wake_at: datetime | None,
+                     more_due: bool = False) -> None:
+        """more_due: the last claim was full, so more calls are due now: wait only for the
+        pacer (a floor here would cost the CPS at every claim: bench/results/service.md)."""
         timeout = MAX_SLEEP
         if wake_at is not None:
             timeout = min(timeout, max(wake_at.timestamp() - self.clock(), 0.0))
         if self.pacer.free == 0:
             timeout = MAX_SLEEP            # a call ending sets `wake`
         elif timeout <= 0:
-            timeout = max(self.pacer.delay(self.clock()), 0.05)
+            timeout = max(self.pacer.delay(self.clock()), 0.0 if more_due else 0.05)
         waiters = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -132,12 +135,13 @@ class Dialer:
             await asyncio.gather(*waiters, return_exceptions=True)
         self.wake.clear()
 
-    async def _dial_due(self, stop: asyncio.Event) -> None:
+    async def _dial_due(self, stop: asyncio.Event) -> bool:
         """Claim at most one second's worth of calls (callbacks come first in every claim, so
-        a missed call never waits behind a long batch) and place them, paced."""
+        a missed call never waits behind a long batch) and place them, paced. True when the
+        claim was full (more may be due)."""
         limit = min(self.pacer.free, max(int(self.trunk.cps), 1))
         if limit == 0 or not self.service.controller.ami.connected:
-            return
+            return False
         attempts = await self.schedule.claim(utc(self.clock()), self.owner, limit)
         for attempt in attempts:
             delay = self.pacer.delay(self.clock())
@@ -148,6 +152,7 @@ class Dialer:
             task = asyncio.create_task(self._call(attempt), name=f"attempt-{attempt.id}")
             self._calls.add(task)
             task.add_done_callback(self._call_done)
+        return len(attempts) == limit
 
     def _call_done(self, task: asyncio.Task) -> None:
         self._calls.discard(task)
