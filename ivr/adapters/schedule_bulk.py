@@ -12,29 +12,45 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ivr.adapters.columns import epoch, instant
-from ivr.adapters.deliveries import _delivery
+from ivr.adapters.columns import day, epoch, instant
 from ivr.adapters.store import Store
-from ivr.adapters.subscribers import _subscriber
-from scheduler.model import Delivery, DeliveryStatus, Subscriber
-from scheduler.plan import Close, Plan, plan_deliveries
+from scheduler.model import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
+from scheduler.plan import Plan, plan_deliveries
 from scheduler.programme import Programme
 
-# A woman's columns read with her latest delivery (NULLs when she has none yet).
+# What plan_deliveries() reads of a woman and of her latest delivery (NULLs when she has
+# none yet), in the order of a PLAN_SELECT row. Plain indexing: the fast path for millions.
 PLAN_SELECT = (
-    "SELECT s.id, s.phone, s.language, s.slot, s.timezone, s.track, s.lmp, s.edd, s.child_dob, "
-    "s.status, s.status_reason, s.enrolled_at, s.updated_at, s.plan_at, "
-    "d.id AS d_id, d.message_key, d.due_at, d.status AS d_status, d.attempts, "
-    "d.next_attempt_at, d.closed_at, d.heard_share, d.acquired_by, d.acquired_until "
-    "FROM subscribers s LEFT JOIN deliveries d ON d.id = "
-    "(SELECT MAX(id) FROM deliveries WHERE subscriber_id = s.id)")
+    "SELECT s.id, s.slot, s.timezone, s.status, s.lmp, s.edd, s.child_dob, "
+    "d.id, d.message_key, d.status "
+    "FROM subscribers s LEFT JOIN deliveries d ON d.id = (SELECT id FROM deliveries "
+    "WHERE subscriber_id = s.id ORDER BY id DESC LIMIT 1)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A plan as the column values it writes (epoch seconds), shared by women alike."""
+    close: tuple[str, ...]                  # status for her latest delivery (none or one)
+    open: tuple[tuple, ...]                 # (message_key, due_at, status, next_at, closed_at)
+    plan_at: float | None
+    status: str | None                      # her new status (completed) or None
+
+
+def compile_plan(plan: Plan, now: datetime) -> Compiled:
+    at = epoch(now)
+    return Compiled(
+        tuple(c.status.value for c in plan.close),
+        tuple((o.message_key, epoch(o.due_at), o.status.value, epoch(o.next_attempt_at),
+               None if o.status is DeliveryStatus.PENDING else at) for o in plan.open),
+        epoch(plan.plan_at), plan.status.value if plan.status is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
 class WomanPlan:
     subscriber_id: int
     slot: str
-    plan: Plan
+    latest_id: int | None                   # the delivery a close applies to (her latest)
+    plan: Compiled
 
 
 class Planner:
@@ -43,49 +59,65 @@ class Planner:
     def __init__(self, programme: Programme, now: datetime):
         self.programme = programme
         self.now = now
-        self._memo: dict[tuple, Plan] = {}
+        self._memo: dict[tuple, Compiled] = {}
 
-    def plan(self, sub: Subscriber, latest: Delivery | None) -> Plan:
-        return plan_deliveries(self.programme, sub, latest, self.now)
+    def plan(self, sub: Subscriber, latest: Delivery | None) -> WomanPlan:
+        plan = plan_deliveries(self.programme, sub, latest, self.now)
+        assert all(c.delivery_id == latest.id for c in plan.close)   # only her latest closes
+        return WomanPlan(sub.id, sub.slot, latest and latest.id, compile_plan(plan, self.now))
 
     def plan_row(self, row) -> WomanPlan:
-        """Her plan from a PLAN_SELECT row."""
-        key = (row["status"], row["timezone"], row["slot"], row["lmp"], row["edd"],
-               row["child_dob"], row["message_key"], row["d_status"])
-        plan = self._memo.get(key)
-        if plan is None:
-            latest = None
-            if row["d_id"] is not None:
-                latest = _delivery({**dict(row), "id": row["d_id"], "subscriber_id": row["id"],
-                                    "status": row["d_status"]})
-            plan = self._memo[key] = self.plan(_subscriber(row), latest)
-        elif plan.close:
-            plan = replace(plan, close=tuple(Close(row["d_id"], c.status) for c in plan.close))
-        return WomanPlan(row["id"], row["slot"], plan)
+        """Her plan from a PLAN_SELECT row. The plan depends only on the row's fields after
+        her id, and on the ids only through the close of her latest delivery."""
+        sub_id, slot, tz, status, lmp, edd, dob, d_id, key, d_status = row
+        case = (slot, tz, status, lmp, edd, dob, key, d_status)
+        compiled = self._memo.get(case)
+        if compiled is None:
+            sub = Subscriber(id=sub_id, language="", slot=slot, timezone=tz, lmp=day(lmp),
+                             edd=day(edd), child_dob=day(dob), status=SubscriberStatus(status))
+            latest = None if d_id is None else Delivery(
+                id=d_id, subscriber_id=sub_id, message_key=key, due_at=None,
+                status=DeliveryStatus(d_status))
+            compiled = self._memo[case] = self.plan(sub, latest).plan
+        return WomanPlan(sub_id, slot, d_id, compiled)
 
 
 async def apply_plans(store: Store, plans: list[WomanPlan], now: datetime) -> None:
-    """Write the plans: closes, opens, then each woman's next planning time and status."""
+    """Write the plans: closes, opens, then each woman's next planning time and status.
+    Updates that set the same values go as one statement over a JSON list of ids (a third
+    faster than executemany for a day's plan of hundreds of thousands)."""
     at = epoch(now)
-    closes = [(c.status.value, at, c.delivery_id) for p in plans for c in p.plan.close]
-    if closes:
-        await store.executemany(
-            "UPDATE deliveries SET status = ?, closed_at = ?, next_attempt_at = NULL "
-            "WHERE id = ?", closes)
-    opens = [(p.subscriber_id, o.message_key, p.slot, epoch(o.due_at), o.status.value,
-              epoch(o.next_attempt_at), None if o.status is DeliveryStatus.PENDING else at)
-             for p in plans for o in p.plan.open]
+    closes: dict[str, list[int]] = {}
+    plan_at: dict[float | None, list[int]] = {}
+    done: dict[str, list[int]] = {}
+    for p in plans:
+        for status in p.plan.close:
+            closes.setdefault(status, []).append(p.latest_id)
+        plan_at.setdefault(p.plan.plan_at, []).append(p.subscriber_id)
+        if p.plan.status:
+            done.setdefault(p.plan.status, []).append(p.subscriber_id)
+    for status, ids in closes.items():
+        await _by_ids(store, "UPDATE deliveries SET status = ?, closed_at = ?, "
+                      "next_attempt_at = NULL WHERE id IN {ids}", (status, at), ids)
+    opens = [(p.subscriber_id, key, p.slot, due, status, nxt, closed)
+             for p in plans for key, due, status, nxt, closed in p.plan.open]
     if opens:
         await store.executemany(
             "INSERT INTO deliveries (subscriber_id, message_key, slot, due_at, status, "
             "next_attempt_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (subscriber_id, message_key) DO NOTHING", opens)
-    await store.executemany("UPDATE subscribers SET plan_at = ? WHERE id = ?",
-                            [(epoch(p.plan.plan_at), p.subscriber_id) for p in plans])
-    done = [(p.plan.status.value, at, p.subscriber_id) for p in plans if p.plan.status]
-    if done:                                 # her programme is complete
-        await store.executemany(
-            "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?", done)
+    for when, ids in plan_at.items():
+        await _by_ids(store, "UPDATE subscribers SET plan_at = ? WHERE id IN {ids}", (when,), ids)
+    for status, ids in done.items():         # her programme is complete
+        await _by_ids(store, "UPDATE subscribers SET status = ?, updated_at = ? "
+                      "WHERE id IN {ids}", (status, at), ids)
+
+
+async def _by_ids(store: Store, sql: str, params: tuple, ids: list[int]) -> None:
+    """One statement per 10,000 ids (json_each: no limit on bound variables)."""
+    for i in range(0, len(ids), 10_000):
+        await store.execute(sql.format(ids="(SELECT value FROM json_each(?))"),
+                            (*params, json.dumps(ids[i:i + 10_000])))
 
 
 async def insert_women(store: Store, programme: Programme, rows: list, subs: list[Subscriber],
@@ -97,12 +129,12 @@ async def insert_women(store: Store, programme: Programme, rows: list, subs: lis
     at = epoch(now)
     out, plans, values, audits = [], [], [], []
     for i, (e, sub) in enumerate(zip(rows, subs), start=base + 1):
-        sub = replace(sub, id=i)
-        plan = planner.plan(sub, None)
-        status = plan.status or sub.status
-        out.append(replace(sub, status=status, status_reason=None, enrolled_at=instant(at),
-                           updated_at=instant(at), plan_at=instant(epoch(plan.plan_at))))
-        plans.append(WomanPlan(i, sub.slot, plan))
+        plan = planner.plan(replace(sub, id=i), None)
+        status = SubscriberStatus(plan.plan.status) if plan.plan.status else sub.status
+        out.append(replace(sub, id=i, status=status, status_reason=None,
+                           enrolled_at=instant(at), updated_at=instant(at),
+                           plan_at=instant(plan.plan.plan_at)))
+        plans.append(plan)
         values.append((i, sub.phone, e.name, sub.language, sub.slot, sub.timezone,
                        programme.name, sub.track.value, _iso(sub.lmp), _iso(sub.edd),
                        _iso(sub.child_dob), e.partner, e.health_worker, _iso(e.consent_date),
@@ -127,7 +159,10 @@ async def live_phones(store: Store, phones: list[str]) -> dict[str, int]:
     for i in range(0, len(phones), 500):
         chunk = phones[i:i + 500]
         rows = await store.fetchall(
-            f"SELECT phone, id FROM subscribers WHERE phone IN ({', '.join('?' * len(chunk))}) "
+            # without INDEXED BY, SQLite prefers subscribers_status_slot for a long IN list
+            # and reads every active woman: 500 phones = one full scan
+            "SELECT phone, id FROM subscribers INDEXED BY subscribers_live_phone "
+            f"WHERE phone IN ({', '.join('?' * len(chunk))}) "
             "AND status IN ('active', 'paused')", tuple(chunk))
         found.update((r[0], r[1]) for r in rows)
     return found

@@ -180,7 +180,7 @@ class WomenChanges:
                 await self.store.execute(
                     "UPDATE callback_requests SET status = 'cancelled', next_attempt_at = NULL "
                     "WHERE subscriber_id = ? AND status = 'pending'", (sub_id,))
-            if after.slot != before.slot:
+            if action == "change_slot":        # even to the same slot, as MemoryStore does
                 await self._move_into_slot(after, now)
             await audit(self.store, actor=actor, action=action, at=now, subscriber_id=sub_id,
                         detail={**(detail or {}), "status": after.status.value,
@@ -193,7 +193,7 @@ class WomenChanges:
             "UPDATE subscribers SET slot = ?, track = ?, lmp = ?, edd = ?, child_dob = ?, "
             "status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
             (sub.slot, sub.track.value, _iso(sub.lmp), _iso(sub.edd), _iso(sub.child_dob),
-             sub.status.value, sub.status_reason, epoch(now), sub.id))
+             sub.status.value, sub.status_reason, epoch(sub.updated_at or now), sub.id))
 
     async def _move_into_slot(self, sub: Subscriber, now: datetime) -> None:
         """Her pending message's next attempt moves to the first opening of her new slot at

@@ -8,6 +8,7 @@ so a test never holds a live reference into the in-memory store.
 """
 from __future__ import annotations
 
+import asyncio
 from copy import deepcopy
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +21,12 @@ from scheduler.outcome import Outcome
 from scheduler.programme import Programme
 
 ACTOR = "contract"
+TIMEOUT = 30.0          # every await on the database is bounded
+
+
+async def _bounded(coro):
+    async with asyncio.timeout(TIMEOUT):
+        return await coro
 
 
 class MemoryFace:
@@ -102,13 +109,13 @@ class SqliteFace:
         self.sched: ScheduleStore | None = None
 
     async def open(self) -> "SqliteFace":
-        self.store = await Store.open(self.path)
+        self.store = await _bounded(Store.open(self.path))
         self.sched = ScheduleStore(self.store, self.programme)
         return self
 
     async def close(self) -> None:
         if self.store is not None:
-            await self.store.close()
+            await _bounded(self.store.close())
             self.store = self.sched = None
 
     async def restart(self) -> None:
@@ -116,62 +123,62 @@ class SqliteFace:
         await self.open()
 
     async def enrol(self, sub: Subscriber, now: datetime) -> Subscriber:
-        return await self.sched.enrol(sub, now, actor=ACTOR)
+        return await _bounded(self.sched.enrol(sub, now, actor=ACTOR))
 
     async def subscriber(self, sub_id: int) -> Subscriber:
-        return await self.sched.subscriber(sub_id)
+        return await _bounded(self.sched.subscriber(sub_id))
 
     async def register_birth(self, sub_id: int, dob: date, now: datetime) -> Subscriber:
-        return await self.sched.register_birth(sub_id, dob, now, actor=ACTOR)
+        return await _bounded(self.sched.register_birth(sub_id, dob, now, actor=ACTOR))
 
     async def life_event(self, sub_id: int, event: LifeEvent, now: datetime) -> Subscriber:
-        return await self.sched.life_event(sub_id, event, now, actor=ACTOR)
+        return await _bounded(self.sched.life_event(sub_id, event, now, actor=ACTOR))
 
     async def pause(self, sub_id: int, now: datetime) -> Subscriber:
-        return await self.sched.pause(sub_id, now, actor=ACTOR)
+        return await _bounded(self.sched.pause(sub_id, now, actor=ACTOR))
 
     async def resume(self, sub_id: int, now: datetime) -> Subscriber:
-        return await self.sched.resume(sub_id, now, actor=ACTOR)
+        return await _bounded(self.sched.resume(sub_id, now, actor=ACTOR))
 
     async def opt_out(self, sub_id: int, now: datetime) -> Subscriber:
-        return await self.sched.opt_out(sub_id, now, actor=ACTOR)
+        return await _bounded(self.sched.opt_out(sub_id, now, actor=ACTOR))
 
     async def change_slot(self, sub_id: int, slot: str, now: datetime) -> Subscriber:
-        return await self.sched.change_slot(sub_id, slot, now, actor=ACTOR)
+        return await _bounded(self.sched.change_slot(sub_id, slot, now, actor=ACTOR))
 
     async def run_plans(self, now: datetime) -> int:
-        return await self.sched.run_plans(now)
+        return await _bounded(self.sched.run_plans(now))
 
     async def claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:
-        return await self.sched.claim(now, owner, limit)
+        return await _bounded(self.sched.claim(now, owner, limit))
 
     async def extend(self, attempt_id: int, owner: str, until: datetime) -> bool:
-        return await self.sched.extend(attempt_id, owner, until)
+        return await _bounded(self.sched.extend(attempt_id, owner, until))
 
     async def release(self, attempt_id: int, outcome: Outcome, heard_share: float | None,
                       ended_at: datetime) -> Attempt:
-        return await self.sched.release(attempt_id, outcome, heard_share, ended_at)
+        return await _bounded(self.sched.release(attempt_id, outcome, heard_share, ended_at))
 
     async def reap(self, now: datetime) -> list[int]:
-        return await self.sched.reap(now)
+        return await _bounded(self.sched.reap(now))
 
     async def missed_call(self, sub_id: int, now: datetime) -> CallbackRequest | None:
-        return await self.sched.missed_call(sub_id, now)
+        return await _bounded(self.sched.missed_call(sub_id, now))
 
     async def deliveries_of(self, sub_id: int) -> list[Delivery]:
-        return await self.sched.deliveries_of(sub_id)
+        return await _bounded(self.sched.deliveries_of(sub_id))
 
     async def live_attempts(self) -> list[Attempt]:
-        return await self.sched.live_attempts()
+        return await _bounded(self.sched.live_attempts())
 
     async def callbacks_of(self, sub_id: int) -> list[CallbackRequest]:
-        rows = await self.store.fetchall(
+        rows = await _bounded(self.store.fetchall(
             f"SELECT {_CALLBACK_COLUMNS} FROM callback_requests WHERE subscriber_id = ? "
-            "ORDER BY id", (sub_id,))
+            "ORDER BY id", (sub_id,)))
         return [_callback(r) for r in rows]
 
     async def next_wake(self) -> datetime | None:
-        return await self.sched.next_wake()
+        return await _bounded(self.sched.next_wake())
 
 
 async def open_face(kind: str, programme: Programme, tmp_path: Path):

@@ -1,0 +1,177 @@
+"""The SQLite scheduling store at programme scale (issue 3): millions of women.
+
+    .venv/bin/python bench/store_scale.py --women 2500000            # mMitra's reach
+    .venv/bin/python bench/store_scale.py --women 10000000 --keep    # Kilkari's scale
+
+Builds (or, with --keep and a database of the right size, reuses) a store of fake women
+(phones 9199xxxxxxxx, not allocated) enrolled with enrol_many() in batches, then measures on
+day D (a Tuesday, Asia/Kolkata):
+  - bulk enrolment rate (women/s);
+  - claims of 500 due calls at 09:00 when the 09-12 slot opens (p50, max over --claims);
+    their release (no answer); next_wake();
+  - claims at 12:00, when the 12-15 slot opens and the 09-12 calls not placed are still due;
+  - the next day's plan: run_plans() over every woman whose plan_at falls on day D+1;
+  - claims at 09:00 on D+1 (a day of leftovers behind the new messages);
+  - peak memory (ru_maxrss) of this process.
+Targets: claim <= 50 ms, a day's plan <= 10 s, peak memory <= 500 MB.
+The database goes under /tmp (never the repository). Figures print as one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ivr.adapters.schedule_store import Enrolment, ScheduleStore  # noqa: E402
+from ivr.adapters.store import Store  # noqa: E402
+from scheduler.model import Subscriber  # noqa: E402
+from scheduler.outcome import Outcome  # noqa: E402
+from scheduler.programme import load_programme  # noqa: E402
+
+IST = timedelta(hours=5, minutes=30)
+DAY = datetime(2026, 11, 24, tzinfo=timezone.utc) - IST      # local midnight beginning day D
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """Local (Kolkata) wall-clock time on day D + day, as a UTC instant."""
+    return DAY + timedelta(days=day, hours=hour, minutes=minute)
+
+
+def women(first: int, count: int, seed: int) -> list[Enrolment]:
+    """Fake women: 60% pregnant (LMP 4-40 weeks ago), 40% mothers (child 0-330 days old),
+    four languages, four slots."""
+    rnd = random.Random(seed)
+    today = at(0, 7, 30).date()
+    out = []
+    for n in range(first, first + count):
+        slot = ("09-12", "12-15", "15-18", "18-21")[n % 4]
+        lang = ("hi", "mr", "gu", "en")[rnd.randrange(4)]
+        sub = Subscriber(id=0, phone=f"9199{n:08d}", language=lang, slot=slot)
+        if rnd.random() < 0.6:
+            sub.lmp = today - timedelta(days=rnd.randint(28, 280))
+        else:
+            sub.child_dob = today - timedelta(days=rnd.randint(0, 330))
+        out.append(Enrolment(sub, partner=f"hospital-{n % 97}"))
+    return out
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def timed(coro):
+    t = time.perf_counter()
+    result = await coro
+    return result, time.perf_counter() - t
+
+
+async def enrol_all(sched: ScheduleStore, total: int, batch: int) -> dict:
+    start, times = time.perf_counter(), []
+    for first in range(0, total, batch):
+        rows = women(first, min(batch, total - first), seed=first)
+        _, dt = await timed(sched.enrol_many(rows, at(0, 7, 30), actor="bench"))
+        times.append(dt)
+        done = first + len(rows)
+        if done % (20 * batch) == 0 or done == total:
+            el = time.perf_counter() - start
+            print(f"  enrolled {done:,} in {el:.0f} s ({done / el:,.0f}/s), rss {rss_mb():.0f} MB",
+                  file=sys.stderr, flush=True)
+    el = time.perf_counter() - start
+    return {"women": total, "seconds": round(el, 1), "women_per_s": round(total / el),
+            "batch": batch, "batch_p50_ms": round(statistics.median(times) * 1000),
+            "batch_max_ms": round(max(times) * 1000)}
+
+
+async def claims(sched: ScheduleStore, now: datetime, n: int, release: bool) -> dict:
+    due = (await sched.store.fetchall(
+        "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?",
+        (now.timestamp(),)))[0][0]
+    ms, rel, got = [], [], 0
+    for _ in range(n):
+        batch, dt = await timed(sched.claim(now, "bench", 500))
+        ms.append(dt * 1000)
+        got += len(batch)
+        if release:
+            t = time.perf_counter()
+            for a in batch:
+                await sched.release(a.id, Outcome.NO_ANSWER, None, now + timedelta(seconds=40))
+            rel.append((time.perf_counter() - t) / max(len(batch), 1) * 1000)
+    _, wake = await timed(sched.next_wake())
+    out = {"due_before": due, "claims": n, "claimed": got,
+           "first_ms": round(ms[0], 1), "p50_ms": round(statistics.median(ms), 1),
+           "max_ms": round(max(ms), 1), "next_wake_ms": round(wake * 1000, 1)}
+    if rel:
+        out["release_ms_per_call"] = round(statistics.median(rel), 3)
+    return out
+
+
+def machine() -> dict:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
+                .splitlines() if ln.startswith("model name")), platform.processor())
+    mem = next((int(ln.split()[1]) // 1024 for ln in Path("/proc/meminfo").read_text()
+                .splitlines() if ln.startswith("MemTotal")), 0)
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_mb": mem,
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+
+
+async def main(args) -> dict:
+    path = Path(args.db)
+    programme = load_programme("mmitra")
+    out: dict = {"machine": machine(), "db": str(path)}
+    if not args.keep:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    store = await Store.open(path)
+    try:
+        sched = ScheduleStore(store, programme)
+        have = (await store.fetchall("SELECT COUNT(*) FROM subscribers"))[0][0]
+        if have == 0:
+            out["enrol"] = await enrol_all(sched, args.women, args.batch)
+        elif have != args.women:
+            raise SystemExit(f"{path} holds {have:,} women, not {args.women:,}: drop --keep")
+        else:
+            out["enrol"] = "reused"
+        if args.keep:                     # the measures below change it: work on a copy
+            await store.close()
+            work = path.with_name(path.stem + "-work.db")
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{work}{suffix}").unlink(missing_ok=True)
+            shutil.copyfile(path, work)       # closed: its WAL is checkpointed into it
+            store = await Store.open(work)
+            sched = ScheduleStore(store, programme)
+        out["db_mb"] = round(path.stat().st_size / 2**20)
+        out["claim_0900"] = await claims(sched, at(0, 9), args.claims, release=True)
+        out["claim_1200"] = await claims(sched, at(0, 12), args.claims, release=False)
+        n, dt = await timed(sched.run_plans(at(1, 23, 59)))
+        out["day_plan"] = {"women_planned": n, "seconds": round(dt, 1),
+                           "women_per_s": round(n / dt) if dt else None}
+        out["claim_0900_next_day"] = await claims(sched, at(1, 9), args.claims, release=False)
+    finally:
+        await store.close()
+    out["peak_rss_mb"] = round(rss_mb())
+    return out
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--women", type=int, default=2_500_000)
+    p.add_argument("--batch", type=int, default=10_000)
+    p.add_argument("--claims", type=int, default=10)
+    p.add_argument("--db", default="/tmp/ivr-store-scale/ivr.db")
+    p.add_argument("--keep", action="store_true",
+                   help="reuse the database if it holds --women women (measure on a copy)")
+    result = asyncio.run(main(p.parse_args()))
+    print(json.dumps(result, indent=2))
