@@ -32,7 +32,8 @@ _ATTEMPT_COLUMNS = ("id, subscriber_id, kind, message_key, number, created_at, d
                     "callback_id, acquired_by, acquired_until, ended_at, outcome, heard_share")
 _CALLBACK_COLUMNS = ("id, subscriber_id, requested_at, status, attempts, next_attempt_at, "
                      "served_at, attempt_id")
-PLAN_BATCH = 20000
+PLAN_BATCH = 20000          # women planned per transaction (~0.3 s)
+MOVE_BATCH = 50000          # out-of-slot calls moved per claim (~0.25 s)
 
 
 def _attempt(row) -> Attempt:
@@ -157,15 +158,18 @@ class ScheduleStore(WomenChanges):
                     "AND s.status = 'active' AND NOT EXISTS (SELECT 1 FROM attempts a "
                     "WHERE a.subscriber_id = d.subscriber_id AND a.outcome IS NULL) "
                     "ORDER BY d.next_attempt_at, d.id LIMIT ?", (epoch(now), want))
-                out += await self._claim_deliveries(rows, now, owner)
-                if len(rows) < want:
+                claimed, more_to_move = await self._claim_deliveries(rows, now, owner)
+                out += claimed
+                if len(rows) < want or more_to_move:
                     break
         return out
 
-    async def _claim_deliveries(self, rows, now: datetime, owner: str) -> list[Attempt]:
+    async def _claim_deliveries(self, rows, now: datetime,
+                                owner: str) -> tuple[list[Attempt], bool]:
         """Claim these due deliveries (one per woman) in a few statements: those inside her
-        slot become live attempts, the others move to the next opening of her slot."""
-        moved, claims = set(), []
+        slot become live attempts, the others move to the next opening of her slot. True
+        with the attempts when more calls are left to move than one claim moves."""
+        moved, claims, more = set(), [], False
         for row in rows:
             slot = self.programme.slot(row["slot"])
             tz = her_zone(Subscriber(id=row["subscriber_id"], language="", slot=row["slot"],
@@ -175,10 +179,10 @@ class ScheduleStore(WomenChanges):
                 claims.append(row)
             elif (row["slot"], row["timezone"]) not in moved:
                 moved.add((row["slot"], row["timezone"]))
-                await self._move_out_of_slot(row["slot"], row["timezone"], now,
-                                             next_opening(now, slot, tz))
+                more |= await self._move_out_of_slot(row["slot"], row["timezone"], now,
+                                                     next_opening(now, slot, tz))
         if not claims:
-            return []
+            return [], more
         base = (await self.store.fetchall("SELECT COALESCE(MAX(id), 0) FROM attempts"))[0][0]
         until = now + self.programme.retry.lease
         out = [Attempt(id=base + i, subscriber_id=r["subscriber_id"], kind=AttemptKind.SCHEDULED,
@@ -195,20 +199,23 @@ class ScheduleStore(WomenChanges):
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = NULL, "
             "acquired_by = ?, acquired_until = ? WHERE id = ?",
             [(owner, epoch(until), a.delivery_id) for a in out])
-        return out
+        return out, more
 
     async def _move_out_of_slot(self, slot: str, tz: str, now: datetime,
-                                when: datetime) -> None:
-        """Every due call of this slot and zone found outside its slot (the slot closed before
-        it was placed) moves to the slot's next opening, in one statement: at 12:00 the
-        09-12 calls not placed move together, not 500 per claim."""
-        await self.store.execute(
-            "UPDATE deliveries SET next_attempt_at = ? WHERE status = 'pending' "
-            "AND slot = ? AND next_attempt_at <= ? AND EXISTS (SELECT 1 FROM subscribers s "
-            "WHERE s.id = deliveries.subscriber_id AND s.timezone = ? AND s.status = 'active') "
-            "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE "
-            "a.subscriber_id = deliveries.subscriber_id AND a.outcome IS NULL)",
-            (epoch(when), slot, epoch(now), tz))
+                                when: datetime) -> bool:
+        """The due calls of this slot and zone found outside it (the slot closed before they
+        were placed) move to the slot's next opening together, MOVE_BATCH per statement: at
+        12:00 the 09-12 calls not placed move in a few statements, not 500 per claim, and no
+        transaction holds the database for seconds. True when more are left to move."""
+        cur = await self.store.execute(
+            "UPDATE deliveries SET next_attempt_at = ? WHERE id IN (SELECT d.id FROM "
+            "deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
+            "AND d.slot = ? AND EXISTS (SELECT 1 FROM subscribers s WHERE "
+            "s.id = d.subscriber_id AND s.timezone = ? AND s.status = 'active') "
+            "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = d.subscriber_id "
+            "AND a.outcome IS NULL) ORDER BY d.next_attempt_at LIMIT ?)",
+            (epoch(when), epoch(now), slot, tz, MOVE_BATCH))
+        return cur.rowcount == MOVE_BATCH
 
     async def _claim_callback(self, cb: CallbackRequest, now: datetime,
                               owner: str) -> Attempt | None:

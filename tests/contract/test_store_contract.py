@@ -268,3 +268,23 @@ async def test_a_crash_and_restart_loses_nothing(face):
     before = await snapshot()
     await face.restart()
     assert await snapshot() == before
+
+
+async def test_claims_move_a_closed_slots_calls_in_bounded_steps(face, monkeypatch):
+    """SQLite moves at most MOVE_BATCH out-of-slot calls per claim (no transaction holds the
+    database for seconds at a slot change); repeated claims still reach the open slot."""
+    import ivr.adapters.schedule_store as sqlite_store
+    monkeypatch.setattr(sqlite_store, "MOVE_BATCH", 2)
+    late = [await face.enrol(woman(i, lmp=weeks_ago(12)), DAY) for i in range(5)]
+    now = await face.enrol(woman(9, lmp=weeks_ago(12), slot="12-15"), DAY)
+    at = local("Asia/Kolkata", 2026, 11, 24, 12, 30)
+    claimed, claims = [], 0
+    while not claimed and claims < 5:            # SQLite: two moved per claim, then hers
+        claimed += await face.claim(at, "w", 1)
+        claims += 1
+    assert [a.subscriber_id for a in claimed] == [now.id]
+    assert claims == (1 if face.name == "memory" else 3)
+    tomorrow = local("Asia/Kolkata", 2026, 11, 25, 9)
+    for s in late:
+        [d] = await face.deliveries_of(s.id)
+        assert d.next_attempt_at == tomorrow and d.attempts == 0
