@@ -10,6 +10,7 @@ Asterisk (its own home in a temp dir and free ports; the unpacked Asterisk of va
 
     .venv/bin/python bench/service_bench.py                       # everything (~10 min)
     .venv/bin/python bench/service_bench.py --parts dialer --batch 60 --limit 50 --message 10
+    .venv/bin/python bench/service_bench.py --table results.json    # markdown tables of a run
 
 Prints one JSON object per phase (stdout) and writes them all to --out (JSON).
 """
@@ -19,9 +20,11 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -54,6 +57,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--callback-cps", type=float, default=20.0,
                    help="carrier trunk CPS for the callbacks (20)")
     p.add_argument("--out", type=Path, default=None, help="write all results here (JSON)")
+    p.add_argument("--table", type=Path, default=None,
+                   help="print markdown tables of a results file written by --out, and exit")
     args = p.parse_args(argv)
     args.parts = [x.strip() for x in args.parts.split(",") if x.strip()]
     bad = [x for x in args.parts if x not in PARTS]
@@ -66,6 +71,20 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         if not getattr(args, name) > 0:
             p.error(f"--{name.replace('_', '-')} must be > 0")
     return args
+
+
+def log_problems(path: Path, since: int) -> dict:
+    """WARNING/ERROR lines Asterisk logged during a phase: count, and a few distinct ones
+    (timestamps and channel names cut, so repeats collapse)."""
+    if not path.exists():
+        return {"problems": 0}
+    with path.open("rb") as f:
+        f.seek(since)
+        lines = [ln for ln in f.read().decode(errors="replace").splitlines()
+                 if "WARNING[" in ln or "ERROR[" in ln]
+    kinds = Counter(re.sub(r"^\S+ \S+ |\[\d+\]|[0-9a-f]{8};\d|\d+", "#", ln)[:200]
+                    for ln in lines)
+    return {"problems": len(lines), "kinds": dict(kinds.most_common(5))}
 
 
 async def main(args: argparse.Namespace) -> list[dict]:
@@ -91,8 +110,10 @@ async def main(args: argparse.Namespace) -> list[dict]:
                                                               if k != "out"}})
             sim = {"sim": {"channels": args.limit, "cps": args.cps, "ring_timeout": 30.0}}
             timeout = args.batch / args.cps + 3 * (args.message + 30)
+            log_at = 0
             for part in args.parts:
                 waited = await settle(box)
+                log_at = box.log_file.stat().st_size if box.log_file.exists() else 0
                 if part == "dialer":
                     cfg = bench_config(box, database=work / "dialer.db",
                                        sounds=work / "sounds-long", programme=programme,
@@ -117,12 +138,73 @@ async def main(args: argparse.Namespace) -> list[dict]:
                                             "cps": args.callback_cps, "ring_timeout": 30.0}})
                     figures = await run_missed(box, cfg, work, args.missed, args.missed_rate,
                                                args.missed / args.missed_rate + 120)
-                report(part, {"settled_before_s": round(waited, 1), **figures})
+                report(part, {"settled_before_s": round(waited, 1), **figures,
+                              "asterisk_log": log_problems(box.log_file, log_at)})
     return results
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
+
+
+def markdown(results: list[dict]) -> str:
+    phases = {r["phase"]: r for r in results}
+    out = ["| | completion (s) | call length p50 / max (s) | failures | peak live | "
+           "occupancy while backlog (from 1st call) | occupancy after limit reached | "
+           "Python CPU (s) | Asterisk CPU (s) | Python / Asterisk | machine busy (cores), "
+           "of which others | load before / after |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name in ("dialer", "blast", "callfiles"):
+        r = phases.get(name)
+        if r is None:
+            continue
+        o, c = r["occupancy"], r["cpu"]
+        out.append(
+            f"| {r['method']} | {r['completion_s']} | {r['call_s'].get('p50')} / "
+            f"{r['call_s'].get('max')} | {r['failures']} of {r['batch']} | {o['peak_live']} | "
+            f"{_pct(o['mean_occupancy_backlog'])} over {o['backlog_window_s']} s | "
+            f"{_pct(o['mean_occupancy_after_full'])} over {o['full_window_s']} s "
+            f"(min {o['min_live_after_full']}) | {c['own_cpu_s']} | {c['asterisk_cpu_s']} | "
+            f"{_pct(c['own_share_of_asterisk'])} | {c['machine_busy_cores']}, "
+            f"{c['others_cores']} | {c['load_before']} / {c['load_after']} |")
+    d = phases.get("dialer")
+    if d:
+        p = d["pacing"]
+        out += ["", "| pacing (dialer) | value |", "|---|---|",
+                f"| configured CPS | {p['configured_cps']} |",
+                f"| achieved over the first {p['n']} set-ups | {p['achieved_cps']} "
+                f"({_pct(p['error'])}) |",
+                f"| most set-ups in any sliding second | {p['max_in_any_second']} |",
+                f"| gap between set-ups p50 / p95 / max (s) | {p['gap_s']['p50']} / "
+                f"{p['gap_s']['p95']} / {p['gap_s']['max']} |",
+                f"| gaps > 1.5/CPS (between claims): count, excess (s) | {p.get('long_gaps')}, "
+                f"{p.get('long_gaps_excess_s')} |",
+                f"| mean excess of the other gaps (ms) | {p.get('short_gaps_mean_excess_ms')} |",
+                f"| Python CPU per call (ms) | {d['cpu']['own_cpu_ms_per_call']} |",
+                f"| Asterisk CPU per call (ms) | {d['cpu']['asterisk_cpu_ms_per_call']} |"]
+    m = phases.get("missed")
+    if m:
+        a, b = m["latency_row_to_originate_s"], m["latency_invite_to_originate_s"]
+        out += ["", "| missed call -> callback | n | min | p50 | p95 | max |",
+                "|---|---|---|---|---|---|",
+                f"| row written -> Originate (s) | {a['n']} | {a.get('min')} | {a.get('p50')} | "
+                f"{a.get('p95')} | {a.get('max')} |",
+                f"| sipp INVITE sent -> Originate (s) | {b['n']} | {b.get('min')} | "
+                f"{b.get('p50')} | {b.get('p95')} | {b.get('max')} |",
+                "", f"{m['missed_calls_sent']} missed calls at {m['rate_per_s']}/s "
+                f"(sipp UAC exit {m['uac_exit']}), {m['missed_calls_recorded']} recorded "
+                f"({m['recorded_by_fallback_script']} by the fallback script), "
+                f"{m['callbacks']} callbacks, {m['callbacks_answered']} answered (sipp UAS exit "
+                f"{m['uas_exit']}); trunk {m['trunk']['name']}: {m['trunk']['channels']} "
+                f"channels, {m['trunk']['cps']} CPS; errors: {len(m['errors'])}."]
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
     arguments_ = arguments()
+    if arguments_.table:
+        print(markdown(json.loads(arguments_.table.read_text())))
+        sys.exit(0)
     started = time.time()
     out = asyncio.run(main(arguments_))
     print(json.dumps({"phase": "total", "wall_s": round(time.time() - started, 1)}))
