@@ -12,8 +12,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from ivr.adapters.columns import epoch, instant
-from ivr.adapters.schedule_bulk import PLAN_SELECT, Planner, apply_plans
 from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
+from ivr.adapters.schedule_bulk import PLAN_SELECT, Planner, apply_plans
 from ivr.adapters.store import Store
 from ivr.adapters.schedule_women import Enrolment, WomenChanges
 from ivr.adapters.subscribers import _SUBSCRIBER_COLUMNS, _subscriber, audit
@@ -24,7 +24,7 @@ from scheduler.outcome import Outcome
 from scheduler.programme import Programme
 from scheduler.retry import after_attempt, heard_on_callback
 from scheduler.slots import inside, next_opening
-from scheduler.timeline import her_slot, her_zone
+from scheduler.timeline import her_zone
 
 __all__ = ["Enrolment", "ScheduleStore"]
 
@@ -100,9 +100,10 @@ class ScheduleStore(WomenChanges):
 
     # ------------------------------------------------------------------ planning
     async def run_plans(self, now: datetime) -> int:
-        """Plan every woman whose plan_at has come, a batch per transaction (read with her
-        latest delivery in one query, written with executemany). Each is planned at most
-        once per call (a plan that asks to be run again at once waits for the next)."""
+        """Plan every woman whose plan_at has come, PLAN_BATCH per transaction: read with her
+        latest delivery in one query, planned once per distinct case (schedule_bulk.Planner),
+        written in a few statements. Each is planned at most once per call (a plan that asks
+        to be run again at once waits for the next)."""
         due = (await self.store.fetchall(
             "SELECT COUNT(*) FROM subscribers WHERE plan_at IS NOT NULL AND plan_at <= ?",
             (epoch(now),)))[0][0]

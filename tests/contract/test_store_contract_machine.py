@@ -202,6 +202,6 @@ class LockstepMachine(RuleBasedStateMachine):
                 assert sub.updated_at >= a.started_at   # she changed during the call
 
 
-LockstepMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30,
+LockstepMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=40,
                                              deadline=None)
 test_lockstep_machine = LockstepMachine.TestCase
