@@ -167,8 +167,10 @@ async def main(args) -> dict:
         out["db_mb"] = round(path.stat().st_size / 2**20)
         out["claim_0900"] = await claims(sched, at(0, 9), args.claims, release=True)
         out["claim_1200"] = await claims(sched, at(0, 12), args.claims, release=False)
+        cpu = time.process_time()
         n, dt = await timed(sched.run_plans(at(1, 23, 59)))
         out["day_plan"] = {"women_planned": n, "seconds": round(dt, 1),
+                           "cpu_seconds": round(time.process_time() - cpu, 1),
                            "women_per_s": round(n / dt) if dt else None}
         out["claim_0900_next_day"] = await claims(sched, at(1, 9), args.claims, release=False)
     finally:
