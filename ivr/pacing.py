@@ -3,7 +3,7 @@
 
 Carriers shut down trunks that exceed their calls-per-second cap, so the pacer is strict:
 it never lets more than ceil(cps) originates into any sliding second, and spaces them
-1/cps apart (a burst is never sent, even after an idle spell).
+1/cps apart on average (a burst is never sent, even after an idle spell).
 """
 from __future__ import annotations
 
@@ -52,7 +52,11 @@ class Pacer:
             raise RuntimeError("no free channel")
         self.live += 1
         self._recent.append(now)
-        self._next_at = max(self._next_at, now) + 1.0 / self.cps + MARGIN
+        step = 1.0 / self.cps
+        # a set-up that comes a little late (a timer wakes up late) keeps the schedule, so
+        # the lateness does not pile up; after idle time the schedule starts again from now
+        on_time = self._next_at <= now < self._next_at + step
+        self._next_at = (self._next_at if on_time else max(self._next_at, now)) + step + MARGIN
 
     def done(self) -> None:
         """A call ended: its channel is free again."""

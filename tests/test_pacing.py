@@ -81,3 +81,17 @@ def test_property_cps_and_channels_hold(cps, channels, hold, n):
 def test_bad_limits(cps, channels):
     with pytest.raises(ValueError):
         Pacer(cps=cps, channels=channels)
+
+
+def test_late_wake_ups_do_not_lower_the_rate():
+    """A timer that wakes up 1 ms late every time must not stretch the schedule."""
+    p = Pacer(cps=50, channels=10_000)
+    t, starts = 0.0, []
+    for _ in range(500):
+        t += p.delay(t) + 0.001
+        p.take(t)
+        p.done()
+        starts.append(t)
+    rate = (len(starts) - 1) / (starts[-1] - starts[0])
+    assert rate == pytest.approx(50, rel=0.01)
+    assert max_in_window(starts) <= 50
