@@ -33,7 +33,7 @@ from ivr.controller import CallRequest
 from ivr.pacing import Pacer
 from ivr.protocol.ami import UserEvent, mask
 from ivr.schedule import Schedule
-from scheduler.model import Attempt
+from scheduler.model import Attempt, AttemptKind
 from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class Dialer:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
         self.stats.outcomes[report.outcome.value] += 1
-        if attempt.kind.value == "callback":
+        if attempt.kind is AttemptKind.CALLBACK:
             self.stats.callbacks += 1
         await self.schedule.release(attempt.id, report.outcome, report.heard_share,
                                     utc(report.ended_at))
