@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import re
 import resource
 import socket
@@ -26,6 +25,7 @@ from ivr import constants as C  # noqa: E402
 from ivr.config import Config, load_config  # noqa: E402
 from ivr.sandbox import Sandbox  # noqa: E402
 from scheduler.programme import load_programme  # noqa: E402
+from tests.sandbox.conftest import free_port  # noqa: E402,F401  (the tests' own)
 
 SIPP_DIR = ROOT / "dialplan" / "sandbox" / "sipp"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -34,25 +34,6 @@ SAMPLE_EVERY = 0.1                 # occupancy samples, seconds
 
 
 # ---------------------------------------------------------------------- the private sandbox
-def free_port(kind: int = socket.SOCK_DGRAM, span: int = 1) -> int:
-    """A loopback port (and the span-1 after it) that nobody is bound to right now."""
-    for _ in range(200):
-        port = random.randrange(40000, 60000, 2)
-        socks = []
-        try:
-            for p in range(port, port + span):
-                s = socket.socket(socket.AF_INET, kind)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free loopback port found")
-
-
 @contextmanager
 def private_sandbox(work: Path, shared_home: Path, *, rtp: tuple[int, int]) -> Iterator[Sandbox]:
     """A sandbox Asterisk of our own (own home in `work`, free ports), reusing the unpacked
