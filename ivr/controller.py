@@ -12,7 +12,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Awaitable, Callable
 
 from ivr import constants as C
 from ivr.adapters.ami import AmiError, AmiGateway, Originate
@@ -119,24 +119,28 @@ class Controller:
             call.ami_lost.set()
 
     # ------------------------------------------------------------------ calls
-    async def place_call(self, request: CallRequest, attempt_id: int) -> CallReport:
+    async def place_call(self, request: CallRequest, attempt_id: int,
+                         gate: Callable[[], Awaitable[None]] | None = None) -> CallReport:
         """Originate the call of an attempt row that exists (outcome still NULL), follow it
         to its end, write what Asterisk said (times, reason, cause; the AGI route writes the
         listening), and report the outcome. Closing the attempt is the caller's: a test call
         closes it alone, the service releases it to the scheduler with its decisions.
-        Never raises for a call that simply failed: that is an outcome."""
+        Never raises for a call that simply failed: that is an outcome.
+        `gate` is awaited right before the Originate is written (the service's pacing: the
+        carrier counts call set-ups when they reach it, not when they were claimed)."""
         channel_id = f"ivr-{attempt_id}-{secrets.token_hex(3)}"
         call = LiveCall(attempt_id, request, channel_id)
         self.live[attempt_id] = call
         self._by_channel[channel_id] = self._by_channel[channel_id + "-2"] = attempt_id
         try:
-            return await self._run(call)
+            return await self._run(call, gate)
         finally:
             self.live.pop(attempt_id, None)
             self._by_channel.pop(channel_id, None)
             self._by_channel.pop(channel_id + "-2", None)
 
-    async def _run(self, call: LiveCall) -> CallReport:
+    async def _run(self, call: LiveCall,
+                   gate: Callable[[], Awaitable[None]] | None) -> CallReport:
         request = call.request
         trunk = request.trunk
         originate = Originate(
@@ -150,11 +154,19 @@ class Controller:
                 C.VAR_LANG: request.language,
                 C.VAR_AGI_URL: self.agi_url,
             })
-        await self.store.attempt_started(call.attempt_id, self.clock(), call.channel_id, trunk.name)
+        if gate is not None:
+            await gate()
+        sent_at = self.clock()
+        try:
+            pending = self.ami.send_originate(originate)
+        except AmiError as e:
+            await self.store.attempt_started(call.attempt_id, sent_at, call.channel_id, trunk.name)
+            return await self._lost(call, e)
+        await self.store.attempt_started(call.attempt_id, sent_at, call.channel_id, trunk.name)
         log.info("attempt %s: calling %s via %s (%s, %s)", call.attempt_id, mask(request.phone),
                  trunk.name, request.language, request.message_key)
         try:
-            response = await self.ami.originate(originate)
+            response = await self.ami.originate_outcome(originate, pending)
         except AmiError as e:
             return await self._lost(call, e)
         if response.success:

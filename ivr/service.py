@@ -83,6 +83,8 @@ class Dialer:
         self.wake = asyncio.Event()
         self.stats = Stats(started_at=clock())
         self._calls: set[asyncio.Task] = set()
+        self._queued = 0                  # claimed calls not yet through the pacer
+        self._gate = asyncio.Lock()       # they pass it one at a time, in claim order
         self._swept_at = clock()
         self._chores: set[asyncio.Task] = set()
         service.controller.user_event_handlers.append(self._on_user_event)
@@ -122,7 +124,7 @@ class Dialer:
         timeout = MAX_SLEEP
         if wake_at is not None:
             timeout = min(timeout, max(wake_at.timestamp() - self.clock(), 0.0))
-        if self.pacer.free == 0:
+        if self.pacer.free - self._queued <= 0:
             timeout = MAX_SLEEP            # a call ending sets `wake`
         elif timeout <= 0:
             timeout = max(self.pacer.delay(self.clock()), 0.0 if more_due else 0.05)
@@ -137,18 +139,17 @@ class Dialer:
 
     async def _dial_due(self, stop: asyncio.Event) -> bool:
         """Claim at most one second's worth of calls (callbacks come first in every claim, so
-        a missed call never waits behind a long batch) and place them, paced. True when the
-        claim was full (more may be due)."""
-        limit = min(self.pacer.free, max(int(self.trunk.cps), 1))
-        if limit == 0 or not self.service.controller.ami.connected:
+        a missed call never waits behind a long batch) and start them; each passes the pacer
+        right before its Originate is written. True when the claim was full (more may be
+        due)."""
+        # at most one second's worth waits at the pacer: a callback claimed next is never
+        # more than about a second behind
+        limit = min(self.pacer.free, max(int(self.trunk.cps), 1)) - self._queued
+        if limit <= 0 or not self.service.controller.ami.connected:
             return False
         attempts = await self.schedule.claim(utc(self.clock()), self.owner, limit)
         for attempt in attempts:
-            delay = self.pacer.delay(self.clock())
-            if delay > 0:
-                await asyncio.sleep(delay)          # pacing: the carrier's CPS cap
-            self.pacer.take(self.clock())
-            self.stats.placed += 1
+            self._queued += 1
             task = asyncio.create_task(self._call(attempt), name=f"attempt-{attempt.id}")
             self._calls.add(task)
             task.add_done_callback(self._call_done)
@@ -156,13 +157,34 @@ class Dialer:
 
     def _call_done(self, task: asyncio.Task) -> None:
         self._calls.discard(task)
-        self.pacer.done()
         self.wake.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("call task failed: %r", task.exception())
             self.stats.error(self.clock(), repr(task.exception())[:200])
 
     async def _call(self, attempt: Attempt) -> None:
+        taken = False
+
+        async def gate() -> None:
+            nonlocal taken
+            async with self._gate:
+                delay = self.pacer.delay(self.clock())
+                if delay > 0:
+                    await asyncio.sleep(delay)          # pacing: the carrier's CPS cap
+                self.pacer.take(self.clock())
+                self._queued -= 1
+                taken = True
+                self.stats.placed += 1
+
+        try:
+            await self._place(attempt, gate)
+        finally:
+            if taken:
+                self.pacer.done()
+            else:
+                self._queued -= 1
+
+    async def _place(self, attempt: Attempt, gate) -> None:
         store = self.service.store
         sub = await subscribers.get_subscriber(store, attempt.subscriber_id)
         if sub is None:
@@ -174,7 +196,7 @@ class Dialer:
             delivery_id=attempt.delivery_id, number=attempt.number)
         keeper = asyncio.create_task(self._keep_lease(attempt))
         try:
-            report = await self.service.controller.place_call(request, attempt.id)
+            report = await self.service.controller.place_call(request, attempt.id, gate)
         finally:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)

@@ -199,9 +199,17 @@ class AmiGateway:
     async def originate(self, request: Originate) -> OriginateResponse:
         """Send one Originate (Async) and wait for its outcome: Asterisk answers when the
         call is answered or has failed, so this can take the whole ring timeout."""
-        manager = self._require()
-        future = manager.send_action(request.action())
+        return await self.originate_outcome(request, self.send_originate(request))
+
+    def send_originate(self, request: Originate) -> asyncio.Future:
+        """Write the Originate to the socket now (the moment pacing counts); the future
+        resolves with Asterisk's answer: pass it to originate_outcome."""
+        future = self._require().send_action(request.action())
         self._pending.add(future)
+        return future
+
+    async def originate_outcome(self, request: Originate,
+                                future: asyncio.Future) -> OriginateResponse:
         try:
             reply = await asyncio.wait_for(asyncio.shield(future), request.timeout + 30)
         except asyncio.TimeoutError:
