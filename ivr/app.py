@@ -37,17 +37,13 @@ async def running(config: Config, *, agi_port: int | None = None) -> AsyncIterat
     server = None
     controller = None
     try:
-        port = config.agi_port if agi_port is None else agi_port
-        route_holder: list[CallRoute] = []
-
-        async def handler(session):
-            await route_holder[0](session)
-
-        server = FastAgiServer(handler, host=config.agi_host, port=port)
+        controller = Controller(config, store, agi_url="")     # the server's, once it listens
+        route = CallRoute(controller, store, catalogue, programme.fallback_language,
+                          ScheduleStore(store, programme))
+        server = FastAgiServer(route, host=config.agi_host,
+                               port=config.agi_port if agi_port is None else agi_port)
         await server.start()
-        controller = Controller(config, store, agi_url=f"agi://{config.agi_host}:{server.port}")
-        route_holder.append(CallRoute(controller, store, catalogue, programme.fallback_language,
-                                      ScheduleStore(store, programme)))
+        controller.agi_url = server.url
         await controller.start()
         yield Service(config, store, controller, catalogue, programme.fallback_language)
     finally:
