@@ -93,7 +93,7 @@ async def run_missed(box: Sandbox, cfg: Config, work: Path, n: int, rate: float,
                                       actor="bench")
             await service.store.execute(
                 "UPDATE deliveries SET next_attempt_at = next_attempt_at + 86400")
-            dialer = Dialer(service, schedule, trunk,
+            dialer = Dialer(service, schedule, [trunk],
                             lease_seconds=programme.retry.lease.total_seconds())
             stop = asyncio.Event()
             loop = asyncio.create_task(dialer.run(stop))

@@ -10,7 +10,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 
 class ConfigError(Exception):
@@ -37,6 +37,7 @@ class Trunk:
     cps: float = 10.0                # most call set-ups per second (carriers cap this)
     caller_id: str = ""
     ring_timeout: float = 30.0       # seconds to ring before giving up (India: 30 s)
+    run: bool = True                 # false: `ivr run` leaves it out unless --trunk names it
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,16 @@ class Config:
                 return t
         raise ConfigError(f"no trunk named {name!r}; configured: "
                           f"{', '.join(t.name for t in self.trunks)}")
+
+    def run_trunks(self, names: Sequence[str] = ()) -> tuple[Trunk, ...]:
+        """The trunks `ivr run` calls through: those named (in that order), or else every
+        trunk without `run = false`, in the file's order (the order of preference)."""
+        if names:
+            return tuple(self.trunk(n) for n in dict.fromkeys(names))
+        chosen = tuple(t for t in self.trunks if t.run)
+        if not chosen:
+            raise ConfigError("every trunk has run = false: name one with --trunk")
+        return chosen
 
     def with_ami_secret(self, secret: str) -> "Config":
         return replace(self, ami=replace(self.ami, secret=secret))
@@ -105,7 +116,7 @@ _KEYS = {
     "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port"},
-    "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout"},
+    "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run"},
 }
 
 
@@ -146,7 +157,12 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
             channels=_get(t, "channels", int, 30, where),
             cps=_get(t, "cps", float, 10.0, where),
             caller_id=_get(t, "caller_id", str, "", where),
-            ring_timeout=_get(t, "ring_timeout", float, 30.0, where)))
+            ring_timeout=_get(t, "ring_timeout", float, 30.0, where),
+            run=_get(t, "run", bool, True, where)))
+        if trunks[-1].name in {x.name for x in trunks[:-1]}:
+            raise ConfigError(f"{where}: a second trunk named {trunks[-1].name!r}")
+        if trunks[-1].channels < 1 or not trunks[-1].cps > 0:
+            raise ConfigError(f"{where}: channels must be >= 1 and cps > 0")
     database = Path(env.get("IVR_DATABASE") or _get(ivr, "database", str, "ivr.db", "ivr"))
     sounds = Path(env.get("IVR_SOUNDS") or _get(ivr, "sounds", str, "sounds", "ivr"))
     cfg = Config(

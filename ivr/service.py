@@ -21,7 +21,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from ivr import constants as C
 from ivr.adapters import subscribers
@@ -68,23 +68,54 @@ class Stats:
         self.errors.append({"at": at, "error": text})
 
 
+class Lane:
+    """One trunk's way out: its pacer, and the claimed calls waiting at it. They pass the
+    gate one at a time, in claim order, right before their Originate is written."""
+
+    def __init__(self, trunk: Trunk):
+        self.trunk = trunk
+        self.pacer = Pacer(trunk.cps, trunk.channels)
+        self.queued = 0                   # claimed calls not yet through the pacer
+        self.gate = asyncio.Lock()
+
+    @property
+    def room(self) -> int:
+        """How many more calls to claim for this trunk now: at most one second's worth
+        waits at the pacer, so a callback claimed next is never more than about a second
+        behind."""
+        return min(self.pacer.free, max(int(self.trunk.cps), 1)) - self.queued
+
+
+def assign(lanes: Sequence[Lane], count: int) -> list[Lane]:
+    """The lanes for `count` claimed calls (at most the lanes' room together): each goes to
+    the first lane with room, which queues it."""
+    chosen = []
+    for _ in range(count):
+        lane = next(lane for lane in lanes if lane.room > 0)
+        lane.queued += 1
+        chosen.append(lane)
+    return chosen
+
+
 class Dialer:
-    def __init__(self, service: Service, schedule: Schedule, trunk: Trunk, *,
+    """`trunks`: in order of preference; each claimed call goes to the first with room, so
+    a later trunk takes what the earlier ones cannot (their channels or CPS are full)."""
+
+    def __init__(self, service: Service, schedule: Schedule, trunks: Sequence[Trunk], *,
                  lease_seconds: float, region: str = "IN",
                  clock: Callable[[], float] = time.time, owner: str | None = None):
+        if not trunks:
+            raise ValueError("a Dialer needs at least one trunk")
         self.service = service
         self.schedule = schedule
-        self.trunk = trunk
+        self.lanes = [Lane(t) for t in trunks]
         self.region = region
         self.lease_seconds = lease_seconds
         self.clock = clock
         self.owner = owner or owner_id()
-        self.pacer = Pacer(trunk.cps, trunk.channels)
         self.wake = asyncio.Event()
         self.stats = Stats(started_at=clock())
         self._calls: set[asyncio.Task] = set()
-        self._queued = 0                  # claimed calls not yet through the pacer
-        self._gate = asyncio.Lock()       # they pass it one at a time, in claim order
         self._swept_at = clock()
         self._chores: set[asyncio.Task] = set()
         service.controller.user_event_handlers.append(self._on_user_event)
@@ -124,10 +155,12 @@ class Dialer:
         timeout = MAX_SLEEP
         if wake_at is not None:
             timeout = min(timeout, max(wake_at.timestamp() - self.clock(), 0.0))
-        if self.pacer.free - self._queued <= 0:
+        open_lanes = [lane for lane in self.lanes if lane.pacer.free - lane.queued > 0]
+        if not open_lanes:
             timeout = MAX_SLEEP            # a call ending sets `wake`
         elif timeout <= 0:
-            timeout = max(self.pacer.delay(self.clock()), 0.0 if more_due else 0.05)
+            delay = min(lane.pacer.delay(self.clock()) for lane in open_lanes)
+            timeout = max(delay, 0.0 if more_due else 0.05)
         waiters = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -142,15 +175,12 @@ class Dialer:
         a missed call never waits behind a long batch) and start them; each passes the pacer
         right before its Originate is written. True when the claim was full (more may be
         due)."""
-        # at most one second's worth waits at the pacer: a callback claimed next is never
-        # more than about a second behind
-        limit = min(self.pacer.free, max(int(self.trunk.cps), 1)) - self._queued
+        limit = sum(max(lane.room, 0) for lane in self.lanes)
         if limit <= 0 or not self.service.controller.ami.connected:
             return False
         attempts = await self.schedule.claim(utc(self.clock()), self.owner, limit)
-        for attempt in attempts:
-            self._queued += 1
-            task = asyncio.create_task(self._call(attempt), name=f"attempt-{attempt.id}")
+        for attempt, lane in zip(attempts, assign(self.lanes, len(attempts))):
+            task = asyncio.create_task(self._call(attempt, lane), name=f"attempt-{attempt.id}")
             self._calls.add(task)
             task.add_done_callback(self._call_done)
         return len(attempts) == limit
@@ -162,29 +192,29 @@ class Dialer:
             log.error("call task failed: %r", task.exception())
             self.stats.error(self.clock(), repr(task.exception())[:200])
 
-    async def _call(self, attempt: Attempt) -> None:
+    async def _call(self, attempt: Attempt, lane: Lane) -> None:
         taken = False
 
         async def gate() -> None:
             nonlocal taken
-            async with self._gate:
-                delay = self.pacer.delay(self.clock())
+            async with lane.gate:
+                delay = lane.pacer.delay(self.clock())
                 if delay > 0:
                     await asyncio.sleep(delay)          # pacing: the carrier's CPS cap
-                self.pacer.take(self.clock())
-                self._queued -= 1
+                lane.pacer.take(self.clock())
+                lane.queued -= 1
                 taken = True
                 self.stats.placed += 1
 
         try:
-            await self._place(attempt, gate)
+            await self._place(attempt, lane.trunk, gate)
         finally:
             if taken:
-                self.pacer.done()
+                lane.pacer.done()
             else:
-                self._queued -= 1
+                lane.queued -= 1
 
-    async def _place(self, attempt: Attempt, gate) -> None:
+    async def _place(self, attempt: Attempt, trunk: Trunk, gate) -> None:
         store = self.service.store
         sub = await subscribers.get_subscriber(store, attempt.subscriber_id)
         if sub is None:
@@ -192,7 +222,7 @@ class Dialer:
             return
         request = CallRequest(
             phone=sub.phone, language=sub.language, message_key=attempt.message_key,
-            trunk=self.trunk, kind=attempt.kind.value, subscriber_id=sub.id,
+            trunk=trunk, kind=attempt.kind.value, subscriber_id=sub.id,
             delivery_id=attempt.delivery_id, number=attempt.number)
         keeper = asyncio.create_task(self._keep_lease(attempt))
         try:
@@ -327,8 +357,8 @@ class Dialer:
         return {
             "pid": os.getpid(), "owner": self.owner, "updated_at": self.clock(),
             "started_at": self.stats.started_at, "ami_connected": self.service.controller.ami.connected,
-            "trunks": {self.trunk.name: {"live": self.pacer.live, "channels": self.trunk.channels,
-                                         "cps": self.trunk.cps}},
+            "trunks": {lane.trunk.name: {"live": lane.pacer.live, "channels": lane.trunk.channels,
+                                         "cps": lane.trunk.cps} for lane in self.lanes},
             "placed": self.stats.placed, "outcomes": dict(self.stats.outcomes),
             "missed_calls": self.stats.missed_calls, "callbacks": self.stats.callbacks,
             "errors": list(self.stats.errors),

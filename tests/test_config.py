@@ -36,6 +36,11 @@ def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
     ("[ivr]\ncall_centre = 1\n", r"ivr.call_centre must be bool"),
     ("[ami]\nsecrett = \"x\"\n", r"unknown key\(s\) \['secrett'\] in \[ami\]"),
     ("[[trunk]]\nname = \"x\"\ndial = \"L/{digits}\"\ncsp = 3\n", r"unknown key.*trunk\[0\]"),
+    ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\n[[trunk]]\nname = "x"\ndial = "M/{digits}"\n',
+     r"trunk\[1\]: a second trunk named 'x'"),
+    ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nchannels = 0\n', r"channels must be >= 1"),
+    ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\ncps = 0\n', r"cps > 0"),
+    ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrun = "no"\n', r"trunk\[0\].run must be bool"),
 ])
 def test_bad_files_get_a_clear_error(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -46,3 +51,33 @@ def test_bad_files_get_a_clear_error(tmp_path, text, message):
 def test_missing_explicit_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", env={"IVR_HOME": str(tmp_path)})
+
+
+def test_ivr_run_uses_every_trunk_without_run_false_unless_trunks_are_named(tmp_path):
+    write(tmp_path, '[[trunk]]\nname = "a"\ndial = "L/{digits}"\n'
+                    '[[trunk]]\nname = "spare"\ndial = "S/{digits}"\nrun = false\n'
+                    '[[trunk]]\nname = "b"\ndial = "M/{digits}"\n')
+    cfg = load_config(env={"IVR_HOME": str(tmp_path)})
+    assert [t.name for t in cfg.run_trunks()] == ["a", "b"]
+    assert [t.name for t in cfg.run_trunks(["spare", "a", "spare"])] == ["spare", "a"]
+    with pytest.raises(ConfigError, match="no trunk named 'c'"):
+        cfg.run_trunks(["c"])
+
+
+def test_ivr_run_needs_a_trunk_when_every_one_has_run_false(tmp_path):
+    write(tmp_path, '[[trunk]]\nname = "a"\ndial = "L/{digits}"\nrun = false\n')
+    cfg = load_config(env={"IVR_HOME": str(tmp_path)})
+    with pytest.raises(ConfigError, match="name one with --trunk"):
+        cfg.run_trunks()
+    assert cfg.run_trunks(["a"])[0].name == "a"
+
+
+def test_ivr_run_refuses_an_unknown_trunk_before_it_connects(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+    write(tmp_path, '[[trunk]]\nname = "a"\ndial = "L/{digits}"\n')
+    result = CliRunner().invoke(main, ["run", "--trunk", "b"], env={"IVR_HOME": str(tmp_path)})
+    assert result.exit_code == 1
+    assert "no trunk named 'b'; configured: a" in result.output
+    assert not (tmp_path / "run").exists()          # it took no lock and wrote no status

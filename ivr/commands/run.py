@@ -11,6 +11,7 @@ import click
 from ivr.adapters.ami import AmiError
 from ivr.adapters.store import StoreError
 from ivr.commands.common import emit_json, fail, pass_settings, say
+from ivr.config import ConfigError
 
 
 def setup_logging(level: str) -> None:
@@ -21,21 +22,25 @@ def setup_logging(level: str) -> None:
 
 
 @click.command(name="run")
-@click.option("--trunk", default=None, help="Trunk to call through (default: the first).")
+@click.option("--trunk", "trunks", multiple=True, metavar="NAME",
+              help="Trunk to call through; repeat for several, in order of preference "
+                   "(default: every trunk without run = false, in the file's order).")
 @click.option("--until-idle", is_flag=True,
               help="Stop when nothing is due and no call is live (demos, tests).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 @pass_settings
-def run_command(settings, trunk, until_idle, log_level):
+def run_command(settings, trunks, until_idle, log_level):
     """Run the calling service: place due calls, serve missed calls, until stopped.
 
     SIGTERM or Ctrl-C drains: no new calls, the live ones finish, then it exits.
-    Only one `ivr run` per state directory.
+    Only one `ivr run` per state directory; it calls through several trunks at once, each
+    within its own channels and cps, a later trunk taking what the earlier ones cannot.
 
     \b
     Example:
       ivr run                      # as a service (see deploy/ for the systemd unit)
+      ivr run --trunk carrier      # one trunk only
     """
     from ivr.app import running
     from ivr.adapters.schedule_store import ScheduleStore
@@ -44,6 +49,10 @@ def run_command(settings, trunk, until_idle, log_level):
 
     setup_logging(log_level)
     config = settings.config
+    try:
+        chosen = config.run_trunks(trunks)
+    except ConfigError as e:
+        fail(str(e))
 
     async def go():
         stop = asyncio.Event()
@@ -53,7 +62,7 @@ def run_command(settings, trunk, until_idle, log_level):
         programme = load_programme(config.programme)
         async with running(config) as service:
             schedule = ScheduleStore(service.store, programme)
-            dialer = Dialer(service, schedule, config.trunk(trunk), region=programme.region,
+            dialer = Dialer(service, schedule, chosen, region=programme.region,
                             lease_seconds=programme.retry.lease.total_seconds())
             await dialer.run(stop, until_idle=until_idle)
             return dialer.status()

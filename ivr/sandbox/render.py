@@ -97,11 +97,12 @@ cps = 50
 ring_timeout = 30
 
 [[trunk]]
-name = "carrier"
+name = "carrier"                # a loopback PJSIP trunk to sipp (the tests start its UAS)
 dial = "PJSIP/{{digits}}@carrier"
 channels = 50
 cps = 20
 ring_timeout = 30
+run = false                     # `ivr run` uses it only when named: ivr run --trunk carrier
 """
 
 

@@ -53,7 +53,7 @@ async def test_service_survives_an_asterisk_restart(sandbox, test_sounds, tmp_pa
             await service.store.execute(
                 "UPDATE deliveries SET next_attempt_at = next_attempt_at + 86400 "
                 "WHERE subscriber_id = ?", (later.id,))
-            dialer = Dialer(service, schedule, cfg.trunk("sim"),
+            dialer = Dialer(service, schedule, [cfg.trunk("sim")],
                             lease_seconds=programme.retry.lease.total_seconds())
             stop = asyncio.Event()
             loop = asyncio.create_task(dialer.run(stop))

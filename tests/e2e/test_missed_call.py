@@ -45,7 +45,7 @@ async def test_missed_call_from_sipp_is_called_back(call_config, sandbox, tmp_pa
             await service.store.execute(
                 "UPDATE deliveries SET next_attempt_at = next_attempt_at + 86400 "
                 "WHERE subscriber_id = ?", (sub.id,))
-            dialer = Dialer(service, schedule, config.trunk("carrier"),
+            dialer = Dialer(service, schedule, [config.trunk("carrier")],
                             lease_seconds=programme.retry.lease.total_seconds())
             stop = asyncio.Event()
             loop_task = asyncio.create_task(dialer.run(stop))

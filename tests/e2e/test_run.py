@@ -20,14 +20,14 @@ from tests.e2e.run_helpers import (TEST_MESSAGE, all_messages_are, quick_program
 pytestmark = pytest.mark.sandbox
 
 
-async def run_until_idle(config, setup, check, *, trunk="sim", timeout=120):
-    """Enrol with `setup(schedule, now)`, run the dial loop until nothing is due now, then
-    `check(schedule, dialer)` (the store is still open)."""
+async def run_until_idle(config, setup, check, *, trunks=("sim",), timeout=120):
+    """Enrol with `setup(schedule, now)`, run the dial loop through the trunks named until
+    nothing is due now, then `check(schedule, dialer)` (the store is still open)."""
     programme = load_programme(config.programme)
     async with running(config, agi_port=0) as service:
         schedule = ScheduleStore(service.store, programme)
         await setup(schedule, datetime.now(timezone.utc))
-        dialer = Dialer(service, schedule, config.trunk(trunk),
+        dialer = Dialer(service, schedule, config.run_trunks(trunks),
                         lease_seconds=programme.retry.lease.total_seconds())
         await asyncio.wait_for(dialer.run(asyncio.Event(), until_idle=True), timeout)
         await check(schedule, dialer)
@@ -86,17 +86,52 @@ async def test_pacing_keeps_to_the_trunks_channels_and_calls_per_second(call_con
         rows = await schedule.store.fetchall(
             "SELECT started_at, ended_at, outcome FROM attempts ORDER BY started_at")
         assert len(rows) == len(phones) and {r["outcome"] for r in rows} == {"answered"}
-        starts = [r["started_at"] for r in rows]
-        # never more than `cps` set-ups in any one-second window
-        for i, t in enumerate(starts):
-            assert sum(1 for u in starts[i:] if u < t + 1.0) <= cps, starts
         # never more than `channels` calls at once, and the limit was used while work waited
-        edges = sorted([(r["started_at"], 1) for r in rows] + [(r["ended_at"], -1) for r in rows],
-                       key=lambda e: (e[0], e[1]))
-        live = peak = 0
-        for _, step in edges:
-            live += step
-            peak = max(peak, live)
-        assert peak == channels
+        assert set_ups_in_any_second(rows) <= cps
+        assert most_at_once(rows) == channels
 
     await run_until_idle(config, enrol, check)
+
+
+def set_ups_in_any_second(rows) -> int:
+    starts = sorted(r["started_at"] for r in rows)
+    return max(sum(1 for u in starts[i:] if u < t + 1.0) for i, t in enumerate(starts))
+
+
+def most_at_once(rows) -> int:
+    edges = sorted([(r["started_at"], 1) for r in rows] + [(r["ended_at"], -1) for r in rows],
+                   key=lambda e: (e[0], e[1]))
+    live = peak = 0
+    for _, step in edges:
+        live += step
+        peak = max(peak, live)
+    return peak
+
+
+async def test_several_trunks_each_keep_their_limits_and_the_second_takes_the_overflow(
+        call_config, tmp_path):
+    path = quick_programme(tmp_path, gaps={})
+    all_messages_are(call_config.sounds, TEST_MESSAGE, path)
+    sim = call_config.trunk("sim")
+    limits = {"first": (2, 2.0), "second": (3, 1.0)}          # channels, cps
+    config = replace(with_programme(call_config, path), trunks=tuple(
+        replace(sim, name=name, channels=channels, cps=cps)
+        for name, (channels, cps) in limits.items()) + (replace(sim, name="spare", run=False),))
+    phones = [f"7{i:02d}" for i in range(1, 13)]        # answer, hang up after 5 s
+
+    async def enrol(schedule, now):
+        for phone in phones:
+            await schedule.enrol(woman_on(phone, now), now, actor="test")
+
+    async def check(schedule, dialer):
+        rows = await schedule.store.fetchall(
+            "SELECT trunk, started_at, ended_at, outcome FROM attempts")
+        assert len(rows) == len(phones) and {r["outcome"] for r in rows} == {"answered"}
+        by_trunk = {name: [r for r in rows if r["trunk"] == name] for name in limits}
+        assert sum(map(len, by_trunk.values())) == len(rows)        # never the spare trunk
+        for name, (channels, cps) in limits.items():
+            assert set_ups_in_any_second(by_trunk[name]) <= cps, name
+            assert most_at_once(by_trunk[name]) == channels, name
+        assert set(dialer.status()["trunks"]) == set(limits)
+
+    await run_until_idle(config, enrol, check, trunks=())
