@@ -90,7 +90,7 @@ class CallRoute:
         await self.store.attempt_listened(
             attempt_id, heard_seconds=result.heard_seconds, message_seconds=plan.message_seconds,
             heard_share=result.heard_share, ended=result.ended, keys=result.keys,
-            language_played=played)
+            language_played=played, plays=result.plays)
 
     async def _opt_out(self, session: AgiSession, attempt_id: int) -> None:
         """She confirmed 9 then 1: end her subscription now, before the AGI returns."""

@@ -97,6 +97,7 @@ class Attempt:
     uniqueid: str | None
     acquired_by: str | None
     acquired_until: float | None
+    plays: int | None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Attempt":
@@ -214,11 +215,12 @@ class Store:
 
     async def attempt_listened(self, attempt_id: int, *, heard_seconds: float,
                                message_seconds: float, heard_share: float, ended: str,
-                               keys: str, language_played: str) -> None:
+                               keys: str, language_played: str, plays: int) -> None:
         await self.execute(
             "UPDATE attempts SET heard_seconds = ?, message_seconds = ?, heard_share = ?, "
-            "ended = ?, keys = ?, language_played = ? WHERE id = ?",
-            (heard_seconds, message_seconds, heard_share, ended, keys, language_played, attempt_id))
+            "ended = ?, keys = ?, language_played = ?, plays = ? WHERE id = ?",
+            (heard_seconds, message_seconds, heard_share, ended, keys, language_played, plays,
+             attempt_id))
 
     async def attempt_telephony(self, attempt_id: int, *, reason: int | None, cause: int | None,
                                 cause_text: str | None) -> None:

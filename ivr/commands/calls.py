@@ -59,6 +59,6 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
         say("no call matches")
         return
     click.echo(table(rows, ["id", "at", "woman", "phone", "kind", "message", "attempt",
-                            "outcome", "seconds", "heard", "keys"]))
+                            "outcome", "seconds", "heard", "plays", "keys"]))
     if len(rows) == limit:
         say(f"(the latest {limit}; --limit for more)")

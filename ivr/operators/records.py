@@ -113,7 +113,7 @@ async def find_calls(store: Store, *, woman_id: int | None = None, first: date |
         where.append("outcome = ?")
         args.append(outcome)
     sql = ("SELECT id, subscriber_id, kind, number, phone, language, message_key, created_at, "
-           "answered_at, ended_at, outcome, cause, heard_share, keys, trunk FROM attempts"
+           "answered_at, ended_at, outcome, cause, heard_share, plays, keys, trunk FROM attempts"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?")
     out = []
     for r in await store.fetchall(sql, (*args, limit)):
@@ -125,6 +125,6 @@ async def find_calls(store: Store, *, woman_id: int | None = None, first: date |
             "seconds": None if r["ended_at"] is None else round(r["ended_at"] - r["created_at"]),
             "outcome": r["outcome"] or "live", "cause": r["cause"],
             "heard": None if r["heard_share"] is None else round(r["heard_share"], 2),
-            "keys": r["keys"] or "", "trunk": r["trunk"]})
+            "plays": r["plays"], "keys": r["keys"] or "", "trunk": r["trunk"]})
     return out
 

@@ -119,15 +119,16 @@ async def _calls(store: Store, g: str, lo, hi, offset: float) -> dict:
         f"SELECT {g} AS grp, a.kind, a.number, s.slot, "
         # weekday 0 = Sunday, as strftime('%w'); 1970-01-01 was a Thursday (4)
         f" (CAST((a.created_at + {offset}) / 86400 AS INTEGER) + 4) % 7 AS wd, a.outcome,"
-        " CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 ELSE 0 END AS hb,"
-        " COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
+        " CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 ELSE 0 END"
+        " AS hb,"
+        " COALESCE(a.plays, 0) >= 2 AS replayed, COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
         "FROM attempts a JOIN subscribers s ON s.id = a.subscriber_id "
         f"WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND {cond} "
-        "GROUP BY grp, a.kind, a.number, s.slot, wd, a.outcome, hb", args)
+        "GROUP BY grp, a.kind, a.number, s.slot, wd, a.outcome, hb, replayed", args)
     by_number: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     by_slot: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     by_day: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    listen: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
+    listen: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0, 0])
     mix: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FAILURES, 0))
     for r in cube:
         answered = r["outcome"] == "answered"
@@ -144,6 +145,7 @@ async def _calls(store: Store, g: str, lo, hi, offset: float) -> dict:
             lst[1] += n if r["hb"] >= 1 else 0
             lst[2] += n if r["hb"] == 2 else 0
             lst[3] += r["heard"]
+            lst[4] += n if r["replayed"] else 0
         else:
             mix[r["grp"]][r["outcome"]] += n
     return {
@@ -156,7 +158,8 @@ async def _calls(store: Store, g: str, lo, hi, offset: float) -> dict:
                                   kv[0][0], (kv[0][1] + 6) % 7))],
         "listening": [{"group": k, "answered": v[0], "heard_50": v[1], "heard_75": v[2],
                        "share_50": _rate(v[1], v[0]), "share_75": _rate(v[2], v[0]),
-                       "mean_heard": round(v[3] / v[0], 4) if v[0] else None}
+                       "mean_heard": round(v[3] / v[0], 4) if v[0] else None,
+                       "replayed": v[4], "share_replayed": _rate(v[4], v[0])}
                       for k, v in sorted(listen.items())],
         "failure_mix": [{"group": k, **v, "total": sum(v.values())}
                         for k, v in sorted(mix.items())],

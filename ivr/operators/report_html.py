@@ -11,7 +11,7 @@ SECTIONS = (
     ("pickup_by_attempt", "Pick-up by attempt number"),
     ("pickup_by_slot", "Pick-up by time slot"),
     ("pickup_by_weekday", "Pick-up by weekday"),
-    ("listening", "Listening: answered calls heard at least 50% / 75%"),
+    ("listening", "Listening: answered calls heard at least 50% / 75%, and replayed (key 1)"),
     ("failure_mix", "Failure mix (calls not answered)"),
     ("retention", "Retention"),
     ("deactivation_reasons", "Deactivation and opt-out reasons"),
@@ -21,7 +21,7 @@ SECTIONS = (
 
 
 LABELS = {"rate": "answered", "reached_by_here": "reached by then", "share_50": "heard >= 50%",
-          "share_75": "heard >= 75%"}
+          "share_75": "heard >= 75%", "share_replayed": "replayed"}
 
 
 def _png(fig) -> str:
@@ -88,8 +88,9 @@ def charts(report: dict) -> list[tuple[str, str]]:
                                     "Pick-up by weekday", "% answered", percent=True)),
         ("listening", _bars(plt, [dict(r, group="all", who=r["group"])
                                   for r in report["listening"]],
-                            "who", ["share_50", "share_75"],
-                            "Answered calls heard at least 50% and 75%", "%", percent=True)),
+                            "who", ["share_50", "share_75", "share_replayed"],
+                            "Answered calls heard at least 50% and 75%, and replayed", "%",
+                            percent=True)),
         ("failure_mix", _bars(plt, mix, "outcome", ["calls"], "Calls not answered, by outcome",
                               "calls")),
         ("retention", _bars(plt, [dict(group=r["group"], status=k, women=r[k])

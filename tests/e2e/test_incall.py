@@ -191,7 +191,7 @@ def _script(commands: list[AgiCommand]) -> list[str]:
 def test_replay_plays_her_message_again_to_the_end(batch):
     a = batch.attempt(REPLAY)
     assert a.outcome is Outcome.ANSWERED
-    assert a.keys == "1"
+    assert (a.keys, a.plays) == ("1", 2)
     assert a.heard_share == pytest.approx(1.0, abs=0.02)
     assert a.heard_seconds == pytest.approx(MESSAGE_SECONDS["hi"], abs=0.05)
     script = _script(batch.commands[REPLAY])
@@ -231,7 +231,7 @@ def test_opt_out_is_stored_before_the_call_ends_and_stops_every_further_call(bat
 def test_hang_up_mid_message_is_a_partial_listen_not_a_failure(batch):
     a = batch.attempt(HANGS_UP)
     assert a.outcome is Outcome.ANSWERED and a.reason == 4
-    assert (a.ended, a.keys) == ("hangup", "")
+    assert (a.ended, a.keys, a.plays) == ("hangup", "", 1)
     # 2 s after answer, less the 0.3 s greeting: about 1.7 s of the 3 s message
     assert 1.0 < a.heard_seconds < 2.2
     assert a.heard_share == pytest.approx(a.heard_seconds / MESSAGE_SECONDS["hi"], abs=0.01)
@@ -242,7 +242,8 @@ def test_wrong_key_gets_the_invalid_prompt_then_the_menu_again(batch):
     a = batch.attempt(WRONG_KEY)
     assert a.outcome is Outcome.ANSWERED
     assert a.language_played == "mr"
-    assert (a.keys, a.ended) == ("5", "no_input")   # the 5 during the message was not a key
+    # the 5 during the message was not a key
+    assert (a.keys, a.ended, a.plays) == ("5", "no_input", 1)
     assert a.heard_share == pytest.approx(1.0, abs=0.02)
     assert _script(batch.commands[WRONG_KEY]) == [
         "play ivr-greeting", f"play {TEST_MESSAGE}", f"ask {C.PROMPT_MENU}",

@@ -70,8 +70,19 @@ def test_calls_filters(cli):
     assert table.exit_code == 0 and "outcome" in table.stdout and "--limit" in table.stderr
 
 
+def set_plays(db, plays_by_heard):
+    """plays of the answered calls, picked by their heard_share (unique in the population)."""
+    con = sqlite3.connect(db)
+    for heard, plays in plays_by_heard.items():
+        con.execute("UPDATE attempts SET plays = ? WHERE heard_share = ?", (plays, heard))
+    con.commit()
+    con.close()
+
+
 def test_report_figures(cli):
     population(cli)
+    # woman 1 pressed 1 once; the test call's replays never count
+    set_plays(cli.db, {0.8: 2, 0.1: 1, 0.2: 1, 0.6: 0, 1.0: 3})
     r = cli("report", "--json")
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
@@ -87,6 +98,9 @@ def test_report_figures(cli):
     assert by_attempt[3]["reached_by_here"] == 0.75
     [listen] = rep["listening"]
     assert (listen["answered"], listen["heard_50"], listen["heard_75"]) == (4, 2, 1)
+    assert (listen["replayed"], listen["share_replayed"]) == (1, 0.25)
+    hers = [json.loads(x) for x in cli("calls", "--woman", "1", "--json").stdout.splitlines()]
+    assert [(c["outcome"], c["plays"]) for c in hers] == [("answered", 2), ("busy", None)]
     [mix] = rep["failure_mix"]
     assert (mix["busy"], mix["no_answer"], mix["unreachable"], mix["total"]) == (1, 2, 1, 4)
     slots = {x["slot"]: (x["calls"], x["answered"]) for x in rep["pickup_by_slot"]}

@@ -50,14 +50,15 @@ async def test_attempt_lifecycle_and_late_duplicate_ignored(tmp_path):
         assert (await store.live_attempts())[0].id == aid
         await store.attempt_answered(aid, 102.0, "Local/x;1")
         await store.attempt_listened(aid, heard_seconds=3.5, message_seconds=7.0,
-                                     heard_share=0.5, ended="hangup", keys="",
-                                     language_played="mr")
+                                     heard_share=0.5, ended="hangup", keys="1",
+                                     language_played="mr", plays=2)
         await store.attempt_telephony(aid, reason=4, cause=16, cause_text="Normal Clearing")
         assert await store.attempt_ended(aid, at=106.0, outcome=Outcome.ANSWERED)
         assert not await store.attempt_ended(aid, at=200.0, outcome=Outcome.FAILED)
         a = await store.attempt(aid)
         assert a.outcome is Outcome.ANSWERED and a.ended_at == 106.0
         assert a.heard_share == 0.5 and a.language_played == "mr" and a.cause == 16
+        assert (a.keys, a.plays) == ("1", 2)
         assert a.trunk == "sim" and a.reason == 4
         assert await store.live_attempts() == []
 
