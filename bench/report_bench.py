@@ -70,9 +70,11 @@ def generate(db: Path, women: int, calls: int, seed: int = 1, end: float | None 
             outcome = "no_answer" if quiet and t > enrolled + 30 * DAY else rnd.choice(OUTCOMES)
             heard = rnd.random() if outcome == "answered" else None
             aid += 1
+            # one answered call in ten replayed (from the id: the random stream stays as it was)
+            plays = (2 if aid % 10 == 0 else 1) if outcome == "answered" else None
             atts.append((aid, did, sid, min(number, 9), "scheduled", subs[-1][1], subs[-1][3],
                          dels[-1][2], t, t + 1, t + 10 if outcome == "answered" else None,
-                         t + 60, outcome, heard))
+                         t + 60, outcome, heard, plays))
             if outcome == "answered":
                 number = 0
             if outcome != "answered" and rnd.random() < 0.03:
@@ -89,7 +91,7 @@ def generate(db: Path, women: int, calls: int, seed: int = 1, end: float | None 
                     " VALUES (?,?,?,?,?,?)", dels)
     con.executemany("INSERT INTO attempts (id, delivery_id, subscriber_id, number, kind, phone, "
                     "language, message_key, created_at, started_at, answered_at, ended_at, "
-                    "outcome, heard_share) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", atts)
+                    "outcome, heard_share, plays) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", atts)
     con.executemany("INSERT INTO callback_requests (id, subscriber_id, requested_at, status, "
                     "served_at) VALUES (?,?,?,?,?)", cbs)
     con.executemany("INSERT INTO missed_calls (phone, received_at, subscriber_id, callback_id) "

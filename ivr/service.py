@@ -30,7 +30,7 @@ from ivr.app import Service
 from ivr.callers import normalise_caller
 from ivr.config import Trunk
 from ivr.controller import CallRequest
-from ivr.pacing import Pacer
+from ivr.lanes import Lane, assign
 from ivr.protocol.ami import UserEvent, mask
 from ivr.schedule import Schedule
 from scheduler.model import Attempt, AttemptKind
@@ -66,35 +66,6 @@ class Stats:
 
     def error(self, at: float, text: str) -> None:
         self.errors.append({"at": at, "error": text})
-
-
-class Lane:
-    """One trunk's way out: its pacer, and the claimed calls waiting at it. They pass the
-    gate one at a time, in claim order, right before their Originate is written."""
-
-    def __init__(self, trunk: Trunk):
-        self.trunk = trunk
-        self.pacer = Pacer(trunk.cps, trunk.channels)
-        self.queued = 0                   # claimed calls not yet through the pacer
-        self.gate = asyncio.Lock()
-
-    @property
-    def room(self) -> int:
-        """How many more calls to claim for this trunk now: at most one second's worth
-        waits at the pacer, so a callback claimed next is never more than about a second
-        behind."""
-        return min(self.pacer.free, max(int(self.trunk.cps), 1)) - self.queued
-
-
-def assign(lanes: Sequence[Lane], count: int) -> list[Lane]:
-    """The lanes for `count` claimed calls (at most the lanes' room together): each goes to
-    the first lane with room, which queues it."""
-    chosen = []
-    for _ in range(count):
-        lane = next(lane for lane in lanes if lane.room > 0)
-        lane.queued += 1
-        chosen.append(lane)
-    return chosen
 
 
 class Dialer:

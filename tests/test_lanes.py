@@ -2,7 +2,7 @@
 import pytest
 
 from ivr.config import Trunk
-from ivr.service import Lane, assign
+from ivr.lanes import Lane, assign
 
 
 def lanes(*limits):
