@@ -35,8 +35,9 @@ TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
 def command(settings, first, last, by, as_json, as_csv, html_path, section, reveal):
     """Report on the programme: funnel (enrolled, valid number, first attempt, first
     answer), pick-up by attempt number, slot and weekday, listening (heard at least 50% and
-    75%, replayed with key 1), failure mix, retention and deactivation reasons, missed-call callbacks and their
-    delay, and the women at risk of dropping out (a list the call centre can work through).
+    75%, replayed with key 1), failure mix, retention and deactivation reasons, missed-call
+    callbacks and their delay, and the women at risk of dropping out (a list the call centre
+    can work through).
 
     Women enrolled, calls placed and missed calls received between --from and --to count
     (local days of the programme's zone); test calls never count.

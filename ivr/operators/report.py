@@ -120,8 +120,8 @@ async def _calls(store: Store, g: str, lo, hi, offset: float) -> dict:
         # weekday 0 = Sunday, as strftime('%w'); 1970-01-01 was a Thursday (4)
         f" (CAST((a.created_at + {offset}) / 86400 AS INTEGER) + 4) % 7 AS wd, a.outcome,"
         " CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 ELSE 0 END"
-        " AS hb,"
-        " COALESCE(a.plays, 0) >= 2 AS replayed, COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
+        " AS hb, COALESCE(a.plays, 0) >= 2 AS replayed,"
+        " COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
         "FROM attempts a JOIN subscribers s ON s.id = a.subscriber_id "
         f"WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND {cond} "
         "GROUP BY grp, a.kind, a.number, s.slot, wd, a.outcome, hb, replayed", args)
