@@ -38,6 +38,8 @@ class Trunk:
     caller_id: str = ""
     ring_timeout: float = 30.0       # seconds to ring before giving up (India: 30 s)
     run: bool = True                 # false: `ivr run` leaves it out unless --trunk names it
+    rest_after: int = 5              # calls failed in a row on the trunk before it rests (0: never)
+    rest_seconds: float = 60.0       # its first rest; doubled after each failed try (<= 600 s)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ _KEYS = {
     "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port"},
-    "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run"},
+    "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run",
+              "rest_after", "rest_seconds"},
 }
 
 
@@ -158,11 +161,15 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
             cps=_get(t, "cps", float, 10.0, where),
             caller_id=_get(t, "caller_id", str, "", where),
             ring_timeout=_get(t, "ring_timeout", float, 30.0, where),
-            run=_get(t, "run", bool, True, where)))
+            run=_get(t, "run", bool, True, where),
+            rest_after=_get(t, "rest_after", int, 5, where),
+            rest_seconds=_get(t, "rest_seconds", float, 60.0, where)))
         if trunks[-1].name in {x.name for x in trunks[:-1]}:
             raise ConfigError(f"{where}: a second trunk named {trunks[-1].name!r}")
         if trunks[-1].channels < 1 or not trunks[-1].cps > 0:
             raise ConfigError(f"{where}: channels must be >= 1 and cps > 0")
+        if trunks[-1].rest_after < 0 or not trunks[-1].rest_seconds > 0:
+            raise ConfigError(f"{where}: rest_after must be >= 0 and rest_seconds > 0")
     database = Path(env.get("IVR_DATABASE") or _get(ivr, "database", str, "ivr.db", "ivr"))
     sounds = Path(env.get("IVR_SOUNDS") or _get(ivr, "sounds", str, "sounds", "ivr"))
     cfg = Config(

@@ -48,6 +48,7 @@ class CallReport:
     outcome: Outcome
     ended_at: float
     heard_share: float | None       # None: not answered, or the flow did not report
+    link_lost: bool = False         # AMI dropped before the outcome: it says nothing of the trunk
 
 
 @dataclass
@@ -225,7 +226,7 @@ class Controller:
                                            cause_text=str(error)[:200])
         attempt = await self.store.attempt(call.attempt_id)
         return CallReport(call.attempt_id, outcome, self.clock(),
-                          attempt.heard_share if attempt else None)
+                          attempt.heard_share if attempt else None, link_lost=True)
 
     async def hang_up(self, channel: str | None) -> None:
         if not channel:

@@ -1,13 +1,29 @@
-"""Several trunks in one `ivr run`: a lane per trunk (its pacer and the calls waiting at
-it), and how claimed calls are shared among the lanes: in order of preference, each to the
-first lane with room, so a later trunk takes what the earlier ones cannot."""
+"""Several trunks in one `ivr run`: a lane per trunk (its pacer, the calls waiting at it,
+and its health), and how claimed calls are shared among the lanes: in order of preference,
+each to the first lane with room, so a later trunk takes what the earlier ones cannot.
+
+A trunk that fails `rest_after` calls in a row (congestion, or a failure that never reached
+a phone: the carrier is down or refuses us) rests for `rest_seconds`: no call goes to it, so
+an outage does not use up the women's attempts, and the other trunks take its calls. Then one
+call at a time tries it again; the first call that reaches a phone (answered, busy, no answer,
+rejected...) ends the rest, another failure doubles it (up to MAX_REST, or rest_seconds if
+that is longer). Time is passed in.
+"""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Sequence
 
 from ivr.config import Trunk
 from ivr.pacing import Pacer
+from scheduler.outcome import Outcome
+
+log = logging.getLogger(__name__)
+
+# outcomes that say nothing reached a phone: the trunk's trouble, not hers
+TRUNK_TROUBLE = frozenset({Outcome.CONGESTION, Outcome.FAILED})
+MAX_REST = 600.0
 
 
 class Lane:
@@ -19,21 +35,52 @@ class Lane:
         self.pacer = Pacer(trunk.cps, trunk.channels)
         self.queued = 0                   # claimed calls not yet through the pacer
         self.gate = asyncio.Lock()
+        self.failures = 0                 # calls in a row that failed on the trunk
+        self.rests = 0                    # rests in a row (each twice the one before)
+        self.resting_until: float | None = None
 
     @property
-    def room(self) -> int:
+    def trying(self) -> bool:
+        """It rested (or is resting): one call at a time tries it again."""
+        return 0 < self.trunk.rest_after <= self.failures
+
+    def room(self, now: float) -> int:
         """How many more calls to claim for this trunk now: at most one second's worth
         waits at the pacer, so a callback claimed next is never more than about a second
-        behind."""
+        behind; none while it rests, one at a time while it is tried again."""
+        if self.trying:
+            resting = self.resting_until is not None and now < self.resting_until
+            return 0 if resting or self.pacer.live or self.queued else 1
         return min(self.pacer.free, max(int(self.trunk.cps), 1)) - self.queued
 
+    def accepts(self, now: float) -> bool:
+        """A call could go through now, or as soon as the pacer lets it."""
+        return self.room(now) > 0 if self.trying else self.pacer.free - self.queued > 0
 
-def assign(lanes: Sequence[Lane], count: int) -> list[Lane]:
+    def ended(self, outcome: Outcome, now: float) -> None:
+        """A call placed through this trunk ended with `outcome`."""
+        if outcome not in TRUNK_TROUBLE:
+            if self.trying:
+                log.info("trunk %s: calls get through again", self.trunk.name)
+            self.failures, self.rests, self.resting_until = 0, 0, None
+            return
+        self.failures += 1
+        if not self.trying or (self.resting_until is not None and now < self.resting_until):
+            return              # not enough yet, or a call placed before the rest began
+        self.rests += 1
+        rest = min(self.trunk.rest_seconds * 2 ** min(self.rests - 1, 10),
+                   max(MAX_REST, self.trunk.rest_seconds))
+        self.resting_until = now + rest
+        log.warning("trunk %s: %d calls in a row failed (%s): resting %.0f s",
+                    self.trunk.name, self.failures, outcome.value, rest)
+
+
+def assign(lanes: Sequence[Lane], count: int, now: float) -> list[Lane]:
     """The lanes for `count` claimed calls (at most the lanes' room together): each goes to
     the first lane with room, which queues it."""
     chosen = []
     for _ in range(count):
-        lane = next(lane for lane in lanes if lane.room > 0)
+        lane = next(lane for lane in lanes if lane.room(now) > 0)
         lane.queued += 1
         chosen.append(lane)
     return chosen

@@ -123,14 +123,18 @@ class Dialer:
                      more_due: bool = False) -> None:
         """more_due: the last claim was full, so more calls are due now: wait only for the
         pacer (a floor here would cost the CPS at every claim: bench/results/service.md)."""
+        now = self.clock()
         timeout = MAX_SLEEP
         if wake_at is not None:
-            timeout = min(timeout, max(wake_at.timestamp() - self.clock(), 0.0))
-        open_lanes = [lane for lane in self.lanes if lane.pacer.free - lane.queued > 0]
+            timeout = min(timeout, max(wake_at.timestamp() - now, 0.0))
+        open_lanes = [lane for lane in self.lanes if lane.accepts(now)]
         if not open_lanes:
-            timeout = MAX_SLEEP            # a call ending sets `wake`
+            # a call ending sets `wake`; the end of a trunk's rest does not
+            rests = [lane.resting_until - now for lane in self.lanes
+                     if lane.resting_until is not None and lane.resting_until > now]
+            timeout = min([MAX_SLEEP, *rests])
         elif timeout <= 0:
-            delay = min(lane.pacer.delay(self.clock()) for lane in open_lanes)
+            delay = min(lane.pacer.delay(now) for lane in open_lanes)
             timeout = max(delay, 0.0 if more_due else 0.05)
         waiters = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
         try:
@@ -146,11 +150,12 @@ class Dialer:
         a missed call never waits behind a long batch) and start them; each passes the pacer
         right before its Originate is written. True when the claim was full (more may be
         due)."""
-        limit = sum(max(lane.room, 0) for lane in self.lanes)
+        now = self.clock()
+        limit = sum(max(lane.room(now), 0) for lane in self.lanes)
         if limit <= 0 or not self.service.controller.ami.connected:
             return False
-        attempts = await self.schedule.claim(utc(self.clock()), self.owner, limit)
-        for attempt, lane in zip(attempts, assign(self.lanes, len(attempts))):
+        attempts = await self.schedule.claim(utc(now), self.owner, limit)
+        for attempt, lane in zip(attempts, assign(self.lanes, len(attempts), now)):
             task = asyncio.create_task(self._call(attempt, lane), name=f"attempt-{attempt.id}")
             self._calls.add(task)
             task.add_done_callback(self._call_done)
@@ -178,19 +183,23 @@ class Dialer:
                 self.stats.placed += 1
 
         try:
-            await self._place(attempt, lane.trunk, gate)
+            outcome = await self._place(attempt, lane.trunk, gate)
+            if taken and outcome is not None:
+                lane.ended(outcome, self.clock())
         finally:
             if taken:
                 lane.pacer.done()
             else:
                 lane.queued -= 1
 
-    async def _place(self, attempt: Attempt, trunk: Trunk, gate) -> None:
+    async def _place(self, attempt: Attempt, trunk: Trunk, gate) -> Outcome | None:
+        """The call's outcome, for the trunk's health (None: never placed, or the AMI link
+        dropped, which says nothing of the trunk)."""
         store = self.service.store
         sub = await subscribers.get_subscriber(store, attempt.subscriber_id)
         if sub is None:
             await self.schedule.release(attempt.id, Outcome.FAILED, None, utc(self.clock()))
-            return
+            return None
         request = CallRequest(
             phone=sub.phone, language=sub.language, message_key=attempt.message_key,
             trunk=trunk, kind=attempt.kind.value, subscriber_id=sub.id,
@@ -206,6 +215,7 @@ class Dialer:
             self.stats.callbacks += 1
         await self.schedule.release(attempt.id, report.outcome, report.heard_share,
                                     utc(report.ended_at))
+        return None if report.link_lost else report.outcome
 
     async def _keep_lease(self, attempt: Attempt) -> None:
         """Renew the claim at half its length while the call goes on (a long call is not a
@@ -328,8 +338,10 @@ class Dialer:
         return {
             "pid": os.getpid(), "owner": self.owner, "updated_at": self.clock(),
             "started_at": self.stats.started_at, "ami_connected": self.service.controller.ami.connected,
-            "trunks": {lane.trunk.name: {"live": lane.pacer.live, "channels": lane.trunk.channels,
-                                         "cps": lane.trunk.cps} for lane in self.lanes},
+            "trunks": {lane.trunk.name: {
+                "live": lane.pacer.live, "channels": lane.trunk.channels, "cps": lane.trunk.cps,
+                "failed_in_a_row": lane.failures, "resting_until": lane.resting_until}
+                for lane in self.lanes},
             "placed": self.stats.placed, "outcomes": dict(self.stats.outcomes),
             "missed_calls": self.stats.missed_calls, "callbacks": self.stats.callbacks,
             "errors": list(self.stats.errors),

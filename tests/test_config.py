@@ -41,6 +41,8 @@ def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nchannels = 0\n', r"channels must be >= 1"),
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\ncps = 0\n', r"cps > 0"),
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrun = "no"\n', r"trunk\[0\].run must be bool"),
+    ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrest_after = -1\n', r"rest_after must be >= 0"),
+    ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrest_seconds = 0\n', r"rest_seconds > 0"),
 ])
 def test_bad_files_get_a_clear_error(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -71,13 +73,3 @@ def test_ivr_run_needs_a_trunk_when_every_one_has_run_false(tmp_path):
         cfg.run_trunks()
     assert cfg.run_trunks(["a"])[0].name == "a"
 
-
-def test_ivr_run_refuses_an_unknown_trunk_before_it_connects(tmp_path):
-    from click.testing import CliRunner
-
-    from cli import main
-    write(tmp_path, '[[trunk]]\nname = "a"\ndial = "L/{digits}"\n')
-    result = CliRunner().invoke(main, ["run", "--trunk", "b"], env={"IVR_HOME": str(tmp_path)})
-    assert result.exit_code == 1
-    assert "no trunk named 'b'; configured: a" in result.output
-    assert not (tmp_path / "run").exists()          # it took no lock and wrote no status

@@ -103,7 +103,13 @@ def status_command(settings, as_json):
         click.echo(f"service: running (pid {service['pid']}), AMI "
                    f"{'connected' if service['ami_connected'] else 'DISCONNECTED'}")
         for name, t in service["trunks"].items():
-            click.echo(f"  trunk {name}: {t['live']}/{t['channels']} live calls, {t['cps']:g} cps")
+            health = ""
+            if t.get("resting_until"):
+                health = (f", RESTING until "
+                          f"{time.strftime('%H:%M:%S', time.localtime(t['resting_until']))} after "
+                          f"{t['failed_in_a_row']} failed calls in a row")
+            click.echo(f"  trunk {name}: {t['live']}/{t['channels']} live calls, "
+                       f"{t['cps']:g} cps{health}")
         for e in service["errors"][-5:]:
             click.echo(f"  error at {time.strftime('%H:%M:%S', time.localtime(e['at']))}: "
                        f"{e['error']}")

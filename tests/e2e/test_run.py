@@ -135,3 +135,33 @@ async def test_several_trunks_each_keep_their_limits_and_the_second_takes_the_ov
         assert set(dialer.status()["trunks"]) == set(limits)
 
     await run_until_idle(config, enrol, check, trunks=())
+
+
+async def test_a_trunk_that_keeps_failing_rests_and_the_next_trunk_takes_its_calls(
+        call_config, tmp_path):
+    path = quick_programme(tmp_path, gaps={"failed": "1s", "congestion": "1s"})
+    all_messages_are(call_config.sounds, TEST_MESSAGE, path)
+    sim = call_config.trunk("sim")
+    down = replace(sim, name="down", dial="Local/{digits}@no-such-context", channels=2, cps=5.0,
+                   rest_after=2, rest_seconds=3600.0)
+    config = replace(with_programme(call_config, path),
+                     trunks=(down, replace(sim, channels=6, cps=5.0)))
+    phones = [f"7{i:02d}" for i in range(1, 7)]        # answer, hang up after 5 s
+
+    async def enrol(schedule, now):
+        for phone in phones:
+            await schedule.enrol(woman_on(phone, now), now, actor="test")
+
+    async def check(schedule, dialer):
+        rows = await schedule.store.fetchall(
+            "SELECT subscriber_id, trunk, outcome FROM attempts ORDER BY id")
+        on_down = [r for r in rows if r["trunk"] == "down"]
+        # the first claim gave "down" its two calls; both failed, then it rested
+        assert [r["outcome"] for r in on_down] == ["failed", "failed"], [tuple(r) for r in rows]
+        # every woman was reached through "sim", those two on their second attempt
+        answered = {r["subscriber_id"] for r in rows if r["outcome"] == "answered"}
+        assert len(answered) == len(phones) and len(rows) == len(phones) + 2
+        shown = dialer.status()["trunks"]["down"]
+        assert shown["failed_in_a_row"] == 2 and shown["resting_until"] > time.time() + 3000
+
+    await run_until_idle(config, enrol, check, trunks=())
