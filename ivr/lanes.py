@@ -27,8 +27,9 @@ MAX_REST = 600.0
 
 
 class Lane:
-    """One trunk's way out: its pacer, and the claimed calls waiting at it. They pass the
-    gate one at a time, in claim order, right before their Originate is written."""
+    """One trunk's way out: its pacer, the claimed calls waiting at it (they pass the gate
+    one at a time, in claim order, right before their Originate is written), and its
+    health: calls failed in a row, and the rest they earned."""
 
     def __init__(self, trunk: Trunk):
         self.trunk = trunk
@@ -41,7 +42,8 @@ class Lane:
 
     @property
     def trying(self) -> bool:
-        """It rested (or is resting): one call at a time tries it again."""
+        """It rested (or is resting): one call at a time tries it again, once the calls
+        placed before the rest have ended."""
         return 0 < self.trunk.rest_after <= self.failures
 
     def room(self, now: float) -> int:
