@@ -20,6 +20,14 @@ from tests.e2e.run_helpers import (TEST_MESSAGE, all_messages_are, quick_program
 pytestmark = pytest.mark.sandbox
 
 
+def enrolling(phones):
+    """The set-up that enrols a woman on each of these phones."""
+    async def enrol(schedule, now):
+        for phone in phones:
+            await schedule.enrol(woman_on(phone, now), now, actor="test")
+    return enrol
+
+
 async def run_until_idle(config, setup, check, *, trunks=("sim",), timeout=120):
     """Enrol with `setup(schedule, now)`, run the dial loop through the trunks named until
     nothing is due now, then `check(schedule, dialer)` (the store is still open)."""
@@ -78,10 +86,6 @@ async def test_pacing_keeps_to_the_trunks_channels_and_calls_per_second(call_con
                                           for t in config.trunks))
     phones = [f"7{i:02d}" for i in range(1, 13)]        # answer, hang up after 5 s
 
-    async def enrol(schedule, now):
-        for phone in phones:
-            await schedule.enrol(woman_on(phone, now), now, actor="test")
-
     async def check(schedule, dialer):
         rows = await schedule.store.fetchall(
             "SELECT started_at, ended_at, outcome FROM attempts ORDER BY started_at")
@@ -90,7 +94,7 @@ async def test_pacing_keeps_to_the_trunks_channels_and_calls_per_second(call_con
         assert set_ups_in_any_second(rows) <= cps
         assert most_at_once(rows) == channels
 
-    await run_until_idle(config, enrol, check)
+    await run_until_idle(config, enrolling(phones), check)
 
 
 def set_ups_in_any_second(rows) -> int:
@@ -119,10 +123,6 @@ async def test_several_trunks_each_keep_their_limits_and_the_second_takes_the_ov
         for name, (channels, cps) in limits.items()) + (replace(sim, name="spare", run=False),))
     phones = [f"7{i:02d}" for i in range(1, 13)]        # answer, hang up after 5 s
 
-    async def enrol(schedule, now):
-        for phone in phones:
-            await schedule.enrol(woman_on(phone, now), now, actor="test")
-
     async def check(schedule, dialer):
         rows = await schedule.store.fetchall(
             "SELECT trunk, started_at, ended_at, outcome FROM attempts")
@@ -134,7 +134,7 @@ async def test_several_trunks_each_keep_their_limits_and_the_second_takes_the_ov
             assert most_at_once(by_trunk[name]) == channels, name
         assert set(dialer.status()["trunks"]) == set(limits)
 
-    await run_until_idle(config, enrol, check, trunks=())
+    await run_until_idle(config, enrolling(phones), check, trunks=())
 
 
 async def test_a_trunk_that_keeps_failing_rests_and_the_next_trunk_takes_its_calls(
@@ -148,10 +148,6 @@ async def test_a_trunk_that_keeps_failing_rests_and_the_next_trunk_takes_its_cal
                      trunks=(down, replace(sim, channels=6, cps=5.0)))
     phones = [f"7{i:02d}" for i in range(1, 7)]        # answer, hang up after 5 s
 
-    async def enrol(schedule, now):
-        for phone in phones:
-            await schedule.enrol(woman_on(phone, now), now, actor="test")
-
     async def check(schedule, dialer):
         rows = await schedule.store.fetchall(
             "SELECT subscriber_id, trunk, outcome FROM attempts ORDER BY id")
@@ -164,4 +160,4 @@ async def test_a_trunk_that_keeps_failing_rests_and_the_next_trunk_takes_its_cal
         shown = dialer.status()["trunks"]["down"]
         assert shown["failed_in_a_row"] == 2 and shown["resting_until"] > time.time() + 3000
 
-    await run_until_idle(config, enrol, check, trunks=())
+    await run_until_idle(config, enrolling(phones), check, trunks=())
