@@ -36,8 +36,12 @@ class Rows:
 
 
 class MemoryStore:
-    def __init__(self, programme: Programme):
+    """keep_closed_attempts=False forgets each attempt once it is released (a long
+    simulation needs only the live ones); rows() then holds the live attempts only."""
+
+    def __init__(self, programme: Programme, *, keep_closed_attempts: bool = True):
         self.programme = programme
+        self.keep_closed_attempts = keep_closed_attempts
         self.subscribers: dict[int, Subscriber] = {}
         self.deliveries: dict[int, Delivery] = {}
         self.attempts: dict[int, Attempt] = {}
@@ -241,6 +245,8 @@ class MemoryStore:
         elif a.kind is AttemptKind.CALLBACK and a.callback_id is not None:
             self._after_callback(sub, a, outcome, heard_share, ended_at)
         self._unblock(sub.id)
+        if not self.keep_closed_attempts:
+            del self.attempts[attempt_id]
         return a
 
     def _after_delivery_attempt(self, sub: Subscriber, d: Delivery, outcome: Outcome,
@@ -287,8 +293,8 @@ class MemoryStore:
         dead = []
         while self._leases and self._leases[0][0] <= now:
             until, attempt_id = heapq.heappop(self._leases)
-            a = self.attempts[attempt_id]
-            if a.live and a.acquired_until == until:
+            a = self.attempts.get(attempt_id)
+            if a is not None and a.live and a.acquired_until == until:
                 self.release(attempt_id, Outcome.FAILED, None, now)
                 dead.append(attempt_id)
         return dead
@@ -316,10 +322,14 @@ class MemoryStore:
 
     def next_wake(self) -> datetime | None:
         """The earliest instant at which plan, claim or reap may have something to do."""
-        while self._leases and not self.attempts[self._leases[0][1]].live:
+        while self._leases and not self._is_live(self._leases[0][1]):
             heapq.heappop(self._leases)
         times = [h[0][0] for h in (self._plans, self._due, self._cb_due, self._leases) if h]
         return min(times) if times else None
+
+    def _is_live(self, attempt_id: int) -> bool:
+        a = self.attempts.get(attempt_id)
+        return a is not None and a.live
 
     def _next(self, kind: str) -> int:
         self._ids[kind] += 1

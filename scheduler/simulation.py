@@ -69,10 +69,10 @@ class SimResult:
 
 class _Sim:
     def __init__(self, programme: Programme, population: Population, seed: int,
-                 start: datetime, days: int):
+                 start: datetime, days: int, keep_attempts: bool):
         self.p, self.pop, self.rng = programme, population, random.Random(seed)
         self.start, self.end = start, start + timedelta(days=days)
-        self.store = MemoryStore(programme)
+        self.store = MemoryStore(programme, keep_closed_attempts=keep_attempts)
         self.events: list = []
         self.seq = 0
         self.women: dict[int, _Woman] = {}
@@ -285,11 +285,13 @@ def _first_attempts(tried: Counter) -> int:
 
 
 def simulate(programme: Programme, population: Population, *, days: int, seed: int,
-             start: datetime) -> SimResult:
-    """Run `days` of the programme from `start` (aware UTC) and summarise."""
+             start: datetime, keep_attempts: bool = False) -> SimResult:
+    """Run `days` of the programme from `start` (aware UTC) and summarise. The store keeps
+    the live attempts only unless keep_attempts (memory: the year's attempts of 10,000
+    women take about 360 MB more)."""
     if days < 1:
         raise ValueError("days must be at least 1")
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
-    sim = _Sim(programme, population, seed, start, days)
+    sim = _Sim(programme, population, seed, start, days, keep_attempts)
     return SimResult(sim.run(), sim.store)

@@ -13,7 +13,9 @@ from ivr.commands.common import Settings, emit_json, pass_settings, say
 @click.option("--programme", "programme_name", metavar="NAME",
               help="Programme name (mmitra, kilkari) or TOML file; default: the configured one.")
 @click.option("--women", type=click.IntRange(min=1, max=5_000_000), default=1000,
-              show_default=True, help="Simulated women.")
+              show_default=True,
+              help="Simulated women. Memory: about 30 KB per woman-year (10,000 women over "
+                   "365 days: about 300 MB, 40 s).")
 @click.option("--days", type=click.IntRange(min=1, max=3660), default=365, show_default=True,
               help="Simulated days.")
 @click.option("--answer-rate", type=click.FloatRange(0, 1), default=0.6, show_default=True,

@@ -203,3 +203,34 @@ def test_engagement_rebuilt_from_attempt_rows(mmitra):
     drive(store, sub.id, Outcome.NO_ANSWER, local("Asia/Kolkata", 2026, 1, 29, 0), limit=12)
     rebuilt = from_attempts(store.attempts.values(), mmitra.at_risk)
     assert rebuilt == store.engagement[sub.id] and rebuilt.calls >= 9
+
+
+def test_a_store_that_forgets_closed_attempts_decides_exactly_the_same(mmitra):
+    """The simulation's MemoryStore(keep_closed_attempts=False) keeps only live attempts; every
+    decision (retries, supersede, reaped leases, next wake-up) is the same as the full store's."""
+    stores = [MemoryStore(mmitra), MemoryStore(mmitra, keep_closed_attempts=False)]
+    outcomes = [Outcome.BUSY, Outcome.NO_ANSWER, Outcome.ANSWERED, Outcome.CONGESTION]
+    for store in stores:
+        for i in range(4):
+            store.enrol(woman(id=0, phone=f"91900000{i}", lmp=LMP),
+                        local("Asia/Kolkata", 2026, 1, 20))
+    trace = []
+    for store in stores:
+        seen, now, n = [], local("Asia/Kolkata", 2026, 1, 29, 9), 0
+        for _ in range(300):
+            store.run_plans(now)
+            seen.append(tuple(store.reap(now)))
+            for a in store.claim(now, "t", 10):
+                n += 1
+                if n % 7 == 0:
+                    continue                  # its owner "dies": reaped when the lease ends
+                store.release(a.id, outcomes[n % 4], 0.9, now + timedelta(minutes=1))
+            seen.append(store.next_wake())
+            now = max(store.next_wake(), now + timedelta(minutes=1))
+        seen.append([(d.id, d.message_key, d.status, d.attempts)
+                     for d in store.deliveries.values()])
+        trace.append(seen)
+    assert trace[0] == trace[1]
+    assert any(trace[0][i] for i in range(0, len(trace[0]) - 1, 2))   # some lease was reaped
+    full, lean = stores
+    assert len(full.attempts) > 100 and len(lean.attempts) == len(lean.live_attempts())

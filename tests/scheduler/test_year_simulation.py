@@ -15,7 +15,7 @@ def test_each_woman_enrolled_at_lmp_receives_all_141_messages_once(mmitra):
                      missed_call_rate=0.0,
                      timezones=("Asia/Kolkata", "Europe/London", "Africa/Cairo"))
     # 28 days of LMPs + 280 days of pregnancy + 350 days of infancy, and a margin
-    result = simulate(mmitra, pop, days=665, seed=7, start=START)
+    result = simulate(mmitra, pop, days=665, seed=7, start=START, keep_attempts=True)
     s, store = result.summary, result.store
     assert s["women"] == 150
     assert s["messages_due"] == s["messages_delivered"] == 150 * 141
