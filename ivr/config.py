@@ -155,7 +155,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         dial = _get(t, "dial", str, "", where)
         if "{digits}" not in dial and "{e164}" not in dial:
             raise ConfigError(f"{where}.dial must contain {{digits}} or {{e164}}: {dial!r}")
-        trunks.append(Trunk(
+        trunk = Trunk(
             name=_get(t, "name", str, "", where), dial=dial,
             channels=_get(t, "channels", int, 30, where),
             cps=_get(t, "cps", float, 10.0, where),
@@ -163,13 +163,14 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
             ring_timeout=_get(t, "ring_timeout", float, 30.0, where),
             run=_get(t, "run", bool, True, where),
             rest_after=_get(t, "rest_after", int, 5, where),
-            rest_seconds=_get(t, "rest_seconds", float, 60.0, where)))
-        if trunks[-1].name in {x.name for x in trunks[:-1]}:
-            raise ConfigError(f"{where}: a second trunk named {trunks[-1].name!r}")
-        if trunks[-1].channels < 1 or not trunks[-1].cps > 0:
+            rest_seconds=_get(t, "rest_seconds", float, 60.0, where))
+        if trunk.name in {x.name for x in trunks}:
+            raise ConfigError(f"{where}: a second trunk named {trunk.name!r}")
+        if trunk.channels < 1 or not trunk.cps > 0:
             raise ConfigError(f"{where}: channels must be >= 1 and cps > 0")
-        if trunks[-1].rest_after < 0 or not trunks[-1].rest_seconds > 0:
+        if trunk.rest_after < 0 or not trunk.rest_seconds > 0:
             raise ConfigError(f"{where}: rest_after must be >= 0 and rest_seconds > 0")
+        trunks.append(trunk)
     database = Path(env.get("IVR_DATABASE") or _get(ivr, "database", str, "ivr.db", "ivr"))
     sounds = Path(env.get("IVR_SOUNDS") or _get(ivr, "sounds", str, "sounds", "ivr"))
     cfg = Config(

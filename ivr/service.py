@@ -130,9 +130,9 @@ class Dialer:
         open_lanes = [lane for lane in self.lanes if lane.accepts(now)]
         if not open_lanes:
             # a call ending sets `wake`; the end of a trunk's rest does not
-            rests = [lane.resting_until - now for lane in self.lanes
-                     if lane.resting_until is not None and lane.resting_until > now]
-            timeout = min([MAX_SLEEP, *rests])
+            rest_ends = [lane.resting_until - now for lane in self.lanes
+                         if lane.resting_until is not None and lane.resting_until > now]
+            timeout = min([MAX_SLEEP, *rest_ends])
         elif timeout <= 0:
             delay = min(lane.pacer.delay(now) for lane in open_lanes)
             timeout = max(delay, 0.0 if more_due else 0.05)

@@ -21,6 +21,11 @@ def setup_logging(level: str) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
 
 
+def clock(epoch: float) -> str:
+    """A time of today as the operator reads it: local HH:MM:SS."""
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
+
+
 @click.command(name="run")
 @click.option("--trunk", "trunks", multiple=True, metavar="NAME",
               help="Trunk to call through; repeat for several, in order of preference "
@@ -105,14 +110,12 @@ def status_command(settings, as_json):
         for name, t in service["trunks"].items():
             health = ""
             if t.get("resting_until"):
-                health = (f", RESTING until "
-                          f"{time.strftime('%H:%M:%S', time.localtime(t['resting_until']))} after "
+                health = (f", RESTING until {clock(t['resting_until'])} after "
                           f"{t['failed_in_a_row']} failed calls in a row")
             click.echo(f"  trunk {name}: {t['live']}/{t['channels']} live calls, "
                        f"{t['cps']:g} cps{health}")
         for e in service["errors"][-5:]:
-            click.echo(f"  error at {time.strftime('%H:%M:%S', time.localtime(e['at']))}: "
-                       f"{e['error']}")
+            click.echo(f"  error at {clock(e['at'])}: {e['error']}")
     click.echo(f"waiting: {status['due_now']} due now, {status['pending']} pending, "
                f"{status['callbacks_pending']} callback(s)")
     today = status["today"]
