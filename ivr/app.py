@@ -14,7 +14,9 @@ from ivr.adapters.store import Attempt, NewAttempt, Store, open_store
 from ivr.agi_route import CallRoute
 from ivr.config import Config
 from ivr.controller import CallRequest, Controller
+from ivr.owner import owner_id
 from ivr.protocol.ami import phone_digits
+from scheduler.outcome import Outcome
 from scheduler.programme import load_programme
 
 
@@ -80,13 +82,22 @@ async def place_test_call(service: Service, *, to: str, language: str, message: 
 
 
 async def call_and_close(service: Service, request: CallRequest) -> Attempt:
-    """One attempt with no scheduling behind it: create the row, place the call, close it."""
+    """One attempt with no scheduling behind it: create the row (owned by this process, so
+    a restarted service leaves it alone while we live), place the call, close it.
+    Cancelled (Ctrl-C), the call is hung up and the row closed before the cancel goes on."""
     store = service.store
+    clock = service.controller.clock
     attempt_id = await store.create_attempt(NewAttempt(
         phone=request.phone, language=request.language, message_key=request.message_key,
         kind=request.kind, subscriber_id=request.subscriber_id,
-        delivery_id=request.delivery_id, number=request.number), service.controller.clock())
-    report = await service.controller.place_call(request, attempt_id)
+        delivery_id=request.delivery_id, number=request.number), clock(), owner=owner_id())
+    try:
+        report = await service.controller.place_call(request, attempt_id)
+    except asyncio.CancelledError:
+        row = await asyncio.shield(store.attempt(attempt_id))
+        outcome = Outcome.ANSWERED if row and row.answered_at else Outcome.FAILED
+        await asyncio.shield(store.attempt_ended(attempt_id, at=clock(), outcome=outcome))
+        raise
     await store.attempt_ended(attempt_id, at=report.ended_at, outcome=report.outcome)
     attempt = await store.attempt(attempt_id)
     assert attempt is not None

@@ -83,3 +83,7 @@ USEREVENT_SIM_AGENT = "IvrSimAgentAnswered"
 USEREVENT_CALL_CENTRE = "IvrCallCentre"
 CONTEXT_APOLOGY = "ivr-apology"            # plays ivr-sorry when it exists, then hangs up
 CONTEXT_MISSED_CALL_RECORD = "ivr-missed-call-record"   # Gosub: the AGI script, then the event
+
+# How long `ivr run` lets live calls finish after SIGTERM (deploy/ivr.service's TimeoutStopSec
+# is longer, so systemd never kills it mid-drain).
+DRAIN_SECONDS = 600.0

@@ -18,8 +18,8 @@ from ivr import constants as C
 from ivr.adapters.ami import AmiError, AmiGateway, Originate
 from ivr.adapters.store import Store
 from ivr.config import Config, Trunk
-from ivr.protocol.ami import Hangup, OtherEvent, UserEvent, mask
-from ivr.protocol.outcome import classify
+from ivr.protocol.ami import Hangup, OriginateResponse, OtherEvent, UserEvent, mask
+from ivr.protocol.outcome import REASON_ANSWERED, classify
 from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 CAUSE_GRACE_SECONDS = 2.0
 # An answered call longer than this is cut (a stuck channel must not hold a line for ever).
 MAX_CALL_SECONDS = 900.0
+# After the AMI link dropped, how long a call's follower waits for it to come back before it
+# gives the call up (beyond the ring timeout, for a call still ringing).
+RECOVER_SECONDS = 30.0
+# Channel states (AMI Newstate ChannelState) that show the trunk reached her phone.
+_REACHED_STATES = frozenset({"5", "6"})          # Ringing, Up
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,33 @@ class LiveCall:
     cause_seen: asyncio.Event = field(default_factory=asyncio.Event)  # a Hangup with a cause
     flow_done: asyncio.Event = field(default_factory=asyncio.Event)   # the AGI route finished
     ami_lost: asyncio.Event = field(default_factory=asyncio.Event)    # AMI dropped meanwhile
-    agi_started: bool = False
+    agi_seen: asyncio.Event = field(default_factory=asyncio.Event)    # the AGI route has it
+    reached: asyncio.Event = field(default_factory=asyncio.Event)     # ringing, or answered
+    on_reached: Callable[[], None] | None = None
+    response: OriginateResponse | None = None     # one that came as an event (after a reconnect)
+    responded: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def agi_started(self) -> bool:
+        return self.agi_seen.is_set()
+
+    @agi_started.setter
+    def agi_started(self, value: bool) -> None:
+        if value:
+            self.agi_seen.set()
+            self.mark_reached()
+
+    def mark_reached(self) -> None:
+        """The trunk reached her phone (it rings, or she answered): said once."""
+        if not self.reached.is_set():
+            self.reached.set()
+            if self.on_reached is not None:
+                self.on_reached()
+
+    @property
+    def uniqueids(self) -> tuple[str, str]:
+        """Our channel and, for a Local channel, its second half."""
+        return self.channel_id, self.channel_id + "-2"
 
     def dialled_cause(self) -> tuple[int | None, str | None]:
         """The cause of the leg that rang her phone: for a Local channel its second half,
@@ -89,7 +120,9 @@ class Controller:
         self.live: dict[int, LiveCall] = {}
         self._by_channel: dict[str, int] = {}
         self.user_event_handlers: list[Callable[[UserEvent], None]] = []
-        self.ami = AmiGateway(config.ami, self._on_event, on_disconnect=self._on_ami_lost)
+        self.login_handlers: list[Callable[[], None]] = []     # AMI logged in again
+        self.ami = AmiGateway(config.ami, self._on_event, on_disconnect=self._on_ami_lost,
+                              on_login=self._on_ami_login)
 
     async def start(self) -> None:
         await self.ami.connect()
@@ -98,7 +131,23 @@ class Controller:
         await self.ami.close()
 
     # ------------------------------------------------------------------ events
-    def _on_event(self, event: Hangup | UserEvent | OtherEvent) -> None:
+    def _on_event(self, event: Hangup | UserEvent | OtherEvent | OriginateResponse) -> None:
+        if isinstance(event, OriginateResponse):
+            # only an Originate sent before a reconnect comes this way (panoramisk hands
+            # the others to their action): the call's follower takes it
+            call = self._call_of(event.action_id.removeprefix("orig-"))
+            if call is not None and call.response is None:
+                call.response = event
+                call.responded.set()
+                if event.success:
+                    call.mark_reached()
+            return
+        if isinstance(event, OtherEvent):
+            if event.name == "Newstate" and event.headers.get("ChannelState") in _REACHED_STATES:
+                call = self._call_of(event.headers.get("Uniqueid", ""))
+                if call is not None:
+                    call.mark_reached()
+            return
         if isinstance(event, Hangup):
             attempt_id = self._by_channel.get(event.uniqueid)
             call = self.live.get(attempt_id) if attempt_id is not None else None
@@ -113,6 +162,14 @@ class Controller:
             for handler in self.user_event_handlers:
                 handler(event)
 
+    def _call_of(self, uniqueid: str) -> LiveCall | None:
+        attempt_id = self._by_channel.get(uniqueid)
+        return self.live.get(attempt_id) if attempt_id is not None else None
+
+    def _on_ami_login(self) -> None:
+        for handler in self.login_handlers:
+            handler()
+
     def _on_ami_lost(self) -> None:
         """Hangup events may be lost while AMI is down: an answered call whose FastAGI flow
         has finished is then over for us (see _run)."""
@@ -121,24 +178,31 @@ class Controller:
 
     # ------------------------------------------------------------------ calls
     async def place_call(self, request: CallRequest, attempt_id: int,
-                         gate: Callable[[], Awaitable[None]] | None = None) -> CallReport:
+                         gate: Callable[[], Awaitable[None]] | None = None,
+                         on_reached: Callable[[], None] | None = None) -> CallReport:
         """Originate the call of an attempt row that exists (outcome still NULL), follow it
         to its end, write what Asterisk said (times, reason, cause; the AGI route writes the
         listening), and report the outcome. Closing the attempt is the caller's: a test call
         closes it alone, the service releases it to the scheduler with its decisions.
         Never raises for a call that simply failed: that is an outcome.
         `gate` is awaited right before the Originate is written (the service's pacing: the
-        carrier counts call set-ups when they reach it, not when they were claimed)."""
+        carrier counts call set-ups when they reach it, not when they were claimed).
+        `on_reached` is called once, as soon as her phone rings or she answers.
+        Cancelled (Ctrl-C, a stop past its deadline), it hangs the call up before it ends."""
         channel_id = f"ivr-{attempt_id}-{secrets.token_hex(3)}"
-        call = LiveCall(attempt_id, request, channel_id)
+        call = LiveCall(attempt_id, request, channel_id, on_reached=on_reached)
         self.live[attempt_id] = call
-        self._by_channel[channel_id] = self._by_channel[channel_id + "-2"] = attempt_id
+        for uid in call.uniqueids:
+            self._by_channel[uid] = attempt_id
         try:
             return await self._run(call, gate)
+        except asyncio.CancelledError:
+            await asyncio.shield(self.hang_up_call(call.channel_id))
+            raise
         finally:
             self.live.pop(attempt_id, None)
-            self._by_channel.pop(channel_id, None)
-            self._by_channel.pop(channel_id + "-2", None)
+            for uid in call.uniqueids:
+                self._by_channel.pop(uid, None)
 
     async def _run(self, call: LiveCall,
                    gate: Callable[[], Awaitable[None]] | None) -> CallReport:
@@ -158,6 +222,7 @@ class Controller:
         if gate is not None:
             await gate()
         sent_at = self.clock()
+        losses = self.ami.losses
         try:
             pending = self.ami.send_originate(originate)
         except AmiError as e:
@@ -169,13 +234,17 @@ class Controller:
         try:
             response = await self.ami.originate_outcome(originate, pending)
         except AmiError as e:
-            return await self._lost(call, e)
+            recovered = await self._recover(call, e) if self.ami.losses != losses else None
+            if recovered is None:
+                return await self._lost(call, e)
+            response = recovered
         if response.success:
+            call.mark_reached()
             await self.store.attempt_answered(call.attempt_id, self.clock(), response.channel)
             if not await self._wait_end(call):
                 log.warning("attempt %s: call longer than %s s, hanging up", call.attempt_id,
                             MAX_CALL_SECONDS)
-                await self.hang_up(response.channel)
+                await self.hang_up_call(call.channel_id)
                 await self._wait(call.ended, 10)
             # the AGI route writes the listening figures; let it finish (it ends with the call)
             if call.agi_started:
@@ -190,31 +259,106 @@ class Controller:
         attempt = await self.store.attempt(call.attempt_id)
         log.info("attempt %s: %s (reason %s, cause %s)", call.attempt_id, outcome.value,
                  response.reason, cause)
+        # a failure with no cause while Asterisk went away (shutting down, link lost) is
+        # Asterisk's, not the trunk's
+        asterisk_fault = not response.success and not cause and self.ami.losses != losses
         return CallReport(call.attempt_id, outcome, ended_at,
-                          attempt.heard_share if attempt else None)
+                          attempt.heard_share if attempt else None, link_lost=asterisk_fault)
+
+    async def _recover(self, call: LiveCall, error: AmiError) -> OriginateResponse | None:
+        """The AMI link dropped before the Originate's outcome, but Asterisk may still be
+        ringing her phone (and will run the AGI route when she answers): once AMI is back,
+        take the call back instead of failing it. Its outcome then comes from the
+        OriginateResponse event (Asterisk sends it to every manager session), the AGI route
+        (she answered), or the Hangup of its channel. None: the call cannot be followed."""
+        log.warning("attempt %s: %s; taking the call back once AMI is back", call.attempt_id,
+                    error)
+        limit = call.request.trunk.ring_timeout + RECOVER_SECONDS
+        deadline = self.clock() + limit
+        if not await self.ami.wait_connected(limit):
+            return None
+        call.ami_lost.clear()
+        present = await self._present(call)
+        if present is None:
+            return None
+        if not present and not (call.responded.is_set() or call.agi_started
+                                or call.cause_seen.is_set()):
+            log.warning("attempt %s: its channel ended while AMI was away", call.attempt_id)
+            return None
+        waiters = [asyncio.create_task(e.wait())
+                   for e in (call.responded, call.agi_seen, call.ended)]
+        try:
+            await asyncio.wait(waiters, timeout=max(deadline - self.clock(), 1.0),
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+        log.info("attempt %s: taken back after the AMI reconnect", call.attempt_id)
+        if call.response is not None:
+            return call.response
+        action_id = f"orig-{call.channel_id}"
+        if call.agi_started:
+            return OriginateResponse(action_id, True, REASON_ANSWERED, call.channel_id, None)
+        if call.ended.is_set():
+            return OriginateResponse(action_id, False, None, call.channel_id, None)
+        return None
+
+    async def _present(self, call: LiveCall) -> bool | None:
+        """Does Asterisk still have this call's channel? None: it cannot say."""
+        try:
+            channels = await self.ami.channels()
+        except (AmiError, asyncio.TimeoutError) as e:
+            log.error("attempt %s: cannot list Asterisk's channels: %s", call.attempt_id, e)
+            return None
+        return any(c.uniqueid in call.uniqueids for c in channels)
 
     async def _wait_end(self, call: LiveCall) -> bool:
-        """Wait for the Hangup of our channel; if AMI dropped meanwhile, the end of the
-        FastAGI flow stands in for it (the flow ends when the channel hangs up)."""
-        ended = asyncio.create_task(call.ended.wait())
-        lost = asyncio.create_task(self._flow_after_loss(call))
-        try:
-            done, _ = await asyncio.wait({ended, lost}, timeout=MAX_CALL_SECONDS,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            return bool(done)
-        finally:
-            for t in (ended, lost):
-                t.cancel()
-            await asyncio.gather(ended, lost, return_exceptions=True)
+        """Wait for the Hangup of our channel (False: longer than MAX_CALL_SECONDS). If AMI
+        drops meanwhile, the call is asked for again once AMI is back; while it stays away,
+        the end of the FastAGI flow stands in for the Hangup (the flow ends with the call)."""
+        deadline = self.clock() + MAX_CALL_SECONDS
+        while True:
+            ended = asyncio.create_task(call.ended.wait())
+            lost = asyncio.create_task(call.ami_lost.wait())
+            try:
+                done, _ = await asyncio.wait({ended, lost}, timeout=deadline - self.clock(),
+                                             return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for t in (ended, lost):
+                    t.cancel()
+                await asyncio.gather(ended, lost, return_exceptions=True)
+            if not done:
+                return False
+            if call.ended.is_set():
+                return True
+            # AMI dropped: the Hangup may have been missed
+            if call.agi_started and call.flow_done.is_set() and not self.ami.connected:
+                return True
+            if not await self._wait_back(call, deadline):
+                return True
+            call.ami_lost.clear()
+            if await self._present(call) is False and not call.ended.is_set():
+                log.info("attempt %s: ended while AMI was away", call.attempt_id)
+                return True
 
-    @staticmethod
-    async def _flow_after_loss(call: LiveCall) -> None:
-        await call.ami_lost.wait()
-        await call.flow_done.wait()
+    async def _wait_back(self, call: LiveCall, deadline: float) -> bool:
+        """Wait for AMI to come back; while it is away, the end of an AGI flow ends the call.
+        False: the call is over for us (the flow ended with AMI still away)."""
+        back = asyncio.create_task(self.ami.wait_connected(max(deadline - self.clock(), 0.0)))
+        flow = asyncio.create_task(call.flow_done.wait())
+        try:
+            done, _ = await asyncio.wait({back, flow}, return_when=asyncio.FIRST_COMPLETED)
+            return back in done and back.result()
+        finally:
+            for t in (back, flow):
+                t.cancel()
+            await asyncio.gather(back, flow, return_exceptions=True)
 
     async def _lost(self, call: LiveCall, error: AmiError) -> CallReport:
-        """The Originate got no answer (AMI dropped, Asterisk restarted, timed out). If the
-        call reached the IVR anyway, it was answered: wait for the flow; else it failed."""
+        """The Originate got no answer and the call could not be taken back (AMI stayed
+        away, Asterisk restarted, the Originate was refused). If the call reached the IVR
+        anyway, it was answered: wait for the flow; else it failed."""
         log.error("attempt %s: %s", call.attempt_id, error)
         if call.agi_started:
             await self._wait(call.flow_done, MAX_CALL_SECONDS)
@@ -228,13 +372,31 @@ class Controller:
         return CallReport(call.attempt_id, outcome, self.clock(),
                           attempt.heard_share if attempt else None, link_lost=True)
 
+    async def hang_up_call(self, channel_id: str) -> int:
+        """Hang up the channels of the call whose Originate named them `channel_id`, found
+        by their Uniqueid in Asterisk's own list now: a channel name learnt before a
+        reconnect may belong to another call after an Asterisk restart, so none is reused.
+        Returns how many were hung up."""
+        try:
+            channels = await self.ami.channels()
+        except (AmiError, asyncio.TimeoutError) as e:
+            log.error("could not list channels to hang up call %s: %s", channel_id, e)
+            return 0
+        ours = [c.name for c in channels if c.uniqueid == channel_id]
+        if not ours:      # only the second half of a Local channel is left
+            ours = [c.name for c in channels if c.uniqueid == channel_id + "-2"]
+        for name in ours:
+            await self.hang_up(name)
+        return len(ours)
+
     async def hang_up(self, channel: str | None) -> None:
+        """Hang up a channel by the name Asterisk gave it just now (see hang_up_call)."""
         if not channel:
             return
         try:
             await self.ami.hangup(channel)
-        except AmiError as e:
-            log.error("could not hang up a stuck channel: %s", e)
+        except (AmiError, asyncio.TimeoutError) as e:
+            log.error("could not hang up a channel: %s", e)
 
     @staticmethod
     async def _wait(event: asyncio.Event, timeout: float) -> bool:

@@ -5,8 +5,8 @@ each to the first lane with room, so a later trunk takes what the earlier ones c
 A trunk that fails `rest_after` calls in a row (congestion, or a failure that never reached
 a phone: the carrier is down or refuses us) rests for `rest_seconds`: no call goes to it, so
 an outage does not use up the women's attempts, and the other trunks take its calls. Then one
-call at a time tries it again; the first call that reaches a phone (answered, busy, no answer,
-rejected...) ends the rest, another failure doubles it (up to MAX_REST, or rest_seconds if
+call at a time tries it again; the first call that reaches a phone (it rings, or ends answered,
+busy, no answer, rejected...) ends the rest, another failure doubles it (up to MAX_REST, or rest_seconds if
 that is longer). Time is passed in.
 """
 from __future__ import annotations
@@ -58,6 +58,14 @@ class Lane:
     def accepts(self, now: float) -> bool:
         """A call could go through now, or as soon as the pacer lets it."""
         return self.room(now) > 0 if self.trying else self.pacer.free - self.queued > 0
+
+    def reached(self, now: float) -> None:
+        """A call through this trunk reached a phone (it rings, or she answered): a trunk
+        being tried again is well, so its other calls need not wait for this one to end."""
+        if self.failures or self.resting_until is not None:
+            if self.trying:
+                log.info("trunk %s: calls get through again", self.trunk.name)
+            self.failures, self.rests, self.resting_until = 0, 0, None
 
     def ended(self, outcome: Outcome, now: float) -> None:
         """A call placed through this trunk ended with `outcome`."""

@@ -15,7 +15,6 @@ import fcntl
 import json
 import logging
 import os
-import socket
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -31,9 +30,10 @@ from ivr.callers import normalise_caller
 from ivr.config import Trunk
 from ivr.controller import CallRequest
 from ivr.lanes import Lane, assign
+from ivr.owner import owner_id, owner_state
 from ivr.protocol.ami import UserEvent, mask
 from ivr.schedule import Schedule
-from scheduler.model import Attempt, AttemptKind
+from scheduler.model import Attempt, AttemptKind, SchedulerError
 from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 MAX_SLEEP = 30.0          # re-check at least this often (plans written by other processes)
 STATUS_EVERY = 1.0
 SWEEP_EVERY = 30.0        # look for missed calls recorded without an event reaching us
+BACKOFF_CAP = 30.0        # the dial loop's longest wait after errors in a row
+DRAIN_SECONDS = C.DRAIN_SECONDS
+# Where a channel left by a dead owner is with the call centre: never hang it up.
+CALL_CENTRE_CONTEXTS = frozenset({C.CONTEXT_CALL_CENTRE})
 
 
 class RunError(Exception):
@@ -51,10 +55,6 @@ def utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, timezone.utc)
 
 
-def owner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
-
-
 @dataclass
 class Stats:
     started_at: float
@@ -63,6 +63,11 @@ class Stats:
     errors: deque = field(default_factory=lambda: deque(maxlen=10))
     missed_calls: int = 0
     callbacks: int = 0
+    loop_errors: int = 0              # turns of the dial loop that failed
+    errors_in_a_row: int = 0
+    backoff_until: float | None = None
+    stale_closed: int = 0             # live attempts left by dead processes, closed here
+    left_live: int = 0                # calls still up when a stop's deadline came
 
     def error(self, at: float, text: str) -> None:
         self.errors.append({"at": at, "error": text})
@@ -89,35 +94,66 @@ class Dialer:
         self._calls: set[asyncio.Task] = set()
         self._swept_at = clock()
         self._chores: set[asyncio.Task] = set()
+        self._reconciled = False
         service.controller.user_event_handlers.append(self._on_user_event)
+        service.controller.login_handlers.append(self.wake.set)    # AMI back: calls resume
 
     # ------------------------------------------------------------------ the loop
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False,
-                  idle_horizon: float = 60.0) -> None:
+                  idle_horizon: float = 60.0, drain_seconds: float = DRAIN_SECONDS) -> None:
         """Call until `stop` is set, or, with until_idle, until no call is live and nothing
-        falls due within idle_horizon seconds (demos and tests)."""
-        await self.reconcile()
-        await self.handle_waiting_missed_calls()
+        falls due within idle_horizon seconds (demos and tests). An error in a turn of the
+        loop (the database locked past its timeout, a full disk) never ends the service: it
+        is logged and shown by `ivr status`, and the loop tries again after a backoff."""
         status = asyncio.create_task(self._write_status(stop))
         try:
             while not stop.is_set():
-                now = self.clock()
-                await self.schedule.run_plans(utc(now))
-                await self.schedule.reap(utc(now))
-                if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
-                    self._swept_at = now
-                    await self.handle_waiting_missed_calls()
-                full = await self._dial_due(stop)
-                wake_at = await self.schedule.next_wake()
+                try:
+                    wake_at, full = await self._turn()
+                except Exception as e:            # noqa: BLE001 - the service must go on
+                    await self._back_off(stop, e)
+                    continue
+                self.stats.errors_in_a_row, self.stats.backoff_until = 0, None
                 if until_idle and not self._calls and not self._chores and (
                         wake_at is None or wake_at.timestamp() > self.clock() + idle_horizon):
                     break
                 await self._sleep(stop, wake_at, more_due=full)
         finally:
-            await self.drain()
+            await self.drain(drain_seconds)
             status.cancel()
             await asyncio.gather(status, return_exceptions=True)
             self._status_file().unlink(missing_ok=True)
+
+    async def _turn(self) -> tuple[datetime | None, bool]:
+        """One turn of the loop: recover (once), plan, reap, missed calls, dial. Returns the
+        next wake-up and whether the claim was full."""
+        if not self._reconciled:
+            await self.reconcile()
+            await self.handle_waiting_missed_calls()
+            self._reconciled = True
+        now = self.clock()
+        await self.schedule.run_plans(utc(now))
+        await self.schedule.reap(utc(now))
+        if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
+            self._swept_at = now
+            await self.handle_waiting_missed_calls()
+        full = await self._dial_due()
+        return await self.schedule.next_wake(), full
+
+    async def _back_off(self, stop: asyncio.Event, error: Exception) -> None:
+        """A turn failed: wait 1, 2, 4... up to BACKOFF_CAP seconds (or until stopped)."""
+        stats = self.stats
+        stats.loop_errors += 1
+        stats.errors_in_a_row += 1
+        delay = min(2.0 ** (stats.errors_in_a_row - 1), BACKOFF_CAP)
+        stats.backoff_until = self.clock() + delay
+        stats.error(self.clock(), f"dial loop: {error!r}"[:200])
+        log.error("dial loop: %r; trying again in %.0f s (%d error(s) in a row)", error, delay,
+                  stats.errors_in_a_row)
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+        except asyncio.TimeoutError:
+            pass
 
     async def _sleep(self, stop: asyncio.Event, wake_at: datetime | None,
                      more_due: bool = False) -> None:
@@ -145,7 +181,7 @@ class Dialer:
             await asyncio.gather(*waiters, return_exceptions=True)
         self.wake.clear()
 
-    async def _dial_due(self, stop: asyncio.Event) -> bool:
+    async def _dial_due(self) -> bool:
         """Claim at most one second's worth of calls (callbacks come first in every claim, so
         a missed call never waits behind a long batch) and start them; each passes the pacer
         right before its Originate is written. True when the claim was full (more may be
@@ -183,7 +219,8 @@ class Dialer:
                 self.stats.placed += 1
 
         try:
-            outcome = await self._place(attempt, lane.trunk, gate)
+            outcome = await self._place(attempt, lane.trunk, gate,
+                                        on_reached=lambda: lane.reached(self.clock()))
             if taken and outcome is not None:
                 lane.ended(outcome, self.clock())
         finally:
@@ -192,13 +229,14 @@ class Dialer:
             else:
                 lane.queued -= 1
 
-    async def _place(self, attempt: Attempt, trunk: Trunk, gate) -> Outcome | None:
+    async def _place(self, attempt: Attempt, trunk: Trunk, gate,
+                     on_reached: Callable[[], None]) -> Outcome | None:
         """The call's outcome, for the trunk's health (None: never placed, or the AMI link
         dropped, which says nothing of the trunk)."""
         store = self.service.store
         sub = await subscribers.get_subscriber(store, attempt.subscriber_id)
         if sub is None:
-            await self.schedule.release(attempt.id, Outcome.FAILED, None, utc(self.clock()))
+            await self._release(attempt.id, Outcome.FAILED, None, self.clock())
             return None
         request = CallRequest(
             phone=sub.phone, language=sub.language, message_key=attempt.message_key,
@@ -206,16 +244,37 @@ class Dialer:
             delivery_id=attempt.delivery_id, number=attempt.number)
         keeper = asyncio.create_task(self._keep_lease(attempt))
         try:
-            report = await self.service.controller.place_call(request, attempt.id, gate)
+            report = await self.service.controller.place_call(request, attempt.id, gate,
+                                                              on_reached)
+            self.stats.outcomes[report.outcome.value] += 1
+            if attempt.kind is AttemptKind.CALLBACK:
+                self.stats.callbacks += 1
+            # the lease is kept until the release is written: nobody reaps it meanwhile
+            await self._release(attempt.id, report.outcome, report.heard_share, report.ended_at)
         finally:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
-        self.stats.outcomes[report.outcome.value] += 1
-        if attempt.kind is AttemptKind.CALLBACK:
-            self.stats.callbacks += 1
-        await self.schedule.release(attempt.id, report.outcome, report.heard_share,
-                                    utc(report.ended_at))
         return None if report.link_lost else report.outcome
+
+    async def _release(self, attempt_id: int, outcome: Outcome, heard_share: float | None,
+                       ended_at: float) -> None:
+        """Record the call's end with the scheduler's decisions. A write that fails (the
+        database locked past its timeout, a full disk) is tried again with a backoff until
+        it lands: the call happened, and its outcome decides her next call."""
+        delay = 1.0
+        while True:
+            try:
+                await self.schedule.release(attempt_id, outcome, heard_share, utc(ended_at))
+                return
+            except SchedulerError as e:           # closed meanwhile (reaped): nothing to do
+                log.warning("attempt %s: not released: %s", attempt_id, e)
+                return
+            except Exception as e:                # noqa: BLE001 - retried, never lost
+                self.stats.error(self.clock(), f"attempt {attempt_id} release: {e!r}"[:200])
+                log.error("attempt %s: could not record its end (%r); trying again in %.0f s",
+                          attempt_id, e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_CAP)
 
     async def _keep_lease(self, attempt: Attempt) -> None:
         """Renew the claim at half its length while the call goes on (a long call is not a
@@ -227,11 +286,25 @@ class Dialer:
             if not await self.schedule.extend(attempt.id, self.owner, until):
                 return
 
-    async def drain(self) -> None:
-        """No new calls; let the live ones finish (they release themselves)."""
+    async def drain(self, deadline_seconds: float = DRAIN_SECONDS) -> None:
+        """No new calls; let the live ones finish (they release themselves), for at most
+        `deadline_seconds`. Calls still up then are left to Asterisk, their attempts live:
+        the next start closes them without hanging up a woman who is still talking (to
+        the call centre, say), and a call whose phone still rings is hung up there."""
         if self._calls or self._chores:
-            log.info("draining: %d live call(s)", len(self._calls))
-        await asyncio.gather(*self._calls, *self._chores, return_exceptions=True)
+            log.info("draining: %d live call(s), at most %.0f s", len(self._calls),
+                     deadline_seconds)
+        pending = {*self._calls, *self._chores}
+        if not pending:
+            return
+        done, left = await asyncio.wait(pending, timeout=deadline_seconds)
+        if left:
+            self.stats.left_live = len(left & self._calls)
+            log.warning("stop deadline: %d call(s) still live, left to Asterisk; the next "
+                        "start closes their attempts", self.stats.left_live)
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
 
     # ------------------------------------------------------------------ missed calls
     def _on_user_event(self, event: UserEvent) -> None:
@@ -306,29 +379,55 @@ class Dialer:
 
     # ------------------------------------------------------------------ crash recovery
     async def reconcile(self) -> int:
-        """Close the live attempts a dead owner left behind. Returns how many."""
-        live = [a for a in await self.schedule.live_attempts() if a.acquired_by != self.owner]
+        """Close the live attempts that dead processes left behind (a crashed `ivr run`, a
+        killed `ivr call test`); attempts of a live process, or of another host (its lease
+        decides), are left alone. A channel such an attempt left in Asterisk is hung up,
+        unless she is with the call centre: her talk goes on, the attempt is closed as
+        answered. Every stale row is closed, whatever it holds: a row that cannot be
+        released to the scheduler (no woman behind it) is closed as it is, and counted.
+        Returns how many were closed."""
+        live = [a for a in await self.schedule.live_attempts()
+                if a.acquired_by != self.owner and owner_state(a.acquired_by) == "dead"]
         if not live:
             return 0
         try:
             channels = await self.service.controller.ami.channels()
-        except AmiError as e:
+        except (AmiError, asyncio.TimeoutError) as e:
             log.error("cannot list Asterisk's channels to reconcile: %s", e)
             channels = []
+        closed = 0
         for attempt in live:
-            prefix = f"ivr-{attempt.id}-"
-            for name, uniqueid in channels:
-                if uniqueid.startswith(prefix) and not uniqueid.endswith("-2"):
+            try:
+                await self._close_stale(attempt, channels)
+                closed += 1
+            except Exception as e:                # noqa: BLE001 - one row must not stop us
+                log.error("attempt %s of a dead owner could not be closed: %r", attempt.id, e)
+                self.stats.error(self.clock(), f"attempt {attempt.id} stale: {e!r}"[:200])
+        self.stats.stale_closed += closed
+        return closed
+
+    async def _close_stale(self, attempt: Attempt, channels) -> None:
+        row = await self.service.store.attempt(attempt.id)
+        prefix = f"ivr-{attempt.id}-"
+        ours = [c for c in channels if c.uniqueid.startswith(prefix)]
+        with_centre = any(c.context in CALL_CENTRE_CONTEXTS for c in ours)
+        if with_centre:
+            log.warning("attempt %s: she is with the call centre; her call goes on", attempt.id)
+        else:
+            for c in ours:
+                if not c.uniqueid.endswith("-2"):
                     log.warning("attempt %s: hanging up its orphaned channel", attempt.id)
-                    await self.service.controller.hang_up(name)
-            row = await self.service.store.attempt(attempt.id)
-            answered = bool(row and row.answered_at)
-            await self.schedule.release(
-                attempt.id, Outcome.ANSWERED if answered else Outcome.FAILED,
-                row.heard_share if row else None, utc(self.clock()))
-            log.warning("attempt %s of a dead owner closed as %s", attempt.id,
-                        "answered" if answered else "failed")
-        return len(live)
+                    await self.service.controller.hang_up(c.name)
+        answered = with_centre or bool(row and row.answered_at)
+        outcome = Outcome.ANSWERED if answered else Outcome.FAILED
+        heard = row.heard_share if row else None
+        if attempt.subscriber_id is None:
+            # nobody to schedule (a test call): close the row as it is
+            await self.service.store.attempt_ended(attempt.id, at=self.clock(), outcome=outcome)
+        else:
+            await self.schedule.release(attempt.id, outcome, heard, utc(self.clock()))
+        log.warning("attempt %s of a dead owner (%s) closed as %s", attempt.id,
+                    attempt.acquired_by or "nobody", outcome.value)
 
     # ------------------------------------------------------------------ status
     def _status_file(self) -> Path:
@@ -345,6 +444,11 @@ class Dialer:
             "placed": self.stats.placed, "outcomes": dict(self.stats.outcomes),
             "missed_calls": self.stats.missed_calls, "callbacks": self.stats.callbacks,
             "errors": list(self.stats.errors),
+            "loop_errors": self.stats.loop_errors,
+            "errors_in_a_row": self.stats.errors_in_a_row,
+            "backoff_until": self.stats.backoff_until,
+            "stale_closed": self.stats.stale_closed,
+            "ami_reconnects": self.service.controller.ami.reconnects,
         }
 
     async def _write_status(self, stop: asyncio.Event) -> None:
@@ -361,10 +465,12 @@ class Dialer:
 
 
 class RunLock:
-    """One `ivr run` per state directory: an exclusive lock on <home>/run/ivr-run.lock."""
+    """One `ivr run` per database: an exclusive lock on a file beside it
+    (<database>.run-lock), so two state directories naming one database cannot both run
+    (each would take the other's calls for a dead owner's)."""
 
-    def __init__(self, home: Path):
-        self.path = home / "run" / "ivr-run.lock"
+    def __init__(self, database: Path):
+        self.path = database.with_name(database.name + ".run-lock")
         self._fd: int | None = None
 
     def __enter__(self) -> "RunLock":
@@ -374,7 +480,8 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise RunError(f"another `ivr run` is already running on {self.path.parent.parent}") \
+            raise RunError(f"another `ivr run` is already running on the database "
+                           f"{self.path.with_name(self.path.name.removesuffix('.run-lock'))}") \
                 from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 from panoramisk import Manager
 
@@ -24,9 +24,14 @@ from ivr.protocol.ami import (Hangup, OriginateResponse, OtherEvent, UserEvent, 
 
 log = logging.getLogger(__name__)
 
-FORGETABLE = ("ping", "login", "logoff", "originate")
+# Actions panoramisk must never re-send after a reconnect: every one we send. An Originate
+# re-sent would call her twice; a Hangup re-sent would name a channel of the Asterisk before a
+# restart (names start again from 00000000 and may now be another woman's call).
+FORGETABLE = ("ping", "login", "logoff", "originate", "hangup", "coreshowchannels", "command")
 BACKOFF_FIRST = 1.0
-BACKOFF_CAP = 30.0
+# Reconnecting is a TCP connect to a manager on loopback or the LAN: trying every 2 s costs
+# nothing and gets calls flowing again within seconds of Asterisk being back.
+BACKOFF_CAP = 2.0
 
 
 class _Manager(Manager):
@@ -74,15 +79,27 @@ class Originate:
         return values
 
 
-EventHandler = Callable[[Hangup | UserEvent | OtherEvent], None]
+class Channel(NamedTuple):
+    """One line of CoreShowChannels."""
+    name: str
+    uniqueid: str
+    context: str = ""
+    application: str = ""
+
+
+EventHandler = Callable[[Hangup | UserEvent | OtherEvent | OriginateResponse], None]
 
 
 class AmiGateway:
     def __init__(self, settings: AmiSettings, on_event: EventHandler,
-                 on_disconnect: Callable[[], None] | None = None):
+                 on_disconnect: Callable[[], None] | None = None,
+                 on_login: Callable[[], None] | None = None):
         self._settings = settings
         self._listeners: list[EventHandler] = [on_event]
         self._on_disconnect = on_disconnect
+        self._on_login = on_login
+        self._up = asyncio.Event()                # logged in now
+        self.losses = 0            # link losses and Shutdown announcements so far
         self._manager: Manager | None = None
         self._pending: set[asyncio.Future] = set()      # Originates awaiting their outcome
         self._keepalive: asyncio.Task | None = None
@@ -114,6 +131,8 @@ class AmiGateway:
             pending.add_done_callback(done)
 
         def on_disconnect(manager: Manager, exc: object) -> None:
+            self._up.clear()
+            self.losses += 1
             log.warning("AMI connection lost; reconnecting in %.0f s", manager.reconnect_timeout)
             for future in list(self._pending):
                 if not future.done():
@@ -127,6 +146,9 @@ class AmiGateway:
                 log.warning("AMI logged in again (reconnect %d)", self.reconnects)
             self._logged_in_once = True
             manager.reconnect_timeout = BACKOFF_FIRST
+            self._up.set()
+            if self._on_login is not None and self.reconnects:
+                self._on_login()
 
         # panoramisk's own pinger only sends; ours (_keep_alive) also notices no answer
         self._manager = _Manager(
@@ -176,15 +198,30 @@ class AmiGateway:
                 if transport is not None:
                     transport.abort()
 
+    async def wait_connected(self, timeout: float) -> bool:
+        """Wait (at most `timeout` s) until AMI is logged in; True if it is."""
+        if self.connected:
+            return True
+        try:
+            await asyncio.wait_for(self._up.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return self.connected
+
     def add_listener(self, listener: EventHandler) -> None:
         """Another receiver of every event (monitoring, tests), after the controller."""
         self._listeners.append(listener)
 
     def _dispatch(self, manager: Manager, message) -> None:
         name = message.get("Event", "")
-        if name in ("TestEvent", "OriginateResponse"):
+        if name == "TestEvent":
             return
-        event = parse_event(message)
+        if name == "Shutdown":
+            self.losses += 1            # panoramisk drops the link right after it
+        # an OriginateResponse reaches us here only when its Originate was sent before a
+        # reconnect (panoramisk gives the others to their action's future)
+        event = (parse_originate_response(message) if name == "OriginateResponse"
+                 else parse_event(message))
         for listener in self._listeners:
             try:
                 listener(event)
@@ -232,15 +269,16 @@ class AmiGateway:
         if not reply.success:
             raise AmiError(f"Hangup refused: {reply.get('Message', reply)}")
 
-    async def channels(self, timeout: float = 10) -> list[tuple[str, str]]:
-        """(channel name, Uniqueid) of every channel Asterisk has now (CoreShowChannels)."""
+    async def channels(self, timeout: float = 10) -> list[Channel]:
+        """Every channel Asterisk has now (CoreShowChannels)."""
         manager = self._require()
         replies = await asyncio.wait_for(
             manager.send_action({"Action": "CoreShowChannels"}, as_list=True), timeout)
         replies = replies if isinstance(replies, list) else [replies]
         if replies and replies[0].get("Response") == "Error":
             raise AmiError(f"CoreShowChannels refused: {replies[0].get('Message')}")
-        return [(str(r.get("Channel")), str(r.get("Uniqueid"))) for r in replies
+        return [Channel(str(r.get("Channel")), str(r.get("Uniqueid")), str(r.get("Context", "")),
+                        str(r.get("Application", ""))) for r in replies
                 if r.get("Event") == "CoreShowChannel"]
 
     async def command(self, cli: str, timeout: float = 10) -> str:

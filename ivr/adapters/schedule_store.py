@@ -285,6 +285,10 @@ class ScheduleStore(WomenChanges):
                 "UPDATE attempts SET outcome = ?, heard_share = ?, ended_at = "
                 "COALESCE(ended_at, ?), acquired_by = NULL, acquired_until = NULL WHERE id = ?",
                 (outcome.value, heard, epoch(ended_at), attempt_id))
+            if a.subscriber_id is None:
+                # a call with no woman behind it (`ivr call test`): nothing to schedule
+                return replace(a, outcome=outcome, heard_share=heard, ended_at=ended_at,
+                               acquired_by=None, acquired_until=None)
             sub = await self.subscriber(a.subscriber_id)
             if a.kind is AttemptKind.SCHEDULED and a.delivery_id is not None:
                 await self._after_delivery_attempt(sub, a.delivery_id, outcome, heard, ended_at)

@@ -194,12 +194,14 @@ class Store:
         return applied
 
     # ------------------------------------------------------------------ attempts
-    async def create_attempt(self, new: NewAttempt, now: float) -> int:
+    async def create_attempt(self, new: NewAttempt, now: float, owner: str | None = None) -> int:
+        """A live attempt row; `owner` (ivr.owner) is the process placing it, so that a
+        restarted service can tell a call still being placed from one left by a dead process."""
         cur = await self.execute(
             "INSERT INTO attempts (delivery_id, subscriber_id, number, kind, phone, language, "
-            "message_key, trunk, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "message_key, trunk, created_at, acquired_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (new.delivery_id, new.subscriber_id, new.number, new.kind, new.phone, new.language,
-             new.message_key, new.trunk, now))
+             new.message_key, new.trunk, now, owner))
         return cur.lastrowid
 
     async def attempt_started(self, attempt_id: int, at: float, uniqueid: str,

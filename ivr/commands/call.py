@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 
 import click
 
@@ -57,11 +58,18 @@ def test_call(settings, to, language, message, trunk, as_json, reveal):
     from ivr.app import UseCaseError, place_test_call, running
 
     async def go():
+        # Ctrl-C or SIGTERM: hang the call up and close its row now, not when it ends
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
         async with running(settings.config) as service:
             return await place_test_call(service, to=to, language=language, message=message,
                                          trunk=trunk)
     try:
         attempt = asyncio.run(go())
+    except asyncio.CancelledError:
+        fail("interrupted: the call was hung up and its attempt closed")
     except (UseCaseError, AmiError, StoreError, OSError) as e:
         fail(str(e))
     summary = attempt_summary(attempt, reveal)

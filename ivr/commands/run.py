@@ -12,6 +12,7 @@ from ivr.adapters.ami import AmiError
 from ivr.adapters.store import StoreError
 from ivr.commands.common import emit_json, fail, pass_settings, say
 from ivr.config import ConfigError
+from ivr.constants import DRAIN_SECONDS
 
 
 def setup_logging(level: str) -> None:
@@ -34,12 +35,18 @@ def clock(epoch: float) -> str:
               help="Stop when nothing is due and no call is live (demos, tests).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option("--drain-seconds", type=click.FloatRange(min=0), default=DRAIN_SECONDS,
+              show_default=True,
+              help="On SIGTERM, how long live calls may go on before the service exits "
+                   "(calls still up are left to Asterisk and closed by the next start, "
+                   "never hung up on a woman talking to the call centre). Keep systemd's "
+                   "TimeoutStopSec longer.")
 @pass_settings
-def run_command(settings, trunks, until_idle, log_level):
+def run_command(settings, trunks, until_idle, log_level, drain_seconds):
     """Run the calling service: place due calls, serve missed calls, until stopped.
 
-    SIGTERM or Ctrl-C drains: no new calls, the live ones finish, then it exits.
-    Only one `ivr run` per state directory; it calls through several trunks at once, each
+    SIGTERM or Ctrl-C drains: no new calls, the live ones finish (up to --drain-seconds),
+    then it exits. Only one `ivr run` per database; it calls through several trunks at once, each
     within its own channels and cps, a later trunk taking what the earlier ones cannot.
 
     \b
@@ -69,11 +76,11 @@ def run_command(settings, trunks, until_idle, log_level):
             schedule = ScheduleStore(service.store, programme)
             dialer = Dialer(service, schedule, chosen, region=programme.region,
                             lease_seconds=programme.retry.lease.total_seconds())
-            await dialer.run(stop, until_idle=until_idle)
+            await dialer.run(stop, until_idle=until_idle, drain_seconds=drain_seconds)
             return dialer.status()
 
     try:
-        with RunLock(config.home):
+        with RunLock(config.database):
             final = asyncio.run(go())
     except (RunError, AmiError, StoreError, OSError) as e:
         fail(str(e))
