@@ -121,6 +121,9 @@ class Controller:
         self._by_channel: dict[str, int] = {}
         self.user_event_handlers: list[Callable[[UserEvent], None]] = []
         self.login_handlers: list[Callable[[], None]] = []     # AMI logged in again
+        # a cancelled call is hung up (Ctrl-C), unless the service stops past its drain
+        # deadline: then calls stay up in Asterisk and the next start closes them
+        self.leave_calls_up = False
         self.ami = AmiGateway(config.ami, self._on_event, on_disconnect=self._on_ami_lost,
                               on_login=self._on_ami_login)
 
@@ -188,7 +191,7 @@ class Controller:
         `gate` is awaited right before the Originate is written (the service's pacing: the
         carrier counts call set-ups when they reach it, not when they were claimed).
         `on_reached` is called once, as soon as her phone rings or she answers.
-        Cancelled (Ctrl-C, a stop past its deadline), it hangs the call up before it ends."""
+        Cancelled (Ctrl-C), it hangs the call up first (see leave_calls_up)."""
         channel_id = f"ivr-{attempt_id}-{secrets.token_hex(3)}"
         call = LiveCall(attempt_id, request, channel_id, on_reached=on_reached)
         self.live[attempt_id] = call
@@ -197,7 +200,8 @@ class Controller:
         try:
             return await self._run(call, gate)
         except asyncio.CancelledError:
-            await asyncio.shield(self.hang_up_call(call.channel_id))
+            if not self.leave_calls_up:
+                await asyncio.shield(self.hang_up_call(call.channel_id))
             raise
         finally:
             self.live.pop(attempt_id, None)

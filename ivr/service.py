@@ -302,6 +302,7 @@ class Dialer:
             self.stats.left_live = len(left & self._calls)
             log.warning("stop deadline: %d call(s) still live, left to Asterisk; the next "
                         "start closes their attempts", self.stats.left_live)
+            self.service.controller.leave_calls_up = True
             for task in left:
                 task.cancel()
             await asyncio.gather(*left, return_exceptions=True)

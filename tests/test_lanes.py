@@ -117,3 +117,26 @@ def test_rests_never_exceed_the_longest_and_rest_after_0_never_rests():
         place(b, t)
         end(b, Outcome.FAILED, t)
     assert b.resting_until is None and b.room(20) == 10
+
+
+def test_a_trial_call_that_rings_opens_the_trunk_before_it_ends():
+    """The trial call held the other calls back for its whole length (40 s in the drill):
+    her phone ringing is proof enough that the trunk reaches phones."""
+    (a,) = lanes((30, 10.0), rest_after=2, rest_seconds=10.0)
+    for t in (0.0, 0.1):
+        place(a, t)
+        end(a, Outcome.FAILED, t)
+    assert a.resting_until == 10.1 and a.room(10.2) == 1
+    place(a, 10.2)                              # the one trial call
+    assert a.room(10.3) == 0                    # the others wait for it...
+    a.reached(11.0)                             # ...until her phone rings
+    assert a.room(11.0) == 10 and a.resting_until is None and a.failures == 0
+    end(a, Outcome.ANSWERED, 50.0)
+    assert a.room(50.0) == 10
+
+
+def test_ringing_on_a_healthy_trunk_changes_nothing():
+    (a,) = lanes((5, 5.0))
+    place(a, 0.0)
+    a.reached(0.5)
+    assert (a.failures, a.rests, a.resting_until, a.room(0.5)) == (0, 0, None, 4)
