@@ -9,6 +9,7 @@ on one side without the other fails the suite.
 # the AGI route and comes back on AMI events (manager.conf channelvars).
 VAR_ATTEMPT_ID = "IVR_ATTEMPT_ID"
 VAR_LANG = "IVR_LANG"
+VAR_MESSAGE = "IVR_MESSAGE"      # her message's key: the dialplan plays it if the controller is gone
 # Set by the AGI route before it returns, for the dialplan (and CDRs) to read.
 VAR_RESULT = "IVR_RESULT"
 

@@ -221,6 +221,7 @@ class Controller:
                 # "__" makes the second half of a Local channel inherit it too
                 "__" + C.VAR_ATTEMPT_ID: str(call.attempt_id),
                 C.VAR_LANG: request.language,
+                C.VAR_MESSAGE: request.message_key,
                 C.VAR_AGI_URL: self.agi_url,
             })
         if gate is not None:

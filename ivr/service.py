@@ -40,11 +40,12 @@ log = logging.getLogger(__name__)
 
 MAX_SLEEP = 30.0          # re-check at least this often (plans written by other processes)
 STATUS_EVERY = 1.0
-SWEEP_EVERY = 30.0        # look for missed calls recorded without an event reaching us
+SWEEP_EVERY = 30.0        # look for missed calls no event told us of, and dead processes' calls
 BACKOFF_CAP = 30.0        # the dial loop's longest wait after errors in a row
 DRAIN_SECONDS = C.DRAIN_SECONDS
-# Where a channel left by a dead owner is with the call centre: never hang it up.
-CALL_CENTRE_CONTEXTS = frozenset({C.CONTEXT_CALL_CENTRE})
+# Where a channel left by a dead owner is answered and in good hands: with the call centre, or
+# hearing her message (or the apology) from the dialplan's fallback. Never hang it up.
+ANSWERED_CONTEXTS = frozenset({C.CONTEXT_CALL_CENTRE, C.CONTEXT_AGI_FAILED, C.CONTEXT_APOLOGY})
 
 
 class RunError(Exception):
@@ -137,6 +138,7 @@ class Dialer:
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
             await self.handle_waiting_missed_calls()
+            await self.reconcile()                  # a killed `ivr call test`, say
         full = await self._dial_due()
         return await self.schedule.next_wake(), full
 
@@ -383,8 +385,8 @@ class Dialer:
         """Close the live attempts that dead processes left behind (a crashed `ivr run`, a
         killed `ivr call test`); attempts of a live process, or of another host (its lease
         decides), are left alone. A channel such an attempt left in Asterisk is hung up,
-        unless she is with the call centre: her talk goes on, the attempt is closed as
-        answered. Every stale row is closed, whatever it holds: a row that cannot be
+        unless she is with the call centre or hearing her message from the dialplan's
+        fallback (ivr-agi-failed): her call goes on, the attempt is closed as answered. Every stale row is closed, whatever it holds: a row that cannot be
         released to the scheduler (no woman behind it) is closed as it is, and counted.
         Returns how many were closed."""
         live = [a for a in await self.schedule.live_attempts()
@@ -411,15 +413,17 @@ class Dialer:
         row = await self.service.store.attempt(attempt.id)
         prefix = f"ivr-{attempt.id}-"
         ours = [c for c in channels if c.uniqueid.startswith(prefix)]
-        with_centre = any(c.context in CALL_CENTRE_CONTEXTS for c in ours)
-        if with_centre:
-            log.warning("attempt %s: she is with the call centre; her call goes on", attempt.id)
+        kept = [c.context for c in ours if c.context in ANSWERED_CONTEXTS]
+        if kept:
+            log.warning("attempt %s: her call goes on (%s)", attempt.id, kept[0])
         else:
+            # still ringing, or stuck: answered later, it would reach a controller that no
+            # longer knows it (and the attempt, closed now, would be retried: heard twice)
             for c in ours:
                 if not c.uniqueid.endswith("-2"):
                     log.warning("attempt %s: hanging up its orphaned channel", attempt.id)
                     await self.service.controller.hang_up(c.name)
-        answered = with_centre or bool(row and row.answered_at)
+        answered = bool(kept) or bool(row and row.answered_at)
         outcome = Outcome.ANSWERED if answered else Outcome.FAILED
         heard = row.heard_share if row else None
         if attempt.subscriber_id is None:
