@@ -40,12 +40,13 @@ FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 def setup_logging(level: str) -> None:
     """One line per event on standard error, no timestamps of our own: journald (or the
-    terminal) adds them. Replaces the handlers of the root logger (called once per process)."""
+    terminal) adds them. Like logging.basicConfig, it leaves alone a process whose logging is
+    already configured (root handlers present: a program embedding us, or pytest)."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(MaskingFormatter(FORMAT))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper()))
     for name, most in QUIET.items():
