@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ivr.netaddr import private_host
+
 
 class ConfigError(Exception):
     """The configuration file or an IVR_* variable is wrong; the message says which key."""
@@ -187,8 +189,8 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
     )
     if trunks:
         cfg = replace(cfg, trunks=tuple(trunks))
-    if cfg.agi_host not in ("127.0.0.1", "::1", "localhost") and not cfg.agi_host.startswith(
-            ("10.", "192.168.", "172.")):
-        raise ConfigError(f"agi.host {cfg.agi_host!r}: FastAGI has no authentication; bind it to "
-                          "loopback or a private address, never a public one or 0.0.0.0")
+    try:
+        private_host(cfg.agi_host, "agi.host")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return cfg

@@ -29,7 +29,11 @@ def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
 @pytest.mark.parametrize("text,message", [
     ("[ami]\nport = \"5038\"\n", r"ami.port must be int"),
     ("[amii]\n", r"unknown section"),
-    ("[agi]\nhost = \"0.0.0.0\"\n", r"never a public one or 0.0.0.0"),
+    ("[agi]\nhost = \"0.0.0.0\"\n", r"never 0.0.0.0 or a public one"),
+    ("[agi]\nhost = \"172.217.3.4\"\n", r"agi.host '172.217.3.4' refused"),   # Google's, public
+    ("[agi]\nhost = \"192.169.0.1\"\n", r"agi.host '192.169.0.1' refused"),
+    ("[agi]\nhost = \"10.example.org\"\n", r"not an IP address"),
+    ("[agi]\nhost = \"::ffff:8.8.8.8\"\n", r"refused"),
     ("[[trunk]]\nname = \"x\"\ndial = \"PJSIP/carrier\"\n", r"must contain \{digits\}"),
     ("[[trunk]]\nname = \"x\"\n", r"needs both 'name' and 'dial'"),
     ("[ami\n", r"ivr.toml"),
@@ -73,3 +77,10 @@ def test_ivr_run_needs_a_trunk_when_every_one_has_run_false(tmp_path):
         cfg.run_trunks()
     assert cfg.run_trunks(["a"])[0].name == "a"
 
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "10.0.0.7", "172.16.0.1",
+                                  "172.31.255.254", "192.168.1.20", "fd00::5"])
+def test_loopback_and_private_agi_hosts_are_accepted(tmp_path, host):
+    path = write(tmp_path, f'[agi]\nhost = "{host}"\n')
+    assert load_config(path, env={"IVR_HOME": str(tmp_path)}).agi_host == host

@@ -11,12 +11,12 @@ name a connection by its Asterisk uniqueid only.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from typing import Awaitable, Callable
 
 from ivr.flow import (Answered, Ask, CallFlow, CallResult, Finish, HungUp, Play, Played,
                       SetVariable, VariableSet)
+from ivr.netaddr import agi_url, private_host
 from ivr.protocol.agi import (EOF, NEED_DATA, AgiHangupNotice, AgiParser, AgiProtocolError,
                               AgiReply, AgiRequest, encode_command)
 
@@ -143,29 +143,13 @@ class AgiSession:
 Handler = Callable[[AgiSession], Awaitable[None]]
 
 
-def _check_bind_address(host: str) -> str:
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"FastAGI host {host!r}: give an IP address (loopback or private); "
-                         "FastAGI has no authentication") from None
-    if addr.is_unspecified or addr.is_multicast or addr.is_link_local or not (
-            addr.is_loopback or addr.is_private):
-        raise ValueError(f"FastAGI host {host!r} refused: FastAGI has no authentication, bind "
-                         "it to loopback (127.0.0.1) or a private address, never 0.0.0.0 or a "
-                         "public one")
-    return host
-
-
 class FastAgiServer:
     """Accepts Asterisk's FastAGI connections and runs ``handler(session)`` for each, in a
     task of its own that ``close()`` cancels and awaits."""
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 4573,
                  command_timeout: float = 10.0, request_timeout: float = 5.0) -> None:
-        self._host = _check_bind_address(host)
+        self._host = private_host(host)
         if not 0 <= port <= 65535:
             raise ValueError(f"FastAGI port {port} out of range")
         if command_timeout <= 0 or request_timeout <= 0:
@@ -190,7 +174,7 @@ class FastAgiServer:
 
     @property
     def url(self) -> str:
-        return f"agi://{self._host}:{self.port}"
+        return agi_url(self._host, self.port)
 
     async def start(self) -> None:
         if self._server is not None:

@@ -9,6 +9,7 @@ import click
 from ivr.adapters.ami import AmiError
 from ivr.adapters.store import Attempt, StoreError
 from ivr.commands.common import emit_json, fail, pass_settings, say
+from ivr.logs import setup_logging
 from ivr.protocol.ami import mask
 
 
@@ -56,6 +57,8 @@ def test_call(settings, to, language, message, trunk, as_json, reveal):
       ivr call test --to +919000021 --lang hi --message mmitra-p001
     """
     from ivr.app import UseCaseError, place_test_call, running
+
+    setup_logging("warning")             # warnings on stderr, numbers masked
 
     async def go():
         # Ctrl-C or SIGTERM: hang the call up and close its row now, not when it ends

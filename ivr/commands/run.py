@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import time
 
@@ -13,13 +12,7 @@ from ivr.adapters.store import StoreError
 from ivr.commands.common import emit_json, fail, pass_settings, say
 from ivr.config import ConfigError
 from ivr.constants import DRAIN_SECONDS
-
-
-def setup_logging(level: str) -> None:
-    """One line per event on standard error, no timestamps of our own: journald (or the
-    terminal) adds them. Phone numbers are masked where they are logged."""
-    logging.basicConfig(level=getattr(logging, level.upper()),
-                        format="%(levelname)s %(name)s: %(message)s")
+from ivr.logs import setup_logging
 
 
 def clock(epoch: float) -> str:

@@ -19,6 +19,7 @@ from ivr import constants as C
 from ivr.config import Config
 from ivr.dialplan.check import REQUIRED_EXTENS
 from ivr.dialplan.parse import Dialplan, Problem
+from ivr.netaddr import agi_url
 from ivr.protocol.ami import safe
 
 # modules the production dialplan and the controller need (Local channels and AMI are core)
@@ -42,7 +43,7 @@ class Expected:
 
     @classmethod
     def from_config(cls, cfg: Config) -> "Expected":
-        return cls(globals={C.GLOBAL_AGI_URL: f"agi://{cfg.agi_host}:{cfg.agi_port}",
+        return cls(globals={C.GLOBAL_AGI_URL: agi_url(cfg.agi_host, cfg.agi_port),
                             C.GLOBAL_SOUNDS: str(cfg.sounds),
                             C.GLOBAL_DATABASE: str(cfg.database)},
                    call_centre=cfg.call_centre)

@@ -18,15 +18,25 @@ async def handler_noop(session: AgiSession) -> None:
     return None
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "8.8.8.8", "example.org", "169.254.1.1"])
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "8.8.8.8", "example.org", "169.254.1.1",
+                                  "172.217.3.4", "::ffff:8.8.8.8", "fe80::1"])
 def test_refuses_to_bind_anything_but_loopback_or_private(host):
     with pytest.raises(ValueError, match="FastAGI"):
         FastAgiServer(handler_noop, host=host, port=0)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "10.1.2.3", "192.168.0.10", "localhost"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "10.1.2.3", "192.168.0.10", "localhost",
+                                  "172.16.0.1", "fd12::1"])
 def test_accepts_loopback_and_private_addresses(host):
     FastAgiServer(handler_noop, host=host, port=0)
+
+
+@pytest.mark.parametrize("host,url", [("127.0.0.1", "agi://127.0.0.1:4573"),
+                                      ("localhost", "agi://127.0.0.1:4573"),
+                                      ("::1", "agi://[::1]:4573"),
+                                      ("fd12::1", "agi://[fd12::1]:4573")])
+def test_the_url_given_to_asterisk_brackets_ipv6(host, url):
+    assert FastAgiServer(handler_noop, host=host, port=4573).url == url
 
 
 async def connect(server: FastAgiServer):

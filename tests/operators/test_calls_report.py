@@ -185,7 +185,8 @@ def test_report_one_section_as_a_plain_csv_for_the_call_centre(cli):
     r = cli("report", "--section", "at_risk", "--csv", "--reveal")
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    assert [(x["woman"], x["phone"], x["why"]) for x in rows] == [("2", "+919876543211",
+    # the quote keeps a spreadsheet from reading +91... as a formula (ivr/operators/csvout.py)
+    assert [(x["woman"], x["phone"], x["why"]) for x in rows] == [("2", "'+919876543211",
                                                                    "unanswered")]
     table = cli("report", "--section", "funnel")
     assert "Funnel:" in table.stdout and "Retention" not in table.stdout
