@@ -37,3 +37,19 @@ def test_ivr_status_shows_a_resting_trunk(tmp_path):
     until = time.strftime("%H:%M:%S", time.localtime(now + 60))
     assert lines["trunk a"].endswith(f"RESTING until {until} after 5 failed calls in a row")
     assert lines["trunk b"].endswith("3/30 live calls, 10 cps")
+
+
+def test_ivr_status_shows_the_dial_loop_backing_off_and_what_was_recovered(tmp_path):
+    now = time.time()
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "status.json").write_text(json.dumps({
+        "pid": os.getpid(), "updated_at": now, "ami_connected": True, "trunks": {},
+        "errors": [{"at": now, "error": "dial loop: OperationalError('database is locked')"}],
+        "backoff_until": now + 8, "errors_in_a_row": 4, "loop_errors": 4, "stale_closed": 2,
+        "ami_reconnects": 1}))
+    result = CliRunner().invoke(main, ["status"], env={"IVR_HOME": str(tmp_path)})
+    until = time.strftime("%H:%M:%S", time.localtime(now + 8))
+    assert f"dial loop: BACKING OFF until {until} after 4 error(s) in a row" in result.output
+    assert ("since start: 2 attempt(s) of dead processes closed, 1 AMI reconnect(s), "
+            "4 dial loop error(s)") in result.output
+    assert "database is locked" in result.output

@@ -114,6 +114,15 @@ def status_command(settings, as_json):
                           f"{t['failed_in_a_row']} failed calls in a row")
             click.echo(f"  trunk {name}: {t['live']}/{t['channels']} live calls, "
                        f"{t['cps']:g} cps{health}")
+        if service.get("backoff_until"):
+            click.echo(f"  dial loop: BACKING OFF until {clock(service['backoff_until'])} after "
+                       f"{service['errors_in_a_row']} error(s) in a row")
+        recovered = [f"{service[k]} {what}" for k, what in (
+            ("stale_closed", "attempt(s) of dead processes closed"),
+            ("ami_reconnects", "AMI reconnect(s)"), ("loop_errors", "dial loop error(s)"))
+            if service.get(k)]
+        if recovered:
+            click.echo("  since start: " + ", ".join(recovered))
         for e in service["errors"][-5:]:
             click.echo(f"  error at {clock(e['at'])}: {e['error']}")
     click.echo(f"waiting: {status['due_now']} due now, {status['pending']} pending, "
