@@ -48,6 +48,7 @@ def run_command(settings, trunks, until_idle, log_level):
       ivr run --trunk carrier      # one trunk only
     """
     from ivr.app import running
+    from ivr.metrics import serving
     from ivr.adapters.schedule_store import ScheduleStore
     from ivr.service import Dialer, RunError, RunLock
     from scheduler.programme import load_programme
@@ -69,7 +70,8 @@ def run_command(settings, trunks, until_idle, log_level):
             schedule = ScheduleStore(service.store, programme)
             dialer = Dialer(service, schedule, chosen, region=programme.region,
                             lease_seconds=programme.retry.lease.total_seconds())
-            await dialer.run(stop, until_idle=until_idle)
+            async with serving(config.metrics, dialer):
+                await dialer.run(stop, until_idle=until_idle)
             return dialer.status()
 
     try:
