@@ -35,7 +35,7 @@ def service_status(config: Config, now: float) -> dict | None:
 async def read_status(config: Config, now: float) -> dict:
     midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0,
                                                    microsecond=0).timestamp()
-    async with await open_store(config) as store:
+    async with await open_store(config, read_only=True) as store:
         today = {r[0]: r[1] for r in await store.fetchall(
             "SELECT outcome, COUNT(*) FROM attempts WHERE created_at >= ? AND outcome IS NOT NULL "
             "GROUP BY outcome", (midnight,))}

@@ -1,6 +1,7 @@
 """`ivr status` as a health probe: exit 0 healthy, 1 down or unhealthy, saying why."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -9,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from tests.test_run_cli import create_database
 from ivr.status import problems
 
 NOW = 1_000_000.0
@@ -60,6 +62,7 @@ def ivr_status(home, *args):
 
 
 def test_ivr_status_exits_1_when_the_service_is_down(tmp_path):
+    asyncio.run(create_database(tmp_path / "ivr.db"))
     result = ivr_status(tmp_path)
     assert result.exit_code == 1
     assert "service: not running" in result.stdout
@@ -73,6 +76,7 @@ def test_ivr_status_exits_1_when_the_service_is_down(tmp_path):
 
 
 def test_ivr_status_exits_0_when_healthy_and_1_when_ami_stays_down(tmp_path):
+    asyncio.run(create_database(tmp_path / "ivr.db"))
     now = time.time()
     status_file(tmp_path, healthy(pid=os.getpid(), updated_at=now, loop_at=now))
     result = ivr_status(tmp_path, "--json")
