@@ -80,7 +80,11 @@ class Metrics:
         """Start the HTTP server (its own thread); returns the port it listens on. Call from
         the event loop whose Dialer it reads."""
         self._loop = asyncio.get_running_loop()
-        self._server, self._thread = start_http_server(port, addr=host, registry=self.registry)
+        try:
+            self._server, self._thread = start_http_server(port, addr=host,
+                                                           registry=self.registry)
+        except OSError as e:
+            raise OSError(f"metrics: cannot listen on {host}:{port}: {e.strerror or e}") from None
         self.port = self._server.server_address[1]
         return self.port
 

@@ -29,3 +29,15 @@ def test_bad_metrics_keys_and_types_are_refused(tmp_path):
         config(tmp_path, '[metrics]\nport = "9100"\n')
     with pytest.raises(ConfigError, match="metrics.port 70000"):
         config(tmp_path, '[metrics]\nport = 70000\n')
+
+
+async def test_a_busy_metrics_port_is_a_clear_error():
+    import socket
+    from ivr.metrics import Metrics
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError, match=f"metrics: cannot listen on 127.0.0.1:{port}: "
+                                          "Address already in use"):
+            Metrics(dialer=None).serve("127.0.0.1", port)
