@@ -6,6 +6,7 @@ configuration points at the sandbox). Secrets can stay out of the file: IVR_AMI_
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,26 @@ class AmiSettings:
     secret: str = ""
     ping_interval: float = 5.0       # seconds between AMI pings (loss detection)
     connect_timeout: float = 10.0    # connect + login must finish within this
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """`ivr run`'s Prometheus endpoint (http://host:port/metrics). Off by default; loopback
+    or a private address only (it has no authentication)."""
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+
+def local_address(host: str) -> bool:
+    """Loopback or a private address (never a public one, never 0.0.0.0 or ::)."""
+    if host == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not ip.is_unspecified and (ip.is_loopback or ip.is_private)
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,7 @@ class Config:
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
     trunks: tuple[Trunk, ...] = (Trunk("sim", "Local/{digits}@sim-phones"),)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     call_centre: bool = False        # key 0 reaches the call centre (dialplan global IVR_CALL_CENTRE)
     # the database file 0660 in a 0770 directory instead of 0600/0700: for a deployment where
     # Asterisk's missed-call fallback script (another user, same group) writes into it
@@ -115,11 +137,12 @@ def _get(section: dict, key: str, kind: type, default, where: str):
     return value
 
 
-_KNOWN = {"ivr", "ami", "agi", "trunk"}
+_KNOWN = {"ivr", "ami", "agi", "trunk", "metrics"}
 _KEYS = {
     "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port"},
+    "metrics": {"enabled", "host", "port"},
     "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run",
               "rest_after", "rest_seconds"},
 }
@@ -185,6 +208,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         agi_port=_get(agi, "port", int, 4573, "agi"),
         call_centre=_get(ivr, "call_centre", bool, False, "ivr"),
         database_group_writable=_get(ivr, "database_group_writable", bool, False, "ivr"),
+        metrics=_metrics(data.get("metrics", {})),
         source=path,
     )
     if trunks:
@@ -194,3 +218,16 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
     except ValueError as e:
         raise ConfigError(str(e)) from None
     return cfg
+
+
+def _metrics(section: dict) -> MetricsSettings:
+    d = MetricsSettings()
+    m = MetricsSettings(enabled=_get(section, "enabled", bool, d.enabled, "metrics"),
+                        host=_get(section, "host", str, d.host, "metrics"),
+                        port=_get(section, "port", int, d.port, "metrics"))
+    if not local_address(m.host):
+        raise ConfigError(f"metrics.host {m.host!r}: the metrics endpoint has no authentication; "
+                          "bind it to loopback or a private address, never a public one or 0.0.0.0")
+    if not 0 <= m.port <= 65535:
+        raise ConfigError(f"metrics.port {m.port}: must be 0..65535")
+    return m

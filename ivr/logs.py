@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 
+from ivr.journal import JournalFormatter, stderr_is_journal
 from ivr.protocol.ami import mask
 
 PHONE_RUN = re.compile(r"(?<!\d)(?<!\d\.)\+?\d{7,}(?!\d)(?!\.\d)")
@@ -35,18 +36,23 @@ class MaskingFormatter(logging.Formatter):
         return mask_numbers(super().format(record))
 
 
+class JournalMaskingFormatter(JournalFormatter, MaskingFormatter):
+    """Masked, and each line prefixed with its syslog priority for journald."""
+
+
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
 def setup_logging(level: str) -> None:
     """One line per event on standard error, no timestamps of our own: journald (or the
-    terminal) adds them. Like logging.basicConfig, it leaves alone a process whose logging is
+    terminal) adds them; under journald each line carries its priority (ivr/journal.py). Like logging.basicConfig, it leaves alone a process whose logging is
     already configured (root handlers present: a program embedding us, or pytest)."""
     root = logging.getLogger()
     if root.handlers:
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(MaskingFormatter(FORMAT))
+    formatter = JournalMaskingFormatter if stderr_is_journal() else MaskingFormatter
+    handler.setFormatter(formatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper()))
     for name, most in QUIET.items():

@@ -98,6 +98,10 @@ class Dialer:
         self._reconciled = False
         service.controller.user_event_handlers.append(self._on_user_event)
         service.controller.login_handlers.append(self.wake.set)    # AMI back: calls resume
+        # --- observability hooks (ivr/metrics.py, ivr/notify.py, ivr status' health) ---
+        self.metrics = None                     # ivr.metrics.Metrics, set by `ivr run`
+        self.loop_at: float | None = None       # the dial loop's last turn (its heartbeat)
+        self.ami_down_since: float | None = None
 
     # ------------------------------------------------------------------ the loop
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False,
@@ -109,6 +113,7 @@ class Dialer:
         status = asyncio.create_task(self._write_status(stop))
         try:
             while not stop.is_set():
+                self.loop_at = self.clock()                 # heartbeat (health hook)
                 try:
                     wake_at, full = await self._turn()
                 except Exception as e:            # noqa: BLE001 - the service must go on
@@ -192,7 +197,10 @@ class Dialer:
         limit = sum(max(lane.room(now), 0) for lane in self.lanes)
         if limit <= 0 or not self.service.controller.ami.connected:
             return False
+        claim_started = time.monotonic()
         attempts = await self.schedule.claim(utc(now), self.owner, limit)
+        if self.metrics is not None:                                # metrics hook
+            self.metrics.observe_claim(time.monotonic() - claim_started)
         for attempt, lane in zip(attempts, assign(self.lanes, len(attempts), now)):
             task = asyncio.create_task(self._call(attempt, lane), name=f"attempt-{attempt.id}")
             self._calls.add(task)
@@ -244,6 +252,8 @@ class Dialer:
             phone=sub.phone, language=sub.language, message_key=attempt.message_key,
             trunk=trunk, kind=attempt.kind.value, subscriber_id=sub.id,
             delivery_id=attempt.delivery_id, number=attempt.number)
+        if self.metrics is not None:                                # metrics hook
+            gate = await self.metrics.callback_gate(gate, attempt, store)
         keeper = asyncio.create_task(self._keep_lease(attempt))
         try:
             report = await self.service.controller.place_call(request, attempt.id, gate,
@@ -454,12 +464,17 @@ class Dialer:
             "backoff_until": self.stats.backoff_until,
             "stale_closed": self.stats.stale_closed,
             "ami_reconnects": self.service.controller.ami.reconnects,
+            "loop_at": self.loop_at, "ami_down_since": self.ami_down_since,   # health hook
         }
 
     async def _write_status(self, stop: asyncio.Event) -> None:
         path = self._status_file()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         while not stop.is_set():
+            if self.service.controller.ami.connected:                # health hook
+                self.ami_down_since = None
+            elif self.ami_down_since is None:
+                self.ami_down_since = self.clock()
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.status(), sort_keys=True))
             os.replace(tmp, path)

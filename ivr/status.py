@@ -35,7 +35,7 @@ def service_status(config: Config, now: float) -> dict | None:
 async def read_status(config: Config, now: float) -> dict:
     midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0,
                                                    microsecond=0).timestamp()
-    async with await open_store(config) as store:
+    async with await open_store(config, read_only=True) as store:
         today = {r[0]: r[1] for r in await store.fetchall(
             "SELECT outcome, COUNT(*) FROM attempts WHERE created_at >= ? AND outcome IS NOT NULL "
             "GROUP BY outcome", (midnight,))}
@@ -49,3 +49,51 @@ async def read_status(config: Config, now: float) -> dict:
             "SELECT COUNT(*) FROM callback_requests WHERE status = 'pending'"))[0][0]
     return {"service": service_status(config, now), "today": today, "live_attempts": live,
             "due_now": due, "pending": pending, "callbacks_pending": callbacks}
+
+
+# ---------------------------------------------------------------------- health (exit code)
+AMI_DOWN_GRACE = 30.0     # AMI reconnecting for longer than this: unhealthy
+LOOP_STALE_AFTER = 90.0   # the dial loop turns at least every 30 s (see ivr.notify)
+ERRORS_WINDOW, ERRORS_UNHEALTHY = 60.0, 3
+
+
+def health(config: Config, now: float) -> list[str]:
+    """Why the service is down or unhealthy; [] when it is healthy. `ivr status` exits 1
+    when this is not empty."""
+    path = config.home / "run" / "status.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return [f"not running (no {path})"]
+    except (OSError, json.JSONDecodeError) as e:
+        return [f"not running? its status file {path} cannot be read: {e}"]
+    return problems(data, now, alive=_alive(int(data.get("pid", 0))))
+
+
+def problems(data: dict, now: float, *, alive: bool) -> list[str]:
+    """The health rules over a status file's contents (Dialer.status()), pure."""
+    if not alive:
+        return [f"not running: process {data.get('pid')} is gone (it died without cleaning up)"]
+    found = []
+    age = now - data.get("updated_at", 0)
+    if age > STALE_AFTER:
+        found.append(f"hung: its status is {age:.0f} s old (written every second)")
+    down_since = data.get("ami_down_since")
+    if down_since is not None and now - down_since > AMI_DOWN_GRACE:
+        found.append(f"AMI disconnected for {now - down_since:.0f} s: no call can be placed")
+    loop_at = data.get("loop_at")
+    if loop_at is not None and now - loop_at > LOOP_STALE_AFTER:
+        found.append(f"the dial loop has not turned for {now - loop_at:.0f} s")
+    if data.get("backoff_until") is not None and data.get("errors_in_a_row"):
+        found.append(f"the dial loop is backing off after {data['errors_in_a_row']} error(s) "
+                     "in a row")
+    trunks = data.get("trunks") or {}
+    resting = [n for n, t in trunks.items()
+               if t.get("resting_until") is not None and t["resting_until"] > now]
+    if trunks and len(resting) == len(trunks):
+        found.append(f"every trunk is resting after failed calls ({', '.join(resting)})")
+    recent = [e for e in data.get("errors", []) if now - e.get("at", 0) <= ERRORS_WINDOW]
+    if len(recent) >= ERRORS_UNHEALTHY:
+        found.append(f"{len(recent)} errors in the last {ERRORS_WINDOW:.0f} s, the latest: "
+                     f"{recent[-1].get('error')}")
+    return found

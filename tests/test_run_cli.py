@@ -1,4 +1,5 @@
 """`ivr run` and `ivr status` at the command line, without Asterisk."""
+import asyncio
 import json
 import os
 import time
@@ -6,6 +7,11 @@ import time
 from click.testing import CliRunner
 
 from cli import main
+from ivr.adapters.store import Store
+
+
+async def create_database(path):
+    await (await Store.open(path)).close()
 
 
 def write(tmp_path, text):
@@ -23,6 +29,7 @@ def test_ivr_run_refuses_an_unknown_trunk_before_it_connects(tmp_path):
 
 
 def test_ivr_status_shows_a_resting_trunk(tmp_path):
+    asyncio.run(create_database(tmp_path / "ivr.db"))      # `ivr status` never creates it
     now = time.time()
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "status.json").write_text(json.dumps({

@@ -45,7 +45,7 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
     programme = programme_of(settings.config)
 
     async def go():
-        async with open_schedule(settings.config, programme) as sched:
+        async with open_schedule(settings.config, programme, read_only=True) as sched:
             return await find_calls(sched.store, woman_id=woman_id, first=first, last=last,
                                     outcome=outcome, message=message, kind=kind, limit=limit,
                                     reveal=reveal, tz=programme.timezone)

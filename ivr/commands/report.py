@@ -61,7 +61,7 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
     now = utc_now()
 
     async def go():
-        async with open_schedule(config, programme) as sched:
+        async with open_schedule(config, programme, read_only=True) as sched:
             return await build_report(sched.store, programme,
                                       ReportRequest(first, last, by, reveal), now)
 

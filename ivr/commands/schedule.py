@@ -35,6 +35,7 @@ def preview_cmd(settings, day, summary, as_json, reveal):
       ivr schedule preview --date 25/11/2026
       ivr schedule preview --summary
     """
+    from ivr.adapters.store import open_store
     from ivr.operators.preview import preview, snapshot
     from ivr.operators.session import open_schedule, programme_of, run, utc_now
     from ivr.operators.text import table
@@ -50,6 +51,8 @@ def preview_cmd(settings, day, summary, as_json, reveal):
                                  param_hint="'--date'")
 
     async def go(copy):
+        # read the database as it is first: one that needs a migration is refused
+        await (await open_store(config, read_only=True)).close()
         async with open_schedule(replace(config, database=copy), programme) as sched:
             return await preview(sched, day, now, reveal=reveal)
 

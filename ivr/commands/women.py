@@ -1,11 +1,9 @@
 """`ivr women`: find, show and change the records of enrolled women. Every change is audited."""
 from __future__ import annotations
 
-import sys
-
 import click
 
-from ivr.commands.common import EXIT_USAGE, emit_json, fail, pass_settings, say
+from ivr.commands.common import confirm_destructive, emit_json, fail, pass_settings, say
 from ivr.commands.enrol import parse_date_option
 
 EVENTS = ("birth", "miscarriage", "still_birth", "infant_death", "maternal_death")
@@ -60,7 +58,7 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
             digits = "".join(ch for ch in phone if ch.isdigit())
 
     async def go():
-        async with open_schedule(config, programme) as sched:
+        async with open_schedule(config, programme, read_only=True) as sched:
             return await list_women(sched.store, status=status, partner=partner,
                                     language=language, slot=slot, phone=digits, name=name,
                                     limit=limit, reveal=reveal)
@@ -105,7 +103,7 @@ def _show(settings, woman_id: int, reveal: bool) -> dict:
     from ivr.operators.session import open_schedule, run
 
     async def go():
-        async with open_schedule(settings.config) as sched:
+        async with open_schedule(settings.config, read_only=True) as sched:
             return await show_woman(sched.store, woman_id, reveal=reveal)
 
     record = run(go())
@@ -219,15 +217,6 @@ def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str)
                    f", {record['track']}, slot {record['slot']}")
 
 
-def _confirm(yes: bool, question: str) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        click.echo(f"error: {question}: add --yes to confirm", err=True)
-        raise SystemExit(EXIT_USAGE)
-    click.confirm(question, abort=True, err=True)
-
-
 @command.command(name="event")
 @click.argument("woman_id", type=int)
 @click.argument("event", type=click.Choice(EVENTS + ("still-birth", "infant-death",
@@ -257,7 +246,7 @@ def event_cmd(settings, woman_id, event, day, yes, as_json, actor, reveal):
     if event == "birth" and day is None:
         raise click.UsageError("a birth needs --date (the child's date of birth)")
     if event != "birth":
-        _confirm(yes, f"record {event} for woman {woman_id}? Her messages stop")
+        confirm_destructive(yes, f"record {event} for woman {woman_id}? Her messages stop")
     now, who = utc_now(), actor_name(actor)
 
     async def go():
@@ -281,7 +270,7 @@ def _status_command(name: str, method: str, summary: str, example: str, confirm:
         from ivr.operators.session import actor_name, open_schedule, utc_now
 
         if confirm:
-            _confirm(kw.get("yes", False), confirm.format(woman_id))
+            confirm_destructive(kw.get("yes", False), confirm.format(woman_id))
         now, who = utc_now(), actor_name(actor)
 
         async def go():

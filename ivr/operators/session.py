@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import AsyncIterator
 
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.adapters.store import open_store
+from ivr.adapters.store import StoreError, open_store
 from ivr.config import Config
 from scheduler.programme import Programme, load_programme
 
@@ -36,9 +36,10 @@ def programme_of(config: Config) -> Programme:
 
 
 @asynccontextmanager
-async def open_schedule(config: Config,
-                        programme: Programme | None = None) -> AsyncIterator[ScheduleStore]:
-    store = await open_store(config)
+async def open_schedule(config: Config, programme: Programme | None = None, *,
+                        read_only: bool = False) -> AsyncIterator[ScheduleStore]:
+    """read_only: for the commands that only read (never create, migrate nor write it)."""
+    store = await open_store(config, read_only=read_only)
     try:
         yield ScheduleStore(store, programme or programme_of(config))
     finally:
@@ -46,4 +47,9 @@ async def open_schedule(config: Config,
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run a command's coroutine; a store that cannot be opened is a plain error (exit 1)."""
+    try:
+        return asyncio.run(coro)
+    except StoreError as e:
+        from ivr.commands.common import fail
+        fail(str(e))
