@@ -47,6 +47,7 @@ def test_ivr_status_shows_a_resting_trunk(tmp_path):
 
 
 def test_ivr_status_shows_the_dial_loop_backing_off_and_what_was_recovered(tmp_path):
+    asyncio.run(create_database(tmp_path / "ivr.db"))
     now = time.time()
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "status.json").write_text(json.dumps({
@@ -60,3 +61,5 @@ def test_ivr_status_shows_the_dial_loop_backing_off_and_what_was_recovered(tmp_p
     assert ("since start: 2 attempt(s) of dead processes closed, 1 AMI reconnect(s), "
             "4 dial loop error(s)") in result.output
     assert "database is locked" in result.output
+    assert result.exit_code == 1                      # unhealthy while it backs off
+    assert "backing off after 4 error(s) in a row" in result.output
