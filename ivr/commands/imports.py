@@ -42,7 +42,9 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
     day first, as India writes them). Blank lines are skipped.
 
     Every bad row is reported on standard error with its line number and reason; the good
-    rows go in together in one transaction (with --strict, only when no row is bad).
+    rows go in together in one transaction (with --strict, only when no row is bad). A row
+    with a control character or an invisible bidi control (U+202E...) in any cell refuses
+    the whole file: nothing is imported.
     Importing the same file again adds nobody: a phone already enrolled (active or paused)
     is a duplicate, reported and skipped, not a second woman; so is a pregnancy already
     enrolled and ended, and a woman who opted out (enrol her again with `ivr enrol` only
@@ -84,6 +86,10 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
                 say(f"{file}, line {p.line}: {label}: {p.reason}")
 
     report(plan.errors, "error")
+    if plan.refused:
+        say(f"{len(plan.refused)} row(s) with control or bidi-control characters (line(s) "
+            f"{', '.join(str(p.line) for p in plan.refused)}): nothing imported")
+        raise SystemExit(EXIT_FAILURE)
     if strict and plan.errors:
         say(f"{len(plan.errors)} bad row(s): nothing imported (--strict)")
         raise SystemExit(EXIT_FAILURE)

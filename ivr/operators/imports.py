@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from ivr.adapters.schedule_women import Enrolment
-from ivr.operators.normalise import (normalise_phone, optional_date, short_text,
-                                     unchecked_phone)
+from ivr.operators.normalise import (forbidden_character, normalise_phone, optional_date,
+                                     short_text, unchecked_phone)
 from scheduler import lifecycle
 from scheduler.model import SchedulerError, Subscriber
 from scheduler.programme import Programme
@@ -62,6 +62,7 @@ class Problem:
     line: int
     reason: str
     duplicate: bool = False     # a duplicate is skipped, not an error
+    refuses_file: bool = False  # a control or bidi character: nothing of the file is imported
 
 
 @dataclass
@@ -73,6 +74,12 @@ class ImportPlan:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if not p.duplicate]
+
+    @property
+    def refused(self) -> list[Problem]:
+        """Rows that make the whole file refused (control or bidi-control characters: a
+        file that hides text is not trusted for any of its rows)."""
+        return [p for p in self.problems if p.refuses_file]
 
     @property
     def duplicates(self) -> list[Problem]:
@@ -144,6 +151,11 @@ def parse(data: bytes, programme: Programme, now: datetime, *,
                                                    "columns (a comma inside a name? quote it)"))
                 continue
             values = dict(zip(header, cells))
+            hidden = [f"{c}: control character {bad} is not allowed"
+                      for c, v in values.items() if (bad := forbidden_character(v))]
+            if hidden:
+                plan.problems.append(Problem(line, "; ".join(hidden), refuses_file=True))
+                continue
             try:
                 row = Row(line, _enrolment(values, programme, now, check_numbers))
             except (ValueError, SchedulerError) as e:

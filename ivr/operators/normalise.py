@@ -21,7 +21,11 @@ _MONTHS = {name: i + 1 for i, names in enumerate((
     ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
     ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
     ("oct", "october"), ("nov", "november"), ("dec", "december"))) for name in names}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls, DEL, and the invisible bidi controls (embeddings, overrides, isolates,
+# marks) and line/paragraph separators: a name with U+202E shows reversed in every table and
+# CSV that prints it. ZWJ/ZWNJ (U+200C/U+200D) are allowed: Indian scripts need them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                      "\u202a-\u202e\u2066-\u2069]")
 
 
 def parse_date(text: str) -> date:
@@ -101,15 +105,25 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
+def forbidden_character(value: str) -> str | None:
+    """The first control or bidi-control character of `value` as 'U+202E', or None. A tab
+    is allowed (free text turns it into a space)."""
+    m = _CONTROL.search(value.replace("\t", " "))
+    return None if m is None else f"U+{ord(m.group()):04X}"
+
+
 def short_text(value: str | None, field: str, limit: int = 100) -> str | None:
-    """A name, partner or health worker: trimmed, None when empty; no control characters."""
+    """Free text an operator enters (name, partner, health worker), the one check of enrol,
+    import and update: trimmed, None when empty; control characters (C0, C1) and bidi
+    controls (U+202A-U+202E, U+2066-U+2069, U+200E/U+200F...) refused."""
     if value is None:
         return None
+    bad = forbidden_character(value)
+    if bad:
+        raise ValueError(f"{field}: control character {bad} is not allowed")
     text = " ".join(value.split())
     if not text:
         return None
-    if _CONTROL.search(value.replace("\t", " ")):
-        raise ValueError(f"{field}: control characters are not allowed")
     if len(text) > limit:
         raise ValueError(f"{field}: longer than {limit} characters")
     return text
