@@ -13,7 +13,8 @@ EVENTS = ("birth", "miscarriage", "still_birth", "infant_death", "maternal_death
 
 @click.group(name="women")
 def command() -> None:
-    """Find, show and change women's records (list, show, update, event, pause, resume, opt-out)."""
+    """Find, show and change women's records (list, show, update, event, pause, resume,
+    opt-out), and her rights over her data (export, erase)."""
 
 
 def _reveal(f):
@@ -47,7 +48,7 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
     """
     from ivr.operators.normalise import normalise_phone
     from ivr.operators.records import list_women
-    from ivr.operators.session import open_schedule, programme_of, run
+    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run
     from ivr.operators.text import table
 
     config = settings.config
@@ -55,7 +56,7 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
     digits = None
     if phone:
         try:
-            digits = normalise_phone(phone, programme.region)
+            digits = normalise_phone(phone, programme.region, foreign=True)
         except ValueError:
             digits = "".join(ch for ch in phone if ch.isdigit())
 
@@ -66,6 +67,8 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
                                     limit=limit, reveal=reveal)
 
     rows = run(go())
+    if reveal:
+        audit_reveal(config, "women list", [r["id"] for r in rows])
     if as_json:
         for r in rows:
             emit_json(r)
@@ -100,9 +103,10 @@ def show_cmd(settings, woman_id, as_json, reveal):
     _print_record(record)
 
 
-def _show(settings, woman_id: int, reveal: bool) -> dict:
+def _show(settings, woman_id: int, reveal: bool, command: str = "women show",
+          actor: str | None = None) -> dict:
     from ivr.operators.records import show_woman
-    from ivr.operators.session import open_schedule, run
+    from ivr.operators.session import audit_reveal, open_schedule, run
 
     async def go():
         async with open_schedule(settings.config) as sched:
@@ -111,6 +115,8 @@ def _show(settings, woman_id: int, reveal: bool) -> dict:
     record = run(go())
     if record is None:
         fail(f"no woman with id {woman_id} (find her with: ivr women list --phone ...)")
+    if reveal:
+        audit_reveal(settings.config, command, [woman_id], actor)
     return record
 
 
@@ -162,16 +168,20 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
     Example:
       ivr women update 42 --phone 098765 43210 --slot 18-21
     """
+    from ivr.operators.imports import check_consent_date
     from ivr.operators.normalise import normalise_phone, short_text
     from ivr.operators.session import actor_name, open_schedule, programme_of, utc_now
-    from scheduler.slots import zone
+    from scheduler.slots import local_date, zone
 
     config = settings.config
     programme = programme_of(config)
     fields = {}
     try:
         if phone is not None:
-            fields["phone"] = normalise_phone(phone, programme.region)
+            fields["phone"] = normalise_phone(phone, programme.region,
+                                              foreign=programme.allow_foreign_numbers)
+        if consent_date is not None:
+            check_consent_date(consent_date, local_date(utc_now(), zone(programme.timezone)))
         if timezone is not None:
             zone(timezone)
             fields["timezone"] = timezone
@@ -198,10 +208,11 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
                     await sched.change_slot(woman_id, slot, now, actor=who)
 
     _change(go, settings, woman_id, as_json, reveal, f"updated woman {woman_id}: "
-            + ", ".join(sorted(fields) + (["slot"] if slot else [])))
+            + ", ".join(sorted(fields) + (["slot"] if slot else [])), actor, "women update")
 
 
-def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str) -> None:
+def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str,
+            actor: str | None, command: str) -> None:
     from ivr.operators.session import run
     from scheduler.model import SchedulerError
 
@@ -210,7 +221,7 @@ def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str)
     except SchedulerError as e:
         fail(str(e))
     say(done)
-    record = _show(settings, woman_id, reveal)
+    record = _show(settings, woman_id, reveal, command, actor)
     if as_json:
         emit_json(record)
     else:
@@ -267,7 +278,8 @@ def event_cmd(settings, woman_id, event, day, yes, as_json, actor, reveal):
             else:
                 await sched.life_event(woman_id, LifeEvent(event), now, actor=who)
 
-    _change(go, settings, woman_id, as_json, reveal, f"recorded {event} for woman {woman_id}")
+    _change(go, settings, woman_id, as_json, reveal, f"recorded {event} for woman {woman_id}",
+            actor, "women event")
 
 
 def _status_command(name: str, method: str, summary: str, example: str, confirm: str | None):
@@ -288,7 +300,8 @@ def _status_command(name: str, method: str, summary: str, example: str, confirm:
             async with open_schedule(settings.config) as sched:
                 await getattr(sched, method)(woman_id, now, actor=who)
 
-        _change(go, settings, woman_id, as_json, reveal, f"{name}: woman {woman_id}")
+        _change(go, settings, woman_id, as_json, reveal, f"{name}: woman {woman_id}", actor,
+                f"women {name}")
 
     if confirm:
         cmd.params.append(click.Option(["--yes"], is_flag=True,
@@ -305,3 +318,90 @@ opt_out_cmd = _status_command("opt-out", "opt_out", "Opt her out at her request:
                               "pending callbacks cancelled. Final.",
                               "ivr women opt-out 42 --yes",
                               "opt out woman {}? This is final")
+
+
+@command.command(name="export")
+@click.argument("woman_id", type=int)
+@_actor
+@pass_settings
+def export_cmd(settings, woman_id, actor):
+    """Print everything held about her as one JSON object (her right of access): her record,
+    messages, calls, missed calls, callbacks and history, her phone number in clear, times
+    in RFC 3339 with her zone's offset. Audited (who exported whom, when).
+
+    \b
+    Example:
+      ivr women export 42 > woman-42.json
+    """
+    from ivr.adapters.erasure import export_woman
+    from ivr.adapters.subscribers import audit
+    from ivr.operators.session import actor_name, open_schedule, run, utc_now
+
+    async def go():
+        async with open_schedule(settings.config) as sched:
+            async with sched.store.transaction():
+                data = await export_woman(sched.store, woman_id)
+                if data is not None:
+                    await audit(sched.store, actor=actor_name(actor), action="export",
+                                at=utc_now(), subscriber_id=woman_id,
+                                detail={"command": "women export"})
+                return data
+
+    data = run(go())
+    if data is None:
+        fail(f"no woman with id {woman_id}")
+    emit_json(data)
+
+
+@command.command(name="erase")
+@click.argument("woman_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_actor
+@pass_settings
+def erase_cmd(settings, woman_id, yes, actor):
+    """Erase her personal data at her request: phone, name, dates, partner, health worker,
+    consent date, the channel names and keys of her calls, her messages' due dates and the
+    details of her history, from every table. Anonymous counts stay (`ivr report` gives the
+    same figures). A woman still enrolled is opted out first; the number of a woman who
+    opted out is kept only as a keyed hash, so it is not called again (`ivr enrol
+    --re-enrol` when she asks to come back). Cannot be undone.
+
+    \b
+    Example:
+      ivr women export 42 > woman-42.json   # give her a copy first, if she asks
+      ivr women erase 42 --yes
+    """
+    from ivr.adapters.erasure import erase_woman, key_path
+    from ivr.operators.session import actor_name, open_schedule, run, utc_now
+    from scheduler.model import SchedulerError
+
+    _confirm(yes, f"erase the personal data of woman {woman_id}? This cannot be undone")
+    now, who = utc_now(), actor_name(actor)
+
+    async def go():
+        async with open_schedule(settings.config) as sched:
+            rows = await sched.store.fetchall("SELECT phone, status FROM subscribers "
+                                              "WHERE id = ?", (woman_id,))
+            if not rows:
+                raise SchedulerError(f"no woman with id {woman_id}")
+            others = [r[0] for r in await sched.store.fetchall(
+                "SELECT id FROM subscribers WHERE phone = ? AND phone != '' AND id != ?",
+                (rows[0]["phone"], woman_id))]
+            live = rows[0]["status"] in ("active", "paused")
+            done = await erase_woman(
+                sched.store, woman_id, now, actor=who,
+                before=(lambda: sched.opt_out(woman_id, now, actor=who, reason="erasure"))
+                if live else None)
+            return done, others, key_path(sched.store)
+
+    try:
+        done, others, key = run(go())
+    except SchedulerError as e:
+        fail(str(e))
+    say(f"erased woman {woman_id}: {done['calls']} call(s), {done['missed_calls']} missed "
+        f"call(s), {done['messages']} message(s), {done['history']} history row(s)"
+        + (f"; her number is kept only as a keyed hash (key: {key}, back it up)"
+           if done["number_hash_kept"] else ""))
+    if others:
+        say(f"other records on her number: woman {', '.join(map(str, others))} "
+            "(erase them too if they are hers)")

@@ -176,7 +176,8 @@ def _enrolment(v: dict[str, str], programme: Programme, now: datetime,
                check_numbers: bool) -> Enrolment:
     get = lambda key: (v.get(key) or "").strip()          # noqa: E731
     raw_phone = get("phone")
-    phone = (normalise_phone(raw_phone, programme.region) if check_numbers
+    phone = (normalise_phone(raw_phone, programme.region,
+                                     foreign=programme.allow_foreign_numbers) if check_numbers
              else unchecked_phone(raw_phone))
     language = get("language").lower()
     if not language:
@@ -207,13 +208,24 @@ def checked(programme: Programme, sub: Subscriber, now: datetime, *, name: str |
                          f"(slots: {', '.join(s.name for s in programme.slots)})") from None
     if consent_date is None:
         raise ValueError("no consent date: she must have agreed to the calls")
-    if consent_date > now.astimezone(zone(sub.timezone)).date():
-        raise ValueError(f"consent date {consent_date} is in the future")
+    check_consent_date(consent_date, now.astimezone(zone(sub.timezone)).date())
     if sub.child_dob is not None and (sub.lmp or sub.edd):
         raise ValueError("give either the child's date of birth or LMP/EDD, not both")
     lifecycle.enrol(programme, sub, now)                  # dates: future, too old, mismatch
     return Enrolment(sub, name=name, partner=partner, health_worker=health_worker,
                      consent_date=consent_date)
+
+
+EARLIEST_CONSENT = date(2000, 1, 1)
+
+
+def check_consent_date(consent_date: date, today: date) -> None:
+    """A consent date from 2000 to today (her local today): enrol, import and update."""
+    if consent_date > today:
+        raise ValueError(f"consent date {consent_date} is in the future")
+    if consent_date < EARLIEST_CONSENT:
+        raise ValueError(f"consent date {consent_date} is before {EARLIEST_CONSENT}: "
+                         "a mistyped year?")
 
 
 def _date(v: dict[str, str], key: str) -> date | None:

@@ -67,10 +67,12 @@ def optional_date(text: str | None) -> date | None:
     return parse_date(text) if text and text.strip() else None
 
 
-def normalise_phone(raw: str, region: str = "IN") -> str:
+def normalise_phone(raw: str, region: str = "IN", *, foreign: bool = False) -> str:
     """A woman's mobile number as E.164 digits without '+': '+91 98765 43210', '098765 43210',
     '9876543210' -> '919876543210'. Numbers written without +country are read in `region`
-    (the programme's). ValueError (number masked) when it is not a valid number."""
+    (the programme's). ValueError (number masked) when it is not a valid number, or when it
+    belongs to another country than `region` and `foreign` (the programme's
+    allow_foreign_numbers) is false."""
     text = (raw or "").strip()
     if not text:
         raise ValueError("no phone number")
@@ -89,6 +91,12 @@ def normalise_phone(raw: str, region: str = "IN") -> str:
         where = phonenumbers.region_code_for_country_code(parsed.country_code)
         raise ValueError(f"phone {mask(_digits(text))}: {why} for {where} "
                          f"(+{parsed.country_code})")
+    home = phonenumbers.country_code_for_region(region)
+    if not foreign and parsed.country_code != home:
+        where = phonenumbers.region_code_for_number(parsed) or "another country"
+        raise ValueError(f"phone {mask(_digits(text))}: a number of {where} "
+                         f"(+{parsed.country_code}), outside the programme's region {region} "
+                         f"(+{home}); a programme with allow_foreign_numbers = true accepts it")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
 
 
