@@ -33,7 +33,7 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
       ivr calls --woman 42 --json
     """
     from ivr.operators.records import find_calls
-    from ivr.operators.session import open_schedule, programme_of, run
+    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run
     from ivr.operators.text import table
 
     if day is not None and (first or last):
@@ -51,6 +51,8 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
                                     reveal=reveal, tz=programme.timezone)
 
     rows = run(go())
+    if reveal:
+        audit_reveal(settings.config, "calls", [r["woman"] for r in rows if r["woman"]])
     if as_json:
         for r in rows:
             emit_json(r)

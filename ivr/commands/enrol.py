@@ -61,7 +61,8 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
     from ivr.operators.imports import checked
     from ivr.operators.normalise import normalise_phone, short_text, unchecked_phone
     from ivr.operators.records import show_woman
-    from ivr.operators.session import actor_name, open_schedule, programme_of, run, utc_now
+    from ivr.operators.session import (actor_name, audit_reveal, open_schedule, programme_of,
+                                       run, utc_now)
     from scheduler.model import SchedulerError, Subscriber
     from scheduler.slots import zone
 
@@ -102,6 +103,8 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
         record = run(go())
     except SchedulerError as e:
         fail(str(e))
+    if reveal:
+        audit_reveal(config, "enrol", [record["id"]], actor)
     if as_json:
         emit_json(record)
         return
