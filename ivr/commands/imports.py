@@ -1,6 +1,7 @@
 """`ivr import FILE.csv`: enrol a batch of women from a hospital or NGO."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -10,7 +11,8 @@ from ivr.commands.common import EXIT_FAILURE, emit_json, fail, is_terminal, pass
 
 
 @click.command(name="import")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", required=False,
+                type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--template", is_flag=True, help="Print the CSV header and one example row.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
 @click.option("--strict", is_flag=True, help="Import nothing when any row is bad.")
@@ -23,7 +25,8 @@ from ivr.commands.common import EXIT_FAILURE, emit_json, fail, is_terminal, pass
               help="One JSON object per problem, then a summary object.")
 @pass_settings
 def command(settings, file, template, dry_run, strict, unchecked_numbers, actor, as_json):
-    """Enrol the women listed in a CSV file (from `ivr import --template`).
+    """Enrol the women listed in a CSV file (from `ivr import --template`); FILE `-` reads
+    standard input.
 
     \b
     Columns (a header line first; UTF-8, a BOM is fine; names in any script):
@@ -55,6 +58,7 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
       ivr import --template > women.csv     # fill it in, then:
       ivr import women.csv --dry-run
       ivr import women.csv
+      curl -s https://partner.example/export.csv | ivr import -
     """
     from ivr.operators import enrolment, imports
     from ivr.operators.session import actor_name, open_schedule, programme_of, run, utc_now
@@ -65,7 +69,10 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
     if file is None:
         raise click.UsageError("give the CSV file to import (or --template)")
     try:
-        data = file.read_bytes()
+        if str(file) == "-":
+            data, file = sys.stdin.buffer.read(), "<stdin>"
+        else:
+            data = file.read_bytes()
     except OSError as e:
         fail(f"cannot read {file}: {e.strerror or e}")
     config = settings.config
