@@ -7,8 +7,10 @@ configuration points at the sandbox). Secrets can stay out of the file: IVR_AMI_
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -43,6 +45,32 @@ class Trunk:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """[privacy]: how long call records are kept (`ivr db purge`, daily in `ivr run`)."""
+    keep_call_records: timedelta | None = None     # None: kept for ever
+
+
+MIN_KEEP_CALL_RECORDS = timedelta(days=30)   # the at-risk rule and the retries read recent calls
+
+
+def privacy_settings(table: dict, path: Path | None) -> PrivacySettings:
+    """[privacy] keep_call_records = "400d" (days); a bad value names the key."""
+    raw = table.get("keep_call_records")
+    if raw is None:
+        return PrivacySettings()
+    m = re.fullmatch(r"\s*(\d+)\s*d\s*", raw) if isinstance(raw, str) else None
+    if m is None:
+        raise ConfigError(f"[privacy] keep_call_records in {path}: write a number of days "
+                          f"like \"400d\", got {raw!r}")
+    keep = timedelta(days=int(m.group(1)))
+    if keep < MIN_KEEP_CALL_RECORDS:
+        raise ConfigError(f"[privacy] keep_call_records in {path}: at least "
+                          f"{MIN_KEEP_CALL_RECORDS.days}d (the at-risk rule and the retries "
+                          f"read recent calls), got {raw!r}")
+    return PrivacySettings(keep_call_records=keep)
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     database: Path
@@ -56,6 +84,7 @@ class Config:
     # the database file 0660 in a 0770 directory instead of 0600/0700: for a deployment where
     # Asterisk's missed-call fallback script (another user, same group) writes into it
     database_group_writable: bool = False
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     source: Path | None = None       # the file read, if any
 
     def trunk(self, name: str | None = None) -> Trunk:
@@ -113,11 +142,12 @@ def _get(section: dict, key: str, kind: type, default, where: str):
     return value
 
 
-_KNOWN = {"ivr", "ami", "agi", "trunk"}
+_KNOWN = {"ivr", "ami", "agi", "trunk", "privacy"}
 _KEYS = {
     "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port"},
+    "privacy": {"keep_call_records"},
     "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run",
               "rest_after", "rest_seconds"},
 }
@@ -183,6 +213,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         agi_port=_get(agi, "port", int, 4573, "agi"),
         call_centre=_get(ivr, "call_centre", bool, False, "ivr"),
         database_group_writable=_get(ivr, "database_group_writable", bool, False, "ivr"),
+        privacy=privacy_settings(data.get("privacy", {}), path),
         source=path,
     )
     if trunks:
