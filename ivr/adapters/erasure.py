@@ -89,6 +89,13 @@ async def forget_erased(store: Store, phone: str) -> None:
                             (number_hash(key, phone),))
 
 
+async def same_number(store: Store, sub_id: int) -> list[int]:
+    """The other records on her number (an earlier pregnancy...): not erased with her."""
+    return [r[0] for r in await store.fetchall(
+        "SELECT o.id FROM subscribers o JOIN subscribers s ON o.phone = s.phone "
+        "WHERE s.id = ? AND o.id != s.id AND s.phone != '' ORDER BY o.id", (sub_id,))]
+
+
 async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
                       before: Callable[[], Awaitable] | None = None) -> dict:
     """Remove her personal data from every table, in one transaction (with `before` run

@@ -189,6 +189,10 @@ class WomenChanges:
                     "AND status IN ('active', 'paused')", (after.phone, sub_id))
                 if live:
                     raise SchedulerError(f"this phone is already enrolled (woman {live[0][0]})")
+                gone = None if after.phone == before.phone else await self.opted_out(after.phone)
+                if gone:
+                    raise SchedulerError(f"this number opted out ({gone[0]}, {gone[1]}): "
+                                         "opt-out is final; it cannot become her number")
             await self.store.execute(
                 "UPDATE subscribers SET phone = ?, language = ?, timezone = ?, lmp = ?, edd = ?, "
                 "updated_at = ? WHERE id = ?",

@@ -371,7 +371,7 @@ def erase_cmd(settings, woman_id, yes, actor):
       ivr women export 42 > woman-42.json   # give her a copy first, if she asks
       ivr women erase 42 --yes
     """
-    from ivr.adapters.erasure import erase_woman, key_path
+    from ivr.adapters.erasure import erase_woman, key_path, same_number
     from ivr.operators.session import actor_name, open_schedule, run, utc_now
     from scheduler.model import SchedulerError
 
@@ -380,14 +380,9 @@ def erase_cmd(settings, woman_id, yes, actor):
 
     async def go():
         async with open_schedule(settings.config) as sched:
-            rows = await sched.store.fetchall("SELECT phone, status FROM subscribers "
-                                              "WHERE id = ?", (woman_id,))
-            if not rows:
-                raise SchedulerError(f"no woman with id {woman_id}")
-            others = [r[0] for r in await sched.store.fetchall(
-                "SELECT id FROM subscribers WHERE phone = ? AND phone != '' AND id != ?",
-                (rows[0]["phone"], woman_id))]
-            live = rows[0]["status"] in ("active", "paused")
+            her = await sched.subscriber(woman_id)
+            others = await same_number(sched.store, woman_id)
+            live = not her.status.ended
             done = await erase_woman(
                 sched.store, woman_id, now, actor=who,
                 before=(lambda: sched.opt_out(woman_id, now, actor=who, reason="erasure"))

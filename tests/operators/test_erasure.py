@@ -183,3 +183,26 @@ def test_opt_out_is_final_for_enrol_unless_re_enrol_with_a_new_consent(cli):
     assert actor == "op-2"
     assert json.loads(detail)["re_enrol"] is True
     assert json.loads(detail)["opted_out"] == f"woman {her}"
+
+
+def test_an_opted_out_number_cannot_become_another_womans_by_update(cli):
+    her = enrol(cli)
+    other = enrol(cli, "9876543211", "Rekha", LMP - timedelta(days=9), "KEM", "Sunita", TODAY)
+    assert cli("women", "opt-out", str(her), "--yes").exit_code == 0
+    r = cli("women", "update", str(other), "--phone", PHONE)
+    assert r.exit_code == 1 and "opt-out is final" in r.stderr
+    assert cli("women", "erase", str(her), "--yes").exit_code == 0
+    r = cli("women", "update", str(other), "--phone", PHONE)
+    assert r.exit_code == 1 and "record was erased" in r.stderr
+
+
+def test_erase_twice_and_other_records_on_her_number(cli):
+    first = enrol(cli)
+    assert cli("women", "event", str(first), "miscarriage", "--yes").exit_code == 0
+    second = enrol(cli, lmp=LMP - timedelta(days=20))            # her next pregnancy
+    r = cli("women", "erase", str(second), "--yes")
+    assert r.exit_code == 0 and f"other records on her number: woman {first}" in r.stderr
+    again = cli("women", "erase", str(second), "--yes")
+    assert again.exit_code == 0, again.output
+    assert "keyed hash" not in again.stderr                    # no number left to hash
+    assert json.loads(cli("women", "export", str(second)).stdout)["woman"]["phone"] == ""
