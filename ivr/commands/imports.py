@@ -50,8 +50,8 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
     the whole file: nothing is imported.
     Importing the same file again adds nobody: a phone already enrolled (active or paused)
     is a duplicate, reported and skipped, not a second woman; so is a pregnancy already
-    enrolled and ended, and a woman who opted out (enrol her again with `ivr enrol` only
-    when she asks). Exit 0 when no row is bad (duplicates are not errors), 1 when some are.
+    enrolled and ended, and a woman who opted out, even one whose record was erased
+    (enrol her again with `ivr enrol --re-enrol` only when she asks). Exit 0 when no row is bad (duplicates are not errors), 1 when some are.
 
     \b
     Example:
@@ -62,6 +62,7 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
     """
     from ivr.operators import enrolment, imports
     from ivr.operators.session import actor_name, open_schedule, programme_of, run, utc_now
+    from scheduler.model import SchedulerError
 
     if template:
         click.echo(imports.template(utc_now().date()), nl=False)
@@ -115,6 +116,8 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
         result = run(go())
     except enrolment.RowFailed as e:
         fail(f"{file}, {e}")
+    except SchedulerError as e:                  # e.g. the erasure key is missing
+        fail(f"{file}: {e} (nothing was imported)")
     report(sorted(plan.duplicates + result.skipped, key=lambda p: p.line), "duplicate")
     summary = {"file": str(file), "rows": plan.lines, "enrolled": len(result.enrolled),
                "duplicates": len(plan.duplicates) + len(result.skipped),

@@ -206,3 +206,13 @@ def test_erase_twice_and_other_records_on_her_number(cli):
     assert again.exit_code == 0, again.output
     assert "keyed hash" not in again.stderr                    # no number left to hash
     assert json.loads(cli("women", "export", str(second)).stdout)["woman"]["phone"] == ""
+
+
+def test_import_with_a_lost_erasure_key_fails_cleanly(cli, tmp_path):
+    her = enrol(cli)
+    assert cli("women", "erase", str(her), "--yes").exit_code == 0
+    cli.db.with_name("ivr.db.key").unlink()
+    f = tmp_path / "w.csv"
+    f.write_text(f"phone,language,lmp,consent_date\n9876543219,hi,{dmy(LMP)},{dmy(TODAY)}\n")
+    r = cli("import", str(f))
+    assert r.exit_code == 1 and "erasure key" in r.stderr and "nothing was imported" in r.stderr
