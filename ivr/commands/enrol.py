@@ -16,6 +16,15 @@ def parse_date_option(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
+def free_text_option(ctx, param, value):
+    """--actor and other free text: the check of names (no control or bidi characters)."""
+    from ivr.operators.normalise import short_text
+    try:
+        return short_text(value, param.name)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @click.command(name="enrol")
 @click.option("--phone", required=True, help="Her own mobile number (+91 98765 43210, "
               "098765 43210, 9876543210: without +country it is read in the programme's region).")
@@ -38,7 +47,7 @@ def parse_date_option(ctx, param, value):
 @click.option("--re-enrol", is_flag=True, help="She opted out before and asks to come back: "
               "enrol her number again (--consent-date: her new consent, on or after the "
               "opt-out). Audited.")
-@click.option("--actor", default=None, help="Who enrols her, for the record "
+@click.option("--actor", default=None, callback=free_text_option, help="Who enrols her, for the record "
               "(default: $IVR_ACTOR or cli:<login>).")
 @click.option("--json", "as_json", is_flag=True, help="Print her record as one JSON object.")
 @click.option("--reveal", is_flag=True, help="Show her phone number in clear.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ivr.commands.common import EXIT_FAILURE, emit_json, fail, is_terminal, pass_settings, say
+from ivr.commands.enrol import free_text_option
 
 
 
@@ -19,7 +20,7 @@ from ivr.commands.common import EXIT_FAILURE, emit_json, fail, is_terminal, pass
 @click.option("--unchecked-numbers", is_flag=True,
               help="Keep phone digits as given, without checking they are valid numbers "
               "(the sandbox's simulated phones).")
-@click.option("--actor", default=None,
+@click.option("--actor", default=None, callback=free_text_option,
               help="Who imports, for the record (default: $IVR_ACTOR or cli:<login>).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per problem, then a summary object.")

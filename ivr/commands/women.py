@@ -6,7 +6,7 @@ import sys
 import click
 
 from ivr.commands.common import EXIT_USAGE, emit_json, fail, pass_settings, say
-from ivr.commands.enrol import parse_date_option
+from ivr.commands.enrol import free_text_option, parse_date_option
 
 EVENTS = ("birth", "miscarriage", "still_birth", "infant_death", "maternal_death")
 
@@ -22,7 +22,7 @@ def _reveal(f):
 
 
 def _actor(f):
-    return click.option("--actor", default=None, help="Who makes the change, for the record "
+    return click.option("--actor", default=None, callback=free_text_option, help="Who makes the change, for the record "
                         "(default: $IVR_ACTOR or cli:<login>).")(f)
 
 

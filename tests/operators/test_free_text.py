@@ -60,3 +60,14 @@ def test_import_refuses_the_whole_file_naming_the_row(cli, tmp_path):
     assert r.exit_code == 1
     assert "line 3" in r.stderr and "U+2066" in r.stderr and "nothing imported" in r.stderr
     assert women(cli) == 0
+
+
+def test_actor_is_free_text_too(cli):
+    r = cli("enrol", "--phone", "9876543210", "--lang", "hi", "--lmp", dmy(LMP),
+            "--consent-date", dmy(TODAY), "--actor", "op\u202e1")
+    assert r.exit_code == 2 and "U+202E" in r.output
+    assert women(cli) == 0
+    assert cli("enrol", "--phone", "9876543210", "--lang", "hi", "--lmp", dmy(LMP),
+               "--consent-date", dmy(TODAY), "--actor", " op 1 ").exit_code == 0
+    r = cli("women", "pause", "1", "--actor", "x\x9by")
+    assert r.exit_code == 2 and "U+009B" in r.output
