@@ -48,6 +48,24 @@ def today_bounds(now: datetime, tz: str) -> tuple[datetime, datetime]:
     return day_bounds(local_date(now, zone(tz)), tz)
 
 
+def status_json(status: dict) -> dict:
+    """`ivr status --json`: the status with every time (epoch seconds: updated_at,
+    started_at, resting_until, an error's at) as RFC 3339 in the programme's zone."""
+    z = zone(status["day"]["timezone"])
+
+    def convert(value, key=None):
+        if isinstance(value, dict):
+            return {k: convert(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if (key == "at" or str(key).endswith(("_at", "_until"))) and \
+                isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, z).isoformat(timespec="seconds")
+        return value
+
+    return convert(status)
+
+
 async def read_status(config: Config, now: float) -> dict:
     tz = load_programme(config.programme).timezone
     lo, hi = today_bounds(datetime.fromtimestamp(now, timezone.utc), tz)

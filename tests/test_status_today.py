@@ -62,3 +62,29 @@ async def test_status_counts_the_calls_of_the_programmes_today(tmp_path, utc_ser
     assert status["day"] == {"date": "2026-12-01", "timezone": "Asia/Kolkata",
                              "from": "2026-12-01T00:00:00+05:30",
                              "to": "2026-12-02T00:00:00+05:30"}
+
+
+def test_status_json_times_are_rfc3339_in_the_programmes_zone(tmp_path):
+    import json
+    import os
+
+    from click.testing import CliRunner
+
+    from cli import main
+
+    now = time.time()
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "status.json").write_text(json.dumps({
+        "pid": os.getpid(), "updated_at": now, "started_at": now - 60, "ami_connected": True,
+        "errors": [{"at": now - 5, "error": "x"}],
+        "trunks": {"a": {"live": 0, "channels": 30, "cps": 10, "failed_in_a_row": 5,
+                         "resting_until": now + 60}}}))
+    r = CliRunner().invoke(main, ["status", "--json"], env={"IVR_HOME": str(tmp_path)})
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    service = out["service"]
+    expected = datetime.fromtimestamp(now + 60, timezone(timedelta(hours=5, minutes=30)))
+    assert service["trunks"]["a"]["resting_until"] == expected.isoformat(timespec="seconds")
+    for t in (service["updated_at"], service["started_at"], service["errors"][0]["at"],
+              out["day"]["from"], out["day"]["to"]):
+        assert datetime.fromisoformat(t).utcoffset() == timedelta(hours=5, minutes=30), t

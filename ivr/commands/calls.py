@@ -48,7 +48,7 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
         async with open_schedule(settings.config, programme) as sched:
             return await find_calls(sched.store, woman_id=woman_id, first=first, last=last,
                                     outcome=outcome, message=message, kind=kind, limit=limit,
-                                    reveal=reveal, tz=programme.timezone)
+                                    reveal=reveal, tz=programme.timezone, iso=as_json)
 
     rows = run(go())
     if reveal:

@@ -106,7 +106,7 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
             done = await sched.enrol(e.subscriber, now, actor=actor_name(actor), name=e.name,
                                      partner=e.partner, health_worker=e.health_worker,
                                      consent_date=e.consent_date, re_enrol=re_enrol)
-            return await show_woman(sched.store, done.id, reveal=reveal)
+            return await show_woman(sched.store, done.id, reveal=reveal, iso=as_json)
 
     try:
         record = run(go())

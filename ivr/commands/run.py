@@ -91,7 +91,7 @@ def status_command(settings, as_json):
     Example:
       ivr status --json
     """
-    from ivr.status import read_status
+    from ivr.status import read_status, status_json
 
     config = settings.config
     try:
@@ -99,7 +99,7 @@ def status_command(settings, as_json):
     except (StoreError, OSError) as e:
         fail(str(e))
     if as_json:
-        emit_json(status)
+        emit_json(status_json(status))
         return
     service = status["service"]
     if service is None:

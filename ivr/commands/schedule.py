@@ -62,7 +62,7 @@ def preview_cmd(settings, day, summary, as_json, reveal):
     if as_json:
         for c in calls:
             emit_json({**c.__dict__, "at": c.at.astimezone(zone(programme.timezone))
-                       .strftime("%Y-%m-%d %H:%M")})
+                       .isoformat(timespec="seconds")})
         return
     tz = zone(programme.timezone)
     say(f"{day}: {len(calls)} call(s) would be placed (nothing was written or dialled)")

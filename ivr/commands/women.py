@@ -64,7 +64,7 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
         async with open_schedule(config, programme) as sched:
             return await list_women(sched.store, status=status, partner=partner,
                                     language=language, slot=slot, phone=digits, name=name,
-                                    limit=limit, reveal=reveal)
+                                    limit=limit, reveal=reveal, iso=as_json)
 
     rows = run(go())
     if reveal:
@@ -96,7 +96,7 @@ def show_cmd(settings, woman_id, as_json, reveal):
     Example:
       ivr women show 42
     """
-    record = _show(settings, woman_id, reveal)
+    record = _show(settings, woman_id, reveal, iso=as_json)
     if as_json:
         emit_json(record)
         return
@@ -104,13 +104,13 @@ def show_cmd(settings, woman_id, as_json, reveal):
 
 
 def _show(settings, woman_id: int, reveal: bool, command: str = "women show",
-          actor: str | None = None) -> dict:
+          actor: str | None = None, iso: bool = False) -> dict:
     from ivr.operators.records import show_woman
     from ivr.operators.session import audit_reveal, open_schedule, run
 
     async def go():
         async with open_schedule(settings.config) as sched:
-            return await show_woman(sched.store, woman_id, reveal=reveal)
+            return await show_woman(sched.store, woman_id, reveal=reveal, iso=iso)
 
     record = run(go())
     if record is None:
@@ -221,7 +221,7 @@ def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str,
     except SchedulerError as e:
         fail(str(e))
     say(done)
-    record = _show(settings, woman_id, reveal, command, actor)
+    record = _show(settings, woman_id, reveal, command, actor, iso=as_json)
     if as_json:
         emit_json(record)
     else:
