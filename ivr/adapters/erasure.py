@@ -114,8 +114,9 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
             if status in ("active", "paused"):
                 raise SchedulerError(f"woman {sub_id} is {status}: opt her out first")
             live = await store.fetchall(
-                "SELECT COUNT(*) FROM attempts WHERE subscriber_id = ? AND outcome IS NULL",
-                (sub_id,))
+                "SELECT (SELECT COUNT(*) FROM attempts WHERE subscriber_id = ? AND outcome IS "
+                "NULL) + (SELECT COUNT(*) FROM deliveries WHERE subscriber_id = ? AND "
+                "acquired_by IS NOT NULL AND acquired_until > ?)", (sub_id, sub_id, epoch(now)))
             if live[0][0]:
                 raise SchedulerError(f"woman {sub_id} is on a call now: try again when it "
                                      "has ended")

@@ -216,3 +216,19 @@ def test_import_with_a_lost_erasure_key_fails_cleanly(cli, tmp_path):
     f.write_text(f"phone,language,lmp,consent_date\n9876543219,hi,{dmy(LMP)},{dmy(TODAY)}\n")
     r = cli("import", str(f))
     assert r.exit_code == 1 and "erasure key" in r.stderr and "nothing was imported" in r.stderr
+
+
+def test_erase_waits_for_a_call_being_placed(cli):
+    her = enrol(cli)
+    con = sqlite3.connect(cli.db)
+    con.execute("UPDATE deliveries SET acquired_by = 'dialer-1', acquired_until = ? "
+                "WHERE subscriber_id = ?", (time.time() + 300, her))      # claimed by ivr run
+    con.commit()
+    r = cli("women", "erase", str(her), "--yes")
+    assert r.exit_code == 1 and "on a call now" in r.stderr
+    shown = json.loads(cli("women", "show", str(her), "--json").stdout)
+    assert (shown["status"], shown["name"]) == ("active", NAME)         # nothing half-done
+    con.execute("UPDATE deliveries SET acquired_until = ?", (time.time() - 1,))  # lease over
+    con.commit()
+    con.close()
+    assert cli("women", "erase", str(her), "--yes").exit_code == 0
