@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -66,6 +68,32 @@ class Trunk:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """[privacy]: how long call records are kept (`ivr db purge`, daily in `ivr run`)."""
+    keep_call_records: timedelta | None = None     # None: kept for ever
+
+
+MIN_KEEP_CALL_RECORDS = timedelta(days=30)   # the at-risk rule and the retries read recent calls
+
+
+def privacy_settings(table: dict, path: Path | None) -> PrivacySettings:
+    """[privacy] keep_call_records = "400d" (days); a bad value names the key."""
+    raw = table.get("keep_call_records")
+    if raw is None:
+        return PrivacySettings()
+    m = re.fullmatch(r"\s*(\d+)\s*d\s*", raw) if isinstance(raw, str) else None
+    if m is None:
+        raise ConfigError(f"[privacy] keep_call_records in {path}: write a number of days "
+                          f"like \"400d\", got {raw!r}")
+    keep = timedelta(days=int(m.group(1)))
+    if keep < MIN_KEEP_CALL_RECORDS:
+        raise ConfigError(f"[privacy] keep_call_records in {path}: at least "
+                          f"{MIN_KEEP_CALL_RECORDS.days}d (the at-risk rule and the retries "
+                          f"read recent calls), got {raw!r}")
+    return PrivacySettings(keep_call_records=keep)
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     database: Path
@@ -80,6 +108,7 @@ class Config:
     # the database file 0660 in a 0770 directory instead of 0600/0700: for a deployment where
     # Asterisk's missed-call fallback script (another user, same group) writes into it
     database_group_writable: bool = False
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     source: Path | None = None       # the file read, if any
 
     def trunk(self, name: str | None = None) -> Trunk:
@@ -137,12 +166,13 @@ def _get(section: dict, key: str, kind: type, default, where: str):
     return value
 
 
-_KNOWN = {"ivr", "ami", "agi", "trunk", "metrics"}
+_KNOWN = {"ivr", "ami", "agi", "trunk", "metrics", "privacy"}
 _KEYS = {
     "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port"},
     "metrics": {"enabled", "host", "port"},
+    "privacy": {"keep_call_records"},
     "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run",
               "rest_after", "rest_seconds"},
 }
@@ -209,6 +239,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         call_centre=_get(ivr, "call_centre", bool, False, "ivr"),
         database_group_writable=_get(ivr, "database_group_writable", bool, False, "ivr"),
         metrics=_metrics(data.get("metrics", {})),
+        privacy=privacy_settings(data.get("privacy", {}), path),
         source=path,
     )
     if trunks:

@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 from ivr import constants as C
 from ivr.adapters import subscribers
 from ivr.adapters.ami import AmiError
+from ivr.adapters.retention import DailyPurge
 from ivr.app import Service
 from ivr.callers import normalise_caller
 from ivr.config import Trunk
@@ -96,6 +97,7 @@ class Dialer:
         self._swept_at = clock()
         self._chores: set[asyncio.Task] = set()
         self._reconciled = False
+        self.retention = DailyPurge(service.config.privacy.keep_call_records)
         service.controller.user_event_handlers.append(self._on_user_event)
         service.controller.login_handlers.append(self.wake.set)    # AMI back: calls resume
         # --- observability hooks (ivr/metrics.py, ivr/notify.py, ivr status' health) ---
@@ -140,6 +142,8 @@ class Dialer:
         now = self.clock()
         await self.schedule.run_plans(utc(now))
         await self.schedule.reap(utc(now))
+        # retention ([privacy] keep_call_records): at most once a (UTC) day
+        await self.retention.run_if_due(self.service.store, utc(now))
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
             await self.handle_waiting_missed_calls()

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 
 from ivr.adapters.store import open_store
 from ivr.config import Config
+from scheduler.programme import load_programme
+from scheduler.slots import local_date, local_instant, zone
 
 STALE_AFTER = 5.0       # a status file older than this belongs to a dead process
 
@@ -32,13 +34,45 @@ def service_status(config: Config, now: float) -> dict | None:
     return data
 
 
+def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+    """The local day `day` of zone `tz`, from its midnight to the next, as aware instants
+    (23 or 25 hours long on a daylight-saving change). Pure."""
+    z = zone(tz)
+    lo = local_instant(day, time(0), z).astimezone(z)
+    hi = local_instant(day + timedelta(days=1), time(0), z).astimezone(z)
+    return lo, hi
+
+
+def today_bounds(now: datetime, tz: str) -> tuple[datetime, datetime]:
+    """Today in `tz` (the programme's zone, not the server's) at instant `now`. Pure."""
+    return day_bounds(local_date(now, zone(tz)), tz)
+
+
+def status_json(status: dict) -> dict:
+    """`ivr status --json`: the status with every time (epoch seconds: updated_at,
+    started_at, resting_until, an error's at) as RFC 3339 in the programme's zone."""
+    z = zone(status["day"]["timezone"])
+
+    def convert(value, key=None):
+        if isinstance(value, dict):
+            return {k: convert(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if (key == "at" or str(key).endswith(("_at", "_until"))) and \
+                isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, z).isoformat(timespec="seconds")
+        return value
+
+    return convert(status)
+
+
 async def read_status(config: Config, now: float) -> dict:
-    midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0,
-                                                   microsecond=0).timestamp()
+    tz = load_programme(config.programme).timezone
+    lo, hi = today_bounds(datetime.fromtimestamp(now, timezone.utc), tz)
     async with await open_store(config, read_only=True) as store:
         today = {r[0]: r[1] for r in await store.fetchall(
-            "SELECT outcome, COUNT(*) FROM attempts WHERE created_at >= ? AND outcome IS NOT NULL "
-            "GROUP BY outcome", (midnight,))}
+            "SELECT outcome, COUNT(*) FROM attempts WHERE created_at >= ? AND created_at < ? "
+            "AND outcome IS NOT NULL GROUP BY outcome", (lo.timestamp(), hi.timestamp()))}
         live = (await store.fetchall("SELECT COUNT(*) FROM attempts WHERE outcome IS NULL"))[0][0]
         due = (await store.fetchall(
             "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?",
@@ -47,7 +81,10 @@ async def read_status(config: Config, now: float) -> dict:
             "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"))[0][0]
         callbacks = (await store.fetchall(
             "SELECT COUNT(*) FROM callback_requests WHERE status = 'pending'"))[0][0]
-    return {"service": service_status(config, now), "today": today, "live_attempts": live,
+    return {"service": service_status(config, now), "today": today,
+            "day": {"date": lo.date().isoformat(), "timezone": tz, "from": lo.isoformat(),
+                    "to": hi.isoformat()},
+            "live_attempts": live,
             "due_now": due, "pending": pending, "callbacks_pending": callbacks}
 
 

@@ -75,6 +75,9 @@ def test_call(settings, to, language, message, trunk, as_json, reveal):
         fail("interrupted: the call was hung up and its attempt closed")
     except (UseCaseError, AmiError, StoreError, OSError) as e:
         fail(str(e))
+    if reveal:
+        from ivr.operators.session import audit_reveal
+        audit_reveal(settings.config, "call test", [])
     summary = attempt_summary(attempt, reveal)
     if as_json:
         emit_json(summary)

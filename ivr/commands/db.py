@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from ivr.commands.common import confirm_destructive, fail, pass_settings, say
+from ivr.commands.purge import purge_command
 
 
 @click.group(name="db", context_settings={"help_option_names": ["-h", "--help"]})
 def command() -> None:
-    """The database: online backups, restores, migrations.
+    """The database: online backups, restores, migrations, retention purges.
 
     \b
     Example:
@@ -145,3 +146,6 @@ def migrate_cmd(settings) -> None:
     if kept is not None:
         say(f"backed up to {kept} first")
     say(f"{config.database}: schema {current} -> {newest}")
+
+
+command.add_command(purge_command)

@@ -50,7 +50,7 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
       ivr report --section at_risk --csv --reveal > to_call.csv   # for the call centre
     """
     from ivr.operators.report import ReportRequest, build_report
-    from ivr.operators.session import open_schedule, programme_of, run, utc_now
+    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run, utc_now
 
     if as_json and as_csv:
         raise click.UsageError("choose --json or --csv, not both")
@@ -67,6 +67,8 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
 
     report = run(go())
     report["revealed"] = reveal
+    if reveal:
+        audit_reveal(config, "report", [r["woman"] for r in report["at_risk"]])
     if html_path is not None:
         from ivr.operators.report_html import render
         try:

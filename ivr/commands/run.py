@@ -102,7 +102,7 @@ def status_command(settings, as_json):
       ivr status --json
       ivr status >/dev/null || echo "the IVR needs attention"
     """
-    from ivr.status import health, read_status
+    from ivr.status import health, read_status, status_json
 
     config = settings.config
     now = time.time()
@@ -114,7 +114,7 @@ def status_command(settings, as_json):
         fail(str(e))
     status["health"] = {"healthy": not problems, "problems": problems}
     if as_json:
-        emit_json(status)
+        emit_json(status_json(status))
         _exit_if_unhealthy(problems)
         return
     service = status["service"]

@@ -243,3 +243,26 @@ async def test_a_stop_deadline_leaves_the_call_centre_talk_alone(sandbox, call_c
         for line in sandbox.cli("core show channels concise").splitlines():
             if "ivr-" in line:
                 sandbox.cli(f"channel request hangup {line.split('!')[0]}")
+
+
+async def test_the_service_applies_the_retention_rule(call_config, tmp_path):
+    """[privacy] keep_call_records: `ivr run` purges older call records by itself."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from ivr.config import PrivacySettings
+    config = replace(call_config, privacy=PrivacySettings(timedelta(days=30)))
+    programme = load_programme(config.programme)
+    async with running(config, agi_port=0) as service:
+        store = service.store
+        now = datetime.now(timezone.utc).timestamp()
+        for age_days in (40, 10):
+            await store.execute(
+                "INSERT INTO attempts (number, kind, phone, language, message_key, created_at, "
+                "outcome, ended_at) VALUES (1, 'test', '919000011', 'hi', 'x', ?, 'answered', ?)",
+                (now - age_days * 86400, now - age_days * 86400))
+        dialer = Dialer(service, ScheduleStore(store, programme), config.run_trunks(("sim",)),
+                        lease_seconds=programme.retry.lease.total_seconds())
+        await asyncio.wait_for(dialer.run(asyncio.Event(), until_idle=True), 30)
+        rows = await store.fetchall("SELECT created_at FROM attempts")
+        assert [round((now - r[0]) / 86400) for r in rows] == [10]
