@@ -72,13 +72,19 @@ def test_status_json_times_are_rfc3339_in_the_programmes_zone(tmp_path):
 
     from cli import main
 
+    import asyncio
+
+    from tests.test_run_cli import create_database
+    asyncio.run(create_database(tmp_path / "ivr.db"))      # `ivr status` never creates it
     now = time.time()
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "status.json").write_text(json.dumps({
         "pid": os.getpid(), "updated_at": now, "started_at": now - 60, "ami_connected": True,
         "errors": [{"at": now - 5, "error": "x"}],
         "trunks": {"a": {"live": 0, "channels": 30, "cps": 10, "failed_in_a_row": 5,
-                         "resting_until": now + 60}}}))
+                         "resting_until": now + 60},
+                   "b": {"live": 0, "channels": 30, "cps": 10, "failed_in_a_row": 0,
+                         "resting_until": None}}}))
     r = CliRunner().invoke(main, ["status", "--json"], env={"IVR_HOME": str(tmp_path)})
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
