@@ -156,14 +156,22 @@ class Sandbox:
         pid = self._running_pid()
         if pid is not None:
             deadline = time.monotonic() + timeout
-            try:
-                self._asterisk(self._layout(), "-rx", "core stop now",
-                               timeout=max(1.0, min(5.0, timeout / 2)))
-            except SandboxError:
-                pass                      # the signals below still stop it
-            if not process.wait_gone(pid, deadline):
+            if not (self._ask_stop(pid, deadline) and process.wait_gone(pid, deadline)):
                 process.kill(pid, str(self.etc / "asterisk.conf"), 5.0)
         self.pid_file.unlink(missing_ok=True)
+
+    def _ask_stop(self, pid: int, deadline: float) -> bool:
+        """`core stop now` once Asterisk is fully booted: while it boots (as just after its own
+        restart) it has no CLI yet, and it loses a stop request or a SIGTERM."""
+        layout = self._layout()
+        while process.alive(pid) and (left := deadline - time.monotonic()) > 0:
+            try:
+                self._asterisk(layout, "-rx", "core waitfullybooted", timeout=min(left, 5.0))
+                self._asterisk(layout, "-rx", "core stop now", timeout=min(left, 5.0))
+                return True
+            except SandboxError:
+                time.sleep(0.1)
+        return False
 
     def status(self) -> SandboxStatus:
         marker = self.prefix / apt.MARKER
@@ -387,12 +395,5 @@ class Sandbox:
                                f"{(out + done.stderr).strip()[-500:]}")
         return out
 
-    def _log_tail(self, lines: int = 25) -> str:
-        parts = []
-        for f in (self.stdout_file, self.log_file):
-            if f.exists():
-                text = [ln for ln in f.read_text(errors="replace").splitlines()
-                        if "XML documentation" not in ln]
-                if text:
-                    parts.append(f"--- last lines of {f}:\n" + "\n".join(text[-lines:]))
-        return "\n".join(parts) or f"(no Asterisk log in {self.rt / 'log'})"
+    def _log_tail(self) -> str:
+        return process.log_tail(self.stdout_file, self.log_file)

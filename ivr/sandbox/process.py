@@ -101,6 +101,18 @@ def check_ports_free(ports: Ports) -> None:
                     "other ports") from None
 
 
+def log_tail(*files: Path, lines: int = 25) -> str:
+    """The last lines of Asterisk's logs, for an error message."""
+    parts = []
+    for f in files:
+        if f.exists():
+            text = [ln for ln in f.read_text(errors="replace").splitlines()
+                    if "XML documentation" not in ln]
+            if text:
+                parts.append(f"--- last lines of {f}:\n" + "\n".join(text[-lines:]))
+    return "\n".join(parts) or f"(no Asterisk log in {files[0].parent})"
+
+
 def ami_login(port: int, secret: str, timeout: float) -> str:
     """"" when the AMI banner answers and a login with `secret` succeeds, else why not."""
     try:
