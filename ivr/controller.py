@@ -125,7 +125,7 @@ class Controller:
         # deadline: then calls stay up in Asterisk and the next start closes them
         self.leave_calls_up = False
         self.ami = AmiGateway(config.ami, self._on_event, on_disconnect=self._on_ami_lost,
-                              on_login=self._on_ami_login)
+                              on_login=self._on_ami_login, ready_context=C.CONTEXT_OUTBOUND)
 
     async def start(self) -> None:
         await self.ami.connect()

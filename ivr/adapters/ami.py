@@ -27,11 +27,14 @@ log = logging.getLogger(__name__)
 # Actions panoramisk must never re-send after a reconnect: every one we send. An Originate
 # re-sent would call her twice; a Hangup re-sent would name a channel of the Asterisk before a
 # restart (names start again from 00000000 and may now be another woman's call).
-FORGETABLE = ("ping", "login", "logoff", "originate", "hangup", "coreshowchannels", "command")
+FORGETABLE = ("ping", "login", "logoff", "originate", "hangup", "coreshowchannels", "command",
+              "showdialplan")
 BACKOFF_FIRST = 1.0
 # Reconnecting is a TCP connect to a manager on loopback or the LAN: trying every 2 s costs
 # nothing and gets calls flowing again within seconds of Asterisk being back.
 BACKOFF_CAP = 2.0
+READY_POLL = 0.2           # after a login, how often to ask whether the dialplan is loaded
+READY_WAIT = 15.0
 
 
 class _Manager(Manager):
@@ -93,8 +96,14 @@ EventHandler = Callable[[Hangup | UserEvent | OtherEvent | OriginateResponse], N
 class AmiGateway:
     def __init__(self, settings: AmiSettings, on_event: EventHandler,
                  on_disconnect: Callable[[], None] | None = None,
-                 on_login: Callable[[], None] | None = None):
+                 on_login: Callable[[], None] | None = None,
+                 ready_context: str | None = None):
+        """`ready_context`: a dialplan context the calls need; after each login the link
+        counts as up only once Asterisk has it (AMI takes logins while Asterisk still boots,
+        before its dialplan is loaded: an Originate then would fail)."""
         self._settings = settings
+        self._ready_context = ready_context
+        self._ready = False
         self._listeners: list[EventHandler] = [on_event]
         self._on_disconnect = on_disconnect
         self._on_login = on_login
@@ -103,13 +112,15 @@ class AmiGateway:
         self._manager: Manager | None = None
         self._pending: set[asyncio.Future] = set()      # Originates awaiting their outcome
         self._keepalive: asyncio.Task | None = None
+        self._readying: asyncio.Future | None = None     # _when_ready after a login
         self.reconnects = 0
         self._logged_in_once = False
 
     @property
     def connected(self) -> bool:
         m = self._manager
-        return bool(m and m.authenticated and m.protocol and not m.protocol.closed)
+        return bool(self._ready and m and m.authenticated and m.protocol
+                    and not m.protocol.closed)
 
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
@@ -132,6 +143,7 @@ class AmiGateway:
 
         def on_disconnect(manager: Manager, exc: object) -> None:
             self._up.clear()
+            self._ready = False
             self.losses += 1
             log.warning("AMI connection lost; reconnecting in %.0f s", manager.reconnect_timeout)
             for future in list(self._pending):
@@ -146,9 +158,7 @@ class AmiGateway:
                 log.warning("AMI logged in again (reconnect %d)", self.reconnects)
             self._logged_in_once = True
             manager.reconnect_timeout = BACKOFF_FIRST
-            self._up.set()
-            if self._on_login is not None and self.reconnects:
-                self._on_login()
+            self._readying = asyncio.ensure_future(self._when_ready(manager))
 
         # panoramisk's own pinger only sends; ours (_keep_alive) also notices no answer
         self._manager = _Manager(
@@ -168,9 +178,44 @@ class AmiGateway:
             self._manager.close()
             raise AmiError(f"AMI at {s.host}:{s.port} refused the login of user "
                            f"{s.username!r} (wrong secret or not permitted from here)")
+        if not await self.wait_connected(s.connect_timeout):
+            self._manager.close()
+            raise AmiError(f"Asterisk at {s.host}:{s.port} took the login but its dialplan "
+                           f"has no [{self._ready_context}] within {s.connect_timeout:g} s "
+                           "(still booting, or the dialplan files are not included)")
         self._keepalive = asyncio.create_task(self._keep_alive(), name="ami-keepalive")
 
+    async def _when_ready(self, manager: Manager) -> None:
+        """After a login: wait until Asterisk has the calls' dialplan context, then the link
+        is up (calls may go)."""
+        if self._ready_context is not None:
+            for _ in range(int(READY_WAIT / READY_POLL)):
+                if manager is not self._manager or not manager.authenticated:
+                    return                          # closed or lost meanwhile
+                try:
+                    reply = await asyncio.wait_for(manager.send_action(
+                        {"Action": "ShowDialPlan", "Context": self._ready_context},
+                        as_list=True), READY_POLL * 5)
+                except (asyncio.TimeoutError, OSError):
+                    continue
+                first = reply[0] if isinstance(reply, list) and reply else reply
+                if first is not None and first.get("Response") != "Error":
+                    break
+                await asyncio.sleep(READY_POLL)
+            else:
+                log.warning("AMI: no [%s] in the dialplan after %.0f s; going on",
+                            self._ready_context, READY_WAIT)
+        if manager is not self._manager:
+            return
+        self._ready = True
+        self._up.set()
+        if self._on_login is not None and self.reconnects:
+            self._on_login()
+
     async def close(self) -> None:
+        if self._readying is not None:
+            self._readying.cancel()
+            await asyncio.gather(self._readying, return_exceptions=True)
         if self._keepalive is not None:
             self._keepalive.cancel()
             await asyncio.gather(self._keepalive, return_exceptions=True)
