@@ -11,7 +11,6 @@ policy). SIGTERM drains: no new calls, live ones finish, then the process exits.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import logging
 import os
@@ -24,14 +23,14 @@ from typing import Callable, Sequence
 
 from ivr import constants as C
 from ivr.adapters import subscribers
-from ivr.adapters.ami import AmiError
 from ivr.adapters.retention import DailyPurge
 from ivr.app import Service
 from ivr.callers import normalise_caller
 from ivr.config import Trunk
 from ivr.controller import CallRequest
 from ivr.lanes import Lane, assign
-from ivr.owner import owner_id, owner_state
+from ivr.owner import owner_id
+from ivr.recovery import Recovery
 from ivr.protocol.ami import UserEvent, mask
 from ivr.schedule import Schedule
 from scheduler.model import Attempt, AttemptKind, SchedulerError
@@ -44,13 +43,6 @@ STATUS_EVERY = 1.0
 SWEEP_EVERY = 30.0        # look for missed calls no event told us of, and dead processes' calls
 BACKOFF_CAP = 30.0        # the dial loop's longest wait after errors in a row
 DRAIN_SECONDS = C.DRAIN_SECONDS
-# Where a channel left by a dead owner is answered and in good hands: with the call centre, or
-# hearing her message (or the apology) from the dialplan's fallback. Never hang it up.
-ANSWERED_CONTEXTS = frozenset({C.CONTEXT_CALL_CENTRE, C.CONTEXT_AGI_FAILED, C.CONTEXT_APOLOGY})
-
-
-class RunError(Exception):
-    """The service cannot run (another instance holds the lock...)."""
 
 
 def utc(epoch: float) -> datetime:
@@ -98,6 +90,7 @@ class Dialer:
         self._chores: set[asyncio.Task] = set()
         self._reconciled = False
         self.retention = DailyPurge(service.config.privacy.keep_call_records)
+        self.recovery = Recovery(service, schedule, self.owner, self.stats, clock)
         service.controller.user_event_handlers.append(self._on_user_event)
         service.controller.login_handlers.append(self.wake.set)    # AMI back: calls resume
         # --- observability hooks (ivr/metrics.py, ivr/notify.py, ivr status' health) ---
@@ -396,57 +389,8 @@ class Dialer:
 
     # ------------------------------------------------------------------ crash recovery
     async def reconcile(self) -> int:
-        """Close the live attempts that dead processes left behind (a crashed `ivr run`, a
-        killed `ivr call test`); attempts of a live process, or of another host (its lease
-        decides), are left alone. A channel such an attempt left in Asterisk is hung up,
-        unless she is with the call centre or hearing her message from the dialplan's
-        fallback (ivr-agi-failed): her call goes on, the attempt is closed as answered. Every stale row is closed, whatever it holds: a row that cannot be
-        released to the scheduler (no woman behind it) is closed as it is, and counted.
-        Returns how many were closed."""
-        live = [a for a in await self.schedule.live_attempts()
-                if a.acquired_by != self.owner and owner_state(a.acquired_by) == "dead"]
-        if not live:
-            return 0
-        try:
-            channels = await self.service.controller.ami.channels()
-        except (AmiError, asyncio.TimeoutError) as e:
-            log.error("cannot list Asterisk's channels to reconcile: %s", e)
-            channels = []
-        closed = 0
-        for attempt in live:
-            try:
-                await self._close_stale(attempt, channels)
-                closed += 1
-            except Exception as e:                # noqa: BLE001 - one row must not stop us
-                log.error("attempt %s of a dead owner could not be closed: %r", attempt.id, e)
-                self.stats.error(self.clock(), f"attempt {attempt.id} stale: {e!r}"[:200])
-        self.stats.stale_closed += closed
-        return closed
-
-    async def _close_stale(self, attempt: Attempt, channels) -> None:
-        row = await self.service.store.attempt(attempt.id)
-        prefix = f"ivr-{attempt.id}-"
-        ours = [c for c in channels if c.uniqueid.startswith(prefix)]
-        kept = [c.context for c in ours if c.context in ANSWERED_CONTEXTS]
-        if kept:
-            log.warning("attempt %s: her call goes on (%s)", attempt.id, kept[0])
-        else:
-            # still ringing, or stuck: answered later, it would reach a controller that no
-            # longer knows it (and the attempt, closed now, would be retried: heard twice)
-            for c in ours:
-                if not c.uniqueid.endswith("-2"):
-                    log.warning("attempt %s: hanging up its orphaned channel", attempt.id)
-                    await self.service.controller.hang_up(c.name)
-        answered = bool(kept) or bool(row and row.answered_at)
-        outcome = Outcome.ANSWERED if answered else Outcome.FAILED
-        heard = row.heard_share if row else None
-        if attempt.subscriber_id is None:
-            # nobody to schedule (a test call): close the row as it is
-            await self.service.store.attempt_ended(attempt.id, at=self.clock(), outcome=outcome)
-        else:
-            await self.schedule.release(attempt.id, outcome, heard, utc(self.clock()))
-        log.warning("attempt %s of a dead owner (%s) closed as %s", attempt.id,
-                    attempt.acquired_by or "nobody", outcome.value)
+        """Close the live attempts dead processes left behind (ivr/recovery.py)."""
+        return await self.recovery.reconcile()
 
     # ------------------------------------------------------------------ status
     def _status_file(self) -> Path:
@@ -486,33 +430,3 @@ class Dialer:
                 await asyncio.wait_for(stop.wait(), STATUS_EVERY)
             except asyncio.TimeoutError:
                 pass
-
-
-class RunLock:
-    """One `ivr run` per database: an exclusive lock on a file beside it
-    (<database>.run-lock), so two state directories naming one database cannot both run
-    (each would take the other's calls for a dead owner's)."""
-
-    def __init__(self, database: Path):
-        self.path = database.with_name(database.name + ".run-lock")
-        self._fd: int | None = None
-
-    def __enter__(self) -> "RunLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RunError(f"another `ivr run` is already running on the database "
-                           f"{self.path.with_name(self.path.name.removesuffix('.run-lock'))}") \
-                from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ivr.owner import owner_id, owner_state, process_started_at
-from ivr.service import RunError, RunLock
+from ivr.run_lock import RunError, RunLock
 
 
 def test_this_process_is_alive():

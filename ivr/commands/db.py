@@ -71,7 +71,7 @@ def restore_cmd(settings, file: Path, yes: bool) -> None:
     """
     from ivr.adapters.backup import BackupError, inspect, restore
     from ivr.adapters.store import migrations
-    from ivr.service import RunError, RunLock
+    from ivr.run_lock import RunError, RunLock
 
     config = settings.config
     newest = len(migrations())
@@ -84,7 +84,7 @@ def restore_cmd(settings, file: Path, yes: bool) -> None:
     confirm_destructive(yes, f"replace {config.database} with {file} ({info.subscribers} "
                              f"women, {info.attempts} calls)?")
     try:
-        with RunLock(config.home):            # and no `ivr run` starts meanwhile
+        with RunLock(config.database):            # and no `ivr run` starts meanwhile
             info, kept = restore(file, config.database, newest)
     except RunError as e:
         fail(f"{e}: stop it first (systemctl stop ivr)")
@@ -114,7 +114,7 @@ def migrate_cmd(settings) -> None:
     """
     from ivr.adapters.backup import BackupError, version_of
     from ivr.adapters.store import Store, StoreError, migrations
-    from ivr.service import RunError, RunLock
+    from ivr.run_lock import RunError, RunLock
 
     config = settings.config
     newest = len(migrations())
@@ -137,7 +137,7 @@ def migrate_cmd(settings) -> None:
         return store.migration_backup
 
     try:
-        with RunLock(config.home):
+        with RunLock(config.database):
             kept = asyncio.run(go())
     except RunError as e:
         fail(f"{e}: stop it first (systemctl stop ivr)")

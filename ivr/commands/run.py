@@ -51,7 +51,8 @@ def run_command(settings, trunks, until_idle, log_level, drain_seconds):
     from ivr.metrics import serving
     from ivr.notify import Notifier, notifying
     from ivr.adapters.schedule_store import ScheduleStore
-    from ivr.service import Dialer, RunError, RunLock
+    from ivr.run_lock import RunError, RunLock
+    from ivr.service import Dialer
     from scheduler.programme import load_programme
 
     setup_logging(log_level)

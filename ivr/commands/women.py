@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.commands.common import (EXIT_USAGE, confirm_destructive, emit_json, fail,
+from ivr.commands.common import (confirm_destructive, emit_json, fail,
                                  pass_settings, say)
 from ivr.commands.enrol import free_text_option, parse_date_option
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from cli import main
 from ivr.adapters.backup import BackupError, backup, inspect
 from ivr.adapters.store import NewAttempt, Store, migrations
-from ivr.service import RunLock
+from ivr.run_lock import RunLock
 
 NEWEST = len(migrations())
 BATCH = 10              # the writer's rows per transaction: a consistent copy has a multiple
@@ -135,7 +135,7 @@ def test_ivr_db_restore_refuses_while_ivr_run_runs_and_bad_files(tmp_path):
     database_with(home / "ivr.db", 2)
     database_with(saved, 7)
     before = (home / "ivr.db").read_bytes()
-    with RunLock(home):
+    with RunLock(home / "ivr.db"):                    # the service holds its database
         result = ivr(home, "db", "restore", str(saved), "--yes")
     assert result.exit_code == 1 and "another `ivr run` is already running" in result.stderr
     assert "stop it first" in result.stderr
@@ -223,7 +223,7 @@ def test_read_only_commands_do_not_create_a_database(tmp_path):
 def test_ivr_db_migrate_refuses_while_ivr_run_runs(tmp_path):
     path = tmp_path / "ivr.db"
     asyncio.run(old_database(path, NEWEST - 1))
-    with RunLock(tmp_path):
+    with RunLock(path):
         result = ivr(tmp_path, "db", "migrate")
     assert result.exit_code == 1 and "stop it first" in result.stderr
     assert inspect(path, NEWEST).version == NEWEST - 1
