@@ -57,6 +57,14 @@ class Config:
     # Asterisk's missed-call fallback script (another user, same group) writes into it
     database_group_writable: bool = False
     source: Path | None = None       # the file read, if any
+    # where Asterisk's missed-call fallback script drops one file per missed call (the
+    # dialplan's IVR_MISSED_SPOOL); None: <home>/spool/missed
+    missed_spool: Path | None = None
+
+    @property
+    def spool(self) -> Path:
+        """The missed-call spool directory."""
+        return self.missed_spool or self.home / "spool" / "missed"
 
     def trunk(self, name: str | None = None) -> Trunk:
         if name is None:
@@ -115,7 +123,8 @@ def _get(section: dict, key: str, kind: type, default, where: str):
 
 _KNOWN = {"ivr", "ami", "agi", "trunk"}
 _KEYS = {
-    "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable"},
+    "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable",
+            "missed_spool"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port"},
     "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run",
@@ -173,6 +182,8 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         trunks.append(trunk)
     database = Path(env.get("IVR_DATABASE") or _get(ivr, "database", str, "ivr.db", "ivr"))
     sounds = Path(env.get("IVR_SOUNDS") or _get(ivr, "sounds", str, "sounds", "ivr"))
+    spool = Path(env.get("IVR_MISSED_SPOOL")
+                 or _get(ivr, "missed_spool", str, "spool/missed", "ivr"))
     cfg = Config(
         home=home,
         database=database if database.is_absolute() else home / database,
@@ -184,6 +195,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         call_centre=_get(ivr, "call_centre", bool, False, "ivr"),
         database_group_writable=_get(ivr, "database_group_writable", bool, False, "ivr"),
         source=path,
+        missed_spool=spool if spool.is_absolute() else home / spool,
     )
     if trunks:
         cfg = replace(cfg, trunks=tuple(trunks))
