@@ -43,8 +43,9 @@ STALE_AFTER = 60.0        # a temporary file this old: its writer is dead (its d
 LATE_SWEEP_AFTER = 6.0
 
 
-class IntakeError(Exception):
-    """The spool directory cannot be made or used."""
+class IntakeError(OSError):
+    """The spool directory cannot be made (an OSError, with the spool's path in the message:
+    `ivr run` reports it as it reports the database's)."""
 
 
 def prepare_spool(spool: Path) -> None:
@@ -82,8 +83,8 @@ class MissedCallIntake:
     async def on_event(self, headers: Mapping[str, str]) -> None:
         """The dialplan's IvrMissedCall event: ingest its file at once. The headers only name
         the file (MissedCallFile, or the channel's Uniqueid); nothing else of them is used."""
-        names = [headers.get(C.HEADER_MISSED_CALL_FILE, ""),
-                 headers.get("Uniqueid", "") + missed_spool.SUFFIX]
+        names = dict.fromkeys([headers.get(C.HEADER_MISSED_CALL_FILE, ""),
+                               headers.get("Uniqueid", "") + missed_spool.SUFFIX])
         for name in names:
             if missed_spool.is_call_file(name) and await self.ingest(self.spool / name):
                 return
@@ -110,7 +111,8 @@ class MissedCallIntake:
         try:
             for row_id in await missed_calls.unhandled(self.store):
                 async with self.store.transaction():
-                    await self._handle(row_id)
+                    if await self._handle(row_id):
+                        self.woken()
         except sqlite3.Error as e:
             log.warning("missed calls not handled yet: %s (tried again at the next sweep)", e)
         return done
@@ -158,10 +160,14 @@ class MissedCallIntake:
             self._bad(path, f"a writer died half-way: {e}")
             return False
         final = self.spool / missed_spool.file_name(call.uniqueid)
-        if final.exists():              # written again whole (the dialplan's second try)
-            path.unlink(missing_ok=True)
+        try:
+            if final.exists():          # written again whole (the dialplan's second try)
+                path.unlink()
+                return False
+            os.replace(path, final)
+        except OSError as e:
+            log.error("stale spool file %s cannot be renamed: %s", path.name, e.strerror)
             return False
-        os.replace(path, final)
         return await self.ingest(final)
 
     def _bad(self, path: Path, why: str) -> None:
