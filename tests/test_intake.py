@@ -183,6 +183,24 @@ async def test_the_event_ingests_its_file_and_trusts_no_other_header(world, monk
     assert outside.exists() and len(await world.rows()) == 2
 
 
+async def held_pid(hold: Path, timeout: float) -> int:
+    """The pid the fallback script, held half-way by its test hook, writes into <hold>/fifo.
+    On timeout the thread blocked in open() is released (it would keep pytest from ending)."""
+    def read() -> str:
+        with open(hold / "fifo") as fifo:
+            return fifo.read()
+    reader = asyncio.ensure_future(asyncio.to_thread(read))
+    try:
+        return int(await asyncio.wait_for(asyncio.shield(reader), timeout))
+    except asyncio.TimeoutError:
+        try:
+            os.close(os.open(hold / "fifo", os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+        await asyncio.gather(reader, return_exceptions=True)
+        raise
+
+
 def test_the_spool_modes(tmp_path):
     spool = tmp_path / "state" / "spool" / "missed"
     spool.parent.parent.mkdir()
@@ -211,10 +229,7 @@ async def test_the_killed_script_leaves_no_lock_and_loses_nothing(world, tmp_pat
         script.stdin.write(agi_env.encode())
         script.stdin.flush()
 
-        def held_pid() -> int:
-            with open(hold / "fifo") as fifo:           # the script is at its half-way point
-                return int(fifo.read())
-        pid = await asyncio.wait_for(asyncio.to_thread(held_pid), 20)
+        pid = await held_pid(hold, 20)                  # the script is at its half-way point
         environ = Path(f"/proc/{pid}/environ").read_bytes() + Path(
             f"/proc/{pid}/cmdline").read_bytes()
         assert b"ivr.db" not in environ and str(world.store.path.parent).encode() not in environ

@@ -4,7 +4,6 @@ spool named by IVR_MISSED_SPOOL (a temp one here), and the event names only that
 Asterisk is never told where the database is."""
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import signal
@@ -19,6 +18,7 @@ from ivr import missed_spool
 from ivr.intake import prepare_spool
 from tests.sandbox.conftest import SIPP_DIR, free_port
 from tests.sandbox.test_calls import TEST_CONTEXT, finish, sipp, until
+from tests.test_intake import held_pid
 
 pytestmark = pytest.mark.sandbox
 
@@ -161,10 +161,7 @@ async def test_a_script_killed_half_way_is_run_again_and_knows_no_database(ami, 
     proc = await sip_missed_call(sandbox, tmp_path, did, spool, "919876543210", scenario,
                                  "-key", "hold", str(hold))
     try:
-        def held_pid() -> int:
-            with open(hold / "fifo") as fifo:           # the first run is at its half-way point
-                return int(fifo.read())
-        pid = await asyncio.wait_for(asyncio.to_thread(held_pid), 15)
+        pid = await held_pid(hold, 15)                  # the first run is at its half-way point
         seen = (Path(f"/proc/{pid}/cmdline").read_bytes() + b"\n"
                 + Path(f"/proc/{pid}/environ").read_bytes()).decode(errors="replace")
         [temp] = [p.name for p in spool.iterdir() if missed_spool.is_temp_file(p.name)]
