@@ -102,7 +102,7 @@ class MissedCallIntake:
         except OSError as e:
             log.error("cannot list the missed-call spool %s: %s", self.spool, e.strerror)
             return 0
-        now = time.time()
+        now = time.time()               # compared with files' mtimes: the real clock
         for entry in entries:
             if missed_spool.is_call_file(entry.name):
                 done += await self.ingest(Path(entry.path))
