@@ -110,6 +110,14 @@ class Config:
     database_group_writable: bool = False
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     source: Path | None = None       # the file read, if any
+    # where Asterisk's missed-call fallback script drops one file per missed call (the
+    # dialplan's IVR_MISSED_SPOOL); None: <home>/spool/missed
+    missed_spool: Path | None = None
+
+    @property
+    def spool(self) -> Path:
+        """The missed-call spool directory."""
+        return self.missed_spool or self.home / "spool" / "missed"
 
     def trunk(self, name: str | None = None) -> Trunk:
         if name is None:
@@ -168,7 +176,8 @@ def _get(section: dict, key: str, kind: type, default, where: str):
 
 _KNOWN = {"ivr", "ami", "agi", "trunk", "metrics", "privacy"}
 _KEYS = {
-    "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable"},
+    "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable",
+            "missed_spool"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port"},
     "metrics": {"enabled", "host", "port"},
@@ -228,6 +237,8 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         trunks.append(trunk)
     database = Path(env.get("IVR_DATABASE") or _get(ivr, "database", str, "ivr.db", "ivr"))
     sounds = Path(env.get("IVR_SOUNDS") or _get(ivr, "sounds", str, "sounds", "ivr"))
+    spool = Path(env.get("IVR_MISSED_SPOOL")
+                 or _get(ivr, "missed_spool", str, "spool/missed", "ivr"))
     cfg = Config(
         home=home,
         database=database if database.is_absolute() else home / database,
@@ -241,6 +252,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         metrics=_metrics(data.get("metrics", {})),
         privacy=privacy_settings(data.get("privacy", {}), path),
         source=path,
+        missed_spool=spool if spool.is_absolute() else home / spool,
     )
     if trunks:
         cfg = replace(cfg, trunks=tuple(trunks))

@@ -65,17 +65,19 @@ CONTEXT_CALL_CENTRE = "ivr-call-centre"    # dials ${IVR_CALL_CENTRE}, then hang
 # and how long to ring it in seconds (default 45 when unset).
 GLOBAL_CALL_CENTRE = "IVR_CALL_CENTRE"
 GLOBAL_CALL_CENTRE_TIMEOUT = "IVR_CALL_CENTRE_TIMEOUT"
-# [globals]: the controller's SQLite database; the missed-call context passes it to the
-# classic AGI script below, which records every missed call there even when the controller
-# is down.
-GLOBAL_DATABASE = "IVR_DATABASE"
+# [globals]: the controller's missed-call spool directory (ivr.toml [ivr] missed_spool); the
+# missed-call context passes it to the classic AGI script below, which drops one file per
+# missed call there even when the controller is down. Asterisk never sees the database.
+GLOBAL_MISSED_SPOOL = "IVR_MISSED_SPOOL"
 AGI_SCRIPT_MISSED_CALL = "ivr-missed-call-fallback"   # in Asterisk's astagidir
-# Set by that script: the missed_calls row id it wrote (empty when it could not write).
-VAR_MISSED_CALL_ID = "IVR_MISSED_CALL_ID"
-# UserEvent headers of IvrMissedCall (the row id header is empty when the script failed).
-HEADER_CALLER = "Caller"
-HEADER_DID = "DID"
-HEADER_MISSED_CALL_ID = "MissedCallId"
+# Set by that script: the name of the spool file it wrote (empty when it could not write).
+VAR_MISSED_CALL_FILE = "IVR_MISSED_CALL_FILE"
+# The one header of IvrMissedCall: that file's name (the controller ingests it at once).
+HEADER_MISSED_CALL_FILE = "MissedCallFile"
+
+# Sandbox tests only: an environment variable of Asterisk's that holds the fallback script's first
+# run half-way (ivr.missed_fallback.TEST_HOLD_ENV), set from the SIP header X-Ivr-Test-Hold.
+VAR_MISSED_FALLBACK_TEST_HOLD = "IVR_MISSED_FALLBACK_TEST_HOLD"
 
 # Sandbox only: the simulated call-centre agent (Local/agent@sim-agent) and its event.
 CONTEXT_SIM_AGENT = "sim-agent"

@@ -25,13 +25,13 @@ from ivr import constants as C
 from ivr.adapters import subscribers
 from ivr.adapters.retention import DailyPurge
 from ivr.app import Service
-from ivr.callers import normalise_caller
 from ivr.config import Trunk
 from ivr.controller import CallRequest
+from ivr.intake import MissedCallIntake
 from ivr.lanes import Lane, assign
 from ivr.owner import owner_id
+from ivr.protocol.ami import UserEvent
 from ivr.recovery import Recovery
-from ivr.protocol.ami import UserEvent, mask
 from ivr.schedule import Schedule
 from scheduler.model import Attempt, AttemptKind, SchedulerError
 from scheduler.outcome import Outcome
@@ -91,6 +91,8 @@ class Dialer:
         self._reconciled = False
         self.retention = DailyPurge(service.config.privacy.keep_call_records)
         self.recovery = Recovery(service, schedule, self.owner, self.stats, clock)
+        self.intake = MissedCallIntake(service.store, schedule, service.config.spool,
+                                       region=region, clock=clock, woken=self.wake.set)
         service.controller.user_event_handlers.append(self._on_user_event)
         service.controller.login_handlers.append(self.wake.set)    # AMI back: calls resume
         # --- observability hooks (ivr/metrics.py, ivr/notify.py, ivr status' health) ---
@@ -317,6 +319,7 @@ class Dialer:
             await asyncio.gather(*left, return_exceptions=True)
 
     # ------------------------------------------------------------------ missed calls
+    # (the intake of Asterisk's missed-call spool lives in ivr/intake.py)
     def _on_user_event(self, event: UserEvent) -> None:
         if event.name != C.USEREVENT_MISSED_CALL:
             return
@@ -325,67 +328,18 @@ class Dialer:
         task.add_done_callback(self._chores.discard)
 
     async def _missed_call(self, headers) -> None:
-        """The dialplan's IvrMissedCall event. Its fallback AGI script has usually written the
-        missed_calls row already (MissedCallId); if it could not, the row is written here,
-        once per channel (Uniqueid)."""
-        store = self.service.store
+        """The dialplan's IvrMissedCall event: its spool file is ingested at once."""
         self.stats.missed_calls += 1
-        uniqueid = headers.get("Uniqueid") or None
-        if not headers.get("MissedCallId") and not headers.get("Caller"):
-            log.info("missed call with no caller ID: nobody to call back")
-            return
-        row_id = headers.get("MissedCallId", "")
-        if row_id.isdigit() and uniqueid and not await store.fetchall(
-                "SELECT 1 FROM missed_calls WHERE id = ? AND uniqueid = ?", (int(row_id), uniqueid)):
-            row_id = ""            # the script wrote into another database (not ours)
-        if not row_id.isdigit():
-            await store.execute(
-                "INSERT INTO missed_calls (phone, did, received_at, uniqueid) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (uniqueid) WHERE uniqueid IS NOT NULL DO NOTHING",
-                (headers.get("Caller", "")[:16], headers.get("DID", "")[:32], self.clock(),
-                 uniqueid))
-            rows = await store.fetchall(
-                "SELECT id FROM missed_calls WHERE uniqueid = ?", (uniqueid,)) \
-                if uniqueid else await store.fetchall("SELECT MAX(id) FROM missed_calls")
-            row_id = str(rows[0][0])
-        await self._handle_missed(int(row_id))
+        try:
+            await self.intake.on_event(headers)
+        except Exception as e:          # a chore's failure must reach the log and the status
+            log.error("missed-call intake failed: %r", e)
+            self.stats.error(self.clock(), repr(e)[:200])
 
     async def handle_waiting_missed_calls(self) -> int:
-        """Missed calls the dialplan recorded while no service was running."""
-        rows = await self.service.store.fetchall(
-            "SELECT id FROM missed_calls WHERE handled_at IS NULL ORDER BY id")
-        for row in rows:
-            await self._handle_missed(row[0])
-        return len(rows)
-
-    async def _handle_missed(self, row_id: int) -> None:
-        """One transaction: the event and the start-up sweep may meet on the same row."""
-        async with self.service.store.transaction():
-            await self._handle_missed_row(row_id)
-
-    async def _handle_missed_row(self, row_id: int) -> None:
-        store = self.service.store
-        rows = await store.fetchall("SELECT phone, received_at, handled_at FROM missed_calls "
-                                    "WHERE id = ?", (row_id,))
-        if not rows or rows[0]["handled_at"] is not None:
-            return                                       # handled already (event + start-up)
-        raw, received_at = rows[0]["phone"], rows[0]["received_at"]
-        phone = normalise_caller(raw or "", self.region)
-        sub = await subscribers.find_live_subscriber(store, phone) if phone else None
-        request = None
-        if sub is None:
-            # not enrolled: nothing of hers to keep; the row stays, masked, for the counts
-            log.info("missed call from %s, not enrolled: ignored", mask(phone or raw))
-            await store.execute("UPDATE missed_calls SET phone = ?, handled_at = ? WHERE id = ?",
-                                (mask(phone or raw), self.clock(), row_id))
-            return
-        request = await self.schedule.missed_call(sub.id, utc(received_at))
-        await store.execute(
-            "UPDATE missed_calls SET phone = ?, subscriber_id = ?, callback_id = ?, handled_at = ? "
-            "WHERE id = ?", (phone, sub.id, request.id if request else None, self.clock(), row_id))
-        log.info("missed call from woman %s: %s", sub.id,
-                 f"callback request {request.id}" if request else "merged with a recent one")
-        self.wake.set()
+        """Missed calls spooled while no service was running, or whose event was lost or
+        whose database write failed (start-up and the periodic sweep)."""
+        return await self.intake.sweep()
 
     # ------------------------------------------------------------------ crash recovery
     async def reconcile(self) -> int:

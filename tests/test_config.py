@@ -84,3 +84,14 @@ def test_ivr_run_needs_a_trunk_when_every_one_has_run_false(tmp_path):
 def test_loopback_and_private_agi_hosts_are_accepted(tmp_path, host):
     path = write(tmp_path, f'[agi]\nhost = "{host}"\n')
     assert load_config(path, env={"IVR_HOME": str(tmp_path)}).agi_host == host
+
+
+def test_the_missed_call_spool(tmp_path):
+    assert load_config(env={"IVR_HOME": str(tmp_path)}).spool == tmp_path / "spool" / "missed"
+    write(tmp_path, '[ivr]\nmissed_spool = "in/here"\n')
+    assert load_config(env={"IVR_HOME": str(tmp_path)}).spool == tmp_path / "in" / "here"
+    cfg = load_config(env={"IVR_HOME": str(tmp_path), "IVR_MISSED_SPOOL": "/srv/spool"})
+    assert str(cfg.spool) == "/srv/spool"
+    write(tmp_path, '[ivr]\nmissed_spool = 3\n')
+    with pytest.raises(ConfigError, match="ivr.missed_spool must be str"):
+        load_config(env={"IVR_HOME": str(tmp_path)})

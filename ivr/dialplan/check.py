@@ -74,13 +74,13 @@ def contract() -> list[Rule]:
         Rule(C.CONTEXT_MISSED_CALL_RECORD, r"Set\(AGISIGHUP=no\)",
              "keeps the script alive when she hangs up (AGISIGHUP=no)"),
         Rule(C.CONTEXT_MISSED_CALL_RECORD, rf"AGI\({_q(C.AGI_SCRIPT_MISSED_CALL)},"
-                                           rf"{v(C.GLOBAL_DATABASE)},.+\)",
-             f"runs the fallback script {C.AGI_SCRIPT_MISSED_CALL} with {C.GLOBAL_DATABASE}"),
+                                           rf"{v(C.GLOBAL_MISSED_SPOOL)},.+\)",
+             f"runs the fallback script {C.AGI_SCRIPT_MISSED_CALL} with {C.GLOBAL_MISSED_SPOOL}"),
         Rule(C.CONTEXT_MISSED_CALL_RECORD,
-             rf"UserEvent\({_q(C.USEREVENT_MISSED_CALL)},{_q(C.HEADER_CALLER)}: .+,"
-             rf"{_q(C.HEADER_DID)}: .+,{_q(C.HEADER_MISSED_CALL_ID)}: {v(C.VAR_MISSED_CALL_ID)}\)",
-             f"tells the controller ({C.USEREVENT_MISSED_CALL} with {C.HEADER_CALLER}, "
-             f"{C.HEADER_DID}, {C.HEADER_MISSED_CALL_ID})"),
+             rf"UserEvent\({_q(C.USEREVENT_MISSED_CALL)},"
+             rf"{_q(C.HEADER_MISSED_CALL_FILE)}: {v(C.VAR_MISSED_CALL_FILE)}\)",
+             f"tells the controller ({C.USEREVENT_MISSED_CALL} with {C.HEADER_MISSED_CALL_FILE} "
+             "only)"),
     ]
 
 

@@ -132,10 +132,12 @@ class Sandbox:
         return self.status()
 
     def _create_database(self) -> None:
-        """The controller's database, with its schema, exists from the start: the dialplan's
-        missed-call fallback script records into it even before `ivr run` has ever run."""
+        """The controller's database, with its schema, and its missed-call spool exist from
+        the start: the dialplan's fallback script drops missed calls into the spool even
+        before `ivr run` has ever run."""
         from ivr.adapters.store import Store, StoreError
         from ivr.config import ConfigError, load_config
+        from ivr.intake import IntakeError, prepare_spool
 
         async def create(path: Path) -> None:
             await (await Store.open(path)).close()
@@ -144,7 +146,8 @@ class Sandbox:
             cfg = load_config(self.home / "ivr.toml", env={"IVR_HOME": str(self.home)})
             with ThreadPoolExecutor(1) as pool:     # callable from inside a running event loop
                 pool.submit(asyncio.run, create(cfg.database)).result(timeout=30)
-        except (ConfigError, StoreError, OSError) as e:
+            prepare_spool(cfg.spool)
+        except (ConfigError, StoreError, OSError, IntakeError) as e:
             raise SandboxError(f"the sandbox's database could not be created: {e}") from None
 
     def stop(self, timeout: float = 10) -> None:
@@ -315,7 +318,7 @@ class Sandbox:
             "RTP_START": str(p.rtp_start), "RTP_END": str(p.rtp_end),
             "AGI_PORT": str(p.agi_port), "SIPP_PORT": str(p.sipp_port),
         }
-        values.update({"DATABASE": str(self._database()), "AMI_TEST_USER": AMI_TEST_USER,
+        values.update({"MISSED_SPOOL": str(self._spool()), "AMI_TEST_USER": AMI_TEST_USER,
                        "AMI_TEST_SECRET": self._secret("ami-test-secret")})
         render.render_all(dialplan / "sandbox", self.etc, values)
         try:
@@ -323,16 +326,16 @@ class Sandbox:
         except missed_fallback.FallbackError as e:
             raise SandboxError(str(e)) from None
 
-    def _database(self) -> Path:
-        """The controller's database as ivr.toml names it (default home/ivr.db): the dialplan's
-        IVR_DATABASE, where the missed-call fallback records calls."""
+    def _spool(self) -> Path:
+        """The controller's missed-call spool as ivr.toml names it (default
+        home/spool/missed): the dialplan's IVR_MISSED_SPOOL."""
         data = render.read_sections(self.home / "ivr.toml") or {}
-        db = data.get("ivr", {}).get("database", "ivr.db") if isinstance(data.get("ivr"), dict) \
-            else "ivr.db"
-        if not isinstance(db, str) or not db or any(c in db for c in "\r\n\0"):
-            raise SandboxError(f"{self.home / 'ivr.toml'}: [ivr] database must be a file name, "
-                               f"got {db!r}")
-        path = Path(db)
+        spool = data.get("ivr", {}).get("missed_spool", "spool/missed") \
+            if isinstance(data.get("ivr"), dict) else "spool/missed"
+        if not isinstance(spool, str) or not spool or any(c in spool for c in "\r\n\0,"):
+            raise SandboxError(f"{self.home / 'ivr.toml'}: [ivr] missed_spool must be a "
+                               f"directory name, got {spool!r}")
+        path = Path(spool)
         return path if path.is_absolute() else self.home / path
 
     # ------------------------------------------------------------------ process

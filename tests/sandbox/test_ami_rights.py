@@ -54,12 +54,12 @@ async def test_it_hears_user_events_but_only_its_classes(controller_ami):
     did = f"1800{uuid.uuid4().int % 10**6:06d}"
     await controller_ami.originate(f"rights-{did}", f"Local/{did}@{C.CONTEXT_MISSED_CALL}",
                                    context=TEST_CONTEXT, timeout_ms=5000,
-                                   variables=(f"__{C.GLOBAL_DATABASE}=",),
+                                   variables=(f"__{C.GLOBAL_MISSED_SPOOL}=",),
                                    caller_id="919876543210")
     event = await controller_ami.wait_for(lambda e: e.get("Event") == "UserEvent"
                                           and e.get("UserEvent") == C.USEREVENT_MISSED_CALL
-                                          and e.get("DID") == did, 10)
-    assert event["Caller"] == "919876543210"
+                                          and e.get("Channel", "").startswith(f"Local/{did}@"), 10)
+    assert event.get(C.HEADER_MISSED_CALL_FILE, "") == ""     # no spool: nothing written
     classes = set()
     for e in controller_ami.events:
         classes |= {c.strip() for c in str(e.get("Privilege", "all")).split(",")}
