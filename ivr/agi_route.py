@@ -1,9 +1,10 @@
 """The FastAGI route `call`: what happens once she has answered.
 
-Asterisk runs AGI(<url>/call,<attempt id>) from the ivr-outbound context. The route finds
-the live call by attempt id, picks the language to play (hers, or the programme's fallback
-when her recording is missing: never silence), runs the pure in-call flow, and stores what
-she heard.
+Asterisk runs AGI(<url>/call,<attempt id>,<token>) from the ivr-outbound context. The route
+finds the live call by attempt id and serves the session only when it carries that call's
+secret token on one of the call's channels (FastAGI itself has no authentication). It then
+picks the language to play (hers, or the programme's fallback when her recording is missing:
+never silence), runs the pure in-call flow, and stores what she heard.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ivr import constants as C
 from ivr.adapters.fastagi import AgiSession, run_flow
 from ivr.adapters.store import Store
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.controller import Controller
+from ivr.controller import Controller, LiveCall
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
 from scheduler.model import SchedulerError
 
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 OPT_OUT_ACTOR = "ivr"
 OPT_OUT_REASON = "by_user_ivr"
+# IVR_RESULT of a session refused (unknown attempt, bad token, foreign channel)
+RESULT_REFUSED = "unknown_call"
 
 # A Local channel's name carries the dialled number ("Local/919000021@sim-phones-0000002a;1").
 # Only a digit run that starts a word is a number: the channel's counter ("-0000002a") is not.
@@ -47,12 +50,9 @@ class CallRoute:
         self.schedule = schedule
 
     async def __call__(self, session: AgiSession) -> None:
-        args = session.request.args
-        attempt_id = int(args[0]) if args and args[0].isdigit() else None
-        call = self.controller.live.get(attempt_id) if attempt_id is not None else None
+        call = self._live_call(session)
         if call is None:
-            log.warning("AGI request for unknown attempt %r: hanging up", args[:1])
-            await session.command("SET", "VARIABLE", C.VAR_RESULT, "unknown_call")
+            await session.command("SET", "VARIABLE", C.VAR_RESULT, RESULT_REFUSED)
             return
         call.agi_started = True
         try:
@@ -60,6 +60,28 @@ class CallRoute:
                              call.request.message_key)
         finally:
             call.flow_done.set()
+
+    def _live_call(self, session: AgiSession) -> LiveCall | None:
+        """The live call this session belongs to, or None (logged once): FastAGI has no
+        authentication, so a session is served only with the call's secret token (the
+        dialplan's second argument), on one of the call's own channels, once."""
+        request = session.request
+        args = request.args
+        attempt_id = int(args[0]) if args and args[0].isdigit() else None
+        call = self.controller.live.get(attempt_id) if attempt_id is not None else None
+        token = args[1] if len(args) > 1 else ""
+        if call is None:
+            why = "no live call of that attempt"
+        elif not call.owns_agi(token, request.uniqueid):
+            why = "wrong or missing token, or not the call's channel"
+        elif call.agi_started:
+            why = "the call has its session already"
+        else:
+            return call
+        log.warning("FastAGI session refused (%s): attempt %r, uniqueid %r, channel %s",
+                    why, args[0][:20] if args else None, request.uniqueid[:40],
+                    masked_channel(request.channel[:80]))
+        return None
 
     async def _play(self, session: AgiSession, attempt_id: int, language: str, key: str) -> None:
         played = self.catalogue.language_for(language, key, self.fallback_language)

@@ -51,6 +51,8 @@ class Config:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    # FastAGI connections served at once (each answered call holds one); more are closed
+    agi_max_connections: int = 1000
     trunks: tuple[Trunk, ...] = (Trunk("sim", "Local/{digits}@sim-phones"),)
     call_centre: bool = False        # key 0 reaches the call centre (dialplan global IVR_CALL_CENTRE)
     # the database file 0660 in a 0770 directory instead of 0600/0700: for a deployment where
@@ -117,7 +119,7 @@ _KNOWN = {"ivr", "ami", "agi", "trunk"}
 _KEYS = {
     "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
-    "agi": {"host", "port"},
+    "agi": {"host", "port", "max_connections"},
     "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run",
               "rest_after", "rest_seconds"},
 }
@@ -181,12 +183,15 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         ami=ami_s,
         agi_host=_get(agi, "host", str, "127.0.0.1", "agi"),
         agi_port=_get(agi, "port", int, 4573, "agi"),
+        agi_max_connections=_get(agi, "max_connections", int, 1000, "agi"),
         call_centre=_get(ivr, "call_centre", bool, False, "ivr"),
         database_group_writable=_get(ivr, "database_group_writable", bool, False, "ivr"),
         source=path,
     )
     if trunks:
         cfg = replace(cfg, trunks=tuple(trunks))
+    if not 1 <= cfg.agi_max_connections <= 100_000:
+        raise ConfigError(f"agi.max_connections must be 1..100000, got {cfg.agi_max_connections}")
     if cfg.agi_host not in ("127.0.0.1", "::1", "localhost") and not cfg.agi_host.startswith(
             ("10.", "192.168.", "172.")):
         raise ConfigError(f"agi.host {cfg.agi_host!r}: FastAGI has no authentication; bind it to "

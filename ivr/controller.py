@@ -8,6 +8,7 @@ variable IVR_ATTEMPT_ID (read back by the AGI route) and names the channels them
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import secrets
 import time
@@ -62,6 +63,15 @@ class LiveCall:
     flow_done: asyncio.Event = field(default_factory=asyncio.Event)   # the AGI route finished
     ami_lost: asyncio.Event = field(default_factory=asyncio.Event)    # AMI dropped meanwhile
     agi_started: bool = False
+    # the per-call secret the dialplan passes back to FastAGI (IVR_AGI_TOKEN): a local process
+    # that connects to the FastAGI port cannot act on this call without it
+    agi_token: str = field(default_factory=lambda: secrets.token_urlsafe(18), repr=False)
+
+    def owns_agi(self, token: str, uniqueid: str) -> bool:
+        """Is a FastAGI session with this token, on this channel uniqueid, this call's?  The
+        AGI runs on the channel the Originate named (for a Local channel its first half)."""
+        return (hmac.compare_digest(token.encode(), self.agi_token.encode())
+                and uniqueid == self.channel_id)
 
     def dialled_cause(self) -> tuple[int | None, str | None]:
         """The cause of the leg that rang her phone: for a Local channel its second half,
@@ -154,6 +164,7 @@ class Controller:
                 "__" + C.VAR_ATTEMPT_ID: str(call.attempt_id),
                 C.VAR_LANG: request.language,
                 C.VAR_AGI_URL: self.agi_url,
+                C.VAR_AGI_TOKEN: call.agi_token,
             })
         if gate is not None:
             await gate()

@@ -22,7 +22,7 @@ def test_contexts_are_defined(context):
     assert f"[{context}]" in dialplan_text()
 
 
-@pytest.mark.parametrize("name", [C.VAR_ATTEMPT_ID, C.VAR_LANG, C.VAR_AGI_URL, C.VAR_RESULT,
+@pytest.mark.parametrize("name", [C.VAR_ATTEMPT_ID, C.VAR_AGI_TOKEN, C.VAR_LANG, C.VAR_AGI_URL, C.VAR_RESULT,
                                   C.USEREVENT_MISSED_CALL, f"/{C.AGI_ROUTE_CALL},"])
 def test_names_are_used_by_the_dialplan(name):
     assert name in dialplan_text()

@@ -5,7 +5,10 @@ unsolicited HANGUP line shifts every later reply by one, "(timeout)" is lost, re
 an error and multi-line 520 replies desync the stream (lab report, gotchas 15-18).
 
 Security: FastAGI has no authentication, so the server refuses to bind anything but a
-loopback or private address.  Privacy: agi_channel and agi_callerid carry her number, so logs
+loopback or private address, serves at most ``max_connections`` at once, gives a connection
+``request_timeout`` seconds to send its request, and closes anything that is not AGI with one
+log line (no traceback; repeated ones summarised).  Which session belongs to which call is the
+route's to check (ivr/agi_route.py: the per-call token).  Privacy: agi_channel and agi_callerid carry her number, so logs
 name a connection by its Asterisk uniqueid only.
 """
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from typing import Awaitable, Callable
 
 from ivr.flow import (Answered, Ask, CallFlow, CallResult, Finish, HungUp, Play, Played,
@@ -164,12 +168,17 @@ class FastAgiServer:
     task of its own that ``close()`` cancels and awaits."""
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 4573,
-                 command_timeout: float = 10.0, request_timeout: float = 5.0) -> None:
+                 command_timeout: float = 10.0, request_timeout: float = 5.0,
+                 max_connections: int = 1000) -> None:
         self._host = _check_bind_address(host)
         if not 0 <= port <= 65535:
             raise ValueError(f"FastAGI port {port} out of range")
         if command_timeout <= 0 or request_timeout <= 0:
             raise ValueError("FastAGI timeouts must be > 0")
+        if max_connections < 1:
+            raise ValueError(f"FastAGI max_connections must be >= 1, got {max_connections}")
+        self._max_connections = max_connections
+        self._refusals = _Throttled(log, logging.WARNING)
         self._handler = handler
         self._port = port
         self._command_timeout = command_timeout
@@ -219,6 +228,11 @@ class FastAgiServer:
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if len(self._tasks) >= self._max_connections:
+            self._refusals.log("FastAGI: %d connections open already (agi.max_connections); "
+                               "a new one closed", self._max_connections)
+            await _close(writer)
+            return
         self._tasks.add(task)
         session: AgiSession | None = None
         try:
@@ -231,20 +245,51 @@ class FastAgiServer:
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            log.warning("FastAGI: no complete request within %g s; connection closed",
-                        self._request_timeout)
+            self._refusals.log("FastAGI: no complete request within %g s; connection closed",
+                               self._request_timeout)
+        except AgiProtocolError as e:
+            name = session.name if session is not None else "FastAGI"
+            self._refusals.log("%s: not AGI (%s); connection closed", name, e)
         except AgiHangup as e:
             log.info("%s", e)
+        except (ConnectionError, OSError) as e:
+            name = session.name if session is not None else "FastAGI"
+            log.info("%s: connection lost (%s)", name, type(e).__name__)
         except Exception:
             name = session.name if session is not None else "agi[?]"
             log.exception("%s: handler failed; connection closed", name)
         finally:
             self._tasks.discard(task)
-            writer.close()
-            try:
-                await asyncio.wait_for(writer.wait_closed(), 2)
-            except (OSError, TimeoutError, asyncio.CancelledError):
-                pass
+            await _close(writer)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), 2)
+    except (OSError, TimeoutError, asyncio.CancelledError):
+        pass
+
+
+class _Throttled:
+    """One log line per event, but at most one per ``every`` seconds: the lines in between
+    are counted and the next line says how many (a flood of bad connections cannot flood the
+    log)."""
+
+    def __init__(self, logger: logging.Logger, level: int, every: float = 10.0) -> None:
+        self._log, self._level, self._every = logger, level, every
+        self._last = -every
+        self._skipped = 0
+
+    def log(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last < self._every:
+            self._skipped += 1
+            return
+        if self._skipped:
+            message += f" (and {self._skipped} more like it in the last {now - self._last:.0f} s)"
+        self._last, self._skipped = now, 0
+        self._log.log(self._level, message, *args)
 
 
 async def _read_request(parser: AgiParser, reader: asyncio.StreamReader) -> AgiRequest | None:
