@@ -42,10 +42,13 @@ PROMPT_INVALID = "ivr-invalid"              # "Sorry, that key is not valid"
 PROMPT_GOODBYE = "ivr-goodbye"
 PROMPT_OPTOUT_CONFIRM = "ivr-optout-confirm"  # "To stop all messages press 1, else hang up"
 PROMPT_OPTOUT_DONE = "ivr-optout-done"
+# the opt-out could not be recorded: "we could not stop your messages now; a health worker
+# from the call centre will call you" (she is put on the call centre's list)
+PROMPT_OPTOUT_FAILED = "ivr-optout-failed"
 PROMPT_CALL_CENTRE = "ivr-call-centre"      # "Connecting you to a health worker"
 PROMPT_SORRY = "ivr-sorry"                  # apology when the service cannot play (AGI down)
 PROMPTS = (PROMPT_GREETING, PROMPT_MENU, PROMPT_INVALID, PROMPT_GOODBYE, PROMPT_OPTOUT_CONFIRM,
-           PROMPT_OPTOUT_DONE, PROMPT_CALL_CENTRE, PROMPT_SORRY)
+           PROMPT_OPTOUT_DONE, PROMPT_OPTOUT_FAILED, PROMPT_CALL_CENTRE, PROMPT_SORRY)
 
 # Keys of the in-call menu.
 KEY_REPLAY = "1"

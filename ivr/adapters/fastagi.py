@@ -19,8 +19,8 @@ import logging
 import time
 from typing import Awaitable, Callable
 
-from ivr.flow import (Answered, Ask, CallFlow, CallResult, Finish, HungUp, Play, Played,
-                      SetVariable, VariableSet)
+from ivr.flow import (Answered, Ask, CallFlow, CallResult, Finish, HungUp, OptOutRecorded,
+                      Play, Played, RecordOptOut, SetVariable, VariableSet)
 from ivr.protocol.agi import (EOF, NEED_DATA, AgiHangupNotice, AgiParser, AgiProtocolError,
                               AgiReply, AgiRequest, encode_command)
 
@@ -305,12 +305,18 @@ async def _read_request(parser: AgiParser, reader: asyncio.StreamReader) -> AgiR
         raise AgiProtocolError(f"expected the agi_* request first, got {type(event).__name__}")
 
 
-async def run_flow(session: AgiSession, flow: CallFlow) -> CallResult:
-    """Drive the pure in-call flow over one AGI session until it finishes."""
+async def run_flow(session: AgiSession, flow: CallFlow,
+                   record_opt_out: Callable[[], Awaitable[bool]] | None = None) -> CallResult:
+    """Drive the pure in-call flow over one AGI session until it finishes.
+    ``record_opt_out()`` records her opt-out when the flow asks (True: recorded); without
+    one an opt-out cannot be recorded and the flow tells her so."""
     action = flow.start()
     while not isinstance(action, Finish):
         try:
-            if isinstance(action, Play):
+            if isinstance(action, RecordOptOut):
+                ok = record_opt_out is not None and await record_opt_out()
+                event = OptOutRecorded(ok=bool(ok))
+            elif isinstance(action, Play):
                 reply = await session.command("STREAM", "FILE", action.sound, action.escape_digits,
                                               timeout=action.max_seconds + 5.0)
                 if reply.result == "-1":
