@@ -89,3 +89,13 @@ USEREVENT_SIM_AGENT = "IvrSimAgentAnswered"
 USEREVENT_CALL_CENTRE = "IvrCallCentre"
 CONTEXT_APOLOGY = "ivr-apology"            # plays ivr-sorry when it exists, then hangs up
 CONTEXT_MISSED_CALL_RECORD = "ivr-missed-call-record"   # Gosub: the AGI script, then the event
+
+# The headers each of our UserEvents carries (beyond the channel's own): an AMI message
+# naming one of these events with any other header is refused (ivr/protocol/ami.py), so
+# tests/test_constants.py checks this table against every UserEvent(...) in dialplan/.
+USER_EVENT_HEADERS = {
+    USEREVENT_MISSED_CALL: (HEADER_CALLER, HEADER_DID, HEADER_MISSED_CALL_ID),
+    USEREVENT_AGI_FAILED: (VAR_ATTEMPT_ID,),
+    USEREVENT_CALL_CENTRE: (VAR_ATTEMPT_ID, "DialStatus"),
+    USEREVENT_SIM_AGENT: (VAR_ATTEMPT_ID,),
+}

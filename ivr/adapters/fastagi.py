@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import time
 from typing import Awaitable, Callable
 
+from ivr.adapters.log_throttle import LogThrottle
 from ivr.flow import (Answered, Ask, CallFlow, CallResult, Finish, HungUp, OptOutRecorded,
                       Play, Played, RecordOptOut, SetVariable, VariableSet)
 from ivr.protocol.agi import (EOF, NEED_DATA, AgiHangupNotice, AgiParser, AgiProtocolError,
@@ -178,7 +178,7 @@ class FastAgiServer:
         if max_connections < 1:
             raise ValueError(f"FastAGI max_connections must be >= 1, got {max_connections}")
         self._max_connections = max_connections
-        self._refusals = _Throttled(log, logging.WARNING)
+        self._refusals = LogThrottle(log, logging.WARNING)
         self._handler = handler
         self._port = port
         self._command_timeout = command_timeout
@@ -269,27 +269,6 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await asyncio.wait_for(writer.wait_closed(), 2)
     except (OSError, TimeoutError, asyncio.CancelledError):
         pass
-
-
-class _Throttled:
-    """One log line per event, but at most one per ``every`` seconds: the lines in between
-    are counted and the next line says how many (a flood of bad connections cannot flood the
-    log)."""
-
-    def __init__(self, logger: logging.Logger, level: int, every: float = 10.0) -> None:
-        self._log, self._level, self._every = logger, level, every
-        self._last = -every
-        self._skipped = 0
-
-    def log(self, message: str, *args: object) -> None:
-        now = time.monotonic()
-        if now - self._last < self._every:
-            self._skipped += 1
-            return
-        if self._skipped:
-            message += f" (and {self._skipped} more like it in the last {now - self._last:.0f} s)"
-        self._last, self._skipped = now, 0
-        self._log.log(self._level, message, *args)
 
 
 async def _read_request(parser: AgiParser, reader: asyncio.StreamReader) -> AgiRequest | None:
