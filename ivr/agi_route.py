@@ -2,9 +2,10 @@
 
 Asterisk runs AGI(<url>/call,<attempt id>,<token>) from the ivr-outbound context. The route
 finds the live call by attempt id and serves the session only when it carries that call's
-secret token on one of the call's channels (FastAGI itself has no authentication). It then
-picks the language to play (hers, or the programme's fallback when her recording is missing:
-never silence), runs the pure in-call flow, and stores what she heard.
+secret token, on the channel the Originate named, once (FastAGI itself has no
+authentication). It then picks the language to play (hers, or the programme's fallback when
+her recording is missing: never silence), runs the pure in-call flow (which asks for her
+opt-out to be recorded before she hears it is done), and stores what she heard.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ class CallRoute:
     def _live_call(self, session: AgiSession) -> LiveCall | None:
         """The live call this session belongs to, or None (logged once): FastAGI has no
         authentication, so a session is served only with the call's secret token (the
-        dialplan's second argument), on one of the call's own channels, once."""
+        dialplan's second argument), on the channel the Originate named, once."""
         request = session.request
         args = request.args
         attempt_id = int(args[0]) if args and args[0].isdigit() else None
