@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from audio.catalogue import Catalogue, sound_path
 from ivr import constants as C
 from ivr.adapters.fastagi import AgiSession, run_flow
+from ivr.adapters.log_throttle import LogThrottle
 from ivr.adapters.store import Store
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.controller import Controller, LiveCall
@@ -51,6 +52,8 @@ class CallRoute:
         self.catalogue = catalogue
         self.fallback_language = fallback_language
         self.schedule = schedule
+        # a local process can open sessions at will: their refusals cannot flood the log
+        self._refusals = LogThrottle(log, logging.WARNING)
 
     async def __call__(self, session: AgiSession) -> None:
         call = self._live_call(session)
@@ -80,9 +83,9 @@ class CallRoute:
             why = "the call has its session already"
         else:
             return call
-        log.warning("FastAGI session refused (%s): attempt %r, uniqueid %r, channel %s",
-                    why, args[0][:20] if args else None, request.uniqueid[:40],
-                    masked_channel(request.channel[:80]))
+        self._refusals.log("FastAGI session refused (%s): attempt %r, uniqueid %r, channel %s",
+                           why, args[0][:20] if args else None, request.uniqueid[:40],
+                           masked_channel(request.channel[:80]))
         return None
 
     async def _play(self, session: AgiSession, call: LiveCall) -> None:
