@@ -178,7 +178,8 @@ class FastAgiServer:
         if max_connections < 1:
             raise ValueError(f"FastAGI max_connections must be >= 1, got {max_connections}")
         self._max_connections = max_connections
-        self._refusals = LogThrottle(log, logging.WARNING)
+        self._full = LogThrottle(log, logging.WARNING)       # over max_connections
+        self._garbage = LogThrottle(log, logging.WARNING)    # not AGI, or too slow
         self._handler = handler
         self._port = port
         self._command_timeout = command_timeout
@@ -229,8 +230,8 @@ class FastAgiServer:
         task = asyncio.current_task()
         assert task is not None
         if len(self._tasks) >= self._max_connections:
-            self._refusals.log("FastAGI: %d connections open already (agi.max_connections); "
-                               "a new one closed", self._max_connections)
+            self._full.log("FastAGI: %d connections open already (agi.max_connections); "
+                           "a new one closed", self._max_connections)
             await _close(writer)
             return
         self._tasks.add(task)
@@ -245,11 +246,11 @@ class FastAgiServer:
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            self._refusals.log("FastAGI: no complete request within %g s; connection closed",
+            self._garbage.log("FastAGI: no complete request within %g s; connection closed",
                                self._request_timeout)
         except AgiProtocolError as e:
             name = session.name if session is not None else "FastAGI"
-            self._refusals.log("%s: not AGI (%s); connection closed", name, e)
+            self._garbage.log("%s: not AGI (%s); connection closed", name, e)
         except AgiHangup as e:
             log.info("%s", e)
         except (ConnectionError, OSError) as e:
