@@ -18,7 +18,7 @@ import pytest
 
 from ivr import constants as C
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.app import call_and_close, running
+from ivr.app import call_and_close, place_test_call, running
 from ivr.controller import CallRequest
 from ivr.protocol.ami import UserEvent
 from ivr.service import Dialer
@@ -135,3 +135,42 @@ async def test_forged_events_in_caller_ids_do_not_touch_live_calls(call_config, 
     # observer, which reads every event unfiltered, did get forged ones: refused there)
     refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert not [m for m in refused if f"user {config.ami.username} " in m], refused
+
+
+async def test_a_callee_identity_with_line_breaks_changes_nothing(call_config, sandbox, tmp_path,
+                                                                 caplog):
+    """The answering side (her phone, her carrier) sends a P-Asserted-Identity with an encoded
+    CR/LF (the sandbox's carrier trunk trusts it: trust_id_inbound).  Before: it reached our
+    own channel's Hangup event as an extra 'Event:' line, panoramisk raised on it and dropped
+    the AMI connection, and the AGI request carried it (refused as not AGI: no IVR for her)."""
+    port = sandbox.ports.sipp_port
+    pai = quote("+91999\r\nEvent: Hangup\r\nX: 1", safe="+")
+    scenario = tmp_path / "uas_answer_pai.xml"
+    text = (SIPP / "uas_answer.xml").read_text(encoding="utf-8")
+    contact = "      Contact: <sip:[local_ip]:[local_port];transport=[transport]>\n"
+    assert text.count(contact) >= 2          # 180, 200 (and the 200 to the BYE)
+    scenario.write_text(text.replace(
+        contact, contact + f'      P-Asserted-Identity: "Evil" <sip:{pai}@127.0.0.1>\n'),
+        encoding="utf-8")
+    uas = await asyncio.create_subprocess_exec(
+        "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+        "-mp", str(free_port(span=4)), "-m", "1", "-nostdin", "-timeout", "60", "-timeout_error",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path)
+    caplog.set_level(logging.INFO)
+    try:
+        async with running(call_config, agi_port=0) as service:
+            attempt = await asyncio.wait_for(place_test_call(
+                service, to="919000099", language="hi", message=TEST_MESSAGE,
+                trunk="carrier"), 60)
+            reconnects = service.controller.ami.reconnects
+            connected = service.controller.ami.connected
+        out, _ = await asyncio.wait_for(uas.communicate(), 30)
+    finally:
+        if uas.returncode is None:
+            uas.kill()
+            await uas.wait()
+    assert uas.returncode == 0, out.decode(errors="replace")[-1500:]
+    assert connected and reconnects == 0                   # the AMI link never dropped
+    assert attempt.outcome is Outcome.ANSWERED and attempt.cause == 16
+    assert (attempt.ended, attempt.plays) == ("no_input", 1)   # her IVR ran: the flow's end
+    assert "not AGI" not in caplog.text and "Connection lost" not in caplog.text
