@@ -102,6 +102,8 @@ class Config:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    # FastAGI connections served at once (each answered call holds one); more are closed
+    agi_max_connections: int = 1000
     trunks: tuple[Trunk, ...] = (Trunk("sim", "Local/{digits}@sim-phones"),)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     call_centre: bool = False        # key 0 reaches the call centre (dialplan global IVR_CALL_CENTRE)
@@ -179,7 +181,7 @@ _KEYS = {
     "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable",
             "missed_spool"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
-    "agi": {"host", "port"},
+    "agi": {"host", "port", "max_connections"},
     "metrics": {"enabled", "host", "port"},
     "privacy": {"keep_call_records"},
     "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run",
@@ -247,6 +249,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         ami=ami_s,
         agi_host=_get(agi, "host", str, "127.0.0.1", "agi"),
         agi_port=_get(agi, "port", int, 4573, "agi"),
+        agi_max_connections=_get(agi, "max_connections", int, 1000, "agi"),
         call_centre=_get(ivr, "call_centre", bool, False, "ivr"),
         database_group_writable=_get(ivr, "database_group_writable", bool, False, "ivr"),
         metrics=_metrics(data.get("metrics", {})),
@@ -256,6 +259,8 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
     )
     if trunks:
         cfg = replace(cfg, trunks=tuple(trunks))
+    if not 1 <= cfg.agi_max_connections <= 100_000:
+        raise ConfigError(f"agi.max_connections must be 1..100000, got {cfg.agi_max_connections}")
     try:
         private_host(cfg.agi_host, "agi.host")
     except ValueError as e:

@@ -10,6 +10,9 @@ on one side without the other fails the suite.
 VAR_ATTEMPT_ID = "IVR_ATTEMPT_ID"
 VAR_LANG = "IVR_LANG"
 VAR_MESSAGE = "IVR_MESSAGE"      # her message's key: the dialplan plays it if the controller is gone
+# A per-call secret set on the Originate; the dialplan passes it to the FastAGI route as its
+# second argument, and the route serves only a session that carries the live call's token.
+VAR_AGI_TOKEN = "IVR_AGI_TOKEN"
 # Set by the AGI route before it returns, for the dialplan (and CDRs) to read.
 VAR_RESULT = "IVR_RESULT"
 
@@ -40,10 +43,13 @@ PROMPT_INVALID = "ivr-invalid"              # "Sorry, that key is not valid"
 PROMPT_GOODBYE = "ivr-goodbye"
 PROMPT_OPTOUT_CONFIRM = "ivr-optout-confirm"  # "To stop all messages press 1, else hang up"
 PROMPT_OPTOUT_DONE = "ivr-optout-done"
+# the opt-out could not be recorded: "we could not stop your messages now; a health worker
+# from the call centre will call you" (she is put on the call centre's list)
+PROMPT_OPTOUT_FAILED = "ivr-optout-failed"
 PROMPT_CALL_CENTRE = "ivr-call-centre"      # "Connecting you to a health worker"
 PROMPT_SORRY = "ivr-sorry"                  # apology when the service cannot play (AGI down)
 PROMPTS = (PROMPT_GREETING, PROMPT_MENU, PROMPT_INVALID, PROMPT_GOODBYE, PROMPT_OPTOUT_CONFIRM,
-           PROMPT_OPTOUT_DONE, PROMPT_CALL_CENTRE, PROMPT_SORRY)
+           PROMPT_OPTOUT_DONE, PROMPT_OPTOUT_FAILED, PROMPT_CALL_CENTRE, PROMPT_SORRY)
 
 # Keys of the in-call menu.
 KEY_REPLAY = "1"
@@ -90,3 +96,12 @@ CONTEXT_MISSED_CALL_RECORD = "ivr-missed-call-record"   # Gosub: the AGI script,
 # How long `ivr run` lets live calls finish after SIGTERM (deploy/ivr.service's TimeoutStopSec
 # is longer, so systemd never kills it mid-drain).
 DRAIN_SECONDS = 600.0
+# The headers each of our UserEvents carries (beyond the channel's own): an AMI message
+# naming one of these events with any other header is refused (ivr/protocol/ami.py), so
+# tests/test_constants.py checks this table against every UserEvent(...) in dialplan/.
+USER_EVENT_HEADERS = {
+    USEREVENT_MISSED_CALL: (HEADER_MISSED_CALL_FILE,),
+    USEREVENT_AGI_FAILED: (VAR_ATTEMPT_ID,),
+    USEREVENT_CALL_CENTRE: (VAR_ATTEMPT_ID, "DialStatus"),
+    USEREVENT_SIM_AGENT: (VAR_ATTEMPT_ID,),
+}

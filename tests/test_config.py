@@ -14,6 +14,12 @@ def test_defaults_without_a_file(tmp_path):
     assert cfg.home == tmp_path and cfg.database == tmp_path / "ivr.db"
     assert cfg.sounds == tmp_path / "sounds" and cfg.agi_host == "127.0.0.1"
     assert cfg.trunk().name == "sim" and cfg.source is None
+    assert cfg.agi_max_connections == 1000
+
+
+def test_fastagi_connection_limit_is_read(tmp_path):
+    write(tmp_path, "[agi]\nmax_connections = 64\n")
+    assert load_config(env={"IVR_HOME": str(tmp_path)}).agi_max_connections == 64
 
 
 def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
@@ -47,6 +53,7 @@ def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrun = "no"\n', r"trunk\[0\].run must be bool"),
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrest_after = -1\n', r"rest_after must be >= 0"),
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrest_seconds = 0\n', r"rest_seconds > 0"),
+    ("[agi]\nmax_connections = 0\n", r"agi.max_connections must be 1..100000"),
 ])
 def test_bad_files_get_a_clear_error(tmp_path, text, message):
     path = write(tmp_path, text)

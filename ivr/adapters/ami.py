@@ -8,6 +8,10 @@
   reconnect; only the scheduler decides to call again.
 - Every value sent is checked for CR/LF/NUL (AMI header injection).
 - Events reach the caller as typed dataclasses (ivr.protocol.ami), never as raw dicts.
+- A message ivr.protocol.ami.refusal refuses (a caller ID's line breaks made it: repeated or
+  unexpected headers) is dropped before panoramisk routes it (one throttled log line): it
+  never resolves an action, and never reaches panoramisk's handling (a repeated Event header
+  made it raise and drop the connection).
 """
 from __future__ import annotations
 
@@ -17,10 +21,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, NamedTuple
 
 from panoramisk import Manager
+from panoramisk.ami_protocol import AMIProtocol
 
+from ivr.adapters.log_throttle import LogThrottle
 from ivr.config import AmiSettings
-from ivr.protocol.ami import (Hangup, OriginateResponse, OtherEvent, UserEvent, parse_event,
-                              parse_originate_response, safe)
+from ivr.protocol.ami import (Hangup, OriginateResponse, OtherEvent, UnsafeMessage, UserEvent,
+                             parse_event, parse_originate_response, refusal, safe)
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +43,25 @@ READY_POLL = 0.2           # after a login, how often to ask whether the dialpla
 READY_WAIT = 15.0
 
 
+class _Protocol(AMIProtocol):
+    """Drops what must not be acted on before panoramisk sees it (see the module doc)."""
+
+    def handle_message(self, message) -> None:
+        why = refusal(message)
+        if why is not None:
+            self.factory.refused.log("AMI message to user %s refused and dropped: %s",
+                                     self.factory.config.get("username"), why)
+            return
+        super().handle_message(message)
+
+
 class _Manager(Manager):
     """panoramisk's Manager with a capped exponential backoff between reconnect tries
-    (it retries at a fixed interval otherwise)."""
+    (it retries at a fixed interval otherwise), and our message check (_Protocol)."""
+
+    def __init__(self, **config) -> None:
+        super().__init__(protocol_factory=_Protocol, **config)
+        self.refused = LogThrottle(log, logging.WARNING)
 
     def connection_made(self, f):
         if f.cancelled() or f.exception() is not None:
@@ -263,10 +285,14 @@ class AmiGateway:
             return
         if name == "Shutdown":
             self.losses += 1            # panoramisk drops the link right after it
-        # an OriginateResponse reaches us here only when its Originate was sent before a
-        # reconnect (panoramisk gives the others to their action's future)
-        event = (parse_originate_response(message) if name == "OriginateResponse"
-                 else parse_event(message))
+        try:
+            # an OriginateResponse reaches us here only when its Originate was sent before a
+            # reconnect (panoramisk gives the others to their action's future)
+            event = (parse_originate_response(message) if name == "OriginateResponse"
+                     else parse_event(message))
+        except UnsafeMessage as e:          # _Protocol drops these already
+            log.warning("AMI event %s refused: %s", str(name)[:40], e)
+            return
         for listener in self._listeners:
             try:
                 listener(event)

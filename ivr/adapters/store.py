@@ -280,6 +280,14 @@ class Store:
             (heard_seconds, message_seconds, heard_share, ended, keys, language_played, plays,
              attempt_id))
 
+    async def add_to_call_centre_list(self, subscriber_id: int, attempt_id: int | None,
+                                      reason: str, at: float) -> int:
+        """She must be called by a health worker (migration 004, call_centre_list)."""
+        cur = await self.execute(
+            "INSERT INTO call_centre_list (subscriber_id, attempt_id, reason, added_at) "
+            "VALUES (?, ?, ?, ?)", (subscriber_id, attempt_id, reason, at))
+        return cur.lastrowid
+
     async def attempt_telephony(self, attempt_id: int, *, reason: int | None, cause: int | None,
                                 cause_text: str | None) -> None:
         """What Asterisk said of the call (OriginateResponse Reason, Hangup Cause)."""
