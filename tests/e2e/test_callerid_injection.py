@@ -20,6 +20,7 @@ from ivr import constants as C
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.app import call_and_close, place_test_call, running
 from ivr.controller import CallRequest
+from ivr.intake import prepare_spool
 from ivr.protocol.ami import UserEvent
 from ivr.service import Dialer
 from scheduler.outcome import Outcome
@@ -45,10 +46,10 @@ def injected(caller: str, *forged_lines: str) -> str:
     return quote(text, safe="+")
 
 
-async def missed_call(sandbox, database, caller: str, tmp_path) -> None:
+async def missed_call(sandbox, spool, caller: str, tmp_path) -> None:
     uac = await asyncio.create_subprocess_exec(
         "sipp", f"127.0.0.1:{sandbox.ports.sip_port}", "-sf", str(SIPP / "uac_missed.xml"),
-        "-s", DID, "-key", "caller", caller, "-key", "database", str(database),
+        "-s", DID, "-key", "caller", caller, "-key", "spool", str(spool),
         "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port(span=4)), "-m", "1",
         "-nostdin", "-timeout", "20", "-timeout_error",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path)
@@ -64,6 +65,7 @@ async def test_forged_events_in_caller_ids_do_not_touch_live_calls(call_config, 
     programme = load_programme(path)
     agi = AgiLog()
     caplog.set_level(logging.INFO)
+    prepare_spool(config.spool)
     async with running(config, agi_port=0) as service, observer(sandbox, config, agi):
         user_events: list[UserEvent] = []
         two_missed = asyncio.Event()
@@ -92,16 +94,16 @@ async def test_forged_events_in_caller_ids_do_not_touch_live_calls(call_config, 
                                          and c.plays(C.PROMPT_GREETING), 1, timeout=30)
             live = service.controller.live[first.attempt_id]
             # (a) a Hangup of the live call's own channel (the worst case: its id guessed)
-            await missed_call(sandbox, config.database, injected(
+            await missed_call(sandbox, config.spool, injected(
                 "+919800000001", "Event: Hangup", "Privilege: call,all",
                 "Channel: PJSIP/carrier-00000000", f"Uniqueid: {live.channel_id}",
                 f"Linkedid: {live.channel_id}", "Cause: 16", "Cause-txt: Normal Clearing"),
                 tmp_path)
             # (b) a missed call of an enrolled woman who never called
-            await missed_call(sandbox, config.database, injected(
+            await missed_call(sandbox, config.spool, injected(
                 "+919800000002", "Event: UserEvent", "Privilege: user,all",
-                f"UserEvent: {C.USEREVENT_MISSED_CALL}", f"Caller: +{FORGED}", f"DID: {DID}",
-                "MissedCallId: "), tmp_path)
+                f"UserEvent: {C.USEREVENT_MISSED_CALL}",
+                f"{C.HEADER_MISSED_CALL_FILE}: forged.missed"), tmp_path)
             await asyncio.wait_for(two_missed.wait(), 10)
             assert not live.ended.is_set() and not call.done()    # the live call goes on
             attempt = await asyncio.wait_for(call, 60)
@@ -121,11 +123,13 @@ async def test_forged_events_in_caller_ids_do_not_touch_live_calls(call_config, 
     assert attempt.outcome is Outcome.ANSWERED
     assert (attempt.ended, attempt.keys) == ("no_input", "")
     assert attempt.heard_share == pytest.approx(1.0, abs=0.02)
-    # the two real missed calls came through, each once, their callers only digits
+    # the two real missed calls came through, each once, their callers only digits (the
+    # event names its spool file: the caller is in the file, never in the event's body)
     assert len(user_events) == 2
     for event in user_events:
-        assert set(event.headers[C.HEADER_CALLER]) <= set("+0123456789")
-        assert event.headers["CallerIDNum"] == event.headers[C.HEADER_CALLER]
+        assert event.headers[C.HEADER_MISSED_CALL_FILE].endswith(".missed")
+        assert event.headers[C.HEADER_MISSED_CALL_FILE] != "forged.missed"
+        assert set(event.headers["CallerIDNum"]) <= set("+0123456789")
     # (their digits are her number and the forged lines' digits run together: an unknown
     # number, recorded masked for the counts, never called back)
     assert len(missed) == 2 and all(m["handled_at"] is not None for m in missed), missed
