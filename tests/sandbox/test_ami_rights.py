@@ -68,8 +68,9 @@ async def test_it_hears_user_events_but_only_its_classes(controller_ami):
 
 
 async def test_it_hears_only_the_events_it_acts_on(controller_ami, ami):
-    """manager.conf eventfilter: Hangup of its own channels, our UserEvents, OriginateResponse;
-    nothing else (Newchannel, NewCallerid, VarSet... carry a raw caller ID)."""
+    """manager.conf eventfilter: Hangup and Newstate of its own channels, our UserEvents,
+    OriginateResponse; nothing else (Newchannel, NewCallerid, VarSet... carry a raw caller
+    ID)."""
     ours, other = f"ivr-filter-{uuid.uuid4().hex[:8]}", f"other-{uuid.uuid4().hex[:8]}"
     for channel_id in (ours, other):
         response = await controller_ami.originate(
@@ -84,9 +85,10 @@ async def test_it_hears_only_the_events_it_acts_on(controller_ami, ami):
     await controller_ami.wait_for(lambda e: e.get("Event") == "Hangup"
                                   and e.get("Uniqueid") == ours, 5)
     names = {str(e.get("Event")) for e in controller_ami.events}
-    assert names <= {"Hangup", "UserEvent", "OriginateResponse"}, names
-    hangups = {str(e.get("Uniqueid")) for e in controller_ami.events if e.get("Event") == "Hangup"}
-    assert ours in hangups and all(u.startswith("ivr-") for u in hangups), hangups
+    assert names <= {"Hangup", "Newstate", "UserEvent", "OriginateResponse"}, names
+    for kind in ("Hangup", "Newstate"):
+        seen = {str(e.get("Uniqueid")) for e in controller_ami.events if e.get("Event") == kind}
+        assert ours in seen and all(u.startswith("ivr-") for u in seen), (kind, seen)
     observed = {str(e.get("Event")) for e in ami.events}
     assert {"Newchannel", "Newexten"} <= observed          # they happened: filtered, not absent
 
