@@ -1,0 +1,512 @@
+"""The four failure drills of issue 12 ("Proof"), each against a private sandbox Asterisk and a
+real `ivr run` subprocess, with women on simulated phones that ring a few seconds then answer
+and listen to an 8 s message:
+
+  kill-run     kill -9 of `ivr run` with calls ringing and playing, started again after 5 s
+               (deploy/ivr.service: Restart=on-failure, RestartSec=5)
+  kill-test    kill -9 of an `ivr call test` mid-call while `ivr run` runs
+  restart      Asterisk restarted mid-campaign (`core restart now` if the sandbox survives
+               it, else stop + start)
+  ami-kick     the service's AMI session kicked by Asterisk (`manager kick session`), with
+               Asterisk up, while calls ring and play
+
+After each failure the campaign runs to its end (every woman's first message delivered or
+not due again soon), the service is stopped with SIGTERM, and the drill counts duplicate
+deliveries, lost attempts and women hung up on, from Asterisk's own view (bench/drill_parts.py).
+
+    .venv/bin/python bench/drills.py [--women 20] [--drills kill-run,ami-kick] [--out FILE.md]
+
+Run it inside a network namespace when other sandboxes run (`ip netns exec <ns> ...`).
+Exit status 1 when a drill counts a duplicate, a lost attempt or a woman hung up on by us.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.drill_parts import (AmiWatch, Counts, Failure, campaign_done, count,  # noqa: E402
+                               describe, message_end_seconds, store_rows)
+from bench.service_common import MESSAGE_KEY, loadavg, make_sounds, private_sandbox  # noqa: E402
+from ivr.adapters.schedule_store import ScheduleStore  # noqa: E402
+from ivr.adapters.store import Store  # noqa: E402
+from ivr.sandbox import Sandbox, SandboxError  # noqa: E402
+from scheduler.programme import load_programme  # noqa: E402
+from tests.e2e.run_helpers import quick_programme, woman_on  # noqa: E402
+
+IVR = [sys.executable, "-c", "import cli; cli.main()"]
+VAR = ROOT / "var"
+DRILLS = ("kill-run", "kill-test", "restart", "ami-kick")
+MESSAGE_SECONDS = 8.0
+RINGS = (2, 3, 5, 7)            # seconds each phone rings before she answers
+CHANNELS = 10
+RESTART_AFTER = 5.0             # deploy/ivr.service RestartSec
+TEST_PHONE = "9190000904"       # the `ivr call test` phone: rings 4 s, then listens
+TRIGGER_TIMEOUT = 40.0
+CAMPAIGN_TIMEOUT = 150.0
+STOP_TIMEOUT = 40.0
+
+
+def phone(i: int) -> str:
+    """Distinct sim numbers 91 90000 9 <ring>, leading zeros keep them apart: 0..02 rings 2 s."""
+    return "91900009" + "0" * (i // len(RINGS)) + str(RINGS[i % len(RINGS)])
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(path: Path, box: Sandbox, sounds: Path, programme: Path) -> None:
+    secret = (box.root / "ami-secret").read_text().strip()
+    path.write_text(f"""[ivr]
+database = "ivr.db"
+sounds = "{sounds}"
+programme = "{programme}"
+[ami]
+port = {box.ports.ami_port}
+secret = "{secret}"
+[agi]
+port = {free_tcp_port()}
+[[trunk]]
+name = "sim"
+dial = "Local/{{digits}}@sim-phones"
+channels = {CHANNELS}
+cps = 10
+ring_timeout = 20
+""")
+
+
+@dataclass
+class Result:
+    name: str
+    counts: Counts | None = None
+    resume: float | None = None
+    notes: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        c = self.counts
+        return c is not None and not (c.duplicates or c.lost or c.cut_by_us)
+
+
+class Drill:
+    """One drill's processes and files: a private Asterisk, the service's state directory,
+    our AMI listener, and every subprocess it started (all stopped by close())."""
+
+    def __init__(self, name: str, work: Path, box: Sandbox, sounds: Path, programme: Path):
+        self.name, self.work, self.box = name, work, box
+        self.home = work / "home"
+        self.home.mkdir(parents=True)
+        self.db = self.home / "ivr.db"
+        write_config(self.home / "ivr.toml", box, sounds, programme)
+        self.programme = programme
+        self.env = {**os.environ, "IVR_HOME": str(self.home)}
+        self.env.pop("IVR_CONFIG", None)
+        self.watch = AmiWatch(box.ports.ami_port, *box.test_user())
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.logs: list[Path] = []
+        self.tasks: list[asyncio.Task] = []
+        self.rested: list[str] = []
+        self.status: dict = {}
+        self.message_end = message_end_seconds(MESSAGE_SECONDS)
+
+    async def open(self, women: int) -> None:
+        now_dt = datetime.now(timezone.utc)
+        async with await Store.open(self.db) as store:
+            schedule = ScheduleStore(store, load_programme(self.programme))
+            for i in range(women):
+                await schedule.enrol(woman_on(phone(i), now_dt), now_dt, actor="drill")
+        self.tasks += [asyncio.create_task(self.watch.run()),
+                       asyncio.create_task(self._read_status())]
+        await asyncio.wait_for(self.watch.connected.wait(), 10)
+        self.t0 = time.time()
+
+    async def spawn(self, *args: str, tag: str) -> asyncio.subprocess.Process:
+        log = self.work / f"{tag}.log"
+        self.logs.append(log)
+        with log.open("wb") as f:
+            proc = await asyncio.create_subprocess_exec(*IVR, *args, cwd=ROOT, env=self.env,
+                                                        stdout=f, stderr=f)
+        self.procs.append(proc)
+        return proc
+
+    async def start_service(self, tag: str, *extra: str) -> asyncio.subprocess.Process:
+        return await self.spawn("run", *extra, tag=tag)
+
+    async def _read_status(self) -> None:
+        """`ivr status --json`'s service part: the running service's status file."""
+        path = self.home / "run" / "status.json"
+        while True:
+            try:
+                self.status = json.loads(path.read_text())
+                for name, t in self.status.get("trunks", {}).items():
+                    if t.get("resting_until") and name not in self.rested:
+                        self.rested.append(name)
+            except (OSError, ValueError):
+                pass
+            await asyncio.sleep(0.5)
+
+    async def until(self, predicate, timeout: float, what: str) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while not await predicate():
+                    await asyncio.sleep(0.2)
+        except TimeoutError:
+            raise RuntimeError(f"{self.name}: no {what} within {timeout:.0f} s") from None
+
+    async def calls_in_flight(self, extra=lambda: True) -> None:
+        """Wait until some calls ring and some are answered and playing."""
+        need = 2 if len(RINGS) * 2 <= self.women else 1
+
+        async def ready():
+            self.check_alive()
+            now = time.time()
+            return (len(self.watch.ringing()) >= need
+                    and len(self.watch.playing(self.message_end, now)) >= need and extra())
+        await self.until(ready, TRIGGER_TIMEOUT, "calls ringing and playing at once")
+        now = time.time()
+        self.live_at_failure = (len(self.watch.ringing()),
+                                len(self.watch.playing(self.message_end, now)))
+
+    def check_alive(self) -> None:
+        for proc, log in zip(self.procs, self.logs):
+            if proc.returncode not in (None, 0, -signal.SIGKILL, 1):
+                raise RuntimeError(f"{log.name} exited {proc.returncode}: "
+                                   f"{log.read_text(errors='replace')[-1500:]}")
+
+    async def finish_campaign(self) -> None:
+        async def done():
+            self.check_alive()
+            return await asyncio.to_thread(campaign_done, self.db, time.time())
+        await self.until(done, CAMPAIGN_TIMEOUT, "end of the campaign")
+
+    async def stop(self, proc: asyncio.subprocess.Process) -> None:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise RuntimeError(f"{self.name}: `ivr run` did not stop within {STOP_TIMEOUT:.0f} s "
+                               "of SIGTERM") from None
+
+    def first_originate_after(self, at: float) -> float | None:
+        rows = store_rows(self.db, "SELECT MIN(started_at) FROM attempts WHERE started_at > ?",
+                          (at,))
+        return rows[0][0] - at if rows and rows[0][0] is not None else None
+
+    async def close(self) -> None:
+        for proc in self.procs:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def log_lines(self, limit: int = 14) -> list[str]:
+        """The WARNING and ERROR lines of every process the drill ran (phones masked there)."""
+        lines = []
+        for log in self.logs:
+            for line in log.read_text(errors="replace").splitlines():
+                if line.startswith(("WARNING", "ERROR", "CRITICAL", "Error", "Traceback")):
+                    lines.append(f"{log.stem}: {line[:220]}")
+        return lines[:limit] + ([f"... {len(lines) - limit} more"] if len(lines) > limit else [])
+
+
+# ---------------------------------------------------------------------- the four failures
+async def kill_run(d: Drill, r: Result) -> Failure:
+    service = await d.start_service("run-1")
+    await d.calls_in_flight()
+    service.send_signal(signal.SIGKILL)
+    at = time.time()
+    await service.wait()
+    await asyncio.sleep(RESTART_AFTER)
+    back = time.time()
+    d.service = await d.start_service("run-2")
+    r.resume = None
+    d.resume_from = back
+    r.notes.append(f"restarted {RESTART_AFTER:.0f} s after the kill (systemd RestartSec)")
+    return Failure(at, back, None)
+
+
+async def kill_test(d: Drill, r: Result) -> Failure:
+    test_cfg = d.home / "call-test.toml"
+    text = (d.home / "ivr.toml").read_text()
+    port = text.split("[agi]\nport = ")[1].split("\n")[0]
+    test_cfg.write_text(text.replace(f"[agi]\nport = {port}", f"[agi]\nport = {free_tcp_port()}"))
+    d.service = await d.start_service("run-1")
+    test = await d.spawn("--config", str(test_cfg), "call", "test", "--to", "+" + TEST_PHONE,
+                         "--lang", "hi", "--message", MESSAGE_KEY, tag="call-test")
+
+    def test_id() -> int | None:
+        rows = store_rows(d.db, "SELECT id FROM attempts WHERE kind = 'test'")
+        return rows[0][0] if rows else None
+
+    def test_playing() -> bool:
+        tid = test_id()
+        call = d.watch.calls.get(tid) if tid is not None else None
+        return bool(call and call.answered_at and call.ended_at is None
+                    and time.time() - call.answered_at < d.message_end - 1.0)
+
+    await d.calls_in_flight(test_playing)
+    tid = test_id()
+    test.send_signal(signal.SIGKILL)
+    at = time.time()
+    await test.wait()
+    d.test_attempt, d.test_killed_at = tid, at
+    d.tasks.append(asyncio.create_task(watch_row(d, tid)))
+    d.resume_from = None
+    r.notes.append("`ivr run` kept running")
+    return Failure(at, None, {tid})
+
+
+async def watch_row(d: Drill, attempt_id: int) -> None:
+    """When the killed test call's row is closed, and by whom (the running service or not)."""
+    while True:
+        rows = await asyncio.to_thread(store_rows, d.db,
+                                       "SELECT outcome FROM attempts WHERE id = ?", (attempt_id,))
+        if rows and rows[0][0] is not None:
+            d.test_closed_at = time.time()
+            return
+        await asyncio.sleep(0.5)
+
+
+async def restart_asterisk(d: Drill, r: Result) -> Failure:
+    d.service = await d.start_service("run-1")
+    await d.calls_in_flight()
+    box, logins = d.box, len(d.watch.logins)
+    pid = box.status().pid
+    at = time.time()
+    try:
+        await asyncio.to_thread(box.cli, "core restart now", 5)
+    except SandboxError:
+        pass                              # the CLI loses its Asterisk as it goes
+    method = "core restart now"
+    async with asyncio.timeout(30):
+        while len(d.watch.logins) == logins:
+            status = await asyncio.to_thread(box.status)
+            if not status.running or status.pid != pid:
+                await asyncio.sleep(1.0)
+                if not (await asyncio.to_thread(box.status)).running:
+                    method = "stop + start (`core restart now` left no Asterisk running)"
+                    await asyncio.to_thread(box.stop)
+                    await asyncio.to_thread(box.start)
+            await asyncio.sleep(0.1)
+    back = d.watch.logins[-1]
+    d.resume_from = back
+    r.notes.append(f"{method}; Asterisk down {back - at:.1f} s")
+    return Failure(at, back, None)
+
+
+async def kick_ami(d: Drill, r: Result) -> Failure:
+    d.service = await d.start_service("run-1")
+    await d.calls_in_flight()
+    fd = service_session(d.box)
+    at = time.time()
+    out = await asyncio.to_thread(d.box.cli, f"manager kick session {fd}")
+    said = [ln for ln in out.splitlines() if ln.strip() and "global EID" not in ln]
+    if said:
+        r.notes.append(f"the kick said: {' '.join(said)[:80]}")
+
+    async def relogged():
+        return await asyncio.to_thread(service_session, d.box, fd)
+    await d.until(relogged, 30, "AMI login of the service after the kick")
+    back = time.time()
+    d.resume_from = back
+    r.notes.append(f"the service logged in again {back - at:.1f} s after the kick")
+    return Failure(at, back, set())
+
+
+def service_session(box: Sandbox, other_than: str | None = None) -> str | None:
+    """The file descriptor of the service's AMI session (user ivr) in `manager show
+    connected`, None when it has none (other than `other_than`)."""
+    for line in box.cli("manager show connected").splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[0] == "ivr" and parts[4].isdigit() \
+                and parts[4] != other_than:
+            return parts[4]
+    return None
+
+
+FAILURES = {"kill-run": kill_run, "kill-test": kill_test, "restart": restart_asterisk,
+            "ami-kick": kick_ami}
+
+
+# ---------------------------------------------------------------------- one drill
+async def run_drill(name: str, women: int, base: Path, sounds: Path, programme: Path) -> Result:
+    r = Result(name)
+    work = base / name
+    with private_sandbox(work, VAR, rtp=(34000, 34999)) as box:
+        d = Drill(name, work, box, sounds, programme)
+        d.women = women
+        try:
+            await d.open(women)
+            failure = await FAILURES[name](d, r)
+            ringing, playing = d.live_at_failure
+            r.notes.insert(0, f"at the failure {ringing} ringing, {playing} playing")
+            await d.finish_campaign()
+            await d.stop(d.service)
+            left = [ln for ln in box.cli("core show channels concise").splitlines() if "ivr-" in ln]
+            if left:
+                r.notes.append(f"{len(left)} channel(s) of ours still up after the stop")
+            await asyncio.sleep(1.0)                 # the last SimPhoneEnded events
+            r.counts = count(d.db, d.watch.calls, failure, d.message_end, women)
+            r.notes.append(phone_view(d))
+            if d.resume_from is not None:
+                r.resume = d.first_originate_after(d.resume_from)
+            await after(d, r, failure)
+        except Exception as e:                       # noqa: BLE001 - reported in the table
+            r.error = f"{type(e).__name__}: {e}"[:600]
+        finally:
+            await d.close()
+        report_details(d, r)
+    return r
+
+
+async def after(d: Drill, r: Result, failure: Failure) -> None:
+    r.notes.append("trunk rested: " + (", ".join(d.rested) if d.rested else "no"))
+    if d.name != "kill-test":
+        return
+    closed = getattr(d, "test_closed_at", None)
+    if closed is not None:
+        r.notes.append(f"killed test call's row closed by the running service "
+                       f"{closed - d.test_killed_at:.1f} s after the kill")
+        return
+    r.notes.append(f"killed test call's row still live after {time.time() - d.test_killed_at:.0f} s"
+                   " of `ivr run`")
+    start = time.time()
+    proc = await d.start_service("run-2", "--until-idle")
+    try:
+        await asyncio.wait_for(proc.wait(), 60)
+    except asyncio.TimeoutError:
+        r.notes.append("`ivr run --until-idle` after it did not end in 60 s")
+        return
+    rows = store_rows(d.db, "SELECT outcome FROM attempts WHERE id = ?", (d.test_attempt,))
+    if rows and rows[0][0] is not None:
+        r.notes.append(f"the next start of `ivr run` closed it ({rows[0][0]}, "
+                       f"{time.time() - start:.1f} s after that start)")
+    else:
+        r.notes.append("the next start of `ivr run` did NOT close it")
+
+
+def phone_view(d: Drill) -> str:
+    """What the phones said: evidence that Asterisk's own view was collected."""
+    calls = d.watch.calls.values()
+    answered = [c for c in calls if c.answered_at is not None]
+    talks = [c.talked for c in answered if c.talked is not None]
+    shortest = f", shortest talk {min(talks):.1f} s" if talks else ""
+    return (f"phones: {len(answered)} answered, {sum(c.end_seen for c in calls)} "
+            f"SimPhoneEnded{shortest}")
+
+
+def report_details(d: Drill, r: Result) -> None:
+    t0 = getattr(d, "t0", time.time())
+    c = r.counts
+    if c is not None:
+        for label, calls in (("hung up by us", c.cut_by_us),
+                             ("hung up by the failure", c.cut_by_failure)):
+            r.details += [f"{label}: {describe(call, t0)}" for call in calls]
+        r.details += [f"duplicate delivery: woman {s}" for s in c.duplicates]
+        r.details += [f"lost attempt: {a}" for a in c.lost]
+        r.details += [f"answered twice (the first cut short): woman {s}" for s in c.answered_twice]
+    if r.error or (c is not None and not r.clean):
+        r.details += ["log: " + line for line in d.log_lines()]
+
+
+# ---------------------------------------------------------------------- the table
+def markdown(results: list[Result], women: int) -> str:
+    out = ["| drill | women | calls placed | delivered | duplicate deliveries | lost attempts "
+           "| hung up on (by us / by the failure) | resume seconds | notes |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        c = r.counts
+        if c is None:
+            out.append(f"| {r.name} | {women} | - | - | - | - | - | - | FAILED: {r.error} |")
+            continue
+        resume = "-" if r.resume is None else f"{r.resume:.2f}"
+        notes = "; ".join(r.notes + ([f"ERROR: {r.error}"] if r.error else []))
+        out.append(f"| {r.name} | {c.women} | {c.placed} | {c.delivered}/{c.women} | "
+                   f"{len(c.duplicates)} | {len(c.lost)} | {len(c.cut_by_us)} / "
+                   f"{len(c.cut_by_failure)} | {resume} | {notes} |")
+    for r in results:
+        if r.details:
+            out += ["", f"{r.name}:", *[f"- {line}" for line in r.details]]
+    return "\n".join(out) + "\n"
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--women", type=int, default=20, help="women per drill (default 20, >= 2)")
+    p.add_argument("--drills", default=",".join(DRILLS),
+                   help=f"comma-separated, of {', '.join(DRILLS)} (default: all)")
+    p.add_argument("--out", type=Path, help="also write the table to this markdown file")
+    p.add_argument("--keep", action="store_true", help="keep the working directory (logs)")
+    args = p.parse_args(argv)
+    args.drills = [x.strip() for x in args.drills.split(",") if x.strip()]
+    bad = [x for x in args.drills if x not in DRILLS]
+    if bad or not args.drills:
+        p.error(f"unknown drill(s) {', '.join(bad) or '(none)'}; choose from {', '.join(DRILLS)}")
+    if args.women < 2:
+        p.error("--women must be at least 2")
+    return args
+
+
+async def run_all(args: argparse.Namespace, base: Path) -> list[Result]:
+    programme = quick_programme(base, gaps={"failed": "1s", "no_answer": "1s"})
+    sounds = base / "sounds"
+    make_sounds(sounds, programme, MESSAGE_SECONDS)
+    results = []
+    for name in args.drills:
+        started = time.time()
+        results.append(await run_drill(name, args.women, base, sounds, programme))
+        print(f"drills: {name} done in {time.time() - started:.0f} s "
+              f"({'clean' if results[-1].clean else 'NOT clean'})", file=sys.stderr, flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    if not (VAR / "sandbox" / "prefix" / ".provisioned").exists():
+        print("drills: no sandbox Asterisk under var/sandbox/prefix: run "
+              "`.venv/bin/ivr sandbox provision` first", file=sys.stderr)
+        return 1
+    base = Path(tempfile.mkdtemp(prefix="ivr-drills-"))
+    started, load = time.time(), loadavg()
+    try:
+        results = asyncio.run(run_all(args, base))
+    finally:
+        if args.keep:
+            print(f"drills: working files kept in {base}", file=sys.stderr)
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    table = markdown(results, args.women)
+    print(table)
+    print(f"drills: {time.time() - started:.0f} s, load average {load} -> {loadavg()}",
+          file=sys.stderr)
+    if args.out:
+        args.out.write_text(table)
+    return 0 if all(r.clean for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
