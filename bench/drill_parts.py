@@ -34,6 +34,7 @@ class PhoneCall:
     talked: float | None = None              # the phone's own count since its Answer()
     cause: str = ""
     end_seen: bool = False                   # SimPhoneEnded came (not inferred)
+    estimated: bool = False                  # talked from the events' times, not the phone
 
 
 @dataclass
@@ -176,11 +177,13 @@ def count(db: Path, calls: dict[int, PhoneCall], failure: Failure, message_end: 
         row = rows.get(call.attempt_id)
         if call.answered_at is None:
             continue
+        if call.talked is None:
+            # answered, then hung up before the phone's dialplan wrote ANSWERED_AT, or no
+            # SimPhoneEnded at all (Asterisk went away under the call): from the events
+            call.ended_at = call.ended_at or failure.at
+            call.talked = max(call.ended_at - call.answered_at, 0.0)
+            call.estimated = True
         talked = call.talked
-        if talked is None:            # no SimPhoneEnded: Asterisk went away under the call
-            end = call.ended_at or failure.at
-            talked = max(end - call.answered_at, 0.0)
-            call.ended_at = end
         if row is not None and row["subscriber_id"] is not None:
             answered.setdefault(row["subscriber_id"], []).append(call.attempt_id)
             if talked >= message_end:
@@ -204,9 +207,10 @@ def count(db: Path, calls: dict[int, PhoneCall], failure: Failure, message_end: 
 def describe(call: PhoneCall, t0: float) -> str:
     talked = "?" if call.talked is None else f"{call.talked:.1f}"
     end = "?" if call.ended_at is None else f"{call.ended_at - t0:+.1f}"
-    seen = "" if call.end_seen else ", no SimPhoneEnded (estimated)"
+    seen = ("" if not call.estimated else " (from the event times)" if call.end_seen
+            else " (no SimPhoneEnded: from the event times)")
     return (f"attempt {call.attempt_id}: answered {call.answered_at - t0:+.1f} s, ended {end} s, "
-            f"talked {talked} s, cause {call.cause or '?'}{seen}")
+            f"talked {talked} s{seen}, cause {call.cause or '?'}")
 
 
 def message_end_seconds(message_seconds: float) -> float:

@@ -58,6 +58,7 @@ TEST_PHONE = "9190000904"       # the `ivr call test` phone: rings 4 s, then lis
 TRIGGER_TIMEOUT = 40.0
 CAMPAIGN_TIMEOUT = 150.0
 STOP_TIMEOUT = 40.0
+STATUS_EVERY = 1.0              # the service rewrites its status file this often
 
 
 def phone(i: int) -> str:
@@ -99,6 +100,10 @@ class Result:
     notes: list[str] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
     error: str | None = None
+    failed_at: float | None = None          # when the drill broke something
+    back_at: float | None = None            # when the broken part served again
+    phones_ended: int = 0                   # SimPhoneEnded events (Asterisk's own view)
+    live_at_failure: tuple[int, int] = (0, 0)   # calls (ringing, playing) at the failure
 
     @property
     def clean(self) -> bool:
@@ -240,11 +245,16 @@ async def kill_run(d: Drill, r: Result) -> Failure:
     at = time.time()
     await service.wait()
     await asyncio.sleep(RESTART_AFTER)
-    back = time.time()
+    restart = time.time()
     d.service = await d.start_service("run-2")
-    r.resume = None
-    d.resume_from = back
-    r.notes.append(f"restarted {RESTART_AFTER:.0f} s after the kill (systemd RestartSec)")
+
+    async def ready():          # its status file: FastAGI served, AMI logged in
+        return d.status.get("pid") == d.service.pid
+    await d.until(ready, 30, "restarted service")
+    back = time.time()
+    d.resume_from = restart
+    r.notes.append(f"restarted {RESTART_AFTER:.0f} s after the kill (systemd RestartSec), "
+                   f"serving {back - restart:.1f} s later; resume counted from the restart")
     return Failure(at, back, None)
 
 
@@ -332,7 +342,12 @@ async def kick_ami(d: Drill, r: Result) -> Failure:
     await d.until(relogged, 30, "AMI login of the service after the kick")
     back = time.time()
     d.resume_from = back
-    r.notes.append(f"the service logged in again {back - at:.1f} s after the kick")
+    await asyncio.sleep(STATUS_EVERY)
+    live = sum(t["live"] for t in d.status.get("trunks", {}).values())
+    r.notes.append(f"the service logged in again {back - at:.1f} s after the kick, with "
+                   f"{live}/{CHANNELS} calls live" + (" (trunk full: the next Originate waits "
+                                                       "for a free channel)"
+                                                       if live >= CHANNELS else ""))
     return Failure(at, back, set())
 
 
@@ -361,7 +376,7 @@ async def run_drill(name: str, women: int, base: Path, sounds: Path, programme: 
         try:
             await d.open(women)
             failure = await FAILURES[name](d, r)
-            ringing, playing = d.live_at_failure
+            r.live_at_failure = ringing, playing = d.live_at_failure
             r.notes.insert(0, f"at the failure {ringing} ringing, {playing} playing")
             await d.finish_campaign()
             await d.stop(d.service)
@@ -370,6 +385,8 @@ async def run_drill(name: str, women: int, base: Path, sounds: Path, programme: 
                 r.notes.append(f"{len(left)} channel(s) of ours still up after the stop")
             await asyncio.sleep(1.0)                 # the last SimPhoneEnded events
             r.counts = count(d.db, d.watch.calls, failure, d.message_end, women)
+            r.failed_at, r.back_at = failure.at, failure.back
+            r.phones_ended = sum(c.end_seen for c in d.watch.calls.values())
             r.notes.append(phone_view(d))
             if d.resume_from is not None:
                 r.resume = d.first_originate_after(d.resume_from)
