@@ -98,9 +98,9 @@ class AmiWatch:
         return [c for c in self.calls.values() if c.answered_at is None and c.ended_at is None]
 
     def playing(self, message_end: float, now: float) -> list[PhoneCall]:
-        """Answered, not ended, and the message not over yet."""
+        """Answered at least a second ago, not ended, and the message not over yet."""
         return [c for c in self.calls.values() if c.answered_at is not None
-                and c.ended_at is None and now - c.answered_at < message_end - 1.0]
+                and c.ended_at is None and 1.0 <= now - c.answered_at < message_end - 1.0]
 
 
 async def read_block(reader: asyncio.StreamReader) -> dict[str, str]:
@@ -164,6 +164,7 @@ class Counts:
     cut_by_us: list[PhoneCall]
     cut_by_failure: list[PhoneCall]
     answered_twice: list[int]            # subscribers answered twice (one of them cut short)
+    delivered_unheard: list[int]         # delivered by the store, her message never played out
 
 
 def count(db: Path, calls: dict[int, PhoneCall], failure: Failure, message_end: float,
@@ -201,7 +202,11 @@ def count(db: Path, calls: dict[int, PhoneCall], failure: Failure, message_end: 
                   | {i for i in calls if i not in rows or rows[i]["outcome"] is None})
     delivered = sum(1 for d in first_deliveries(db) if d["status"] == "delivered")
     twice = sorted(s for s, ids in answered.items() if len(ids) > 1 and s not in duplicates)
-    return Counts(women, len(calls), delivered, duplicates, lost, by_us, by_failure, twice)
+    heard_by = {sub for (sub, _) in heard}
+    unheard = sorted(d["subscriber_id"] for d in first_deliveries(db)
+                     if d["status"] == "delivered" and d["subscriber_id"] not in heard_by)
+    return Counts(women, len(calls), delivered, duplicates, lost, by_us, by_failure, twice,
+                  unheard)
 
 
 def describe(call: PhoneCall, t0: float) -> str:

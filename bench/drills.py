@@ -274,8 +274,7 @@ async def kill_test(d: Drill, r: Result) -> Failure:
     def test_playing() -> bool:
         tid = test_id()
         call = d.watch.calls.get(tid) if tid is not None else None
-        return bool(call and call.answered_at and call.ended_at is None
-                    and time.time() - call.answered_at < d.message_end - 1.0)
+        return call is not None and call in d.watch.playing(d.message_end, time.time())
 
     await d.calls_in_flight(test_playing)
     tid = test_id()
@@ -445,6 +444,8 @@ def report_details(d: Drill, r: Result) -> None:
         r.details += [f"duplicate delivery: woman {s}" for s in c.duplicates]
         r.details += [f"lost attempt: {a}" for a in c.lost]
         r.details += [f"answered twice (the first cut short): woman {s}" for s in c.answered_twice]
+        r.details += [f"delivered (the store) though her message never played to its end: "
+                      f"woman {s}" for s in c.delivered_unheard]
     if r.error or (c is not None and not r.clean):
         r.details += ["log: " + line for line in d.log_lines()]
 
@@ -461,7 +462,8 @@ def markdown(results: list[Result], women: int) -> str:
             continue
         resume = "-" if r.resume is None else f"{r.resume:.2f}"
         notes = "; ".join(r.notes + ([f"ERROR: {r.error}"] if r.error else []))
-        out.append(f"| {r.name} | {c.women} | {c.placed} | {c.delivered}/{c.women} | "
+        unheard = f" ({len(c.delivered_unheard)} never heard it out)" if c.delivered_unheard else ""
+        out.append(f"| {r.name} | {c.women} | {c.placed} | {c.delivered}/{c.women}{unheard} | "
                    f"{len(c.duplicates)} | {len(c.lost)} | {len(c.cut_by_us)} / "
                    f"{len(c.cut_by_failure)} | {resume} | {notes} |")
     for r in results:
