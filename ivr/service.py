@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 MAX_SLEEP = 30.0          # re-check at least this often (plans written by other processes)
 STATUS_EVERY = 1.0
-SWEEP_EVERY = 30.0        # look for missed calls recorded without an event reaching us
+SWEEP_EVERY = 30.0        # look for missed calls recorded without an event reaching us, and
+                          # for live attempts of processes that died since (ivr call test)
 BACKOFF_CAP = 30.0        # the dial loop's longest wait after errors in a row
 DRAIN_SECONDS = C.DRAIN_SECONDS
 # Where a channel left by a dead owner is with the call centre: never hang it up.
@@ -137,6 +138,8 @@ class Dialer:
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
             await self.handle_waiting_missed_calls()
+            # rows of processes that died since our start (a killed `ivr call test`)
+            await self.reconcile()
         full = await self._dial_due()
         return await self.schedule.next_wake(), full
 
