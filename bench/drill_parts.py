@@ -1,5 +1,5 @@
 """Pieces of the failure drills (bench/drills.py): Asterisk's own view of the calls (an AMI
-listener of our own), the drill's working files, and the counts.
+listener of our own), the store's view, the counts and the table.
 
 Asterisk's view: every call the service places has the channel ids ivr-<attempt>-<nonce>
 (the Local channel's first half) and ivr-<attempt>-<nonce>-2 (the phone's side, in the
@@ -96,6 +96,9 @@ class AmiWatch:
 
     def ringing(self) -> list[PhoneCall]:
         return [c for c in self.calls.values() if c.answered_at is None and c.ended_at is None]
+
+    def answered(self) -> list[PhoneCall]:
+        return [c for c in self.calls.values() if c.answered_at is not None and c.ended_at is None]
 
     def playing(self, message_end: float, now: float) -> list[PhoneCall]:
         """Answered at least a second ago, not ended, and the message not over yet."""
@@ -221,3 +224,46 @@ def describe(call: PhoneCall, t0: float) -> str:
 def message_end_seconds(message_seconds: float) -> float:
     """From her answer to the end of her message: the greeting, then the message."""
     return PROMPT_SECONDS + message_seconds
+
+
+@dataclass
+class Result:
+    name: str
+    counts: Counts | None = None
+    resume: float | None = None
+    notes: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    error: str | None = None
+    failed_at: float | None = None          # when the drill broke something
+    back_at: float | None = None            # when the broken part served again
+    phones_ended: int = 0                   # SimPhoneEnded events (Asterisk's own view)
+    live_at_failure: tuple[int, int] = (0, 0)   # calls (ringing, answered) at the failure
+
+    @property
+    def clean(self) -> bool:
+        c = self.counts
+        return c is not None and not (c.duplicates or c.lost or c.cut_by_us)
+
+
+# ---------------------------------------------------------------------- the table
+def markdown(results: list[Result], women: int) -> str:
+    out = ["| drill | women | calls placed | delivered | duplicate deliveries | lost attempts "
+           "| hung up on (by us / by the failure) | resume seconds | notes |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        c = r.counts
+        if c is None:
+            out.append(f"| {r.name} | {women} | - | - | - | - | - | - | FAILED: {r.error} |")
+            continue
+        resume = "-" if r.resume is None else f"{r.resume:.2f}"
+        notes = "; ".join(r.notes + ([f"ERROR: {r.error}"] if r.error else []))
+        unheard = f" ({len(c.delivered_unheard)} never heard it out)" if c.delivered_unheard else ""
+        out.append(f"| {r.name} | {c.women} | {c.placed} | {c.delivered}/{c.women}{unheard} | "
+                   f"{len(c.duplicates)} | {len(c.lost)} | {len(c.cut_by_us)} / "
+                   f"{len(c.cut_by_failure)} | {resume} | {notes} |")
+    for r in results:
+        if r.details:
+            out += ["", f"{r.name}:", *[f"- {line}" for line in r.details]]
+    return "\n".join(out) + "\n"
+
+

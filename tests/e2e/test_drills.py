@@ -33,8 +33,8 @@ async def test_a_kicked_ami_session_loses_no_call(sandbox, tmp_path):
     c = result.counts
     # the kick happened while calls rang and played, and the service logged in again
     assert result.back_at is not None and result.back_at > result.failed_at
-    ringing, playing = result.live_at_failure
-    assert ringing >= 1 and playing >= 1, result.notes
+    ringing, answered = result.live_at_failure
+    assert ringing >= 1 and answered >= 1, result.notes
     # every call placed was seen ending by its phone, and every woman got her message
     assert c.placed >= 4 and result.phones_ended == c.placed, result
     assert c.delivered == 4, result
