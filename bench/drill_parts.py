@@ -168,6 +168,8 @@ class Counts:
     cut_by_failure: list[PhoneCall]
     answered_twice: list[int]            # subscribers answered twice (one of them cut short)
     delivered_unheard: list[int]         # delivered by the store, her message never played out
+    never_placed: list[tuple[int, str]]  # attempt rows Asterisk never made a channel for
+    rows: int = 0                        # attempt rows in the store
 
 
 def count(db: Path, calls: dict[int, PhoneCall], failure: Failure, message_end: float,
@@ -208,8 +210,10 @@ def count(db: Path, calls: dict[int, PhoneCall], failure: Failure, message_end: 
     heard_by = {sub for (sub, _) in heard}
     unheard = sorted(d["subscriber_id"] for d in first_deliveries(db)
                      if d["status"] == "delivered" and d["subscriber_id"] not in heard_by)
+    never = [(i, r["cause_text"] or "") for i, r in rows.items()
+             if i not in calls and r["started_at"] is not None]
     return Counts(women, len(calls), delivered, duplicates, lost, by_us, by_failure, twice,
-                  unheard)
+                  unheard, never, len(rows))
 
 
 def describe(call: PhoneCall, t0: float) -> str:

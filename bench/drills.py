@@ -194,6 +194,11 @@ async def run_drill(name: str, women: int, base: Path, sounds: Path, programme: 
             r.failed_at, r.back_at = failure.at, failure.back
             r.phones_ended = sum(c.end_seen for c in d.watch.calls.values())
             r.notes.append(phone_view(d))
+            if r.counts.never_placed:
+                reasons = sorted({why.split(": ")[-1] for _, why in r.counts.never_placed})
+                r.notes.append(f"{r.counts.rows} attempt rows, {len(r.counts.never_placed)} of "
+                               f"them never placed ({'; '.join(reasons)[:80]}), closed as failed: "
+                               "each cost her an attempt")
             if d.resume_from is not None:
                 r.resume = d.first_originate_after(d.resume_from)
             await after(d, r, failure)
@@ -253,6 +258,8 @@ def report_details(d: Drill, r: Result) -> None:
         r.details += [f"answered twice (the first cut short): woman {s}" for s in c.answered_twice]
         r.details += [f"delivered (the store) though her message never played to its end: "
                       f"woman {s}" for s in c.delivered_unheard]
+        r.details += [f"never placed (no channel in Asterisk), closed as failed: attempt {i}: "
+                      f"{why[:90]}" for i, why in c.never_placed]
     if r.error or (c is not None and not r.clean):
         r.details += ["log: " + line for line in d.log_lines()]
 
