@@ -87,7 +87,7 @@ class AmiWatch:
             return
         if name == "Newstate" and e.get("ChannelState") == "6" and call.answered_at is None:
             call.answered_at = at
-        elif name == "UserEvent" and e.get("UserEvent") == "SimPhoneEnded":
+        elif name == "UserEvent" and e.get("UserEvent") == C.USEREVENT_SIM_PHONE_ENDED:
             call.ended_at, call.end_seen, call.cause = at, True, e.get("Cause", "")
             if e.get("Answered") == "yes" and e.get("Talked"):
                 call.talked = float(e["Talked"])
