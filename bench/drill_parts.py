@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr import constants as C
 
 OUR_CHANNEL = re.compile(r"^ivr-(\d+)-[0-9a-f]+$")
 PHONE_SIDE = re.compile(r"^ivr-(\d+)-[0-9a-f]+-2$")

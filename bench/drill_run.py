@@ -144,6 +144,11 @@ class Drill:
         self.live_at_failure = (len(self.watch.ringing()), len(self.watch.answered()))
 
     def check_alive(self) -> None:
+        """A subprocess that failed, or our AMI listener or status reader that broke, ends
+        the drill (never a silent count of nothing)."""
+        for task in self.tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise RuntimeError(f"{task.get_coro().__qualname__} failed: {task.exception()!r}")
         for proc, log in zip(self.procs, self.logs):
             if proc.returncode not in (None, 0, -signal.SIGKILL, 1):
                 raise RuntimeError(f"{log.name} exited {proc.returncode}: "

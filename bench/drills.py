@@ -190,6 +190,7 @@ async def run_drill(name: str, women: int, base: Path, sounds: Path, programme: 
             if left:
                 r.notes.append(f"{len(left)} channel(s) of ours still up after the stop")
             await asyncio.sleep(1.0)                 # the last SimPhoneEnded events
+            d.check_alive()
             r.counts = count(d.db, d.watch.calls, failure, d.message_end, women)
             r.failed_at, r.back_at = failure.at, failure.back
             r.phones_ended = sum(c.end_seen for c in d.watch.calls.values())
