@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ivr.commands import (audio, call, calls, demo, dialplan, enrol, imports, report, run,
+from ivr.commands import (audio, call, calls, db, demo, dialplan, enrol, imports, report, run,
                           sandbox, schedule, simulate, women)
 from ivr.commands.common import Settings
 
@@ -30,7 +30,7 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 
 
 for module in (sandbox, call, audio, simulate, demo, dialplan, enrol, imports, women, schedule,
-               calls, report):
+               calls, report, db):
     main.add_command(module.command)
 main.add_command(run.run_command)
 main.add_command(run.status_command)

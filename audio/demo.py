@@ -43,6 +43,8 @@ PROMPT_TEXT = {
         C.PROMPT_GOODBYE: "Thank you. Goodbye.",
         C.PROMPT_OPTOUT_CONFIRM: "To stop all messages, press 1. Otherwise, hang up.",
         C.PROMPT_OPTOUT_DONE: "You will not receive any more messages. Goodbye.",
+        C.PROMPT_OPTOUT_FAILED: "Sorry, we could not stop your messages just now. "
+                                "A health worker from the call centre will call you.",
         C.PROMPT_CALL_CENTRE: "Connecting you to a health worker. Please wait.",
         C.PROMPT_SORRY: "Sorry, we cannot play your message now. We will call you again.",
     },
@@ -54,6 +56,8 @@ PROMPT_TEXT = {
         C.PROMPT_GOODBYE: "धन्यवाद। नमस्ते।",
         C.PROMPT_OPTOUT_CONFIRM: "सभी संदेश बंद करने के लिए 1 दबाएं। अन्यथा फ़ोन रख दें।",
         C.PROMPT_OPTOUT_DONE: "अब आपको कोई संदेश नहीं मिलेगा। धन्यवाद।",
+        C.PROMPT_OPTOUT_FAILED: "क्षमा करें, अभी आपके संदेश बंद नहीं हो सके। "
+                                "कॉल सेंटर से एक स्वास्थ्य कार्यकर्ता आपको कॉल करेंगी।",
         C.PROMPT_CALL_CENTRE: "आपको स्वास्थ्य कार्यकर्ता से जोड़ा जा रहा है। कृपया प्रतीक्षा करें।",
         C.PROMPT_SORRY: "क्षमा करें, अभी आपका संदेश नहीं चल सकता। हम आपको फिर से कॉल करेंगे।",
     },
@@ -65,6 +69,8 @@ PROMPT_TEXT = {
         C.PROMPT_GOODBYE: "धन्यवाद. नमस्कार.",
         C.PROMPT_OPTOUT_CONFIRM: "सर्व संदेश बंद करण्यासाठी 1 दाबा. नाहीतर फोन ठेवा.",
         C.PROMPT_OPTOUT_DONE: "आता आपल्याला कोणतेही संदेश येणार नाहीत. धन्यवाद.",
+        C.PROMPT_OPTOUT_FAILED: "क्षमा करा, आत्ता आपले संदेश बंद करता आले नाहीत. "
+                                "कॉल सेंटरमधून आरोग्य कार्यकर्ता आपल्याला कॉल करतील.",
         C.PROMPT_CALL_CENTRE: "आपल्याला आरोग्य कार्यकर्त्याशी जोडत आहोत. कृपया थांबा.",
         C.PROMPT_SORRY: "क्षमा करा, आत्ता आपला संदेश वाजवता येत नाही. आम्ही आपल्याला पुन्हा कॉल करू.",
     },
@@ -76,6 +82,8 @@ PROMPT_TEXT = {
         C.PROMPT_GOODBYE: "આભાર. આવજો.",
         C.PROMPT_OPTOUT_CONFIRM: "બધા સંદેશ બંધ કરવા માટે 1 દબાવો. નહીં તો ફોન મૂકી દો.",
         C.PROMPT_OPTOUT_DONE: "હવે તમને કોઈ સંદેશ મળશે નહીં. આભાર.",
+        C.PROMPT_OPTOUT_FAILED: "માફ કરશો, અત્યારે તમારા સંદેશ બંધ થઈ શક્યા નથી. "
+                                "કૉલ સેન્ટરમાંથી આરોગ્ય કાર્યકર તમને કૉલ કરશે.",
         C.PROMPT_CALL_CENTRE: "તમને આરોગ્ય કાર્યકર સાથે જોડી રહ્યા છીએ. કૃપા કરીને રાહ જુઓ.",
         C.PROMPT_SORRY: "માફ કરશો, અત્યારે તમારો સંદેશ વગાડી શકાતો નથી. અમે તમને ફરીથી કૉલ કરીશું.",
     },

@@ -6,7 +6,8 @@ number N times at R calls/s, one caller per call (an -inf CSV file), and the dia
 each without answering. The calling service (Dialer, in this process) calls each woman back.
 
 Latency per callback = attempts.started_at (Originate sent) - missed_calls.received_at (the
-row written by the dialplan's fallback AGI script). Also reported: from the moment sipp sent
+time the dialplan's fallback AGI script spooled the call: its file's received_at; the
+controller ingests the file on the IvrMissedCall event). Also reported: from the moment sipp sent
 her INVITE (sipp's -trace_msg log) to the Originate, which adds the dialplan's time (Ringing,
 the fallback script's start-up) to the above. (AMI's event Timestamp is not used for this: it
 is stamped when the manager thread writes the event, which lags under load.)
@@ -25,6 +26,7 @@ from service_dialer import phones
 from ivr.adapters.schedule_store import Enrolment, ScheduleStore
 from ivr.app import running
 from ivr.config import Config
+from ivr.intake import prepare_spool
 from ivr.sandbox import Sandbox
 from ivr.service import Dialer
 from scheduler.programme import load_programme
@@ -73,6 +75,7 @@ async def run_missed(box: Sandbox, cfg: Config, work: Path, n: int, rate: float,
                      timeout: float) -> dict:
     programme = load_programme(cfg.programme)
     trunk = cfg.trunk("carrier")
+    prepare_spool(cfg.spool)
     numbers = phones(n)
     inf = work / "callers.csv"
     inf.write_text("SEQUENTIAL\n" + "".join(f"+{p};\n" for p in numbers))
@@ -100,7 +103,7 @@ async def run_missed(box: Sandbox, cfg: Config, work: Path, n: int, rate: float,
             meter = Meter(box.status().pid).start()
             uac = await asyncio.create_subprocess_exec(
                 "sipp", f"127.0.0.1:{box.ports.sip_port}", "-sf", str(uac_scenario(work)),
-                "-s", DID, "-inf", str(inf), "-key", "database", str(cfg.database),
+                "-s", DID, "-inf", str(inf), "-key", "spool", str(cfg.spool),
                 "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port(span=4)),
                 "-r", f"{rate:g}", "-m", str(n), "-nostdin", "-timeout", str(int(timeout)),
                 "-timeout_error", "-trace_msg", "-message_file", str(work / "uac_messages.log"),

@@ -1,9 +1,11 @@
 """The FastAGI route `call`: what happens once she has answered.
 
-Asterisk runs AGI(<url>/call,<attempt id>) from the ivr-outbound context. The route finds
-the live call by attempt id, picks the language to play (hers, or the programme's fallback
-when her recording is missing: never silence), runs the pure in-call flow, and stores what
-she heard.
+Asterisk runs AGI(<url>/call,<attempt id>,<token>) from the ivr-outbound context. The route
+finds the live call by attempt id and serves the session only when it carries that call's
+secret token, on the channel the Originate named, once (FastAGI itself has no
+authentication). It then picks the language to play (hers, or the programme's fallback when
+her recording is missing: never silence), runs the pure in-call flow (which asks for her
+opt-out to be recorded before she hears it is done), and stores what she heard.
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from datetime import datetime, timezone
 from audio.catalogue import Catalogue, sound_path
 from ivr import constants as C
 from ivr.adapters.fastagi import AgiSession, run_flow
+from ivr.adapters.log_throttle import LogThrottle
 from ivr.adapters.store import Store
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.controller import Controller
+from ivr.controller import Controller, LiveCall
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
 from scheduler.model import SchedulerError
 
@@ -25,6 +28,10 @@ log = logging.getLogger(__name__)
 
 OPT_OUT_ACTOR = "ivr"
 OPT_OUT_REASON = "by_user_ivr"
+# call_centre_list.reason when her opt-out by key could not be recorded
+CALL_CENTRE_OPT_OUT = "opt_out_not_recorded"
+# IVR_RESULT of a session refused (unknown attempt, bad token, foreign channel)
+RESULT_REFUSED = "unknown_call"
 
 # A Local channel's name carries the dialled number ("Local/919000021@sim-phones-0000002a;1").
 # Only a digit run that starts a word is a number: the channel's counter ("-0000002a") is not.
@@ -45,23 +52,45 @@ class CallRoute:
         self.catalogue = catalogue
         self.fallback_language = fallback_language
         self.schedule = schedule
+        # a local process can open sessions at will: their refusals cannot flood the log
+        self._refusals = LogThrottle(log, logging.WARNING)
 
     async def __call__(self, session: AgiSession) -> None:
-        args = session.request.args
-        attempt_id = int(args[0]) if args and args[0].isdigit() else None
-        call = self.controller.live.get(attempt_id) if attempt_id is not None else None
+        call = self._live_call(session)
         if call is None:
-            log.warning("AGI request for unknown attempt %r: hanging up", args[:1])
-            await session.command("SET", "VARIABLE", C.VAR_RESULT, "unknown_call")
+            await session.command("SET", "VARIABLE", C.VAR_RESULT, RESULT_REFUSED)
             return
         call.agi_started = True
         try:
-            await self._play(session, call.attempt_id, call.request.language,
-                             call.request.message_key)
+            await self._play(session, call)
         finally:
             call.flow_done.set()
 
-    async def _play(self, session: AgiSession, attempt_id: int, language: str, key: str) -> None:
+    def _live_call(self, session: AgiSession) -> LiveCall | None:
+        """The live call this session belongs to, or None (logged once): FastAGI has no
+        authentication, so a session is served only with the call's secret token (the
+        dialplan's second argument), on the channel the Originate named, once."""
+        request = session.request
+        args = request.args
+        attempt_id = int(args[0]) if args and args[0].isdigit() else None
+        call = self.controller.live.get(attempt_id) if attempt_id is not None else None
+        token = args[1] if len(args) > 1 else ""
+        if call is None:
+            why = "no live call of that attempt"
+        elif not call.owns_agi(token, request.uniqueid):
+            why = "wrong or missing token, or not the call's channel"
+        elif call.agi_started:
+            why = "the call has its session already"
+        else:
+            return call
+        self._refusals.log("FastAGI session refused (%s): attempt %r, uniqueid %r, channel %s",
+                           why, args[0][:20] if args else None, request.uniqueid[:40],
+                           masked_channel(request.channel[:80]))
+        return None
+
+    async def _play(self, session: AgiSession, call: LiveCall) -> None:
+        attempt_id, language = call.attempt_id, call.request.language
+        key = call.request.message_key
         played = self.catalogue.language_for(language, key, self.fallback_language)
         if played is None:
             log.error("attempt %s: message %s missing in %s and in the fallback %s",
@@ -80,9 +109,8 @@ class CallRoute:
             prompts={name: sound_path(self.catalogue.sounds, name) for name in C.PROMPTS},
             call_centre=self.controller.config.call_centre,
         )
-        result = await run_flow(session, CallFlow(plan))
-        if result.opted_out:
-            await self._opt_out(session, attempt_id)
+        result = await run_flow(session, CallFlow(plan), record_opt_out=lambda: self._opt_out(
+            session, attempt_id, call.request.subscriber_id))
         if result.call_centre:
             log.info("attempt %s: she asked for the call centre (%s)", attempt_id,
                      "transferring" if result.ended == ENDED_CALL_CENTRE else
@@ -92,29 +120,43 @@ class CallRoute:
             heard_share=result.heard_share, ended=result.ended, keys=result.keys,
             language_played=played, plays=result.plays)
 
-    async def _opt_out(self, session: AgiSession, attempt_id: int) -> None:
-        """She confirmed 9 then 1: end her subscription now, before the AGI returns."""
-        attempt = await self.store.attempt(attempt_id)
-        subscriber_id = attempt.subscriber_id if attempt is not None else None
+    async def _opt_out(self, session: AgiSession, attempt_id: int,
+                       subscriber_id: int | None) -> bool:
+        """She confirmed 9 then 1: end her subscription now, before she is told it is done.
+        False when it could not be recorded: she is then put on the call centre's list (she
+        hears that a health worker will call her)."""
         channel = session.request.channel
         if subscriber_id is None:
             log.info("attempt %s: opt-out confirmed on a call with no subscriber (test call, "
                      "%s): nothing to record", attempt_id, masked_channel(channel))
-            return
+            return True
         now = datetime.fromtimestamp(self.controller.clock(), timezone.utc)
         try:
             sub = await self.schedule.opt_out(
                 subscriber_id, now, actor=OPT_OUT_ACTOR, reason=OPT_OUT_REASON,
                 detail={"via": "key", "channel": masked_channel(channel), "attempt": attempt_id})
         except SchedulerError as e:
-            # no such woman, or her subscription had already ended: nothing to change
+            # no such woman, or her subscription had already ended: she gets no more calls
             log.info("attempt %s: opt-out by key of subscriber %s not applied: %s", attempt_id,
                      subscriber_id, e)
-            return
-        except sqlite3.Error as e:
-            # she was told it is done: this must reach an operator
-            log.error("attempt %s: opt-out of subscriber %s NOT recorded: %s", attempt_id,
-                      subscriber_id, e)
-            return
+            return True
+        except Exception as e:      # whatever failed, she must not be told it is done
+            log.error("attempt %s: opt-out of subscriber %s NOT recorded (%s: %s); she is told "
+                      "the call centre will call her", attempt_id, subscriber_id,
+                      type(e).__name__, e)
+            await self._call_centre_list(attempt_id, subscriber_id)
+            return False
         log.info("attempt %s: subscriber %s opted out by key (%s)", attempt_id, subscriber_id,
                  sub.status.value)
+        return True
+
+    async def _call_centre_list(self, attempt_id: int, subscriber_id: int) -> None:
+        try:
+            await self.store.add_to_call_centre_list(subscriber_id, attempt_id,
+                                                     CALL_CENTRE_OPT_OUT, self.controller.clock())
+        except sqlite3.Error as e:
+            log.error("attempt %s: subscriber %s could not be put on the call centre's list "
+                      "either (%s): an operator must call her", attempt_id, subscriber_id, e)
+            return
+        log.warning("attempt %s: subscriber %s put on the call centre's list (%s)", attempt_id,
+                    subscriber_id, CALL_CENTRE_OPT_OUT)

@@ -43,7 +43,8 @@ async def running(config: Config, *, agi_port: int | None = None) -> AsyncIterat
         route = CallRoute(controller, store, catalogue, programme.fallback_language,
                           ScheduleStore(store, programme))
         server = FastAgiServer(route, host=config.agi_host,
-                               port=config.agi_port if agi_port is None else agi_port)
+                               port=config.agi_port if agi_port is None else agi_port,
+                               max_connections=config.agi_max_connections)
         await server.start()
         controller.agi_url = server.url
         await controller.start()

@@ -6,11 +6,16 @@ configuration points at the sandbox). Secrets can stay out of the file: IVR_AMI_
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping, Sequence
+
+from ivr.netaddr import private_host
 
 
 class ConfigError(Exception):
@@ -25,6 +30,26 @@ class AmiSettings:
     secret: str = ""
     ping_interval: float = 5.0       # seconds between AMI pings (loss detection)
     connect_timeout: float = 10.0    # connect + login must finish within this
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """`ivr run`'s Prometheus endpoint (http://host:port/metrics). Off by default; loopback
+    or a private address only (it has no authentication)."""
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+
+def local_address(host: str) -> bool:
+    """Loopback or a private address (never a public one, never 0.0.0.0 or ::)."""
+    if host == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not ip.is_unspecified and (ip.is_loopback or ip.is_private)
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,32 @@ class Trunk:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """[privacy]: how long call records are kept (`ivr db purge`, daily in `ivr run`)."""
+    keep_call_records: timedelta | None = None     # None: kept for ever
+
+
+MIN_KEEP_CALL_RECORDS = timedelta(days=30)   # the at-risk rule and the retries read recent calls
+
+
+def privacy_settings(table: dict, path: Path | None) -> PrivacySettings:
+    """[privacy] keep_call_records = "400d" (days); a bad value names the key."""
+    raw = table.get("keep_call_records")
+    if raw is None:
+        return PrivacySettings()
+    m = re.fullmatch(r"\s*(\d+)\s*d\s*", raw) if isinstance(raw, str) else None
+    if m is None:
+        raise ConfigError(f"[privacy] keep_call_records in {path}: write a number of days "
+                          f"like \"400d\", got {raw!r}")
+    keep = timedelta(days=int(m.group(1)))
+    if keep < MIN_KEEP_CALL_RECORDS:
+        raise ConfigError(f"[privacy] keep_call_records in {path}: at least "
+                          f"{MIN_KEEP_CALL_RECORDS.days}d (the at-risk rule and the retries "
+                          f"read recent calls), got {raw!r}")
+    return PrivacySettings(keep_call_records=keep)
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     database: Path
@@ -51,12 +102,24 @@ class Config:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    # FastAGI connections served at once (each answered call holds one); more are closed
+    agi_max_connections: int = 1000
     trunks: tuple[Trunk, ...] = (Trunk("sim", "Local/{digits}@sim-phones"),)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     call_centre: bool = False        # key 0 reaches the call centre (dialplan global IVR_CALL_CENTRE)
     # the database file 0660 in a 0770 directory instead of 0600/0700: for a deployment where
     # Asterisk's missed-call fallback script (another user, same group) writes into it
     database_group_writable: bool = False
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     source: Path | None = None       # the file read, if any
+    # where Asterisk's missed-call fallback script drops one file per missed call (the
+    # dialplan's IVR_MISSED_SPOOL); None: <home>/spool/missed
+    missed_spool: Path | None = None
+
+    @property
+    def spool(self) -> Path:
+        """The missed-call spool directory."""
+        return self.missed_spool or self.home / "spool" / "missed"
 
     def trunk(self, name: str | None = None) -> Trunk:
         if name is None:
@@ -113,11 +176,14 @@ def _get(section: dict, key: str, kind: type, default, where: str):
     return value
 
 
-_KNOWN = {"ivr", "ami", "agi", "trunk"}
+_KNOWN = {"ivr", "ami", "agi", "trunk", "metrics", "privacy"}
 _KEYS = {
-    "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable"},
+    "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable",
+            "missed_spool"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
-    "agi": {"host", "port"},
+    "agi": {"host", "port", "max_connections"},
+    "metrics": {"enabled", "host", "port"},
+    "privacy": {"keep_call_records"},
     "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run",
               "rest_after", "rest_seconds"},
 }
@@ -173,6 +239,8 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         trunks.append(trunk)
     database = Path(env.get("IVR_DATABASE") or _get(ivr, "database", str, "ivr.db", "ivr"))
     sounds = Path(env.get("IVR_SOUNDS") or _get(ivr, "sounds", str, "sounds", "ivr"))
+    spool = Path(env.get("IVR_MISSED_SPOOL")
+                 or _get(ivr, "missed_spool", str, "spool/missed", "ivr"))
     cfg = Config(
         home=home,
         database=database if database.is_absolute() else home / database,
@@ -181,14 +249,33 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         ami=ami_s,
         agi_host=_get(agi, "host", str, "127.0.0.1", "agi"),
         agi_port=_get(agi, "port", int, 4573, "agi"),
+        agi_max_connections=_get(agi, "max_connections", int, 1000, "agi"),
         call_centre=_get(ivr, "call_centre", bool, False, "ivr"),
         database_group_writable=_get(ivr, "database_group_writable", bool, False, "ivr"),
+        metrics=_metrics(data.get("metrics", {})),
+        privacy=privacy_settings(data.get("privacy", {}), path),
         source=path,
+        missed_spool=spool if spool.is_absolute() else home / spool,
     )
     if trunks:
         cfg = replace(cfg, trunks=tuple(trunks))
-    if cfg.agi_host not in ("127.0.0.1", "::1", "localhost") and not cfg.agi_host.startswith(
-            ("10.", "192.168.", "172.")):
-        raise ConfigError(f"agi.host {cfg.agi_host!r}: FastAGI has no authentication; bind it to "
-                          "loopback or a private address, never a public one or 0.0.0.0")
+    if not 1 <= cfg.agi_max_connections <= 100_000:
+        raise ConfigError(f"agi.max_connections must be 1..100000, got {cfg.agi_max_connections}")
+    try:
+        private_host(cfg.agi_host, "agi.host")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return cfg
+
+
+def _metrics(section: dict) -> MetricsSettings:
+    d = MetricsSettings()
+    m = MetricsSettings(enabled=_get(section, "enabled", bool, d.enabled, "metrics"),
+                        host=_get(section, "host", str, d.host, "metrics"),
+                        port=_get(section, "port", int, d.port, "metrics"))
+    if not local_address(m.host):
+        raise ConfigError(f"metrics.host {m.host!r}: the metrics endpoint has no authentication; "
+                          "bind it to loopback or a private address, never a public one or 0.0.0.0")
+    if not 0 <= m.port <= 65535:
+        raise ConfigError(f"metrics.port {m.port}: must be 0..65535")
+    return m

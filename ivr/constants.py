@@ -9,6 +9,10 @@ on one side without the other fails the suite.
 # the AGI route and comes back on AMI events (manager.conf channelvars).
 VAR_ATTEMPT_ID = "IVR_ATTEMPT_ID"
 VAR_LANG = "IVR_LANG"
+VAR_MESSAGE = "IVR_MESSAGE"      # her message's key: the dialplan plays it if the controller is gone
+# A per-call secret set on the Originate; the dialplan passes it to the FastAGI route as its
+# second argument, and the route serves only a session that carries the live call's token.
+VAR_AGI_TOKEN = "IVR_AGI_TOKEN"
 # Set by the AGI route before it returns, for the dialplan (and CDRs) to read.
 VAR_RESULT = "IVR_RESULT"
 
@@ -39,10 +43,13 @@ PROMPT_INVALID = "ivr-invalid"              # "Sorry, that key is not valid"
 PROMPT_GOODBYE = "ivr-goodbye"
 PROMPT_OPTOUT_CONFIRM = "ivr-optout-confirm"  # "To stop all messages press 1, else hang up"
 PROMPT_OPTOUT_DONE = "ivr-optout-done"
+# the opt-out could not be recorded: "we could not stop your messages now; a health worker
+# from the call centre will call you" (she is put on the call centre's list)
+PROMPT_OPTOUT_FAILED = "ivr-optout-failed"
 PROMPT_CALL_CENTRE = "ivr-call-centre"      # "Connecting you to a health worker"
 PROMPT_SORRY = "ivr-sorry"                  # apology when the service cannot play (AGI down)
 PROMPTS = (PROMPT_GREETING, PROMPT_MENU, PROMPT_INVALID, PROMPT_GOODBYE, PROMPT_OPTOUT_CONFIRM,
-           PROMPT_OPTOUT_DONE, PROMPT_CALL_CENTRE, PROMPT_SORRY)
+           PROMPT_OPTOUT_DONE, PROMPT_OPTOUT_FAILED, PROMPT_CALL_CENTRE, PROMPT_SORRY)
 
 # Keys of the in-call menu.
 KEY_REPLAY = "1"
@@ -64,17 +71,19 @@ CONTEXT_CALL_CENTRE = "ivr-call-centre"    # dials ${IVR_CALL_CENTRE}, then hang
 # and how long to ring it in seconds (default 45 when unset).
 GLOBAL_CALL_CENTRE = "IVR_CALL_CENTRE"
 GLOBAL_CALL_CENTRE_TIMEOUT = "IVR_CALL_CENTRE_TIMEOUT"
-# [globals]: the controller's SQLite database; the missed-call context passes it to the
-# classic AGI script below, which records every missed call there even when the controller
-# is down.
-GLOBAL_DATABASE = "IVR_DATABASE"
+# [globals]: the controller's missed-call spool directory (ivr.toml [ivr] missed_spool); the
+# missed-call context passes it to the classic AGI script below, which drops one file per
+# missed call there even when the controller is down. Asterisk never sees the database.
+GLOBAL_MISSED_SPOOL = "IVR_MISSED_SPOOL"
 AGI_SCRIPT_MISSED_CALL = "ivr-missed-call-fallback"   # in Asterisk's astagidir
-# Set by that script: the missed_calls row id it wrote (empty when it could not write).
-VAR_MISSED_CALL_ID = "IVR_MISSED_CALL_ID"
-# UserEvent headers of IvrMissedCall (the row id header is empty when the script failed).
-HEADER_CALLER = "Caller"
-HEADER_DID = "DID"
-HEADER_MISSED_CALL_ID = "MissedCallId"
+# Set by that script: the name of the spool file it wrote (empty when it could not write).
+VAR_MISSED_CALL_FILE = "IVR_MISSED_CALL_FILE"
+# The one header of IvrMissedCall: that file's name (the controller ingests it at once).
+HEADER_MISSED_CALL_FILE = "MissedCallFile"
+
+# Sandbox tests only: an environment variable of Asterisk's that holds the fallback script's first
+# run half-way (ivr.missed_fallback.TEST_HOLD_ENV), set from the SIP header X-Ivr-Test-Hold.
+VAR_MISSED_FALLBACK_TEST_HOLD = "IVR_MISSED_FALLBACK_TEST_HOLD"
 
 # Sandbox only: the simulated call-centre agent (Local/agent@sim-agent) and its event.
 CONTEXT_SIM_AGENT = "sim-agent"
@@ -90,3 +99,12 @@ CONTEXT_MISSED_CALL_RECORD = "ivr-missed-call-record"   # Gosub: the AGI script,
 # How long `ivr run` lets live calls finish after SIGTERM (deploy/ivr.service's TimeoutStopSec
 # is longer, so systemd never kills it mid-drain).
 DRAIN_SECONDS = 600.0
+# The headers each of our UserEvents carries (beyond the channel's own): an AMI message
+# naming one of these events with any other header is refused (ivr/protocol/ami.py), so
+# tests/test_constants.py checks this table against every UserEvent(...) in dialplan/.
+USER_EVENT_HEADERS = {
+    USEREVENT_MISSED_CALL: (HEADER_MISSED_CALL_FILE,),
+    USEREVENT_AGI_FAILED: (VAR_ATTEMPT_ID,),
+    USEREVENT_CALL_CENTRE: (VAR_ATTEMPT_ID, "DialStatus"),
+    USEREVENT_SIM_AGENT: (VAR_ATTEMPT_ID,),
+}

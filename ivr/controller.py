@@ -8,6 +8,7 @@ variable IVR_ATTEMPT_ID (read back by the AGI route) and names the channels them
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import secrets
 import time
@@ -66,6 +67,9 @@ class LiveCall:
     cause_seen: asyncio.Event = field(default_factory=asyncio.Event)  # a Hangup with a cause
     flow_done: asyncio.Event = field(default_factory=asyncio.Event)   # the AGI route finished
     ami_lost: asyncio.Event = field(default_factory=asyncio.Event)    # AMI dropped meanwhile
+    # the per-call secret the dialplan passes back to FastAGI (IVR_AGI_TOKEN): a local process
+    # that connects to the FastAGI port cannot act on this call without it
+    agi_token: str = field(default_factory=lambda: secrets.token_urlsafe(18), repr=False)
     agi_seen: asyncio.Event = field(default_factory=asyncio.Event)    # the AGI route has it
     reached: asyncio.Event = field(default_factory=asyncio.Event)     # ringing, or answered
     on_reached: Callable[[], None] | None = None
@@ -93,6 +97,12 @@ class LiveCall:
     def uniqueids(self) -> tuple[str, str]:
         """Our channel and, for a Local channel, its second half."""
         return self.channel_id, self.channel_id + "-2"
+
+    def owns_agi(self, token: str, uniqueid: str) -> bool:
+        """Is a FastAGI session with this token, on this channel uniqueid, this call's?  The
+        AGI runs on the channel the Originate named (for a Local channel its first half)."""
+        return (hmac.compare_digest(token.encode(), self.agi_token.encode())
+                and uniqueid == self.channel_id)
 
     def dialled_cause(self) -> tuple[int | None, str | None]:
         """The cause of the leg that rang her phone: for a Local channel its second half,
@@ -125,7 +135,7 @@ class Controller:
         # deadline: then calls stay up in Asterisk and the next start closes them
         self.leave_calls_up = False
         self.ami = AmiGateway(config.ami, self._on_event, on_disconnect=self._on_ami_lost,
-                              on_login=self._on_ami_login)
+                              on_login=self._on_ami_login, ready_context=C.CONTEXT_OUTBOUND)
 
     async def start(self) -> None:
         await self.ami.connect()
@@ -221,7 +231,9 @@ class Controller:
                 # "__" makes the second half of a Local channel inherit it too
                 "__" + C.VAR_ATTEMPT_ID: str(call.attempt_id),
                 C.VAR_LANG: request.language,
+                C.VAR_MESSAGE: request.message_key,
                 C.VAR_AGI_URL: self.agi_url,
+                C.VAR_AGI_TOKEN: call.agi_token,
             })
         if gate is not None:
             await gate()

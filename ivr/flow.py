@@ -19,7 +19,11 @@ How each call ends (``CallResult.ended``) and the dialplan contract (VAR_RESULT)
 - "no_input"     the menu got no valid key twice (silence or wrong keys): goodbye.  The usual
                  end of a call where she just listened.
 - "completed"    she asked for the message again after its last allowed play: goodbye.
-- "opted_out"    9 then 1: the "done" prompt; she must get no more calls.
+- "opted_out"    9 then 1, and the opt-out recorded: the "done" prompt; she must get no
+                 more calls.  The flow asks the shell to record it (RecordOptOut) and waits for
+                 the result (OptOutRecorded) BEFORE she is told it is done.
+- "opt_out_failed"  9 then 1, but recording it failed: the "failed" prompt (the call centre
+                 will call her; the shell puts her on its list); ``opted_out`` stays False.
 - "call_centre"  0 with a call centre configured: the "connecting you" prompt, then the AGI
                  returns and the dialplan transfers on ${IVR_RESULT} = "call_centre".
 - "hangup"       she hung up before the flow ended (VAR_RESULT is then not set).  A hang-up
@@ -44,6 +48,7 @@ ENDED_HANGUP = "hangup"
 ENDED_NO_INPUT = "no_input"
 ENDED_OPTED_OUT = "opted_out"
 ENDED_CALL_CENTRE = "call_centre"
+ENDED_OPT_OUT_FAILED = "opt_out_failed"
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ class CallPlan:
         if self.sample_rate <= 0:
             raise ValueError(f"CallPlan.sample_rate must be > 0, got {self.sample_rate}")
         needed = [C.PROMPT_GREETING, C.PROMPT_MENU, C.PROMPT_INVALID, C.PROMPT_GOODBYE,
-                  C.PROMPT_OPTOUT_CONFIRM, C.PROMPT_OPTOUT_DONE]
+                  C.PROMPT_OPTOUT_CONFIRM, C.PROMPT_OPTOUT_DONE, C.PROMPT_OPTOUT_FAILED]
         if self.call_centre:
             needed.append(C.PROMPT_CALL_CENTRE)
         missing = [p for p in needed if not self.prompts.get(p)]
@@ -106,6 +111,12 @@ class SetVariable:
 
 
 @dataclass(frozen=True)
+class RecordOptOut:
+    """Record her opt-out now (the shell's store); answer with OptOutRecorded.  Nothing is
+    played until the answer comes: she is told it is done only once it is."""
+
+
+@dataclass(frozen=True)
 class CallResult:
     heard_seconds: float     # furthest point reached in the message, seconds
     heard_share: float       # heard_seconds / message_seconds, in [0, 1]
@@ -121,7 +132,7 @@ class Finish:
     result: CallResult
 
 
-Action = Play | Ask | SetVariable | Finish
+Action = Play | Ask | SetVariable | RecordOptOut | Finish
 
 
 # ---- events (adapter -> flow) ----
@@ -144,14 +155,20 @@ class VariableSet:
 
 
 @dataclass(frozen=True)
+class OptOutRecorded:
+    ok: bool                 # False: not recorded (the store failed); she is still subscribed
+
+
+@dataclass(frozen=True)
 class HungUp:
     endpos: int | None = None    # where the interrupted play stopped, when known
 
 
-Event = Played | Answered | VariableSet | HungUp
+Event = Played | Answered | VariableSet | OptOutRecorded | HungUp
 
 # states
-_GREETING, _MESSAGE, _MENU, _INVALID, _CONFIRM, _CLOSING, _RESULT_SET, _DONE = range(8)
+(_GREETING, _MESSAGE, _MENU, _INVALID, _CONFIRM, _RECORDING, _CLOSING, _RESULT_SET,
+ _DONE) = range(9)
 
 
 @dataclass
@@ -180,9 +197,10 @@ class CallFlow:
         pending = self._pending
         if pending is None or isinstance(pending, Finish):
             raise RuntimeError(f"CallFlow.step({event!r}): the flow is not waiting for an event")
-        if isinstance(event, HungUp):
+        if isinstance(event, HungUp) and not isinstance(pending, RecordOptOut):
             return self._hung_up(event)
-        expected = {Play: Played, Ask: Answered, SetVariable: VariableSet}[type(pending)]
+        expected = {Play: Played, Ask: Answered, SetVariable: VariableSet,
+                    RecordOptOut: OptOutRecorded}[type(pending)]
         if not isinstance(event, expected):
             raise ValueError(f"CallFlow.step: {type(pending).__name__} is answered by "
                              f"{expected.__name__}, got {event!r}")
@@ -208,9 +226,15 @@ class CallFlow:
             digit = (event.digits or "")[:1]
             self._key(digit)
             if digit == C.KEY_CONFIRM:
+                self._state = _RECORDING
+                return self._emit(RecordOptOut())
+            return self._miss()      # not confirmed: counts as a miss, back to the menu
+        if state == _RECORDING:
+            assert isinstance(event, OptOutRecorded)
+            if event.ok:
                 self._opted_out = True
                 return self._closing(C.PROMPT_OPTOUT_DONE, ENDED_OPTED_OUT)
-            return self._miss()      # not confirmed: counts as a miss, back to the menu
+            return self._closing(C.PROMPT_OPTOUT_FAILED, ENDED_OPT_OUT_FAILED)
         if state == _CLOSING:
             return self._set_result()
         if state == _RESULT_SET:

@@ -1,9 +1,10 @@
-"""The missed-call fallback: a classic (exec) AGI script that records a missed call straight
-into the controller's database, so none is lost while the controller is down.
+"""The missed-call fallback: a classic (exec) AGI script that drops one file per missed call
+into the controller's spool directory, so none is lost while the controller is down. It never
+opens the controller's database: Asterisk's user needs (and gets) no access to it.
 
 Asterisk runs it from the missed-call context (dialplan/ivr-missed-call.conf) as
 
-    AGI(ivr-missed-call-fallback,${IVR_DATABASE},<DID digits>)
+    AGI(ivr-missed-call-fallback,${IVR_MISSED_SPOOL},<DID digits>)
 
 Her number is read from the AGI environment (agi_callerid), never passed as an argument:
 Asterisk writes a script's arguments into its log with every VERBOSE the script sends.
@@ -12,130 +13,88 @@ through a small wrapper in its astagidir (`ivr dialplan install-agi` writes it):
 
     exec /path/to/venv/bin/python -I -m ivr.missed_fallback "$@"
 
-It writes one `missed_calls` row (phone, did, received_at, uniqueid; handled_at NULL) and sets
-the channel variable IVR_MISSED_CALL_ID to the row id, which the dialplan then sends in the
-IvrMissedCall UserEvent. The controller handles every row with handled_at NULL.
+It writes `<spool>/<uniqueid>.missed` (ivr/missed_spool.py: her digits, the DID, the time,
+the channel's Uniqueid; temporary name, fsync, rename) and sets the channel variable
+IVR_MISSED_CALL_FILE to the file's name, which the dialplan sends in the IvrMissedCall
+UserEvent. The controller ingests the file (ivr/intake.py) on that event, at start-up and on
+its periodic sweep.
 
-Rules it keeps: it never creates a database (a wrong path is an error, not a new empty file);
-SQLite waits at most BUSY_TIMEOUT_MS for a lock and the whole run is cut at DEADLINE_S (the
-dialplan rejects the call regardless); the caller's digits are validated; her number never
-reaches a log in clear; pyst2's asterisk.agi runs in the main thread with stderr to /dev/null
-(it would print the whole AGI environment, her number included).
+Rules it keeps: it never creates the spool directory (a wrong path is an error); the whole
+run is cut at DEADLINE_S (the dialplan rejects the call regardless, and runs the script once
+more when no file was written); the caller's digits are validated; her number never reaches
+a log in clear; pyst2's asterisk.agi (used for the AGI exchange only) runs in the main thread
+with stderr to /dev/null (it would print the whole AGI environment, her number included).
 
-Exit status: 0 recorded (or already recorded for this channel), 1 not recorded (the reason is
-sent to Asterisk's verbose log at level 1, without the number), 2 usage.
+Exit status: 0 written, 1 not written (the reason is sent to Asterisk's verbose log at level 1,
+without the number), 2 usage.
 """
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import signal
-import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
-from urllib.parse import quote
+from typing import Callable, TextIO
 
-VAR_MISSED_CALL_ID = "IVR_MISSED_CALL_ID"    # ivr.constants.VAR_MISSED_CALL_ID (a test checks)
-BUSY_TIMEOUT_MS = 500
+from ivr import missed_spool
+from ivr.missed_spool import SpooledCall, SpoolError, valid_caller
+from ivr.protocol.ami import mask
+
+VAR_MISSED_CALL_FILE = "IVR_MISSED_CALL_FILE"   # ivr.constants.VAR_MISSED_CALL_FILE (a test checks)
 DEADLINE_S = 5
-CALLER_RE = re.compile(r"\+?[0-9]{6,15}")      # E.164 has at most 15 digits
-DID_RE = re.compile(r"[0-9]{1,20}")
-UNIQUEID_RE = re.compile(r"[0-9A-Za-z._-]{1,150}")
+# Tests only: a directory; the first run that finds it makes <dir>/held, writes its pid into
+# the FIFO <dir>/fifo and waits there, half of its file written (to be killed -9).
+TEST_HOLD_ENV = "IVR_MISSED_FALLBACK_TEST_HOLD"
 
 
 class FallbackError(Exception):
-    """The missed call could not be recorded; the message names no phone number."""
+    """The wrapper could not be installed."""
 
 
-def mask(number: str) -> str:
-    """All but the last 3 characters hidden (the project's masking, ivr.protocol.ami.mask)."""
-    return "*" * max(len(number) - 3, 0) + number[-3:] if len(number) > 3 else "***"
-
-
-def valid_caller(raw: str) -> str | None:
-    """Her caller ID reduced as the dialplan does (digits and '+', 16 characters at most):
-    digits with an optional leading '+', or None when it is withheld, too short or too long
-    to be a phone number."""
-    text = "".join(c for c in raw if c in "0123456789+")[:16]
-    return text if CALLER_RE.fullmatch(text) else None
-
-
-def record_missed_call(database: Path, caller: str, did: str | None, uniqueid: str | None,
-                       now: float) -> int:
-    """Insert one missed_calls row; returns its id (the existing row's id when this channel's
-    call was recorded already). Raises FallbackError, never sqlite3.Error."""
-    if not database.is_absolute():
-        raise FallbackError(f"the database path must be absolute, got {str(database)!r}")
-    if not database.is_file():
-        raise FallbackError(f"no database at {database} (run the controller once to create it; "
-                            "check IVR_DATABASE in the dialplan's [globals])")
-    uri = f"file:{quote(str(database))}?mode=rw"
-    try:
-        db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                             isolation_level=None)
-    except sqlite3.Error as e:
-        raise FallbackError(f"cannot open {database}: {e}") from None
-    try:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        columns = {row[1] for row in db.execute("PRAGMA table_info(missed_calls)")}
-        if not {"phone", "did", "received_at", "uniqueid", "handled_at"} <= columns:
-            raise FallbackError(f"{database} has no up-to-date missed_calls table (schema "
-                                "migration 002 missing: run the controller once to migrate)")
-        row = db.execute(
-            "INSERT INTO missed_calls (phone, did, received_at, uniqueid) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (uniqueid) WHERE uniqueid IS NOT NULL DO NOTHING RETURNING id",
-            (caller, did, now, uniqueid)).fetchone()
-        if row is None:                 # this channel's call is in the table already
-            row = db.execute("SELECT id FROM missed_calls WHERE uniqueid = ?",
-                             (uniqueid,)).fetchone()
-        return int(row[0])
-    except sqlite3.Error as e:
-        raise FallbackError(f"cannot write to {database}: {e}") from None
-    finally:
-        db.close()
-
-
-def run(argv: list[str], stdin: TextIO, stdout: TextIO, now: float) -> int:
-    """One AGI session on stdin/stdout (Asterisk's pipes). argv: DATABASE DID."""
+def run(argv: list[str], stdin: TextIO, stdout: TextIO, now: float,
+        halfway: Callable[[], None] | None = None) -> int:
+    """One AGI session on stdin/stdout (Asterisk's pipes). argv: SPOOL DID."""
     from asterisk.agi import AGI, AGIException
 
     with open(os.devnull, "w") as devnull:
         agi = AGI(stdin=stdin, stdout=stdout, stderr=devnull)
 
-        def tell(message: str, row_id: str = "") -> None:
+        def tell(message: str, name: str = "") -> None:
             try:
-                agi.set_variable(VAR_MISSED_CALL_ID, row_id)
+                agi.set_variable(VAR_MISSED_CALL_FILE, name)
                 agi.verbose(f"ivr-missed-call-fallback: {message}", 1)
             except (AGIException, ValueError, OSError):
                 # she hung up: Asterisk closed the pipe (pyst2 then fails to parse the empty
-                # reply with a ValueError); the row, if any, is written already
+                # reply with a ValueError); the file, if any, is written already
                 pass
 
         if len(argv) != 2:
-            tell(f"usage: DATABASE DID, got {len(argv)} argument(s)")
+            tell(f"usage: SPOOL DID, got {len(argv)} argument(s)")
             return 2
-        database, did_raw = argv
+        spool, did_raw = argv[0].strip(), argv[1].strip()
         caller_raw = agi.env.get("agi_callerid", "")
         caller = valid_caller(caller_raw)
         if caller is None:
             tell("missed call not recorded: the caller ID is withheld or not a phone number "
                  f"({len(caller_raw.strip())} characters)")
             return 1
-        did = did_raw.strip() if DID_RE.fullmatch(did_raw.strip()) else None
-        uniqueid = agi.env.get("agi_uniqueid", "")
-        uniqueid = uniqueid if UNIQUEID_RE.fullmatch(uniqueid) else None
-        if not database.strip():
-            tell(f"missed call from {mask(caller)} not recorded: IVR_DATABASE is empty")
+        if not spool or not Path(spool).is_absolute():
+            tell(f"missed call from {mask(caller)} not recorded: IVR_MISSED_SPOOL must be an "
+                 f"absolute directory, got {spool!r}")
             return 1
+        uniqueid = agi.env.get("agi_uniqueid", "")
+        if not missed_spool.UNIQUEID_RE.fullmatch(uniqueid):
+            uniqueid = f"fallback-{time.time_ns()}-{os.getpid()}"
+        did = did_raw if missed_spool.DID_RE.fullmatch(did_raw) else None
         try:
-            row_id = record_missed_call(Path(database.strip()), caller, did, uniqueid, now)
-        except FallbackError as e:
+            path = missed_spool.write(Path(spool), SpooledCall(caller, did, now, uniqueid),
+                                      halfway)
+        except SpoolError as e:
             tell(f"missed call from {mask(caller)} not recorded: {e}")
             return 1
-        tell(f"missed call from {mask(caller)} recorded as row {row_id}", str(row_id))
+        tell(f"missed call from {mask(caller)} spooled as {path.name}", path.name)
         return 0
 
 
@@ -172,6 +131,18 @@ def install_wrapper(agi_dir: Path, python: str) -> Path:
     return path
 
 
+def _test_hold(directory: str) -> Callable[[], None]:
+    def hold() -> None:
+        try:
+            os.mkdir(Path(directory) / "held")
+        except OSError:
+            return                                  # held once already: a normal run
+        with open(Path(directory) / "fifo", "w") as fifo:
+            fifo.write(f"{os.getpid()}\n")
+        signal.pause()                              # until killed (or the deadline)
+    return hold
+
+
 def _deadline(_signum, _frame) -> None:
     os._exit(1)                         # never hold the call: the dialplan carries on
 
@@ -179,7 +150,9 @@ def _deadline(_signum, _frame) -> None:
 def main() -> int:
     signal.signal(signal.SIGALRM, _deadline)
     signal.alarm(DEADLINE_S)
-    return run(sys.argv[1:], sys.stdin, sys.stdout, time.time())
+    hold = os.environ.get(TEST_HOLD_ENV)
+    return run(sys.argv[1:], sys.stdin, sys.stdout, time.time(),
+               _test_hold(hold) if hold else None)
 
 
 if __name__ == "__main__":

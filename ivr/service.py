@@ -11,7 +11,6 @@ policy). SIGTERM drains: no new calls, live ones finish, then the process exits.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import logging
 import os
@@ -24,14 +23,15 @@ from typing import Callable, Sequence
 
 from ivr import constants as C
 from ivr.adapters import subscribers
-from ivr.adapters.ami import AmiError
+from ivr.adapters.retention import DailyPurge
 from ivr.app import Service
-from ivr.callers import normalise_caller
 from ivr.config import Trunk
 from ivr.controller import CallRequest
+from ivr.intake import MissedCallIntake
 from ivr.lanes import Lane, assign
-from ivr.owner import owner_id, owner_state
-from ivr.protocol.ami import UserEvent, mask
+from ivr.owner import owner_id
+from ivr.protocol.ami import UserEvent
+from ivr.recovery import Recovery
 from ivr.schedule import Schedule
 from scheduler.model import Attempt, AttemptKind, SchedulerError
 from scheduler.outcome import Outcome
@@ -40,16 +40,9 @@ log = logging.getLogger(__name__)
 
 MAX_SLEEP = 30.0          # re-check at least this often (plans written by other processes)
 STATUS_EVERY = 1.0
-SWEEP_EVERY = 30.0        # look for missed calls recorded without an event reaching us, and
-                          # for live attempts of processes that died since (ivr call test)
+SWEEP_EVERY = 30.0        # look for missed calls no event told us of, and dead processes' calls
 BACKOFF_CAP = 30.0        # the dial loop's longest wait after errors in a row
 DRAIN_SECONDS = C.DRAIN_SECONDS
-# Where a channel left by a dead owner is with the call centre: never hang it up.
-CALL_CENTRE_CONTEXTS = frozenset({C.CONTEXT_CALL_CENTRE})
-
-
-class RunError(Exception):
-    """The service cannot run (another instance holds the lock...)."""
 
 
 def utc(epoch: float) -> datetime:
@@ -96,8 +89,16 @@ class Dialer:
         self._swept_at = clock()
         self._chores: set[asyncio.Task] = set()
         self._reconciled = False
+        self.retention = DailyPurge(service.config.privacy.keep_call_records)
+        self.recovery = Recovery(service, schedule, self.owner, self.stats, clock)
+        self.intake = MissedCallIntake(service.store, schedule, service.config.spool,
+                                       region=region, clock=clock, woken=self.wake.set)
         service.controller.user_event_handlers.append(self._on_user_event)
         service.controller.login_handlers.append(self.wake.set)    # AMI back: calls resume
+        # --- observability hooks (ivr/metrics.py, ivr/notify.py, ivr status' health) ---
+        self.metrics = None                     # ivr.metrics.Metrics, set by `ivr run`
+        self.loop_at: float | None = None       # the dial loop's last turn (its heartbeat)
+        self.ami_down_since: float | None = None
 
     # ------------------------------------------------------------------ the loop
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False,
@@ -109,6 +110,7 @@ class Dialer:
         status = asyncio.create_task(self._write_status(stop))
         try:
             while not stop.is_set():
+                self.loop_at = self.clock()                 # heartbeat (health hook)
                 try:
                     wake_at, full = await self._turn()
                 except Exception as e:            # noqa: BLE001 - the service must go on
@@ -135,11 +137,12 @@ class Dialer:
         now = self.clock()
         await self.schedule.run_plans(utc(now))
         await self.schedule.reap(utc(now))
+        # retention ([privacy] keep_call_records): at most once a (UTC) day
+        await self.retention.run_if_due(self.service.store, utc(now))
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
             await self.handle_waiting_missed_calls()
-            # rows of processes that died since our start (a killed `ivr call test`)
-            await self.reconcile()
+            await self.reconcile()                  # a killed `ivr call test`, say
         full = await self._dial_due()
         return await self.schedule.next_wake(), full
 
@@ -193,7 +196,10 @@ class Dialer:
         limit = sum(max(lane.room(now), 0) for lane in self.lanes)
         if limit <= 0 or not self.service.controller.ami.connected:
             return False
+        claim_started = time.monotonic()
         attempts = await self.schedule.claim(utc(now), self.owner, limit)
+        if self.metrics is not None:                                # metrics hook
+            self.metrics.observe_claim(time.monotonic() - claim_started)
         for attempt, lane in zip(attempts, assign(self.lanes, len(attempts), now)):
             task = asyncio.create_task(self._call(attempt, lane), name=f"attempt-{attempt.id}")
             self._calls.add(task)
@@ -245,6 +251,8 @@ class Dialer:
             phone=sub.phone, language=sub.language, message_key=attempt.message_key,
             trunk=trunk, kind=attempt.kind.value, subscriber_id=sub.id,
             delivery_id=attempt.delivery_id, number=attempt.number)
+        if self.metrics is not None:                                # metrics hook
+            gate = await self.metrics.callback_gate(gate, attempt, store)
         keeper = asyncio.create_task(self._keep_lease(attempt))
         try:
             report = await self.service.controller.place_call(request, attempt.id, gate,
@@ -311,6 +319,7 @@ class Dialer:
             await asyncio.gather(*left, return_exceptions=True)
 
     # ------------------------------------------------------------------ missed calls
+    # (the intake of Asterisk's missed-call spool lives in ivr/intake.py)
     def _on_user_event(self, event: UserEvent) -> None:
         if event.name != C.USEREVENT_MISSED_CALL:
             return
@@ -319,119 +328,23 @@ class Dialer:
         task.add_done_callback(self._chores.discard)
 
     async def _missed_call(self, headers) -> None:
-        """The dialplan's IvrMissedCall event. Its fallback AGI script has usually written the
-        missed_calls row already (MissedCallId); if it could not, the row is written here,
-        once per channel (Uniqueid)."""
-        store = self.service.store
+        """The dialplan's IvrMissedCall event: its spool file is ingested at once."""
         self.stats.missed_calls += 1
-        uniqueid = headers.get("Uniqueid") or None
-        if not headers.get("MissedCallId") and not headers.get("Caller"):
-            log.info("missed call with no caller ID: nobody to call back")
-            return
-        row_id = headers.get("MissedCallId", "")
-        if row_id.isdigit() and uniqueid and not await store.fetchall(
-                "SELECT 1 FROM missed_calls WHERE id = ? AND uniqueid = ?", (int(row_id), uniqueid)):
-            row_id = ""            # the script wrote into another database (not ours)
-        if not row_id.isdigit():
-            await store.execute(
-                "INSERT INTO missed_calls (phone, did, received_at, uniqueid) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (uniqueid) WHERE uniqueid IS NOT NULL DO NOTHING",
-                (headers.get("Caller", "")[:16], headers.get("DID", "")[:32], self.clock(),
-                 uniqueid))
-            rows = await store.fetchall(
-                "SELECT id FROM missed_calls WHERE uniqueid = ?", (uniqueid,)) \
-                if uniqueid else await store.fetchall("SELECT MAX(id) FROM missed_calls")
-            row_id = str(rows[0][0])
-        await self._handle_missed(int(row_id))
+        try:
+            await self.intake.on_event(headers)
+        except Exception as e:          # a chore's failure must reach the log and the status
+            log.error("missed-call intake failed: %r", e)
+            self.stats.error(self.clock(), repr(e)[:200])
 
     async def handle_waiting_missed_calls(self) -> int:
-        """Missed calls the dialplan recorded while no service was running."""
-        rows = await self.service.store.fetchall(
-            "SELECT id FROM missed_calls WHERE handled_at IS NULL ORDER BY id")
-        for row in rows:
-            await self._handle_missed(row[0])
-        return len(rows)
-
-    async def _handle_missed(self, row_id: int) -> None:
-        """One transaction: the event and the start-up sweep may meet on the same row."""
-        async with self.service.store.transaction():
-            await self._handle_missed_row(row_id)
-
-    async def _handle_missed_row(self, row_id: int) -> None:
-        store = self.service.store
-        rows = await store.fetchall("SELECT phone, received_at, handled_at FROM missed_calls "
-                                    "WHERE id = ?", (row_id,))
-        if not rows or rows[0]["handled_at"] is not None:
-            return                                       # handled already (event + start-up)
-        raw, received_at = rows[0]["phone"], rows[0]["received_at"]
-        phone = normalise_caller(raw or "", self.region)
-        sub = await subscribers.find_live_subscriber(store, phone) if phone else None
-        request = None
-        if sub is None:
-            # not enrolled: nothing of hers to keep; the row stays, masked, for the counts
-            log.info("missed call from %s, not enrolled: ignored", mask(phone or raw))
-            await store.execute("UPDATE missed_calls SET phone = ?, handled_at = ? WHERE id = ?",
-                                (mask(phone or raw), self.clock(), row_id))
-            return
-        request = await self.schedule.missed_call(sub.id, utc(received_at))
-        await store.execute(
-            "UPDATE missed_calls SET phone = ?, subscriber_id = ?, callback_id = ?, handled_at = ? "
-            "WHERE id = ?", (phone, sub.id, request.id if request else None, self.clock(), row_id))
-        log.info("missed call from woman %s: %s", sub.id,
-                 f"callback request {request.id}" if request else "merged with a recent one")
-        self.wake.set()
+        """Missed calls spooled while no service was running, or whose event was lost or
+        whose database write failed (start-up and the periodic sweep)."""
+        return await self.intake.sweep()
 
     # ------------------------------------------------------------------ crash recovery
     async def reconcile(self) -> int:
-        """Close the live attempts that dead processes left behind (a crashed `ivr run`, a
-        killed `ivr call test`); attempts of a live process, or of another host (its lease
-        decides), are left alone. A channel such an attempt left in Asterisk is hung up,
-        unless she is with the call centre: her talk goes on, the attempt is closed as
-        answered. Every stale row is closed, whatever it holds: a row that cannot be
-        released to the scheduler (no woman behind it) is closed as it is, and counted.
-        Returns how many were closed."""
-        live = [a for a in await self.schedule.live_attempts()
-                if a.acquired_by != self.owner and owner_state(a.acquired_by) == "dead"]
-        if not live:
-            return 0
-        try:
-            channels = await self.service.controller.ami.channels()
-        except (AmiError, asyncio.TimeoutError) as e:
-            log.error("cannot list Asterisk's channels to reconcile: %s", e)
-            channels = []
-        closed = 0
-        for attempt in live:
-            try:
-                await self._close_stale(attempt, channels)
-                closed += 1
-            except Exception as e:                # noqa: BLE001 - one row must not stop us
-                log.error("attempt %s of a dead owner could not be closed: %r", attempt.id, e)
-                self.stats.error(self.clock(), f"attempt {attempt.id} stale: {e!r}"[:200])
-        self.stats.stale_closed += closed
-        return closed
-
-    async def _close_stale(self, attempt: Attempt, channels) -> None:
-        row = await self.service.store.attempt(attempt.id)
-        prefix = f"ivr-{attempt.id}-"
-        ours = [c for c in channels if c.uniqueid.startswith(prefix)]
-        with_centre = any(c.context in CALL_CENTRE_CONTEXTS for c in ours)
-        if with_centre:
-            log.warning("attempt %s: she is with the call centre; her call goes on", attempt.id)
-        else:
-            for c in ours:
-                if not c.uniqueid.endswith("-2"):
-                    log.warning("attempt %s: hanging up its orphaned channel", attempt.id)
-                    await self.service.controller.hang_up(c.name)
-        answered = with_centre or bool(row and row.answered_at)
-        outcome = Outcome.ANSWERED if answered else Outcome.FAILED
-        heard = row.heard_share if row else None
-        if attempt.subscriber_id is None:
-            # nobody to schedule (a test call): close the row as it is
-            await self.service.store.attempt_ended(attempt.id, at=self.clock(), outcome=outcome)
-        else:
-            await self.schedule.release(attempt.id, outcome, heard, utc(self.clock()))
-        log.warning("attempt %s of a dead owner (%s) closed as %s", attempt.id,
-                    attempt.acquired_by or "nobody", outcome.value)
+        """Close the live attempts dead processes left behind (ivr/recovery.py)."""
+        return await self.recovery.reconcile()
 
     # ------------------------------------------------------------------ status
     def _status_file(self) -> Path:
@@ -453,12 +366,17 @@ class Dialer:
             "backoff_until": self.stats.backoff_until,
             "stale_closed": self.stats.stale_closed,
             "ami_reconnects": self.service.controller.ami.reconnects,
+            "loop_at": self.loop_at, "ami_down_since": self.ami_down_since,   # health hook
         }
 
     async def _write_status(self, stop: asyncio.Event) -> None:
         path = self._status_file()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         while not stop.is_set():
+            if self.service.controller.ami.connected:                # health hook
+                self.ami_down_since = None
+            elif self.ami_down_since is None:
+                self.ami_down_since = self.clock()
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.status(), sort_keys=True))
             os.replace(tmp, path)
@@ -466,33 +384,3 @@ class Dialer:
                 await asyncio.wait_for(stop.wait(), STATUS_EVERY)
             except asyncio.TimeoutError:
                 pass
-
-
-class RunLock:
-    """One `ivr run` per database: an exclusive lock on a file beside it
-    (<database>.run-lock), so two state directories naming one database cannot both run
-    (each would take the other's calls for a dead owner's)."""
-
-    def __init__(self, database: Path):
-        self.path = database.with_name(database.name + ".run-lock")
-        self._fd: int | None = None
-
-    def __enter__(self) -> "RunLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RunError(f"another `ivr run` is already running on the database "
-                           f"{self.path.with_name(self.path.name.removesuffix('.run-lock'))}") \
-                from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None

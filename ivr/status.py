@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 
 from ivr.adapters.store import open_store
 from ivr.config import Config
+from scheduler.programme import load_programme
+from scheduler.slots import local_date, local_instant, zone
 
 STALE_AFTER = 5.0       # a status file older than this belongs to a dead process
 
@@ -32,13 +34,45 @@ def service_status(config: Config, now: float) -> dict | None:
     return data
 
 
+def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+    """The local day `day` of zone `tz`, from its midnight to the next, as aware instants
+    (23 or 25 hours long on a daylight-saving change). Pure."""
+    z = zone(tz)
+    lo = local_instant(day, time(0), z).astimezone(z)
+    hi = local_instant(day + timedelta(days=1), time(0), z).astimezone(z)
+    return lo, hi
+
+
+def today_bounds(now: datetime, tz: str) -> tuple[datetime, datetime]:
+    """Today in `tz` (the programme's zone, not the server's) at instant `now`. Pure."""
+    return day_bounds(local_date(now, zone(tz)), tz)
+
+
+def status_json(status: dict) -> dict:
+    """`ivr status --json`: the status with every time (epoch seconds: updated_at,
+    started_at, resting_until, an error's at) as RFC 3339 in the programme's zone."""
+    z = zone(status["day"]["timezone"])
+
+    def convert(value, key=None):
+        if isinstance(value, dict):
+            return {k: convert(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if (key == "at" or str(key).endswith(("_at", "_until"))) and \
+                isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, z).isoformat(timespec="seconds")
+        return value
+
+    return convert(status)
+
+
 async def read_status(config: Config, now: float) -> dict:
-    midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0,
-                                                   microsecond=0).timestamp()
-    async with await open_store(config) as store:
+    tz = load_programme(config.programme).timezone
+    lo, hi = today_bounds(datetime.fromtimestamp(now, timezone.utc), tz)
+    async with await open_store(config, read_only=True) as store:
         today = {r[0]: r[1] for r in await store.fetchall(
-            "SELECT outcome, COUNT(*) FROM attempts WHERE created_at >= ? AND outcome IS NOT NULL "
-            "GROUP BY outcome", (midnight,))}
+            "SELECT outcome, COUNT(*) FROM attempts WHERE created_at >= ? AND created_at < ? "
+            "AND outcome IS NOT NULL GROUP BY outcome", (lo.timestamp(), hi.timestamp()))}
         live = (await store.fetchall("SELECT COUNT(*) FROM attempts WHERE outcome IS NULL"))[0][0]
         due = (await store.fetchall(
             "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?",
@@ -47,5 +81,56 @@ async def read_status(config: Config, now: float) -> dict:
             "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"))[0][0]
         callbacks = (await store.fetchall(
             "SELECT COUNT(*) FROM callback_requests WHERE status = 'pending'"))[0][0]
-    return {"service": service_status(config, now), "today": today, "live_attempts": live,
+    return {"service": service_status(config, now), "today": today,
+            "day": {"date": lo.date().isoformat(), "timezone": tz, "from": lo.isoformat(),
+                    "to": hi.isoformat()},
+            "live_attempts": live,
             "due_now": due, "pending": pending, "callbacks_pending": callbacks}
+
+
+# ---------------------------------------------------------------------- health (exit code)
+AMI_DOWN_GRACE = 30.0     # AMI reconnecting for longer than this: unhealthy
+LOOP_STALE_AFTER = 90.0   # the dial loop turns at least every 30 s (see ivr.notify)
+ERRORS_WINDOW, ERRORS_UNHEALTHY = 60.0, 3
+
+
+def health(config: Config, now: float) -> list[str]:
+    """Why the service is down or unhealthy; [] when it is healthy. `ivr status` exits 1
+    when this is not empty."""
+    path = config.home / "run" / "status.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return [f"not running (no {path})"]
+    except (OSError, json.JSONDecodeError) as e:
+        return [f"not running? its status file {path} cannot be read: {e}"]
+    return problems(data, now, alive=_alive(int(data.get("pid", 0))))
+
+
+def problems(data: dict, now: float, *, alive: bool) -> list[str]:
+    """The health rules over a status file's contents (Dialer.status()), pure."""
+    if not alive:
+        return [f"not running: process {data.get('pid')} is gone (it died without cleaning up)"]
+    found = []
+    age = now - data.get("updated_at", 0)
+    if age > STALE_AFTER:
+        found.append(f"hung: its status is {age:.0f} s old (written every second)")
+    down_since = data.get("ami_down_since")
+    if down_since is not None and now - down_since > AMI_DOWN_GRACE:
+        found.append(f"AMI disconnected for {now - down_since:.0f} s: no call can be placed")
+    loop_at = data.get("loop_at")
+    if loop_at is not None and now - loop_at > LOOP_STALE_AFTER:
+        found.append(f"the dial loop has not turned for {now - loop_at:.0f} s")
+    if data.get("backoff_until") is not None and data.get("errors_in_a_row"):
+        found.append(f"the dial loop is backing off after {data['errors_in_a_row']} error(s) "
+                     "in a row")
+    trunks = data.get("trunks") or {}
+    resting = [n for n, t in trunks.items()
+               if t.get("resting_until") is not None and t["resting_until"] > now]
+    if trunks and len(resting) == len(trunks):
+        found.append(f"every trunk is resting after failed calls ({', '.join(resting)})")
+    recent = [e for e in data.get("errors", []) if now - e.get("at", 0) <= ERRORS_WINDOW]
+    if len(recent) >= ERRORS_UNHEALTHY:
+        found.append(f"{len(recent)} errors in the last {ERRORS_WINDOW:.0f} s, the latest: "
+                     f"{recent[-1].get('error')}")
+    return found

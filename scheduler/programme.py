@@ -47,6 +47,7 @@ class Programme:
     message_seconds: int                   # nominal length of a message (reports, simulation)
     source: str                            # the file it was read from
     region: str = "IN"                     # phone numbers written without +country are read as this
+    allow_foreign_numbers: bool = False    # numbers of other countries than region may enrol
 
     def slot(self, name: str) -> TimeSlot:
         try:
@@ -175,7 +176,7 @@ class _Parser:
     def programme(self) -> Programme:
         d = self.data
         known = {"name", "description", "languages", "fallback_language", "timezone", "window",
-                 "default_slot", "assume_birth_after_days", "message_seconds", "region", "slots", "retry",
+                 "default_slot", "assume_birth_after_days", "message_seconds", "region", "allow_foreign_numbers", "slots", "retry",
                  "callback", "at_risk", "schedule", "message"}
         for key in d:
             if key not in known:
@@ -223,7 +224,8 @@ class _Parser:
             languages=languages, fallback_language=fallback, slots=slots,
             default_slot=default_slot, window=window, timezone=tz, retry=self.retry(),
             callback=self.callback(), at_risk=self.at_risk(), assume_birth_after_days=assume,
-            message_seconds=seconds, source=self.source, region=region)
+            message_seconds=seconds, source=self.source, region=region,
+            allow_foreign_numbers=self.get(d, "allow_foreign_numbers", bool, False))
 
     def range(self, name: str, text: str, section: str | None, key: str) -> TimeSlot:
         try:

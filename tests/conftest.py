@@ -70,7 +70,9 @@ def test_sounds(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def call_config(sandbox, test_sounds, tmp_path) -> Config:
-    """The sandbox's configuration with a private database and the test catalogue."""
+    """The sandbox's configuration with a private database and missed-call spool, and the
+    test catalogue."""
     cfg = load_config(sandbox.home / "ivr.toml", env={"IVR_HOME": str(sandbox.home)})
     trunks = tuple(replace(t, ring_timeout=4.0) for t in cfg.trunks)
-    return replace(cfg, database=tmp_path / "ivr.db", sounds=test_sounds, trunks=trunks)
+    return replace(cfg, database=tmp_path / "ivr.db", sounds=test_sounds, trunks=trunks,
+                   missed_spool=tmp_path / "spool" / "missed")

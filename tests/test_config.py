@@ -14,6 +14,12 @@ def test_defaults_without_a_file(tmp_path):
     assert cfg.home == tmp_path and cfg.database == tmp_path / "ivr.db"
     assert cfg.sounds == tmp_path / "sounds" and cfg.agi_host == "127.0.0.1"
     assert cfg.trunk().name == "sim" and cfg.source is None
+    assert cfg.agi_max_connections == 1000
+
+
+def test_fastagi_connection_limit_is_read(tmp_path):
+    write(tmp_path, "[agi]\nmax_connections = 64\n")
+    assert load_config(env={"IVR_HOME": str(tmp_path)}).agi_max_connections == 64
 
 
 def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
@@ -29,7 +35,11 @@ def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
 @pytest.mark.parametrize("text,message", [
     ("[ami]\nport = \"5038\"\n", r"ami.port must be int"),
     ("[amii]\n", r"unknown section"),
-    ("[agi]\nhost = \"0.0.0.0\"\n", r"never a public one or 0.0.0.0"),
+    ("[agi]\nhost = \"0.0.0.0\"\n", r"never 0.0.0.0 or a public one"),
+    ("[agi]\nhost = \"172.217.3.4\"\n", r"agi.host '172.217.3.4' refused"),   # Google's, public
+    ("[agi]\nhost = \"192.169.0.1\"\n", r"agi.host '192.169.0.1' refused"),
+    ("[agi]\nhost = \"10.example.org\"\n", r"not an IP address"),
+    ("[agi]\nhost = \"::ffff:8.8.8.8\"\n", r"refused"),
     ("[[trunk]]\nname = \"x\"\ndial = \"PJSIP/carrier\"\n", r"must contain \{digits\}"),
     ("[[trunk]]\nname = \"x\"\n", r"needs both 'name' and 'dial'"),
     ("[ami\n", r"ivr.toml"),
@@ -43,6 +53,7 @@ def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrun = "no"\n', r"trunk\[0\].run must be bool"),
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrest_after = -1\n', r"rest_after must be >= 0"),
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrest_seconds = 0\n', r"rest_seconds > 0"),
+    ("[agi]\nmax_connections = 0\n", r"agi.max_connections must be 1..100000"),
 ])
 def test_bad_files_get_a_clear_error(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -73,3 +84,21 @@ def test_ivr_run_needs_a_trunk_when_every_one_has_run_false(tmp_path):
         cfg.run_trunks()
     assert cfg.run_trunks(["a"])[0].name == "a"
 
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "10.0.0.7", "172.16.0.1",
+                                  "172.31.255.254", "192.168.1.20", "fd00::5"])
+def test_loopback_and_private_agi_hosts_are_accepted(tmp_path, host):
+    path = write(tmp_path, f'[agi]\nhost = "{host}"\n')
+    assert load_config(path, env={"IVR_HOME": str(tmp_path)}).agi_host == host
+
+
+def test_the_missed_call_spool(tmp_path):
+    assert load_config(env={"IVR_HOME": str(tmp_path)}).spool == tmp_path / "spool" / "missed"
+    write(tmp_path, '[ivr]\nmissed_spool = "in/here"\n')
+    assert load_config(env={"IVR_HOME": str(tmp_path)}).spool == tmp_path / "in" / "here"
+    cfg = load_config(env={"IVR_HOME": str(tmp_path), "IVR_MISSED_SPOOL": "/srv/spool"})
+    assert str(cfg.spool) == "/srv/spool"
+    write(tmp_path, '[ivr]\nmissed_spool = 3\n')
+    with pytest.raises(ConfigError, match="ivr.missed_spool must be str"):
+        load_config(env={"IVR_HOME": str(tmp_path)})

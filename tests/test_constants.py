@@ -22,7 +22,7 @@ def test_contexts_are_defined(context):
     assert f"[{context}]" in dialplan_text()
 
 
-@pytest.mark.parametrize("name", [C.VAR_ATTEMPT_ID, C.VAR_LANG, C.VAR_AGI_URL, C.VAR_RESULT,
+@pytest.mark.parametrize("name", [C.VAR_ATTEMPT_ID, C.VAR_AGI_TOKEN, C.VAR_LANG, C.VAR_AGI_URL, C.VAR_RESULT,
                                   C.USEREVENT_MISSED_CALL, f"/{C.AGI_ROUTE_CALL},"])
 def test_names_are_used_by_the_dialplan(name):
     assert name in dialplan_text()
@@ -33,3 +33,17 @@ def test_sim_phones_live_in_the_sandbox_only():
     sandbox = "\n".join(p.read_text(encoding="utf-8")
                         for p in (ROOT / "dialplan" / "sandbox").rglob("*.conf*"))
     assert f"[{C.CONTEXT_SIM_PHONES}]" in sandbox
+
+
+def test_every_user_event_of_the_dialplan_is_in_the_header_table():
+    """An AMI UserEvent with a header USER_EVENT_HEADERS does not list is refused by the
+    controller (ivr/protocol/ami.py): the table and the dialplan must agree."""
+    import re
+    files = PRODUCTION + sorted((ROOT / "dialplan" / "sandbox").rglob("*.conf*"))
+    seen = {}
+    for path in files:
+        for m in re.finditer(r"UserEvent\(([A-Za-z]+)((?:,[^\n]*)?)\)\s*$",
+                             path.read_text(encoding="utf-8"), re.M):
+            seen[m.group(1)] = tuple(re.findall(r",\s*([A-Za-z_][\w-]*):", m.group(2)))
+    ours = {name: headers for name, headers in seen.items() if name.startswith("Ivr")}
+    assert ours == {name: tuple(h) for name, h in C.USER_EVENT_HEADERS.items()}

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ivr.owner import owner_id, owner_state, process_started_at
-from ivr.service import RunError, RunLock
+from ivr.run_lock import RunError, RunLock
 
 
 def test_this_process_is_alive():
@@ -46,3 +46,18 @@ def test_one_run_per_database_whatever_the_state_directory(tmp_path):
         pass
     with RunLock(tmp_path / "other.db"), RunLock(database):
         pass                                     # two databases, two services
+
+
+def test_no_action_the_gateway_sends_is_ever_re_sent_after_a_reconnect():
+    """panoramisk re-sends, after a reconnect, every action not in forgetable_actions: an
+    Originate would call her twice, a Hangup would name a channel of the Asterisk before a
+    restart. Every action ivr/adapters/ami.py writes must be forgettable."""
+    import re
+    from pathlib import Path
+
+    import ivr.adapters.ami as gateway
+    source = Path(gateway.__file__).read_text(encoding="utf-8")
+    sent = {name.lower() for name in re.findall(r'"Action": "(\w+)"', source)}
+    sent |= {"command"}                                    # manager.send_command
+    assert {"originate", "hangup", "coreshowchannels", "ping"} <= sent
+    assert sent <= set(gateway.FORGETABLE)

@@ -8,6 +8,10 @@
   reconnect; only the scheduler decides to call again.
 - Every value sent is checked for CR/LF/NUL (AMI header injection).
 - Events reach the caller as typed dataclasses (ivr.protocol.ami), never as raw dicts.
+- A message ivr.protocol.ami.refusal refuses (a caller ID's line breaks made it: repeated or
+  unexpected headers) is dropped before panoramisk routes it (one throttled log line): it
+  never resolves an action, and never reaches panoramisk's handling (a repeated Event header
+  made it raise and drop the connection).
 """
 from __future__ import annotations
 
@@ -17,26 +21,47 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, NamedTuple
 
 from panoramisk import Manager
+from panoramisk.ami_protocol import AMIProtocol
 
+from ivr.adapters.log_throttle import LogThrottle
 from ivr.config import AmiSettings
-from ivr.protocol.ami import (Hangup, OriginateResponse, OtherEvent, UserEvent, parse_event,
-                              parse_originate_response, safe)
+from ivr.protocol.ami import (Hangup, OriginateResponse, OtherEvent, UnsafeMessage, UserEvent,
+                             parse_event, parse_originate_response, refusal, safe)
 
 log = logging.getLogger(__name__)
 
 # Actions panoramisk must never re-send after a reconnect: every one we send. An Originate
 # re-sent would call her twice; a Hangup re-sent would name a channel of the Asterisk before a
 # restart (names start again from 00000000 and may now be another woman's call).
-FORGETABLE = ("ping", "login", "logoff", "originate", "hangup", "coreshowchannels", "command")
+FORGETABLE = ("ping", "login", "logoff", "originate", "hangup", "coreshowchannels", "command",
+              "showdialplan")
 BACKOFF_FIRST = 1.0
 # Reconnecting is a TCP connect to a manager on loopback or the LAN: trying every 2 s costs
 # nothing and gets calls flowing again within seconds of Asterisk being back.
 BACKOFF_CAP = 2.0
+READY_POLL = 0.2           # after a login, how often to ask whether the dialplan is loaded
+READY_WAIT = 15.0
+
+
+class _Protocol(AMIProtocol):
+    """Drops what must not be acted on before panoramisk sees it (see the module doc)."""
+
+    def handle_message(self, message) -> None:
+        why = refusal(message)
+        if why is not None:
+            self.factory.refused.log("AMI message to user %s refused and dropped: %s",
+                                     self.factory.config.get("username"), why)
+            return
+        super().handle_message(message)
 
 
 class _Manager(Manager):
     """panoramisk's Manager with a capped exponential backoff between reconnect tries
-    (it retries at a fixed interval otherwise)."""
+    (it retries at a fixed interval otherwise), and our message check (_Protocol)."""
+
+    def __init__(self, **config) -> None:
+        super().__init__(protocol_factory=_Protocol, **config)
+        self.refused = LogThrottle(log, logging.WARNING)
 
     def connection_made(self, f):
         if f.cancelled() or f.exception() is not None:
@@ -93,8 +118,14 @@ EventHandler = Callable[[Hangup | UserEvent | OtherEvent | OriginateResponse], N
 class AmiGateway:
     def __init__(self, settings: AmiSettings, on_event: EventHandler,
                  on_disconnect: Callable[[], None] | None = None,
-                 on_login: Callable[[], None] | None = None):
+                 on_login: Callable[[], None] | None = None,
+                 ready_context: str | None = None):
+        """`ready_context`: a dialplan context the calls need; after each login the link
+        counts as up only once Asterisk has it (AMI takes logins while Asterisk still boots,
+        before its dialplan is loaded: an Originate then would fail)."""
         self._settings = settings
+        self._ready_context = ready_context
+        self._ready = False
         self._listeners: list[EventHandler] = [on_event]
         self._on_disconnect = on_disconnect
         self._on_login = on_login
@@ -103,13 +134,15 @@ class AmiGateway:
         self._manager: Manager | None = None
         self._pending: set[asyncio.Future] = set()      # Originates awaiting their outcome
         self._keepalive: asyncio.Task | None = None
+        self._readying: asyncio.Future | None = None     # _when_ready after a login
         self.reconnects = 0
         self._logged_in_once = False
 
     @property
     def connected(self) -> bool:
         m = self._manager
-        return bool(m and m.authenticated and m.protocol and not m.protocol.closed)
+        return bool(self._ready and m and m.authenticated and m.protocol
+                    and not m.protocol.closed)
 
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
@@ -132,6 +165,7 @@ class AmiGateway:
 
         def on_disconnect(manager: Manager, exc: object) -> None:
             self._up.clear()
+            self._ready = False
             self.losses += 1
             log.warning("AMI connection lost; reconnecting in %.0f s", manager.reconnect_timeout)
             for future in list(self._pending):
@@ -146,9 +180,7 @@ class AmiGateway:
                 log.warning("AMI logged in again (reconnect %d)", self.reconnects)
             self._logged_in_once = True
             manager.reconnect_timeout = BACKOFF_FIRST
-            self._up.set()
-            if self._on_login is not None and self.reconnects:
-                self._on_login()
+            self._readying = asyncio.ensure_future(self._when_ready(manager))
 
         # panoramisk's own pinger only sends; ours (_keep_alive) also notices no answer
         self._manager = _Manager(
@@ -168,9 +200,44 @@ class AmiGateway:
             self._manager.close()
             raise AmiError(f"AMI at {s.host}:{s.port} refused the login of user "
                            f"{s.username!r} (wrong secret or not permitted from here)")
+        if not await self.wait_connected(s.connect_timeout):
+            self._manager.close()
+            raise AmiError(f"Asterisk at {s.host}:{s.port} took the login but its dialplan "
+                           f"has no [{self._ready_context}] within {s.connect_timeout:g} s "
+                           "(still booting, or the dialplan files are not included)")
         self._keepalive = asyncio.create_task(self._keep_alive(), name="ami-keepalive")
 
+    async def _when_ready(self, manager: Manager) -> None:
+        """After a login: wait until Asterisk has the calls' dialplan context, then the link
+        is up (calls may go)."""
+        if self._ready_context is not None:
+            for _ in range(int(READY_WAIT / READY_POLL)):
+                if manager is not self._manager or not manager.authenticated:
+                    return                          # closed or lost meanwhile
+                try:
+                    reply = await asyncio.wait_for(manager.send_action(
+                        {"Action": "ShowDialPlan", "Context": self._ready_context},
+                        as_list=True), READY_POLL * 5)
+                except (asyncio.TimeoutError, OSError):
+                    continue
+                first = reply[0] if isinstance(reply, list) and reply else reply
+                if first is not None and first.get("Response") != "Error":
+                    break
+                await asyncio.sleep(READY_POLL)
+            else:
+                log.warning("AMI: no [%s] in the dialplan after %.0f s; going on",
+                            self._ready_context, READY_WAIT)
+        if manager is not self._manager:
+            return
+        self._ready = True
+        self._up.set()
+        if self._on_login is not None and self.reconnects:
+            self._on_login()
+
     async def close(self) -> None:
+        if self._readying is not None:
+            self._readying.cancel()
+            await asyncio.gather(self._readying, return_exceptions=True)
         if self._keepalive is not None:
             self._keepalive.cancel()
             await asyncio.gather(self._keepalive, return_exceptions=True)
@@ -218,10 +285,14 @@ class AmiGateway:
             return
         if name == "Shutdown":
             self.losses += 1            # panoramisk drops the link right after it
-        # an OriginateResponse reaches us here only when its Originate was sent before a
-        # reconnect (panoramisk gives the others to their action's future)
-        event = (parse_originate_response(message) if name == "OriginateResponse"
-                 else parse_event(message))
+        try:
+            # an OriginateResponse reaches us here only when its Originate was sent before a
+            # reconnect (panoramisk gives the others to their action's future)
+            event = (parse_originate_response(message) if name == "OriginateResponse"
+                     else parse_event(message))
+        except UnsafeMessage as e:          # _Protocol drops these already
+            log.warning("AMI event %s refused: %s", str(name)[:40], e)
+            return
         for listener in self._listeners:
             try:
                 listener(event)

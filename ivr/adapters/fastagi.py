@@ -5,18 +5,22 @@ unsolicited HANGUP line shifts every later reply by one, "(timeout)" is lost, re
 an error and multi-line 520 replies desync the stream (lab report, gotchas 15-18).
 
 Security: FastAGI has no authentication, so the server refuses to bind anything but a
-loopback or private address.  Privacy: agi_channel and agi_callerid carry her number, so logs
+loopback or private address, serves at most ``max_connections`` at once, gives a connection
+``request_timeout`` seconds to send its request, and closes anything that is not AGI with one
+log line (no traceback; repeated ones summarised).  Which session belongs to which call is the
+route's to check (ivr/agi_route.py: the per-call token).  Privacy: agi_channel and agi_callerid carry her number, so logs
 name a connection by its Asterisk uniqueid only.
 """
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from typing import Awaitable, Callable
 
-from ivr.flow import (Answered, Ask, CallFlow, CallResult, Finish, HungUp, Play, Played,
-                      SetVariable, VariableSet)
+from ivr.adapters.log_throttle import LogThrottle
+from ivr.flow import (Answered, Ask, CallFlow, CallResult, Finish, HungUp, OptOutRecorded,
+                      Play, Played, RecordOptOut, SetVariable, VariableSet)
+from ivr.netaddr import agi_url, private_host
 from ivr.protocol.agi import (EOF, NEED_DATA, AgiHangupNotice, AgiParser, AgiProtocolError,
                               AgiReply, AgiRequest, encode_command)
 
@@ -143,33 +147,23 @@ class AgiSession:
 Handler = Callable[[AgiSession], Awaitable[None]]
 
 
-def _check_bind_address(host: str) -> str:
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"FastAGI host {host!r}: give an IP address (loopback or private); "
-                         "FastAGI has no authentication") from None
-    if addr.is_unspecified or addr.is_multicast or addr.is_link_local or not (
-            addr.is_loopback or addr.is_private):
-        raise ValueError(f"FastAGI host {host!r} refused: FastAGI has no authentication, bind "
-                         "it to loopback (127.0.0.1) or a private address, never 0.0.0.0 or a "
-                         "public one")
-    return host
-
-
 class FastAgiServer:
     """Accepts Asterisk's FastAGI connections and runs ``handler(session)`` for each, in a
     task of its own that ``close()`` cancels and awaits."""
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 4573,
-                 command_timeout: float = 10.0, request_timeout: float = 5.0) -> None:
-        self._host = _check_bind_address(host)
+                 command_timeout: float = 10.0, request_timeout: float = 5.0,
+                 max_connections: int = 1000) -> None:
+        self._host = private_host(host)
         if not 0 <= port <= 65535:
             raise ValueError(f"FastAGI port {port} out of range")
         if command_timeout <= 0 or request_timeout <= 0:
             raise ValueError("FastAGI timeouts must be > 0")
+        if max_connections < 1:
+            raise ValueError(f"FastAGI max_connections must be >= 1, got {max_connections}")
+        self._max_connections = max_connections
+        self._full = LogThrottle(log, logging.WARNING)       # over max_connections
+        self._garbage = LogThrottle(log, logging.WARNING)    # not AGI, or too slow
         self._handler = handler
         self._port = port
         self._command_timeout = command_timeout
@@ -190,7 +184,7 @@ class FastAgiServer:
 
     @property
     def url(self) -> str:
-        return f"agi://{self._host}:{self.port}"
+        return agi_url(self._host, self.port)
 
     async def start(self) -> None:
         if self._server is not None:
@@ -219,6 +213,11 @@ class FastAgiServer:
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if len(self._tasks) >= self._max_connections:
+            self._full.log("FastAGI: %d connections open already (agi.max_connections); "
+                           "a new one closed", self._max_connections)
+            await _close(writer)
+            return
         self._tasks.add(task)
         session: AgiSession | None = None
         try:
@@ -231,20 +230,30 @@ class FastAgiServer:
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            log.warning("FastAGI: no complete request within %g s; connection closed",
-                        self._request_timeout)
+            self._garbage.log("FastAGI: no complete request within %g s; connection closed",
+                               self._request_timeout)
+        except AgiProtocolError as e:
+            name = session.name if session is not None else "FastAGI"
+            self._garbage.log("%s: not AGI (%s); connection closed", name, e)
         except AgiHangup as e:
             log.info("%s", e)
+        except (ConnectionError, OSError) as e:
+            name = session.name if session is not None else "FastAGI"
+            log.info("%s: connection lost (%s)", name, type(e).__name__)
         except Exception:
             name = session.name if session is not None else "agi[?]"
             log.exception("%s: handler failed; connection closed", name)
         finally:
             self._tasks.discard(task)
-            writer.close()
-            try:
-                await asyncio.wait_for(writer.wait_closed(), 2)
-            except (OSError, TimeoutError, asyncio.CancelledError):
-                pass
+            await _close(writer)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), 2)
+    except (OSError, TimeoutError, asyncio.CancelledError):
+        pass
 
 
 async def _read_request(parser: AgiParser, reader: asyncio.StreamReader) -> AgiRequest | None:
@@ -260,12 +269,18 @@ async def _read_request(parser: AgiParser, reader: asyncio.StreamReader) -> AgiR
         raise AgiProtocolError(f"expected the agi_* request first, got {type(event).__name__}")
 
 
-async def run_flow(session: AgiSession, flow: CallFlow) -> CallResult:
-    """Drive the pure in-call flow over one AGI session until it finishes."""
+async def run_flow(session: AgiSession, flow: CallFlow,
+                   record_opt_out: Callable[[], Awaitable[bool]] | None = None) -> CallResult:
+    """Drive the pure in-call flow over one AGI session until it finishes.
+    ``record_opt_out()`` records her opt-out when the flow asks (True: recorded); without
+    one an opt-out cannot be recorded and the flow tells her so."""
     action = flow.start()
     while not isinstance(action, Finish):
         try:
-            if isinstance(action, Play):
+            if isinstance(action, RecordOptOut):
+                ok = record_opt_out is not None and await record_opt_out()
+                event = OptOutRecorded(ok=bool(ok))
+            elif isinstance(action, Play):
                 reply = await session.command("STREAM", "FILE", action.sound, action.escape_digits,
                                               timeout=action.max_seconds + 5.0)
                 if reply.result == "-1":

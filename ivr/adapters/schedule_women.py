@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from ivr.adapters.columns import epoch
+from ivr.adapters.columns import epoch, instant
+from ivr.adapters.erasure import erased_numbers, forget_erased
 from ivr.adapters.schedule_bulk import insert_women, live_phones
 from ivr.adapters.subscribers import audit
 from scheduler import lifecycle
 from scheduler.model import DeliveryStatus, LifeEvent, SchedulerError, Subscriber
-from scheduler.slots import next_opening
+from scheduler.slots import next_opening, zone
 from scheduler.timeline import her_slot, her_zone
 
 
@@ -34,12 +35,29 @@ def _iso(d: date | None) -> str | None:
 class WomenChanges:
     async def enrol(self, sub: Subscriber, now: datetime, *, actor: str, name: str | None = None,
                     partner: str | None = None, health_worker: str | None = None,
-                    consent_date: date | None = None) -> Subscriber:
+                    consent_date: date | None = None, re_enrol: bool = False) -> Subscriber:
         """Check and insert her, and plan her first message at once. SchedulerError when the
-        record is invalid or her phone is already live (active or paused)."""
+        record is invalid or her phone is already live (active or paused), or when the
+        number opted out (opt-out is final) and `re_enrol` (she asked to come back, with a
+        consent date on or after her opt-out) is not given."""
         async with self.store.transaction():
             return await self._enrol(Enrolment(sub, name, partner, health_worker, consent_date),
-                                     now, actor)
+                                     now, actor, re_enrol)
+
+    async def opted_out(self, phone: str) -> tuple[str, date] | None:
+        """(who, the day) when this number's last record opted out, or its record was erased
+        after an opt-out; None when it may be enrolled."""
+        tz = zone(self.programme.timezone)
+        rows = await self.store.fetchall(
+            "SELECT id, status, updated_at FROM subscribers WHERE phone = ? ORDER BY id DESC "
+            "LIMIT 1", (phone,))
+        if rows and rows[0]["status"] == "opted_out":
+            return (f"woman {rows[0]['id']}",
+                    instant(rows[0]["updated_at"]).astimezone(tz).date())
+        erased = await erased_numbers(self.store, [phone])
+        if phone in erased:
+            return "a woman whose record was erased", erased[phone].astimezone(tz).date()
+        return None
 
     async def enrol_many(self, rows: list[Enrolment], now: datetime, *,
                          actor: str) -> list[Subscriber]:
@@ -67,7 +85,8 @@ class WomenChanges:
                                      f"(woman {woman})")
             return await insert_women(self.store, self.programme, rows, subs, now, actor)
 
-    async def _enrol(self, e: Enrolment, now: datetime, actor: str) -> Subscriber:
+    async def _enrol(self, e: Enrolment, now: datetime, actor: str,
+                     re_enrol: bool = False) -> Subscriber:
         sub = lifecycle.enrol(self.programme, e.subscriber, now)
         if not sub.phone:
             raise SchedulerError("a phone number is needed")
@@ -76,6 +95,20 @@ class WomenChanges:
             (sub.phone,))
         if live:
             raise SchedulerError(f"this phone is already enrolled (woman {live[0][0]})")
+        gone = await self.opted_out(sub.phone)
+        if gone and not re_enrol:
+            raise SchedulerError(
+                f"this number opted out ({gone[0]}, {gone[1]}): opt-out is final; enrol her "
+                "again only when she asks to come back, with --re-enrol and the date of her "
+                "new consent (--consent-date)")
+        if re_enrol and not gone:
+            raise SchedulerError("--re-enrol: this number has not opted out; enrol her "
+                                 "without --re-enrol")
+        if gone and (e.consent_date is None or e.consent_date < gone[1]):
+            raise SchedulerError(f"--re-enrol needs her new consent: a --consent-date on or "
+                                 f"after her opt-out ({gone[1]})")
+        if gone:
+            await forget_erased(self.store, sub.phone)
         cur = await self.store.execute(
             "INSERT INTO subscribers (phone, name, language, slot, timezone, programme, track, lmp,"
             " edd, child_dob, partner, health_worker, consent_date, status, enrolled_at,"
@@ -86,7 +119,9 @@ class WomenChanges:
         sub = replace(sub, id=cur.lastrowid)
         await audit(self.store, actor=actor, action="enrol", at=now, subscriber_id=sub.id,
                     detail={"language": sub.language, "slot": sub.slot, "track": sub.track.value,
-                            "partner": e.partner})
+                            "partner": e.partner,
+                            **({"re_enrol": True, "opted_out": gone[0],
+                                "consent_date": _iso(e.consent_date)} if gone else {})})
         await self._plan(sub, now)
         return await self.subscriber(sub.id)
 
@@ -154,6 +189,10 @@ class WomenChanges:
                     "AND status IN ('active', 'paused')", (after.phone, sub_id))
                 if live:
                     raise SchedulerError(f"this phone is already enrolled (woman {live[0][0]})")
+                gone = None if after.phone == before.phone else await self.opted_out(after.phone)
+                if gone:
+                    raise SchedulerError(f"this number opted out ({gone[0]}, {gone[1]}): "
+                                         "opt-out is final; it cannot become her number")
             await self.store.execute(
                 "UPDATE subscribers SET phone = ?, language = ?, timezone = ?, lmp = ?, edd = ?, "
                 "updated_at = ? WHERE id = ?",

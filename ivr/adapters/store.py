@@ -6,6 +6,7 @@ SQLite creates with the same mode) is 0600 in a 0700 directory.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import time
@@ -17,7 +18,10 @@ from pathlib import Path
 
 import aiosqlite
 
+from ivr.adapters import backup as backups
 from scheduler.outcome import Outcome
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000   # another process (an import, a report) may hold the write lock for seconds
 
@@ -125,12 +129,18 @@ class Store:
         self._db = db
         self.path = path
         self._lock = asyncio.Lock()
+        self.migration_backup: Path | None = None    # taken before the last migration
 
     @classmethod
-    async def open(cls, path: Path | str, *, group_writable: bool = False) -> "Store":
+    async def open(cls, path: Path | str, *, group_writable: bool = False,
+                   read_only: bool = False) -> "Store":
         """Open (creating and migrating) the database. group_writable: 0660 in a 0770
-        directory, for a deployment where Asterisk's fallback script (same group) writes it."""
+        directory, for a deployment where Asterisk's fallback script (same group) writes it.
+        read_only: open it as it is (sqlite mode=ro: never created, migrated nor written),
+        refused when it needs a migration."""
         path = Path(path)
+        if read_only:
+            return await cls._open_read_only(path)
         try:
             _private_file(path, group_writable)
             db = await aiosqlite.connect(path, isolation_level=None)
@@ -151,6 +161,40 @@ class Store:
             raise
         return store
 
+    @classmethod
+    async def _open_read_only(cls, path: Path) -> "Store":
+        if not path.is_file():
+            raise StoreError(f"no database at {path} yet (`ivr run`, `ivr enrol` or "
+                             "`ivr db migrate` create it)")
+        try:
+            db = await aiosqlite.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True,
+                                         isolation_level=None)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open the database {path}: {e}") from None
+        db.row_factory = sqlite3.Row
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            rows = await (await db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            )).fetchall()
+            current = (await (await db.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).fetchone())[0] \
+                if rows else 0
+            needed = len(migrations())
+            if current > needed:
+                raise StoreError(f"{path} has schema version {current}, newer than this "
+                                 f"program knows ({needed}): upgrade the program")
+            if current < needed:
+                raise StoreError(f"database at schema {current}, this version needs {needed}: "
+                                 "run `ivr db migrate` or start `ivr run`")
+        except sqlite3.Error as e:
+            await db.close()
+            raise StoreError(f"cannot read the database {path}: {e}") from None
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db, path)
+
     async def close(self) -> None:
         await self._db.close()
 
@@ -169,15 +213,27 @@ class Store:
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).fetchone()
         return row[0]
 
-    async def migrate(self) -> list[int]:
-        """Apply the migrations not applied yet, each in its own transaction."""
+    async def migrate(self, target: int | None = None) -> list[int]:
+        """Apply the migrations not applied yet (up to `target`), each in its own
+        transaction; a database that has a schema already is backed up beside itself first
+        (<name>.schema<N>-<time>.backup)."""
         current = await self.schema_version()
         known = migrations()
         if current > len(known):
             raise StoreError(f"{self.path} has schema version {current}, newer than this "
                              f"program knows ({len(known)}): upgrade the program")
+        pending = known[current:target]
+        if pending and current > 0:
+            copy = backups.beside(self.path, f"schema{current}")
+            try:
+                await asyncio.to_thread(backups.backup, self.path, copy, len(known))
+            except backups.BackupError as e:
+                raise StoreError(f"no migration without a backup first: {e}") from None
+            self.migration_backup = copy
+            log.warning("database %s at schema %d, migrating to %d: backed up first to %s",
+                        self.path, current, pending[-1].version, copy)
         applied = []
-        for m in known[current:]:
+        for m in pending:
             # executescript would COMMIT first; run statement by statement inside BEGIN.
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
@@ -223,6 +279,14 @@ class Store:
             "ended = ?, keys = ?, language_played = ?, plays = ? WHERE id = ?",
             (heard_seconds, message_seconds, heard_share, ended, keys, language_played, plays,
              attempt_id))
+
+    async def add_to_call_centre_list(self, subscriber_id: int, attempt_id: int | None,
+                                      reason: str, at: float) -> int:
+        """She must be called by a health worker (migration 004, call_centre_list)."""
+        cur = await self.execute(
+            "INSERT INTO call_centre_list (subscriber_id, attempt_id, reason, added_at) "
+            "VALUES (?, ?, ?, ?)", (subscriber_id, attempt_id, reason, at))
+        return cur.lastrowid
 
     async def attempt_telephony(self, attempt_id: int, *, reason: int | None, cause: int | None,
                                 cause_text: str | None) -> None:
@@ -298,9 +362,10 @@ class Store:
             return await (await self._db.execute(sql, params)).fetchall()
 
 
-async def open_store(config) -> Store:
-    """The configured database (ivr.config.Config)."""
-    return await Store.open(config.database, group_writable=config.database_group_writable)
+async def open_store(config, *, read_only: bool = False) -> Store:
+    """The configured database (ivr.config.Config); read_only: see Store.open."""
+    return await Store.open(config.database, group_writable=config.database_group_writable,
+                            read_only=read_only)
 
 
 def _statements(sql: str) -> list[str]:

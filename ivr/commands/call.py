@@ -9,6 +9,7 @@ import click
 from ivr.adapters.ami import AmiError
 from ivr.adapters.store import Attempt, StoreError
 from ivr.commands.common import emit_json, fail, pass_settings, say
+from ivr.logs import setup_logging
 from ivr.protocol.ami import mask
 
 
@@ -57,6 +58,8 @@ def test_call(settings, to, language, message, trunk, as_json, reveal):
     """
     from ivr.app import UseCaseError, place_test_call, running
 
+    setup_logging("warning")             # warnings on stderr, numbers masked
+
     async def go():
         # Ctrl-C or SIGTERM: hang the call up and close its row now, not when it ends
         task = asyncio.current_task()
@@ -72,6 +75,9 @@ def test_call(settings, to, language, message, trunk, as_json, reveal):
         fail("interrupted: the call was hung up and its attempt closed")
     except (UseCaseError, AmiError, StoreError, OSError) as e:
         fail(str(e))
+    if reveal:
+        from ivr.operators.session import audit_reveal
+        audit_reveal(settings.config, "call test", [])
     summary = attempt_summary(attempt, reveal)
     if as_json:
         emit_json(summary)

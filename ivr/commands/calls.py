@@ -33,7 +33,7 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
       ivr calls --woman 42 --json
     """
     from ivr.operators.records import find_calls
-    from ivr.operators.session import open_schedule, programme_of, run
+    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run
     from ivr.operators.text import table
 
     if day is not None and (first or last):
@@ -45,12 +45,14 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
     programme = programme_of(settings.config)
 
     async def go():
-        async with open_schedule(settings.config, programme) as sched:
+        async with open_schedule(settings.config, programme, read_only=True) as sched:
             return await find_calls(sched.store, woman_id=woman_id, first=first, last=last,
                                     outcome=outcome, message=message, kind=kind, limit=limit,
-                                    reveal=reveal, tz=programme.timezone)
+                                    reveal=reveal, tz=programme.timezone, iso=as_json)
 
     rows = run(go())
+    if reveal:
+        audit_reveal(settings.config, "calls", [r["woman"] for r in rows if r["woman"]])
     if as_json:
         for r in rows:
             emit_json(r)

@@ -54,5 +54,15 @@ def say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def confirm_destructive(yes: bool, question: str) -> None:
+    """A destructive command asks first; off a terminal it needs --yes (exit 2 without)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        click.echo(f"error: {question}: add --yes to confirm", err=True)
+        raise SystemExit(EXIT_USAGE)
+    click.confirm(question, abort=True, err=True)
+
+
 def is_terminal() -> bool:
     return sys.stderr.isatty()

@@ -8,6 +8,7 @@ import click
 from ivr.adapters.ami import AmiError
 from ivr.adapters.store import StoreError
 from ivr.commands.common import emit_json, fail, pass_settings, say
+from ivr.logs import setup_logging
 from ivr.protocol.ami import mask
 
 
@@ -31,6 +32,8 @@ def command(settings, ring_timeout, as_json):
       ivr sandbox start && ivr audio demo && ivr demo
     """
     from ivr.demo import run_demo, utc_now, weeks_label
+
+    setup_logging("warning")             # warnings on stderr, numbers masked
 
     config = settings.config
     say("demo: calling the demo women now through the sandbox Asterisk (each demo woman lives "

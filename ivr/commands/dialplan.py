@@ -2,6 +2,9 @@
 install the missed-call fallback script."""
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 import sys
 from pathlib import Path
 
@@ -10,7 +13,9 @@ import click
 from ivr.commands.common import EXIT_FAILURE, Settings, emit_json, pass_settings, say
 from ivr.dialplan.check import check_dialplan, check_manager
 from ivr.dialplan.parse import Problem, inline_includes, parse_dialplan
+from ivr import constants as C
 from ivr import missed_fallback
+from ivr.intake import BAD_DIR, IntakeError, prepare_spool
 
 AMI_TEMPLATE = Path("ami") / "ivr-manager.conf"
 
@@ -108,16 +113,40 @@ def _report(problems: list[Problem], as_json: bool, count: int, live: bool) -> N
 @click.argument("agi_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--python", "python", default=sys.executable, show_default="this Python",
               help="The Python that has the project installed (its virtualenv).")
-def install_agi(agi_dir: Path, python: str) -> None:
+@click.option("--spool-owner", metavar="USER",
+              help="Also create the missed-call spool (ivr.toml [ivr] missed_spool) now, owned "
+                   "by USER (the controller's user) and its group, mode 0730; Asterisk's user "
+                   "must be in that group. Without it, `ivr run` creates the spool at its start.")
+@pass_settings
+def install_agi(settings: Settings, agi_dir: Path, python: str, spool_owner: str | None) -> None:
     """Write the missed-call fallback script (ivr-missed-call-fallback) into Asterisk's AGI
-    directory (astagidir in asterisk.conf).
+    directory (astagidir in asterisk.conf). The script drops one file per missed call into
+    the controller's spool; it never sees the database. Prints the [globals] line the
+    dialplan needs.
 
     \b
     Example:
-      sudo ivr dialplan install-agi /usr/share/asterisk/agi-bin
+      sudo ivr dialplan install-agi /usr/share/asterisk/agi-bin --spool-owner ivr
     """
     try:
         path = missed_fallback.install_wrapper(agi_dir, python)
     except missed_fallback.FallbackError as e:
         raise click.ClickException(str(e)) from None
     say(f"wrote {path} (runs {python} -m ivr.missed_fallback)")
+    spool = settings.config.spool
+    if spool_owner is not None:
+        try:
+            pw = pwd.getpwnam(spool_owner)
+        except KeyError:
+            raise click.BadParameter(f"no user named {spool_owner!r}",
+                                     param_hint="--spool-owner") from None
+        try:
+            prepare_spool(spool)
+            for directory in (spool.parent, spool, spool / BAD_DIR):
+                os.chown(directory, pw.pw_uid, pw.pw_gid)
+        except (IntakeError, OSError) as e:
+            raise click.ClickException(f"the spool {spool}: {getattr(e, 'strerror', None) or e}") \
+                from None
+        say(f"created the spool {spool} (owner {spool_owner}, group "
+            f"{grp.getgrgid(pw.pw_gid).gr_name}, mode 0730)")
+    say(f"the dialplan's [globals] need: {C.GLOBAL_MISSED_SPOOL} = {spool}")

@@ -16,6 +16,15 @@ def parse_date_option(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
+def free_text_option(ctx, param, value):
+    """--actor and other free text: the check of names (no control or bidi characters)."""
+    from ivr.operators.normalise import short_text
+    try:
+        return short_text(value, param.name)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @click.command(name="enrol")
 @click.option("--phone", required=True, help="Her own mobile number (+91 98765 43210, "
               "098765 43210, 9876543210: without +country it is read in the programme's region).")
@@ -35,18 +44,23 @@ def parse_date_option(ctx, param, value):
 @click.option("--unchecked-number", is_flag=True,
               help="Keep the digits as given, without checking the number is valid "
               "(the sandbox's simulated phones).")
-@click.option("--actor", default=None, help="Who enrols her, for the record "
+@click.option("--re-enrol", is_flag=True, help="She opted out before and asks to come back: "
+              "enrol her number again (--consent-date: her new consent, on or after the "
+              "opt-out). Audited.")
+@click.option("--actor", default=None, callback=free_text_option, help="Who enrols her, for the record "
               "(default: $IVR_ACTOR or cli:<login>).")
 @click.option("--json", "as_json", is_flag=True, help="Print her record as one JSON object.")
 @click.option("--reveal", is_flag=True, help="Show her phone number in clear.")
 @pass_settings
 def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, name, partner,
-            health_worker, timezone, unchecked_number, actor, as_json, reveal):
+            health_worker, timezone, unchecked_number, re_enrol, actor, as_json, reveal):
     """Enrol one woman: she gets the message for her week from her next slot on.
 
     Dates may be written 2026-03-15, 15/03/2026, 15-03-2026, 15.03.2026 or 15 Mar 2026
     (numbers are read day first). Give the LMP or the EDD (or both), or the child's date of
     birth. Exit 1 when she cannot be enrolled (already enrolled, LMP in the future...).
+    Opt-out is final: a number that opted out (even one whose record was erased) is enrolled
+    again only with --re-enrol and the date of her new consent.
 
     \b
     Example:
@@ -56,7 +70,8 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
     from ivr.operators.imports import checked
     from ivr.operators.normalise import normalise_phone, short_text, unchecked_phone
     from ivr.operators.records import show_woman
-    from ivr.operators.session import actor_name, open_schedule, programme_of, run, utc_now
+    from ivr.operators.session import (actor_name, audit_reveal, open_schedule, programme_of,
+                                       run, utc_now)
     from scheduler.model import SchedulerError, Subscriber
     from scheduler.slots import zone
 
@@ -65,7 +80,8 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
     now = utc_now()
     try:
         digits = unchecked_phone(phone) if unchecked_number else \
-            normalise_phone(phone, programme.region)
+            normalise_phone(phone, programme.region,
+                                    foreign=programme.allow_foreign_numbers)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="'--phone'") from None
     tz = timezone or programme.timezone
@@ -89,13 +105,15 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
             e = enrolment
             done = await sched.enrol(e.subscriber, now, actor=actor_name(actor), name=e.name,
                                      partner=e.partner, health_worker=e.health_worker,
-                                     consent_date=e.consent_date)
-            return await show_woman(sched.store, done.id, reveal=reveal)
+                                     consent_date=e.consent_date, re_enrol=re_enrol)
+            return await show_woman(sched.store, done.id, reveal=reveal, iso=as_json)
 
     try:
         record = run(go())
     except SchedulerError as e:
         fail(str(e))
+    if reveal:
+        audit_reveal(config, "enrol", [record["id"]], actor)
     if as_json:
         emit_json(record)
         return

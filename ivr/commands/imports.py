@@ -1,29 +1,33 @@
 """`ivr import FILE.csv`: enrol a batch of women from a hospital or NGO."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from ivr.commands.common import EXIT_FAILURE, emit_json, fail, is_terminal, pass_settings, say
+from ivr.commands.enrol import free_text_option
 
 
 
 @click.command(name="import")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", required=False,
+                type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--template", is_flag=True, help="Print the CSV header and one example row.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
 @click.option("--strict", is_flag=True, help="Import nothing when any row is bad.")
 @click.option("--unchecked-numbers", is_flag=True,
               help="Keep phone digits as given, without checking they are valid numbers "
               "(the sandbox's simulated phones).")
-@click.option("--actor", default=None,
+@click.option("--actor", default=None, callback=free_text_option,
               help="Who imports, for the record (default: $IVR_ACTOR or cli:<login>).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per problem, then a summary object.")
 @pass_settings
 def command(settings, file, template, dry_run, strict, unchecked_numbers, actor, as_json):
-    """Enrol the women listed in a CSV file (from `ivr import --template`).
+    """Enrol the women listed in a CSV file (from `ivr import --template`); FILE `-` reads
+    standard input.
 
     \b
     Columns (a header line first; UTF-8, a BOM is fine; names in any script):
@@ -42,20 +46,24 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
     day first, as India writes them). Blank lines are skipped.
 
     Every bad row is reported on standard error with its line number and reason; the good
-    rows go in together in one transaction (with --strict, only when no row is bad).
+    rows go in together in one transaction (with --strict, only when no row is bad). A row
+    with a control character or an invisible bidi control (U+202E...) in any cell refuses
+    the whole file: nothing is imported.
     Importing the same file again adds nobody: a phone already enrolled (active or paused)
     is a duplicate, reported and skipped, not a second woman; so is a pregnancy already
-    enrolled and ended, and a woman who opted out (enrol her again with `ivr enrol` only
-    when she asks). Exit 0 when no row is bad (duplicates are not errors), 1 when some are.
+    enrolled and ended, and a woman who opted out, even one whose record was erased
+    (enrol her again with `ivr enrol --re-enrol` only when she asks). Exit 0 when no row is bad (duplicates are not errors), 1 when some are.
 
     \b
     Example:
       ivr import --template > women.csv     # fill it in, then:
       ivr import women.csv --dry-run
       ivr import women.csv
+      curl -s https://partner.example/export.csv | ivr import -
     """
     from ivr.operators import enrolment, imports
     from ivr.operators.session import actor_name, open_schedule, programme_of, run, utc_now
+    from scheduler.model import SchedulerError
 
     if template:
         click.echo(imports.template(utc_now().date()), nl=False)
@@ -63,7 +71,10 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
     if file is None:
         raise click.UsageError("give the CSV file to import (or --template)")
     try:
-        data = file.read_bytes()
+        if str(file) == "-":
+            data, file = sys.stdin.buffer.read(), "<stdin>"
+        else:
+            data = file.read_bytes()
     except OSError as e:
         fail(f"cannot read {file}: {e.strerror or e}")
     config = settings.config
@@ -84,6 +95,10 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
                 say(f"{file}, line {p.line}: {label}: {p.reason}")
 
     report(plan.errors, "error")
+    if plan.refused:
+        say(f"{len(plan.refused)} row(s) with control or bidi-control characters (line(s) "
+            f"{', '.join(str(p.line) for p in plan.refused)}): nothing imported")
+        raise SystemExit(EXIT_FAILURE)
     if strict and plan.errors:
         say(f"{len(plan.errors)} bad row(s): nothing imported (--strict)")
         raise SystemExit(EXIT_FAILURE)
@@ -102,6 +117,8 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
         result = run(go())
     except enrolment.RowFailed as e:
         fail(f"{file}, {e}")
+    except SchedulerError as e:                  # e.g. the erasure key is missing
+        fail(f"{file}: {e} (nothing was imported)")
     report(sorted(plan.duplicates + result.skipped, key=lambda p: p.line), "duplicate")
     summary = {"file": str(file), "rows": plan.lines, "enrolled": len(result.enrolled),
                "duplicates": len(plan.duplicates) + len(result.skipped),

@@ -1,7 +1,6 @@
 """`ivr report`: funnel, pick-up, listening, failures, retention, at-risk, callbacks."""
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
@@ -9,6 +8,8 @@ import click
 
 from ivr.commands.common import emit_json, fail, pass_settings, say
 from ivr.commands.enrol import parse_date_option
+from ivr.files import write_private
+from ivr.operators.csvout import CsvOut
 
 TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
           "pickup_by_slot": "Pick-up by slot", "pickup_by_weekday": "Pick-up by weekday",
@@ -49,7 +50,7 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
       ivr report --section at_risk --csv --reveal > to_call.csv   # for the call centre
     """
     from ivr.operators.report import ReportRequest, build_report
-    from ivr.operators.session import open_schedule, programme_of, run, utc_now
+    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run, utc_now
 
     if as_json and as_csv:
         raise click.UsageError("choose --json or --csv, not both")
@@ -60,18 +61,18 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
     now = utc_now()
 
     async def go():
-        async with open_schedule(config, programme) as sched:
+        async with open_schedule(config, programme, read_only=True) as sched:
             return await build_report(sched.store, programme,
                                       ReportRequest(first, last, by, reveal), now)
 
     report = run(go())
     report["revealed"] = reveal
+    if reveal:
+        audit_reveal(config, "report", [r["woman"] for r in report["at_risk"]])
     if html_path is not None:
         from ivr.operators.report_html import render
         try:
-            tmp = html_path.with_name(html_path.name + ".part")
-            tmp.write_text(render(report), encoding="utf-8")
-            tmp.replace(html_path)
+            write_private(html_path, render(report))     # 0600 from its first byte
         except OSError as e:
             fail(f"cannot write {html_path}: {e.strerror or e}")
         say(f"wrote {html_path}")
@@ -81,10 +82,10 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
             for row in rows:
                 emit_json(row)
         elif as_csv:
-            w = csv.writer(sys.stdout, lineterminator="\n")
+            w = CsvOut(sys.stdout)
             columns = list(rows[0]) if rows else ["group"]
             w.writerow(columns)
-            w.writerows([["" if r[c] is None else r[c] for c in columns] for r in rows])
+            w.writerows([[r[c] for c in columns] for r in rows])
         else:
             _print({**report, **{k: (report[k] if k == section else []) for k in TITLES}},
                    only=section)
@@ -92,13 +93,13 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
     if as_json:
         emit_json(report)
     elif as_csv:
-        w = csv.writer(sys.stdout, lineterminator="\n")
+        w = CsvOut(sys.stdout)
         w.writerow(["section", "group", "row", "column", "value"])
         for key in TITLES:
             for i, row in enumerate(report[key], start=1):
                 for col, value in row.items():
                     if col != "group":
-                        w.writerow([key, row["group"], i, col, "" if value is None else value])
+                        w.writerow([key, row["group"], i, col, value])
     elif html_path is None:
         _print(report)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import time
 
@@ -10,16 +9,10 @@ import click
 
 from ivr.adapters.ami import AmiError
 from ivr.adapters.store import StoreError
-from ivr.commands.common import emit_json, fail, pass_settings, say
+from ivr.commands.common import EXIT_FAILURE, emit_json, fail, pass_settings, say
 from ivr.config import ConfigError
 from ivr.constants import DRAIN_SECONDS
-
-
-def setup_logging(level: str) -> None:
-    """One line per event on standard error, no timestamps of our own: journald (or the
-    terminal) adds them. Phone numbers are masked where they are logged."""
-    logging.basicConfig(level=getattr(logging, level.upper()),
-                        format="%(levelname)s %(name)s: %(message)s")
+from ivr.logs import setup_logging
 
 
 def clock(epoch: float) -> str:
@@ -55,8 +48,11 @@ def run_command(settings, trunks, until_idle, log_level, drain_seconds):
       ivr run --trunk carrier      # one trunk only
     """
     from ivr.app import running
+    from ivr.metrics import serving
+    from ivr.notify import Notifier, notifying
     from ivr.adapters.schedule_store import ScheduleStore
-    from ivr.service import Dialer, RunError, RunLock
+    from ivr.run_lock import RunError, RunLock
+    from ivr.service import Dialer
     from scheduler.programme import load_programme
 
     setup_logging(log_level)
@@ -76,14 +72,18 @@ def run_command(settings, trunks, until_idle, log_level, drain_seconds):
             schedule = ScheduleStore(service.store, programme)
             dialer = Dialer(service, schedule, chosen, region=programme.region,
                             lease_seconds=programme.retry.lease.total_seconds())
-            await dialer.run(stop, until_idle=until_idle, drain_seconds=drain_seconds)
+            async with serving(config.metrics, dialer), \
+                    notifying(Notifier(), lambda: dialer.loop_at, stop):
+                await dialer.run(stop, until_idle=until_idle, drain_seconds=drain_seconds)
             return dialer.status()
 
     try:
         with RunLock(config.database):
             final = asyncio.run(go())
     except (RunError, AmiError, StoreError, OSError) as e:
-        fail(str(e))
+        from ivr.journal import journal_prefix
+        say(f"{journal_prefix(3)}error: {e}")            # an error in the journal too
+        raise SystemExit(EXIT_FAILURE) from None
     say(f"ivr run: stopped; placed {final['placed']} call(s): "
         + ", ".join(f"{n} {k}" for k, n in sorted(final["outcomes"].items())))
 
@@ -94,19 +94,29 @@ def run_command(settings, trunks, until_idle, log_level, drain_seconds):
 def status_command(settings, as_json):
     """Show what the service is doing: live calls per trunk, waiting work, today's counts.
 
+    A health probe too: exits 1 (and says why on standard error) when the service is not
+    running, its status is stale (hung), AMI has been disconnected for more than 30 s, the
+    dial loop has not turned for 90 s, every trunk rests, or 3 errors came within a minute.
+
     \b
     Example:
       ivr status --json
+      ivr status >/dev/null || echo "the IVR needs attention"
     """
-    from ivr.status import read_status
+    from ivr.status import health, read_status, status_json
 
     config = settings.config
+    now = time.time()
+    problems = health(config, now)
     try:
-        status = asyncio.run(read_status(config, time.time()))
+        status = asyncio.run(read_status(config, now))
     except (StoreError, OSError) as e:
+        _say_problems(problems)
         fail(str(e))
+    status["health"] = {"healthy": not problems, "problems": problems}
     if as_json:
-        emit_json(status)
+        emit_json(status_json(status))
+        _exit_if_unhealthy(problems)
         return
     service = status["service"]
     if service is None:
@@ -121,10 +131,31 @@ def status_command(settings, as_json):
                           f"{t['failed_in_a_row']} failed calls in a row")
             click.echo(f"  trunk {name}: {t['live']}/{t['channels']} live calls, "
                        f"{t['cps']:g} cps{health}")
+        if service.get("backoff_until"):
+            click.echo(f"  dial loop: BACKING OFF until {clock(service['backoff_until'])} after "
+                       f"{service['errors_in_a_row']} error(s) in a row")
+        recovered = [f"{service[k]} {what}" for k, what in (
+            ("stale_closed", "attempt(s) of dead processes closed"),
+            ("ami_reconnects", "AMI reconnect(s)"), ("loop_errors", "dial loop error(s)"))
+            if service.get(k)]
+        if recovered:
+            click.echo("  since start: " + ", ".join(recovered))
         for e in service["errors"][-5:]:
             click.echo(f"  error at {clock(e['at'])}: {e['error']}")
     click.echo(f"waiting: {status['due_now']} due now, {status['pending']} pending, "
                f"{status['callbacks_pending']} callback(s)")
     today = status["today"]
     click.echo("today: " + (", ".join(f"{n} {k}" for k, n in sorted(today.items())) or "no calls"))
+    _exit_if_unhealthy(problems)
 
+
+def _say_problems(problems: list[str]) -> None:
+    for problem in problems:
+        say(f"ivr status: unhealthy: {problem}")
+
+
+def _exit_if_unhealthy(problems: list[str]) -> None:
+    """The health probe's answer: exit 1, saying why, when there is any problem."""
+    _say_problems(problems)
+    if problems:
+        raise SystemExit(EXIT_FAILURE)

@@ -9,7 +9,7 @@ import click
 
 from ivr.commands.common import EXIT_FAILURE, Settings, emit_json, pass_settings, say
 from ivr.config import home_dir
-from ivr.sandbox import Sandbox, SandboxError
+from ivr.sandbox import Sandbox, SandboxError, SandboxStatus
 
 
 def _sandbox(settings: Settings) -> Sandbox:
@@ -32,6 +32,7 @@ def command() -> None:
     \b
     Example:
       ivr sandbox start && ivr sandbox status --json && ivr sandbox stop
+      ivr sandbox cli core restart now      # Asterisk's own restart works here too
     """
 
 
@@ -67,8 +68,38 @@ def start(settings: Settings, timeout: float) -> None:
         st = _sandbox(settings).start(timeout=timeout)
     except SandboxError as e:
         _fail(e)
+    _say_running(st, time.monotonic() - t)
+
+
+def _say_running(st: SandboxStatus, seconds: float) -> None:
     say(f"sandbox: {st.version} running, pid {st.pid}, AMI 127.0.0.1:{st.ami_port}, "
-        f"SIP 127.0.0.1:{st.sip_port} ({time.monotonic() - t:.2f} s)")
+        f"SIP 127.0.0.1:{st.sip_port} ({seconds:.2f} s)")
+
+
+@command.command()
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait until ready.")
+@click.option("--new-process", is_flag=True,
+              help="Stop Asterisk and start a new process instead of its own `core restart now`.")
+@pass_settings
+def restart(settings: Settings, timeout: float, new_process: bool) -> None:
+    """Restart the sandbox Asterisk; start it when it is not running.
+
+    The configuration is rendered again from dialplan/ first. By default Asterisk restarts
+    itself (`core restart now`, as on a production server): the process keeps its pid, every
+    call and AMI connection is dropped. Waits until Asterisk is fully booted and an AMI login
+    succeeds, and prints what start prints. The AMI secret and the ports stay the same.
+
+    \b
+    Example:
+      ivr sandbox restart
+      ivr sandbox restart --new-process     # when its CLI no longer answers
+    """
+    t = time.monotonic()
+    try:
+        st = _sandbox(settings).restart(timeout=timeout, new_process=new_process)
+    except SandboxError as e:
+        _fail(e)
+    _say_running(st, time.monotonic() - t)
 
 
 @command.command()

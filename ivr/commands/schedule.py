@@ -35,8 +35,9 @@ def preview_cmd(settings, day, summary, as_json, reveal):
       ivr schedule preview --date 25/11/2026
       ivr schedule preview --summary
     """
+    from ivr.adapters.store import open_store
     from ivr.operators.preview import preview, snapshot
-    from ivr.operators.session import open_schedule, programme_of, run, utc_now
+    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run, utc_now
     from ivr.operators.text import table
     from scheduler.slots import local_date, zone
 
@@ -50,6 +51,8 @@ def preview_cmd(settings, day, summary, as_json, reveal):
                                  param_hint="'--date'")
 
     async def go(copy):
+        # read the database as it is first: one that needs a migration is refused
+        await (await open_store(config, read_only=True)).close()
         async with open_schedule(replace(config, database=copy), programme) as sched:
             return await preview(sched, day, now, reveal=reveal)
 
@@ -57,10 +60,12 @@ def preview_cmd(settings, day, summary, as_json, reveal):
         fail(f"no database at {config.database} yet: enrol women first (ivr enrol, ivr import)")
     with snapshot(config.database) as copy:
         calls = run(go(copy))
+    if reveal:
+        audit_reveal(config, "schedule preview", [c.woman for c in calls])
     if as_json:
         for c in calls:
             emit_json({**c.__dict__, "at": c.at.astimezone(zone(programme.timezone))
-                       .strftime("%Y-%m-%d %H:%M")})
+                       .isoformat(timespec="seconds")})
         return
     tz = zone(programme.timezone)
     say(f"{day}: {len(calls)} call(s) would be placed (nothing was written or dialled)")

@@ -1,19 +1,19 @@
 """`ivr women`: find, show and change the records of enrolled women. Every change is audited."""
 from __future__ import annotations
 
-import sys
-
 import click
 
-from ivr.commands.common import EXIT_USAGE, emit_json, fail, pass_settings, say
-from ivr.commands.enrol import parse_date_option
+from ivr.commands.common import (confirm_destructive, emit_json, fail,
+                                 pass_settings, say)
+from ivr.commands.enrol import free_text_option, parse_date_option
 
 EVENTS = ("birth", "miscarriage", "still_birth", "infant_death", "maternal_death")
 
 
 @click.group(name="women")
 def command() -> None:
-    """Find, show and change women's records (list, show, update, event, pause, resume, opt-out)."""
+    """Find, show and change women's records (list, show, update, event, pause, resume,
+    opt-out), and her rights over her data (export, erase)."""
 
 
 def _reveal(f):
@@ -21,7 +21,7 @@ def _reveal(f):
 
 
 def _actor(f):
-    return click.option("--actor", default=None, help="Who makes the change, for the record "
+    return click.option("--actor", default=None, callback=free_text_option, help="Who makes the change, for the record "
                         "(default: $IVR_ACTOR or cli:<login>).")(f)
 
 
@@ -47,7 +47,7 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
     """
     from ivr.operators.normalise import normalise_phone
     from ivr.operators.records import list_women
-    from ivr.operators.session import open_schedule, programme_of, run
+    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run
     from ivr.operators.text import table
 
     config = settings.config
@@ -55,17 +55,19 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
     digits = None
     if phone:
         try:
-            digits = normalise_phone(phone, programme.region)
+            digits = normalise_phone(phone, programme.region, foreign=True)
         except ValueError:
             digits = "".join(ch for ch in phone if ch.isdigit())
 
     async def go():
-        async with open_schedule(config, programme) as sched:
+        async with open_schedule(config, programme, read_only=True) as sched:
             return await list_women(sched.store, status=status, partner=partner,
                                     language=language, slot=slot, phone=digits, name=name,
-                                    limit=limit, reveal=reveal)
+                                    limit=limit, reveal=reveal, iso=as_json)
 
     rows = run(go())
+    if reveal:
+        audit_reveal(config, "women list", [r["id"] for r in rows])
     if as_json:
         for r in rows:
             emit_json(r)
@@ -93,24 +95,27 @@ def show_cmd(settings, woman_id, as_json, reveal):
     Example:
       ivr women show 42
     """
-    record = _show(settings, woman_id, reveal)
+    record = _show(settings, woman_id, reveal, iso=as_json)
     if as_json:
         emit_json(record)
         return
     _print_record(record)
 
 
-def _show(settings, woman_id: int, reveal: bool) -> dict:
+def _show(settings, woman_id: int, reveal: bool, command: str = "women show",
+          actor: str | None = None, iso: bool = False) -> dict:
     from ivr.operators.records import show_woman
-    from ivr.operators.session import open_schedule, run
+    from ivr.operators.session import audit_reveal, open_schedule, run
 
     async def go():
-        async with open_schedule(settings.config) as sched:
-            return await show_woman(sched.store, woman_id, reveal=reveal)
+        async with open_schedule(settings.config, read_only=True) as sched:
+            return await show_woman(sched.store, woman_id, reveal=reveal, iso=iso)
 
     record = run(go())
     if record is None:
         fail(f"no woman with id {woman_id} (find her with: ivr women list --phone ...)")
+    if reveal:
+        audit_reveal(settings.config, command, [woman_id], actor)
     return record
 
 
@@ -162,16 +167,20 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
     Example:
       ivr women update 42 --phone 098765 43210 --slot 18-21
     """
+    from ivr.operators.imports import check_consent_date
     from ivr.operators.normalise import normalise_phone, short_text
     from ivr.operators.session import actor_name, open_schedule, programme_of, utc_now
-    from scheduler.slots import zone
+    from scheduler.slots import local_date, zone
 
     config = settings.config
     programme = programme_of(config)
     fields = {}
     try:
         if phone is not None:
-            fields["phone"] = normalise_phone(phone, programme.region)
+            fields["phone"] = normalise_phone(phone, programme.region,
+                                              foreign=programme.allow_foreign_numbers)
+        if consent_date is not None:
+            check_consent_date(consent_date, local_date(utc_now(), zone(programme.timezone)))
         if timezone is not None:
             zone(timezone)
             fields["timezone"] = timezone
@@ -198,10 +207,11 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
                     await sched.change_slot(woman_id, slot, now, actor=who)
 
     _change(go, settings, woman_id, as_json, reveal, f"updated woman {woman_id}: "
-            + ", ".join(sorted(fields) + (["slot"] if slot else [])))
+            + ", ".join(sorted(fields) + (["slot"] if slot else [])), actor, "women update")
 
 
-def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str) -> None:
+def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str,
+            actor: str | None, command: str) -> None:
     from ivr.operators.session import run
     from scheduler.model import SchedulerError
 
@@ -210,22 +220,13 @@ def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str)
     except SchedulerError as e:
         fail(str(e))
     say(done)
-    record = _show(settings, woman_id, reveal)
+    record = _show(settings, woman_id, reveal, command, actor, iso=as_json)
     if as_json:
         emit_json(record)
     else:
         click.echo(f"woman {record['id']}: {record['phone']} {record['status']}"
                    f"{' (' + record['status_reason'] + ')' if record['status_reason'] else ''}"
                    f", {record['track']}, slot {record['slot']}")
-
-
-def _confirm(yes: bool, question: str) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        click.echo(f"error: {question}: add --yes to confirm", err=True)
-        raise SystemExit(EXIT_USAGE)
-    click.confirm(question, abort=True, err=True)
 
 
 @command.command(name="event")
@@ -257,7 +258,7 @@ def event_cmd(settings, woman_id, event, day, yes, as_json, actor, reveal):
     if event == "birth" and day is None:
         raise click.UsageError("a birth needs --date (the child's date of birth)")
     if event != "birth":
-        _confirm(yes, f"record {event} for woman {woman_id}? Her messages stop")
+        confirm_destructive(yes, f"record {event} for woman {woman_id}? Her messages stop")
     now, who = utc_now(), actor_name(actor)
 
     async def go():
@@ -267,7 +268,8 @@ def event_cmd(settings, woman_id, event, day, yes, as_json, actor, reveal):
             else:
                 await sched.life_event(woman_id, LifeEvent(event), now, actor=who)
 
-    _change(go, settings, woman_id, as_json, reveal, f"recorded {event} for woman {woman_id}")
+    _change(go, settings, woman_id, as_json, reveal, f"recorded {event} for woman {woman_id}",
+            actor, "women event")
 
 
 def _status_command(name: str, method: str, summary: str, example: str, confirm: str | None):
@@ -281,14 +283,15 @@ def _status_command(name: str, method: str, summary: str, example: str, confirm:
         from ivr.operators.session import actor_name, open_schedule, utc_now
 
         if confirm:
-            _confirm(kw.get("yes", False), confirm.format(woman_id))
+            confirm_destructive(kw.get("yes", False), confirm.format(woman_id))
         now, who = utc_now(), actor_name(actor)
 
         async def go():
             async with open_schedule(settings.config) as sched:
                 await getattr(sched, method)(woman_id, now, actor=who)
 
-        _change(go, settings, woman_id, as_json, reveal, f"{name}: woman {woman_id}")
+        _change(go, settings, woman_id, as_json, reveal, f"{name}: woman {woman_id}", actor,
+                f"women {name}")
 
     if confirm:
         cmd.params.append(click.Option(["--yes"], is_flag=True,
@@ -305,3 +308,85 @@ opt_out_cmd = _status_command("opt-out", "opt_out", "Opt her out at her request:
                               "pending callbacks cancelled. Final.",
                               "ivr women opt-out 42 --yes",
                               "opt out woman {}? This is final")
+
+
+@command.command(name="export")
+@click.argument("woman_id", type=int)
+@_actor
+@pass_settings
+def export_cmd(settings, woman_id, actor):
+    """Print everything held about her as one JSON object (her right of access): her record,
+    messages, calls, missed calls, callbacks and history, her phone number in clear, times
+    in RFC 3339 with her zone's offset. Audited (who exported whom, when).
+
+    \b
+    Example:
+      ivr women export 42 > woman-42.json
+    """
+    from ivr.adapters.erasure import export_woman
+    from ivr.adapters.subscribers import audit
+    from ivr.operators.session import actor_name, open_schedule, run, utc_now
+
+    async def go():
+        async with open_schedule(settings.config) as sched:
+            async with sched.store.transaction():
+                data = await export_woman(sched.store, woman_id)
+                if data is not None:
+                    await audit(sched.store, actor=actor_name(actor), action="export",
+                                at=utc_now(), subscriber_id=woman_id,
+                                detail={"command": "women export"})
+                return data
+
+    data = run(go())
+    if data is None:
+        fail(f"no woman with id {woman_id}")
+    emit_json(data)
+
+
+@command.command(name="erase")
+@click.argument("woman_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_actor
+@pass_settings
+def erase_cmd(settings, woman_id, yes, actor):
+    """Erase her personal data at her request: phone, name, dates, partner, health worker,
+    consent date, the channel names and keys of her calls, her messages' due dates and the
+    details of her history, from every table. Anonymous counts stay (`ivr report` gives the
+    same figures). A woman still enrolled is opted out first; the number of a woman who
+    opted out is kept only as a keyed hash, so it is not called again (`ivr enrol
+    --re-enrol` when she asks to come back). Cannot be undone.
+
+    \b
+    Example:
+      ivr women export 42 > woman-42.json   # give her a copy first, if she asks
+      ivr women erase 42 --yes
+    """
+    from ivr.adapters.erasure import erase_woman, key_path, same_number
+    from ivr.operators.session import actor_name, open_schedule, run, utc_now
+    from scheduler.model import SchedulerError
+
+    confirm_destructive(yes, f"erase the personal data of woman {woman_id}? This cannot be undone")
+    now, who = utc_now(), actor_name(actor)
+
+    async def go():
+        async with open_schedule(settings.config) as sched:
+            her = await sched.subscriber(woman_id)
+            others = await same_number(sched.store, woman_id)
+            live = not her.status.ended
+            done = await erase_woman(
+                sched.store, woman_id, now, actor=who,
+                before=(lambda: sched.opt_out(woman_id, now, actor=who, reason="erasure"))
+                if live else None)
+            return done, others, key_path(sched.store)
+
+    try:
+        done, others, key = run(go())
+    except SchedulerError as e:
+        fail(str(e))
+    say(f"erased woman {woman_id}: {done['calls']} call(s), {done['missed_calls']} missed "
+        f"call(s), {done['messages']} message(s), {done['history']} history row(s)"
+        + (f"; her number is kept only as a keyed hash (key: {key}, back it up)"
+           if done["number_hash_kept"] else ""))
+    if others:
+        say(f"other records on her number: woman {', '.join(map(str, others))} "
+            "(erase them too if they are hers)")

@@ -53,7 +53,14 @@ def contract() -> list[Rule]:
         Rule(C.CONTEXT_AGI_FAILED, rf"UserEvent\({_q(C.USEREVENT_AGI_FAILED)},"
                                    rf".*{_q(C.VAR_ATTEMPT_ID)}: {v(C.VAR_ATTEMPT_ID)}.*",
              f"tells the controller ({C.USEREVENT_AGI_FAILED} with {C.VAR_ATTEMPT_ID})"),
+        Rule(C.CONTEXT_OUTBOUND, rf"GotoIf\(.*{v(C.VAR_RESULT)}.*\"\".*\?{_q(C.CONTEXT_AGI_FAILED)},.*",
+             f"goes to {C.CONTEXT_AGI_FAILED} when the controller went away during her call "
+             f"(no {C.VAR_RESULT})"),
         Rule(C.CONTEXT_AGI_FAILED, rf"Goto\({_q(C.CONTEXT_APOLOGY)},.*", "apologises"),
+        Rule(C.CONTEXT_AGI_FAILED, rf"Playback\({v(C.GLOBAL_SOUNDS)}/.*\)",
+             f"plays her message ({C.VAR_MESSAGE}) when the controller cannot"),
+        Rule(C.CONTEXT_AGI_FAILED, rf"Set\(.*{v(C.VAR_MESSAGE)}.*\)",
+             f"reads her message's key from {C.VAR_MESSAGE}"),
         Rule(C.CONTEXT_APOLOGY, rf"Playback\({v(C.GLOBAL_SOUNDS)}/{_q(C.PROMPT_SORRY)}\)",
              f"plays {C.PROMPT_SORRY} from {C.GLOBAL_SOUNDS}"),
         Rule(C.CONTEXT_CALL_CENTRE, rf"Dial\({v(C.GLOBAL_CALL_CENTRE)},.*",
@@ -67,13 +74,13 @@ def contract() -> list[Rule]:
         Rule(C.CONTEXT_MISSED_CALL_RECORD, r"Set\(AGISIGHUP=no\)",
              "keeps the script alive when she hangs up (AGISIGHUP=no)"),
         Rule(C.CONTEXT_MISSED_CALL_RECORD, rf"AGI\({_q(C.AGI_SCRIPT_MISSED_CALL)},"
-                                           rf"{v(C.GLOBAL_DATABASE)},.+\)",
-             f"runs the fallback script {C.AGI_SCRIPT_MISSED_CALL} with {C.GLOBAL_DATABASE}"),
+                                           rf"{v(C.GLOBAL_MISSED_SPOOL)},.+\)",
+             f"runs the fallback script {C.AGI_SCRIPT_MISSED_CALL} with {C.GLOBAL_MISSED_SPOOL}"),
         Rule(C.CONTEXT_MISSED_CALL_RECORD,
-             rf"UserEvent\({_q(C.USEREVENT_MISSED_CALL)},{_q(C.HEADER_CALLER)}: .+,"
-             rf"{_q(C.HEADER_DID)}: .+,{_q(C.HEADER_MISSED_CALL_ID)}: {v(C.VAR_MISSED_CALL_ID)}\)",
-             f"tells the controller ({C.USEREVENT_MISSED_CALL} with {C.HEADER_CALLER}, "
-             f"{C.HEADER_DID}, {C.HEADER_MISSED_CALL_ID})"),
+             rf"UserEvent\({_q(C.USEREVENT_MISSED_CALL)},"
+             rf"{_q(C.HEADER_MISSED_CALL_FILE)}: {v(C.VAR_MISSED_CALL_FILE)}\)",
+             f"tells the controller ({C.USEREVENT_MISSED_CALL} with {C.HEADER_MISSED_CALL_FILE} "
+             "only)"),
     ]
 
 

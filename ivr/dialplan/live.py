@@ -19,6 +19,7 @@ from ivr import constants as C
 from ivr.config import Config
 from ivr.dialplan.check import REQUIRED_EXTENS
 from ivr.dialplan.parse import Dialplan, Problem
+from ivr.netaddr import agi_url
 from ivr.protocol.ami import safe
 
 # modules the production dialplan and the controller need (Local channels and AMI are core)
@@ -42,9 +43,9 @@ class Expected:
 
     @classmethod
     def from_config(cls, cfg: Config) -> "Expected":
-        return cls(globals={C.GLOBAL_AGI_URL: f"agi://{cfg.agi_host}:{cfg.agi_port}",
+        return cls(globals={C.GLOBAL_AGI_URL: agi_url(cfg.agi_host, cfg.agi_port),
                             C.GLOBAL_SOUNDS: str(cfg.sounds),
-                            C.GLOBAL_DATABASE: str(cfg.database)},
+                            C.GLOBAL_MISSED_SPOOL: str(cfg.spool)},
                    call_centre=cfg.call_centre)
 
 
@@ -167,6 +168,10 @@ def _globals(client: AmiClient, where: str, expected: Expected, host: str) -> li
         if have != want:
             out.append(Problem(where, 0, f"[globals] {name} is {have!r}, ivr.toml wants "
                                          f"{want!r}"))
+    if client.getvar("IVR_DATABASE"):
+        out.append(Problem(where, 0, "[globals] IVR_DATABASE names the controller's database: "
+                                     "remove it, Asterisk needs only "
+                                     f"{C.GLOBAL_MISSED_SPOOL} (docs/deploy.md)"))
     if expected.call_centre and not client.getvar(C.GLOBAL_CALL_CENTRE):
         out.append(Problem(where, 0, f"ivr.toml enables the call centre but [globals] "
                                      f"{C.GLOBAL_CALL_CENTRE} is empty"))
@@ -179,10 +184,10 @@ def _globals(client: AmiClient, where: str, expected: Expected, host: str) -> li
     if not (script.is_file() and os.access(script, os.X_OK)):
         out.append(Problem(where, 0, f"the missed-call fallback script {script} is missing or "
                                      "not executable (ivr dialplan install-agi)"))
-    database = Path(expected.globals[C.GLOBAL_DATABASE])
-    if not database.is_file():
-        out.append(Problem(where, 0, f"the database {database} does not exist yet (start the "
-                                     "controller once); missed calls cannot be recorded"))
+    spool = Path(expected.globals[C.GLOBAL_MISSED_SPOOL])
+    if not spool.is_dir():
+        out.append(Problem(where, 0, f"the missed-call spool {spool} does not exist yet (start "
+                                     "the controller once); missed calls cannot be recorded"))
     return out
 
 

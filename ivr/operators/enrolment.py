@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Callable
 
 from ivr.adapters.columns import instant
+from ivr.adapters.erasure import erased_numbers
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.operators.imports import ImportPlan, Problem, Row
 from scheduler.model import SchedulerError, Subscriber
@@ -53,7 +54,7 @@ def why_skip(row: Row, records: list[dict]) -> str | None:
     if last["status"] == "opted_out":
         day = instant(last["updated_at"]).date()
         return (f"she opted out (woman {last['id']}, {day}): a file does not enrol her "
-                "again; use ivr enrol if she asks to come back")
+                "again; use ivr enrol --re-enrol --consent-date if she asks to come back")
     dates = tuple(d and d.isoformat() for d in (sub.lmp, sub.edd, sub.child_dob))
     for r in records:
         theirs = (r["lmp"], r["edd"], r["child_dob"])
@@ -72,9 +73,15 @@ async def run_import(sched: ScheduleStore, plan: ImportPlan, now: datetime, *, a
     try:
         async with sched.store.transaction():
             known = await known_phones(sched, [r.phone for r in plan.rows])
+            erased = await erased_numbers(sched.store, [r.phone for r in plan.rows])
             todo = []
             for row in plan.rows:
                 reason = why_skip(row, known.get(row.phone, []))
+                if reason is None and row.phone in erased:
+                    reason = (f"she opted out and her record was erased "
+                              f"({erased[row.phone].date()}): a file does not enrol her "
+                              "again; use ivr enrol --re-enrol --consent-date if she asks "
+                              "to come back")
                 if reason:
                     result.skipped.append(Problem(row.line, reason, duplicate=True))
                 else:

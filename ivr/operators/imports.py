@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from ivr.adapters.schedule_women import Enrolment
-from ivr.operators.normalise import (normalise_phone, optional_date, short_text,
-                                     unchecked_phone)
+from ivr.operators.normalise import (forbidden_character, normalise_phone, optional_date,
+                                     short_text, unchecked_phone)
 from scheduler import lifecycle
 from scheduler.model import SchedulerError, Subscriber
 from scheduler.programme import Programme
@@ -62,6 +62,7 @@ class Problem:
     line: int
     reason: str
     duplicate: bool = False     # a duplicate is skipped, not an error
+    refuses_file: bool = False  # a control or bidi character: nothing of the file is imported
 
 
 @dataclass
@@ -73,6 +74,12 @@ class ImportPlan:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if not p.duplicate]
+
+    @property
+    def refused(self) -> list[Problem]:
+        """Rows that make the whole file refused (control or bidi-control characters: a
+        file that hides text is not trusted for any of its rows)."""
+        return [p for p in self.problems if p.refuses_file]
 
     @property
     def duplicates(self) -> list[Problem]:
@@ -144,6 +151,11 @@ def parse(data: bytes, programme: Programme, now: datetime, *,
                                                    "columns (a comma inside a name? quote it)"))
                 continue
             values = dict(zip(header, cells))
+            hidden = [f"{c}: control character {bad} is not allowed"
+                      for c, v in values.items() if (bad := forbidden_character(v))]
+            if hidden:
+                plan.problems.append(Problem(line, "; ".join(hidden), refuses_file=True))
+                continue
             try:
                 row = Row(line, _enrolment(values, programme, now, check_numbers))
             except (ValueError, SchedulerError) as e:
@@ -164,7 +176,8 @@ def _enrolment(v: dict[str, str], programme: Programme, now: datetime,
                check_numbers: bool) -> Enrolment:
     get = lambda key: (v.get(key) or "").strip()          # noqa: E731
     raw_phone = get("phone")
-    phone = (normalise_phone(raw_phone, programme.region) if check_numbers
+    phone = (normalise_phone(raw_phone, programme.region,
+                                     foreign=programme.allow_foreign_numbers) if check_numbers
              else unchecked_phone(raw_phone))
     language = get("language").lower()
     if not language:
@@ -195,13 +208,24 @@ def checked(programme: Programme, sub: Subscriber, now: datetime, *, name: str |
                          f"(slots: {', '.join(s.name for s in programme.slots)})") from None
     if consent_date is None:
         raise ValueError("no consent date: she must have agreed to the calls")
-    if consent_date > now.astimezone(zone(sub.timezone)).date():
-        raise ValueError(f"consent date {consent_date} is in the future")
+    check_consent_date(consent_date, now.astimezone(zone(sub.timezone)).date())
     if sub.child_dob is not None and (sub.lmp or sub.edd):
         raise ValueError("give either the child's date of birth or LMP/EDD, not both")
     lifecycle.enrol(programme, sub, now)                  # dates: future, too old, mismatch
     return Enrolment(sub, name=name, partner=partner, health_worker=health_worker,
                      consent_date=consent_date)
+
+
+EARLIEST_CONSENT = date(2000, 1, 1)
+
+
+def check_consent_date(consent_date: date, today: date) -> None:
+    """A consent date from 2000 to today (her local today): enrol, import and update."""
+    if consent_date > today:
+        raise ValueError(f"consent date {consent_date} is in the future")
+    if consent_date < EARLIEST_CONSENT:
+        raise ValueError(f"consent date {consent_date} is before {EARLIEST_CONSENT}: "
+                         "a mistyped year?")
 
 
 def _date(v: dict[str, str], key: str) -> date | None:

@@ -21,7 +21,11 @@ _MONTHS = {name: i + 1 for i, names in enumerate((
     ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
     ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
     ("oct", "october"), ("nov", "november"), ("dec", "december"))) for name in names}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls, DEL, and the invisible bidi controls (embeddings, overrides, isolates,
+# marks) and line/paragraph separators: a name with U+202E shows reversed in every table and
+# CSV that prints it. ZWJ/ZWNJ (U+200C/U+200D) are allowed: Indian scripts need them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                      "\u202a-\u202e\u2066-\u2069]")
 
 
 def parse_date(text: str) -> date:
@@ -63,10 +67,12 @@ def optional_date(text: str | None) -> date | None:
     return parse_date(text) if text and text.strip() else None
 
 
-def normalise_phone(raw: str, region: str = "IN") -> str:
+def normalise_phone(raw: str, region: str = "IN", *, foreign: bool = False) -> str:
     """A woman's mobile number as E.164 digits without '+': '+91 98765 43210', '098765 43210',
     '9876543210' -> '919876543210'. Numbers written without +country are read in `region`
-    (the programme's). ValueError (number masked) when it is not a valid number."""
+    (the programme's). ValueError (number masked) when it is not a valid number, or when it
+    belongs to another country than `region` and `foreign` (the programme's
+    allow_foreign_numbers) is false."""
     text = (raw or "").strip()
     if not text:
         raise ValueError("no phone number")
@@ -85,6 +91,12 @@ def normalise_phone(raw: str, region: str = "IN") -> str:
         where = phonenumbers.region_code_for_country_code(parsed.country_code)
         raise ValueError(f"phone {mask(_digits(text))}: {why} for {where} "
                          f"(+{parsed.country_code})")
+    home = phonenumbers.country_code_for_region(region)
+    if not foreign and parsed.country_code != home:
+        where = phonenumbers.region_code_for_number(parsed) or "another country"
+        raise ValueError(f"phone {mask(_digits(text))}: a number of {where} "
+                         f"(+{parsed.country_code}), outside the programme's region {region} "
+                         f"(+{home}); a programme with allow_foreign_numbers = true accepts it")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
 
 
@@ -101,15 +113,25 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
+def forbidden_character(value: str) -> str | None:
+    """The first control or bidi-control character of `value` as 'U+202E', or None. A tab
+    is allowed (free text turns it into a space)."""
+    m = _CONTROL.search(value.replace("\t", " "))
+    return None if m is None else f"U+{ord(m.group()):04X}"
+
+
 def short_text(value: str | None, field: str, limit: int = 100) -> str | None:
-    """A name, partner or health worker: trimmed, None when empty; no control characters."""
+    """Free text an operator enters (name, partner, health worker), the one check of enrol,
+    import and update: trimmed, None when empty; control characters (C0, C1) and bidi
+    controls (U+202A-U+202E, U+2066-U+2069, U+200E/U+200F...) refused."""
     if value is None:
         return None
+    bad = forbidden_character(value)
+    if bad:
+        raise ValueError(f"{field}: control character {bad} is not allowed")
     text = " ".join(value.split())
     if not text:
         return None
-    if _CONTROL.search(value.replace("\t", " ")):
-        raise ValueError(f"{field}: control characters are not allowed")
     if len(text) > limit:
         raise ValueError(f"{field}: longer than {limit} characters")
     return text

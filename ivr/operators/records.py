@@ -21,25 +21,27 @@ def phone_out(phone: str | None, reveal: bool) -> str:
     return f"+{phone}" if reveal else mask(phone)
 
 
-def when(x: float | None, tz: str = "Asia/Kolkata") -> str | None:
-    """An epoch as local time 'YYYY-MM-DD HH:MM' in `tz` (the woman's or the programme's)."""
+def when(x: float | None, tz: str = "Asia/Kolkata", iso: bool = False) -> str | None:
+    """An epoch as local time 'YYYY-MM-DD HH:MM' in `tz` (the woman's or the programme's);
+    with iso (JSON output), RFC 3339 with the zone's offset: '2026-11-30T18:00:00+05:30'."""
     if x is None:
         return None
-    return instant(x).astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
+    local = instant(x).astimezone(zone(tz))
+    return local.isoformat(timespec="seconds") if iso else local.strftime("%Y-%m-%d %H:%M")
 
 
-def woman(row, reveal: bool) -> dict:
+def woman(row, reveal: bool, iso: bool = False) -> dict:
     out = {k: row[k] for k in row.keys()}
     out["phone"] = phone_out(row["phone"], reveal)
-    out["enrolled_at"] = when(row["enrolled_at"], row["timezone"])
-    out["updated_at"] = when(row["updated_at"], row["timezone"])
+    out["enrolled_at"] = when(row["enrolled_at"], row["timezone"], iso)
+    out["updated_at"] = when(row["updated_at"], row["timezone"], iso)
     return out
 
 
 async def list_women(store: Store, *, status: str | None = None, partner: str | None = None,
                      language: str | None = None, slot: str | None = None,
                      phone: str | None = None, name: str | None = None, limit: int = 100,
-                     reveal: bool = False) -> list[dict]:
+                     reveal: bool = False, iso: bool = False) -> list[dict]:
     where, args = [], []
     for col, value in (("status", status), ("partner", partner), ("language", language),
                        ("slot", slot), ("phone", phone)):
@@ -51,33 +53,34 @@ async def list_women(store: Store, *, status: str | None = None, partner: str | 
         args.append(f"%{name}%")
     sql = (f"SELECT {WOMAN_COLUMNS} FROM subscribers"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id LIMIT ?")
-    return [woman(r, reveal) for r in await store.fetchall(sql, (*args, limit))]
+    return [woman(r, reveal, iso) for r in await store.fetchall(sql, (*args, limit))]
 
 
 async def show_woman(store: Store, sub_id: int, *, reveal: bool = False,
-                     recent: int = 10) -> dict | None:
+                     recent: int = 10, iso: bool = False) -> dict | None:
     rows = await store.fetchall(f"SELECT {WOMAN_COLUMNS} FROM subscribers WHERE id = ?",
                                 (sub_id,))
     if not rows:
         return None
-    out = woman(rows[0], reveal)
+    out = woman(rows[0], reveal, iso)
     tz = rows[0]["timezone"]
     out["deliveries"] = [
         {"message": r["message_key"], "status": r["status"], "attempts": r["attempts"],
-         "due": when(r["due_at"], tz), "next_attempt": when(r["next_attempt_at"], tz),
+         "due": when(r["due_at"], tz, iso), "next_attempt": when(r["next_attempt_at"], tz, iso),
          "heard_share": r["heard_share"]}
         for r in await store.fetchall(
             "SELECT message_key, status, attempts, due_at, next_attempt_at, heard_share "
             "FROM deliveries WHERE subscriber_id = ? ORDER BY id DESC LIMIT ?", (sub_id, recent))]
-    out["calls"] = await find_calls(store, woman_id=sub_id, limit=recent, reveal=reveal, tz=tz)
+    out["calls"] = await find_calls(store, woman_id=sub_id, limit=recent, reveal=reveal, tz=tz,
+                                    iso=iso)
     out["callbacks"] = [
-        {"requested": when(r["requested_at"], tz), "status": r["status"],
-         "served": when(r["served_at"], tz)}
+        {"requested": when(r["requested_at"], tz, iso), "status": r["status"],
+         "served": when(r["served_at"], tz, iso)}
         for r in await store.fetchall(
             "SELECT requested_at, status, served_at FROM callback_requests "
             "WHERE subscriber_id = ? ORDER BY id DESC LIMIT ?", (sub_id, recent))]
     out["history"] = [
-        {"at": when(r["at"], tz), "actor": r["actor"], "action": r["action"],
+        {"at": when(r["at"], tz, iso), "actor": r["actor"], "action": r["action"],
          "detail": json.loads(r["detail"]) if r["detail"] else None}
         for r in await store.fetchall(
             "SELECT at, actor, action, detail FROM audit WHERE subscriber_id = ? "
@@ -97,7 +100,7 @@ async def find_calls(store: Store, *, woman_id: int | None = None, first: date |
                      last: date | None = None, outcome: str | None = None,
                      message: str | None = None, kind: str | None = None,
                      phone: str | None = None, limit: int = 100, reveal: bool = False,
-                     tz: str = "Asia/Kolkata") -> list[dict]:
+                     tz: str = "Asia/Kolkata", iso: bool = False) -> list[dict]:
     """Calls, newest first. Dates are local days in `tz`."""
     where, args = [], []
     lo, hi = day_range(first, last, tz)
@@ -121,7 +124,7 @@ async def find_calls(store: Store, *, woman_id: int | None = None, first: date |
             "id": r["id"], "woman": r["subscriber_id"], "kind": r["kind"],
             "attempt": r["number"], "phone": phone_out(r["phone"], reveal),
             "language": r["language"], "message": r["message_key"],
-            "at": when(r["created_at"], tz),
+            "at": when(r["created_at"], tz, iso),
             "seconds": None if r["ended_at"] is None else round(r["ended_at"] - r["created_at"]),
             "outcome": r["outcome"] or "live", "cause": r["cause"],
             "heard": None if r["heard_share"] is None else round(r["heard_share"], 2),

@@ -29,6 +29,10 @@ DIMENSIONS = {None: "'all'", "language": "s.language", "slot": "s.slot",
               "partner": "COALESCE(s.partner, '(none)')"}
 WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")   # SQLite's %w order
 FAILURES = tuple(o.value for o in Outcome if not o.answered)
+# the columns holding a share (0..1, shown as a percentage); every other number is a count,
+# minutes (median_delay_min, p90_delay_min) or weeks, shown as it is
+SHARE_COLUMNS = frozenset({"rate", "reached_by_here", "share_50", "share_75", "mean_heard",
+                           "share_replayed", "retained"})
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ import base64
 import html
 import io
 
+from ivr.operators.report import SHARE_COLUMNS
+
 SECTIONS = (
     ("funnel", "Funnel: enrolled, valid number, first call attempted, first call answered"),
     ("pickup_by_attempt", "Pick-up by attempt number"),
@@ -70,6 +72,13 @@ def charts(report: dict) -> list[tuple[str, str]]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # labels come from the data (partner names, reasons): never parse them as mathtext,
+    # where "$x^{$" is a syntax error and "$a$" a formula
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        return _charts(plt, report)
+
+
+def _charts(plt, report: dict) -> list[tuple[str, str]]:
     funnel = [dict(group=r["group"], step=step, women=r[key]) for r in report["funnel"]
               for step, key in (("enrolled", "enrolled"), ("valid number", "valid_number"),
                                 ("first attempt", "first_attempt"),
@@ -114,17 +123,21 @@ def _table(rows: list[dict], limit: int = 500) -> str:
         return "<p class=empty>nothing in this range</p>"
     cols = list(rows[0])
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c), c))}</td>" for c in cols)
                    + "</tr>" for r in rows[:limit])
     more = f"<p>... and {len(rows) - limit} more (see --csv)</p>" if len(rows) > limit else ""
     return f"<table><tr>{head}</tr>{body}</table>{more}"
 
 
-def _fmt(v) -> str:
+def _fmt(v, column: str) -> str:
+    """A cell as text: the column's kind decides, not the value's size: a share is a
+    percentage (0.5 -> 50.0%), any other number stays a number (a 0.5-minute delay: 0.5)."""
     if v is None:
         return "-"
+    if column in SHARE_COLUMNS and isinstance(v, (int, float)):
+        return f"{v:.1%}"
     if isinstance(v, float):
-        return f"{v:.1%}" if v <= 1 else f"{v:.1f}"
+        return f"{v:.1f}"
     return str(v)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import AsyncIterator
 
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.adapters.store import open_store
+from ivr.adapters.store import StoreError, open_store
 from ivr.config import Config
 from scheduler.programme import Programme, load_programme
 
@@ -36,9 +36,10 @@ def programme_of(config: Config) -> Programme:
 
 
 @asynccontextmanager
-async def open_schedule(config: Config,
-                        programme: Programme | None = None) -> AsyncIterator[ScheduleStore]:
-    store = await open_store(config)
+async def open_schedule(config: Config, programme: Programme | None = None, *,
+                        read_only: bool = False) -> AsyncIterator[ScheduleStore]:
+    """read_only: for the commands that only read (never create, migrate nor write it)."""
+    store = await open_store(config, read_only=read_only)
     try:
         yield ScheduleStore(store, programme or programme_of(config))
     finally:
@@ -46,4 +47,24 @@ async def open_schedule(config: Config,
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run a command's coroutine; a store that cannot be opened is a plain error (exit 1)."""
+    try:
+        return asyncio.run(coro)
+    except StoreError as e:
+        from ivr.commands.common import fail
+        fail(str(e))
+
+
+def audit_reveal(config: Config, command: str, women: list[int] | None,
+                 actor: str | None = None) -> None:
+    """--reveal showed phone numbers in clear: an audit row says who (as every change does),
+    which command and which women (their ids, or "list" when the command lists many)."""
+    from ivr.adapters.subscribers import audit
+
+    async def go():
+        async with await open_store(config) as store:
+            await audit(store, actor=actor_name(actor), action="reveal", at=utc_now(),
+                        subscriber_id=women[0] if women and len(women) == 1 else None,
+                        detail={"command": command,
+                                "women": "list" if women is None else sorted(set(women))})
+    run(go())

@@ -234,7 +234,12 @@ class AgiParser:
                 raise AgiProtocolError(f"bad request line: {line[:80]!r}")
             if len(self._env) >= MAX_ENV_LINES:
                 raise AgiProtocolError("too many request lines")
-            self._env[name.strip()] = value[1:] if value.startswith(" ") else value
+            name = name.strip()
+            if name in self._env:
+                # Asterisk sends each once; a second one is an injected line (a caller ID
+                # with a line break in it), never to be taken for the first
+                raise AgiProtocolError(f"repeated request line {name[:40]!r}")
+            self._env[name] = value[1:] if value.startswith(" ") else value
             return None
         if self._usage is not None:
             self._usage.append(line)

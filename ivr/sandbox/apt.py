@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -65,6 +66,17 @@ class Layout:
     def argv(self, *args: str) -> list[str]:
         # --library-path, not LD_LIBRARY_PATH: Asterisk's own children keep the host libraries.
         return [str(self.loader), "--library-path", str(self.libdir), str(self.binary), *args]
+
+    def launcher(self, path: Path) -> str:
+        """The text of a shell script, installed as `path`, that runs this Asterisk through
+        the prefix's loader and tells Asterisk its name is `path` (ld.so --argv0, glibc 2.33+).
+        Asterisk's own restart (`core restart now`) executes its argv[0] again: through this
+        script it comes back with its libraries, where the bare binary would not run here."""
+        q = shlex.quote
+        return ("#!/bin/sh\n# Written by `ivr sandbox start`: the sandbox Asterisk through sid's "
+                "own loader.\n"
+                f"exec {q(str(self.loader))} --library-path {q(str(self.libdir))} "
+                f"--argv0 {q(str(path))} {q(str(self.binary))} \"$@\"\n")
 
     def missing(self) -> list[Path]:
         """The files without which this prefix cannot run Asterisk."""

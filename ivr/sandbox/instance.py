@@ -5,6 +5,7 @@ Files (home = ivr.config.home_dir()):
   home/sandbox/prefix   the unpacked sid files (complete when prefix/.provisioned exists)
   home/sandbox/rt       the instance: etc/ (rendered), log/, run/ (pid file, control socket),
                         lib/, spool/, cache/, data/ (links to the packaged documentation)
+  home/sandbox/bin/asterisk  the launcher: Asterisk through sid's loader (its own restart too)
   home/sandbox/ami-secret, ports.json, lock
   home/ivr.toml         points the default configuration at the sandbox
 """
@@ -18,8 +19,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -54,6 +53,7 @@ class Sandbox:
         self.pid_file = self.rt / "run" / "sandbox.pid"
         self.log_file = self.rt / "log" / "messages.log"
         self.stdout_file = self.rt / "log" / "stdout.log"
+        self.launcher = self.root / "bin" / "asterisk"
         asked = {"ami_port": ami_port, "sip_port": sip_port, "rtp_start": rtp_start,
                  "rtp_end": rtp_end, "agi_port": agi_port, "sipp_port": sipp_port}
         self._asked = {k: v for k, v in asked.items() if v is not None}
@@ -70,40 +70,74 @@ class Sandbox:
         """Provision if needed, render the configuration, start Asterisk and wait until it is
         fully booted and an AMI login with the generated secret succeeds."""
         with self._lock():
-            st = self.status()
-            if st.running:
-                stored = self._stored_ports()
-                clash = {k: (stored.get(k), v) for k, v in self._asked.items()
-                         if k in stored and stored[k] != v}
-                if clash:
-                    raise SandboxError(f"the sandbox in {self.home} already runs with other "
-                                       f"ports {clash} (running, asked); stop it first")
-                return st
-            if not (self.prefix / apt.MARKER).exists():
-                self._provision()
-            layout = self._layout()
-            render.read_sections(self.home / "ivr.toml")   # a broken file fails before launch
-            self._check_ports_free()
-            secret = self._secret()
+            return self._start(timeout)
+
+    def restart(self, timeout: float = 30, *, new_process: bool = False) -> SandboxStatus:
+        """Restart the sandbox Asterisk and wait until it is ready, as start does; start it
+        when it is not running. The configuration is rendered again first. By default through
+        Asterisk's own `core restart now` (the process executes itself again and keeps its
+        pid; every call and AMI connection is dropped), as on a production server; with
+        new_process (or when it was launched without the launcher, or ports changed) it is
+        stopped and a new process started."""
+        with self._lock():
+            pid = self._running_pid()
+            if (pid is None or new_process or str(self.launcher) not in process.cmdline(pid)
+                    or self.ports != Ports(**self._stored_ports())):
+                self._stop(timeout=10)
+                return self._start(timeout)
+            layout, secret = self._layout(), self._secret()
             self._render(layout, secret)
-            self._store_ports()
-            pid = self._launch(layout)
+            before = process.threads(pid)
+            deadline = time.monotonic() + timeout
             try:
-                self._wait_ready(layout, pid, secret, time.monotonic() + timeout)
-            except SandboxError:
-                self._kill(pid, 5.0)
-                self.pid_file.unlink(missing_ok=True)
-                raise
-            render.write_ivr_toml(self.home / "ivr.toml", self.ports.ami_port, secret,
-                                  self.ports.agi_port)
-            self._create_database()
+                self._asterisk(layout, "-rx", "core restart now", timeout=min(timeout, 10.0))
+            except SandboxError as e:
+                failed: SandboxError | None = e   # the restart may have cut the answer short
+            else:
+                failed = None
+            if not process.wait_exec(pid, before, deadline):
+                raise failed or SandboxError(f"Asterisk (pid {pid}) did not restart within "
+                                             f"{timeout:.0f} s.\n{self._log_tail()}")
+            self._wait_ready(layout, pid, secret, deadline)
             return self.status()
 
+    def _start(self, timeout: float) -> SandboxStatus:
+        st = self.status()
+        if st.running:
+            stored = self._stored_ports()
+            clash = {k: (stored.get(k), v) for k, v in self._asked.items()
+                     if k in stored and stored[k] != v}
+            if clash:
+                raise SandboxError(f"the sandbox in {self.home} already runs with other "
+                                   f"ports {clash} (running, asked); stop it first")
+            return st
+        if not (self.prefix / apt.MARKER).exists():
+            self._provision()
+        layout = self._layout()
+        render.read_sections(self.home / "ivr.toml")   # a broken file fails before launch
+        process.check_ports_free(self.ports)
+        secret = self._secret()
+        self._render(layout, secret)
+        self._store_ports()
+        pid = self._launch(layout)
+        try:
+            self._wait_ready(layout, pid, secret, time.monotonic() + timeout)
+        except SandboxError:
+            process.kill(pid, str(self.etc / "asterisk.conf"), 5.0)
+            self.pid_file.unlink(missing_ok=True)
+            raise
+        render.write_ivr_toml(self.home / "ivr.toml", self.ports.ami_port, secret,
+                              self.ports.agi_port)
+        self._create_database()
+        return self.status()
+
     def _create_database(self) -> None:
-        """The controller's database, with its schema, exists from the start: the dialplan's
-        missed-call fallback script records into it even before `ivr run` has ever run."""
+        """The controller's database, with its schema, and its missed-call spool exist from
+        the start: the dialplan's fallback script drops missed calls into the spool even
+        before `ivr run` has ever run."""
         from ivr.adapters.store import Store, StoreError
         from ivr.config import ConfigError, load_config
+        from ivr.intake import IntakeError, prepare_spool
 
         async def create(path: Path) -> None:
             await (await Store.open(path)).close()
@@ -112,23 +146,35 @@ class Sandbox:
             cfg = load_config(self.home / "ivr.toml", env={"IVR_HOME": str(self.home)})
             with ThreadPoolExecutor(1) as pool:     # callable from inside a running event loop
                 pool.submit(asyncio.run, create(cfg.database)).result(timeout=30)
-        except (ConfigError, StoreError, OSError) as e:
+            prepare_spool(cfg.spool)
+        except (ConfigError, StoreError, OSError, IntakeError) as e:
             raise SandboxError(f"the sandbox's database could not be created: {e}") from None
 
     def stop(self, timeout: float = 10) -> None:
         """`core stop now`, then SIGTERM, then SIGKILL, by pid. No-op when not running."""
         with self._lock():
-            pid = self._running_pid()
-            if pid is not None:
-                deadline = time.monotonic() + timeout
-                try:
-                    self._asterisk(self._layout(), "-rx", "core stop now",
-                                   timeout=max(1.0, min(5.0, timeout / 2)))
-                except SandboxError:
-                    pass                      # the signals below still stop it
-                if not process.wait_gone(pid, deadline):
-                    self._kill(pid, 5.0)
-            self.pid_file.unlink(missing_ok=True)
+            self._stop(timeout)
+
+    def _stop(self, timeout: float) -> None:
+        pid = self._running_pid()
+        if pid is not None:
+            deadline = time.monotonic() + timeout
+            if not (self._ask_stop(pid, deadline) and process.wait_gone(pid, deadline)):
+                process.kill(pid, str(self.etc / "asterisk.conf"), 5.0)
+        self.pid_file.unlink(missing_ok=True)
+
+    def _ask_stop(self, pid: int, deadline: float) -> bool:
+        """`core stop now` once Asterisk is fully booted: while it boots (as just after its own
+        restart) it has no CLI yet, and it loses a stop request or a SIGTERM."""
+        layout = self._layout()
+        while process.alive(pid) and (left := deadline - time.monotonic()) > 0:
+            try:
+                self._asterisk(layout, "-rx", "core waitfullybooted", timeout=min(left, 5.0))
+                self._asterisk(layout, "-rx", "core stop now", timeout=min(left, 5.0))
+                return True
+            except SandboxError:
+                time.sleep(0.1)
+        return False
 
     def status(self) -> SandboxStatus:
         marker = self.prefix / apt.MARKER
@@ -272,7 +318,7 @@ class Sandbox:
             "RTP_START": str(p.rtp_start), "RTP_END": str(p.rtp_end),
             "AGI_PORT": str(p.agi_port), "SIPP_PORT": str(p.sipp_port),
         }
-        values.update({"DATABASE": str(self._database()), "AMI_TEST_USER": AMI_TEST_USER,
+        values.update({"MISSED_SPOOL": str(self._spool()), "AMI_TEST_USER": AMI_TEST_USER,
                        "AMI_TEST_SECRET": self._secret("ami-test-secret")})
         render.render_all(dialplan / "sandbox", self.etc, values)
         try:
@@ -280,16 +326,16 @@ class Sandbox:
         except missed_fallback.FallbackError as e:
             raise SandboxError(str(e)) from None
 
-    def _database(self) -> Path:
-        """The controller's database as ivr.toml names it (default home/ivr.db): the dialplan's
-        IVR_DATABASE, where the missed-call fallback records calls."""
+    def _spool(self) -> Path:
+        """The controller's missed-call spool as ivr.toml names it (default
+        home/spool/missed): the dialplan's IVR_MISSED_SPOOL."""
         data = render.read_sections(self.home / "ivr.toml") or {}
-        db = data.get("ivr", {}).get("database", "ivr.db") if isinstance(data.get("ivr"), dict) \
-            else "ivr.db"
-        if not isinstance(db, str) or not db or any(c in db for c in "\r\n\0"):
-            raise SandboxError(f"{self.home / 'ivr.toml'}: [ivr] database must be a file name, "
-                               f"got {db!r}")
-        path = Path(db)
+        spool = data.get("ivr", {}).get("missed_spool", "spool/missed") \
+            if isinstance(data.get("ivr"), dict) else "spool/missed"
+        if not isinstance(spool, str) or not spool or any(c in spool for c in "\r\n\0,"):
+            raise SandboxError(f"{self.home / 'ivr.toml'}: [ivr] missed_spool must be a "
+                               f"directory name, got {spool!r}")
+        path = Path(spool)
         return path if path.is_absolute() else self.home / path
 
     # ------------------------------------------------------------------ process
@@ -300,24 +346,13 @@ class Sandbox:
             return None
         return pid if process.is_ours(pid, str(self.etc / "asterisk.conf")) else None
 
-    def _check_ports_free(self) -> None:
-        for kind, port, what in ((socket.SOCK_STREAM, self.ports.ami_port, "AMI (TCP)"),
-                                 (socket.SOCK_DGRAM, self.ports.sip_port, "SIP (UDP)")):
-            with socket.socket(socket.AF_INET, kind) as s:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError as e:
-                    raise SandboxError(
-                        f"the sandbox's {what} port 127.0.0.1:{port} is in use ({e.strerror}): "
-                        "another Asterisk or sandbox runs there; stop it, or give this sandbox "
-                        "other ports") from None
-
     def _launch(self, layout: apt.Layout) -> int:
         for f in (self.log_file, self.stdout_file):
             if f.exists():
                 f.replace(f.with_name(f.name + ".1"))
-        argv = layout.argv("-f", "-n", "-C", str(self.etc / "asterisk.conf"))
+        self.launcher.parent.mkdir(exist_ok=True)
+        render.write_private(self.launcher, layout.launcher(self.launcher), 0o755)
+        argv = [str(self.launcher), "-f", "-n", "-C", str(self.etc / "asterisk.conf")]
         # A shell in its own session starts Asterisk in the background and exits: Asterisk is
         # not our child (no zombie, no ResourceWarning), and a pid file says where it is.
         script = 'log=$1; shift; "$@" </dev/null >>"$log" 2>&1 & echo $!'
@@ -363,24 +398,5 @@ class Sandbox:
                                f"{(out + done.stderr).strip()[-500:]}")
         return out
 
-    def _kill(self, pid: int, grace: float) -> None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not process.is_ours(pid, str(self.etc / "asterisk.conf")):
-                return
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                return
-            if process.wait_gone(pid, time.monotonic() + grace):
-                return
-        raise SandboxError(f"Asterisk (pid {pid}) survived SIGKILL")
-
-    def _log_tail(self, lines: int = 25) -> str:
-        parts = []
-        for f in (self.stdout_file, self.log_file):
-            if f.exists():
-                text = [ln for ln in f.read_text(errors="replace").splitlines()
-                        if "XML documentation" not in ln]
-                if text:
-                    parts.append(f"--- last lines of {f}:\n" + "\n".join(text[-lines:]))
-        return "\n".join(parts) or f"(no Asterisk log in {self.rt / 'log'})"
+    def _log_tail(self) -> str:
+        return process.log_tail(self.stdout_file, self.log_file)

@@ -6,12 +6,12 @@ path, so tests exercise exactly what a telephony engineer deploys.
 """
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Mapping
 
+from ivr.files import write_private
 from ivr.sandbox.model import SandboxError
 
 PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
@@ -36,19 +36,6 @@ def substitute(text: str, values: Mapping[str, str], name: str) -> str:
                                f"(known: {', '.join(sorted(values))})")
         return values[key]
     return PLACEHOLDER.sub(one, text)
-
-
-def write_private(path: Path, text: str, mode: int = 0o600) -> None:
-    """Write a whole file (never half of one) created with `mode` from the start."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)     # only still there if something failed
 
 
 def render_all(templates: Path, etc: Path, values: Mapping[str, str]) -> list[Path]:

@@ -40,15 +40,16 @@ def test_the_shipped_manager_template_passes():
 
 def test_names_shared_with_the_code_agree():
     assert C.RESULT_CALL_CENTRE == flow.ENDED_CALL_CENTRE
-    assert missed_fallback.VAR_MISSED_CALL_ID == C.VAR_MISSED_CALL_ID
+    assert missed_fallback.VAR_MISSED_CALL_FILE == C.VAR_MISSED_CALL_FILE
+    assert missed_fallback.TEST_HOLD_ENV == C.VAR_MISSED_FALLBACK_TEST_HOLD
     assert missed_fallback.SCRIPT_NAME == C.AGI_SCRIPT_MISSED_CALL
 
 
 @pytest.mark.parametrize("name,old,new,expected", [
     ("ivr-outbound.conf", "\n[ivr-outbound]\n", "\n[ivr-outbund]\n",
      "context [ivr-outbound] is missing"),
-    ("ivr-outbound.conf", "${IVR_ATTEMPT_ID})\n same => n,GotoIf",
-     "${IVR_ATTEMP_ID})\n same => n,GotoIf", "IVR_ATTEMP_ID is not a name of ivr/constants.py"),
+    ("ivr-outbound.conf", "${IVR_AGI_TOKEN})\n same => n,GotoIf",
+     "${IVR_AGI_TOKN})\n same => n,GotoIf", "IVR_AGI_TOKN is not a name of ivr/constants.py"),
     ("ivr-outbound.conf", "n,AGI(${IVR_AGI_URL}/call,", "n,AGI(${IVR_AGI_URL}/cal,",
      "FastAGI route 'cal' is not in"),
     ("ivr-outbound.conf", '"call_centre"', '"callcentre"',
@@ -71,9 +72,11 @@ def test_names_shared_with_the_code_agree():
      "keeps the script alive when she hangs up"),
     ("ivr-missed-call.conf", "AGI(ivr-missed-call-fallback,", "AGI(missed-fallback,",
      "AGI script 'missed-fallback' is not in"),
-    ("ivr-missed-call.conf", "${IVR_DATABASE},${DID_DIGITS})", "${IVR_DATABASE},${CALLER_DIGITS})",
+    ("ivr-missed-call.conf", "fallback,${IVR_MISSED_SPOOL},${DID_DIGITS})\n ; no file",
+     "fallback,${IVR_MISSED_SPOOL},${CALLER_DIGITS})\n ; no file",
      "her number must not be an AGI argument"),
-    ("ivr-missed-call.conf", "MissedCallId: ${IVR_MISSED_CALL_ID}", "Id: ${IVR_MISSED_CALL_ID}",
+    ("ivr-missed-call.conf", "MissedCallFile: ${IVR_MISSED_CALL_FILE}",
+     "MissedCallFile: ${IVR_MISSED_CALL_FILE},Caller: ${CALLER_DIGITS}",
      "no longer tells the controller (IvrMissedCall"),
     ("ivr-missed-call.conf", "exten => _X.,1,", "exten => 18001234567,1,",
      "has no pattern extension"),

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
+import stat
 import shutil
 from pathlib import Path
 
@@ -85,5 +88,16 @@ def test_install_agi(tmp_path):
     assert result.exit_code == 0, result.output
     text = (tmp_path / "ivr-missed-call-fallback").read_text()
     assert "exec /opt/ivr/bin/python -I -m ivr.missed_fallback" in text
+    assert f"IVR_MISSED_SPOOL = {tmp_path / 'spool' / 'missed'}" in result.stderr
+    assert not (tmp_path / "spool").exists()            # `ivr run` creates it, or --spool-owner
+    me = pwd.getpwuid(os.getuid()).pw_name
+    made = invoke("dialplan", "install-agi", str(tmp_path), "--spool-owner", me, home=tmp_path)
+    assert made.exit_code == 0, made.output
+    spool = tmp_path / "spool" / "missed"
+    assert stat.S_IMODE(spool.stat().st_mode) == 0o730 and spool.stat().st_uid == os.getuid()
+    assert f"created the spool {spool} (owner {me}" in made.stderr
+    nobody = invoke("dialplan", "install-agi", str(tmp_path), "--spool-owner", "no-such-user-x",
+                    home=tmp_path)
+    assert nobody.exit_code == 2 and "no user named 'no-such-user-x'" in nobody.stderr
     bad = invoke("dialplan", "install-agi", str(tmp_path / "nope"), home=tmp_path)
     assert bad.exit_code == 1 and "is not a directory" in bad.stderr

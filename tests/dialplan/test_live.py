@@ -23,10 +23,10 @@ def files() -> dict[str, str]:
 @pytest.fixture
 def cfg(sandbox, tmp_path):
     cfg = load_config(sandbox.home / "ivr.toml", env={"IVR_HOME": str(sandbox.home)})
-    database = tmp_path / "ivr.db"
-    database.write_bytes(b"")
-    # the sandbox's [globals] name its own database; the check compares with ivr.toml's
-    return cfg, database
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    # the sandbox's [globals] name its own spool; the check compares with ivr.toml's
+    return cfg, spool
 
 
 def test_the_sandbox_passes(sandbox):
@@ -37,15 +37,16 @@ def test_the_sandbox_passes(sandbox):
 
 
 def test_differences_with_ivr_toml_and_the_files_are_reported(cfg):
-    config, database = cfg
-    other = replace(config, agi_port=config.agi_port + 1, database=database, call_centre=True)
+    config, spool = cfg
+    other = replace(config, agi_port=config.agi_port + 1, missed_spool=spool, call_centre=True)
     edited = files()
     path = next(p for p in edited if p.endswith("ivr-fallback.conf"))
     edited[path] = edited[path].replace("n,Hangup()\n same => n(sorry)", "n,Hangup(16)\n same => n(sorry)")
     edited["new.conf"] = "; new: [ivr-new]\n[ivr-new]\nexten => s,1,NoOp()\n"
     problems = "\n".join(str(p) for p in check_live(other, parse_dialplan(edited)))
     assert f"IVR_AGI_URL is 'agi://127.0.0.1:{config.agi_port}'" in problems
-    assert f"IVR_DATABASE is '{config.database}', ivr.toml wants '{database}'" in problems
+    assert f"IVR_MISSED_SPOOL is '{config.spool}', ivr.toml wants '{spool}'" in problems
+    assert "IVR_DATABASE" not in problems      # the sandbox's Asterisk is not told the database
     assert "context [ivr-new] is not loaded" in problems
     assert "[ivr-apology] s,2 runs Hangup(), the file says Hangup(16)" in problems
     assert "call centre" not in problems                  # the sandbox has one

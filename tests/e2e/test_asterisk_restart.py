@@ -1,5 +1,6 @@
-"""Asterisk restarts in the middle of a campaign: the service reconnects by itself and
-carries on; the calls the restart dropped are recorded and retried by the policy."""
+"""Asterisk restarts in the middle of a campaign (stopped and started, or its own
+`core restart now`): the service reconnects by itself and carries on; the calls the restart
+dropped are recorded and retried by the policy."""
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +29,8 @@ async def until(predicate, timeout: float) -> None:
             await asyncio.sleep(0.2)
 
 
-async def test_service_survives_an_asterisk_restart(sandbox, test_sounds, tmp_path):
+@pytest.mark.parametrize("how", ["stop-start", "core restart now"])
+async def test_service_survives_an_asterisk_restart(sandbox, test_sounds, tmp_path, how):
     home = tmp_path / "asterisk"
     (home / "sandbox").mkdir(parents=True)
     (home / "sandbox" / "prefix").symlink_to(sandbox.prefix)          # no second download
@@ -63,8 +65,11 @@ async def test_service_survives_an_asterisk_restart(sandbox, test_sounds, tmp_pa
                     "SELECT 1 FROM attempts WHERE subscriber_id = ? AND outcome IS NULL "
                     "AND started_at IS NOT NULL", (ringing.id,)))
             await until(ringing_now, 20)
-            box.stop()
-            box.start()                                # a restarted Asterisk: calls are gone
+            if how == "stop-start":
+                box.stop()
+                box.start()                            # a restarted Asterisk: calls are gone
+            else:
+                box.restart()                          # Asterisk re-executes itself, same pid
 
             async def reconnected():
                 return service.controller.ami.connected and service.controller.ami.reconnects

@@ -37,6 +37,16 @@ def test_call_test_prints_and_stores_the_outcome(sandbox, test_sounds, tmp_path)
     out = json.loads(result.stdout)
     assert out["outcome"] == "busy" and out["cause"] == 17 and out["to"] == "******031"
     assert "919000031" not in result.output                   # masked unless --reveal
+    with closing(sqlite3.connect(tmp_path / "ivr.db")) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM audit WHERE action = 'reveal'").fetchone() \
+            == (0,)
+    shown = CliRunner().invoke(main, ["--config", cfg, "call", "test", "--to", "+91 90000 31",
+                                      "--lang", "hi", "--message", TEST_MESSAGE, "--reveal"],
+                               env={"IVR_ACTOR": "tester-3"})
+    assert shown.exit_code == 0 and "919000031" in shown.output, shown.output
+    with closing(sqlite3.connect(tmp_path / "ivr.db")) as conn:           # --reveal: audited
+        rows = conn.execute("SELECT actor, detail FROM audit WHERE action = 'reveal'").fetchall()
+    assert [(a, json.loads(d)["command"]) for a, d in rows] == [("tester-3", "call test")]
 
 
 @pytest.mark.parametrize("args,message", [

@@ -68,3 +68,23 @@ async def test_calls_survive_a_cut_ami_link(call_config, tmp_path):
         # the ringing call's outcome came from Asterisk itself (its OriginateResponse event
         # after the reconnect), not guessed
         assert rows[ringing.id]["reason"] == 4
+
+
+async def test_the_link_is_up_only_once_the_dialplan_is_loaded(call_config):
+    """AMI takes logins while Asterisk still boots, before its dialplan is loaded: the
+    gateway counts the link up only once the calls' context exists."""
+    from ivr.adapters.ami import AmiError, AmiGateway
+    from ivr import constants as C
+
+    ami = replace(call_config.ami, connect_timeout=1.0)
+    loaded = AmiGateway(ami, lambda event: None, ready_context=C.CONTEXT_OUTBOUND)
+    await loaded.connect()
+    try:
+        assert loaded.connected
+    finally:
+        await loaded.close()
+    missing = AmiGateway(ami, lambda event: None, ready_context="no-such-context")
+    with pytest.raises(AmiError, match=r"has no \[no-such-context\]"):
+        await missing.connect()
+    await missing.close()
+    assert not missing.connected

@@ -19,7 +19,7 @@ from ivr.owner import owner_id
 from ivr.service import Dialer
 from scheduler.model import DeliveryStatus
 from scheduler.programme import load_programme
-from tests.conftest import ROOT
+from tests.conftest import ROOT, _tone
 from tests.e2e.run_helpers import (TEST_MESSAGE, all_messages_are, quick_programme, with_programme,
                                    woman_on)
 from tests.e2e.test_crash import IVR, wait_for, write_config
@@ -49,9 +49,9 @@ def home_for(sandbox, test_sounds, tmp_path):
     return home, env
 
 
-async def start_test_call(env, phone: str):
+async def start_test_call(env, phone: str, message: str = TEST_MESSAGE):
     return await asyncio.create_subprocess_exec(
-        *IVR, "call", "test", "--to", phone, "--lang", "hi", "--message", TEST_MESSAGE,
+        *IVR, "call", "test", "--to", phone, "--lang", "hi", "--message", message,
         cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
 
 
@@ -69,25 +69,41 @@ async def answered_attempt(store, child) -> int:
 
 async def test_a_killed_call_test_is_closed_by_the_next_start(sandbox, test_sounds, tmp_path):
     """kill -9 of `ivr call test` mid-call left a live attempt with no woman; `ivr run`
-    stopped on it ("no woman with id None") and, under systemd, restarted for ever."""
+    stopped on it ("no woman with id None") and, under systemd, restarted for ever. Now she
+    hears her message from the dialplan's fallback, and the next start closes the attempt
+    as answered without hanging up on her."""
     home, env = home_for(sandbox, test_sounds, tmp_path)
-    async with await Store.open(home / "ivr.db") as store:
-        child = await start_test_call(env, "+919000081")          # answers, stays on
-        try:
-            attempt = await answered_attempt(store, child)
-        finally:
-            if child.returncode is None:
-                child.send_signal(signal.SIGKILL)
-            await child.wait()
-        service = await asyncio.create_subprocess_exec(
-            *IVR, "run", "--until-idle", cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE)
-        _, err = await asyncio.wait_for(service.communicate(), 60)
-        assert service.returncode == 0, err.decode()[-2000:]
-        assert f"attempt {attempt} of a dead owner" in err.decode()
-        [row] = await store.fetchall("SELECT outcome, acquired_by FROM attempts WHERE id = ?",
-                                     (attempt,))
-        assert tuple(row) == ("answered", None)
-        assert our_channels(sandbox, attempt) == []
+    _tone(test_sounds / "hi" / "long-msg.wav", 20.0, 440)
+    globals_before = sandbox.cli("dialplan show globals")
+    sounds_before = re.search(r"IVR_SOUNDS=(\S+)", globals_before).group(1)
+    sandbox.cli(f"dialplan set global IVR_SOUNDS {test_sounds}")
+    try:
+        async with await Store.open(home / "ivr.db") as store:
+            child = await start_test_call(env, "+919000081", "long-msg")   # stays on
+            try:
+                attempt = await answered_attempt(store, child)
+            finally:
+                if child.returncode is None:
+                    child.send_signal(signal.SIGKILL)
+                await child.wait()
+
+            async def fallback_plays():
+                return any("!ivr-agi-failed!" in c and "!Playback!" in c
+                           for c in our_channels(sandbox, attempt))
+            await wait_for(fallback_plays, 5, "her message played by the dialplan")
+            service = await asyncio.create_subprocess_exec(
+                *IVR, "run", "--until-idle", cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE)
+            _, err = await asyncio.wait_for(service.communicate(), 60)
+            assert service.returncode == 0, err.decode()[-2000:]
+            assert f"attempt {attempt} of a dead owner" in err.decode()
+            [row] = await store.fetchall(
+                "SELECT outcome, acquired_by FROM attempts WHERE id = ?", (attempt,))
+            assert tuple(row) == ("answered", None)
+            assert await fallback_plays()                # she was not hung up on
+    finally:
+        sandbox.cli(f"dialplan set global IVR_SOUNDS {sounds_before}")
+        for line in our_channels(sandbox, attempt) if "attempt" in locals() else []:
+            sandbox.cli(f"channel request hangup {line.split('!')[0]}")
 
 
 async def test_ctrl_c_hangs_up_and_closes_the_row_at_once(sandbox, test_sounds, tmp_path):
@@ -227,3 +243,26 @@ async def test_a_stop_deadline_leaves_the_call_centre_talk_alone(sandbox, call_c
         for line in sandbox.cli("core show channels concise").splitlines():
             if "ivr-" in line:
                 sandbox.cli(f"channel request hangup {line.split('!')[0]}")
+
+
+async def test_the_service_applies_the_retention_rule(call_config, tmp_path):
+    """[privacy] keep_call_records: `ivr run` purges older call records by itself."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from ivr.config import PrivacySettings
+    config = replace(call_config, privacy=PrivacySettings(timedelta(days=30)))
+    programme = load_programme(config.programme)
+    async with running(config, agi_port=0) as service:
+        store = service.store
+        now = datetime.now(timezone.utc).timestamp()
+        for age_days in (40, 10):
+            await store.execute(
+                "INSERT INTO attempts (number, kind, phone, language, message_key, created_at, "
+                "outcome, ended_at) VALUES (1, 'test', '919000011', 'hi', 'x', ?, 'answered', ?)",
+                (now - age_days * 86400, now - age_days * 86400))
+        dialer = Dialer(service, ScheduleStore(store, programme), config.run_trunks(("sim",)),
+                        lease_seconds=programme.retry.lease.total_seconds())
+        await asyncio.wait_for(dialer.run(asyncio.Event(), until_idle=True), 30)
+        rows = await store.fetchall("SELECT created_at FROM attempts")
+        assert [round((now - r[0]) / 86400) for r in rows] == [10]

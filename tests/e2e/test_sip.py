@@ -11,6 +11,7 @@ from ivr.app import place_test_call, running
 from ivr.protocol.ami import OtherEvent
 from scheduler.outcome import Outcome
 from tests.conftest import MESSAGE_SECONDS, ROOT, TEST_MESSAGE
+from tests.e2e.agi_events import observer
 from tests.sandbox.conftest import free_port
 
 pytestmark = pytest.mark.sandbox
@@ -42,10 +43,15 @@ async def test_pjsip_call_to_a_sipp_phone(call_config, sandbox, tmp_path):
     rtcp: list[OtherEvent] = []
     try:
         await wait_until(lambda: udp_bound(port), 10)
-        async with running(call_config, agi_port=0) as service:
-            service.controller.ami.add_listener(
-                lambda e: rtcp.append(e) if isinstance(e, OtherEvent) and e.name == "RTCPSent"
-                and e.headers.get("Channel", "").startswith("PJSIP/carrier-") else None)
+        # RTCPSent reaches the tests' observer; the controller's own user hears only the
+        # events it acts on (manager.conf eventfilter)
+        def on_rtcp(e) -> None:
+            if isinstance(e, OtherEvent) and e.name == "RTCPSent" and e.headers.get(
+                    "Channel", "").startswith("PJSIP/carrier-"):
+                rtcp.append(e)
+
+        async with running(call_config, agi_port=0) as service, \
+                observer(sandbox, call_config, on_rtcp):
             attempt = await asyncio.wait_for(place_test_call(
                 service, to="919000099", language="hi", message=TEST_MESSAGE,
                 trunk="carrier"), 60)

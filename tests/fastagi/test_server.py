@@ -18,15 +18,25 @@ async def handler_noop(session: AgiSession) -> None:
     return None
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "8.8.8.8", "example.org", "169.254.1.1"])
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "8.8.8.8", "example.org", "169.254.1.1",
+                                  "172.217.3.4", "::ffff:8.8.8.8", "fe80::1"])
 def test_refuses_to_bind_anything_but_loopback_or_private(host):
     with pytest.raises(ValueError, match="FastAGI"):
         FastAgiServer(handler_noop, host=host, port=0)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "10.1.2.3", "192.168.0.10", "localhost"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "10.1.2.3", "192.168.0.10", "localhost",
+                                  "172.16.0.1", "fd12::1"])
 def test_accepts_loopback_and_private_addresses(host):
     FastAgiServer(handler_noop, host=host, port=0)
+
+
+@pytest.mark.parametrize("host,url", [("127.0.0.1", "agi://127.0.0.1:4573"),
+                                      ("localhost", "agi://127.0.0.1:4573"),
+                                      ("::1", "agi://[::1]:4573"),
+                                      ("fd12::1", "agi://[fd12::1]:4573")])
+def test_the_url_given_to_asterisk_brackets_ipv6(host, url):
+    assert FastAgiServer(handler_noop, host=host, port=4573).url == url
 
 
 async def connect(server: FastAgiServer):
@@ -177,3 +187,84 @@ async def test_command_with_a_line_break_is_refused_before_sending():
         writer.write(b"200 result=0\n")
         assert (await asyncio.wait_for(outcome.get(), 5)).result == "0"
         writer.close()
+
+
+# ---- garbage, floods and limits (issue 12): one log line each, never a traceback ----------
+
+def _fastagi_records(caplog):
+    return [r for r in caplog.records if r.name == "ivr.adapters.fastagi"]
+
+
+@pytest.mark.parametrize("garbage", [
+    bytes(range(256)) * 4 + b"\n",                   # random bytes, with a line end
+    b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",            # another protocol
+    b"agi_network: yes\nagi_channel: x",             # half a request, then the end
+    b"agi_" + b"x" * (200 * 1024),                   # a huge line
+    b"agi_arg_1: 42\nagi_uniqueid: 1.2\nagi_arg_1: 7\n\n",   # a repeated (injected) line
+])
+async def test_garbage_is_closed_with_one_log_line_and_no_traceback(caplog, garbage):
+    called = []
+
+    async def handler(session: AgiSession) -> None:
+        called.append(session)
+
+    caplog.set_level(logging.INFO, logger="ivr.adapters.fastagi")
+    async with FastAgiServer(handler, port=0, request_timeout=5) as server:
+        reader, writer = await connect(server)
+        writer.write(garbage)
+        writer.write_eof()
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+    records = _fastagi_records(caplog)
+    assert called == []
+    assert len(records) == 1, [r.getMessage() for r in records]
+    assert records[0].exc_info is None and "Traceback" not in caplog.text
+    assert "connection closed" in records[0].getMessage()
+
+
+async def test_a_flood_of_garbage_is_summarised_not_logged_line_by_line(caplog):
+    caplog.set_level(logging.INFO, logger="ivr.adapters.fastagi")
+    async with FastAgiServer(handler_noop, port=0) as server:
+        for _ in range(20):
+            reader, writer = await connect(server)
+            writer.write(b"\x00\xff garbage\n")
+            assert await asyncio.wait_for(reader.read(), 5) == b""
+            writer.close()
+    assert len(_fastagi_records(caplog)) == 1
+
+
+async def test_connections_beyond_the_limit_are_closed_at_once(caplog):
+    release = asyncio.Event()
+    served: list[str] = []
+
+    async def handler(session: AgiSession) -> None:
+        served.append(session.request.uniqueid)
+        await release.wait()
+
+    caplog.set_level(logging.INFO, logger="ivr.adapters.fastagi")
+    async with FastAgiServer(handler, port=0, max_connections=2, request_timeout=30) as server:
+        held = [await connect(server) for _ in range(2)]
+        for _, writer in held:
+            writer.write(REQUEST)
+        extra_reader, extra_writer = await connect(server)
+        # closed long before its request timeout (30 s): the limit, not the timeout
+        assert await asyncio.wait_for(extra_reader.read(), 5) == b""
+        extra_writer.close()
+        assert "max_connections" in caplog.text
+        release.set()
+        for reader, writer in held:
+            assert await asyncio.wait_for(reader.read(), 5) == b""
+            writer.close()
+        # the held ones are done: a new connection is served again
+        reader, writer = await connect(server)
+        release.clear()
+        writer.write(REQUEST)
+        release.set()
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+    assert len(served) == 3
+
+
+def test_max_connections_must_be_positive():
+    with pytest.raises(ValueError, match="max_connections"):
+        FastAgiServer(handler_noop, port=0, max_connections=0)

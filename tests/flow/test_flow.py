@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ivr import constants as C
-from ivr.flow import (Answered, Ask, CallFlow, CallPlan, Finish, HungUp, Play, Played,
-                      SetVariable, VariableSet)
+from ivr.flow import (Answered, Ask, CallFlow, CallPlan, Finish, HungUp, OptOutRecorded,
+                      Play, Played, RecordOptOut, SetVariable, VariableSet)
 
 P = {name: f"/snd/{name}" for name in C.PROMPTS}
 MSG = "/snd/msg-p012"
@@ -53,6 +53,8 @@ def describe(action) -> str:
         return f"play {name}" + (f" [{action.escape_digits}]" if action.escape_digits else "")
     if isinstance(action, Ask):
         return f"ask {action.sound.rsplit('/', 1)[1]}"
+    if isinstance(action, RecordOptOut):
+        return "record opt-out"
     assert isinstance(action, SetVariable)
     return f"set {action.name}={action.value}"
 
@@ -106,17 +108,44 @@ def test_hang_up_during_the_greeting_heard_nothing():
     assert (r.ended, r.plays, r.heard_seconds, r.heard_share) == ("hangup", 0, 0.0, 0.0)
 
 
-def test_opt_out_needs_9_then_1():
+RECORDED, NOT_RECORDED = OptOutRecorded(ok=True), OptOutRecorded(ok=False)
+
+
+def test_opt_out_needs_9_then_1_and_is_recorded_before_she_is_told():
     actions, r = run(CallFlow(plan()), [
-        done(), Played(FULL, None), key("9"), key("1"), done(), VariableSet()])
-    assert actions == [GREET, MESSAGE, MENU, "ask ivr-optout-confirm", "play ivr-optout-done",
-                       "set IVR_RESULT=opted_out"]
+        done(), Played(FULL, None), key("9"), key("1"), RECORDED, done(), VariableSet()])
+    assert actions == [GREET, MESSAGE, MENU, "ask ivr-optout-confirm", "record opt-out",
+                       "play ivr-optout-done", "set IVR_RESULT=opted_out"]
     assert r.opted_out and r.ended == "opted_out" and r.keys == "91"
 
 
 def test_opt_out_during_the_message():
-    _, r = run(CallFlow(plan()), [done(), Played(9000, "9"), key("1"), done(), VariableSet()])
+    _, r = run(CallFlow(plan()), [done(), Played(9000, "9"), key("1"), RECORDED, done(),
+                                  VariableSet()])
     assert r.opted_out and r.heard_seconds == 9000 / 8000
+
+
+@pytest.mark.parametrize("after, ended", [
+    ([done(), VariableSet()], "opt_out_failed"),
+    ([HungUp()], "opt_out_failed"),          # she hung up during the "failed" prompt
+])
+def test_an_opt_out_not_recorded_says_so_and_is_not_an_opt_out(after, ended):
+    actions, r = run(CallFlow(plan()), [
+        done(), Played(FULL, None), key("9"), key("1"), NOT_RECORDED] + after)
+    assert actions[3:6] == ["ask ivr-optout-confirm", "record opt-out", "play ivr-optout-failed"]
+    assert "play ivr-optout-done" not in actions
+    assert not r.opted_out and r.ended == ended and r.keys == "91"
+
+
+def test_nothing_but_the_recording_result_answers_record_opt_out():
+    flow = CallFlow(plan())
+    flow.start()
+    flow.step(done())
+    flow.step(Played(FULL, "9"))
+    assert isinstance(flow.step(key("1")), RecordOptOut)
+    for wrong in (done(), key("1"), VariableSet(), HungUp()):
+        with pytest.raises(ValueError, match="RecordOptOut is answered by OptOutRecorded"):
+            flow.step(wrong)
 
 
 def test_opt_out_not_confirmed_goes_back_to_the_menu():
@@ -129,7 +158,8 @@ def test_opt_out_not_confirmed_goes_back_to_the_menu():
 
 
 def test_hang_up_during_the_done_prompt_is_still_an_opt_out():
-    _, r = run(CallFlow(plan()), [done(), Played(FULL, None), key("9"), key("1"), HungUp()])
+    _, r = run(CallFlow(plan()), [done(), Played(FULL, None), key("9"), key("1"), RECORDED,
+                                  HungUp()])
     assert r.opted_out and r.ended == "opted_out"
 
 
@@ -239,7 +269,9 @@ def test_any_event_sequence_ends_within_bounds(data, max_plays, call_centre, sec
     while not isinstance(action, Finish):
         steps += 1
         assert steps <= 40, "the flow must end"
-        if data.draw(st.integers(0, 9)) == 0:      # she hangs up now (1 in 10)
+        if isinstance(action, RecordOptOut):      # the store's answer, never a hang-up
+            event = OptOutRecorded(ok=data.draw(st.booleans()))
+        elif data.draw(st.integers(0, 9)) == 0:    # she hangs up now (1 in 10)
             event = data.draw(hung_up)
         elif isinstance(action, Play):
             event = data.draw(played) if action.escape_digits else Played(
@@ -256,10 +288,13 @@ def test_any_event_sequence_ends_within_bounds(data, max_plays, call_centre, sec
     r = action.result
     assert r.plays <= max_plays
     assert 0.0 <= r.heard_share <= 1.0 and r.heard_seconds >= 0.0
-    assert r.ended in {"completed", "hangup", "no_input", "opted_out", "call_centre"}
+    assert r.ended in {"completed", "hangup", "no_input", "opted_out", "call_centre",
+                       "opt_out_failed"}
     assert r.keys == "".join(keys_fed)
-    if r.opted_out:                                # only by 9 then 1, the last keys
-        assert r.keys.endswith("91") and r.ended == "opted_out", r.keys
+    if r.opted_out or r.ended == "opt_out_failed":   # only by 9 then 1, the last keys
+        assert r.keys.endswith("91"), r.keys
+    if r.opted_out:
+        assert r.ended == "opted_out"
     else:
         assert r.ended != "opted_out"
     if r.call_centre:

@@ -152,7 +152,7 @@ def test_preview_shows_calls_and_writes_nothing(cli):
     calls = [json.loads(x) for x in r.stdout.splitlines()]
     assert [(c["woman"], c["slot"], c["attempt"], c["why"]) for c in calls] == \
         [(1, "18-21", 1, "first attempt")]
-    assert calls[0]["at"].endswith("18:00") and calls[0]["phone"] == "*********210"
+    assert calls[0]["at"].endswith("T18:00:00+05:30") and calls[0]["phone"] == "*********210"
     text = cli("schedule", "preview", "--date", tomorrow)
     assert "slot 18-21 (18:00-21:00): 1 call(s)" in text.stdout
     assert "slot 09-12 (09:00-12:00): 0 call(s)" in text.stdout
@@ -185,7 +185,8 @@ def test_report_one_section_as_a_plain_csv_for_the_call_centre(cli):
     r = cli("report", "--section", "at_risk", "--csv", "--reveal")
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    assert [(x["woman"], x["phone"], x["why"]) for x in rows] == [("2", "+919876543211",
+    # the quote keeps a spreadsheet from reading +91... as a formula (ivr/operators/csvout.py)
+    assert [(x["woman"], x["phone"], x["why"]) for x in rows] == [("2", "'+919876543211",
                                                                    "unanswered")]
     table = cli("report", "--section", "funnel")
     assert "Funnel:" in table.stdout and "Retention" not in table.stdout

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from cli import main
 from ivr.operators import imports
 from scheduler.programme import load_programme
 from tests.operators.conftest import LMP, TODAY, dmy
@@ -146,3 +147,18 @@ def test_empty_columns_left_by_a_spreadsheet_are_ignored():
     data = f"phone,language,lmp,consent_date,,\r\n9876543210,hi,{dmy(LMP)},{C},,\r\n".encode()
     plan = imports.parse(data, load_programme("mmitra"), datetime.now(timezone.utc))
     assert [r.line for r in plan.rows] == [2] and not plan.problems
+
+
+def test_import_dash_reads_standard_input(cli):
+    data = (f"phone,name,language,lmp,consent_date\n"
+            f"9876543210,सीमा,hi,{dmy(LMP)},{dmy(TODAY)}\n").encode("utf-8")
+    r = cli.runner.invoke(main, ["import", "-"], input=data,
+                          catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "enrolled 1" in r.stdout
+    con = sqlite3.connect(cli.db)
+    assert con.execute("SELECT phone, name FROM subscribers").fetchall() == \
+        [("919876543210", "सीमा")]
+    bad = cli.runner.invoke(main, ["import", "-"], input=b"\xff\xfe",
+                            catch_exceptions=False)
+    assert bad.exit_code == 1 and "<stdin>" in bad.stderr

@@ -25,7 +25,7 @@ def test_bad_numbers_are_refused_and_masked(raw, why):
 
 def test_region_reads_national_numbers():
     assert normalise_phone("07911 123456", "GB") == "447911123456"
-    assert normalise_phone("+44 7911 123456", "IN") == "447911123456"
+    assert normalise_phone("+44 7911 123456", "IN", foreign=True) == "447911123456"
 
 
 def test_unchecked_numbers_keep_the_digits():

@@ -81,3 +81,16 @@ def test_life_event_stops_her_messages(cli):
     record = json.loads(r.stdout)
     assert record["status"] == "deactivated" and record["status_reason"] == "miscarriage"
     assert record["deliveries"][0]["status"] == "cancelled"
+
+
+def test_json_times_are_rfc3339_with_her_zones_offset(cli):
+    r = enrol(cli, "+91 98765 43210", "--json")
+    assert r.exit_code == 0, r.output
+    for record in (json.loads(r.stdout), json.loads(cli("women", "show", "1", "--json").stdout),
+                   json.loads(cli("women", "list", "--json").stdout)):
+        assert record["enrolled_at"].endswith("+05:30") and "T" in record["enrolled_at"]
+    shown = json.loads(cli("women", "show", "1", "--json").stdout)
+    assert shown["deliveries"][0]["due"].endswith("+05:30")
+    assert shown["history"][0]["at"].endswith("+05:30")
+    text = cli("women", "show", "1").stdout                   # tables stay short
+    assert "+05:30" not in text

@@ -86,11 +86,16 @@ class Ami:
 
     async def originate(self, action_id: str, channel: str, *, context: str, exten: str = "s",
                         timeout_ms: int = 15000, variables: tuple[str, ...] = (),
-                        wait: float = 30, caller_id: str = "IVR <1800>") -> dict:
-        """Async Originate; returns the OriginateResponse (resolved on answer or failure)."""
+                        wait: float = 30, caller_id: str = "IVR <1800>",
+                        channel_id: str | None = None) -> dict:
+        """Async Originate; returns the OriginateResponse (resolved on answer or failure).
+        channel_id: the channel's Uniqueid (the controller's user hears the Hangup of its
+        own "ivr-..." channels only: manager.conf eventfilter)."""
         action = {"Action": "Originate", "ActionID": action_id, "Channel": channel,
                   "Context": context, "Exten": exten, "Priority": "1",
                   "Timeout": str(timeout_ms), "CallerID": caller_id, "Async": "true"}
+        if channel_id:
+            action["ChannelId"] = channel_id
         if variables:
             action["Variable"] = list(variables)
         reply = await asyncio.wait_for(self.manager.send_action(action), wait)

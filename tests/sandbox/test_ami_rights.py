@@ -28,7 +28,8 @@ async def test_the_controllers_actions_are_allowed(controller_ami):
     attempt = f"rights-{uuid.uuid4().hex[:8]}"
     answered = asyncio.ensure_future(ami.originate(
         attempt, f"Local/9190000812@{C.CONTEXT_SIM_PHONES}", context=TEST_CONTEXT,
-        exten="listen", variables=(f"{C.VAR_ATTEMPT_ID}={attempt}", "LISTEN_SECONDS=20")))
+        exten="listen", variables=(f"{C.VAR_ATTEMPT_ID}={attempt}", "LISTEN_SECONDS=20"),
+        channel_id=f"ivr-{attempt}"))
     try:
         response = await asyncio.wait_for(answered, 15)
         assert response["Event"] == "OriginateResponse" and response["Reason"] == "4"
@@ -54,16 +55,40 @@ async def test_it_hears_user_events_but_only_its_classes(controller_ami):
     did = f"1800{uuid.uuid4().int % 10**6:06d}"
     await controller_ami.originate(f"rights-{did}", f"Local/{did}@{C.CONTEXT_MISSED_CALL}",
                                    context=TEST_CONTEXT, timeout_ms=5000,
-                                   variables=(f"__{C.GLOBAL_DATABASE}=",),
+                                   variables=(f"__{C.GLOBAL_MISSED_SPOOL}=",),
                                    caller_id="919876543210")
     event = await controller_ami.wait_for(lambda e: e.get("Event") == "UserEvent"
                                           and e.get("UserEvent") == C.USEREVENT_MISSED_CALL
-                                          and e.get("DID") == did, 10)
-    assert event["Caller"] == "919876543210"
+                                          and e.get("Channel", "").startswith(f"Local/{did}@"), 10)
+    assert event.get(C.HEADER_MISSED_CALL_FILE, "") == ""     # no spool: nothing written
     classes = set()
     for e in controller_ami.events:
         classes |= {c.strip() for c in str(e.get("Privilege", "all")).split(",")}
     assert classes <= ALLOWED_CLASSES, f"events of other classes reached it: {classes}"
+
+
+async def test_it_hears_only_the_events_it_acts_on(controller_ami, ami):
+    """manager.conf eventfilter: Hangup of its own channels, our UserEvents, OriginateResponse;
+    nothing else (Newchannel, NewCallerid, VarSet... carry a raw caller ID)."""
+    ours, other = f"ivr-filter-{uuid.uuid4().hex[:8]}", f"other-{uuid.uuid4().hex[:8]}"
+    for channel_id in (ours, other):
+        response = await controller_ami.originate(
+            channel_id, f"Local/9190000812@{C.CONTEXT_SIM_PHONES}", context=TEST_CONTEXT,
+            exten="listen", variables=("LISTEN_SECONDS=1",), channel_id=channel_id)
+        assert response["Reason"] == "4"
+    # the test observer (no filter) sees both calls end; by then the controller's user has
+    # had every event of them it will get
+    for channel_id in (ours, other):
+        await ami.wait_for(lambda e, u=channel_id: e.get("Event") == "Hangup"
+                           and e.get("Uniqueid") == u, 15)
+    await controller_ami.wait_for(lambda e: e.get("Event") == "Hangup"
+                                  and e.get("Uniqueid") == ours, 5)
+    names = {str(e.get("Event")) for e in controller_ami.events}
+    assert names <= {"Hangup", "UserEvent", "OriginateResponse"}, names
+    hangups = {str(e.get("Uniqueid")) for e in controller_ami.events if e.get("Event") == "Hangup"}
+    assert ours in hangups and all(u.startswith("ivr-") for u in hangups), hangups
+    observed = {str(e.get("Event")) for e in ami.events}
+    assert {"Newchannel", "Newexten"} <= observed          # they happened: filtered, not absent
 
 
 @pytest.mark.parametrize("action,why", [

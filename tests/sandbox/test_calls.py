@@ -131,15 +131,18 @@ async def test_sip_missed_call_is_rejected_unanswered_with_an_event(ami, sandbox
     did = f"1800{random.randrange(10**6):06d}"
     proc = await sipp(f"127.0.0.1:{sandbox.ports.sip_port}", "-sf",
                       str(SIPP_DIR / "uac_missed.xml"), "-s", did, "-key", "caller",
-                      "+91-98765-43210", "-key", "database", str(tmp_path / "none.db"),
+                      "+91-98765-43210", "-key", "spool", str(tmp_path / "no-spool"),
                       "-p", str(free_port()), "-mp", str(free_port(span=4)), "-timeout", "15",
                       cwd=tmp_path)
     text = await finish(proc, 20)
     assert proc.returncode == 0, text[-1500:]        # got a reject, sent ACK; a 200 fails sipp
+    step = await ami.wait_for(lambda e: e.get("Event") == "Newexten"
+                              and e.get("Context") == C.CONTEXT_MISSED_CALL
+                              and e.get("Exten") == did, 10)
     event = await ami.wait_for(lambda e: e.get("Event") == "UserEvent"
                                and e.get("UserEvent") == C.USEREVENT_MISSED_CALL
-                               and e.get("DID") == did, 10)
-    assert event["Caller"] == "+919876543210"         # digits and + only
+                               and e.get("Uniqueid") == step["Uniqueid"], 10)
+    assert event.get(C.HEADER_MISSED_CALL_FILE, "") == ""   # no spool there: nothing written
     hangup = await ami.wait_for(lambda e: e.get("Event") == "Hangup"
                                 and e.get("Uniqueid") == event["Uniqueid"], 10)
     assert hangup["Cause"] == "21"

@@ -1,0 +1,151 @@
+"""`ivr db ...`: back up, restore and migrate the database."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from ivr.commands.common import confirm_destructive, fail, pass_settings, say
+from ivr.commands.purge import purge_command
+
+
+@click.group(name="db", context_settings={"help_option_names": ["-h", "--help"]})
+def command() -> None:
+    """The database: online backups, restores, migrations, retention purges.
+
+    \b
+    Example:
+      ivr db backup /var/backups/ivr/ivr-$(date +%F).db
+    """
+
+
+@command.command(name="backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@pass_settings
+def backup_cmd(settings, file: Path, force: bool) -> None:
+    """Copy the database to FILE while the service runs (a consistent snapshot).
+
+    FILE is written 0600 under a temporary name, checked by SQLite's integrity check, and
+    only then renamed: a FILE that exists is a good backup. The database is never migrated
+    nor written.
+
+    \b
+    Example:
+      ivr db backup /var/backups/ivr/ivr-$(date +%F).db
+    """
+    from ivr.adapters.backup import BackupError, backup
+    from ivr.adapters.store import migrations
+
+    config = settings.config
+    if file.exists() and not force:
+        fail(f"{file} exists: choose another name, or --force to replace it")
+    if not file.parent.is_dir():
+        fail(f"no directory {file.parent}")
+    if file.absolute() == config.database.absolute():
+        raise click.BadParameter("FILE is the database itself", param_hint="'FILE'")
+    try:
+        info = backup(config.database, file, newest=len(migrations()))
+    except BackupError as e:
+        fail(str(e))
+    say(f"backed up {config.database} to {file}: schema {info.version}, {info.subscribers} "
+        f"women, {info.attempts} calls, integrity ok")
+
+
+@command.command(name="restore")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_settings
+def restore_cmd(settings, file: Path, yes: bool) -> None:
+    """Replace the database with the backup FILE (stop `ivr run` first).
+
+    FILE must be a sound IVR database (integrity checked) of a schema this version knows.
+    The database it replaces is kept beside it (<name>.before-restore-<time>.backup), and the
+    replacement is one transaction: a failure leaves the database as it was. Refused while
+    an `ivr run` is running on this state directory.
+
+    \b
+    Example:
+      systemctl stop ivr && ivr db restore /var/backups/ivr/ivr-2026-11-29.db --yes
+    """
+    from ivr.adapters.backup import BackupError, inspect, restore
+    from ivr.adapters.store import migrations
+    from ivr.run_lock import RunError, RunLock
+
+    config = settings.config
+    newest = len(migrations())
+    if file.absolute() == config.database.absolute():
+        raise click.BadParameter("FILE is the database itself", param_hint="'FILE'")
+    try:
+        info = inspect(file, newest)          # refuse a bad file before asking
+    except BackupError as e:
+        fail(str(e))
+    confirm_destructive(yes, f"replace {config.database} with {file} ({info.subscribers} "
+                             f"women, {info.attempts} calls)?")
+    try:
+        with RunLock(config.database):            # and no `ivr run` starts meanwhile
+            info, kept = restore(file, config.database, newest)
+    except RunError as e:
+        fail(f"{e}: stop it first (systemctl stop ivr)")
+    except (BackupError, OSError) as e:
+        fail(str(e))
+    if kept is not None:
+        say(f"the database before the restore is kept in {kept}")
+    say(f"restored {file} into {config.database}: schema {info.version}, {info.subscribers} "
+        f"women, {info.attempts} calls")
+    if info.version < newest:
+        say(f"it is at schema {info.version}, this version needs {newest}: run `ivr db "
+            "migrate` (or start `ivr run`)")
+
+
+@command.command(name="migrate")
+@pass_settings
+def migrate_cmd(settings) -> None:
+    """Bring the database to this version's schema (a backup is taken beside it first).
+
+    Commands that only read (status, report, calls, women list/show, schedule preview)
+    never migrate: they ask for this. `ivr run` migrates when it starts. Refused while an
+    `ivr run` of an older version is running on the database.
+
+    \b
+    Example:
+      ivr db migrate
+    """
+    from ivr.adapters.backup import BackupError, version_of
+    from ivr.adapters.store import Store, StoreError, migrations
+    from ivr.run_lock import RunError, RunLock
+
+    config = settings.config
+    newest = len(migrations())
+    current = 0
+    if config.database.exists():
+        try:
+            current = version_of(config.database)
+        except BackupError as e:
+            fail(str(e))
+    if current == newest:
+        say(f"{config.database} is at schema {newest} already: nothing to do")
+        return
+    if current > newest:
+        fail(f"{config.database} is at schema {current}, newer than this version knows "
+             f"({newest}): upgrade the program")
+
+    async def go() -> Path | None:
+        store = await Store.open(config.database, group_writable=config.database_group_writable)
+        await store.close()
+        return store.migration_backup
+
+    try:
+        with RunLock(config.database):
+            kept = asyncio.run(go())
+    except RunError as e:
+        fail(f"{e}: stop it first (systemctl stop ivr)")
+    except (StoreError, OSError) as e:
+        fail(str(e))
+    if kept is not None:
+        say(f"backed up to {kept} first")
+    say(f"{config.database}: schema {current} -> {newest}")
+
+
+command.add_command(purge_command)

@@ -1,0 +1,129 @@
+"""The retention rule: [privacy] keep_call_records = "400d" parsed (bad values name the key);
+old ended calls and handled missed calls deleted, never a live call nor an unhandled
+missed call; once a day as a chore; `ivr db purge` on demand."""
+import asyncio
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from ivr.adapters.retention import DailyPurge, purge_call_records
+from ivr.adapters.store import NewAttempt, Store
+from ivr.config import ConfigError, load_config
+from scheduler.outcome import Outcome
+
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=timezone.utc)
+
+
+def config_with(tmp_path, text):
+    (tmp_path / "ivr.toml").write_text(text)
+    return load_config(env={"IVR_HOME": str(tmp_path)})
+
+
+def test_keep_call_records_is_read_in_days(tmp_path):
+    assert load_config(env={"IVR_HOME": str(tmp_path)}).privacy.keep_call_records is None
+    cfg = config_with(tmp_path, '[privacy]\nkeep_call_records = "400d"\n')
+    assert cfg.privacy.keep_call_records == timedelta(days=400)
+
+
+@pytest.mark.parametrize("value,why", [('"400"', "like \"400d\""), ('"13 months"', "like"),
+                                       ("400", "like"), ('"-5d"', "like"),
+                                       ('"7d"', "at least 30d")])
+def test_bad_keep_call_records_names_the_key(tmp_path, value, why):
+    with pytest.raises(ConfigError, match=r"\[privacy\] keep_call_records") as e:
+        config_with(tmp_path, f"[privacy]\nkeep_call_records = {value}\n")
+    assert why in str(e.value)
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['keep_calls'\] in \[privacy\]"):
+        config_with(tmp_path, '[privacy]\nkeep_calls = "400d"\n')
+
+
+async def calls(db, now: datetime = NOW) -> dict[str, int]:
+    """An old ended call (served a callback), an old live one, a recent one; an old handled
+    missed call, an old unhandled one, a recent one."""
+    store = await Store.open(db)
+    ids = {}
+    try:
+        await store.execute(
+            "INSERT INTO subscribers (id, phone, language, slot, programme, track, status, "
+            "enrolled_at, updated_at) VALUES (1, '919000011', 'hi', '09-12', 'mmitra', "
+            "'pregnancy', 'active', ?, ?)", (now.timestamp(), now.timestamp()))
+        for name, at, outcome in (("old", now - timedelta(days=401), Outcome.ANSWERED),
+                                  ("old_live", now - timedelta(days=401), None),
+                                  ("recent", now - timedelta(days=399), Outcome.BUSY)):
+            ids[name] = await store.create_attempt(
+                NewAttempt("919000011", "hi", "mmitra-p001", kind="callback"), at.timestamp())
+            if outcome:
+                await store.attempt_ended(ids[name], at=at.timestamp() + 9, outcome=outcome)
+        await store.execute("INSERT INTO callback_requests (subscriber_id, requested_at, status,"
+                            " attempt_id) VALUES (1, ?, 'served', ?)",
+                            ((now - timedelta(days=401)).timestamp(), ids["old"]))
+        for name, days, handled in (("m_old", 401, True), ("m_unhandled", 401, False),
+                                    ("m_recent", 10, True)):
+            at = (now - timedelta(days=days)).timestamp()
+            await store.execute("INSERT INTO missed_calls (phone, received_at, handled_at) "
+                                "VALUES (?, ?, ?)", ("919000011", at, at if handled else None))
+    finally:
+        await store.close()
+    return ids
+
+
+def rows(db, table) -> int:
+    con = sqlite3.connect(db)
+    n = con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    con.close()
+    return n
+
+
+async def test_purge_deletes_old_ended_calls_only(tmp_path):
+    db = tmp_path / "ivr.db"
+    ids = await asyncio.wait_for(calls(db), 10)
+    store = await Store.open(db)
+    try:
+        done = await asyncio.wait_for(purge_call_records(
+            store, NOW - timedelta(days=400), now=NOW), 10)
+        left = {r[0] for r in await store.fetchall("SELECT id FROM attempts")}
+        link = await store.fetchall("SELECT attempt_id FROM callback_requests")
+        missed = await store.fetchall("SELECT handled_at IS NULL FROM missed_calls "
+                                      "ORDER BY id")
+        audit = await store.fetchall("SELECT action FROM audit")
+    finally:
+        await store.close()
+    assert (done["calls"], done["missed_calls"]) == (1, 1)
+    assert left == {ids["old_live"], ids["recent"]}
+    assert [r[0] for r in link] == [None]                  # the callback row stays
+    assert [r[0] for r in missed] == [1, 0]                 # unhandled and recent stay
+    assert [r[0] for r in audit] == ["purge_call_records"]
+
+
+async def test_daily_chore_runs_once_a_day_and_not_without_a_rule(tmp_path):
+    db = tmp_path / "ivr.db"
+    await asyncio.wait_for(calls(db), 10)
+    store = await Store.open(db)
+    try:
+        assert await DailyPurge(None).run_if_due(store, NOW) is None
+        chore = DailyPurge(timedelta(days=400))
+        first = await asyncio.wait_for(chore.run_if_due(store, NOW), 10)
+        assert first["calls"] == 1
+        assert await chore.run_if_due(store, NOW + timedelta(hours=12)) is None
+        later = await asyncio.wait_for(chore.run_if_due(store, NOW + timedelta(days=2)), 10)
+        assert later == {"before": (NOW + timedelta(days=2) - timedelta(days=400)).isoformat(),
+                         "calls": 1, "missed_calls": 0}          # the recent one has aged
+    finally:
+        await store.close()
+
+
+def test_ivr_db_purge(tmp_path):
+    env = {"IVR_HOME": str(tmp_path)}
+    none = CliRunner().invoke(main, ["db", "purge"], env=env)
+    assert none.exit_code == 1 and "keep_call_records" in none.output
+    asyncio.run(calls(tmp_path / "ivr.db", datetime.now(timezone.utc)))
+    (tmp_path / "ivr.toml").write_text('[privacy]\nkeep_call_records = "400d"\n')
+    r = CliRunner().invoke(main, ["db", "purge", "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    assert '"calls": 1, "missed_calls": 1' in r.stdout
+    assert rows(tmp_path / "ivr.db", "attempts") == 2     # the live and the recent ones stay
+    bad = CliRunner().invoke(main, ["db", "purge"], env=env | {"IVR_CONFIG": str(
+        tmp_path / "bad.toml")})
+    assert bad.exit_code == 1
