@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 from ivr import constants as C
-from ivr.adapters.ami import AmiError, AmiGateway, Originate
+from ivr.adapters.ami import AmiError, AmiGateway, NotPlaced, Originate
 from ivr.adapters.store import Store
 from ivr.config import Config, Trunk
 from ivr.protocol.ami import Hangup, OriginateResponse, OtherEvent, UserEvent, mask
@@ -55,6 +55,7 @@ class CallReport:
     ended_at: float
     heard_share: float | None       # None: not answered, or the flow did not report
     link_lost: bool = False         # AMI dropped before the outcome: it says nothing of the trunk
+    placed: bool = True             # False: the Originate never became a call (NotPlaced)
 
 
 @dataclass
@@ -249,6 +250,8 @@ class Controller:
                  trunk.name, request.language, request.message_key)
         try:
             response = await self.ami.originate_outcome(originate, pending)
+        except NotPlaced as e:
+            return await self._lost(call, e)
         except AmiError as e:
             recovered = await self._recover(call, e) if self.ami.losses != losses else None
             if recovered is None:
@@ -386,7 +389,8 @@ class Controller:
                                            cause_text=str(error)[:200])
         attempt = await self.store.attempt(call.attempt_id)
         return CallReport(call.attempt_id, outcome, self.clock(),
-                          attempt.heard_share if attempt else None, link_lost=True)
+                          attempt.heard_share if attempt else None, link_lost=True,
+                          placed=not isinstance(error, NotPlaced) or call.agi_started)
 
     async def hang_up_call(self, channel_id: str) -> int:
         """Hang up the channels of the call whose Originate named them `channel_id`, found
