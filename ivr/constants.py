@@ -88,6 +88,9 @@ VAR_MISSED_FALLBACK_TEST_HOLD = "IVR_MISSED_FALLBACK_TEST_HOLD"
 # Sandbox only: the simulated call-centre agent (Local/agent@sim-agent) and its event.
 CONTEXT_SIM_AGENT = "sim-agent"
 USEREVENT_SIM_AGENT = "IvrSimAgentAnswered"
+# Sandbox only: a simulated phone's call ended (headers Phone, Answered yes/no, Talked: seconds
+# since its answer, Cause); the failure drills (bench/drills.py) count from it.
+USEREVENT_SIM_PHONE_ENDED = "SimPhoneEnded"
 # Sent by the call-centre context after the Dial (header DialStatus: ANSWER, NOANSWER, BUSY...).
 USEREVENT_CALL_CENTRE = "IvrCallCentre"
 CONTEXT_APOLOGY = "ivr-apology"            # plays ivr-sorry when it exists, then hangs up

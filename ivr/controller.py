@@ -8,17 +8,16 @@ variable IVR_ATTEMPT_ID (read back by the AGI route) and names the channels them
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 from ivr import constants as C
-from ivr.adapters.ami import AmiError, AmiGateway, Originate
+from ivr.adapters.ami import AmiError, AmiGateway, NotPlaced, Originate
 from ivr.adapters.store import Store
-from ivr.config import Config, Trunk
+from ivr.config import Config
+from ivr.live_call import CallReport, CallRequest, LiveCall  # noqa: F401 - CallRequest: callers'
 from ivr.protocol.ami import Hangup, OriginateResponse, OtherEvent, UserEvent, mask
 from ivr.protocol.outcome import REASON_ANSWERED, classify
 from scheduler.outcome import Outcome
@@ -34,87 +33,6 @@ MAX_CALL_SECONDS = 900.0
 RECOVER_SECONDS = 30.0
 # Channel states (AMI Newstate ChannelState) that show the trunk reached her phone.
 _REACHED_STATES = frozenset({"5", "6"})          # Ringing, Up
-
-
-@dataclass(frozen=True)
-class CallRequest:
-    phone: str                 # E.164 digits, validated by the caller (ivr.protocol.ami.phone_digits)
-    language: str
-    message_key: str
-    trunk: Trunk
-    kind: str = "test"
-    subscriber_id: int | None = None
-    delivery_id: int | None = None
-    number: int = 1
-
-
-@dataclass(frozen=True)
-class CallReport:
-    attempt_id: int
-    outcome: Outcome
-    ended_at: float
-    heard_share: float | None       # None: not answered, or the flow did not report
-    link_lost: bool = False         # AMI dropped before the outcome: it says nothing of the trunk
-
-
-@dataclass
-class LiveCall:
-    attempt_id: int
-    request: CallRequest
-    channel_id: str
-    hangups: dict[str, Hangup] = field(default_factory=dict)
-    ended: asyncio.Event = field(default_factory=asyncio.Event)      # our channel hung up
-    cause_seen: asyncio.Event = field(default_factory=asyncio.Event)  # a Hangup with a cause
-    flow_done: asyncio.Event = field(default_factory=asyncio.Event)   # the AGI route finished
-    ami_lost: asyncio.Event = field(default_factory=asyncio.Event)    # AMI dropped meanwhile
-    # the per-call secret the dialplan passes back to FastAGI (IVR_AGI_TOKEN): a local process
-    # that connects to the FastAGI port cannot act on this call without it
-    agi_token: str = field(default_factory=lambda: secrets.token_urlsafe(18), repr=False)
-    agi_seen: asyncio.Event = field(default_factory=asyncio.Event)    # the AGI route has it
-    reached: asyncio.Event = field(default_factory=asyncio.Event)     # ringing, or answered
-    on_reached: Callable[[], None] | None = None
-    response: OriginateResponse | None = None     # one that came as an event (after a reconnect)
-    responded: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def agi_started(self) -> bool:
-        return self.agi_seen.is_set()
-
-    @agi_started.setter
-    def agi_started(self, value: bool) -> None:
-        if value:
-            self.agi_seen.set()
-            self.mark_reached()
-
-    def mark_reached(self) -> None:
-        """The trunk reached her phone (it rings, or she answered): said once."""
-        if not self.reached.is_set():
-            self.reached.set()
-            if self.on_reached is not None:
-                self.on_reached()
-
-    @property
-    def uniqueids(self) -> tuple[str, str]:
-        """Our channel and, for a Local channel, its second half."""
-        return self.channel_id, self.channel_id + "-2"
-
-    def owns_agi(self, token: str, uniqueid: str) -> bool:
-        """Is a FastAGI session with this token, on this channel uniqueid, this call's?  The
-        AGI runs on the channel the Originate named (for a Local channel its first half)."""
-        return (hmac.compare_digest(token.encode(), self.agi_token.encode())
-                and uniqueid == self.channel_id)
-
-    def dialled_cause(self) -> tuple[int | None, str | None]:
-        """The cause of the leg that rang her phone: for a Local channel its second half,
-        otherwise the channel itself. Zero (unknown) loses to any real cause."""
-        best: tuple[int | None, str | None] = (None, None)
-        for uid in (self.channel_id + "-2", self.channel_id):
-            h = self.hangups.get(uid)
-            if h and h.cause:
-                return h.cause, h.cause_text
-            if h and best[0] is None:
-                best = (h.cause, h.cause_text)
-        return best
 
 
 class Controller:
@@ -202,7 +120,8 @@ class Controller:
         carrier counts call set-ups when they reach it, not when they were claimed).
         `on_reached` is called once, as soon as her phone rings or she answers.
         Cancelled (Ctrl-C), it hangs the call up first (see leave_calls_up)."""
-        channel_id = f"ivr-{attempt_id}-{secrets.token_hex(3)}"
+        channel_id = f"ivr-{attempt_id}-{secrets.token_hex(8)}"   # unguessable: a forged
+        # event would have to name it (the eventfilter passes only ivr- channels)
         call = LiveCall(attempt_id, request, channel_id, on_reached=on_reached)
         self.live[attempt_id] = call
         for uid in call.uniqueids:
@@ -249,6 +168,8 @@ class Controller:
                  trunk.name, request.language, request.message_key)
         try:
             response = await self.ami.originate_outcome(originate, pending)
+        except NotPlaced as e:
+            return await self._lost(call, e)
         except AmiError as e:
             recovered = await self._recover(call, e) if self.ami.losses != losses else None
             if recovered is None:
@@ -386,7 +307,8 @@ class Controller:
                                            cause_text=str(error)[:200])
         attempt = await self.store.attempt(call.attempt_id)
         return CallReport(call.attempt_id, outcome, self.clock(),
-                          attempt.heard_share if attempt else None, link_lost=True)
+                          attempt.heard_share if attempt else None, link_lost=True,
+                          placed=not isinstance(error, NotPlaced) or call.agi_started)
 
     async def hang_up_call(self, channel_id: str) -> int:
         """Hang up the channels of the call whose Originate named them `channel_id`, found

@@ -37,6 +37,10 @@ class Schedule(Protocol):
                       ended_at: datetime) -> Attempt:
         """Close a live attempt and apply the scheduler's decisions, in one transaction."""
 
+    async def unclaim(self, attempt_id: int, due_at: datetime) -> bool:
+        """A live attempt whose call was never placed: undone, no attempt counted, due again
+        at `due_at`."""
+
     async def reap(self, now: datetime) -> list[int]:
         """Close live attempts whose lease ran out (their owner died)."""
 

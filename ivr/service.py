@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_SLEEP = 30.0          # re-check at least this often (plans written by other processes)
 STATUS_EVERY = 1.0
 SWEEP_EVERY = 30.0        # look for missed calls no event told us of, and dead processes' calls
+NOT_PLACED_RETRY = 5.0    # a call Asterisk refused is due again after this many seconds
 BACKOFF_CAP = 30.0        # the dial loop's longest wait after errors in a row
 DRAIN_SECONDS = C.DRAIN_SECONDS
 
@@ -61,6 +62,7 @@ class Stats:
     errors_in_a_row: int = 0
     backoff_until: float | None = None
     stale_closed: int = 0             # live attempts left by dead processes, closed here
+    not_placed: int = 0               # claimed calls Asterisk refused: undone, not counted
     left_live: int = 0                # calls still up when a stop's deadline came
 
     def error(self, at: float, text: str) -> None:
@@ -257,6 +259,12 @@ class Dialer:
         try:
             report = await self.service.controller.place_call(request, attempt.id, gate,
                                                               on_reached)
+            if not report.placed:
+                # nothing rang (Asterisk refused the Originate: shutting down, say): it costs
+                # her no attempt; her call is due again shortly
+                self.stats.not_placed += 1
+                await self.schedule.unclaim(attempt.id, utc(self.clock() + NOT_PLACED_RETRY))
+                return None
             self.stats.outcomes[report.outcome.value] += 1
             if attempt.kind is AttemptKind.CALLBACK:
                 self.stats.callbacks += 1
@@ -365,6 +373,7 @@ class Dialer:
             "errors_in_a_row": self.stats.errors_in_a_row,
             "backoff_until": self.stats.backoff_until,
             "stale_closed": self.stats.stale_closed,
+            "not_placed": self.stats.not_placed,
             "ami_reconnects": self.service.controller.ami.reconnects,
             "loop_at": self.loop_at, "ami_down_since": self.ami_down_since,   # health hook
         }

@@ -249,6 +249,28 @@ class MemoryStore:
             del self.attempts[attempt_id]
         return a
 
+    def unclaim(self, attempt_id: int, due_at: datetime) -> bool:
+        """The call of a live attempt was never placed (Asterisk refused the Originate: it
+        was shutting down, say): as if it had not been claimed, it costs her no attempt, and
+        its work is due again at `due_at`. False if the attempt is not live."""
+        a = self.attempts.get(attempt_id)
+        if a is None or not a.live:
+            return False
+        del self.attempts[attempt_id]
+        self._live.pop(a.subscriber_id, None)
+        if a.kind is AttemptKind.SCHEDULED and a.delivery_id is not None:
+            d = self.deliveries[a.delivery_id]
+            d.attempts -= 1
+            d.acquired_by = d.acquired_until = None
+            self._later(self._due, d, due_at)
+        elif a.kind is AttemptKind.CALLBACK and a.callback_id is not None:
+            cb = self.callbacks[a.callback_id]
+            cb.attempts -= 1
+            cb.attempt_id = None
+            self._later(self._cb_due, cb, due_at)
+        self._unblock(a.subscriber_id)
+        return True
+
     def _after_delivery_attempt(self, sub: Subscriber, d: Delivery, outcome: Outcome,
                                 heard: float | None, at: datetime) -> None:
         r = after_attempt(self.programme, sub, d, outcome, heard, at)

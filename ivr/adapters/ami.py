@@ -73,6 +73,11 @@ class AmiError(Exception):
     """AMI is unreachable, refused the login, or refused an action."""
 
 
+class NotPlaced(AmiError):
+    """The Originate never became a call: it could not be sent, or Asterisk refused it
+    (shutting down, say). Nothing rang; it says nothing of her nor of the trunk."""
+
+
 @dataclass(frozen=True)
 class Originate:
     action_id: str
@@ -312,6 +317,8 @@ class AmiGateway:
     def send_originate(self, request: Originate) -> asyncio.Future:
         """Write the Originate to the socket now (the moment pacing counts); the future
         resolves with Asterisk's answer: pass it to originate_outcome."""
+        if not self.connected:
+            raise NotPlaced("not connected to AMI")
         future = self._require().send_action(request.action())
         self._pending.add(future)
         return future
@@ -331,7 +338,7 @@ class AmiGateway:
                     return parse_originate_response(message)
             reply = reply[0]
         # a single Response: Asterisk refused the action itself
-        raise AmiError(f"Originate {request.action_id} refused: {reply.get('Message', reply)}")
+        raise NotPlaced(f"Originate {request.action_id} refused: {reply.get('Message', reply)}")
 
     async def hangup(self, channel: str, cause: int = 16, timeout: float = 10) -> None:
         manager = self._require()

@@ -297,6 +297,28 @@ class ScheduleStore(WomenChanges):
             return replace(a, outcome=outcome, heard_share=heard, ended_at=ended_at,
                            acquired_by=None, acquired_until=None)
 
+    async def unclaim(self, attempt_id: int, due_at: datetime) -> bool:
+        """The call of a live attempt was never placed (Asterisk refused the Originate): as
+        if it had not been claimed, it costs her no attempt, and its work is due again at
+        `due_at`. False if the attempt is not live."""
+        async with self.store.transaction():
+            rows = await self.store.fetchall(
+                f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", (attempt_id,))
+            if not rows or rows[0]["outcome"] is not None:
+                return False
+            a = _attempt(rows[0])
+            if a.kind is AttemptKind.SCHEDULED and a.delivery_id is not None:
+                await self.store.execute(
+                    "UPDATE deliveries SET attempts = attempts - 1, next_attempt_at = ?, "
+                    "acquired_by = NULL, acquired_until = NULL WHERE id = ?",
+                    (epoch(due_at), a.delivery_id))
+            elif a.kind is AttemptKind.CALLBACK and a.callback_id is not None:
+                await self.store.execute(
+                    "UPDATE callback_requests SET attempts = attempts - 1, next_attempt_at = ?, "
+                    "attempt_id = NULL WHERE id = ?", (epoch(due_at), a.callback_id))
+            await self.store.execute("DELETE FROM attempts WHERE id = ?", (attempt_id,))
+            return True
+
     async def _after_delivery_attempt(self, sub: Subscriber, delivery_id: int, outcome: Outcome,
                                       heard: float | None, at: datetime) -> None:
         d = _delivery((await self.store.fetchall(

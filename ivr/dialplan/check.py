@@ -19,7 +19,7 @@ KNOWN_NAMES = frozenset(v for k, v in vars(C).items()
 USEREVENTS = frozenset(v for k, v in vars(C).items() if k.startswith("USEREVENT_"))
 AGI_ROUTES = frozenset(v for k, v in vars(C).items() if k.startswith("AGI_ROUTE_"))
 AGI_SCRIPTS = frozenset(v for k, v in vars(C).items() if k.startswith("AGI_SCRIPT_"))
-SANDBOX_ONLY = frozenset({C.USEREVENT_SIM_AGENT})
+SANDBOX_ONLY = frozenset({C.USEREVENT_SIM_AGENT, C.USEREVENT_SIM_PHONE_ENDED})
 NAME_RE = re.compile(r"\bIVR_[A-Z0-9_]+\b")
 ANSWERING_APPS = frozenset({"answer", "playback", "background", "read", "record", "dial",
                             "echo", "saydigits", "saynumber", "waitexten"})

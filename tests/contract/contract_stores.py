@@ -79,6 +79,9 @@ class MemoryFace:
                       ended_at: datetime) -> Attempt:
         return deepcopy(self.mem.release(attempt_id, outcome, heard_share, ended_at))
 
+    async def unclaim(self, attempt_id: int, due_at: datetime) -> bool:
+        return self.mem.unclaim(attempt_id, due_at)
+
     async def reap(self, now: datetime) -> list[int]:
         return self.mem.reap(now)
 
@@ -158,6 +161,9 @@ class SqliteFace:
     async def release(self, attempt_id: int, outcome: Outcome, heard_share: float | None,
                       ended_at: datetime) -> Attempt:
         return await _bounded(self.sched.release(attempt_id, outcome, heard_share, ended_at))
+
+    async def unclaim(self, attempt_id: int, due_at: datetime) -> bool:
+        return await _bounded(self.sched.unclaim(attempt_id, due_at))
 
     async def reap(self, now: datetime) -> list[int]:
         return await _bounded(self.sched.reap(now))

@@ -288,3 +288,27 @@ async def test_claims_move_a_closed_slots_calls_in_bounded_steps(face, monkeypat
     for s in late:
         [d] = await face.deliveries_of(s.id)
         assert d.next_attempt_at == tomorrow and d.attempts == 0
+
+
+async def test_a_call_never_placed_costs_her_no_attempt(face):
+    """Asterisk refused the Originate (shutting down): the claim is undone, her delivery and
+    her callback are due again with their attempts as they were, and nothing is left live."""
+    sub = await face.enrol(woman(1, lmp=weeks_ago(12)), DAY)
+    [a] = await face.claim(OPEN, "w", 10)
+    assert await face.unclaim(a.id, OPEN + timedelta(seconds=5))
+    assert not await face.unclaim(a.id, OPEN + timedelta(seconds=5))   # once
+    [d] = await face.deliveries_of(sub.id)
+    assert (d.attempts, d.status, d.next_attempt_at) == \
+        (0, DeliveryStatus.PENDING, OPEN + timedelta(seconds=5))
+    assert await face.claim(OPEN + timedelta(seconds=4), "w", 10) == []
+    [again] = await face.claim(OPEN + timedelta(seconds=5), "w", 10)
+    assert (again.subscriber_id, again.number) == (sub.id, 1)
+    await face.release(again.id, Outcome.BUSY, None, OPEN + CALL)
+    cb = await face.missed_call(sub.id, OPEN + timedelta(minutes=10))
+    [call] = await face.claim(cb.next_attempt_at, "w", 10)
+    assert call.kind is AttemptKind.CALLBACK
+    assert await face.unclaim(call.id, cb.next_attempt_at + timedelta(seconds=5))
+    [cb] = await face.callbacks_of(sub.id)
+    assert (cb.attempts, cb.status) == (0, CallbackStatus.PENDING)
+    [call] = await face.claim(cb.next_attempt_at, "w", 10)
+    assert (call.kind, call.number) == (AttemptKind.CALLBACK, 1)
