@@ -15,7 +15,8 @@ TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
           "pickup_by_slot": "Pick-up by slot", "pickup_by_weekday": "Pick-up by weekday",
           "listening": "Listening", "failure_mix": "Failure mix", "retention": "Retention",
           "deactivation_reasons": "Deactivation reasons",
-          "callbacks": "Missed calls and callbacks", "at_risk": "Women at risk of dropping out"}
+          "callbacks": "Missed calls and callbacks", "at_risk": "Women at risk of dropping out",
+          "promised_calls": "Women promised a call by the call centre"}
 
 
 @click.command(name="report")
@@ -68,7 +69,8 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
     report = run(go())
     report["revealed"] = reveal
     if reveal:
-        audit_reveal(config, "report", [r["woman"] for r in report["at_risk"]])
+        audit_reveal(config, "report", [r["woman"] for section in ("at_risk", "promised_calls")
+                                        for r in report[section]])
     if html_path is not None:
         from ivr.operators.report_html import render
         try:

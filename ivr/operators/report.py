@@ -73,12 +73,14 @@ async def build_report(store: Store, programme: Programme, req: ReportRequest,
     out.update(await _calls(store, g, lo, hi, offset))
     out["callbacks"] = await _callbacks(store, g, lo, hi)
     out["at_risk"] = await _at_risk(store, programme, g, now, req.reveal)
+    out["promised_calls"] = await _promised_calls(store, g, req.reveal)
     return {k: out[k] for k in (*HEAD, *SECTIONS)}
 
 
 HEAD = ("programme", "from", "to", "by", "generated_at", "timezone")
 SECTIONS = ("funnel", "pickup_by_attempt", "pickup_by_slot", "pickup_by_weekday", "listening",
-            "failure_mix", "retention", "deactivation_reasons", "callbacks", "at_risk")
+            "failure_mix", "retention", "deactivation_reasons", "callbacks", "at_risk",
+            "promised_calls")
 
 
 async def _women(store: Store, g: str, lo, hi) -> dict:
@@ -277,3 +279,17 @@ async def _at_risk(store: Store, programme: Programme, g: str, now: datetime,
                         "last_answered": when(s["last_answered"], s["timezone"])})
     out.sort(key=lambda r: (-r["weeks_unanswered"], -r["low_listening_run"], r["woman"]))
     return out
+
+
+async def _promised_calls(store: Store, g: str, reveal: bool) -> list[dict]:
+    """Women the IVR told that the call centre will call them (their opt-out by key could
+    not be recorded), not yet handled, oldest first."""
+    rows = await store.fetchall(
+        f"SELECT l.subscriber_id, l.attempt_id, l.reason, l.added_at, s.phone, s.name, "
+        f"s.language, s.timezone, {g} AS grp FROM call_centre_list l "
+        "JOIN subscribers s ON s.id = l.subscriber_id WHERE l.done_at IS NULL "
+        "ORDER BY l.added_at, l.id")
+    return [{"group": r["grp"], "woman": r["subscriber_id"],
+             "phone": phone_out(r["phone"], reveal), "name": r["name"],
+             "language": r["language"], "why": r["reason"], "attempt": r["attempt_id"],
+             "since": when(r["added_at"], r["timezone"])} for r in rows]

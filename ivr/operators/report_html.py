@@ -19,6 +19,7 @@ SECTIONS = (
     ("deactivation_reasons", "Deactivation and opt-out reasons"),
     ("callbacks", "Missed calls and callbacks"),
     ("at_risk", "Women at risk of dropping out (call-centre list)"),
+    ("promised_calls", "Women promised a call by the call centre (their opt-out by key failed)"),
 )
 
 

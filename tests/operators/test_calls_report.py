@@ -190,3 +190,24 @@ def test_report_one_section_as_a_plain_csv_for_the_call_centre(cli):
                                                                    "unanswered")]
     table = cli("report", "--section", "funnel")
     assert "Funnel:" in table.stdout and "Retention" not in table.stdout
+
+
+def test_report_lists_the_women_promised_a_call_until_handled(cli):
+    """Her opt-out by key could not be recorded, so the IVR told her the call centre will
+    call her (ivr/agi_route.py puts her on call_centre_list): the report shows her."""
+    population(cli)
+    con = sqlite3.connect(cli.db)
+    con.execute("INSERT INTO call_centre_list (subscriber_id, attempt_id, reason, added_at) "
+                "VALUES (2, NULL, 'opt_out_not_recorded', ?)", (time.time() - 60,))
+    con.commit()
+    r = cli("report", "--json")
+    assert r.exit_code == 0, r.output
+    [row] = json.loads(r.stdout)["promised_calls"]
+    assert (row["woman"], row["phone"], row["why"]) == (2, "*********211",
+                                                        "opt_out_not_recorded")
+    table = cli("report", "--section", "promised_calls")
+    assert "Women promised a call by the call centre" in table.stdout
+    con.execute("UPDATE call_centre_list SET done_at = ?", (time.time(),))
+    con.commit()
+    con.close()
+    assert json.loads(cli("report", "--json").stdout)["promised_calls"] == []
