@@ -226,9 +226,15 @@ def describe(call: PhoneCall, t0: float) -> str:
             f"talked {talked} s{seen}, cause {call.cause or '?'}")
 
 
+# Playback runs in 20 ms frames and the phone times its talk from its own Answer(): a call
+# that played greeting + message to the end may count a few frames short of their length.
+PLAYED_TOLERANCE = 0.1
+
+
 def message_end_seconds(message_seconds: float) -> float:
-    """From her answer to the end of her message: the greeting, then the message."""
-    return PROMPT_SECONDS + message_seconds
+    """From her answer to the end of her message: the greeting, then the message (less a few
+    frames of timing: PLAYED_TOLERANCE)."""
+    return PROMPT_SECONDS + message_seconds - PLAYED_TOLERANCE
 
 
 @dataclass

@@ -176,7 +176,7 @@ FAILURES = {"kill-run": kill_run, "kill-test": kill_test, "restart": restart_ast
 async def run_drill(name: str, women: int, base: Path, sounds: Path, programme: Path) -> Result:
     r = Result(name)
     work = base / name
-    with private_sandbox(work, VAR, rtp=(34000, 34999)) as box:
+    with private_sandbox(work, VAR, rtp=(34000, 34999), sounds=sounds) as box:
         d = Drill(name, work, box, sounds, programme)
         d.women = women
         try:

@@ -35,7 +35,8 @@ SAMPLE_EVERY = 0.1                 # occupancy samples, seconds
 
 # ---------------------------------------------------------------------- the private sandbox
 @contextmanager
-def private_sandbox(work: Path, shared_home: Path, *, rtp: tuple[int, int]) -> Iterator[Sandbox]:
+def private_sandbox(work: Path, shared_home: Path, *, rtp: tuple[int, int],
+                    sounds: Path | None = None) -> Iterator[Sandbox]:
     """A sandbox Asterisk of our own (own home in `work`, free ports), reusing the unpacked
     Asterisk of the shared sandbox's home (no second download). Its verbose logging is turned
     off at run time: the Sandbox class has no option for it (verbose=3 logs every dialplan
@@ -46,6 +47,10 @@ def private_sandbox(work: Path, shared_home: Path, *, rtp: tuple[int, int]) -> I
     home = work / "asterisk"
     (home / "sandbox").mkdir(parents=True)
     (home / "sandbox" / "prefix").symlink_to(prefix)
+    if sounds is not None:
+        # its dialplan's IVR_SOUNDS (<home>/sounds) is the controller's sounds, as a deployment
+        # has it (docs/deploy.md): the fallback plays her message when the controller cannot
+        (home / "sounds").symlink_to(sounds)
     box = Sandbox(home, ami_port=free_port(socket.SOCK_STREAM), sip_port=free_port(),
                   rtp_start=rtp[0], rtp_end=rtp[1], agi_port=free_port(socket.SOCK_STREAM),
                   sipp_port=free_port())
