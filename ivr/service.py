@@ -2,11 +2,11 @@
 through the controller within each trunk's limits, releases each with its outcome, turns
 missed calls into callbacks, and sleeps until the next due time or a wake-up.
 
-Crash safety: every attempt row exists (leased to this process) before its Originate goes
-out. At start-up, live attempts of a dead owner are reconciled: their channels, if Asterisk
-still has them, are hung up (their FastAGI session died with the owner), and each is released
-as answered (when it was: so nobody hears the same message twice) or failed (retried by the
-policy). SIGTERM drains: no new calls, live ones finish, then the process exits.
+Crash safety: every attempt row exists (owned and leased by this process) before its
+Originate goes out. At start-up and on the periodic sweep, the live attempts of dead processes
+are closed (ivr/recovery.py). An error in a turn of the loop is logged, shown by `ivr status`
+and retried after a backoff: it never ends the service. SIGTERM drains: no new calls, live ones
+go on up to the drain deadline, then the process exits.
 """
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ class Dialer:
         falls due within idle_horizon seconds (demos and tests). An error in a turn of the
         loop (the database locked past its timeout, a full disk) never ends the service: it
         is logged and shown by `ivr status`, and the loop tries again after a backoff."""
-        status = asyncio.create_task(self._write_status(stop))
+        status = asyncio.create_task(self._write_status())
         try:
             while not stop.is_set():
                 self.loop_at = self.clock()                 # heartbeat (health hook)
@@ -378,10 +378,12 @@ class Dialer:
             "loop_at": self.loop_at, "ami_down_since": self.ami_down_since,   # health hook
         }
 
-    async def _write_status(self, stop: asyncio.Event) -> None:
+    async def _write_status(self) -> None:
+        """Every second until cancelled after the drain (a draining service is alive:
+        `ivr status` must not call it hung)."""
         path = self._status_file()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        while not stop.is_set():
+        while True:
             if self.service.controller.ami.connected:                # health hook
                 self.ami_down_since = None
             elif self.ami_down_since is None:
@@ -389,7 +391,4 @@ class Dialer:
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.status(), sort_keys=True))
             os.replace(tmp, path)
-            try:
-                await asyncio.wait_for(stop.wait(), STATUS_EVERY)
-            except asyncio.TimeoutError:
-                pass
+            await asyncio.sleep(STATUS_EVERY)
