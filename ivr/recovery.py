@@ -40,9 +40,11 @@ class Recovery:
         killed `ivr call test`); attempts of a live process, or of another host (its lease
         decides), are left alone. A channel such an attempt left in Asterisk is hung up,
         unless she is with the call centre or hearing her message from the dialplan's
-        fallback (ivr-agi-failed): her call goes on, the attempt is closed as answered. Every stale row is closed, whatever it holds: a row that cannot be
-        released to the scheduler (no woman behind it) is closed as it is, and counted.
-        Returns how many were closed."""
+        fallback (ivr-agi-failed): her call goes on, the attempt is closed as answered. Every
+        stale row is closed, whatever it holds: a row that cannot be released to the
+        scheduler (no woman behind it) is closed as it is, and counted. When Asterisk cannot
+        list its channels, nothing is closed this time (a call may still ring): the next
+        sweep tries again. Returns how many were closed."""
         live = [a for a in await self.schedule.live_attempts()
                 if a.acquired_by != self.owner and owner_state(a.acquired_by) == "dead"]
         if not live:
@@ -50,8 +52,9 @@ class Recovery:
         try:
             channels = await self.service.controller.ami.channels()
         except (AmiError, asyncio.TimeoutError) as e:
-            log.error("cannot list Asterisk's channels to reconcile: %s", e)
-            channels = []
+            log.error("%d attempt(s) of dead processes left for the next sweep: cannot list "
+                      "Asterisk's channels (%s)", len(live), e)
+            return 0
         closed = 0
         for attempt in live:
             try:
@@ -84,6 +87,7 @@ class Recovery:
             # nobody to schedule (a test call): close the row as it is
             await self.service.store.attempt_ended(attempt.id, at=self.clock(), outcome=outcome)
         else:
-            await self.schedule.release(attempt.id, outcome, heard, datetime.fromtimestamp(self.clock(), timezone.utc))
+            await self.schedule.release(attempt.id, outcome, heard,
+                                        datetime.fromtimestamp(self.clock(), timezone.utc))
         log.warning("attempt %s of a dead owner (%s) closed as %s", attempt.id,
                     attempt.acquired_by or "nobody", outcome.value)
