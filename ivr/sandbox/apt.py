@@ -115,6 +115,14 @@ def host_mirror() -> str:
     return mirror_from_sources(deb822, one.read_text(errors="replace") if one.exists() else "")
 
 
+def prefix_arch(prefix: Path) -> str:
+    """The architecture of the Asterisk unpacked under `prefix` (the host's, if none yet)."""
+    for arch, (triplet, _) in ARCHES.items():
+        if (prefix / "usr/lib" / triplet).is_dir():
+            return arch
+    return host_arch()
+
+
 def host_arch() -> str:
     arch = _run(["dpkg", "--print-architecture"], timeout=10).strip()
     if arch not in ARCHES:

@@ -222,7 +222,7 @@ class Sandbox:
         for stale in self.root.glob("prefix.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         if marker.exists():
-            layout = apt.Layout(self.prefix, self._arch())
+            layout = apt.Layout(self.prefix, apt.prefix_arch(self.prefix))
             if not layout.missing():
                 return marker.read_text().strip()
         apt.check_host_tools()
@@ -233,14 +233,8 @@ class Sandbox:
         debs = sid.download(sid.closure("asterisk"))
         return apt.unpack(debs, self.prefix, arch)
 
-    def _arch(self) -> str:
-        for arch, (triplet, _) in apt.ARCHES.items():
-            if (self.prefix / "usr/lib" / triplet).is_dir():
-                return arch
-        return apt.host_arch()
-
     def _layout(self) -> apt.Layout:
-        layout = apt.Layout(self.prefix, self._arch())
+        layout = apt.Layout(self.prefix, apt.prefix_arch(self.prefix))
         missing = layout.missing()
         if missing:
             raise SandboxError(
