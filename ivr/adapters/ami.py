@@ -140,6 +140,7 @@ class AmiGateway:
         self._pending: set[asyncio.Future] = set()      # Originates awaiting their outcome
         self._keepalive: asyncio.Task | None = None
         self._readying: asyncio.Future | None = None     # _when_ready after a login
+        self._logins = 0
         self.reconnects = 0
         self._logged_in_once = False
 
@@ -185,7 +186,10 @@ class AmiGateway:
                 log.warning("AMI logged in again (reconnect %d)", self.reconnects)
             self._logged_in_once = True
             manager.reconnect_timeout = BACKOFF_FIRST
-            self._readying = asyncio.ensure_future(self._when_ready(manager))
+            self._logins += 1
+            if self._readying is not None:
+                self._readying.cancel()
+            self._readying = asyncio.ensure_future(self._when_ready(manager, self._logins))
 
         # panoramisk's own pinger only sends; ours (_keep_alive) also notices no answer
         self._manager = _Manager(
@@ -212,12 +216,17 @@ class AmiGateway:
                            "(still booting, or the dialplan files are not included)")
         self._keepalive = asyncio.create_task(self._keep_alive(), name="ami-keepalive")
 
-    async def _when_ready(self, manager: Manager) -> None:
+    async def _when_ready(self, manager: Manager, login: int) -> None:
         """After a login: wait until Asterisk has the calls' dialplan context, then the link
-        is up (calls may go)."""
+        is up (calls may go). Gives up when this login is no longer the link's."""
+        def current() -> bool:
+            return (manager is self._manager and login == self._logins
+                    and bool(manager.authenticated and manager.protocol
+                             and not manager.protocol.closed))
+
         if self._ready_context is not None:
             for _ in range(int(READY_WAIT / READY_POLL)):
-                if manager is not self._manager or not manager.authenticated:
+                if not current():
                     return                          # closed or lost meanwhile
                 try:
                     reply = await asyncio.wait_for(manager.send_action(
@@ -232,7 +241,7 @@ class AmiGateway:
             else:
                 log.warning("AMI: no [%s] in the dialplan after %.0f s; going on",
                             self._ready_context, READY_WAIT)
-        if manager is not self._manager:
+        if not current():
             return
         self._ready = True
         self._up.set()
