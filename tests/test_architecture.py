@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE = ["scheduler", "ivr/protocol", "ivr/flow.py", "audio/catalogue.py"]
+PURE = ["scheduler", "ivr/protocol", "ivr/flow.py", "audio/catalogue.py", "ivr/phone.py"]
 FORBIDDEN = {"asyncio", "aiosqlite", "panoramisk", "pydub", "sqlite3", "socket", "subprocess"}
 
 
@@ -43,3 +43,12 @@ def test_the_checker_sees_a_forbidden_import(tmp_path):
     f = tmp_path / "m.py"
     f.write_text("import os\nfrom asyncio import sleep\nimport panoramisk.manager\n")
     assert imported_modules(f) & FORBIDDEN == {"asyncio", "panoramisk"}
+
+
+def test_the_phone_module_needs_only_the_standard_library_and_phonenumbers():
+    """ivr/phone.py is imported by the missed-call fallback script and the pure core alike:
+    no module of the project, nothing but the standard library and phonenumbers' metadata."""
+    import sys
+    names = imported_modules(ROOT / "ivr/phone.py")
+    assert "phonenumbers" in names
+    assert names - {"phonenumbers"} <= set(sys.stdlib_module_names) | {"__future__"}
