@@ -22,6 +22,7 @@ from ivr.adapters.store import Store
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.controller import Controller, LiveCall
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
+from ivr.phone import mask
 from scheduler.model import SchedulerError
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ _NUMBER_IN_CHANNEL = re.compile(r"(?<![-\w])\d{5,}")
 
 def masked_channel(channel: str) -> str:
     """The channel name with any phone number in it masked but for its last 3 digits."""
-    return _NUMBER_IN_CHANNEL.sub(lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], channel)
+    return _NUMBER_IN_CHANNEL.sub(lambda m: mask(m.group()), channel)
 
 
 class CallRoute:

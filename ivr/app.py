@@ -15,7 +15,7 @@ from ivr.agi_route import CallRoute
 from ivr.config import Config
 from ivr.controller import CallRequest, Controller
 from ivr.owner import owner_id
-from ivr.protocol.ami import phone_digits
+from ivr.phone import Phone, PhoneError
 from scheduler.outcome import Outcome
 from scheduler.programme import load_programme
 
@@ -68,8 +68,8 @@ async def place_test_call(service: Service, *, to: str, language: str, message: 
                           trunk: str | None = None) -> Attempt:
     """`ivr call test`: one call to one number, stored like any other attempt."""
     try:
-        digits = phone_digits(to)
-    except ValueError as e:
+        digits = Phone.plain(to).digits
+    except PhoneError as e:
         raise UseCaseError(str(e)) from None
     if not _LANG.fullmatch(language):
         raise UseCaseError(f"language {language!r}: use a code like hi, mr, gu, en")

@@ -18,7 +18,8 @@ from ivr.adapters.ami import AmiError, AmiGateway, NotPlaced, Originate
 from ivr.adapters.store import Store
 from ivr.config import Config
 from ivr.live_call import CallReport, CallRequest, LiveCall  # noqa: F401 - CallRequest: callers'
-from ivr.protocol.ami import Hangup, OriginateResponse, OtherEvent, UserEvent, mask
+from ivr.phone import mask
+from ivr.protocol.ami import Hangup, OriginateResponse, OtherEvent, UserEvent
 from ivr.protocol.outcome import REASON_ANSWERED, classify
 from scheduler.outcome import Outcome
 

@@ -28,8 +28,7 @@ from ivr import constants as C
 from ivr import missed_spool
 from ivr.adapters import missed_calls, subscribers
 from ivr.adapters.store import Store
-from ivr.callers import normalise_caller
-from ivr.protocol.ami import mask
+from ivr.phone import Phone, mask
 from ivr.schedule import Schedule
 
 log = logging.getLogger(__name__)
@@ -192,7 +191,8 @@ class MissedCallIntake:
         row = await missed_calls.get(self.store, row_id)
         if row is None or row.handled_at is not None:
             return False                                 # handled already
-        phone = normalise_caller(row.phone or "", self.region)
+        caller = Phone.from_caller_id(row.phone or "", self.region)
+        phone = caller.digits if caller else None
         sub = await subscribers.find_live_subscriber(self.store, phone) if phone else None
         if sub is None:
             # not enrolled: nothing of hers to keep; the row stays, masked, for the counts

@@ -1,6 +1,6 @@
 """Logging of `ivr run`: one line per event on standard error, phone numbers never in clear.
 
-The project's own lines mask numbers where they log them (ivr.protocol.ami.mask). Libraries do
+The project's own lines mask numbers where they log them (ivr.phone.mask). Libraries do
 not: at debug, panoramisk logs every AMI message (CallerIDNum, Channel Local/9198...@...,
 Originate variables) and aiosqlite every SQL call with its parameters. So the handler's
 formatter masks, in the whole line and any traceback, every run of 7 or more digits (an optional
@@ -16,7 +16,7 @@ import logging
 import re
 
 from ivr.journal import JournalFormatter, stderr_is_journal
-from ivr.protocol.ami import mask
+from ivr.phone import mask
 
 PHONE_RUN = re.compile(r"(?<!\d)(?<!\d\.)\+?\d{7,}(?!\d)(?!\.\d)")
 QUIET = {"aiosqlite": logging.INFO}          # at most this verbose, whatever --log-level says

@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from ivr import missed_spool
-from ivr.missed_spool import SpooledCall, SpoolError, valid_caller
-from ivr.protocol.ami import mask
+from ivr.missed_spool import SpooledCall, SpoolError
+from ivr.phone import Phone, mask
 
 VAR_MISSED_CALL_FILE = "IVR_MISSED_CALL_FILE"   # ivr.constants.VAR_MISSED_CALL_FILE (a test checks)
 DEADLINE_S = 5
@@ -75,7 +75,7 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO, now: float,
             return 2
         spool, did_raw = argv[0].strip(), argv[1].strip()
         caller_raw = agi.env.get("agi_callerid", "")
-        caller = valid_caller(caller_raw)
+        caller = Phone.reduced_caller_id(caller_raw)
         if caller is None:
             tell("missed call not recorded: the caller ID is withheld or not a phone number "
                  f"({len(caller_raw.strip())} characters)")

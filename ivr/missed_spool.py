@@ -6,7 +6,7 @@ The file is `<spool>/<uniqueid>.missed`, JSON with exactly these keys:
     {"caller": "+919876543210", "did": "18001234567", "received_at": 1700000000.25,
      "uniqueid": "1700000000.42"}
 
-caller: digits with an optional leading '+' (6 to 15 digits); did: digits or null;
+caller: digits with an optional leading '+' (6 to 15 digits: ivr.phone.CALLER_ID); did: digits or null;
 received_at: when the script ran (Unix time); uniqueid: the Asterisk channel's Uniqueid (or
 one the script made up when Asterisk gave none), the key that makes ingesting idempotent.
 
@@ -27,12 +27,13 @@ import re
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+from ivr.phone import CALLER_ID
+
 SUFFIX = ".missed"
 TEMP_PREFIX = ".tmp-"
 MAX_BYTES = 1024                                 # a real file is about 120 bytes
 FILE_MODE = 0o644    # the controller reads it as "other"; the spool directory (0730) keeps
                      # everyone else out, so nobody else can reach the file
-CALLER_RE = re.compile(r"\+?[0-9]{6,15}")      # E.164 has at most 15 digits
 DID_RE = re.compile(r"[0-9]{1,20}")
 UNIQUEID_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,149}")
 NAME_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,149}\.missed")
@@ -49,14 +50,6 @@ class SpooledCall(NamedTuple):
     did: str | None
     received_at: float
     uniqueid: str
-
-
-def valid_caller(raw: str) -> str | None:
-    """Her caller ID reduced as the dialplan does (digits and '+', 16 characters at most):
-    digits with an optional leading '+', or None when it is withheld, too short or too long
-    to be a phone number."""
-    text = "".join(c for c in raw if c in "0123456789+")[:16]
-    return text if CALLER_RE.fullmatch(text) else None
 
 
 def file_name(uniqueid: str) -> str:
@@ -90,7 +83,7 @@ def decode(data: bytes) -> SpooledCall:
         raise SpoolError(f"keys must be exactly {sorted(KEYS)}")
     caller, did, at, uniqueid = (value["caller"], value["did"], value["received_at"],
                                  value["uniqueid"])
-    if not (isinstance(caller, str) and CALLER_RE.fullmatch(caller)):
+    if not (isinstance(caller, str) and CALLER_ID.fullmatch(caller)):
         raise SpoolError("caller is not a phone number")
     if did is not None and not (isinstance(did, str) and DID_RE.fullmatch(did)):
         raise SpoolError("did is not digits")

@@ -1,6 +1,7 @@
+"""A missed call's caller ID (as the dialplan keeps it) becomes her stored number."""
 import pytest
 
-from ivr.callers import normalise_caller
+from ivr.phone import Phone
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -13,13 +14,13 @@ from ivr.callers import normalise_caller
     ("+254 712 345678", "254712345678"),  # Kenya, from abroad
 ])
 def test_normalised_to_e164_digits(raw, expected):
-    assert normalise_caller(raw, "IN") == expected
+    assert Phone.from_caller_id(raw, "IN") == Phone(expected)
 
 
 def test_region_of_the_programme_applies_to_national_numbers():
-    assert normalise_caller("0712345678", "KE") == "254712345678"
+    assert Phone.from_caller_id("0712345678", "KE") == Phone("254712345678")
 
 
 @pytest.mark.parametrize("raw", ["", "anonymous", "12", "+91 98765\r\n43210x", "1234567890123456"])
 def test_unusable_caller_ids(raw):
-    assert normalise_caller(raw) is None
+    assert Phone.from_caller_id(raw, "IN") is None

@@ -10,7 +10,7 @@ from ivr.adapters.ami import AmiError
 from ivr.adapters.store import Attempt, StoreError
 from ivr.commands.common import emit_json, fail, pass_settings, say
 from ivr.logs import setup_logging
-from ivr.protocol.ami import mask
+from ivr.phone import mask
 
 
 @click.group(name="call")

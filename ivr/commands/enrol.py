@@ -68,10 +68,11 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
                 --consent-date 02/05/2026 --name "सीमा" --partner "KEM Hospital"
     """
     from ivr.operators.imports import checked
-    from ivr.operators.normalise import normalise_phone, short_text, unchecked_phone
+    from ivr.operators.normalise import short_text
     from ivr.operators.records import show_woman
     from ivr.operators.session import (actor_name, audit_reveal, open_schedule, programme_of,
                                        run, utc_now)
+    from ivr.phone import Phone, PhoneError
     from scheduler.model import SchedulerError, Subscriber
     from scheduler.slots import zone
 
@@ -79,10 +80,10 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
     programme = programme_of(config)
     now = utc_now()
     try:
-        digits = unchecked_phone(phone) if unchecked_number else \
-            normalise_phone(phone, programme.region,
-                                    foreign=programme.allow_foreign_numbers)
-    except ValueError as e:
+        digits = (Phone.unchecked(phone) if unchecked_number else
+                  Phone.parse(phone, programme.region,
+                              foreign=programme.allow_foreign_numbers)).digits
+    except PhoneError as e:
         raise click.BadParameter(str(e), param_hint="'--phone'") from None
     tz = timezone or programme.timezone
     try:

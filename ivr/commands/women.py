@@ -45,18 +45,18 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
       ivr women list --status active --partner "KEM Hospital" --limit 20
       ivr women list --phone 9876543210
     """
-    from ivr.operators.normalise import normalise_phone
     from ivr.operators.records import list_women
     from ivr.operators.session import audit_reveal, open_schedule, programme_of, run
     from ivr.operators.text import table
+    from ivr.phone import Phone, PhoneError
 
     config = settings.config
     programme = programme_of(config)
     digits = None
     if phone:
         try:
-            digits = normalise_phone(phone, programme.region, foreign=True)
-        except ValueError:
+            digits = Phone.parse(phone, programme.region, foreign=True).digits
+        except PhoneError:
             digits = "".join(ch for ch in phone if ch.isdigit())
 
     async def go():
@@ -168,8 +168,9 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
       ivr women update 42 --phone 098765 43210 --slot 18-21
     """
     from ivr.operators.imports import check_consent_date
-    from ivr.operators.normalise import normalise_phone, short_text
+    from ivr.operators.normalise import short_text
     from ivr.operators.session import actor_name, open_schedule, programme_of, utc_now
+    from ivr.phone import Phone
     from scheduler.slots import local_date, zone
 
     config = settings.config
@@ -177,8 +178,8 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
     fields = {}
     try:
         if phone is not None:
-            fields["phone"] = normalise_phone(phone, programme.region,
-                                              foreign=programme.allow_foreign_numbers)
+            fields["phone"] = Phone.parse(phone, programme.region,
+                                          foreign=programme.allow_foreign_numbers).digits
         if consent_date is not None:
             check_consent_date(consent_date, local_date(utc_now(), zone(programme.timezone)))
         if timezone is not None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from ivr.adapters.schedule_women import Enrolment
-from ivr.operators.normalise import (forbidden_character, normalise_phone, optional_date,
-                                     short_text, unchecked_phone)
+from ivr.operators.normalise import forbidden_character, optional_date, short_text
+from ivr.phone import Phone
 from scheduler import lifecycle
 from scheduler.model import SchedulerError, Subscriber
 from scheduler.programme import Programme
@@ -176,9 +176,8 @@ def _enrolment(v: dict[str, str], programme: Programme, now: datetime,
                check_numbers: bool) -> Enrolment:
     get = lambda key: (v.get(key) or "").strip()          # noqa: E731
     raw_phone = get("phone")
-    phone = (normalise_phone(raw_phone, programme.region,
-                                     foreign=programme.allow_foreign_numbers) if check_numbers
-             else unchecked_phone(raw_phone))
+    phone = (Phone.parse(raw_phone, programme.region, foreign=programme.allow_foreign_numbers)
+             if check_numbers else Phone.unchecked(raw_phone)).digits
     language = get("language").lower()
     if not language:
         raise ValueError(f"no language (offered: {', '.join(programme.languages)})")

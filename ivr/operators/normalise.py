@@ -1,15 +1,11 @@
-"""What people type, made exact: phone numbers to E.164 digits, dates in the formats people
-write, short text fields. No I/O; every refusal is a ValueError whose message says what to
-write instead (and never shows a phone number in clear).
+"""What people type, made exact: dates in the formats people write, short text fields (phone
+numbers: ivr.phone.Phone). No I/O; every refusal is a ValueError whose message says what to
+write instead.
 """
 from __future__ import annotations
 
 import re
 from datetime import date
-
-import phonenumbers
-
-from ivr.protocol.ami import mask
 
 # Dates: India (and most of the world) writes the day first. Documented in `ivr import --help`.
 DATE_FORMATS_HELP = ("2026-03-15, 15/03/2026, 15-03-2026, 15.03.2026, 15 Mar 2026, "
@@ -65,52 +61,6 @@ def _year(text: str, raw: str) -> int:
 
 def optional_date(text: str | None) -> date | None:
     return parse_date(text) if text and text.strip() else None
-
-
-def normalise_phone(raw: str, region: str = "IN", *, foreign: bool = False) -> str:
-    """A woman's mobile number as E.164 digits without '+': '+91 98765 43210', '098765 43210',
-    '9876543210' -> '919876543210'. Numbers written without +country are read in `region`
-    (the programme's). ValueError (number masked) when it is not a valid number, or when it
-    belongs to another country than `region` and `foreign` (the programme's
-    allow_foreign_numbers) is false."""
-    text = (raw or "").strip()
-    if not text:
-        raise ValueError("no phone number")
-    if re.search(r"[A-Za-z]", text):
-        raise ValueError(f"phone {mask(_digits(text))}: letters in a phone number")
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError(f"phone {mask(_digits(text))}: not a phone number") from None
-    if not phonenumbers.is_valid_number(parsed):
-        reason = phonenumbers.is_possible_number_with_reason(parsed)
-        why = {phonenumbers.ValidationResult.TOO_SHORT: "too short",
-               phonenumbers.ValidationResult.TOO_LONG: "too long",
-               phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
-               }.get(reason, "not a valid number")
-        where = phonenumbers.region_code_for_country_code(parsed.country_code)
-        raise ValueError(f"phone {mask(_digits(text))}: {why} for {where} "
-                         f"(+{parsed.country_code})")
-    home = phonenumbers.country_code_for_region(region)
-    if not foreign and parsed.country_code != home:
-        where = phonenumbers.region_code_for_number(parsed) or "another country"
-        raise ValueError(f"phone {mask(_digits(text))}: a number of {where} "
-                         f"(+{parsed.country_code}), outside the programme's region {region} "
-                         f"(+{home}); a programme with allow_foreign_numbers = true accepts it")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
-
-
-def unchecked_phone(raw: str) -> str:
-    """The digits as given (3-15 of them), for the sandbox's simulated phones: no validity check."""
-    digits = _digits(raw or "")
-    cleaned = re.sub(r"[\s().+-]", "", raw or "")
-    if not (3 <= len(digits) <= 15) or cleaned != digits:
-        raise ValueError(f"phone {mask(digits)}: digits only, 3 to 15 of them")
-    return digits
-
-
-def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
 
 
 def forbidden_character(value: str) -> str | None:

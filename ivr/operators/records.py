@@ -7,7 +7,7 @@ from datetime import date, time, timedelta
 
 from ivr.adapters.columns import instant
 from ivr.adapters.store import Store
-from ivr.protocol.ami import mask
+from ivr.phone import mask
 from scheduler.slots import local_instant, zone
 
 WOMAN_COLUMNS = ("id, phone, name, language, slot, timezone, programme, track, lmp, edd, "

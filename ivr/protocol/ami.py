@@ -23,7 +23,6 @@ from ivr import constants as C
 from ivr.protocol.outcome import parse_int
 
 _BAD = re.compile(r"[\r\n\x00]")
-_DIGITS = re.compile(r"\+?[0-9]{3,15}")
 
 
 class UnsafeValue(ValueError):
@@ -39,23 +38,6 @@ def safe(value: object) -> str:
     if _BAD.search(text):
         raise UnsafeValue(f"refusing to send a value with CR/LF/NUL to Asterisk: {text[:40]!r}")
     return text
-
-
-def phone_digits(number: str) -> str:
-    """'+91 90000-10001' -> '919000010001'. Raises ValueError unless 3-15 digits remain
-    (ITU E.164 has at most 15); only '+', spaces, dashes, dots and parentheses may surround them."""
-    cleaned = re.sub(r"[\s().-]", "", number or "")
-    if not _DIGITS.fullmatch(cleaned):
-        raise ValueError(f"not a phone number (digits only, 3 to 15 of them): {mask(cleaned)!r}")
-    return cleaned.lstrip("+")
-
-
-def mask(number: str | None) -> str:
-    """Phone numbers never reach logs in clear: keep the last 3 digits."""
-    if not number:
-        return "-"
-    text = str(number)
-    return "*" * max(len(text) - 3, 0) + text[-3:] if len(text) > 3 else "***"
 
 
 def channel_variables(headers: Mapping[str, object]) -> dict[str, str]:

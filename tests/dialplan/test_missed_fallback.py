@@ -17,7 +17,8 @@ from ivr import constants as C
 from ivr import missed_spool
 from ivr.intake import prepare_spool
 from ivr.missed_fallback import FallbackError, install_wrapper, run, wrapper_text
-from ivr.missed_spool import SpooledCall, SpoolError, decode, encode, valid_caller
+from ivr.missed_spool import SpooledCall, SpoolError, decode, encode
+from ivr.phone import Phone
 
 NUMBER = "919876543210"
 CALL = SpooledCall(NUMBER, "18001234567", 1700000000.25, "1700000000.42")
@@ -40,8 +41,8 @@ def files(spool: Path) -> list[str]:
     ("1234567890123456", None), ("++91987654", None), ("+91-98765-43210", "+919876543210"),
     ("91987654321;DROP", "91987654321"), ("unknown", None), ("12345678901234567890", None),
 ])
-def test_valid_caller(raw, expected):
-    assert valid_caller(raw) == expected
+def test_reduced_caller_id(raw, expected):
+    assert Phone.reduced_caller_id(raw) == expected
 
 
 def test_a_file_round_trips_and_no_part_of_one_is_a_call():

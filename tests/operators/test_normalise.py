@@ -3,35 +3,36 @@ from datetime import date
 
 import pytest
 
-from ivr.operators.normalise import normalise_phone, parse_date, short_text, unchecked_phone
+from ivr.operators.normalise import parse_date, short_text
+from ivr.phone import Phone, PhoneError
 from scheduler.programme import PROGRAMMES_DIR, ProgrammeError, load_programme, parse_programme
 
 
 @pytest.mark.parametrize("raw", ["+91 98765 43210", "098765 43210", "9876543210",
                                  "919876543210", "+91-98765-43210", " (098765) 43210 "])
 def test_indian_numbers_in_every_usual_spelling(raw):
-    assert normalise_phone(raw, "IN") == "919876543210"
+    assert Phone.parse(raw, "IN").digits == "919876543210"
 
 
 @pytest.mark.parametrize("raw,why", [("12345", "too short"), ("98765abc", "letters"),
                                      ("", "no phone"), ("98765432101234", "too long"),
                                      ("+999 1234567", "not a phone number|unknown country")])
 def test_bad_numbers_are_refused_and_masked(raw, why):
-    with pytest.raises(ValueError, match=why) as e:
-        normalise_phone(raw, "IN")
+    with pytest.raises(PhoneError, match=why) as e:
+        Phone.parse(raw, "IN")
     if len(raw) > 6:
         assert raw.replace(" ", "") not in str(e.value)
 
 
 def test_region_reads_national_numbers():
-    assert normalise_phone("07911 123456", "GB") == "447911123456"
-    assert normalise_phone("+44 7911 123456", "IN", foreign=True) == "447911123456"
+    assert Phone.parse("07911 123456", "GB").digits == "447911123456"
+    assert Phone.parse("+44 7911 123456", "IN", foreign=True).digits == "447911123456"
 
 
 def test_unchecked_numbers_keep_the_digits():
-    assert unchecked_phone("+91 90000 11") == "919000011"
-    with pytest.raises(ValueError):
-        unchecked_phone("12ab")
+    assert Phone.unchecked("+91 90000 11").digits == "919000011"
+    with pytest.raises(PhoneError):
+        Phone.unchecked("12ab")
 
 
 @pytest.mark.parametrize("text", ["2026-03-15", "15/03/2026", "15-03-2026", "15.03.2026",

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ivr.operators.normalise import normalise_phone
+from ivr.phone import Phone, PhoneError
 from scheduler.programme import PROGRAMMES_DIR, ProgrammeError, load_programme, parse_programme
 from tests.operators.conftest import LMP, TODAY, dmy
 
@@ -12,12 +12,12 @@ US = "+1 415 555 2671"
 
 
 def test_a_foreign_number_is_refused_masked_and_named():
-    with pytest.raises(ValueError, match=r"a number of US \(\+1\), outside the programme's "
+    with pytest.raises(PhoneError, match=r"a number of US \(\+1\), outside the programme's "
                                          r"region IN \(\+91\)") as e:
-        normalise_phone(US, "IN")
+        Phone.parse(US, "IN")
     assert "4155552671" not in str(e.value)
-    assert normalise_phone(US, "IN", foreign=True) == "14155552671"
-    assert normalise_phone("+91 98765 43210", "IN") == "919876543210"
+    assert Phone.parse(US, "IN", foreign=True).digits == "14155552671"
+    assert Phone.parse("+91 98765 43210", "IN").digits == "919876543210"
 
 
 def test_programme_key_allow_foreign_numbers():

@@ -1,8 +1,8 @@
 import pytest
 
 from ivr.adapters.ami import Originate
-from ivr.protocol.ami import (Hangup, OtherEvent, UnsafeValue, UserEvent, channel_variables, mask,
-                              parse_event, parse_originate_response, phone_digits, safe)
+from ivr.protocol.ami import (Hangup, OtherEvent, UnsafeValue, UserEvent, channel_variables,
+                              parse_event, parse_originate_response, safe)
 
 
 def test_hangup_event_is_typed_with_its_channel_variables():
@@ -55,24 +55,6 @@ def test_originate_action_carries_ids_and_variables():
     assert a["Timeout"] == "30000" and a["Async"] == "true"
     assert a["ChannelId"] == "ivr-1-ab" and a["OtherChannelId"] == "ivr-1-ab-2"
     assert a["Variable"] == ["__IVR_ATTEMPT_ID=1", "IVR_LANG=hi"]
-
-
-@pytest.mark.parametrize("raw,digits", [("+91 90000-10001", "919000010001"), ("100", "100"),
-                                        ("(022) 555.1234", "0225551234"),
-                                        ("9190000\r\n1", "91900001")])  # whitespace is dropped
-def test_phone_digits(raw, digits):
-    assert phone_digits(raw) == digits
-
-
-@pytest.mark.parametrize("raw", ["", "12", "91900001000123456", "9190000;1", "abc", "+91+9", "91900001\x00"])
-def test_bad_phone_numbers(raw):
-    with pytest.raises(ValueError):
-        phone_digits(raw)
-
-
-def test_mask_keeps_only_last_three_digits():
-    assert mask("919000010001") == "*********001"
-    assert mask("12") == "***" and mask(None) == "-"
 
 
 # ---- caller IDs with line breaks (issue 12, item 8) ----------------------------------------

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from ivr.adapters.ami import _Protocol
 from ivr.adapters.log_throttle import LogThrottle
-from ivr.callers import normalise_caller
 from ivr.protocol.agi import (EOF, NEED_DATA, AgiParser, AgiProtocolError, AgiReply, AgiRequest,
                               encode_command, parse_reply)
+from ivr.phone import Phone
 from ivr.protocol.ami import (Hangup, OtherEvent, UnsafeMessage, UserEvent, parse_event,
                               parse_originate_response, refusal)
 from tests.protocol.test_agi import unquote
@@ -210,7 +210,7 @@ CALLER = st.one_of(
 @settings(max_examples=400, deadline=None)
 @given(CALLER, st.sampled_from(["IN", "KE", "US"]))
 def test_the_normaliser_gives_none_or_e164_digits(raw, region):
-    digits = normalise_caller(raw, region)
-    assert digits is None or re.fullmatch(r"[1-9][0-9]{2,14}", digits), digits
-    if digits is not None:                 # stable: normalising her stored number again keeps it
-        assert normalise_caller("+" + digits, region) == digits
+    phone = Phone.from_caller_id(raw, region)
+    assert phone is None or re.fullmatch(r"[1-9][0-9]{2,14}", phone.digits), phone.digits
+    if phone is not None:                  # stable: normalising her stored number again keeps it
+        assert Phone.from_caller_id(phone.e164, region) == phone
