@@ -57,7 +57,7 @@ class Phone:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.digits, str) and _STORED.fullmatch(self.digits)):
-            raise PhoneError(f"phone {mask(str(self.digits))}: digits only, 3 to 15 of them")
+            raise _refused(str(self.digits), "digits only, 3 to 15 of them")
 
     @property
     def e164(self) -> str:
@@ -84,24 +84,23 @@ class Phone:
         text = (raw or "").strip()
         if not text:
             raise PhoneError("no phone number")
-        shown = mask(_all_digits(text))
         if re.search(r"[A-Za-z]", text):
-            raise PhoneError(f"phone {shown}: letters in a phone number")
+            raise _refused(text, "letters in a phone number")
         try:
             parsed = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:
-            raise PhoneError(f"phone {shown}: not a phone number") from None
+            raise _refused(text, "not a phone number") from None
         if not phonenumbers.is_valid_number(parsed):
             why = _WHY_INVALID.get(phonenumbers.is_possible_number_with_reason(parsed),
                                    "not a valid number")
             where = phonenumbers.region_code_for_country_code(parsed.country_code)
-            raise PhoneError(f"phone {shown}: {why} for {where} (+{parsed.country_code})")
+            raise _refused(text, f"{why} for {where} (+{parsed.country_code})")
         home = phonenumbers.country_code_for_region(region)
         if not foreign and parsed.country_code != home:
             where = phonenumbers.region_code_for_number(parsed) or "another country"
-            raise PhoneError(f"phone {shown}: a number of {where} (+{parsed.country_code}), "
-                             f"outside the programme's region {region} (+{home}); a programme "
-                             "with allow_foreign_numbers = true accepts it")
+            raise _refused(text, f"a number of {where} (+{parsed.country_code}), outside the "
+                                 f"programme's region {region} (+{home}); a programme with "
+                                 "allow_foreign_numbers = true accepts it")
         return cls(_e164_digits(parsed))
 
     @classmethod
@@ -111,8 +110,8 @@ class Phone:
         check. Digits of other scripts ('٩٠٠٠٠١١') are kept as their ASCII digits."""
         digits = _all_digits(raw or "")
         if not (3 <= len(digits) <= 15) or re.sub(r"[\s().+-]", "", raw or "") != digits:
-            raise PhoneError(f"phone {mask(digits)}: digits only, 3 to 15 of them")
-        return cls("".join(str(int(d)) for d in digits))
+            raise _refused(digits, "digits only, 3 to 15 of them")
+        return cls(digits if digits.isascii() else "".join(str(int(d)) for d in digits))
 
     @classmethod
     def plain(cls, raw: str) -> Phone:
@@ -167,6 +166,11 @@ def _read_back(digits: str) -> Phone | None:
     except phonenumbers.NumberParseException:
         return Phone(digits)             # no country code phonenumbers knows: as given
     return Phone(digits) if _e164_digits(parsed) == digits else None
+
+
+def _refused(text: str, why: str) -> PhoneError:
+    """'phone *******210: <why>': the digits of `text`, masked."""
+    return PhoneError(f"phone {mask(_all_digits(text))}: {why}")
 
 
 def _e164_digits(parsed: phonenumbers.PhoneNumber) -> str:
