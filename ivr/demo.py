@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ivr.adapters import records
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.app import running
 from ivr.config import Config
@@ -91,10 +92,8 @@ async def run_demo(config: Config, now: datetime, *, ring_timeout: float = 10.0,
         rows = []
         for w, sub in enrolled:
             first = (await schedule.deliveries_of(sub.id))[0]
-            calls = await service.store.fetchall(
-                "SELECT number, outcome, heard_seconds, message_seconds, keys, ended "
-                "FROM attempts WHERE delivery_id = ? ORDER BY number", (first.id,))
-            rows.append(DemoRow(w, sub, first, [dict(r) for r in calls]))
+            rows.append(DemoRow(w, sub, first, await records.delivery_calls(service.store,
+                                                                            first.id)))
         return rows
 
 
