@@ -16,7 +16,8 @@ from scheduler.outcome import Outcome
 
 @dataclass(frozen=True)
 class CallRequest:
-    phone: str                 # E.164 digits, validated by the caller (ivr.protocol.ami.phone_digits)
+    phone: str                 # E.164 digits, validated by the caller
+                               # (ivr.protocol.ami.phone_digits)
     language: str
     message_key: str
     trunk: Trunk

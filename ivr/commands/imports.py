@@ -52,7 +52,8 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
     Importing the same file again adds nobody: a phone already enrolled (active or paused)
     is a duplicate, reported and skipped, not a second woman; so is a pregnancy already
     enrolled and ended, and a woman who opted out, even one whose record was erased
-    (enrol her again with `ivr enrol --re-enrol` only when she asks). Exit 0 when no row is bad (duplicates are not errors), 1 when some are.
+    (enrol her again with `ivr enrol --re-enrol` only when she asks). Exit 0 when no row is
+    bad (duplicates are not errors), 1 when some are.
 
     \b
     Example:

@@ -53,7 +53,8 @@ def contract() -> list[Rule]:
         Rule(C.CONTEXT_AGI_FAILED, rf"UserEvent\({_q(C.USEREVENT_AGI_FAILED)},"
                                    rf".*{_q(C.VAR_ATTEMPT_ID)}: {v(C.VAR_ATTEMPT_ID)}.*",
              f"tells the controller ({C.USEREVENT_AGI_FAILED} with {C.VAR_ATTEMPT_ID})"),
-        Rule(C.CONTEXT_OUTBOUND, rf"GotoIf\(.*{v(C.VAR_RESULT)}.*\"\".*\?{_q(C.CONTEXT_AGI_FAILED)},.*",
+        Rule(C.CONTEXT_OUTBOUND,
+             rf"GotoIf\(.*{v(C.VAR_RESULT)}.*\"\".*\?{_q(C.CONTEXT_AGI_FAILED)},.*",
              f"goes to {C.CONTEXT_AGI_FAILED} when the controller went away during her call "
              f"(no {C.VAR_RESULT})"),
         Rule(C.CONTEXT_AGI_FAILED, rf"Goto\({_q(C.CONTEXT_APOLOGY)},.*", "apologises"),
@@ -65,8 +66,9 @@ def contract() -> list[Rule]:
              f"plays {C.PROMPT_SORRY} from {C.GLOBAL_SOUNDS}"),
         Rule(C.CONTEXT_CALL_CENTRE, rf"Dial\({v(C.GLOBAL_CALL_CENTRE)},.*",
              f"dials {C.GLOBAL_CALL_CENTRE}"),
-        Rule(C.CONTEXT_CALL_CENTRE, rf"UserEvent\({_q(C.USEREVENT_CALL_CENTRE)},"
-                                    rf".*{_q(C.VAR_ATTEMPT_ID)}: {v(C.VAR_ATTEMPT_ID)}.*DialStatus: .*",
+        Rule(C.CONTEXT_CALL_CENTRE,
+             rf"UserEvent\({_q(C.USEREVENT_CALL_CENTRE)},"
+             rf".*{_q(C.VAR_ATTEMPT_ID)}: {v(C.VAR_ATTEMPT_ID)}.*DialStatus: .*",
              f"tells the controller how the transfer ended ({C.USEREVENT_CALL_CENTRE})"),
         Rule(C.CONTEXT_MISSED_CALL, rf"Gosub\({_q(C.CONTEXT_MISSED_CALL_RECORD)},s,1\)",
              "records the missed call"),
@@ -118,8 +120,9 @@ def check_dialplan(files: dict[str, str], *, sandbox: bool = False) -> list[Prob
     for name in NEVER_ANSWER:
         for s in plan.contexts[name].steps if name in plan.contexts else ():
             if s.app.lower() in ANSWERING_APPS:
-                problems.append(Problem(s.path, s.line, f"[{name}] must never answer, but runs "
-                                                        f"{s.app}() (her missed call must be free)"))
+                problems.append(Problem(s.path, s.line,
+                                        f"[{name}] must never answer, but runs "
+                                        f"{s.app}() (her missed call must be free)"))
     missed = plan.contexts.get(C.CONTEXT_MISSED_CALL)
     if missed is not None and "h" not in missed.extens():
         problems.append(Problem(missed.path, missed.line, f"[{C.CONTEXT_MISSED_CALL}] has no h "

@@ -50,7 +50,7 @@ def why_skip(row: Row, records: list[dict]) -> str | None:
     dates = tuple(d and d.isoformat() for d in (sub.lmp, sub.edd, sub.child_dob))
     for r in records:
         theirs = (r["lmp"], r["edd"], r["child_dob"])
-        if any(a is not None and a == b for a, b in zip(dates, theirs)):
+        if any(a is not None and a == b for a, b in zip(dates, theirs, strict=True)):
             return (f"this pregnancy is already enrolled (woman {r['id']}, {r['status']}"
                     f"{': ' + r['status_reason'] if r['status_reason'] else ''})")
     return None

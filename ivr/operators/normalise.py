@@ -38,8 +38,7 @@ def parse_date(text: str) -> date:
     if m := _ISO.fullmatch(raw):
         y, mo, d = (int(g) for g in m.groups())
     elif m := _DAY_FIRST.fullmatch(raw):
-        d, mo, y = int(m.group(1)), int(m.group(3)), m.group(4)
-        y = _year(y, raw)
+        d, mo, y = int(m.group(1)), int(m.group(3)), _year(m.group(4), raw)
         if mo > 12 and d <= 12:
             raise ValueError(f"date {raw!r}: month {mo} does not exist; dates are read day "
                              f"first (DD/MM/YYYY), so write {mo:02d}/{d:02d}/{y}")
@@ -88,7 +87,7 @@ def normalise_phone(raw: str, region: str = "IN", *, foreign: bool = False) -> s
                phonenumbers.ValidationResult.TOO_LONG: "too long",
                phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
                }.get(reason, "not a valid number")
-        where = phonenumbers.region_code_for_country_code(parsed.country_code)
+        where = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
         raise ValueError(f"phone {mask(_digits(text))}: {why} for {where} "
                          f"(+{parsed.country_code})")
     home = phonenumbers.country_code_for_region(region)

@@ -68,7 +68,8 @@ async def preview(sched: ScheduleStore, day: date, now: datetime, *,
                   reveal: bool = False) -> list[PlannedCall]:
     """The calls of `day` (a local date of the programme's zone) from `now` on."""
     tz = zone(sched.programme.timezone)
-    t, end = max(day_start(day, tz), now), day_start(day + timedelta(days=1), tz)
+    t: datetime | None = max(day_start(day, tz), now)
+    end = day_start(day + timedelta(days=1), tz)
     out: list[PlannedCall] = []
     try:
         async with sched.store.transaction():

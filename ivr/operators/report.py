@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from ivr.adapters import reports
 from ivr.adapters.columns import instant
@@ -43,7 +44,7 @@ class ReportRequest:
     reveal: bool = False
 
 
-def _rate(n: int, d: int) -> float | None:
+def _rate(n: float, d: float) -> float | None:
     return round(n / d, 4) if d else None
 
 
@@ -52,8 +53,8 @@ async def build_report(store: Store, programme: Programme, req: ReportRequest,
     if req.by not in reports.DIMENSIONS:
         raise ValueError(f"cannot group by {req.by!r} (language, slot or partner)")
     lo, hi = day_range(req.first, req.last, programme.timezone)
-    offset = now.astimezone(zone(programme.timezone)).utcoffset().total_seconds()
-    out = {"programme": programme.name, "from": req.first and req.first.isoformat(),
+    offset = (now.astimezone(zone(programme.timezone)).utcoffset() or timedelta(0)).total_seconds()
+    out: dict[str, Any] = {"programme": programme.name, "from": req.first and req.first.isoformat(),
            "to": req.last and req.last.isoformat(), "by": req.by or "all",
            "generated_at": when(now.timestamp(), programme.timezone),
            "timezone": programme.timezone}
@@ -144,14 +145,15 @@ def _pickup_by_attempt(by_number: dict[tuple, list[int]]) -> list[dict]:
     1..N over the messages tried (their first attempts), as Kilkari reports it (50% at the
     first attempt, 76% by the third). An answered call closes its message (unless the
     programme's delivered_share asks for more listening, when it may count twice)."""
-    out, seen, first = [], 0, 0
+    out: list[dict] = []
+    seen, first = 0, 0
     for (grp, number), (calls, answered) in sorted(by_number.items()):
         if number == 1 or not out or out[-1]["group"] != grp:
             seen, first = 0, by_number.get((grp, 1), [0, 0])[0]
         seen += answered
         out.append({"group": grp, "attempt": number, "calls": calls, "answered": answered,
                     "rate": _rate(answered, calls),
-                    "reached_by_here": min(1.0, _rate(seen, first)) if first else None})
+                    "reached_by_here": min(1.0, round(seen / first, 4)) if first else None})
     return out
 
 

@@ -64,7 +64,8 @@ def test_phone_digits(raw, digits):
     assert phone_digits(raw) == digits
 
 
-@pytest.mark.parametrize("raw", ["", "12", "91900001000123456", "9190000;1", "abc", "+91+9", "91900001\x00"])
+@pytest.mark.parametrize("raw", ["", "12", "91900001000123456", "9190000;1", "abc", "+91+9",
+                                 "91900001\x00"])
 def test_bad_phone_numbers(raw):
     with pytest.raises(ValueError):
         phone_digits(raw)
@@ -138,7 +139,7 @@ def test_forged_headers_in_a_caller_id_are_refused(cid, why):
     reasons = [refusal(m) for m in got]
     assert why in reasons, reasons
     # nothing of it is acted on: every part is refused, or is the harmless truncated start
-    for m, reason in zip(got, reasons):
+    for m, reason in zip(got, reasons, strict=True):
         if reason is None:
             assert m.get("Uniqueid") is None and m.get("Caller") is None, m
 
