@@ -110,7 +110,7 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
                 return await enrolment.run_import(sched, plan, now, actor=actor_name(actor),
                                                   dry_run=dry_run)
             with click.progressbar(length=len(plan.rows), label="importing",
-                                   file=click.get_text_stream("stderr")) as bar:
+                                   file=sys.stderr) as bar:
                 return await enrolment.run_import(sched, plan, now, actor=actor_name(actor),
                                                   dry_run=dry_run, progress=bar.update)
 

@@ -128,9 +128,9 @@ def check_dialplan(files: dict[str, str], *, sandbox: bool = False) -> list[Prob
         problems.append(Problem(missed.path, missed.line, f"[{C.CONTEXT_MISSED_CALL}] has no h "
                                 "extension: a call she ends first would not be recorded"))
     allowed_events = USEREVENTS if sandbox else USEREVENTS - SANDBOX_ONLY
-    for ctx in plan.contexts.values():
-        for s in ctx.steps:
-            problems += _check_step(plan, ctx.name, s, allowed_events)
+    for context in plan.contexts.values():
+        for s in context.steps:
+            problems += _check_step(plan, context.name, s, allowed_events)
     problems += _check_headers(plan, files)
     return problems
 
@@ -258,8 +258,8 @@ def check_manager(path: str, text: str, user: str | None = None) -> list[Problem
     if template is None and not users:
         return [Problem(path, 0, f"no [{TEMPLATE}](!) template nor a user made from it "
                                  f"([ivr]({TEMPLATE}))")]
-    for user in ([template] if template else []) + users:
-        out += _check_user(user, template)
+    for section in ([template] if template else []) + users:
+        out += _check_user(section, template)
     general = next((s for s in sections if s.name == "general"), None)
     if general is not None:
         out += _check_general(general)
