@@ -9,6 +9,7 @@ demo: setup
 	.venv/bin/ivr audio demo
 	.venv/bin/ivr demo
 
-# Set everything up and run the whole test suite (the tests start the sandbox themselves).
+# Set everything up, run the linters (ruff, mypy) and the whole test suite (the tests start
+# the sandbox themselves).
 test: setup
 	./scripts/test.sh

@@ -1,4 +1,5 @@
-"""`ivr`: the command line of the maternal-health IVR. Each command is a thin call to one use case."""
+"""`ivr`: the command line of the maternal-health IVR. Each command is a thin call to one use
+case."""
 from __future__ import annotations
 
 from pathlib import Path

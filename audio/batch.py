@@ -26,9 +26,9 @@ def run_all(fn: Callable[[J], R], jobs: Sequence[J], workers: int | None = None,
     results: list[R | None] = [None] * len(jobs)
     if workers == 1 or len(jobs) <= 1:
         for i, job in enumerate(jobs):
-            results[i] = fn(job)
+            result = results[i] = fn(job)
             if on_done:
-                on_done(results[i])
+                on_done(result)
         return results  # type: ignore[return-value]
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
         futures = {pool.submit(fn, job): i for i, job in enumerate(jobs)}

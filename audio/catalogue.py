@@ -87,7 +87,7 @@ def expected_entries(message_keys: Iterable[str], languages: Iterable[str],
     dup = {k for k in keys if keys.count(k) > 1} | (set(keys) & set(prompt_names))
     if dup:
         raise CatalogueError(f"names used twice: {sorted(dup)}")
-    out = []
+    out: list[Entry] = []
     for lang in langs:
         out.extend(Entry(lang, p, PROMPT) for p in prompt_names)
         out.extend(Entry(lang, k, MESSAGE) for k in keys)
@@ -182,7 +182,7 @@ def duration_problems(seconds: float, kind: str, limits: Limits) -> list[tuple[s
 
 def validate(entry: Entry, facts: FileFacts | None, limits: Limits) -> list[Problem]:
     """Everything wrong with one expected file (facts None: the file does not exist)."""
-    def problems(pairs):
+    def problems(pairs: Iterable[tuple[str, str]]) -> list[Problem]:
         return [Problem(entry.lang, entry.name, code, detail) for code, detail in pairs]
 
     if facts is None:

@@ -91,11 +91,12 @@ def _run(cmd: list[str], data: bytes | None, timeout: float, what: str) -> bytes
         done = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout,
                               stdin=subprocess.DEVNULL if data is None else None)
     except subprocess.TimeoutExpired:
-        raise ConversionError(f"{what}: {Path(cmd[0]).name} took longer than {timeout:g} s") from None
+        raise ConversionError(f"{what}: {Path(cmd[0]).name} took longer than {timeout:g} s") \
+            from None
     if done.returncode != 0:
         err = done.stderr.decode(errors="replace").strip().splitlines()
         raise ConversionError(f"{what}: {Path(cmd[0]).name} failed: "
-                              f"{err[-1] if err else 'exit code %d' % done.returncode}")
+                              f"{err[-1] if err else f'exit code {done.returncode}'}")
     return done.stdout
 
 

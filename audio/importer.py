@@ -1,8 +1,8 @@
 """`ivr audio import`: a folder of recordings named by message key -> the catalogue.
 
-Each file is decoded, converted (audio/convert.py) and judged against the limits (audio/catalogue.py);
-it is written atomically unless it is silent or cannot be read. Unknown names, duplicates and
-non-audio files are reported and left alone.
+Each file is decoded, converted (audio/convert.py) and judged against the limits
+(audio/catalogue.py); it is written atomically unless it is silent or cannot be read.
+Unknown names, duplicates and non-audio files are reported and left alone.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import warnings
 import wave
 from array import array
 from pathlib import Path
+from typing import Any
 
 from audio.catalogue import Entry, FileFacts, file_path
 
@@ -29,7 +30,7 @@ def dbfs(value: float, width: int) -> float:
     return 20 * math.log10(value / float(1 << (8 * width - 1)))
 
 
-def analyse(raw: bytes, width: int) -> tuple[float, float, float]:
+def analyse(raw: bytes | memoryview, width: int) -> tuple[float, float, float]:
     """(peak dBFS, RMS dBFS, share of samples at full scale) of signed little-endian PCM."""
     n = len(raw) // width
     if n == 0:
@@ -55,7 +56,7 @@ def read_facts(path: Path, content: bool = True) -> FileFacts:
     """Header facts, and with `content` the levels and clipping. Never raises for bad files."""
     try:
         with wave.open(os.fspath(path), "rb") as w:
-            facts = dict(sample_rate=w.getframerate(), channels=w.getnchannels(),
+            facts: dict[str, Any] = dict(sample_rate=w.getframerate(), channels=w.getnchannels(),
                          sample_width=w.getsampwidth(), frames=w.getnframes(),
                          compressed=w.getcomptype() != "NONE")
             raw = w.readframes(w.getnframes()) if content else b""

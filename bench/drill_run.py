@@ -149,7 +149,7 @@ class Drill:
         for task in self.tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise RuntimeError(f"{task.get_coro().__qualname__} failed: {task.exception()!r}")
-        for proc, log in zip(self.procs, self.logs):
+        for proc, log in zip(self.procs, self.logs, strict=True):
             if proc.returncode not in (None, 0, -signal.SIGKILL, 1):
                 raise RuntimeError(f"{log.name} exited {proc.returncode}: "
                                    f"{log.read_text(errors='replace')[-1500:]}")

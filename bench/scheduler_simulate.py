@@ -40,7 +40,8 @@ def main() -> int:
         bad = {k: data[k] for k in ("calls_outside_slot", "calls_outside_window",
                                     "double_live_attempts") if data[k]}
         ok = ok and not bad and wall < 60 and data["max_attempts_per_message"] <= 9
-        print(json.dumps({"run": run + 1, "wall_seconds": round(wall, 2), "load1": os.getloadavg()[0],
+        print(json.dumps({"run": run + 1, "wall_seconds": round(wall, 2),
+                          "load1": os.getloadavg()[0],
                           **data}, sort_keys=True))
     print(f"{args.women} women x {args.days} days: wall {min(walls):.1f}-{max(walls):.1f} s "
           f"over {args.runs} runs ({'ok' if ok else 'FAILED'})", file=sys.stderr)

@@ -254,7 +254,7 @@ def pacing(starts: list[float], cps: float, ramp: int) -> dict:
         while xs[j] <= t - 1.0:
             j += 1
         most = max(most, i - j + 1)
-    gaps = [b - a for a, b in zip(xs, xs[1:])]
+    gaps = [b - a for a, b in zip(xs, xs[1:], strict=False)]
     step = 1.0 / cps
     long = [g for g in gaps if g > 1.5 * step]
     short = [g for g in gaps if g <= 1.5 * step]

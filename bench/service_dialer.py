@@ -37,7 +37,8 @@ async def run_dialer(cfg: Config, asterisk_pid: int, batch: int, timeout: float)
         await schedule.enrol_many([Enrolment(w) for w in women], now, actor="bench")
         dialer = Dialer(service, schedule, [trunk],
                         lease_seconds=programme.retry.lease.total_seconds())
-        sampler = Sampler(live=lambda: dialer.lanes[0].pacer.live, placed=lambda: dialer.stats.placed)
+        sampler = Sampler(live=lambda: dialer.lanes[0].pacer.live,
+                          placed=lambda: dialer.stats.placed)
         sampling = asyncio.create_task(sampler.run())
         meter = Meter(asterisk_pid).start()
         try:

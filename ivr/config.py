@@ -106,7 +106,8 @@ class Config:
     agi_max_connections: int = 1000
     trunks: tuple[Trunk, ...] = (Trunk("sim", "Local/{digits}@sim-phones"),)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
-    call_centre: bool = False        # key 0 reaches the call centre (dialplan global IVR_CALL_CENTRE)
+    # key 0 reaches the call centre (dialplan global IVR_CALL_CENTRE)
+    call_centre: bool = False
     # the database file 0660 in a 0770 directory instead of 0600/0700: for a deployment where
     # Asterisk's missed-call fallback script (another user, same group) writes into it
     database_group_writable: bool = False
@@ -192,7 +193,8 @@ _KEYS = {
 def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) -> Config:
     unknown = set(data) - _KNOWN
     if unknown:
-        raise ConfigError(f"unknown section(s) {sorted(unknown)} in {path}; known: {sorted(_KNOWN)}")
+        raise ConfigError(f"unknown section(s) {sorted(unknown)} in {path}; "
+                          f"known: {sorted(_KNOWN)}")
     for section, keys in _KEYS.items():
         tables = data.get(section, [] if section == "trunk" else {})
         for i, table in enumerate(tables if isinstance(tables, list) else [tables]):

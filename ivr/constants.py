@@ -9,7 +9,8 @@ on one side without the other fails the suite.
 # the AGI route and comes back on AMI events (manager.conf channelvars).
 VAR_ATTEMPT_ID = "IVR_ATTEMPT_ID"
 VAR_LANG = "IVR_LANG"
-VAR_MESSAGE = "IVR_MESSAGE"      # her message's key: the dialplan plays it if the controller is gone
+VAR_MESSAGE = "IVR_MESSAGE"      # her message's key: the dialplan plays it if the controller
+                                 # is gone
 # A per-call secret set on the Originate; the dialplan passes it to the FastAGI route as its
 # second argument, and the route serves only a session that carries the live call's token.
 VAR_AGI_TOKEN = "IVR_AGI_TOKEN"

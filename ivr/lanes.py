@@ -6,8 +6,8 @@ A trunk that fails `rest_after` calls in a row (congestion, or a failure that ne
 a phone: the carrier is down or refuses us) rests for `rest_seconds`: no call goes to it, so
 an outage does not use up the women's attempts, and the other trunks take its calls. Then one
 call at a time tries it again; the first call that reaches a phone (it rings, or ends answered,
-busy, no answer, rejected...) ends the rest, another failure doubles it (up to MAX_REST, or rest_seconds if
-that is longer). Time is passed in.
+busy, no answer, rejected...) ends the rest, another failure doubles it (up to MAX_REST, or
+rest_seconds if that is longer). Time is passed in.
 """
 from __future__ import annotations
 

@@ -45,8 +45,9 @@ FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 def setup_logging(level: str) -> None:
     """One line per event on standard error, no timestamps of our own: journald (or the
-    terminal) adds them; under journald each line carries its priority (ivr/journal.py). Like logging.basicConfig, it leaves alone a process whose logging is
-    already configured (root handlers present: a program embedding us, or pytest)."""
+    terminal) adds them; under journald each line carries its priority (ivr/journal.py).
+    Like logging.basicConfig, it leaves alone a process whose logging is already configured
+    (root handlers present: a program embedding us, or pytest)."""
     root = logging.getLogger()
     if root.handlers:
         return

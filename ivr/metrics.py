@@ -14,7 +14,9 @@ import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
+from threading import Thread
 from typing import AsyncIterator, Awaitable, Callable
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -51,8 +53,8 @@ class Metrics:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._backlog: Backlog | None = None
         self._backlog_at = float("-inf")
-        self._server = None
-        self._thread = None
+        self._server: WSGIServer | None = None
+        self._thread: Thread | None = None
         self.port: int | None = None
 
     # ------------------------------------------------------------------ hooks (service.py)
@@ -89,7 +91,7 @@ class Metrics:
         return self.port
 
     def close(self) -> None:
-        if self._server is not None:
+        if self._server is not None and self._thread is not None:     # both or neither
             self._server.shutdown()
             self._server.server_close()
             self._thread.join(timeout=5)

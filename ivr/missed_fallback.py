@@ -104,7 +104,8 @@ SCRIPT_NAME = "ivr-missed-call-fallback"     # ivr.constants.AGI_SCRIPT_MISSED_C
 def wrapper_text(python: str) -> str:
     """The astagidir wrapper: runs this module with the project's Python (its venv)."""
     return ("#!/bin/sh\n"
-            "# The IVR's missed-call fallback (classic AGI); written by `ivr dialplan install-agi`.\n"
+            "# The IVR's missed-call fallback (classic AGI); "
+            "written by `ivr dialplan install-agi`.\n"
             "# Asterisk sends SIGHUP when she hangs up, maybe before Python is up: ignore it, so\n"
             "# the missed call is still recorded.\n"
             "trap '' HUP\n"

@@ -6,9 +6,10 @@ The file is `<spool>/<uniqueid>.missed`, JSON with exactly these keys:
     {"caller": "+919876543210", "did": "18001234567", "received_at": 1700000000.25,
      "uniqueid": "1700000000.42"}
 
-caller: digits with an optional leading '+' (6 to 15 digits: ivr.phone.CALLER_ID); did: digits or null;
-received_at: when the script ran (Unix time); uniqueid: the Asterisk channel's Uniqueid (or
-one the script made up when Asterisk gave none), the key that makes ingesting idempotent.
+caller: digits with an optional leading '+' (6 to 15 digits: ivr.phone.CALLER_ID); did:
+digits or null; received_at: when the script ran (Unix time); uniqueid: the Asterisk
+channel's Uniqueid (or one the script made up when Asterisk gave none), the key that makes
+ingesting idempotent.
 
 It is written under a temporary name starting with '.' (`.tmp-<uniqueid>-<pid>`), flushed to
 disk, then renamed: a reader sees a whole file or none. A temporary file is never read as a

@@ -93,7 +93,7 @@ class Phone:
         if not phonenumbers.is_valid_number(parsed):
             why = _WHY_INVALID.get(phonenumbers.is_possible_number_with_reason(parsed),
                                    "not a valid number")
-            where = phonenumbers.region_code_for_country_code(parsed.country_code)
+            where = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
             raise _refused(text, f"{why} for {where} (+{parsed.country_code})")
         home = phonenumbers.country_code_for_region(region)
         if not foreign and parsed.country_code != home:

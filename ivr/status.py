@@ -5,6 +5,7 @@ import json
 import os
 from datetime import date, datetime, time, timedelta, timezone
 
+from ivr.adapters.counts import service_counts
 from ivr.adapters.store import open_store
 from ivr.config import Config
 from scheduler.programme import load_programme
@@ -70,22 +71,14 @@ async def read_status(config: Config, now: float) -> dict:
     tz = load_programme(config.programme).timezone
     lo, hi = today_bounds(datetime.fromtimestamp(now, timezone.utc), tz)
     async with await open_store(config, read_only=True) as store:
-        today = {r[0]: r[1] for r in await store.fetchall(
-            "SELECT outcome, COUNT(*) FROM attempts WHERE created_at >= ? AND created_at < ? "
-            "AND outcome IS NOT NULL GROUP BY outcome", (lo.timestamp(), hi.timestamp()))}
-        live = (await store.fetchall("SELECT COUNT(*) FROM attempts WHERE outcome IS NULL"))[0][0]
-        due = (await store.fetchall(
-            "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?",
-            (now,)))[0][0]
-        pending = (await store.fetchall(
-            "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"))[0][0]
-        callbacks = (await store.fetchall(
-            "SELECT COUNT(*) FROM callback_requests WHERE status = 'pending'"))[0][0]
-    return {"service": service_status(config, now), "today": today,
+        counts = await service_counts(store, day_from=lo.timestamp(), day_to=hi.timestamp(),
+                                      now=now)
+    return {"service": service_status(config, now), "today": counts.ended_by_outcome,
             "day": {"date": lo.date().isoformat(), "timezone": tz, "from": lo.isoformat(),
                     "to": hi.isoformat()},
-            "live_attempts": live,
-            "due_now": due, "pending": pending, "callbacks_pending": callbacks}
+            "live_attempts": counts.live,
+            "due_now": counts.due, "pending": counts.pending,
+            "callbacks_pending": counts.callbacks}
 
 
 # ---------------------------------------------------------------------- health (exit code)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable
+from typing import Any, Callable
 
 
 class Track(str, Enum):
@@ -33,6 +33,7 @@ class Message:
 
 MAX_WEEK = {Track.PREGNANCY: 104, Track.INFANT: 260}
 ErrorFn = Callable[..., Exception]      # (message, section, key, index) -> exception to raise
+Days = dict[Track, dict[int, str | None]]   # track -> day -> message key (None: numbered)
 
 
 def spread(per_week: int) -> list[int]:
@@ -40,8 +41,9 @@ def spread(per_week: int) -> list[int]:
     return sorted({(7 * i) // per_week for i in range(per_week)})
 
 
-def build_messages(name: str, rules: list, explicit: list, error: ErrorFn) -> tuple[Message, ...]:
-    days: dict[Track, dict[int, str | None]] = {Track.PREGNANCY: {}, Track.INFANT: {}}
+def build_messages(name: str, rules: list[Any], explicit: list[Any],
+                   error: ErrorFn) -> tuple[Message, ...]:
+    days: Days = {Track.PREGNANCY: {}, Track.INFANT: {}}
     for i, rule in enumerate(rules):
         _apply_rule(rule, i, days, error)
     for i, item in enumerate(explicit):
@@ -61,7 +63,7 @@ def build_messages(name: str, rules: list, explicit: list, error: ErrorFn) -> tu
     return tuple(messages)
 
 
-def _track(value, section: str, i: int, error: ErrorFn) -> Track:
+def _track(value: object, section: str, i: int, error: ErrorFn) -> Track:
     try:
         return Track(value)
     except ValueError:
@@ -69,7 +71,7 @@ def _track(value, section: str, i: int, error: ErrorFn) -> Track:
                     i) from None
 
 
-def _apply_rule(rule, i: int, days: dict, error: ErrorFn) -> None:
+def _apply_rule(rule: object, i: int, days: Days, error: ErrorFn) -> None:
     if not isinstance(rule, dict):
         raise error("each [[schedule]] entry must be a table", "schedule", None, i)
     unknown = set(rule) - {"track", "weeks", "per_week", "days", "note"}
@@ -107,7 +109,7 @@ def _apply_rule(rule, i: int, days: dict, error: ErrorFn) -> None:
             days[track][day] = None
 
 
-def _apply_explicit(item, i: int, days: dict, error: ErrorFn) -> None:
+def _apply_explicit(item: object, i: int, days: Days, error: ErrorFn) -> None:
     if not isinstance(item, dict):
         raise error("each [[message]] entry must be a table", "message", None, i)
     unknown = set(item) - {"track", "day", "key", "note"}

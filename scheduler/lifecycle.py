@@ -113,4 +113,5 @@ def deactivate(sub: Subscriber, now: datetime, reason: str) -> Subscriber:
 def _not_ended(sub: Subscriber, what: str) -> None:
     if sub.status.ended:
         raise SchedulerError(f"cannot {what}: her subscription has ended "
-                             f"({sub.status.value}{': ' + sub.status_reason if sub.status_reason else ''})")
+                             f"({sub.status.value}"
+                             f"{': ' + sub.status_reason if sub.status_reason else ''})")

@@ -21,8 +21,10 @@ class RetryPolicy:
     max_attempts: int = 9               # per message
     per_day: int = 3                    # at most this many attempts of one message a day
     gaps: tuple[tuple[Outcome, timedelta], ...] = DEFAULT_GAPS   # same-day wait, by outcome
-    supersede: bool = True              # close a pending message as superseded when the next falls due
-    delivered_share: float = 0.0        # an answered call delivers when she heard at least this share
+    supersede: bool = True              # close a pending message as superseded when the next
+                                        # falls due
+    delivered_share: float = 0.0        # an answered call delivers when she heard at least
+                                        # this share
     lease: timedelta = timedelta(minutes=5)   # a claim not released by then is reaped
 
     def gap(self, outcome: Outcome) -> timedelta:

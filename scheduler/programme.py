@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import timedelta
+from typing import Any
 from pathlib import Path
 
 from scheduler.content import Message, Track, build_messages
@@ -113,7 +114,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
 
 
 class _Parser:
-    def __init__(self, text: str, source: str, data: dict):
+    def __init__(self, text: str, source: str, data: dict[str, Any]):
         self.lines = text.splitlines()
         self.source = source
         self.data = data
@@ -145,8 +146,8 @@ class _Parser:
               index: int | None = None) -> ProgrammeError:
         return ProgrammeError(f"{self.source}, line {self.line_of(section, key, index)}: {message}")
 
-    def get(self, table: dict, key: str, kind, default, section: str | None = None,
-            index: int | None = None):
+    def get(self, table: dict[str, Any], key: str, kind: type, default: Any,
+            section: str | None = None, index: int | None = None) -> Any:
         if key not in table:
             if default is _REQUIRED:
                 raise self.error(f"missing required key {key!r}"
@@ -162,13 +163,15 @@ class _Parser:
             raise self.error(f"{key} must be {name}, got {value!r}", section, key, index)
         return value
 
-    def duration(self, table: dict, key: str, default: timedelta, section: str) -> timedelta:
+    def duration(self, table: dict[str, Any], key: str, default: timedelta,
+                 section: str) -> timedelta:
         raw = self.get(table, key, str, None, section)
         if raw is None:
             return default
         m = _DURATION.fullmatch(raw.strip())
         if not m or int(m.group(1)) <= 0:
-            raise self.error(f"{key}: expected a duration like \"20m\", \"2h\", \"1d\", got {raw!r}",
+            raise self.error(f"{key}: expected a duration like \"20m\", \"2h\", \"1d\", "
+                             f"got {raw!r}",
                              section, key)
         return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
@@ -176,7 +179,8 @@ class _Parser:
     def programme(self) -> Programme:
         d = self.data
         known = {"name", "description", "languages", "fallback_language", "timezone", "window",
-                 "default_slot", "assume_birth_after_days", "message_seconds", "region", "allow_foreign_numbers", "slots", "retry",
+                 "default_slot", "assume_birth_after_days", "message_seconds", "region",
+                 "allow_foreign_numbers", "slots", "retry",
                  "callback", "at_risk", "schedule", "message"}
         for key in d:
             if key not in known:
@@ -241,7 +245,8 @@ class _Parser:
         out = []
         for name, text in table.items():
             if not isinstance(text, str):
-                raise self.error(f"slot {name!r} must be a string like \"09:00-12:00\"", "slots", name)
+                raise self.error(f"slot {name!r} must be a string like \"09:00-12:00\"",
+                                 "slots", name)
             slot = self.range(name, text, "slots", name)
             if intersect(slot, window) != slot:
                 raise self.error(f"slot {name!r} ({slot.text}) is not inside the calling window "
@@ -270,7 +275,8 @@ class _Parser:
                 raise self.error(f"gap for unknown outcome {key!r} (known: "
                                  f"{', '.join(o.value for o in Outcome if not o.answered)})",
                                  "retry.gap", key) from None
-            gaps[outcome] = self.duration(gap_table, key, gaps.get(outcome), "retry.gap")
+            gaps[outcome] = self.duration(gap_table, key, gaps.get(outcome, timedelta(0)),
+                                          "retry.gap")   # the key is there: no default used
         return RetryPolicy(max_attempts=max_attempts, per_day=per_day, gaps=tuple(gaps.items()),
                            supersede=self.get(t, "supersede", bool, base.supersede, "retry"),
                            delivered_share=share,
@@ -287,7 +293,8 @@ class _Parser:
             raise self.error("heard_in_full must be above 0 and at most 1", "callback",
                              "heard_in_full")
         return CallbackPolicy(merge=self.duration(t, "merge", base.merge, "callback"),
-                              max_attempts=attempts, gap=self.duration(t, "gap", base.gap, "callback"),
+                              max_attempts=attempts,
+                              gap=self.duration(t, "gap", base.gap, "callback"),
                               heard_in_full=full,
                               expire=self.duration(t, "expire", base.expire, "callback"))
 

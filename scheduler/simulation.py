@@ -90,7 +90,7 @@ class _Sim:
     def populate(self) -> None:
         rng, pop = self.rng, self.pop
         slots = [s.name for s in self.p.slots]
-        for i in range(pop.women):
+        for _ in range(pop.women):
             tz_name = rng.choice(pop.timezones)
             tz = zone(tz_name)
             today = local_date(self.start, tz)

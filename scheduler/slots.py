@@ -33,7 +33,8 @@ def parse_range(name: str, text: str) -> TimeSlot:
     """'09:00-12:00' -> TimeSlot(name, 09:00, 12:00). ValueError with a clear message."""
     m = _RANGE.fullmatch(text.strip()) if isinstance(text, str) else None
     if not m:
-        raise ValueError(f"{name}: expected a range of local times like \"09:00-12:00\", got {text!r}")
+        raise ValueError(f"{name}: expected a range of local times like \"09:00-12:00\", "
+                         f"got {text!r}")
     h1, m1, h2, m2 = (int(g) for g in m.groups())
     if h2 == 24 and m2 == 0:
         h2, m2 = 23, 59
@@ -41,7 +42,8 @@ def parse_range(name: str, text: str) -> TimeSlot:
         raise ValueError(f"{name}: {text!r} is not a valid time range")
     start, end = time(h1, m1), time(h2, m2)
     if not start < end:
-        raise ValueError(f"{name}: {text!r} must start before it ends (slots do not cross midnight)")
+        raise ValueError(f"{name}: {text!r} must start before it ends "
+                         "(slots do not cross midnight)")
     return TimeSlot(name, start, end)
 
 
@@ -58,7 +60,7 @@ def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     maps to the first instant after the gap; an ambiguous one to its first occurrence."""
     local = datetime.combine(day, at, tzinfo=tz)
     offset = local.utcoffset()
-    if offset == local.replace(fold=1).utcoffset():       # the usual case: no DST change near
+    if offset is not None and offset == local.replace(fold=1).utcoffset():   # no DST change near
         return datetime.combine(day, at, tzinfo=timezone.utc) - offset
     naive = datetime.combine(day, at)
     first = local.astimezone(timezone.utc)

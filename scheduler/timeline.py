@@ -28,12 +28,12 @@ class Position:
 
 def pregnancy_dates(lmp: date | None, edd: date | None) -> tuple[date, date]:
     """(LMP, EDD), the missing one derived from the other."""
-    if lmp is None and edd is None:
-        raise SchedulerError("a pregnancy needs an LMP or an EDD")
     if lmp is None:
-        lmp = edd - timedelta(days=PREGNANCY_DAYS)
+        if edd is None:
+            raise SchedulerError("a pregnancy needs an LMP or an EDD")
+        return edd - timedelta(days=PREGNANCY_DAYS), edd
     if edd is None:
-        edd = lmp + timedelta(days=PREGNANCY_DAYS)
+        return lmp, lmp + timedelta(days=PREGNANCY_DAYS)
     return lmp, edd
 
 

@@ -2,7 +2,8 @@
 # Set up everything the project needs on a fresh Debian machine, idempotently:
 #   1. host tools from Debian (sipp is the package sip-tester; espeak-ng; sox; ffmpeg, which
 #      pydub needs to read MP3/OGG/M4A recordings),
-#   2. a project-local virtual environment (.venv) with the project and its test tools,
+#   2. a project-local virtual environment (.venv) with the project and its test tools
+#      (pytest and the linters `make test` runs first: ruff, mypy),
 #   3. the sandbox Asterisk's files (Debian's sid build, unpacked under var/; no host libc change).
 # Needs root for step 1 only when a package is missing. Prints the wall time of each step.
 set -euo pipefail
@@ -28,11 +29,13 @@ echo "[setup] host packages (apt)      $(elapsed "$t") s" >&2
 
 t=$(date +%s.%N)
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-if ! .venv/bin/python -c 'import ivr, cli, pytest, pytest_asyncio, hypothesis' 2>/dev/null \
+if ! .venv/bin/python -c 'import ivr, cli, pytest, pytest_asyncio, hypothesis, mypy' 2>/dev/null \
+   || [ ! -x .venv/bin/ruff ] \
    || [ pyproject.toml -nt .venv/.installed ]; then
   .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' 2>&1 \
     | grep -v 'is ignored: it is neither' >&2 || true
-  .venv/bin/python -c 'import ivr, cli, pytest' && touch .venv/.installed
+  .venv/bin/python -c 'import ivr, cli, pytest, mypy' && .venv/bin/ruff --version >/dev/null \
+    && touch .venv/.installed
 fi
 echo "[setup] python venv + pip        $(elapsed "$t") s" >&2
 

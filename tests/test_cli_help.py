@@ -1,5 +1,4 @@
 """Every command has help with an example; README lists every command."""
-import re
 from pathlib import Path
 
 import click
@@ -22,7 +21,8 @@ def all_commands(group: click.Group = main, prefix: tuple[str, ...] = ()):
 COMMANDS = list(all_commands())
 
 
-@pytest.mark.parametrize("path,cmd", COMMANDS, ids=lambda x: " ".join(x) if isinstance(x, tuple) else "")
+@pytest.mark.parametrize("path,cmd", COMMANDS,
+                         ids=lambda x: " ".join(x) if isinstance(x, tuple) else "")
 def test_every_command_has_help(path, cmd):
     for flag in ("--help", "-h"):
         result = CliRunner().invoke(main, [*path, flag])

@@ -59,7 +59,7 @@ async def calls(db, now: datetime = NOW) -> dict[str, int]:
         await store.execute("INSERT INTO callback_requests (subscriber_id, requested_at, status,"
                             " attempt_id) VALUES (1, ?, 'served', ?)",
                             ((now - timedelta(days=401)).timestamp(), ids["old"]))
-        for name, days, handled in (("m_old", 401, True), ("m_unhandled", 401, False),
+        for _name, days, handled in (("m_old", 401, True), ("m_unhandled", 401, False),
                                     ("m_recent", 10, True)):
             at = (now - timedelta(days=days)).timestamp()
             await store.execute("INSERT INTO missed_calls (phone, received_at, handled_at) "

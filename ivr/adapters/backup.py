@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 BUSY_TIMEOUT_S = 30.0
 CORE_TABLES = {"schema_migrations", "subscribers", "deliveries", "attempts"}
@@ -173,3 +176,22 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def snapshot(database: Path) -> Iterator[Path]:
+    """A private copy of the database (0600 in a 0700 temporary directory), removed after:
+    `ivr schedule preview` works on it, so the running service never waits for its lock."""
+    with tempfile.TemporaryDirectory(prefix="ivr-preview-") as tmp:
+        copy = Path(tmp) / "snapshot.db"
+        src = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            copy.touch(mode=0o600)
+            dst = sqlite3.connect(copy)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        yield copy

@@ -17,7 +17,7 @@ import os
 import secrets
 from datetime import datetime
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Literal, overload
 
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.store import Store
@@ -33,6 +33,10 @@ def key_path(store: Store) -> Path:
     return store.path.with_name(store.path.name + ".key")
 
 
+@overload
+async def erasure_key(store: Store, *, create: Literal[True]) -> bytes: ...
+@overload
+async def erasure_key(store: Store, *, create: bool = False) -> bytes | None: ...
 async def erasure_key(store: Store, *, create: bool = False) -> bytes | None:
     """The per-install key of the number hashes; None when there is none yet (no woman was
     erased). A missing key while erased numbers are recorded is an error: their opt-outs
@@ -184,7 +188,7 @@ async def export_woman(store: Store, sub_id: int) -> dict | None:
         return None
     me, tz = rows[0], rows[0]["timezone"]
     mine = "subscriber_id = ? OR (subscriber_id IS NULL AND phone != '' AND phone = ?)"
-    out = {"woman": _row(me, tz)}
+    out: dict[str, Any] = {"woman": _row(me, tz)}
     for key, sql, args in (
             ("deliveries", "SELECT * FROM deliveries WHERE subscriber_id = ? ORDER BY id",
              (sub_id,)),

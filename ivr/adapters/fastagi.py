@@ -8,8 +8,8 @@ Security: FastAGI has no authentication, so the server refuses to bind anything 
 loopback or private address, serves at most ``max_connections`` at once, gives a connection
 ``request_timeout`` seconds to send its request, and closes anything that is not AGI with one
 log line (no traceback; repeated ones summarised).  Which session belongs to which call is the
-route's to check (ivr/agi_route.py: the per-call token).  Privacy: agi_channel and agi_callerid carry her number, so logs
-name a connection by its Asterisk uniqueid only.
+route's to check (ivr/agi_route.py: the per-call token).  Privacy: agi_channel and
+agi_callerid carry her number, so logs name a connection by its Asterisk uniqueid only.
 """
 from __future__ import annotations
 

@@ -23,7 +23,8 @@ from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 30_000   # another process (an import, a report) may hold the write lock for seconds
+# another process (an import, a report) may hold the write lock for seconds
+BUSY_TIMEOUT_MS = 30_000
 
 # True inside Store.transaction() for the task that opened it: its statements join the
 # transaction; every other task's statements wait for it (one connection is shared).

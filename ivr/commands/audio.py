@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -37,7 +38,7 @@ def _progress(total: int, label: str) -> Iterator[Callable[[object], None]]:
     if not is_terminal() or total == 0:
         yield lambda _result: None
         return
-    with click.progressbar(length=total, label=label, file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
         yield lambda _result: bar.update(1)
 
 

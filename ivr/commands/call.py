@@ -28,7 +28,8 @@ def attempt_summary(a: Attempt, reveal: bool = False) -> dict:
         "keys": a.keys,
         "ring_seconds": round(a.answered_at - a.started_at, 2)
         if a.answered_at and a.started_at else None,
-        "call_seconds": round(a.ended_at - a.started_at, 2) if a.ended_at and a.started_at else None,
+        "call_seconds": round(a.ended_at - a.started_at, 2)
+        if a.ended_at and a.started_at else None,
     }
 
 
@@ -36,7 +37,8 @@ def format_attempt(s: dict) -> str:
     heard = ("" if s["heard_seconds"] is None else
              f" heard {s['heard_seconds']:.1f}/{s['message_seconds']:.1f} s"
              f" ({s['heard_share']:.0%}, {s['ended']})")
-    cause = f" cause {s['cause']} {s['cause_text'] or ''}".rstrip() if s["cause"] is not None else ""
+    cause = (f" cause {s['cause']} {s['cause_text'] or ''}".rstrip()
+             if s["cause"] is not None else "")
     return (f"attempt {s['attempt']}: {s['to']} {s['language']} {s['message']} -> "
             f"{s['outcome']}{cause}{heard}")
 
@@ -45,7 +47,8 @@ def format_attempt(s: dict) -> str:
 @click.option("--to", "to", required=True, help="Number to call, digits (E.164, + optional).")
 @click.option("--lang", "language", required=True, help="Language code, e.g. hi, mr, gu, en.")
 @click.option("--message", required=True, help="Message key (or prompt name) to play.")
-@click.option("--trunk", default=None, help="Trunk name from the configuration (default: the first).")
+@click.option("--trunk", default=None,
+              help="Trunk name from the configuration (default: the first).")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored attempt as JSON.")
 @click.option("--reveal", is_flag=True, help="Show the phone number in clear.")
 @pass_settings

@@ -41,7 +41,8 @@ def command(settings, ring_timeout, as_json):
     try:
         rows = asyncio.run(run_demo(config, utc_now(), ring_timeout=ring_timeout))
     except (AmiError, StoreError, OSError) as e:
-        fail(f"{e}\n(is the sandbox running? `ivr sandbox start`; is there audio? `ivr audio demo`)")
+        fail(f"{e}\n(is the sandbox running? `ivr sandbox start`; "
+             "is there audio? `ivr audio demo`)")
     counts: dict[str, int] = {}
     for r in rows:
         w, d = r.woman, r.delivery

@@ -47,7 +47,8 @@ def free_text_option(ctx, param, value):
 @click.option("--re-enrol", is_flag=True, help="She opted out before and asks to come back: "
               "enrol her number again (--consent-date: her new consent, on or after the "
               "opt-out). Audited.")
-@click.option("--actor", default=None, callback=free_text_option, help="Who enrols her, for the record "
+@click.option("--actor", default=None, callback=free_text_option,
+              help="Who enrols her, for the record "
               "(default: $IVR_ACTOR or cli:<login>).")
 @click.option("--json", "as_json", is_flag=True, help="Print her record as one JSON object.")
 @click.option("--reveal", is_flag=True, help="Show her phone number in clear.")

@@ -52,7 +52,8 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
     Importing the same file again adds nobody: a phone already enrolled (active or paused)
     is a duplicate, reported and skipped, not a second woman; so is a pregnancy already
     enrolled and ended, and a woman who opted out, even one whose record was erased
-    (enrol her again with `ivr enrol --re-enrol` only when she asks). Exit 0 when no row is bad (duplicates are not errors), 1 when some are.
+    (enrol her again with `ivr enrol --re-enrol` only when she asks). Exit 0 when no row is
+    bad (duplicates are not errors), 1 when some are.
 
     \b
     Example:
@@ -109,7 +110,7 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
                 return await enrolment.run_import(sched, plan, now, actor=actor_name(actor),
                                                   dry_run=dry_run)
             with click.progressbar(length=len(plan.rows), label="importing",
-                                   file=click.get_text_stream("stderr")) as bar:
+                                   file=sys.stderr) as bar:
                 return await enrolment.run_import(sched, plan, now, actor=actor_name(actor),
                                                   dry_run=dry_run, progress=bar.update)
 

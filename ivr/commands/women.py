@@ -21,7 +21,8 @@ def _reveal(f):
 
 
 def _actor(f):
-    return click.option("--actor", default=None, callback=free_text_option, help="Who makes the change, for the record "
+    return click.option("--actor", default=None, callback=free_text_option,
+                        help="Who makes the change, for the record "
                         "(default: $IVR_ACTOR or cli:<login>).")(f)
 
 

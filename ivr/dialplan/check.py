@@ -53,7 +53,8 @@ def contract() -> list[Rule]:
         Rule(C.CONTEXT_AGI_FAILED, rf"UserEvent\({_q(C.USEREVENT_AGI_FAILED)},"
                                    rf".*{_q(C.VAR_ATTEMPT_ID)}: {v(C.VAR_ATTEMPT_ID)}.*",
              f"tells the controller ({C.USEREVENT_AGI_FAILED} with {C.VAR_ATTEMPT_ID})"),
-        Rule(C.CONTEXT_OUTBOUND, rf"GotoIf\(.*{v(C.VAR_RESULT)}.*\"\".*\?{_q(C.CONTEXT_AGI_FAILED)},.*",
+        Rule(C.CONTEXT_OUTBOUND,
+             rf"GotoIf\(.*{v(C.VAR_RESULT)}.*\"\".*\?{_q(C.CONTEXT_AGI_FAILED)},.*",
              f"goes to {C.CONTEXT_AGI_FAILED} when the controller went away during her call "
              f"(no {C.VAR_RESULT})"),
         Rule(C.CONTEXT_AGI_FAILED, rf"Goto\({_q(C.CONTEXT_APOLOGY)},.*", "apologises"),
@@ -65,8 +66,9 @@ def contract() -> list[Rule]:
              f"plays {C.PROMPT_SORRY} from {C.GLOBAL_SOUNDS}"),
         Rule(C.CONTEXT_CALL_CENTRE, rf"Dial\({v(C.GLOBAL_CALL_CENTRE)},.*",
              f"dials {C.GLOBAL_CALL_CENTRE}"),
-        Rule(C.CONTEXT_CALL_CENTRE, rf"UserEvent\({_q(C.USEREVENT_CALL_CENTRE)},"
-                                    rf".*{_q(C.VAR_ATTEMPT_ID)}: {v(C.VAR_ATTEMPT_ID)}.*DialStatus: .*",
+        Rule(C.CONTEXT_CALL_CENTRE,
+             rf"UserEvent\({_q(C.USEREVENT_CALL_CENTRE)},"
+             rf".*{_q(C.VAR_ATTEMPT_ID)}: {v(C.VAR_ATTEMPT_ID)}.*DialStatus: .*",
              f"tells the controller how the transfer ended ({C.USEREVENT_CALL_CENTRE})"),
         Rule(C.CONTEXT_MISSED_CALL, rf"Gosub\({_q(C.CONTEXT_MISSED_CALL_RECORD)},s,1\)",
              "records the missed call"),
@@ -118,16 +120,17 @@ def check_dialplan(files: dict[str, str], *, sandbox: bool = False) -> list[Prob
     for name in NEVER_ANSWER:
         for s in plan.contexts[name].steps if name in plan.contexts else ():
             if s.app.lower() in ANSWERING_APPS:
-                problems.append(Problem(s.path, s.line, f"[{name}] must never answer, but runs "
-                                                        f"{s.app}() (her missed call must be free)"))
+                problems.append(Problem(s.path, s.line,
+                                        f"[{name}] must never answer, but runs "
+                                        f"{s.app}() (her missed call must be free)"))
     missed = plan.contexts.get(C.CONTEXT_MISSED_CALL)
     if missed is not None and "h" not in missed.extens():
         problems.append(Problem(missed.path, missed.line, f"[{C.CONTEXT_MISSED_CALL}] has no h "
                                 "extension: a call she ends first would not be recorded"))
     allowed_events = USEREVENTS if sandbox else USEREVENTS - SANDBOX_ONLY
-    for ctx in plan.contexts.values():
-        for s in ctx.steps:
-            problems += _check_step(plan, ctx.name, s, allowed_events)
+    for context in plan.contexts.values():
+        for s in context.steps:
+            problems += _check_step(plan, context.name, s, allowed_events)
     problems += _check_headers(plan, files)
     return problems
 
@@ -255,8 +258,8 @@ def check_manager(path: str, text: str, user: str | None = None) -> list[Problem
     if template is None and not users:
         return [Problem(path, 0, f"no [{TEMPLATE}](!) template nor a user made from it "
                                  f"([ivr]({TEMPLATE}))")]
-    for user in ([template] if template else []) + users:
-        out += _check_user(user, template)
+    for section in ([template] if template else []) + users:
+        out += _check_user(section, template)
     general = next((s for s in sections if s.name == "general"), None)
     if general is not None:
         out += _check_general(general)

@@ -204,7 +204,8 @@ def _contexts(client: AmiClient, where: str, plan: Dialplan) -> list[Problem]:
     for name in sorted(set(plan.contexts) | set(REQUIRED_EXTENS)):
         reply = client.action({"Action": "ShowDialPlan", "Context": name})
         if reply[0].get("Response") != "Success":
-            out.append(Problem(where, 0, f"context [{name}] is not loaded ({reply[0].get('Message')})"))
+            out.append(Problem(where, 0,
+                               f"context [{name}] is not loaded ({reply[0].get('Message')})"))
             continue
         loaded = {(e.get("Extension"), int(e.get("Priority", "0") or 0)):
                   (e.get("Application", ""), e.get("AppData", "")) for e in reply[1:]
@@ -213,8 +214,8 @@ def _contexts(client: AmiClient, where: str, plan: Dialplan) -> list[Problem]:
         for step in ctx.steps if ctx else ():
             have = loaded.get((step.exten, step.priority))
             if have != (step.app, step.data):
-                out.append(Problem(where, 0, f"[{name}] {step.exten},{step.priority} runs "
-                                             f"{have[0] + '(' + have[1] + ')' if have else 'nothing'}"
+                runs = f"{have[0]}({have[1]})" if have else "nothing"
+                out.append(Problem(where, 0, f"[{name}] {step.exten},{step.priority} runs {runs}"
                                              f", the file says {step.app}({step.data}) "
                                              f"({step.path}:{step.line}): reload the dialplan"))
     return out

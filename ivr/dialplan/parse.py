@@ -109,7 +109,9 @@ def split_app(text: str) -> tuple[str, str]:
 
 def split_args(text: str, sep: str = ",") -> list[str]:
     """Split on `sep` outside ${...}, $[...] and (...)."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for c in text:
         if c in "([{":
             depth += 1

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
+from ivr.adapters import records
 from ivr.adapters.columns import instant
 from ivr.adapters.erasure import erased_numbers
 from ivr.adapters.schedule_store import ScheduleStore
@@ -30,16 +31,7 @@ class ImportResult:
 
 async def known_phones(sched: ScheduleStore, phones: list[str]) -> dict[str, list[dict]]:
     """Every record of these phones, newest first."""
-    out: dict[str, list[dict]] = {}
-    for i in range(0, len(phones), CHUNK):
-        part = phones[i:i + CHUNK]
-        rows = await sched.store.fetchall(
-            "SELECT id, phone, status, status_reason, lmp, edd, child_dob, updated_at "
-            f"FROM subscribers WHERE phone IN ({','.join('?' * len(part))}) ORDER BY id DESC",
-            tuple(part))
-        for r in rows:
-            out.setdefault(r["phone"], []).append(dict(r))
-    return out
+    return await records.phone_records(sched.store, phones)
 
 
 def why_skip(row: Row, records: list[dict]) -> str | None:
@@ -58,7 +50,7 @@ def why_skip(row: Row, records: list[dict]) -> str | None:
     dates = tuple(d and d.isoformat() for d in (sub.lmp, sub.edd, sub.child_dob))
     for r in records:
         theirs = (r["lmp"], r["edd"], r["child_dob"])
-        if any(a is not None and a == b for a, b in zip(dates, theirs)):
+        if any(a is not None and a == b for a, b in zip(dates, theirs, strict=True)):
             return (f"this pregnancy is already enrolled (woman {r['id']}, {r['status']}"
                     f"{': ' + r['status_reason'] if r['status_reason'] else ''})")
     return None

@@ -150,7 +150,7 @@ def parse(data: bytes, programme: Programme, now: datetime, *,
                 plan.problems.append(Problem(line, f"{len(cells)} values for {len(header)} "
                                                    "columns (a comma inside a name? quote it)"))
                 continue
-            values = dict(zip(header, cells))
+            values = dict(zip(header, cells, strict=False))   # a short row lacks its last columns
             hidden = [f"{c}: control character {bad} is not allowed"
                       for c, v in values.items() if (bad := forbidden_character(v))]
             if hidden:

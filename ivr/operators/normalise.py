@@ -34,8 +34,7 @@ def parse_date(text: str) -> date:
     if m := _ISO.fullmatch(raw):
         y, mo, d = (int(g) for g in m.groups())
     elif m := _DAY_FIRST.fullmatch(raw):
-        d, mo, y = int(m.group(1)), int(m.group(3)), m.group(4)
-        y = _year(y, raw)
+        d, mo, y = int(m.group(1)), int(m.group(3)), _year(m.group(4), raw)
         if mo > 12 and d <= 12:
             raise ValueError(f"date {raw!r}: month {mo} does not exist; dates are read day "
                              f"first (DD/MM/YYYY), so write {mo:02d}/{d:02d}/{y}")

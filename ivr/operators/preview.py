@@ -11,18 +11,17 @@ answers); retries owed from earlier days show as retries, missed calls waiting a
 """
 from __future__ import annotations
 
-import sqlite3
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Iterator
 
+from ivr.adapters import records
+from ivr.adapters.backup import snapshot
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.operators.records import phone_out
 from scheduler.slots import day_start, zone
+
+__all__ = ["PlannedCall", "preview", "snapshot"]   # snapshot: `ivr schedule preview` runs on one
 
 OWNER = "preview"
 BIG = 1_000_000
@@ -41,53 +40,24 @@ class PlannedCall:
     why: str
 
 
-@contextmanager
-def snapshot(database: Path) -> Iterator[Path]:
-    """A private copy of the database (0600 in a 0700 temporary directory), removed after."""
-    with tempfile.TemporaryDirectory(prefix="ivr-preview-") as tmp:
-        copy = Path(tmp) / "snapshot.db"
-        src = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        try:
-            copy.touch(mode=0o600)
-            dst = sqlite3.connect(copy)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
-        yield copy
-
-
 class _Rollback(Exception):
     pass
 
 
 async def _next_time(sched: ScheduleStore, t: datetime) -> datetime | None:
-    row = (await sched.store.fetchall(
-        "SELECT MIN(x) FROM ("
-        " SELECT MIN(plan_at) AS x FROM subscribers WHERE plan_at > ?"
-        " UNION ALL SELECT MIN(next_attempt_at) FROM callback_requests"
-        "  WHERE status = 'pending' AND next_attempt_at > ?"
-        " UNION ALL SELECT MIN(d.next_attempt_at) FROM deliveries d"
-        "  WHERE d.status = 'pending' AND d.next_attempt_at > ?)",
-        (epoch(t),) * 3))[0][0]
-    return instant(row)
+    return instant(await records.next_due_after(sched.store, epoch(t)))
 
 
 async def _why(sched: ScheduleStore, attempt) -> str:
     if attempt.kind.value == "callback":
-        rows = await sched.store.fetchall(
-            "SELECT requested_at FROM callback_requests WHERE id = ?", (attempt.callback_id,))
-        return f"callback: she gave a missed call at {_local(rows[0][0], sched)}"
+        at = await records.callback_requested_at(sched.store, attempt.callback_id)
+        return f"callback: she gave a missed call at {_local(at, sched)}"
     if attempt.number == 1:
         return "first attempt"
-    rows = await sched.store.fetchall(
-        "SELECT outcome, created_at FROM attempts WHERE delivery_id = ? AND id < ? "
-        "ORDER BY id DESC LIMIT 1", (attempt.delivery_id, attempt.id))
-    if not rows:
+    before = await records.attempt_before(sched.store, attempt.delivery_id, attempt.id)
+    if before is None:
         return f"attempt {attempt.number}"
-    return f"retry after {rows[0]['outcome'] or 'a call'} at {_local(rows[0]['created_at'], sched)}"
+    return f"retry after {before['outcome'] or 'a call'} at {_local(before['created_at'], sched)}"
 
 
 def _local(x: float, sched: ScheduleStore) -> str:
@@ -98,7 +68,8 @@ async def preview(sched: ScheduleStore, day: date, now: datetime, *,
                   reveal: bool = False) -> list[PlannedCall]:
     """The calls of `day` (a local date of the programme's zone) from `now` on."""
     tz = zone(sched.programme.timezone)
-    t, end = max(day_start(day, tz), now), day_start(day + timedelta(days=1), tz)
+    t: datetime | None = max(day_start(day, tz), now)
+    end = day_start(day + timedelta(days=1), tz)
     out: list[PlannedCall] = []
     try:
         async with sched.store.transaction():

@@ -1,18 +1,15 @@
 """Reading women's records and calls for people: plain dicts ready to print or dump as JSON,
-phone numbers masked unless `reveal`. Read-only SQL."""
+phone numbers masked unless `reveal`. The queries are ivr/adapters/records.py's."""
 from __future__ import annotations
 
 import json
 from datetime import date, time, timedelta
 
+from ivr.adapters import records
 from ivr.adapters.columns import instant
 from ivr.adapters.store import Store
 from ivr.phone import mask
 from scheduler.slots import local_instant, zone
-
-WOMAN_COLUMNS = ("id, phone, name, language, slot, timezone, programme, track, lmp, edd, "
-                 "child_dob, partner, health_worker, consent_date, status, status_reason, "
-                 "enrolled_at, updated_at")
 
 
 def phone_out(phone: str | None, reveal: bool) -> str:
@@ -42,49 +39,33 @@ async def list_women(store: Store, *, status: str | None = None, partner: str | 
                      language: str | None = None, slot: str | None = None,
                      phone: str | None = None, name: str | None = None, limit: int = 100,
                      reveal: bool = False, iso: bool = False) -> list[dict]:
-    where, args = [], []
-    for col, value in (("status", status), ("partner", partner), ("language", language),
-                       ("slot", slot), ("phone", phone)):
-        if value is not None:
-            where.append(f"{col} = ?")
-            args.append(value)
-    if name:
-        where.append("name LIKE ?")
-        args.append(f"%{name}%")
-    sql = (f"SELECT {WOMAN_COLUMNS} FROM subscribers"
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id LIMIT ?")
-    return [woman(r, reveal, iso) for r in await store.fetchall(sql, (*args, limit))]
+    rows = await records.women(store, status=status, partner=partner, language=language,
+                               slot=slot, phone=phone, name=name, limit=limit)
+    return [woman(r, reveal, iso) for r in rows]
 
 
 async def show_woman(store: Store, sub_id: int, *, reveal: bool = False,
                      recent: int = 10, iso: bool = False) -> dict | None:
-    rows = await store.fetchall(f"SELECT {WOMAN_COLUMNS} FROM subscribers WHERE id = ?",
-                                (sub_id,))
-    if not rows:
+    row = await records.woman(store, sub_id)
+    if row is None:
         return None
-    out = woman(rows[0], reveal, iso)
-    tz = rows[0]["timezone"]
+    out = woman(row, reveal, iso)
+    tz = row["timezone"]
     out["deliveries"] = [
         {"message": r["message_key"], "status": r["status"], "attempts": r["attempts"],
          "due": when(r["due_at"], tz, iso), "next_attempt": when(r["next_attempt_at"], tz, iso),
          "heard_share": r["heard_share"]}
-        for r in await store.fetchall(
-            "SELECT message_key, status, attempts, due_at, next_attempt_at, heard_share "
-            "FROM deliveries WHERE subscriber_id = ? ORDER BY id DESC LIMIT ?", (sub_id, recent))]
+        for r in await records.recent_deliveries(store, sub_id, recent)]
     out["calls"] = await find_calls(store, woman_id=sub_id, limit=recent, reveal=reveal, tz=tz,
                                     iso=iso)
     out["callbacks"] = [
         {"requested": when(r["requested_at"], tz, iso), "status": r["status"],
          "served": when(r["served_at"], tz, iso)}
-        for r in await store.fetchall(
-            "SELECT requested_at, status, served_at FROM callback_requests "
-            "WHERE subscriber_id = ? ORDER BY id DESC LIMIT ?", (sub_id, recent))]
+        for r in await records.recent_callbacks(store, sub_id, recent)]
     out["history"] = [
         {"at": when(r["at"], tz, iso), "actor": r["actor"], "action": r["action"],
          "detail": json.loads(r["detail"]) if r["detail"] else None}
-        for r in await store.fetchall(
-            "SELECT at, actor, action, detail FROM audit WHERE subscriber_id = ? "
-            "ORDER BY id", (sub_id,))]
+        for r in await records.audit_trail(store, sub_id)]
     return out
 
 
@@ -102,24 +83,10 @@ async def find_calls(store: Store, *, woman_id: int | None = None, first: date |
                      phone: str | None = None, limit: int = 100, reveal: bool = False,
                      tz: str = "Asia/Kolkata", iso: bool = False) -> list[dict]:
     """Calls, newest first. Dates are local days in `tz`."""
-    where, args = [], []
     lo, hi = day_range(first, last, tz)
-    for cond, value in (("subscriber_id = ?", woman_id), ("created_at >= ?", lo),
-                        ("created_at < ?", hi), ("message_key = ?", message),
-                        ("kind = ?", kind), ("phone = ?", phone)):
-        if value is not None:
-            where.append(cond)
-            args.append(value)
-    if outcome == "live":
-        where.append("outcome IS NULL")
-    elif outcome is not None:
-        where.append("outcome = ?")
-        args.append(outcome)
-    sql = ("SELECT id, subscriber_id, kind, number, phone, language, message_key, created_at, "
-           "answered_at, ended_at, outcome, cause, heard_share, plays, keys, trunk FROM attempts"
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?")
     out = []
-    for r in await store.fetchall(sql, (*args, limit)):
+    for r in await records.calls(store, woman_id=woman_id, lo=lo, hi=hi, outcome=outcome,
+                                 message=message, kind=kind, phone=phone, limit=limit):
         out.append({
             "id": r["id"], "woman": r["subscriber_id"], "kind": r["kind"],
             "attempt": r["number"], "phone": phone_out(r["phone"], reveal),

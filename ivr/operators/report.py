@@ -1,4 +1,5 @@
-"""`ivr report`: what the programme achieved, read-only SQL over the store.
+"""`ivr report`: what the programme achieved, from read-only queries of the store
+(ivr/adapters/reports.py).
 
 Sections (each a list of rows with a "group" key: the whole programme, or one language,
 slot or enrolment partner with `by`): funnel, pickup_by_attempt, pickup_by_slot,
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
+from ivr.adapters import reports
 from ivr.adapters.columns import instant
 from ivr.adapters.store import Store
 from ivr.operators.records import day_range, phone_out, when
@@ -25,8 +28,6 @@ from scheduler.outcome import Outcome
 from scheduler.programme import Programme
 from scheduler.slots import zone
 
-DIMENSIONS = {None: "'all'", "language": "s.language", "slot": "s.slot",
-              "partner": "COALESCE(s.partner, '(none)')"}
 WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")   # SQLite's %w order
 FAILURES = tuple(o.value for o in Outcome if not o.answered)
 # the columns holding a share (0..1, shown as a percentage); every other number is a count,
@@ -43,37 +44,25 @@ class ReportRequest:
     reveal: bool = False
 
 
-def _range(col: str, lo: float | None, hi: float | None) -> tuple[str, tuple]:
-    sql, args = [], []
-    if lo is not None:
-        sql.append(f"{col} >= ?")
-        args.append(lo)
-    if hi is not None:
-        sql.append(f"{col} < ?")
-        args.append(hi)
-    return (" AND ".join(sql) or "1"), tuple(args)
-
-
-def _rate(n: int, d: int) -> float | None:
+def _rate(n: float, d: float) -> float | None:
     return round(n / d, 4) if d else None
 
 
 async def build_report(store: Store, programme: Programme, req: ReportRequest,
                        now: datetime) -> dict:
-    if req.by not in DIMENSIONS:
+    if req.by not in reports.DIMENSIONS:
         raise ValueError(f"cannot group by {req.by!r} (language, slot or partner)")
-    g = DIMENSIONS[req.by]
     lo, hi = day_range(req.first, req.last, programme.timezone)
-    offset = now.astimezone(zone(programme.timezone)).utcoffset().total_seconds()
-    out = {"programme": programme.name, "from": req.first and req.first.isoformat(),
+    offset = (now.astimezone(zone(programme.timezone)).utcoffset() or timedelta(0)).total_seconds()
+    out: dict[str, Any] = {"programme": programme.name, "from": req.first and req.first.isoformat(),
            "to": req.last and req.last.isoformat(), "by": req.by or "all",
            "generated_at": when(now.timestamp(), programme.timezone),
            "timezone": programme.timezone}
-    out.update(await _women(store, g, lo, hi))
-    out.update(await _calls(store, g, lo, hi, offset))
-    out["callbacks"] = await _callbacks(store, g, lo, hi)
-    out["at_risk"] = await _at_risk(store, programme, g, now, req.reveal)
-    out["promised_calls"] = await _promised_calls(store, g, req.reveal)
+    out.update(await _women(store, req.by, lo, hi))
+    out.update(await _calls(store, req.by, lo, hi, offset))
+    out["callbacks"] = await _callbacks(store, req.by, lo, hi)
+    out["at_risk"] = await _at_risk(store, programme, req.by, now, req.reveal)
+    out["promised_calls"] = await _promised_calls(store, req.by, req.reveal)
     return {k: out[k] for k in (*HEAD, *SECTIONS)}
 
 
@@ -83,20 +72,9 @@ SECTIONS = ("funnel", "pickup_by_attempt", "pickup_by_slot", "pickup_by_weekday"
             "promised_calls")
 
 
-async def _women(store: Store, g: str, lo, hi) -> dict:
-    cond, args = _range("s.enrolled_at", lo, hi)
-    funnel = [dict(r) for r in await store.fetchall(
-        f"SELECT {g} AS grp, COUNT(*) AS enrolled, "
-        " SUM(NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number'))"
-        "  AS valid_number,"
-        " SUM(EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id AND a.kind != 'test'"
-        "     AND a.started_at IS NOT NULL)) AS first_attempt,"
-        " SUM(EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id AND a.kind != 'test'"
-        "     AND a.outcome = 'answered')) AS first_answer "
-        f"FROM subscribers s WHERE {cond} GROUP BY grp ORDER BY grp", args)]
-    status = await store.fetchall(
-        f"SELECT {g} AS grp, s.status, s.status_reason, COUNT(*) AS n FROM subscribers s "
-        f"WHERE {cond} GROUP BY grp, s.status, s.status_reason", args)
+async def _women(store: Store, by: str | None, lo, hi) -> dict:
+    funnel = [dict(r) for r in await reports.funnel(store, by, lo, hi)]
+    status = await reports.statuses(store, by, lo, hi)
     retention: dict[str, dict] = {}
     reasons: dict[tuple, int] = defaultdict(int)
     for r in status:
@@ -119,18 +97,8 @@ def _groups(rows: list[dict]) -> list[dict]:
     return [{"group": r.pop("grp"), **r} for r in rows]
 
 
-async def _calls(store: Store, g: str, lo, hi, offset: float) -> dict:
-    cond, args = _range("a.created_at", lo, hi)
-    cube = await store.fetchall(
-        f"SELECT {g} AS grp, a.kind, a.number, s.slot, "
-        # weekday 0 = Sunday, as strftime('%w'); 1970-01-01 was a Thursday (4)
-        f" (CAST((a.created_at + {offset}) / 86400 AS INTEGER) + 4) % 7 AS wd, a.outcome,"
-        " CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 ELSE 0 END"
-        " AS hb, COALESCE(a.plays, 0) >= 2 AS replayed,"
-        " COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
-        "FROM attempts a JOIN subscribers s ON s.id = a.subscriber_id "
-        f"WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND {cond} "
-        "GROUP BY grp, a.kind, a.number, s.slot, wd, a.outcome, hb, replayed", args)
+async def _calls(store: Store, by: str | None, lo, hi, offset: float) -> dict:
+    cube = await reports.call_cube(store, by, lo, hi, offset)
     by_number: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     by_slot: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     by_day: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
@@ -177,30 +145,23 @@ def _pickup_by_attempt(by_number: dict[tuple, list[int]]) -> list[dict]:
     1..N over the messages tried (their first attempts), as Kilkari reports it (50% at the
     first attempt, 76% by the third). An answered call closes its message (unless the
     programme's delivered_share asks for more listening, when it may count twice)."""
-    out, seen, first = [], 0, 0
+    out: list[dict] = []
+    seen, first = 0, 0
     for (grp, number), (calls, answered) in sorted(by_number.items()):
         if number == 1 or not out or out[-1]["group"] != grp:
             seen, first = 0, by_number.get((grp, 1), [0, 0])[0]
         seen += answered
         out.append({"group": grp, "attempt": number, "calls": calls, "answered": answered,
                     "rate": _rate(answered, calls),
-                    "reached_by_here": min(1.0, _rate(seen, first)) if first else None})
+                    "reached_by_here": min(1.0, round(seen / first, 4)) if first else None})
     return out
 
 
-async def _callbacks(store: Store, g: str, lo, hi) -> list[dict]:
-    cond, args = _range("m.received_at", lo, hi)
-    missed = {r["grp"]: r for r in await store.fetchall(
-        f"SELECT {g} AS grp, COUNT(*) AS missed, SUM(m.subscriber_id IS NULL) AS strangers "
-        "FROM missed_calls m LEFT JOIN subscribers s ON s.id = m.subscriber_id "
-        f"WHERE {cond} GROUP BY grp", args)}
-    cond, args = _range("c.requested_at", lo, hi)
+async def _callbacks(store: Store, by: str | None, lo, hi) -> list[dict]:
+    missed = {r["grp"]: r for r in await reports.missed_calls(store, by, lo, hi)}
     reqs: dict[str, dict] = {}
     delays: dict[str, list[float]] = defaultdict(list)
-    for r in await store.fetchall(
-            f"SELECT {g} AS grp, c.status, c.served_at - c.requested_at AS delay "
-            "FROM callback_requests c JOIN subscribers s ON s.id = c.subscriber_id "
-            f"WHERE {cond}", args):
+    for r in await reports.callback_requests(store, by, lo, hi):
         row = reqs.setdefault(r["grp"], {"requests": 0, "served": 0, "expired": 0,
                                          "cancelled": 0, "pending": 0})
         row["requests"] += 1
@@ -220,32 +181,16 @@ async def _callbacks(store: Store, g: str, lo, hi) -> list[dict]:
     return out
 
 
-async def _at_risk(store: Store, programme: Programme, g: str, now: datetime,
+async def _at_risk(store: Store, programme: Programme, by: str | None, now: datetime,
                    reveal: bool) -> list[dict]:
     """Active women flagged by the programme's at-risk rule, worst first: the call centre's
     list. Only calls after her last well-heard answered call matter to the rule (that call
     resets both counters), so only those are read."""
     rule = programme.at_risk
-    since = " AND a.created_at > COALESCE(good.t, -1)"
-    rows = await store.fetchall(
-        "WITH good AS (SELECT subscriber_id, MAX(created_at) AS t FROM attempts"
-        " WHERE outcome = 'answered' AND COALESCE(heard_share, 0) >= ? AND kind != 'test'"
-        " GROUP BY subscriber_id), "
-        # necessary (not sufficient) conditions; the rule itself decides below
-        "candidates AS (SELECT a.subscriber_id FROM attempts a"
-        " LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
-        f" WHERE a.kind != 'test' AND a.outcome IS NOT NULL{since}"
-        " GROUP BY a.subscriber_id HAVING MIN(CASE WHEN a.outcome != 'answered'"
-        " THEN COALESCE(a.ended_at, a.created_at) END) <= ?"
-        " OR SUM(a.outcome = 'answered') >= ?) "
-        "SELECT a.id, a.subscriber_id, a.kind, a.message_key, a.number, a.created_at,"
-        " a.ended_at, a.outcome, a.heard_share FROM candidates c"
-        " JOIN subscribers s ON s.id = c.subscriber_id AND s.status = 'active'"
-        " JOIN attempts a ON a.subscriber_id = c.subscriber_id"
-        " LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
-        f" WHERE a.kind != 'test' AND a.outcome IS NOT NULL{since}",
-        (rule.low_listening_share, now.timestamp() - rule.unanswered_weeks * 7 * 86400,
-         rule.low_listening_calls))
+    rows = await reports.at_risk_attempts(
+        store, low_share=rule.low_listening_share,
+        unanswered_since=now.timestamp() - rule.unanswered_weeks * 7 * 86400,
+        low_calls=rule.low_listening_calls)
     mine: dict[int, list[Attempt]] = defaultdict(list)
     for r in rows:
         mine[r["subscriber_id"]].append(Attempt(
@@ -259,36 +204,23 @@ async def _at_risk(store: Store, programme: Programme, g: str, now: datetime,
         if at_risk(eng, rule, now):
             flagged[sid] = eng
     out = []
-    ids = list(flagged)
-    for i in range(0, len(ids), 500):
-        part = ids[i:i + 500]
-        for s in await store.fetchall(
-                f"SELECT s.id, s.phone, s.name, s.language, s.slot, s.partner, s.timezone, "
-                f"{g} AS grp, (SELECT MAX(a.created_at) FROM attempts a "
-                "WHERE a.subscriber_id = s.id "
-                "AND a.outcome = 'answered') AS last_answered "
-                f"FROM subscribers s WHERE s.id IN ({','.join('?' * len(part))})",
-                tuple(part)):
-            eng = flagged[s["id"]]
-            weeks = weeks_unanswered(eng, now)
-            out.append({"group": s["grp"], "woman": s["id"], "phone": phone_out(s["phone"], reveal),
-                        "name": s["name"], "language": s["language"], "slot": s["slot"],
-                        "partner": s["partner"], "weeks_unanswered": weeks,
-                        "low_listening_run": eng.low_listening_run,
-                        "why": "unanswered" if weeks >= rule.unanswered_weeks else "low listening",
-                        "last_answered": when(s["last_answered"], s["timezone"])})
+    for s in await reports.women_with_last_answer(store, by, list(flagged)):
+        eng = flagged[s["id"]]
+        weeks = weeks_unanswered(eng, now)
+        out.append({"group": s["grp"], "woman": s["id"], "phone": phone_out(s["phone"], reveal),
+                    "name": s["name"], "language": s["language"], "slot": s["slot"],
+                    "partner": s["partner"], "weeks_unanswered": weeks,
+                    "low_listening_run": eng.low_listening_run,
+                    "why": "unanswered" if weeks >= rule.unanswered_weeks else "low listening",
+                    "last_answered": when(s["last_answered"], s["timezone"])})
     out.sort(key=lambda r: (-r["weeks_unanswered"], -r["low_listening_run"], r["woman"]))
     return out
 
 
-async def _promised_calls(store: Store, g: str, reveal: bool) -> list[dict]:
+async def _promised_calls(store: Store, by: str | None, reveal: bool) -> list[dict]:
     """Women the IVR told that the call centre will call them (their opt-out by key could
     not be recorded), not yet handled, oldest first."""
-    rows = await store.fetchall(
-        f"SELECT l.subscriber_id, l.attempt_id, l.reason, l.added_at, s.phone, s.name, "
-        f"s.language, s.timezone, {g} AS grp FROM call_centre_list l "
-        "JOIN subscribers s ON s.id = l.subscriber_id WHERE l.done_at IS NULL "
-        "ORDER BY l.added_at, l.id")
+    rows = await reports.promised_calls(store, by)
     return [{"group": r["grp"], "woman": r["subscriber_id"],
              "phone": phone_out(r["phone"], reveal), "name": r["name"],
              "language": r["language"], "why": r["reason"], "attempt": r["attempt_id"],

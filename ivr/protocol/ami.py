@@ -131,6 +131,7 @@ def refusal(headers: Mapping[str, object]) -> str | None:
     event = headers.get("Event")
     if event is None:
         return None
+    required: tuple[str, ...]
     allowed, required = _KNOWN.get(str(event), (None, ()))
     if event == "UserEvent":
         body = C.USER_EVENT_HEADERS.get(str(headers.get("UserEvent")))

@@ -132,7 +132,8 @@ def host_arch() -> str:
 
 
 def check_host_tools() -> None:
-    """The Debian packages provisioning needs for itself (not Asterisk's own: those are unpacked)."""
+    """The Debian packages provisioning needs for itself (not Asterisk's own: those are
+    unpacked)."""
     missing = [pkg for tool, pkg in (("apt-get", "apt"), ("dpkg", "dpkg"), ("dpkg-deb", "dpkg"))
                if shutil.which(tool) is None]
     if not KEYRING.exists():

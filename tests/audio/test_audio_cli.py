@@ -114,7 +114,8 @@ def test_plan_sets_aside_what_cannot_be_imported(tmp_path, recordings):
     names = {"mmitra-p001": "message", "mmitra-p005": "message", "ivr-greeting": "prompt"}
     jobs, aside = plan(recordings, names, "hi", tmp_path / "sounds", Limits())
     assert [j.entry.name for j in jobs] == ["ivr-greeting", "mmitra-p001"]
-    assert jobs[0].entry.kind == "prompt" and jobs[0].dest == tmp_path / "sounds/hi/ivr-greeting.wav"
+    assert jobs[0].entry.kind == "prompt"
+    assert jobs[0].dest == tmp_path / "sounds/hi/ivr-greeting.wav"
     assert sorted((r.src.name, r.status) for r in aside) == [
         ("MMITRA-P004.WAV", UNKNOWN), ("mmitra-p002.wav", UNKNOWN), ("mmitra-p003.wav", UNKNOWN),
         ("mmitra-p005.mp3", DUPLICATE), ("mmitra-p005.wav", DUPLICATE),

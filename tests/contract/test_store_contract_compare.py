@@ -51,10 +51,10 @@ async def test_both_stores_make_the_same_calls_and_keep_the_same_rows(both):
     m_claims, s_claims = m[0], s[0]
     assert len(m_claims) > 200
     assert {c.kind for c in m_claims} == {"scheduled", "callback"}
-    for i, (a, b) in enumerate(zip(m_claims, s_claims)):
+    for i, (a, b) in enumerate(zip(m_claims, s_claims, strict=True)):
         assert a == b, f"claim {i} differs"
     assert len(m_claims) == len(s_claims)
     assert m[1] == s[1]                                  # the changes to the women
-    for a, b in zip(m[2], s[2]):
+    for a, b in zip(m[2], s[2], strict=True):
         assert a == b
     assert m[3:] == s[3:]

@@ -21,8 +21,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from contract_drive import utc
 from contract_stores import MemoryFace, SqliteFace
 from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
-from scheduler.model import (AttemptKind, CallbackStatus, DeliveryStatus, LifeEvent, SchedulerError, Subscriber,
-                             SubscriberStatus)
+from scheduler.model import (AttemptKind, CallbackStatus, DeliveryStatus, LifeEvent,
+                             SchedulerError, Subscriber, SubscriberStatus)
 from scheduler.outcome import Outcome
 from scheduler.programme import load_programme
 from scheduler.slots import local_date, zone
@@ -177,7 +177,7 @@ class LockstepMachine(RuleBasedStateMachine):
     def same_rows_in_both_stores(self):
         if hasattr(self, "loop"):
             m, s = self.rows()
-            for a, b in zip(m, s):
+            for a, b in zip(m, s, strict=True):
                 assert a == b
 
     @invariant()

@@ -107,7 +107,8 @@ def test_unreadable_lines_and_duplicate_contexts_are_reported():
 
 
 def test_the_sandbox_only_event_is_refused_in_production():
-    files = broken("ivr-fallback.conf", "UserEvent(IvrAgiFailed,", f"UserEvent({C.USEREVENT_SIM_AGENT},")
+    files = broken("ivr-fallback.conf", "UserEvent(IvrAgiFailed,",
+                   f"UserEvent({C.USEREVENT_SIM_AGENT},")
     assert f"UserEvent {C.USEREVENT_SIM_AGENT!r} is not in" in messages(files)
 
 
@@ -159,7 +160,8 @@ def test_a_deployed_manager_conf_with_include_and_general(tmp_path):
     out = manager(text, "ivr")
     assert "bindaddr 0.0.0.0" in out and f"channelvars must include {C.VAR_ATTEMPT_ID}" in out
     assert "[ivr]" not in out and "[admin]" not in out           # only the controller's user
-    fixed = text.replace("bindaddr = 0.0.0.0", f"bindaddr = 127.0.0.1\nchannelvars = {C.VAR_ATTEMPT_ID}")
+    fixed = text.replace("bindaddr = 0.0.0.0",
+                         f"bindaddr = 127.0.0.1\nchannelvars = {C.VAR_ATTEMPT_ID}")
     assert manager(fixed, "ivr") == ""
     assert "no AMI user [controller]" in manager(fixed, "controller")
     own = fixed.replace("secret = s3cret-s3cret", "secret = s3cret-s3cret\nwrite = all")

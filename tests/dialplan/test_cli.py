@@ -37,7 +37,8 @@ def test_check_lists_problems_and_exits_1(copy, tmp_path):
     f = copy / "ivr-outbound.conf"
     f.write_text(f.read_text().replace("n,AGI(${IVR_AGI_URL}/call,", "n,AGI(${IVR_AGI_URL}/cal,"))
     (copy / "ami" / "ivr-manager.conf").write_text(
-        (copy / "ami" / "ivr-manager.conf").read_text().replace("write = call,", "write = system,call,"))
+        (copy / "ami" / "ivr-manager.conf").read_text().replace("write = call,",
+                                                                "write = system,call,"))
     result = invoke("dialplan", "check", "--dir", str(copy), home=tmp_path)
     assert result.exit_code == 1
     lines = result.stdout.splitlines()

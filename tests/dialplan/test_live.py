@@ -41,7 +41,8 @@ def test_differences_with_ivr_toml_and_the_files_are_reported(cfg):
     other = replace(config, agi_port=config.agi_port + 1, missed_spool=spool, call_centre=True)
     edited = files()
     path = next(p for p in edited if p.endswith("ivr-fallback.conf"))
-    edited[path] = edited[path].replace("n,Hangup()\n same => n(sorry)", "n,Hangup(16)\n same => n(sorry)")
+    edited[path] = edited[path].replace("n,Hangup()\n same => n(sorry)",
+                                        "n,Hangup(16)\n same => n(sorry)")
     edited["new.conf"] = "; new: [ivr-new]\n[ivr-new]\nexten => s,1,NoOp()\n"
     problems = "\n".join(str(p) for p in check_live(other, parse_dialplan(edited)))
     assert f"IVR_AGI_URL is 'agi://127.0.0.1:{config.agi_port}'" in problems

@@ -48,7 +48,8 @@ async def test_every_simulated_phone_gives_the_right_stored_outcome(call_config)
                 assert want["keys"] in (a.keys or ""), (number, a)
         else:
             assert a.answered_at is None and a.heard_seconds is None, (number, a)
-    # the hang-up 2 s after answer, during a 3 s message (greeting first) is a partial listen, not a failure
+    # the hang-up 2 s after answer, during a 3 s message (greeting first) is a partial listen,
+    # not a failure
     assert by_number["919000072"].heard_seconds < MESSAGE_SECONDS["hi"]
     # causes as Asterisk reported them on the dialled leg
     assert by_number["919000031"].cause == 17

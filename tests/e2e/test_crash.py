@@ -102,7 +102,8 @@ async def test_kill_9_with_calls_in_flight_then_restart(sandbox, test_sounds, tm
         assert await store.fetchall("SELECT id FROM attempts WHERE outcome IS NULL") == []
         for phone in listening:       # answered before the crash: delivered, never called again
             [d, *_] = await schedule.deliveries_of(ids[phone])
-            rows = await store.fetchall("SELECT outcome FROM attempts WHERE delivery_id = ?", (d.id,))
+            rows = await store.fetchall("SELECT outcome FROM attempts WHERE delivery_id = ?",
+                                        (d.id,))
             assert d.status is DeliveryStatus.DELIVERED and [r[0] for r in rows] == ["answered"]
         [d] = await schedule.deliveries_of(ids[ringing])
         rows = await store.fetchall(
@@ -132,7 +133,8 @@ async def test_sigterm_drains_and_status_shows_the_live_call(sandbox, test_sound
 
         async def answered():
             return bool(await store.fetchall(
-                "SELECT 1 FROM attempts WHERE subscriber_id = ? AND answered_at IS NOT NULL", (first,)))
+                "SELECT 1 FROM attempts WHERE subscriber_id = ? AND answered_at IS NOT NULL",
+                (first,)))
 
         service = await asyncio.create_subprocess_exec(*IVR, "run", cwd=ROOT, env=env,
                                                        stderr=asyncio.subprocess.PIPE)

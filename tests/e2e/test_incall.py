@@ -144,7 +144,7 @@ async def _run(config: Config, sandbox) -> Batch:
         }
         results = await asyncio.wait_for(
             asyncio.gather(*jobs.values(), return_exceptions=True), 90)
-        for number, result in zip(jobs, results):
+        for number, result in zip(jobs, results, strict=True):
             if isinstance(result, BaseException):
                 batch.errors[number] = result
             else:

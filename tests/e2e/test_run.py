@@ -68,7 +68,7 @@ async def test_failures_are_retried_by_the_policy(call_config, tmp_path):
             assert {r["outcome"] for r in rows} == {outcome}, phone
             assert d.status is DeliveryStatus.PENDING and d.attempts == 3
             assert d.next_attempt_at.timestamp() > time.time() + 3600
-            gaps = [b["started_at"] - a["ended_at"] for a, b in zip(rows, rows[1:])]
+            gaps = [b["started_at"] - a["ended_at"] for a, b in zip(rows, rows[1:], strict=False)]
             assert min(gaps) >= policy.gap(Outcome(outcome)).total_seconds() - 0.3, (phone, gaps)
             gaps_of[outcome] = gaps
         assert max(gaps_of["busy"]) < min(gaps_of["no_answer"])      # busy is retried sooner

@@ -37,7 +37,8 @@ async def test_pjsip_call_to_a_sipp_phone(call_config, sandbox, tmp_path):
     port = sandbox.ports.sipp_port            # the carrier trunk's contact: the woman's phone
     assert not udp_bound(port), f"UDP {port} is taken: another sipp still running?"
     uas = await asyncio.create_subprocess_exec(
-        "sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_port(span=4)),
+        "sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port),
+        "-mp", str(free_port(span=4)),
         "-m", "1", "-nostdin", "-timeout", "60", "-timeout_error",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path)
     rtcp: list[OtherEvent] = []

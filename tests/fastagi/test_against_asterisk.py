@@ -74,7 +74,7 @@ async def test_simulated_phones_give_the_right_call_results(sandbox, sounds):
             originate(manager, digits, i, server.url) for i, (digits, _) in CALLS.items())), 30)
         assert [r.get("Reason") for r in responses] == ["4"] * len(CALLS)
         done = await asyncio.wait_for(asyncio.gather(*results.values()), 60)
-    got = dict(zip(CALLS, done))
+    got = dict(zip(CALLS, done, strict=True))
 
     listened, variable = got[1]
     assert (listened.ended, listened.plays, listened.keys) == ("no_input", 1, "")

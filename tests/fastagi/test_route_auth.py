@@ -48,7 +48,8 @@ async def live_call(route: CallRoute) -> LiveCall:
         NewAttempt(phone="919000011", language="hi", message_key="test-msg"), 1000.0)
     await route.store.attempt_started(attempt_id, 1001.0, f"ivr-{attempt_id}-abc123", "sim")
     call = LiveCall(attempt_id, CallRequest(phone="919000011", language="hi",
-                                            message_key="test-msg", trunk=Trunk("sim", "x/{digits}")),
+                                            message_key="test-msg",
+                                            trunk=Trunk("sim", "x/{digits}")),
                     f"ivr-{attempt_id}-abc123")
     route.controller.live[attempt_id] = call
     return call

@@ -71,7 +71,7 @@ def every_text(db) -> list[tuple[str, str, str]]:
     for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
         for row in con.execute(f"SELECT * FROM {table}"):
             cols = [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
-            out += [(table, c, str(v)) for c, v in zip(cols, row) if v is not None]
+            out += [(table, c, str(v)) for c, v in zip(cols, row, strict=True) if v is not None]
     con.close()
     return out
 

@@ -126,4 +126,4 @@ def test_html_report_shows_a_half_minute_callback_delay_as_minutes(cli, tmp_path
     callbacks = text[text.index("Missed calls and callbacks"):]
     head = re.findall(r"<th>([^<]*)</th>", callbacks.split("</tr>")[0])
     row = re.findall(r"<td>([^<]*)</td>", callbacks.split("</tr>")[1])
-    assert dict(zip(head, row))["median_delay_min"] == "0.5"
+    assert dict(zip(head, row, strict=True))["median_delay_min"] == "0.5"

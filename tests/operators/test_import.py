@@ -151,7 +151,7 @@ def test_empty_columns_left_by_a_spreadsheet_are_ignored():
 
 def test_import_dash_reads_standard_input(cli):
     data = (f"phone,name,language,lmp,consent_date\n"
-            f"9876543210,सीमा,hi,{dmy(LMP)},{dmy(TODAY)}\n").encode("utf-8")
+            f"9876543210,सीमा,hi,{dmy(LMP)},{dmy(TODAY)}\n").encode()
     r = cli.runner.invoke(main, ["import", "-"], input=data,
                           catch_exceptions=False)
     assert r.exit_code == 0, r.output

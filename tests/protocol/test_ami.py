@@ -120,7 +120,7 @@ def test_forged_headers_in_a_caller_id_are_refused(cid, why):
     reasons = [refusal(m) for m in got]
     assert why in reasons, reasons
     # nothing of it is acted on: every part is refused, or is the harmless truncated start
-    for m, reason in zip(got, reasons):
+    for m, reason in zip(got, reasons, strict=True):
         if reason is None:
             assert m.get("Uniqueid") is None and m.get("Caller") is None, m
 

@@ -62,11 +62,13 @@ async def test_a_busy_call_centre_gets_her_the_apology(ami):
     async with agi_answering(C.RESULT_CALL_CENTRE) as (url, _):
         answered = await ami.originate(
             f"{attempt}-o", f"Local/9190000112@{C.CONTEXT_SIM_PHONES}", context=C.CONTEXT_OUTBOUND,
-            exten=C.EXTEN_START, variables=(f"{C.VAR_ATTEMPT_ID}={attempt}", f"{C.VAR_AGI_URL}={url}",
-                                            f"{C.GLOBAL_CALL_CENTRE}=Local/busy@{C.CONTEXT_SIM_AGENT}"))
+            exten=C.EXTEN_START,
+            variables=(f"{C.VAR_ATTEMPT_ID}={attempt}", f"{C.VAR_AGI_URL}={url}",
+                       f"{C.GLOBAL_CALL_CENTRE}=Local/busy@{C.CONTEXT_SIM_AGENT}"))
         done = await ami.wait_for(user_event(C.USEREVENT_CALL_CENTRE, attempt), 10)
     assert done["DialStatus"] == "BUSY"
-    await ami.wait_for(lambda e: e.get("Event") == "Newexten" and e.get("Context") == C.CONTEXT_APOLOGY
+    await ami.wait_for(lambda e: e.get("Event") == "Newexten"
+                       and e.get("Context") == C.CONTEXT_APOLOGY
                        and e.get("Channel") == answered["Channel"], 5)
 
 
@@ -76,7 +78,8 @@ async def test_other_results_just_hang_up(ami, result):
     async with agi_answering(result) as (url, _):
         answered = await ami.originate(
             f"{attempt}-o", f"Local/9190000112@{C.CONTEXT_SIM_PHONES}", context=C.CONTEXT_OUTBOUND,
-            exten=C.EXTEN_START, variables=(f"{C.VAR_ATTEMPT_ID}={attempt}", f"{C.VAR_AGI_URL}={url}"))
+            exten=C.EXTEN_START,
+            variables=(f"{C.VAR_ATTEMPT_ID}={attempt}", f"{C.VAR_AGI_URL}={url}"))
         await ami.wait_for(lambda e: e.get("Event") == "Hangup"
                            and e.get("Channel") == answered["Channel"], 10)
     assert not [e for e in ami.events if e.get("Channel") == answered["Channel"]

@@ -66,7 +66,7 @@ async def test_each_sim_phone_gives_its_originate_reason(ami):
                                    context=TEST_CONTEXT, timeout_ms=2000)
              for number in BEHAVIOURS}
     results = await asyncio.gather(*calls.values())
-    got = {number: r.get("Reason") for number, r in zip(calls, results)}
+    got = {number: r.get("Reason") for number, r in zip(calls, results, strict=True)}
     assert got == {number: reason for number, (reason, _) in BEHAVIOURS.items()}
 
 
@@ -108,8 +108,9 @@ async def test_unreachable_fastagi_apologises_in_her_language(ami, tmp_path):
     dead_url = f"agi://127.0.0.1:{free_port(socket.SOCK_STREAM)}"
     answered = await ami.originate(
         uid("agi-orig"), f"Local/919000011@{C.CONTEXT_SIM_PHONES}", context=C.CONTEXT_OUTBOUND,
-        exten=C.EXTEN_START, variables=(f"{C.VAR_ATTEMPT_ID}={attempt}", f"{C.VAR_LANG}=h!I;i",
-                                        f"{C.VAR_AGI_URL}={dead_url}", f"{C.GLOBAL_SOUNDS}={tmp_path}"))
+        exten=C.EXTEN_START,
+        variables=(f"{C.VAR_ATTEMPT_ID}={attempt}", f"{C.VAR_LANG}=h!I;i",
+                   f"{C.VAR_AGI_URL}={dead_url}", f"{C.GLOBAL_SOUNDS}={tmp_path}"))
     assert answered["Reason"] == "4"
     channel = answered["Channel"]
     event = await ami.wait_for(lambda e: e.get("Event") == "UserEvent"

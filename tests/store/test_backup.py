@@ -161,7 +161,8 @@ def test_inspect_refuses_a_damaged_database(tmp_path):
     database_with(path, 200)
     with sqlite3.connect(path) as db:
         size = db.execute("PRAGMA page_size").fetchone()[0]
-        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'attempts'").fetchone()[0]
+        root = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'attempts'").fetchone()[0]
     data = bytearray(path.read_bytes())
     start = (root - 1) * size
     data[start + 8: start + 200] = b"\xff" * 192        # the attempts table's cell pointers
@@ -236,7 +237,8 @@ def test_restore_over_a_damaged_database_keeps_its_files_as_they_were(tmp_path):
     path = home / "ivr.db"
     with sqlite3.connect(path) as db:
         size = db.execute("PRAGMA page_size").fetchone()[0]
-        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'attempts'").fetchone()[0]
+        root = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'attempts'").fetchone()[0]
     data = bytearray(path.read_bytes())
     data[(root - 1) * size + 8: (root - 1) * size + 200] = b"\xff" * 192
     path.write_bytes(bytes(data))

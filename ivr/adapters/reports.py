@@ -1,0 +1,144 @@
+"""The queries of `ivr report` (read-only): counts grouped by the whole programme ('all') or
+by her language, slot or enrolment partner (`by`), over a range [lo, hi) of epoch seconds.
+Test calls never count. ivr/operators/report.py turns the rows into the report's sections."""
+from __future__ import annotations
+
+import sqlite3
+
+from ivr.adapters.store import Store
+
+DIMENSIONS = {None: "'all'", "language": "s.language", "slot": "s.slot",
+              "partner": "COALESCE(s.partner, '(none)')"}
+CHUNK = 500         # ids in one IN (...) list
+
+Rows = list[sqlite3.Row]
+
+
+def _range(col: str, lo: float | None, hi: float | None) -> tuple[str, tuple]:
+    sql, args = [], []
+    if lo is not None:
+        sql.append(f"{col} >= ?")
+        args.append(lo)
+    if hi is not None:
+        sql.append(f"{col} < ?")
+        args.append(hi)
+    return (" AND ".join(sql) or "1"), tuple(args)
+
+
+def _group(by: str | None) -> str:
+    if by not in DIMENSIONS:
+        raise ValueError(f"cannot group by {by!r} (language, slot or partner)")
+    return DIMENSIONS[by]
+
+
+async def funnel(store: Store, by: str | None, lo: float | None, hi: float | None) -> Rows:
+    """Women enrolled in the range: how many, with a valid number, tried, answered once."""
+    cond, args = _range("s.enrolled_at", lo, hi)
+    return await store.fetchall(
+        f"SELECT {_group(by)} AS grp, COUNT(*) AS enrolled, "
+        " SUM(NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number'))"
+        "  AS valid_number,"
+        " SUM(EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id AND a.kind != 'test'"
+        "     AND a.started_at IS NOT NULL)) AS first_attempt,"
+        " SUM(EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id AND a.kind != 'test'"
+        "     AND a.outcome = 'answered')) AS first_answer "
+        f"FROM subscribers s WHERE {cond} GROUP BY grp ORDER BY grp", args)
+
+
+async def statuses(store: Store, by: str | None, lo: float | None, hi: float | None) -> Rows:
+    """Women enrolled in the range, counted (n) by status and status_reason."""
+    cond, args = _range("s.enrolled_at", lo, hi)
+    return await store.fetchall(
+        f"SELECT {_group(by)} AS grp, s.status, s.status_reason, COUNT(*) AS n FROM subscribers s "
+        f"WHERE {cond} GROUP BY grp, s.status, s.status_reason", args)
+
+
+async def call_cube(store: Store, by: str | None, lo: float | None, hi: float | None,
+                    offset: float) -> Rows:
+    """Ended calls placed in the range, counted (n) by kind, attempt number, slot, local
+    weekday (wd, 0 = Sunday; `offset`: the zone's UTC offset in seconds), outcome, heard
+    band (hb: 0 under half, 1 half, 2 three quarters) and replayed; heard: their heard
+    shares summed. One scan of the attempts."""
+    cond, args = _range("a.created_at", lo, hi)
+    return await store.fetchall(
+        f"SELECT {_group(by)} AS grp, a.kind, a.number, s.slot, "
+        # weekday 0 = Sunday, as strftime('%w'); 1970-01-01 was a Thursday (4)
+        f" (CAST((a.created_at + {float(offset)}) / 86400 AS INTEGER) + 4) % 7 AS wd, a.outcome,"
+        " CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 ELSE 0 END"
+        " AS hb, COALESCE(a.plays, 0) >= 2 AS replayed,"
+        " COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
+        "FROM attempts a JOIN subscribers s ON s.id = a.subscriber_id "
+        f"WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND {cond} "
+        "GROUP BY grp, a.kind, a.number, s.slot, wd, a.outcome, hb, replayed", args)
+
+
+async def missed_calls(store: Store, by: str | None, lo: float | None,
+                       hi: float | None) -> Rows:
+    """Missed calls received in the range (missed), and those from no known woman (strangers:
+    their group is NULL)."""
+    cond, args = _range("m.received_at", lo, hi)
+    return await store.fetchall(
+        f"SELECT {_group(by)} AS grp, COUNT(*) AS missed,"
+        " SUM(m.subscriber_id IS NULL) AS strangers "
+        "FROM missed_calls m LEFT JOIN subscribers s ON s.id = m.subscriber_id "
+        f"WHERE {cond} GROUP BY grp", args)
+
+
+async def callback_requests(store: Store, by: str | None, lo: float | None,
+                            hi: float | None) -> Rows:
+    """Callback requests made in the range: status and delay (served - requested, seconds)."""
+    cond, args = _range("c.requested_at", lo, hi)
+    return await store.fetchall(
+        f"SELECT {_group(by)} AS grp, c.status, c.served_at - c.requested_at AS delay "
+        "FROM callback_requests c JOIN subscribers s ON s.id = c.subscriber_id "
+        f"WHERE {cond}", args)
+
+
+async def at_risk_attempts(store: Store, *, low_share: float, unanswered_since: float,
+                           low_calls: int) -> Rows:
+    """The ended calls (not tests) of active women after their last call answered and heard
+    at least `low_share`, for the women who may be at risk: a call not answered before
+    `unanswered_since`, or at least `low_calls` answered calls, since then. Necessary, not
+    sufficient conditions: scheduler/engagement.py's rule decides."""
+    since = " AND a.created_at > COALESCE(good.t, -1)"
+    return await store.fetchall(
+        "WITH good AS (SELECT subscriber_id, MAX(created_at) AS t FROM attempts"
+        " WHERE outcome = 'answered' AND COALESCE(heard_share, 0) >= ? AND kind != 'test'"
+        " GROUP BY subscriber_id), "
+        "candidates AS (SELECT a.subscriber_id FROM attempts a"
+        " LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
+        f" WHERE a.kind != 'test' AND a.outcome IS NOT NULL{since}"
+        " GROUP BY a.subscriber_id HAVING MIN(CASE WHEN a.outcome != 'answered'"
+        " THEN COALESCE(a.ended_at, a.created_at) END) <= ?"
+        " OR SUM(a.outcome = 'answered') >= ?) "
+        "SELECT a.id, a.subscriber_id, a.kind, a.message_key, a.number, a.created_at,"
+        " a.ended_at, a.outcome, a.heard_share FROM candidates c"
+        " JOIN subscribers s ON s.id = c.subscriber_id AND s.status = 'active'"
+        " JOIN attempts a ON a.subscriber_id = c.subscriber_id"
+        " LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
+        f" WHERE a.kind != 'test' AND a.outcome IS NOT NULL{since}",
+        (low_share, unanswered_since, low_calls))
+
+
+async def women_with_last_answer(store: Store, by: str | None, ids: list[int]) -> Rows:
+    """These women (contact columns, group) and when each last answered a call."""
+    out: Rows = []
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i:i + CHUNK]
+        out += await store.fetchall(
+            f"SELECT s.id, s.phone, s.name, s.language, s.slot, s.partner, s.timezone, "
+            f"{_group(by)} AS grp, (SELECT MAX(a.created_at) FROM attempts a "
+            "WHERE a.subscriber_id = s.id "
+            "AND a.outcome = 'answered') AS last_answered "
+            f"FROM subscribers s WHERE s.id IN ({','.join('?' * len(part))})",
+            tuple(part))
+    return out
+
+
+async def promised_calls(store: Store, by: str | None) -> Rows:
+    """The call centre's list not yet handled, oldest first, with her contact columns."""
+    return await store.fetchall(
+        f"SELECT l.subscriber_id, l.attempt_id, l.reason, l.added_at, s.phone, s.name, "
+        f"s.language, s.timezone, {_group(by)} AS grp FROM call_centre_list l "
+        "JOIN subscribers s ON s.id = l.subscriber_id WHERE l.done_at IS NULL "
+        "ORDER BY l.added_at, l.id")
