@@ -27,6 +27,8 @@ import re
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+from ivr.errors import BadInput
+
 SUFFIX = ".missed"
 TEMP_PREFIX = ".tmp-"
 MAX_BYTES = 1024                                 # a real file is about 120 bytes
@@ -39,7 +41,7 @@ NAME_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,149}\.missed")
 KEYS = {"caller", "did", "received_at", "uniqueid"}
 
 
-class SpoolError(Exception):
+class SpoolError(BadInput):
     """A spool file could not be written, or a file is not a valid missed call (the message
     names no phone number)."""
 

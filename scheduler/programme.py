@@ -12,6 +12,7 @@ from functools import cached_property
 from datetime import timedelta
 from pathlib import Path
 
+from ivr.errors import BadInput
 from scheduler.content import Message, Track, build_messages
 from scheduler.outcome import Outcome
 from scheduler.policy import AtRiskRule, CallbackPolicy, RetryPolicy
@@ -25,7 +26,7 @@ _DURATION = re.compile(r"(\d+)\s*(s|m|h|d)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-class ProgrammeError(Exception):
+class ProgrammeError(BadInput):
     """A programme file that cannot be used; the message names the file and the line."""
 
 

@@ -39,7 +39,8 @@ def command(settings, ring_timeout, as_json):
     say("demo: calling the demo women now through the sandbox Asterisk (each demo woman lives "
         "where it is midday now, so her 12-15 slot is open)")
     try:
-        rows = asyncio.run(run_demo(config, utc_now(), ring_timeout=ring_timeout))
+        rows = asyncio.run(run_demo(config, utc_now(), ring_timeout=ring_timeout,
+                                    programme=settings.programme))
     except (AmiError, StoreError, OSError) as e:
         fail(f"{e}\n(is the sandbox running? `ivr sandbox start`; is there audio? `ivr audio demo`)")
     counts: dict[str, int] = {}
