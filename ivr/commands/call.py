@@ -41,7 +41,7 @@ def format_attempt(s: dict) -> str:
 
 
 @command.command(name="test")
-@click.option("--to", "to", required=True, help="Number to call, digits (E.164, + optional).")
+@click.option("--to", "to", required=True, help="Phone number to call, digits (E.164, + optional).")
 @click.option("--lang", "language", required=True, help="Language code, e.g. hi, mr, gu, en.")
 @click.option("--message", required=True, help="Message key (or prompt name) to play.")
 @click.option("--trunk", default=None, help="Trunk name from the configuration (default: the first).")
@@ -49,7 +49,7 @@ def format_attempt(s: dict) -> str:
 @click.option("--reveal", is_flag=True, help="Show the phone number in clear.")
 @pass_settings
 def test_call(settings, to, language, message, trunk, as_json, reveal):
-    """Call one number now, play one message, store and print the outcome.
+    """Call one phone number now, play one message, store and print the outcome.
 
     \b
     Example (the sandbox's simulated phone that answers and presses 1):

@@ -143,7 +143,7 @@ def _print_record(r: dict) -> None:
 
 @command.command(name="update")
 @click.argument("woman_id", type=int)
-@click.option("--phone", help="Her new number.")
+@click.option("--phone", help="Her new phone number.")
 @click.option("--name", help="Her name.")
 @click.option("--language", "--lang", "language", help="Her language.")
 @click.option("--slot", help="Her time slot (her next call moves into it).")
@@ -344,8 +344,8 @@ def export_cmd(settings, woman_id, actor):
 @pass_settings
 def erase_cmd(settings, woman_id, yes, actor):
     """Erase her personal data at her request: phone, name, dates, partner, health worker,
-    consent date, the channel names and keys of her calls, her messages' due dates and the
-    details of her history, from every table. Anonymous counts stay (`ivr report` gives the
+    consent date, the channel names of her calls and the keys she pressed, her messages' due
+    dates and the details of her history, from every table. Anonymous counts stay (`ivr report` gives the
     same figures). A woman still enrolled is opted out first; the number of a woman who
     opted out is kept only as a keyed hash, so it is not called again (`ivr enrol
     --re-enrol` when she asks to come back). Cannot be undone.
