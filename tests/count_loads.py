@@ -4,15 +4,18 @@ built; the counts go to standard output as the last line (JSON), after the comma
 output. The proof that one composition root builds each of them once."""
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections import Counter
 
+import click
+
 import cli
-import ivr.config
-import scheduler.programme
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
+from ivr.config import load_config
+from scheduler.programme import load_programme
 
 calls: Counter[str] = Counter()
 
@@ -33,9 +36,10 @@ def count_everywhere(name: str, original) -> None:
 
 
 def main(argv: list[str]) -> int:
-    import ivr.app, ivr.commands.common, ivr.demo, ivr.operators.session, ivr.status  # noqa: F401
-    count_everywhere("config", ivr.config.load_config)
-    count_everywhere("programme", scheduler.programme.load_programme)
+    for name in ("ivr.app", "ivr.demo", "ivr.operators.session", "ivr.status", "ivr.service"):
+        importlib.import_module(name)          # every module that loads something, before counting
+    count_everywhere("config", load_config)
+    count_everywhere("programme", load_programme)
     Store.open = classmethod(counted("store", Store.open.__func__))
     ScheduleStore.__init__ = counted("schedule", ScheduleStore.__init__)
     try:
@@ -43,13 +47,9 @@ def main(argv: list[str]) -> int:
         code = 0
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
-    except Exception as e:                     # the command's own error, shown as click would
-        import click
-        if isinstance(e, click.ClickException):
-            e.show()
-            code = e.exit_code
-        else:
-            raise
+    except click.ClickException as e:          # the command's own error, shown as click would
+        e.show()
+        code = e.exit_code
     print(json.dumps(dict(calls)), flush=True)
     return code
 
