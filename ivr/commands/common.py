@@ -50,8 +50,9 @@ def click_error(error: IvrError) -> click.ClickException:
 
 
 class Group(click.Group):
-    """The `ivr` group: an IvrError raised anywhere below a command reaches the user through
-    click_error, the one mapping (no command translates errors itself)."""
+    """Every group of `ivr`: an IvrError raised anywhere below a command reaches the user
+    through click_error, the one mapping. A command catches one only to add what it knows
+    (`<file>, line 3: ...`, "stop it first")."""
 
     def invoke(self, ctx: click.Context):
         try:
