@@ -345,10 +345,10 @@ def export_cmd(settings, woman_id, actor):
 def erase_cmd(settings, woman_id, yes, actor):
     """Erase her personal data at her request: phone, name, dates, partner, health worker,
     consent date, the channel names of her calls and the keys she pressed, her messages' due
-    dates and the details of her history, from every table. Anonymous counts stay (`ivr report` gives the
-    same figures). A woman still enrolled is opted out first; the number of a woman who
-    opted out is kept only as a keyed hash, so it is not called again (`ivr enrol
-    --re-enrol` when she asks to come back). Cannot be undone.
+    dates and the details of her history, from every table. Anonymous counts stay (`ivr
+    report` gives the same figures). A woman still enrolled is opted out first; the number
+    of a woman who opted out is kept only as a keyed hash, so it is not called again (`ivr
+    enrol --re-enrol` when she asks to come back). Cannot be undone.
 
     \b
     Example:
