@@ -8,12 +8,12 @@ import click
 
 from ivr.commands import (audio, call, calls, db, demo, dialplan, enrol, imports, report, run,
                           sandbox, schedule, simulate, women)
-from ivr.commands.common import Settings
+from ivr.commands.common import Group, Settings
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               envvar="IVR_CONFIG", help="Configuration file (default: $IVR_HOME/ivr.toml, "
               "IVR_HOME defaults to ./var).")

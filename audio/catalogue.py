@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from ivr.constants import PROMPTS
+from ivr.errors import BadInput
 
 SAMPLE_RATE = 8000
 CHANNELS = 1
@@ -31,7 +32,7 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?$")
 
 
-class CatalogueError(ValueError):
+class CatalogueError(BadInput, ValueError):
     """A name or language that cannot be part of the catalogue."""
 
 

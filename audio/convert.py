@@ -23,6 +23,7 @@ from pathlib import Path
 
 from audio.catalogue import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, FileFacts
 from audio.probe import analyse
+from ivr.errors import BadInput, Unavailable
 
 with warnings.catch_warnings():
     # pydub warns at import when ffmpeg is absent; ffmpeg is optional here (see ToolMissing),
@@ -42,11 +43,11 @@ AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", "
 MAX_SOURCE_SECONDS = 900.0     # a message is 1-2 minutes; refuse to load hours of audio
 
 
-class ConversionError(Exception):
+class ConversionError(BadInput):
     """A recording that cannot be converted; the message says why and what to do."""
 
 
-class ToolMissing(ConversionError):
+class ToolMissing(ConversionError, Unavailable):
     """A host program (ffmpeg, sox) is needed and not installed; the message names the package."""
 
 

@@ -14,10 +14,11 @@ from ivr.adapters.store import Attempt, NewAttempt, Store, open_store
 from ivr.agi_route import CallRoute
 from ivr.config import Config
 from ivr.controller import CallRequest, Controller
+from ivr.errors import BadInput
 from ivr.owner import owner_id
 from ivr.phone import Phone, PhoneError
 from scheduler.outcome import Outcome
-from scheduler.programme import load_programme
+from scheduler.programme import Programme, load_programme
 
 
 @dataclass
@@ -27,38 +28,41 @@ class Service:
     controller: Controller
     catalogue: Catalogue
     fallback_language: str
+    programme: Programme
+    schedule: ScheduleStore         # the one scheduling store over `store`, for every user
 
 
 @asynccontextmanager
-async def running(config: Config, *, agi_port: int | None = None) -> AsyncIterator[Service]:
+async def running(config: Config, *, programme: Programme | None = None,
+                  agi_port: int | None = None) -> AsyncIterator[Service]:
     """Open the store, start the FastAGI server and log in to AMI; undo it all on exit.
-    agi_port=0 picks a free port (tests); the default is the configured one."""
-    programme = load_programme(config.programme)
+    The programme is the configured one unless given (the command line loads it once:
+    ivr/commands/common.py, Settings). agi_port=0 picks a free port (tests); the default is
+    the configured one."""
+    if programme is None:
+        programme = load_programme(config.programme)
     store = await open_store(config)
     catalogue = Catalogue(config.sounds)
     server = None
     controller = None
     try:
         controller = Controller(config, store, agi_url="")     # the server's, once it listens
-        route = CallRoute(controller, store, catalogue, programme.fallback_language,
-                          ScheduleStore(store, programme))
+        schedule = ScheduleStore(store, programme)
+        route = CallRoute(controller, store, catalogue, programme.fallback_language, schedule)
         server = FastAgiServer(route, host=config.agi_host,
                                port=config.agi_port if agi_port is None else agi_port,
                                max_connections=config.agi_max_connections)
         await server.start()
         controller.agi_url = server.url
         await controller.start()
-        yield Service(config, store, controller, catalogue, programme.fallback_language)
+        yield Service(config, store, controller, catalogue, programme.fallback_language,
+                      programme, schedule)
     finally:
         if controller is not None:
             await controller.close()
         if server is not None:
             await server.close()
         await store.close()
-
-
-class UseCaseError(Exception):
-    """Bad input to a use case; the message says what and how to fix it."""
 
 
 _LANG = re.compile(r"[a-z]{2,3}(_[a-z]{2,8})?")
@@ -70,11 +74,11 @@ async def place_test_call(service: Service, *, to: str, language: str, message: 
     try:
         digits = Phone.plain(to).digits
     except PhoneError as e:
-        raise UseCaseError(str(e)) from None
+        raise BadInput(str(e)) from None
     if not _LANG.fullmatch(language):
-        raise UseCaseError(f"language {language!r}: use a code like hi, mr, gu, en")
+        raise BadInput(f"language {language!r}: use a code like hi, mr, gu, en")
     if service.catalogue.language_for(language, message, service.fallback_language) is None:
-        raise UseCaseError(f"no recording of {message!r} in {language!r} nor in the fallback "
+        raise BadInput(f"no recording of {message!r} in {language!r} nor in the fallback "
                            f"{service.fallback_language!r} under {service.config.sounds} "
                            "(try: ivr audio demo, or ivr audio check)")
     request = CallRequest(phone=digits, language=language, message_key=message,

@@ -15,10 +15,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ivr.errors import BadInput
 from ivr.netaddr import private_host
 
 
-class ConfigError(Exception):
+class ConfigError(BadInput):
     """The configuration file or an IVR_* variable is wrong; the message says which key."""
 
 

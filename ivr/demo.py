@@ -16,12 +16,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ivr.adapters import records
-from ivr.adapters.schedule_store import ScheduleStore
 from ivr.app import running
 from ivr.config import Config
 from ivr.service import Dialer
 from scheduler.model import Delivery, Subscriber
-from scheduler.programme import load_programme
+from scheduler.programme import Programme
 
 
 @dataclass(frozen=True)
@@ -71,13 +70,13 @@ def fresh_database(path: Path) -> None:
 
 
 async def run_demo(config: Config, now: datetime, *, ring_timeout: float = 10.0,
-                   women: tuple[DemoWoman, ...] = DEMO_WOMEN) -> list[DemoRow]:
+                   women: tuple[DemoWoman, ...] = DEMO_WOMEN,
+                   programme: Programme | None = None) -> list[DemoRow]:
     config = demo_config(config, ring_timeout)
     fresh_database(config.database)
-    programme = load_programme(config.programme)
     zone = midday_zone(now)
-    async with running(config) as service:
-        schedule = ScheduleStore(service.store, programme)
+    async with running(config, programme=programme) as service:
+        schedule, programme = service.schedule, service.programme
         enrolled = []
         for w in women:
             anchor = now.date() - timedelta(weeks=w.weeks)

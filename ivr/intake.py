@@ -28,6 +28,7 @@ from ivr import constants as C
 from ivr import missed_spool
 from ivr.adapters import missed_calls, subscribers
 from ivr.adapters.store import Store
+from ivr.errors import Unavailable
 from ivr.phone import Phone, mask
 from ivr.schedule import Schedule
 
@@ -42,7 +43,7 @@ STALE_AFTER = 60.0        # a temporary file this old: its writer is dead (its d
 LATE_SWEEP_AFTER = 6.0
 
 
-class IntakeError(OSError):
+class IntakeError(Unavailable, OSError):
     """The spool directory cannot be made (an OSError, with the spool's path in the message:
     `ivr run` reports it as it reports the database's)."""
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from ivr import missed_spool
+from ivr.errors import BadInput
 from ivr.missed_spool import SpooledCall, SpoolError
 from ivr.phone import Phone, mask
 
@@ -49,7 +50,7 @@ DEADLINE_S = 5
 TEST_HOLD_ENV = "IVR_MISSED_FALLBACK_TEST_HOLD"
 
 
-class FallbackError(Exception):
+class FallbackError(BadInput):
     """The wrapper could not be installed."""
 
 

@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+from ivr.errors import BadInput
 from ivr.phone import CALLER_ID
 
 SUFFIX = ".missed"
@@ -41,7 +42,7 @@ NAME_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,149}\.missed")
 KEYS = {"caller", "did", "received_at", "uniqueid"}
 
 
-class SpoolError(Exception):
+class SpoolError(BadInput):
     """A spool file could not be written, or a file is not a valid missed call (the message
     names no phone number)."""
 

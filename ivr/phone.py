@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from ivr.errors import BadInput
+
 SHOWN = 3                                   # a masked number shows its last 3 characters
 _STORED = re.compile(r"[0-9]{3,15}")        # ITU E.164: at most 15 digits
 _PLAIN = re.compile(r"\+?[0-9]{3,15}")
@@ -35,7 +37,7 @@ _WHY_INVALID = {phonenumbers.ValidationResult.TOO_SHORT: "too short",
                 phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code"}
 
 
-class PhoneError(ValueError):
+class PhoneError(BadInput, ValueError):
     """A number that cannot be used; the message says why and shows the number masked."""
 
 

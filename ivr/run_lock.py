@@ -5,8 +5,10 @@ import fcntl
 import os
 from pathlib import Path
 
+from ivr.errors import Unavailable
 
-class RunError(Exception):
+
+class RunError(Unavailable):
     """The service cannot run (another instance holds the lock...)."""
 
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 
+from ivr.errors import BadInput
 from scheduler.content import Track
 from scheduler.outcome import Outcome
 
 
-class SchedulerError(Exception):
+class SchedulerError(BadInput):
     """A request the scheduler refuses (bad date, resuming an opted-out woman...): clear message."""
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 from pathlib import Path
 
+from ivr.errors import BadInput
 from scheduler.content import Message, Track, build_messages
 from scheduler.outcome import Outcome
 from scheduler.policy import AtRiskRule, CallbackPolicy, RetryPolicy
@@ -26,7 +27,7 @@ _DURATION = re.compile(r"(\d+)\s*(s|m|h|d)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-class ProgrammeError(Exception):
+class ProgrammeError(BadInput):
     """A programme file that cannot be used; the message names the file and the line."""
 
 

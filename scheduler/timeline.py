@@ -77,14 +77,14 @@ def her_zone(sub: Subscriber) -> ZoneInfo:
     try:
         return zone(sub.timezone)
     except ValueError as e:
-        raise SchedulerError(f"subscriber {sub.id}: {e}") from None
+        raise SchedulerError(f"woman {sub.id}: {e}") from None
 
 
 def her_slot(programme: Programme, sub: Subscriber) -> TimeSlot:
     try:
         return programme.slot(sub.slot)
     except KeyError as e:
-        raise SchedulerError(f"subscriber {sub.id}: {e.args[0]}") from None
+        raise SchedulerError(f"woman {sub.id}: {e.args[0]}") from None
 
 
 def first_attempt_at(programme: Programme, sub: Subscriber, due: datetime,

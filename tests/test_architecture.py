@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE = ["scheduler", "ivr/protocol", "ivr/flow.py", "audio/catalogue.py", "ivr/phone.py"]
+PURE = ["scheduler", "ivr/protocol", "ivr/flow.py", "audio/catalogue.py", "ivr/phone.py",
+        "ivr/errors.py"]
 FORBIDDEN = {"asyncio", "aiosqlite", "panoramisk", "pydub", "sqlite3", "socket", "subprocess"}
 
 
@@ -48,11 +49,18 @@ def test_the_checker_sees_a_forbidden_import(tmp_path):
 
 def test_the_phone_module_needs_only_the_standard_library_and_phonenumbers():
     """ivr/phone.py is imported by the missed-call fallback script and the pure core alike:
-    no module of the project, nothing but the standard library and phonenumbers' metadata."""
+    nothing but the standard library, phonenumbers' metadata and the error root (itself
+    standard library only)."""
     import sys
-    names = imported_modules(ROOT / "ivr/phone.py")
-    assert "phonenumbers" in names
-    assert names - {"phonenumbers"} <= set(sys.stdlib_module_names) | {"__future__"}
+    assert "phonenumbers" in imported_modules(ROOT / "ivr/phone.py")
+    for path in (ROOT / "ivr/phone.py", ROOT / "ivr/errors.py"):
+        names = imported_modules(path)
+        assert names - {"phonenumbers", "ivr"} <= set(sys.stdlib_module_names) | {"__future__"}
+    project = {n.module for n in ast.walk(ast.parse((ROOT / "ivr/phone.py").read_text()))
+               if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("ivr")}
+    assert project == {"ivr.errors"}
+
+
 # ------------------------------------------------------------------ SQL lives in ivr/adapters/
 # The production code outside ivr/adapters/ (and the migrations) holds no SQL and calls no
 # database directly: it asks an adapter module, named by what it reads or writes.

@@ -25,6 +25,7 @@ from panoramisk.ami_protocol import AMIProtocol
 
 from ivr.adapters.log_throttle import LogThrottle
 from ivr.config import AmiSettings
+from ivr.errors import Unavailable
 from ivr.protocol.ami import (Hangup, OriginateResponse, OtherEvent, UnsafeMessage, UserEvent,
                              parse_event, parse_originate_response, refusal, safe)
 
@@ -69,7 +70,7 @@ class _Manager(Manager):
         return super().connection_made(f)
 
 
-class AmiError(Exception):
+class AmiError(Unavailable):
     """AMI is unreachable, refused the login, or refused an action."""
 
 

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from ivr.errors import BadInput
+
 BUSY_TIMEOUT_S = 30.0
 CORE_TABLES = {"schema_migrations", "subscribers", "deliveries", "attempts"}
 
 
-class BackupError(Exception):
+class BackupError(BadInput):
     """The backup or restore cannot be done; nothing was changed. The message says why."""
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import aiosqlite
 
 from ivr.adapters import backup as backups
+from ivr.errors import Unavailable
 from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ BUSY_TIMEOUT_MS = 30_000
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("ivr_store_in_transaction", default=False)
 
 
-class StoreError(Exception):
+class StoreError(Unavailable):
     """The database cannot be opened or migrated; the message says why."""
 
 

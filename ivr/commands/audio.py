@@ -11,18 +11,8 @@ import click
 
 from audio.catalogue import CatalogueError, Limits, check, expected_entries
 from ivr import constants as C
-from ivr.commands.common import (EXIT_FAILURE, Settings, emit_json, is_terminal, pass_settings,
-                                 say)
-
-
-def _programme(settings: Settings, name: str | None):
-    from scheduler.programme import ProgrammeError, load_programme
-    try:
-        return load_programme(name or settings.config.programme)
-    except ProgrammeError as e:
-        raise click.ClickException(str(e)) from None
-    except FileNotFoundError as e:
-        raise click.ClickException(f"no programme {name!r}: {e}") from None
+from ivr.commands.common import Group, Settings, emit_json, is_terminal, pass_settings, say
+from ivr.errors import ProblemsFound
 
 
 def _limits(min_s: float, max_s: float) -> Limits:
@@ -53,7 +43,7 @@ jobs_option = click.option("--jobs", "-j", "workers", type=click.IntRange(min=1)
                            help="Worker processes (default: one per core).")
 
 
-@click.group(name="audio")
+@click.group(name="audio", cls=Group)
 def command() -> None:
     """The recordings: <sounds>/<lang>/<name>.wav, 8 kHz mono 16-bit.
 
@@ -86,7 +76,7 @@ def demo_cmd(settings: Settings, programme_name: str | None, force: bool,
       ivr audio demo --programme mmitra --force
     """
     from audio.demo import FAILED, KEPT, WRITTEN, make_demo, spoken_in
-    prog = _programme(settings, programme_name)
+    prog = settings.programme_named(programme_name)
     keys = [m.key for m in prog.messages]
     entries = expected_entries(keys, prog.languages)
     sounds = settings.config.sounds
@@ -105,7 +95,7 @@ def demo_cmd(settings: Settings, programme_name: str | None, force: bool,
         f"{len(prog.languages)} languages in {sounds}: {n[WRITTEN]} written, {n[KEPT]} kept, "
         f"{n[FAILED]} failed, {elapsed:.1f} s")
     if failed:
-        raise SystemExit(EXIT_FAILURE)
+        raise ProblemsFound()
 
 
 @command.command(name="import")
@@ -134,7 +124,7 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
       ivr audio import ivr-greeting.wav --lang mr --json
     """
     from audio.importer import IGNORED, IMPORTED, import_all, names_of, plan
-    prog = _programme(settings, programme_name)
+    prog = settings.programme_named(programme_name)
     if lang not in prog.languages:
         raise click.BadParameter(f"{lang!r} is not a language of {prog.name} "
                                  f"({', '.join(prog.languages)})", param_hint="'--lang'")
@@ -161,7 +151,7 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
     say(f"{imported} of {len(results) + len(set_aside)} files imported into "
         f"{settings.config.sounds / lang} in {elapsed:.1f} s; {len(bad)} with problems")
     if bad:
-        raise SystemExit(EXIT_FAILURE)
+        raise ProblemsFound()
 
 
 @command.command(name="check")
@@ -182,7 +172,7 @@ def check_cmd(settings: Settings, programme_name: str | None, min_s: float, max_
       ivr audio check --min 1 --json      # the demo catalogue's messages are a few seconds
     """
     from audio.probe import catalogue_facts
-    prog = _programme(settings, programme_name)
+    prog = settings.programme_named(programme_name)
     limits = _limits(min_s, max_s)
     entries = expected_entries([m.key for m in prog.messages], prog.languages)
     sounds = settings.config.sounds
@@ -197,4 +187,4 @@ def check_cmd(settings: Settings, programme_name: str | None, min_s: float, max_
         f"+ {len(C.PROMPTS)} prompts x {len(prog.languages)} languages): "
         + (f"{bad_files} with problems ({len(problems)} problems)" if problems else "all good"))
     if problems:
-        raise SystemExit(EXIT_FAILURE)
+        raise ProblemsFound()

@@ -6,14 +6,13 @@ import signal
 
 import click
 
-from ivr.adapters.ami import AmiError
-from ivr.adapters.store import Attempt, StoreError
-from ivr.commands.common import emit_json, fail, pass_settings, say
+from ivr.adapters.store import Attempt
+from ivr.commands.common import Group, emit_json, fail, pass_settings, say
 from ivr.logs import setup_logging
 from ivr.phone import mask
 
 
-@click.group(name="call")
+@click.group(name="call", cls=Group)
 def command() -> None:
     """Place calls by hand."""
 
@@ -44,7 +43,7 @@ def format_attempt(s: dict) -> str:
 
 
 @command.command(name="test")
-@click.option("--to", "to", required=True, help="Number to call, digits (E.164, + optional).")
+@click.option("--to", "to", required=True, help="Phone number to call, digits (E.164, + optional).")
 @click.option("--lang", "language", required=True, help="Language code, e.g. hi, mr, gu, en.")
 @click.option("--message", required=True, help="Message key (or prompt name) to play.")
 @click.option("--trunk", default=None,
@@ -53,13 +52,13 @@ def format_attempt(s: dict) -> str:
 @click.option("--reveal", is_flag=True, help="Show the phone number in clear.")
 @pass_settings
 def test_call(settings, to, language, message, trunk, as_json, reveal):
-    """Call one number now, play one message, store and print the outcome.
+    """Call one phone number now, play one message, store and print the outcome.
 
     \b
     Example (the sandbox's simulated phone that answers and presses 1):
       ivr call test --to +919000021 --lang hi --message mmitra-p001
     """
-    from ivr.app import UseCaseError, place_test_call, running
+    from ivr.app import place_test_call, running
 
     setup_logging("warning")             # warnings on stderr, numbers masked
 
@@ -69,14 +68,14 @@ def test_call(settings, to, language, message, trunk, as_json, reveal):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
-        async with running(settings.config) as service:
+        async with running(settings.config, programme=settings.programme) as service:
             return await place_test_call(service, to=to, language=language, message=message,
                                          trunk=trunk)
     try:
         attempt = asyncio.run(go())
     except asyncio.CancelledError:
         fail("interrupted: the call was hung up and its attempt closed")
-    except (UseCaseError, AmiError, StoreError, OSError) as e:
+    except OSError as e:
         fail(str(e))
     if reveal:
         from ivr.operators.session import audit_reveal

@@ -33,7 +33,7 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
       ivr calls --woman 42 --json
     """
     from ivr.operators.records import find_calls
-    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run
+    from ivr.operators.session import audit_reveal, run
     from ivr.operators.text import table
 
     if day is not None and (first or last):
@@ -42,10 +42,10 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
         first = last = day
     if first and last and first > last:
         raise click.UsageError(f"--from {first} is after --to {last}")
-    programme = programme_of(settings.config)
+    programme = settings.programme
 
     async def go():
-        async with open_schedule(settings.config, programme, read_only=True) as sched:
+        async with settings.open_schedule(read_only=True) as sched:
             return await find_calls(sched.store, woman_id=woman_id, first=first, last=last,
                                     outcome=outcome, message=message, kind=kind, limit=limit,
                                     reveal=reveal, tz=programme.timezone, iso=as_json)

@@ -1,14 +1,20 @@
-"""What every command shares: the settings object, exit codes, error mapping, output."""
+"""What every command shares: the composition root (configuration and programme, loaded once),
+exit codes, the one mapping of errors to what the command line prints, output."""
 from __future__ import annotations
 
 import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ivr.config import Config, ConfigError, load_config
+from ivr.errors import IvrError, ProblemsFound
+
+if TYPE_CHECKING:
+    from scheduler.programme import Programme
 
 # Exit codes, documented in README ("Exit codes").
 EXIT_OK = 0
@@ -16,31 +22,102 @@ EXIT_FAILURE = 1       # the command failed, or a check found problems
 EXIT_USAGE = 2         # bad arguments or options (click's own code for usage errors)
 
 
-class DomainError(Exception):
-    """A clear, user-facing failure: bad input, missing file, Asterisk unreachable..."""
+class Failed(click.ClickException):
+    """An IvrError as the command line shows it: `error: <message>` on standard error
+    (with the journal's error priority when standard error is the journal), exit 1."""
+    exit_code = EXIT_FAILURE
+
+    def show(self, file=None) -> None:
+        show_error(self.format_message())
+
+
+class Reported(click.ClickException):
+    """ProblemsFound: the problems are on the screen already; the summary (if any) as it is."""
+    exit_code = EXIT_FAILURE
+
+    def show(self, file=None) -> None:
+        if self.message:
+            click.echo(self.message, err=True)
+
+
+def click_error(error: IvrError) -> click.ClickException:
+    """THE mapping of the errors of ivr/errors.py to the command line (README, "Exit codes"):
+    every IvrError exits 1; a check's ProblemsFound prints only its summary, every other
+    error `error: <message>`. Usage errors (exit 2) are click's own."""
+    if isinstance(error, ProblemsFound):
+        return Reported(str(error))
+    return Failed(str(error))
+
+
+class Group(click.Group):
+    """Every group of `ivr`: an IvrError raised anywhere below a command reaches the user
+    through click_error, the one mapping. A command catches one only to add what it knows
+    (`<file>, line 3: ...`, "stop it first")."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except IvrError as e:
+            raise click_error(e) from None
+
+
+def _operator_file(load, *args):
+    """Load a file the operator edits (ivr.toml, a programme). Its problems have always been
+    shown click's way (`Error: <message>`, exit 1); the glossary lists unifying this as to do."""
+    from scheduler.programme import ProgrammeError
+    try:
+        return load(*args)
+    except (ConfigError, ProgrammeError) as e:
+        raise click.ClickException(str(e)) from None
 
 
 @dataclass
 class Settings:
+    """The composition root of the command line: the configuration and the configured
+    programme, each loaded once (on first use) and shared by everything the command builds."""
     config_path: Path | None = None
     _config: Config | None = field(default=None, repr=False)
+    _programme: "Programme | None" = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
         if self._config is None:
-            try:
-                self._config = load_config(self.config_path)
-            except ConfigError as e:
-                raise click.ClickException(str(e)) from None
+            self._config = _operator_file(load_config, self.config_path)
         return self._config
+
+    @property
+    def programme(self) -> "Programme":
+        """The configured programme ([ivr] programme)."""
+        if self._programme is None:
+            self._programme = self.programme_named(None)
+        return self._programme
+
+    def programme_named(self, name: str | None) -> "Programme":
+        """A programme named by an option (--programme), else the configured one."""
+        from scheduler.programme import load_programme
+        if name is None and self._programme is not None:
+            return self._programme
+        return _operator_file(load_programme, name or self.config.programme)
+
+    def open_schedule(self, *, read_only: bool = False):
+        """The configured database, opened once for the command, with the programme's rules
+        (an async context manager of a ScheduleStore)."""
+        from ivr.operators.session import open_schedule
+        return open_schedule(self.config, self.programme, read_only=read_only)
 
 
 pass_settings = click.make_pass_decorator(Settings, ensure=True)
 
 
+def show_error(message: str) -> None:
+    """`error: <message>` on standard error: how every failure reads."""
+    from ivr.journal import journal_prefix
+    click.echo(f"{journal_prefix(3)}error: {message}", err=True)
+
+
 def fail(message: str) -> "click.exceptions.Exit":
     """Print a message to standard error and exit 1."""
-    click.echo(f"error: {message}", err=True)
+    show_error(message)
     raise SystemExit(EXIT_FAILURE)
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ivr.commands.common import confirm_destructive, fail, pass_settings, say
+from ivr.commands.common import Group, confirm_destructive, fail, pass_settings, say
 from ivr.commands.purge import purge_command
 
 
-@click.group(name="db", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="db", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def command() -> None:
     """The database: online backups, restores, migrations, retention purges.
 
@@ -35,7 +35,7 @@ def backup_cmd(settings, file: Path, force: bool) -> None:
     Example:
       ivr db backup /var/backups/ivr/ivr-$(date +%F).db
     """
-    from ivr.adapters.backup import BackupError, backup
+    from ivr.adapters.backup import backup
     from ivr.adapters.store import migrations
 
     config = settings.config
@@ -45,10 +45,7 @@ def backup_cmd(settings, file: Path, force: bool) -> None:
         fail(f"no directory {file.parent}")
     if file.absolute() == config.database.absolute():
         raise click.BadParameter("FILE is the database itself", param_hint="'FILE'")
-    try:
-        info = backup(config.database, file, newest=len(migrations()))
-    except BackupError as e:
-        fail(str(e))
+    info = backup(config.database, file, newest=len(migrations()))
     say(f"backed up {config.database} to {file}: schema {info.version}, {info.subscribers} "
         f"women, {info.attempts} calls, integrity ok")
 
@@ -69,7 +66,7 @@ def restore_cmd(settings, file: Path, yes: bool) -> None:
     Example:
       systemctl stop ivr && ivr db restore /var/backups/ivr/ivr-2026-11-29.db --yes
     """
-    from ivr.adapters.backup import BackupError, inspect, restore
+    from ivr.adapters.backup import inspect, restore
     from ivr.adapters.store import migrations
     from ivr.run_lock import RunError, RunLock
 
@@ -77,10 +74,7 @@ def restore_cmd(settings, file: Path, yes: bool) -> None:
     newest = len(migrations())
     if file.absolute() == config.database.absolute():
         raise click.BadParameter("FILE is the database itself", param_hint="'FILE'")
-    try:
-        info = inspect(file, newest)          # refuse a bad file before asking
-    except BackupError as e:
-        fail(str(e))
+    info = inspect(file, newest)              # refuse a bad file before asking
     confirm_destructive(yes, f"replace {config.database} with {file} ({info.subscribers} "
                              f"women, {info.attempts} calls)?")
     try:
@@ -88,7 +82,7 @@ def restore_cmd(settings, file: Path, yes: bool) -> None:
             info, kept = restore(file, config.database, newest)
     except RunError as e:
         fail(f"{e}: stop it first (systemctl stop ivr)")
-    except (BackupError, OSError) as e:
+    except OSError as e:
         fail(str(e))
     if kept is not None:
         say(f"the database before the restore is kept in {kept}")
@@ -112,18 +106,15 @@ def migrate_cmd(settings) -> None:
     Example:
       ivr db migrate
     """
-    from ivr.adapters.backup import BackupError, version_of
-    from ivr.adapters.store import Store, StoreError, migrations
+    from ivr.adapters.backup import version_of
+    from ivr.adapters.store import Store, migrations
     from ivr.run_lock import RunError, RunLock
 
     config = settings.config
     newest = len(migrations())
     current = 0
     if config.database.exists():
-        try:
-            current = version_of(config.database)
-        except BackupError as e:
-            fail(str(e))
+        current = version_of(config.database)
     if current == newest:
         say(f"{config.database} is at schema {newest} already: nothing to do")
         return
@@ -141,7 +132,7 @@ def migrate_cmd(settings) -> None:
             kept = asyncio.run(go())
     except RunError as e:
         fail(f"{e}: stop it first (systemctl stop ivr)")
-    except (StoreError, OSError) as e:
+    except OSError as e:
         fail(str(e))
     if kept is not None:
         say(f"backed up to {kept} first")

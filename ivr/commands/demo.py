@@ -24,7 +24,7 @@ def command(settings, ring_timeout, as_json):
     answers, presses a key, is busy, rings out, hangs up, rejects, stays on or is congested.
     The calling service (the dial loop of `ivr run`) calls each with the message due for her
     week, retries by the programme's policy, and stops when nothing more is due soon.
-    Results go to <home>/demo.db (new each run; your real database is not touched).
+    What happened is stored in <home>/demo.db (new each run; your real database is not touched).
     Needs the sandbox (ivr sandbox start) and the demo audio (ivr audio demo).
 
     \b
@@ -39,7 +39,8 @@ def command(settings, ring_timeout, as_json):
     say("demo: calling the demo women now through the sandbox Asterisk (each demo woman lives "
         "where it is midday now, so her 12-15 slot is open)")
     try:
-        rows = asyncio.run(run_demo(config, utc_now(), ring_timeout=ring_timeout))
+        rows = asyncio.run(run_demo(config, utc_now(), ring_timeout=ring_timeout,
+                                    programme=settings.programme))
     except (AmiError, StoreError, OSError) as e:
         fail(f"{e}\n(is the sandbox running? `ivr sandbox start`; "
              "is there audio? `ivr audio demo`)")

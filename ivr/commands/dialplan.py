@@ -10,11 +10,12 @@ from pathlib import Path
 
 import click
 
-from ivr.commands.common import EXIT_FAILURE, Settings, emit_json, pass_settings, say
+from ivr.commands.common import Group, Settings, emit_json, pass_settings, say
 from ivr.dialplan.check import check_dialplan, check_manager
 from ivr.dialplan.parse import Problem, inline_includes, parse_dialplan
 from ivr import constants as C
 from ivr import missed_fallback
+from ivr.errors import ProblemsFound
 from ivr.intake import BAD_DIR, IntakeError, prepare_spool
 
 AMI_TEMPLATE = Path("ami") / "ivr-manager.conf"
@@ -41,7 +42,7 @@ def production_files(directory: Path) -> dict[str, str]:
     return files
 
 
-@click.group(name="dialplan", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="dialplan", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def command() -> None:
     """The Asterisk side: check it against the code, install the fallback AGI script.
 
@@ -104,8 +105,7 @@ def _report(problems: list[Problem], as_json: bool, count: int, live: bool) -> N
             click.echo(str(p))
     scope = f"{count} dialplan file(s)" + (" and the running Asterisk" if live else "")
     if problems:
-        say(f"dialplan check: {len(problems)} problem(s) in {scope}")
-        sys.exit(EXIT_FAILURE)
+        raise ProblemsFound(f"dialplan check: {len(problems)} problem(s) in {scope}")
     say(f"dialplan check: {scope} OK")
 
 
@@ -130,7 +130,7 @@ def install_agi(settings: Settings, agi_dir: Path, python: str, spool_owner: str
     """
     try:
         path = missed_fallback.install_wrapper(agi_dir, python)
-    except missed_fallback.FallbackError as e:
+    except missed_fallback.FallbackError as e:      # shown click's way (`Error:`), as always
         raise click.ClickException(str(e)) from None
     say(f"wrote {path} (runs {python} -m ivr.missed_fallback)")
     spool = settings.config.spool

@@ -71,14 +71,12 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
     from ivr.operators.imports import checked
     from ivr.operators.normalise import short_text
     from ivr.operators.records import show_woman
-    from ivr.operators.session import (actor_name, audit_reveal, open_schedule, programme_of,
-                                       run, utc_now)
+    from ivr.operators.session import actor_name, audit_reveal, run, utc_now
     from ivr.phone import Phone, PhoneError
-    from scheduler.model import SchedulerError, Subscriber
+    from scheduler.model import Subscriber
     from scheduler.slots import zone
 
-    config = settings.config
-    programme = programme_of(config)
+    config, programme = settings.config, settings.programme
     now = utc_now()
     try:
         digits = (Phone.unchecked(phone) if unchecked_number else
@@ -99,21 +97,18 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
                             partner=short_text(partner, "partner"),
                             health_worker=short_text(health_worker, "health_worker"),
                             consent_date=consent_date)
-    except (ValueError, SchedulerError) as e:
+    except ValueError as e:
         fail(str(e))
 
     async def go():
-        async with open_schedule(config, programme) as sched:
+        async with settings.open_schedule() as sched:
             e = enrolment
             done = await sched.enrol(e.subscriber, now, actor=actor_name(actor), name=e.name,
                                      partner=e.partner, health_worker=e.health_worker,
                                      consent_date=e.consent_date, re_enrol=re_enrol)
             return await show_woman(sched.store, done.id, reveal=reveal, iso=as_json)
 
-    try:
-        record = run(go())
-    except SchedulerError as e:
-        fail(str(e))
+    record = run(go())
     if reveal:
         audit_reveal(config, "enrol", [record["id"]], actor)
     if as_json:

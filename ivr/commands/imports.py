@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from ivr.commands.common import EXIT_FAILURE, emit_json, fail, is_terminal, pass_settings, say
+from ivr.commands.common import emit_json, fail, is_terminal, pass_settings, say
 from ivr.commands.enrol import free_text_option
+from ivr.errors import ProblemsFound
 
 
 
@@ -63,7 +64,7 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
       curl -s https://partner.example/export.csv | ivr import -
     """
     from ivr.operators import enrolment, imports
-    from ivr.operators.session import actor_name, open_schedule, programme_of, run, utc_now
+    from ivr.operators.session import actor_name, run, utc_now
     from scheduler.model import SchedulerError
 
     if template:
@@ -78,8 +79,7 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
             data = file.read_bytes()
     except OSError as e:
         fail(f"cannot read {file}: {e.strerror or e}")
-    config = settings.config
-    programme = programme_of(config)
+    programme = settings.programme
     now = utc_now()
     if is_terminal():
         say(f"checking {file}...")
@@ -97,15 +97,14 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
 
     report(plan.errors, "error")
     if plan.refused:
-        say(f"{len(plan.refused)} row(s) with control or bidi-control characters (line(s) "
-            f"{', '.join(str(p.line) for p in plan.refused)}): nothing imported")
-        raise SystemExit(EXIT_FAILURE)
+        raise ProblemsFound(f"{len(plan.refused)} row(s) with control or bidi-control characters "
+                            f"(line(s) {', '.join(str(p.line) for p in plan.refused)}): "
+                            "nothing imported")
     if strict and plan.errors:
-        say(f"{len(plan.errors)} bad row(s): nothing imported (--strict)")
-        raise SystemExit(EXIT_FAILURE)
+        raise ProblemsFound(f"{len(plan.errors)} bad row(s): nothing imported (--strict)")
 
     async def go():
-        async with open_schedule(config, programme) as sched:
+        async with settings.open_schedule() as sched:
             if not (is_terminal() and plan.rows):
                 return await enrolment.run_import(sched, plan, now, actor=actor_name(actor),
                                                   dry_run=dry_run)
@@ -132,5 +131,5 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
                    f"{summary['duplicates']} duplicate(s) skipped, {summary['errors']} bad "
                    f"row(s){' (nothing written: --dry-run)' if dry_run else ''}")
     if plan.errors:
-        raise SystemExit(EXIT_FAILURE)
+        raise ProblemsFound()
 

@@ -20,7 +20,7 @@ def purge_command(settings, as_json):
       ivr db purge
     """
     from ivr.adapters.retention import purge_call_records
-    from ivr.operators.session import actor_name, open_schedule, run, utc_now
+    from ivr.operators.session import actor_name, run, utc_now
 
     config = settings.config
     keep = config.privacy.keep_call_records
@@ -30,7 +30,7 @@ def purge_command(settings, as_json):
     now = utc_now()
 
     async def go():
-        async with open_schedule(config) as sched:
+        async with settings.open_schedule() as sched:
             return await purge_call_records(sched.store, now - keep, now=now,
                                             actor=actor_name())
 

@@ -51,18 +51,18 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
       ivr report --section at_risk --csv --reveal > to_call.csv   # for the call centre
     """
     from ivr.operators.report import ReportRequest, build_report
-    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run, utc_now
+    from ivr.operators.session import audit_reveal, run, utc_now
 
     if as_json and as_csv:
         raise click.UsageError("choose --json or --csv, not both")
     if first and last and first > last:
         raise click.UsageError(f"--from {first} is after --to {last}")
     config = settings.config
-    programme = programme_of(config)
+    programme = settings.programme
     now = utc_now()
 
     async def go():
-        async with open_schedule(config, programme, read_only=True) as sched:
+        async with settings.open_schedule(read_only=True) as sched:
             return await build_report(sched.store, programme,
                                       ReportRequest(first, last, by, reveal), now)
 

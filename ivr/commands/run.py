@@ -7,11 +7,10 @@ import time
 
 import click
 
-from ivr.adapters.ami import AmiError
 from ivr.adapters.store import StoreError
-from ivr.commands.common import EXIT_FAILURE, emit_json, fail, pass_settings, say
-from ivr.config import ConfigError
+from ivr.commands.common import emit_json, fail, pass_settings, say
 from ivr.constants import DRAIN_SECONDS
+from ivr.errors import ProblemsFound
 from ivr.logs import setup_logging
 
 
@@ -50,27 +49,20 @@ def run_command(settings, trunks, until_idle, log_level, drain_seconds):
     from ivr.app import running
     from ivr.metrics import serving
     from ivr.notify import Notifier, notifying
-    from ivr.adapters.schedule_store import ScheduleStore
-    from ivr.run_lock import RunError, RunLock
+    from ivr.run_lock import RunLock
     from ivr.service import Dialer
-    from scheduler.programme import load_programme
 
     setup_logging(log_level)
-    config = settings.config
-    try:
-        chosen = config.run_trunks(trunks)
-    except ConfigError as e:
-        fail(str(e))
+    config, programme = settings.config, settings.programme
+    chosen = config.run_trunks(trunks)
 
     async def go():
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        programme = load_programme(config.programme)
-        async with running(config) as service:
-            schedule = ScheduleStore(service.store, programme)
-            dialer = Dialer(service, schedule, chosen, region=programme.region,
+        async with running(config, programme=programme) as service:
+            dialer = Dialer(service, service.schedule, chosen, region=programme.region,
                             lease_seconds=programme.retry.lease.total_seconds())
             async with serving(config.metrics, dialer), \
                     notifying(Notifier(), lambda: dialer.loop_at, stop):
@@ -80,10 +72,8 @@ def run_command(settings, trunks, until_idle, log_level, drain_seconds):
     try:
         with RunLock(config.database):
             final = asyncio.run(go())
-    except (RunError, AmiError, StoreError, OSError) as e:
-        from ivr.journal import journal_prefix
-        say(f"{journal_prefix(3)}error: {e}")            # an error in the journal too
-        raise SystemExit(EXIT_FAILURE) from None
+    except OSError as e:
+        fail(str(e))                                    # an error in the journal too
     say(f"ivr run: stopped; placed {final['placed']} call(s): "
         + ", ".join(f"{n} {k}" for k, n in sorted(final["outcomes"].items())))
 
@@ -158,4 +148,4 @@ def _exit_if_unhealthy(problems: list[str]) -> None:
     """The health probe's answer: exit 1, saying why, when there is any problem."""
     _say_problems(problems)
     if problems:
-        raise SystemExit(EXIT_FAILURE)
+        raise ProblemsFound()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ivr.commands.common import EXIT_FAILURE, Settings, emit_json, pass_settings, say
+from ivr.commands.common import Group, Settings, emit_json, pass_settings, say
 from ivr.config import home_dir
-from ivr.sandbox import Sandbox, SandboxError, SandboxStatus
+from ivr.sandbox import Sandbox, SandboxStatus
 
 
 def _sandbox(settings: Settings) -> Sandbox:
@@ -20,12 +20,7 @@ def _sandbox(settings: Settings) -> Sandbox:
     return Sandbox(home)
 
 
-def _fail(e: SandboxError) -> None:
-    say(f"error: {e}")
-    raise SystemExit(EXIT_FAILURE)
-
-
-@click.group(name="sandbox", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="sandbox", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def command() -> None:
     """A private Asterisk 22 (Debian sid's build, unpacked under $IVR_HOME/sandbox).
 
@@ -46,10 +41,7 @@ def provision(settings: Settings) -> None:
       ivr sandbox provision      # ~10 s the first time, instant afterwards
     """
     t = time.monotonic()
-    try:
-        version = _sandbox(settings).provision()
-    except SandboxError as e:
-        _fail(e)
+    version = _sandbox(settings).provision()
     say(f"sandbox: {version} ready in {time.monotonic() - t:.1f} s")
 
 
@@ -64,10 +56,7 @@ def start(settings: Settings, timeout: float) -> None:
       ivr sandbox start
     """
     t = time.monotonic()
-    try:
-        st = _sandbox(settings).start(timeout=timeout)
-    except SandboxError as e:
-        _fail(e)
+    st = _sandbox(settings).start(timeout=timeout)
     _say_running(st, time.monotonic() - t)
 
 
@@ -95,10 +84,7 @@ def restart(settings: Settings, timeout: float, new_process: bool) -> None:
       ivr sandbox restart --new-process     # when its CLI no longer answers
     """
     t = time.monotonic()
-    try:
-        st = _sandbox(settings).restart(timeout=timeout, new_process=new_process)
-    except SandboxError as e:
-        _fail(e)
+    st = _sandbox(settings).restart(timeout=timeout, new_process=new_process)
     _say_running(st, time.monotonic() - t)
 
 
@@ -112,10 +98,7 @@ def stop(settings: Settings, timeout: float) -> None:
     Example:
       ivr sandbox stop
     """
-    try:
-        _sandbox(settings).stop(timeout=timeout)
-    except SandboxError as e:
-        _fail(e)
+    _sandbox(settings).stop(timeout=timeout)
     say("sandbox: stopped")
 
 
@@ -129,10 +112,7 @@ def status(settings: Settings, as_json: bool) -> None:
     Example:
       ivr sandbox status --json
     """
-    try:
-        st = _sandbox(settings).status()
-    except SandboxError as e:
-        _fail(e)
+    st = _sandbox(settings).status()
     if as_json:
         emit_json(asdict(st))
     else:
@@ -153,10 +133,7 @@ def cli(settings: Settings, words: tuple[str, ...], timeout: float) -> None:
       ivr sandbox cli dialplan show sim-phones
       ivr sandbox cli "pjsip show endpoints"
     """
-    try:
-        click.echo(_sandbox(settings).cli(" ".join(words), timeout=timeout), nl=False)
-    except SandboxError as e:
-        _fail(e)
+    click.echo(_sandbox(settings).cli(" ".join(words), timeout=timeout), nl=False)
 
 
 @command.command()
@@ -168,8 +145,5 @@ def reload(settings: Settings) -> None:
     Example:
       ivr sandbox reload         # after editing dialplan/*.conf
     """
-    try:
-        _sandbox(settings).reload()
-    except SandboxError as e:
-        _fail(e)
+    _sandbox(settings).reload()
     say("sandbox: configuration reloaded")

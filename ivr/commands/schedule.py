@@ -5,11 +5,11 @@ from dataclasses import replace
 
 import click
 
-from ivr.commands.common import emit_json, fail, pass_settings, say
+from ivr.commands.common import Group, emit_json, fail, pass_settings, say
 from ivr.commands.enrol import parse_date_option
 
 
-@click.group(name="schedule")
+@click.group(name="schedule", cls=Group)
 def command() -> None:
     """Look ahead at the calling schedule."""
 
@@ -37,12 +37,12 @@ def preview_cmd(settings, day, summary, as_json, reveal):
     """
     from ivr.adapters.store import open_store
     from ivr.operators.preview import preview, snapshot
-    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run, utc_now
+    from ivr.operators.session import audit_reveal, open_schedule, run, utc_now
     from ivr.operators.text import table
     from scheduler.slots import local_date, zone
 
     config = settings.config
-    programme = programme_of(config)
+    programme = settings.programme
     now = utc_now()
     today = local_date(now, zone(programme.timezone))
     day = day or today

@@ -53,14 +53,10 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
       ivr simulate --programme mmitra --women 10000 --days 365 --answer-rate 0.6 --seed 1 --json
       ivr simulate --women 100 --days 660 --answer-rate 1 --enrol lmp --no-life-events
     """
-    from scheduler.programme import ProgrammeError, load_programme
     from scheduler.simulation import Population, simulate
     from scheduler.slots import zone
 
-    try:
-        programme = load_programme(programme_name or settings.config.programme)
-    except ProgrammeError as e:
-        raise click.ClickException(str(e)) from None
+    programme = settings.programme_named(programme_name)
     for name in timezones:
         try:
             zone(name)

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import click
 
-from ivr.commands.common import (confirm_destructive, emit_json, fail,
-                                 pass_settings, say)
+from ivr.commands.common import Group, confirm_destructive, emit_json, fail, pass_settings, say
 from ivr.commands.enrol import free_text_option, parse_date_option
 
 EVENTS = ("birth", "miscarriage", "still_birth", "infant_death", "maternal_death")
 
 
-@click.group(name="women")
+@click.group(name="women", cls=Group)
 def command() -> None:
     """Find, show and change women's records (list, show, update, event, pause, resume,
     opt-out), and her rights over her data (export, erase)."""
@@ -47,12 +46,12 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
       ivr women list --phone 9876543210
     """
     from ivr.operators.records import list_women
-    from ivr.operators.session import audit_reveal, open_schedule, programme_of, run
+    from ivr.operators.session import audit_reveal, run
     from ivr.operators.text import table
     from ivr.phone import Phone, PhoneError
 
     config = settings.config
-    programme = programme_of(config)
+    programme = settings.programme
     digits = None
     if phone:
         try:
@@ -61,7 +60,7 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
             digits = "".join(ch for ch in phone if ch.isdigit())
 
     async def go():
-        async with open_schedule(config, programme, read_only=True) as sched:
+        async with settings.open_schedule(read_only=True) as sched:
             return await list_women(sched.store, status=status, partner=partner,
                                     language=language, slot=slot, phone=digits, name=name,
                                     limit=limit, reveal=reveal, iso=as_json)
@@ -106,10 +105,10 @@ def show_cmd(settings, woman_id, as_json, reveal):
 def _show(settings, woman_id: int, reveal: bool, command: str = "women show",
           actor: str | None = None, iso: bool = False) -> dict:
     from ivr.operators.records import show_woman
-    from ivr.operators.session import audit_reveal, open_schedule, run
+    from ivr.operators.session import audit_reveal, run
 
     async def go():
-        async with open_schedule(settings.config, read_only=True) as sched:
+        async with settings.open_schedule(read_only=True) as sched:
             return await show_woman(sched.store, woman_id, reveal=reveal, iso=iso)
 
     record = run(go())
@@ -145,7 +144,7 @@ def _print_record(r: dict) -> None:
 
 @command.command(name="update")
 @click.argument("woman_id", type=int)
-@click.option("--phone", help="Her new number.")
+@click.option("--phone", help="Her new phone number.")
 @click.option("--name", help="Her name.")
 @click.option("--language", "--lang", "language", help="Her language.")
 @click.option("--slot", help="Her time slot (her next call moves into it).")
@@ -170,12 +169,11 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
     """
     from ivr.operators.imports import check_consent_date
     from ivr.operators.normalise import short_text
-    from ivr.operators.session import actor_name, open_schedule, programme_of, utc_now
+    from ivr.operators.session import actor_name, utc_now
     from ivr.phone import Phone
     from scheduler.slots import local_date, zone
 
-    config = settings.config
-    programme = programme_of(config)
+    programme = settings.programme
     fields = {}
     try:
         if phone is not None:
@@ -201,7 +199,7 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
     now, who = utc_now(), actor_name(actor)
 
     async def go():
-        async with open_schedule(config, programme) as sched:
+        async with settings.open_schedule() as sched:
             async with sched.store.transaction():        # both changes, or neither
                 if fields:
                     await sched.update(woman_id, now, actor=who, **fields)
@@ -215,12 +213,8 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
 def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str,
             actor: str | None, command: str) -> None:
     from ivr.operators.session import run
-    from scheduler.model import SchedulerError
 
-    try:
-        run(go())
-    except SchedulerError as e:
-        fail(str(e))
+    run(go())
     say(done)
     record = _show(settings, woman_id, reveal, command, actor, iso=as_json)
     if as_json:
@@ -253,7 +247,7 @@ def event_cmd(settings, woman_id, event, day, yes, as_json, actor, reveal):
       ivr women event 42 birth --date 03/11/2026
       ivr women event 42 miscarriage --yes
     """
-    from ivr.operators.session import actor_name, open_schedule, utc_now
+    from ivr.operators.session import actor_name, utc_now
     from scheduler.model import LifeEvent
 
     event = event.lower().replace("-", "_")
@@ -264,7 +258,7 @@ def event_cmd(settings, woman_id, event, day, yes, as_json, actor, reveal):
     now, who = utc_now(), actor_name(actor)
 
     async def go():
-        async with open_schedule(settings.config) as sched:
+        async with settings.open_schedule() as sched:
             if event == "birth":
                 await sched.register_birth(woman_id, day, now, actor=who)
             else:
@@ -282,14 +276,14 @@ def _status_command(name: str, method: str, summary: str, example: str, confirm:
     @_reveal
     @pass_settings
     def cmd(settings, woman_id, as_json, actor, reveal, **kw):
-        from ivr.operators.session import actor_name, open_schedule, utc_now
+        from ivr.operators.session import actor_name, utc_now
 
         if confirm:
             confirm_destructive(kw.get("yes", False), confirm.format(woman_id))
         now, who = utc_now(), actor_name(actor)
 
         async def go():
-            async with open_schedule(settings.config) as sched:
+            async with settings.open_schedule() as sched:
                 await getattr(sched, method)(woman_id, now, actor=who)
 
         _change(go, settings, woman_id, as_json, reveal, f"{name}: woman {woman_id}", actor,
@@ -327,10 +321,10 @@ def export_cmd(settings, woman_id, actor):
     """
     from ivr.adapters.erasure import export_woman
     from ivr.adapters.subscribers import audit
-    from ivr.operators.session import actor_name, open_schedule, run, utc_now
+    from ivr.operators.session import actor_name, run, utc_now
 
     async def go():
-        async with open_schedule(settings.config) as sched:
+        async with settings.open_schedule() as sched:
             async with sched.store.transaction():
                 data = await export_woman(sched.store, woman_id)
                 if data is not None:
@@ -352,11 +346,11 @@ def export_cmd(settings, woman_id, actor):
 @pass_settings
 def erase_cmd(settings, woman_id, yes, actor):
     """Erase her personal data at her request: phone, name, dates, partner, health worker,
-    consent date, the channel names and keys of her calls, her messages' due dates and the
-    details of her history, from every table. Anonymous counts stay (`ivr report` gives the
-    same figures). A woman still enrolled is opted out first; the number of a woman who
-    opted out is kept only as a keyed hash, so it is not called again (`ivr enrol
-    --re-enrol` when she asks to come back). Cannot be undone.
+    consent date, the channel names of her calls and the keys she pressed, her messages' due
+    dates and the details of her history, from every table. Anonymous counts stay (`ivr
+    report` gives the same figures). A woman still enrolled is opted out first; the number
+    of a woman who opted out is kept only as a keyed hash, so it is not called again (`ivr
+    enrol --re-enrol` when she asks to come back). Cannot be undone.
 
     \b
     Example:
@@ -364,14 +358,13 @@ def erase_cmd(settings, woman_id, yes, actor):
       ivr women erase 42 --yes
     """
     from ivr.adapters.erasure import erase_woman, key_path, same_number
-    from ivr.operators.session import actor_name, open_schedule, run, utc_now
-    from scheduler.model import SchedulerError
+    from ivr.operators.session import actor_name, run, utc_now
 
     confirm_destructive(yes, f"erase the personal data of woman {woman_id}? This cannot be undone")
     now, who = utc_now(), actor_name(actor)
 
     async def go():
-        async with open_schedule(settings.config) as sched:
+        async with settings.open_schedule() as sched:
             her = await sched.subscriber(woman_id)
             others = await same_number(sched.store, woman_id)
             live = not her.status.ended
@@ -381,10 +374,7 @@ def erase_cmd(settings, woman_id, yes, actor):
                 if live else None)
             return done, others, key_path(sched.store)
 
-    try:
-        done, others, key = run(go())
-    except SchedulerError as e:
-        fail(str(e))
+    done, others, key = run(go())
     say(f"erased woman {woman_id}: {done['calls']} call(s), {done['missed_calls']} missed "
         f"call(s), {done['messages']} message(s), {done['history']} history row(s)"
         + (f"; her number is kept only as a keyed hash (key: {key}, back it up)"

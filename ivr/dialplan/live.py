@@ -19,6 +19,7 @@ from ivr import constants as C
 from ivr.config import Config
 from ivr.dialplan.check import REQUIRED_EXTENS
 from ivr.dialplan.parse import Dialplan, Problem
+from ivr.errors import Unavailable
 from ivr.netaddr import agi_url
 from ivr.protocol.ami import safe
 
@@ -31,7 +32,7 @@ FORBIDDEN_ACTIONS = ("Command", "ModuleLoad", "ModuleCheck", "Reload", "UpdateCo
                      "GetConfig", "Restart")
 
 
-class LiveError(Exception):
+class LiveError(Unavailable):
     """Asterisk could not be reached or refused the login; the message says which."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from ivr.adapters.schedule_women import Enrolment
+from ivr.errors import BadInput
 from ivr.operators.normalise import forbidden_character, optional_date, short_text
 from ivr.phone import Phone
 from scheduler import lifecycle
@@ -43,7 +44,7 @@ EXAMPLE_ROW = {"phone": "+91 98765 43210", "name": "सीमा पाटील
                "health_worker": "Asha Kamble", "timezone": ""}
 
 
-class ImportFileError(Exception):
+class ImportFileError(BadInput):
     """The file as a whole cannot be read (not UTF-8, no header, unknown columns)."""
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import AsyncIterator
 
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.adapters.store import StoreError, open_store
+from ivr.adapters.store import open_store
 from ivr.config import Config
 from scheduler.programme import Programme, load_programme
 
@@ -47,12 +47,8 @@ async def open_schedule(config: Config, programme: Programme | None = None, *,
 
 
 def run(coro):
-    """Run a command's coroutine; a store that cannot be opened is a plain error (exit 1)."""
-    try:
-        return asyncio.run(coro)
-    except StoreError as e:
-        from ivr.commands.common import fail
-        fail(str(e))
+    """Run a command's coroutine (a store that cannot be opened is an Unavailable: exit 1)."""
+    return asyncio.run(coro)
 
 
 def audit_reveal(config: Config, command: str, women: list[int] | None,

@@ -26,13 +26,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
+from ivr.errors import Unavailable
+
 MAX_LINE = 64 * 1024          # longest line we accept (a usage text line is < 1 KiB)
 MAX_ENV_LINES = 512           # agi_* header lines in one request (Asterisk sends ~25 + args)
 MAX_USAGE_LINES = 1000        # lines of one multi-line 520 reply
 _DTMF = frozenset("0123456789*#ABCD")
 
 
-class AgiProtocolError(Exception):
+class AgiProtocolError(Unavailable):
     """The peer sent something that is not AGI (or broke a limit)."""
 
 

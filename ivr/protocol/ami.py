@@ -20,16 +20,17 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from ivr import constants as C
+from ivr.errors import BadInput, Unavailable
 from ivr.protocol.outcome import parse_int
 
 _BAD = re.compile(r"[\r\n\x00]")
 
 
-class UnsafeValue(ValueError):
+class UnsafeValue(BadInput, ValueError):
     """A value that must not be sent to Asterisk (CR, LF or NUL in it)."""
 
 
-class UnsafeMessage(ValueError):
+class UnsafeMessage(Unavailable, ValueError):
     """An AMI message that must not be acted on (see ``refusal``)."""
 
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ivr.errors import Unavailable
 
-class SandboxError(Exception):
+
+class SandboxError(Unavailable):
     """The sandbox Asterisk could not be provisioned, started, stopped or reached.
 
     The message says what failed and what to do about it."""
