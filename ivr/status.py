@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from ivr.adapters.counts import service_counts
 from ivr.adapters.store import open_store
 from ivr.config import Config
-from scheduler.programme import load_programme
 from scheduler.slots import local_date, local_instant, zone
 
 STALE_AFTER = 5.0       # a status file older than this belongs to a dead process
@@ -67,8 +66,8 @@ def status_json(status: dict) -> dict:
     return convert(status)
 
 
-async def read_status(config: Config, now: float) -> dict:
-    tz = load_programme(config.programme).timezone
+async def read_status(config: Config, tz: str, now: float) -> dict:
+    """`tz`: the programme's zone (its day is "today"), from the command's composition root."""
     lo, hi = today_bounds(datetime.fromtimestamp(now, timezone.utc), tz)
     async with await open_store(config, read_only=True) as store:
         counts = await service_counts(store, day_from=lo.timestamp(), day_to=hi.timestamp(),

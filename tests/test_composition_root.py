@@ -46,6 +46,14 @@ def test_an_operator_command_loads_each_once(tmp_path):
     assert counts == {"config": 1, "programme": 1, "store": 1, "schedule": 1}
 
 
+def test_ivr_status_loads_the_programme_once(tmp_path):
+    """`ivr status` (no service running: exit 1) reads today's counts in the programme's zone
+    from the programme the composition root loaded (ivr/status.py no longer loads its own)."""
+    code, counts, err = counts_of(tmp_path, "status")
+    assert code == 1 and "not running" in err, err
+    assert counts["programme"] == 1 and counts["config"] == 1, counts
+
+
 @pytest.mark.sandbox
 def test_ivr_run_until_idle_builds_everything_once(sandbox, test_sounds, tmp_path):
     """A real `ivr run --until-idle` against the sandbox, one woman called: the configuration,

@@ -57,7 +57,7 @@ async def test_status_counts_the_calls_of_the_programmes_today(tmp_path, utc_ser
             await store.attempt_ended(aid, at=at.timestamp() + 30, outcome=outcome)
     finally:
         await store.close()
-    status = await asyncio.wait_for(read_status(config, now.timestamp()), 10)
+    status = await asyncio.wait_for(read_status(config, "Asia/Kolkata", now.timestamp()), 10)
     assert status["today"] == {"answered": 1}
     assert status["day"] == {"date": "2026-12-01", "timezone": "Asia/Kolkata",
                              "from": "2026-12-01T00:00:00+05:30",

@@ -99,7 +99,7 @@ def status_command(settings, as_json):
     now = time.time()
     problems = health(config, now)
     try:
-        status = asyncio.run(read_status(config, now))
+        status = asyncio.run(read_status(config, settings.programme.timezone, now))
     except (StoreError, OSError) as e:
         _say_problems(problems)
         fail(str(e))
