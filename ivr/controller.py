@@ -128,6 +128,9 @@ class Controller:
         except asyncio.CancelledError:
             if not self.leave_calls_up:
                 await asyncio.shield(self.hang_up_call(call.channel_id))
+            elif call.tracker.listening is not None:      # for the next start's recovery
+                await asyncio.shield(call_records.left_live(self.store, attempt_id,
+                                                            call.tracker.listening))
             raise
         finally:
             self.live.pop(attempt_id, None)
