@@ -186,9 +186,13 @@ class CallTracker:
             return []
         if not_placed or not (link_lost or self.link_broke):
             return self._lose(now, why, not_placed)
-        self.state, self._lost_why = RECOVERING, why
+        self._lost_why = why
         self.deadline = now + self.ring_timeout + RECOVER_SECONDS
-        return [ListChannels()] if self.link_up else []
+        if not self.link_up:
+            self.state = RECOVERING
+            return []
+        self.state = CHECKING                    # back already
+        return [ListChannels()]
 
     def newstate(self, now: float, channel_state: str) -> list[Action]:
         if channel_state in REACHED_STATES and self.state != DONE:

@@ -212,6 +212,16 @@ def test_link_lost_while_ringing_and_the_channel_gone_when_it_is_back():
         "AMI connection lost before the outcome"), link_lost=True)
 
 
+def test_link_lost_and_back_before_the_originates_failure_arrives():
+    t = dialling()
+    t.link_lost(105.0)
+    assert t.link_back(106.0) == []
+    assert t.originate_failed(106.1, "lost", not_placed=False, link_lost=True) == [
+        ListChannels()]
+    assert t.channels(106.2, {CH: "Local/x;1"}) == []
+    assert Answered(110.0, "Local/9190@x;1") in t.originate_response(110.0, response(True, 4))
+
+
 def test_link_lost_while_ringing_and_asterisk_cannot_list_its_channels():
     t = lost_while_ringing()
     assert report_of(t.channels(108.1, None)).outcome is Outcome.FAILED
