@@ -8,14 +8,14 @@ the clock (`tick(now)` once `deadline` has come). Out: actions for the shell
 answer time (crash safety), list Asterisk's channels, hang up channels by name, and at the
 end release the attempt with the call's report.
 
-The rules (measured on the sandbox, see docs and tests/test_call_tracker.py):
+The rules (tests/test_call_tracker.py):
 - A failed Originate waits up to CAUSE_GRACE_SECONDS for the Hangup that carries the cause.
-- An answered call ends with the Hangup of our channel; longer than MAX_CALL_SECONDS it is cut.
-  Once ended, the in-call flow has FLOW_GRACE_SECONDS to report.
+  An answered call ends with the Hangup of our channel (cut after MAX_CALL_SECONDS); the
+  in-call flow then has FLOW_GRACE_SECONDS to report.
 - The AMI link lost before the Originate's outcome: Asterisk may still ring her phone. Once
   the link is back (within the ring timeout + RECOVER_SECONDS) and Asterisk still has the
   call's channel, the call is taken back: its outcome comes from the OriginateResponse event,
-  the in-call route (she answered) or the Hangup of its channel. Otherwise the call is lost:
+  the in-call route (she answered) or the Hangup of its channel. Otherwise it is lost:
   answered if the in-call route has it, failed if not.
 - The link lost while answered: the end of the in-call flow stands in for the Hangup while
   the link is away; once back, a channel Asterisk no longer has has ended.
@@ -42,7 +42,6 @@ FLOW_GRACE_SECONDS = 10.0
 REACHED_STATES = frozenset({"5", "6"})          # Ringing, Up
 
 
-# ---------------------------------------------------------------------------- values
 @dataclass(frozen=True)
 class Listening:
     """The in-call route's report: what she heard and did (written with the call's end)."""
@@ -73,7 +72,6 @@ class CallReport:
         return self.listening.heard_share if self.listening is not None else None
 
 
-# ---------------------------------------------------------------------------- actions
 @dataclass(frozen=True)
 class SendOriginate:
     """Write the call's Originate now; answer with originate_response or originate_failed."""
