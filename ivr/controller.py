@@ -223,6 +223,10 @@ class Controller:
             call.feed(call.tracker.originate_failed(
                 self.clock(), str(e), not_placed=isinstance(e, NotPlaced), link_lost=link_lost))
             return
+        except Exception as e:        # noqa: BLE001 - the tracker must hear of it, or wait on
+            log.error("attempt %s: the Originate's outcome failed: %r", call.attempt_id, e)
+            call.feed(call.tracker.originate_failed(self.clock(), repr(e), not_placed=False))
+            return
         call.feed(call.tracker.originate_response(self.clock(), response))
 
     async def _next(self, call: LiveCall) -> list[Action]:

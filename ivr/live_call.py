@@ -47,10 +47,10 @@ class LiveCall:
                                    self.request.trunk.ring_timeout)
 
     def feed(self, actions: list[Action]) -> None:
-        """Actions of the tracker, to be carried out by the call's controller task."""
-        if actions:
-            self.todo.extend(actions)
-            self.wake.set()
+        """Actions of the tracker, to be carried out by the call's controller task. It is
+        woken even with none: the input may have moved the tracker's deadline."""
+        self.todo.extend(actions)
+        self.wake.set()
 
     @property
     def agi_started(self) -> bool:
