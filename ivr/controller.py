@@ -234,7 +234,7 @@ class Controller:
         tracker = call.tracker
         while not call.todo:
             call.wake.clear()
-            deadline = tracker.deadline
+            deadline = call.waiting_until = tracker.deadline
             if deadline is None:
                 await call.wake.wait()
                 continue

@@ -41,6 +41,7 @@ class LiveCall:
     tracker: CallTracker = field(init=False, repr=False)
     todo: list[Action] = field(default_factory=list, repr=False)      # for the controller
     wake: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    waiting_until: float | None = field(default=None, repr=False)   # the task's deadline
 
     def __post_init__(self) -> None:
         self.tracker = CallTracker(self.attempt_id, self.channel_id,
@@ -48,9 +49,12 @@ class LiveCall:
 
     def feed(self, actions: list[Action]) -> None:
         """Actions of the tracker, to be carried out by the call's controller task. It is
-        woken even with none: the input may have moved the tracker's deadline."""
-        self.todo.extend(actions)
-        self.wake.set()
+        woken too when the input moved the tracker's deadline (the one it waits for)."""
+        if actions:
+            self.todo.extend(actions)
+            self.wake.set()
+        elif self.tracker.deadline != self.waiting_until:
+            self.wake.set()
 
     @property
     def agi_started(self) -> bool:
