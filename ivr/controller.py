@@ -149,20 +149,19 @@ class Controller:
             actions = tracker.start(self.clock())
             while True:
                 for action in actions:
-                    kind = type(action)
-                    if kind is Release:
+                    if isinstance(action, Release):
                         return await self._end(call, action.report)
-                    if kind is SendOriginate:
+                    if isinstance(action, SendOriginate):
                         follower = await self._send(call, originate)
-                    elif kind is Reached:
+                    elif isinstance(action, Reached):
                         if call.on_reached is not None:
                             call.on_reached()
-                    elif kind is Answered:
+                    elif isinstance(action, Answered):
                         await self.store.attempt_answered(call.attempt_id, action.at,
                                                           action.channel)
-                    elif kind is ListChannels:
+                    elif isinstance(action, ListChannels):
                         await self._list_channels(call, action.cut)
-                    elif kind is HangUp:
+                    elif isinstance(action, HangUp):
                         for name in action.channels:
                             await self.hang_up(name)
                 actions = await self._next(call)
