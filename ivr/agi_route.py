@@ -5,7 +5,8 @@ finds the live call by attempt id and serves the session only when it carries th
 secret token, on the channel the Originate named, once (FastAGI itself has no
 authentication). It then picks the language to play (hers, or the programme's fallback when
 her recording is missing: never silence), runs the pure in-call flow (which asks for her
-opt-out to be recorded before she hears it is done), and stores what she heard.
+opt-out to be recorded before she hears it is done), and reports what she heard to the
+call's tracker (written with the call's end, ivr/controller.py).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ivr.adapters.fastagi import AgiSession, run_flow
 from ivr.adapters.log_throttle import LogThrottle
 from ivr.adapters.store import Store
 from ivr.adapters.schedule_store import ScheduleStore
+from ivr.call_tracker import Listening
 from ivr.controller import Controller, LiveCall
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
 from ivr.phone import mask
@@ -61,11 +63,13 @@ class CallRoute:
         if call is None:
             await session.command("SET", "VARIABLE", C.VAR_RESULT, RESULT_REFUSED)
             return
-        call.agi_started = True
+        self.controller.agi_begins(call)
+        listening = None
         try:
-            await self._play(session, call)
+            listening = await self._play(session, call)
         finally:
-            call.flow_done.set()
+            # what she heard goes with the call's report to the one write of its end
+            self.controller.agi_done(call, listening)
 
     def _live_call(self, session: AgiSession) -> LiveCall | None:
         """The live call this session belongs to, or None (logged once): FastAGI has no
@@ -89,7 +93,7 @@ class CallRoute:
                            masked_channel(request.channel[:80]))
         return None
 
-    async def _play(self, session: AgiSession, call: LiveCall) -> None:
+    async def _play(self, session: AgiSession, call: LiveCall) -> Listening | None:
         attempt_id, language = call.attempt_id, call.request.language
         key = call.request.message_key
         played = self.catalogue.language_for(language, key, self.fallback_language)
@@ -97,7 +101,7 @@ class CallRoute:
             log.error("attempt %s: message %s missing in %s and in the fallback %s",
                       attempt_id, key, language, self.fallback_language)
             await session.command("SET", "VARIABLE", C.VAR_RESULT, "no_audio")
-            return
+            return None
         if played != language:
             log.warning("attempt %s: message %s missing in %s, playing %s", attempt_id, key,
                         language, played)
@@ -116,10 +120,9 @@ class CallRoute:
             log.info("attempt %s: she asked for the call centre (%s)", attempt_id,
                      "transferring" if result.ended == ENDED_CALL_CENTRE else
                      f"not transferred: {result.ended}")
-        await self.store.attempt_listened(
-            attempt_id, heard_seconds=result.heard_seconds, message_seconds=plan.message_seconds,
-            heard_share=result.heard_share, ended=result.ended, keys=result.keys,
-            language_played=played, plays=result.plays)
+        return Listening(heard_seconds=result.heard_seconds, message_seconds=plan.message_seconds,
+                         heard_share=result.heard_share, ended=result.ended, keys=result.keys,
+                         language_played=played, plays=result.plays)
 
     async def _opt_out(self, session: AgiSession, attempt_id: int,
                        subscriber_id: int | None) -> bool:

@@ -103,7 +103,8 @@ async def call_and_close(service: Service, request: CallRequest) -> Attempt:
         outcome = Outcome.ANSWERED if row and row.answered_at else Outcome.FAILED
         await asyncio.shield(store.attempt_ended(attempt_id, at=clock(), outcome=outcome))
         raise
-    await store.attempt_ended(attempt_id, at=report.ended_at, outcome=report.outcome)
+    await store.attempt_ended(attempt_id, at=report.ended_at, outcome=report.outcome,
+                              heard_share=report.heard_share)
     attempt = await store.attempt(attempt_id)
     assert attempt is not None
     return attempt

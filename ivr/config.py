@@ -216,7 +216,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         ping_interval=_get(ami, "ping_interval", float, d.ping_interval, "ami"),
         connect_timeout=_get(ami, "connect_timeout", float, d.connect_timeout, "ami"),
     )
-    trunks = []
+    trunks: list[Trunk] = []
     for i, t in enumerate(data.get("trunk", [])):
         where = f"trunk[{i}]"
         if "name" not in t or "dial" not in t:

@@ -14,26 +14,17 @@ import time
 from typing import Awaitable, Callable
 
 from ivr import constants as C
+from ivr.adapters import call_records
 from ivr.adapters.ami import AmiError, AmiGateway, NotPlaced, Originate
 from ivr.adapters.store import Store
+from ivr.call_tracker import (MAX_CALL_SECONDS, Action, Answered, HangUp, ListChannels,
+                              Listening, Reached, Release, SendOriginate)
 from ivr.config import Config
 from ivr.live_call import CallReport, CallRequest, LiveCall  # noqa: F401 - CallRequest: callers'
 from ivr.phone import mask
 from ivr.protocol.ami import Hangup, OriginateResponse, OtherEvent, UserEvent
-from ivr.protocol.outcome import REASON_ANSWERED, classify
-from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
-
-# After a failed originate, how long to wait for the Hangup that carries the cause.
-CAUSE_GRACE_SECONDS = 2.0
-# An answered call longer than this is cut (a stuck channel must not hold a line for ever).
-MAX_CALL_SECONDS = 900.0
-# After the AMI link dropped, how long a call's follower waits for it to come back before it
-# gives the call up (beyond the ring timeout, for a call still ringing).
-RECOVER_SECONDS = 30.0
-# Channel states (AMI Newstate ChannelState) that show the trunk reached her phone.
-_REACHED_STATES = frozenset({"5", "6"})          # Ringing, Up
 
 
 class Controller:
@@ -64,32 +55,25 @@ class Controller:
 
     # ------------------------------------------------------------------ events
     def _on_event(self, event: Hangup | UserEvent | OtherEvent | OriginateResponse) -> None:
-        if isinstance(event, OriginateResponse):
-            # only an Originate sent before a reconnect comes this way (panoramisk hands
-            # the others to their action): the call's follower takes it
-            call = self._call_of(event.action_id.removeprefix("orig-"))
-            if call is not None and call.response is None:
-                call.response = event
-                call.responded.set()
-                if event.success:
-                    call.mark_reached()
-            return
-        if isinstance(event, OtherEvent):
-            if event.name == "Newstate" and event.headers.get("ChannelState") in _REACHED_STATES:
+        if isinstance(event, Hangup):
+            call = self._call_of(event.uniqueid)
+            if call is not None:
+                call.feed(call.tracker.hangup(self.clock(), event))
+        elif isinstance(event, OtherEvent):
+            if event.name == "Newstate":
                 call = self._call_of(event.headers.get("Uniqueid", ""))
                 if call is not None:
-                    call.mark_reached()
-            return
-        if isinstance(event, Hangup):
-            attempt_id = self._by_channel.get(event.uniqueid)
-            call = self.live.get(attempt_id) if attempt_id is not None else None
-            if call is None:
-                return
-            call.hangups[event.uniqueid] = event
-            if event.cause:
-                call.cause_seen.set()
-            if event.uniqueid == call.channel_id:
-                call.ended.set()
+                    call.feed(call.tracker.newstate(self.clock(),
+                                                    event.headers.get("ChannelState", "")))
+            elif event.name == "Shutdown":
+                for call in self.live.values():
+                    call.tracker.shutdown(self.clock())
+        elif isinstance(event, OriginateResponse):
+            # only an Originate sent before a reconnect comes this way (panoramisk hands
+            # the others to their action): the call's tracker takes it
+            call = self._call_of(event.action_id.removeprefix("orig-"))
+            if call is not None:
+                call.feed(call.tracker.originate_response(self.clock(), event))
         elif isinstance(event, UserEvent):
             for handler in self.user_event_handlers:
                 handler(event)
@@ -99,24 +83,37 @@ class Controller:
         return self.live.get(attempt_id) if attempt_id is not None else None
 
     def _on_ami_login(self) -> None:
+        now = self.clock()
+        for call in self.live.values():
+            call.feed(call.tracker.link_back(now))
         for handler in self.login_handlers:
             handler()
 
     def _on_ami_lost(self) -> None:
-        """Hangup events may be lost while AMI is down: an answered call whose FastAGI flow
-        has finished is then over for us (see _run)."""
+        """Hangup events may be lost while AMI is down: the trackers decide what that means
+        for each call (ivr/call_tracker.py)."""
+        now = self.clock()
         for call in self.live.values():
-            call.ami_lost.set()
+            call.feed(call.tracker.link_lost(now))
+
+    # the in-call route's reports (ivr/agi_route.py)
+    def agi_begins(self, call: LiveCall) -> None:
+        call.feed(call.tracker.agi_begins(self.clock()))
+
+    def agi_done(self, call: LiveCall, listening: Listening | None) -> None:
+        call.flow_done.set()
+        call.feed(call.tracker.agi_done(self.clock(), listening))
 
     # ------------------------------------------------------------------ calls
     async def place_call(self, request: CallRequest, attempt_id: int,
                          gate: Callable[[], Awaitable[None]] | None = None,
                          on_reached: Callable[[], None] | None = None) -> CallReport:
         """Originate the call of an attempt row that exists (outcome still NULL), follow it
-        to its end, write what Asterisk said (times, reason, cause; the AGI route writes the
-        listening), and report the outcome. Closing the attempt is the caller's: a test call
-        closes it alone, the service releases it to the scheduler with its decisions.
-        Never raises for a call that simply failed: that is an outcome.
+        to its end, write what Asterisk and the in-call route said (times, reason, cause,
+        listening), and report the outcome. Closing the attempt (its outcome and heard share)
+        is the caller's: a test call closes it alone, the service releases it to the
+        scheduler with its decisions. Never raises for a call that simply failed: that is an
+        outcome.
         `gate` is awaited right before the Originate is written (the service's pacing: the
         carrier counts call set-ups when they reach it, not when they were claimed).
         `on_reached` is called once, as soon as her phone rings or she answers.
@@ -132,6 +129,9 @@ class Controller:
         except asyncio.CancelledError:
             if not self.leave_calls_up:
                 await asyncio.shield(self.hang_up_call(call.channel_id))
+            elif call.tracker.listening is not None:      # for the next start's recovery
+                await asyncio.shield(call_records.left_live(self.store, attempt_id,
+                                                            call.tracker.listening))
             raise
         finally:
             self.live.pop(attempt_id, None)
@@ -140,9 +140,41 @@ class Controller:
 
     async def _run(self, call: LiveCall,
                    gate: Callable[[], Awaitable[None]] | None) -> CallReport:
+        """Carry out the tracker's actions, feed it what comes, until it releases the call."""
+        originate = self._originate(call)
+        if gate is not None:
+            await gate()
+        tracker = call.tracker
+        follower: asyncio.Future | None = None
+        try:
+            actions = tracker.start(self.clock())
+            while True:
+                for action in actions:
+                    if isinstance(action, Release):
+                        return await self._end(call, action.report)
+                    if isinstance(action, SendOriginate):
+                        follower = await self._send(call, originate)
+                    elif isinstance(action, Reached):
+                        if call.on_reached is not None:
+                            call.on_reached()
+                    elif isinstance(action, Answered):
+                        await self.store.attempt_answered(call.attempt_id, action.at,
+                                                          action.channel)
+                    elif isinstance(action, ListChannels):
+                        await self._list_channels(call, action.cut)
+                    elif isinstance(action, HangUp):
+                        for name in action.channels:
+                            await self.hang_up(name)
+                actions = await self._next(call)
+        finally:
+            if follower is not None and not follower.done():
+                follower.cancel()
+                await asyncio.gather(follower, return_exceptions=True)
+
+    def _originate(self, call: LiveCall) -> Originate:
         request = call.request
         trunk = request.trunk
-        originate = Originate(
+        return Originate(
             action_id=f"orig-{call.channel_id}",
             channel=trunk.dial.format(digits=request.phone, e164="+" + request.phone),
             context=C.CONTEXT_OUTBOUND, exten=C.EXTEN_START, timeout=trunk.ring_timeout,
@@ -155,161 +187,89 @@ class Controller:
                 C.VAR_AGI_URL: self.agi_url,
                 C.VAR_AGI_TOKEN: call.agi_token,
             })
-        if gate is not None:
-            await gate()
+
+    async def _send(self, call: LiveCall, originate: Originate) -> asyncio.Future | None:
+        """Write the Originate and its start to the attempt row; a task then feeds the
+        tracker Asterisk's answer."""
+        request = call.request
         sent_at = self.clock()
         losses = self.ami.losses
         try:
             pending = self.ami.send_originate(originate)
         except AmiError as e:
-            await self.store.attempt_started(call.attempt_id, sent_at, call.channel_id, trunk.name)
-            return await self._lost(call, e)
-        await self.store.attempt_started(call.attempt_id, sent_at, call.channel_id, trunk.name)
+            await self.store.attempt_started(call.attempt_id, sent_at, call.channel_id,
+                                             request.trunk.name)
+            log.error("attempt %s: %s", call.attempt_id, e)
+            call.feed(call.tracker.originate_failed(self.clock(), str(e),
+                                                    not_placed=isinstance(e, NotPlaced)))
+            return None
+        await self.store.attempt_started(call.attempt_id, sent_at, call.channel_id,
+                                         request.trunk.name)
         log.info("attempt %s: calling %s via %s (%s, %s)", call.attempt_id, mask(request.phone),
-                 trunk.name, request.language, request.message_key)
+                 request.trunk.name, request.language, request.message_key)
+        return asyncio.ensure_future(self._follow(call, originate, pending, losses))
+
+    async def _follow(self, call: LiveCall, originate: Originate, pending: asyncio.Future,
+                      losses: int) -> None:
         try:
             response = await self.ami.originate_outcome(originate, pending)
-        except NotPlaced as e:
-            return await self._lost(call, e)
         except AmiError as e:
-            recovered = await self._recover(call, e) if self.ami.losses != losses else None
-            if recovered is None:
-                return await self._lost(call, e)
-            response = recovered
-        if response.success:
-            call.mark_reached()
-            await self.store.attempt_answered(call.attempt_id, self.clock(), response.channel)
-            if not await self._wait_end(call):
-                log.warning("attempt %s: call longer than %s s, hanging up", call.attempt_id,
-                            MAX_CALL_SECONDS)
-                await self.hang_up_call(call.channel_id)
-                await self._wait(call.ended, 10)
-            # the AGI route writes the listening figures; let it finish (it ends with the call)
-            if call.agi_started:
-                await self._wait(call.flow_done, 10)
-        else:
-            await self._wait(call.cause_seen, CAUSE_GRACE_SECONDS)
-        cause, cause_text = call.dialled_cause()
-        outcome = classify(response.reason, cause)
-        ended_at = self.clock()
-        await self.store.attempt_telephony(call.attempt_id, reason=response.reason, cause=cause,
-                                           cause_text=cause_text)
-        attempt = await self.store.attempt(call.attempt_id)
-        log.info("attempt %s: %s (reason %s, cause %s)", call.attempt_id, outcome.value,
-                 response.reason, cause)
-        # a failure with no cause while Asterisk went away (shutting down, link lost) is
-        # Asterisk's, not the trunk's
-        asterisk_fault = not response.success and not cause and self.ami.losses != losses
-        return CallReport(call.attempt_id, outcome, ended_at,
-                          attempt.heard_share if attempt else None, link_lost=asterisk_fault)
+            link_lost = self.ami.losses != losses and not isinstance(e, NotPlaced)
+            if link_lost:
+                log.warning("attempt %s: %s; taking the call back once AMI is back",
+                            call.attempt_id, e)
+            else:
+                log.error("attempt %s: %s", call.attempt_id, e)
+            call.feed(call.tracker.originate_failed(
+                self.clock(), str(e), not_placed=isinstance(e, NotPlaced), link_lost=link_lost))
+            return
+        except Exception as e:        # noqa: BLE001 - the tracker must hear of it, or wait on
+            log.error("attempt %s: the Originate's outcome failed: %r", call.attempt_id, e)
+            call.feed(call.tracker.originate_failed(self.clock(), repr(e), not_placed=False))
+            return
+        call.feed(call.tracker.originate_response(self.clock(), response))
 
-    async def _recover(self, call: LiveCall, error: AmiError) -> OriginateResponse | None:
-        """The AMI link dropped before the Originate's outcome, but Asterisk may still be
-        ringing her phone (and will run the AGI route when she answers): once AMI is back,
-        take the call back instead of failing it. Its outcome then comes from the
-        OriginateResponse event (Asterisk sends it to every manager session), the AGI route
-        (she answered), or the Hangup of its channel. None: the call cannot be followed."""
-        log.warning("attempt %s: %s; taking the call back once AMI is back", call.attempt_id,
-                    error)
-        limit = call.request.trunk.ring_timeout + RECOVER_SECONDS
-        deadline = self.clock() + limit
-        if not await self.ami.wait_connected(limit):
-            return None
-        call.ami_lost.clear()
-        present = await self._present(call)
-        if present is None:
-            return None
-        if not present and not (call.responded.is_set() or call.agi_started
-                                or call.cause_seen.is_set()):
-            log.warning("attempt %s: its channel ended while AMI was away", call.attempt_id)
-            return None
-        waiters = [asyncio.create_task(e.wait())
-                   for e in (call.responded, call.agi_seen, call.ended)]
-        try:
-            await asyncio.wait(waiters, timeout=max(deadline - self.clock(), 1.0),
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
-        log.info("attempt %s: taken back after the AMI reconnect", call.attempt_id)
-        if call.response is not None:
-            return call.response
-        action_id = f"orig-{call.channel_id}"
-        if call.agi_started:
-            return OriginateResponse(action_id, True, REASON_ANSWERED, call.channel_id, None)
-        if call.ended.is_set():
-            return OriginateResponse(action_id, False, None, call.channel_id, None)
-        return None
+    async def _next(self, call: LiveCall) -> list[Action]:
+        """The next actions: fed by events, or the tracker's timer."""
+        tracker = call.tracker
+        while not call.todo:
+            call.wake.clear()
+            deadline = call.waiting_until = tracker.deadline
+            if deadline is None:
+                await call.wake.wait()
+                continue
+            try:
+                async with asyncio.timeout(max(deadline - self.clock(), 0.0)):
+                    await call.wake.wait()
+            except TimeoutError:
+                call.feed(tracker.tick(self.clock()))
+        actions, call.todo = call.todo, []
+        return actions
 
-    async def _present(self, call: LiveCall) -> bool | None:
-        """Does Asterisk still have this call's channel? None: it cannot say."""
+    async def _list_channels(self, call: LiveCall, cut: bool) -> None:
+        """Feed the tracker the call's channels Asterisk has now (None: it cannot say)."""
+        if cut:
+            log.warning("attempt %s: call longer than %s s, hanging up", call.attempt_id,
+                        MAX_CALL_SECONDS)
         try:
             channels = await self.ami.channels()
         except (AmiError, asyncio.TimeoutError) as e:
             log.error("attempt %s: cannot list Asterisk's channels: %s", call.attempt_id, e)
-            return None
-        return any(c.uniqueid in call.uniqueids for c in channels)
-
-    async def _wait_end(self, call: LiveCall) -> bool:
-        """Wait for the Hangup of our channel (False: longer than MAX_CALL_SECONDS). If AMI
-        drops meanwhile, the call is asked for again once AMI is back; while it stays away,
-        the end of the FastAGI flow stands in for the Hangup (the flow ends with the call)."""
-        deadline = self.clock() + MAX_CALL_SECONDS
-        while True:
-            ended = asyncio.create_task(call.ended.wait())
-            lost = asyncio.create_task(call.ami_lost.wait())
-            try:
-                done, _ = await asyncio.wait({ended, lost}, timeout=deadline - self.clock(),
-                                             return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for t in (ended, lost):
-                    t.cancel()
-                await asyncio.gather(ended, lost, return_exceptions=True)
-            if not done:
-                return False
-            if call.ended.is_set():
-                return True
-            # AMI dropped: the Hangup may have been missed
-            if call.agi_started and call.flow_done.is_set() and not self.ami.connected:
-                return True
-            if not await self._wait_back(call, deadline):
-                return True
-            call.ami_lost.clear()
-            if await self._present(call) is False and not call.ended.is_set():
-                log.info("attempt %s: ended while AMI was away", call.attempt_id)
-                return True
-
-    async def _wait_back(self, call: LiveCall, deadline: float) -> bool:
-        """Wait for AMI to come back; while it is away, the end of an AGI flow ends the call.
-        False: the call is over for us (the flow ended with AMI still away)."""
-        back = asyncio.create_task(self.ami.wait_connected(max(deadline - self.clock(), 0.0)))
-        flow = asyncio.create_task(call.flow_done.wait())
-        try:
-            done, _ = await asyncio.wait({back, flow}, return_when=asyncio.FIRST_COMPLETED)
-            return back in done and back.result()
-        finally:
-            for t in (back, flow):
-                t.cancel()
-            await asyncio.gather(back, flow, return_exceptions=True)
-
-    async def _lost(self, call: LiveCall, error: AmiError) -> CallReport:
-        """The Originate got no answer and the call could not be taken back (AMI stayed
-        away, Asterisk restarted, the Originate was refused). If the call reached the IVR
-        anyway, it was answered: wait for the flow; else it failed."""
-        log.error("attempt %s: %s", call.attempt_id, error)
-        if call.agi_started:
-            await self._wait(call.flow_done, MAX_CALL_SECONDS)
-            await self.store.attempt_answered(call.attempt_id, self.clock(), None)
-            outcome = Outcome.ANSWERED
+            names = None
         else:
-            outcome = Outcome.FAILED
-        await self.store.attempt_telephony(call.attempt_id, reason=None, cause=None,
-                                           cause_text=str(error)[:200])
-        attempt = await self.store.attempt(call.attempt_id)
-        return CallReport(call.attempt_id, outcome, self.clock(),
-                          attempt.heard_share if attempt else None, link_lost=True,
-                          placed=not isinstance(error, NotPlaced) or call.agi_started)
+            ours = call.uniqueids
+            names = {c.uniqueid: c.name for c in channels if c.uniqueid in ours}
+        call.feed(call.tracker.channels(self.clock(), names))
+
+    async def _end(self, call: LiveCall, report: CallReport) -> CallReport:
+        """The call's record (what Asterisk said, what she heard) in one write."""
+        await call_records.record_end(self.store, report)
+        if report.link_lost and report.reason is None and report.cause is None:
+            log.info("attempt %s: %s (AMI link lost)", call.attempt_id, report.outcome.value)
+        else:
+            log.info("attempt %s: %s (reason %s, cause %s)", call.attempt_id,
+                     report.outcome.value, report.reason, report.cause)
+        return report
 
     async def hang_up_call(self, channel_id: str) -> int:
         """Hang up the channels of the call whose Originate named them `channel_id`, found
@@ -336,13 +296,3 @@ class Controller:
             await self.ami.hangup(channel)
         except (AmiError, asyncio.TimeoutError) as e:
             log.error("could not hang up a channel: %s", e)
-
-    @staticmethod
-    async def _wait(event: asyncio.Event, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
-
-

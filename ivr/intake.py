@@ -30,6 +30,7 @@ from ivr.adapters import missed_calls, subscribers
 from ivr.adapters.store import Store
 from ivr.errors import Unavailable
 from ivr.phone import Phone, mask
+from ivr.protocol.ami import UserEvent
 from ivr.schedule import Schedule
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,34 @@ class MissedCallIntake:
         log.info("missed call from woman %s: %s", sub.id,
                  f"callback request {request.id}" if request else "merged with a recent one")
         return True
+
+
+class MissedCallEvents:
+    """The service's listener of the dialplan's IvrMissedCall UserEvent: each ingests its
+    spool file at once, as a chore of the service (`chores`: the dial loop's drain waits for
+    it). `stats`: the service's (ivr.run_status.Stats: missed_calls, errors)."""
+
+    def __init__(self, intake: MissedCallIntake, stats, chores: set[asyncio.Task],
+                 clock: Callable[[], float]):
+        self.intake = intake
+        self.stats = stats
+        self.chores = chores
+        self.clock = clock
+
+    def __call__(self, event: UserEvent) -> None:
+        if event.name != C.USEREVENT_MISSED_CALL:
+            return
+        task = asyncio.create_task(self._missed_call(event.headers))
+        self.chores.add(task)
+        task.add_done_callback(self.chores.discard)
+
+    async def _missed_call(self, headers: Mapping[str, str]) -> None:
+        self.stats.missed_calls += 1
+        try:
+            await self.intake.on_event(headers)
+        except Exception as e:          # a chore's failure must reach the log and the status
+            log.error("missed-call intake failed: %r", e)
+            self.stats.error(self.clock(), repr(e)[:200])
 
 
 def _read(path: Path) -> bytes:

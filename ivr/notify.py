@@ -103,7 +103,7 @@ class Supervisor:
             if wait is None and self.stopping:
                 return
             if self.stopping:
-                await asyncio.sleep(wait)
+                await asyncio.sleep(wait or 0.0)
                 continue
             try:
                 await asyncio.wait_for(self.stop.wait(), wait)

@@ -28,7 +28,8 @@ ANSWERED_CONTEXTS = frozenset({C.CONTEXT_CALL_CENTRE, C.CONTEXT_AGI_FAILED, C.CO
 class Recovery:
     def __init__(self, service, schedule: Schedule, owner: str, stats,
                  clock: Callable[[], float]):
-        """`service`: ivr.app.Service; `stats`: the Dialer's (errors, stale_closed)."""
+        """`service`: ivr.app.Service; `stats`: the service's (ivr.run_status.Stats: errors,
+        stale_closed)."""
         self.service = service
         self.schedule = schedule
         self.owner = owner
@@ -82,6 +83,9 @@ class Recovery:
                     await self.service.controller.hang_up(c.name)
         answered = bool(kept) or bool(row and row.answered_at)
         outcome = Outcome.ANSWERED if answered else Outcome.FAILED
+        # what she heard travels in the call's report to the one closing write: a call the
+        # service left up at its stop deadline has it in its row (call_records.left_live);
+        # a process killed mid-call took it along (unknown: None)
         heard = row.heard_share if row else None
         if attempt.subscriber_id is None:
             # nobody to schedule (a test call): close the row as it is

@@ -1,72 +1,33 @@
-"""`ivr run`: the calling service. Claims due attempts from the scheduling store, places them
-through the controller within each trunk's limits, releases each with its outcome, turns
-missed calls into callbacks, and sleeps until the next due time or a wake-up.
+"""`ivr run`: the calling service, composed of its four parts:
 
-Crash safety: every attempt row exists (owned and leased by this process) before its
-Originate goes out. At start-up and on the periodic sweep, the live attempts of dead processes
-are closed (ivr/recovery.py). An error in a turn of the loop is logged, shown by `ivr status`
-and retried after a backoff: it never ends the service. SIGTERM drains: no new calls, live ones
-go on up to the drain deadline, then the process exits.
+- the dial loop (ivr/dial_loop.py): claim, pace, place, release, back off, drain;
+- the missed-call intake (ivr/intake.py): the dialplan's events and the spool become
+  callback requests;
+- crash recovery (ivr/recovery.py): the live attempts of dead processes are closed, at
+  start-up and on the loop's periodic sweep;
+- the status writer (ivr/run_status.py): the status dict and its file, every second.
+
+SIGTERM drains: no new calls, live ones go on up to the drain deadline, then the process
+exits.
 """
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
-import os
 import time
-from collections import Counter, deque
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable, Sequence
 
 from ivr import constants as C
-from ivr.adapters import subscribers
-from ivr.adapters.retention import DailyPurge
 from ivr.app import Service
 from ivr.config import Trunk
-from ivr.controller import CallRequest
-from ivr.intake import MissedCallIntake
-from ivr.lanes import Lane, assign
+from ivr.dial_loop import DialLoop
+from ivr.intake import MissedCallEvents, MissedCallIntake
+from ivr.lanes import Lane
 from ivr.owner import owner_id
-from ivr.protocol.ami import UserEvent
 from ivr.recovery import Recovery
+from ivr.run_status import Stats, StatusWriter
 from ivr.schedule import Schedule
-from scheduler.model import Attempt, AttemptKind, SchedulerError
-from scheduler.outcome import Outcome
 
-log = logging.getLogger(__name__)
-
-MAX_SLEEP = 30.0          # re-check at least this often (plans written by other processes)
-STATUS_EVERY = 1.0
-SWEEP_EVERY = 30.0        # look for missed calls no event told us of, and dead processes' calls
-NOT_PLACED_RETRY = 5.0    # a call Asterisk refused is due again after this many seconds
-BACKOFF_CAP = 30.0        # the dial loop's longest wait after errors in a row
 DRAIN_SECONDS = C.DRAIN_SECONDS
-
-
-def utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, timezone.utc)
-
-
-@dataclass
-class Stats:
-    started_at: float
-    placed: int = 0
-    outcomes: Counter = field(default_factory=Counter)
-    errors: deque = field(default_factory=lambda: deque(maxlen=10))
-    missed_calls: int = 0
-    callbacks: int = 0
-    loop_errors: int = 0              # turns of the dial loop that failed
-    errors_in_a_row: int = 0
-    backoff_until: float | None = None
-    stale_closed: int = 0             # live attempts left by dead processes, closed here
-    not_placed: int = 0               # claimed calls Asterisk refused: undone, not counted
-    left_live: int = 0                # calls still up when a stop's deadline came
-
-    def error(self, at: float, text: str) -> None:
-        self.errors.append({"at": at, "error": text})
 
 
 class Dialer:
@@ -80,315 +41,68 @@ class Dialer:
             raise ValueError("a Dialer needs at least one trunk")
         self.service = service
         self.schedule = schedule
-        self.lanes = [Lane(t) for t in trunks]
-        self.region = region
-        self.lease_seconds = lease_seconds
-        self.clock = clock
         self.owner = owner or owner_id()
-        self.wake = asyncio.Event()
+        self.clock = clock
         self.stats = Stats(started_at=clock())
-        self._calls: set[asyncio.Task] = set()
-        self._swept_at = clock()
-        self._chores: set[asyncio.Task] = set()
-        self._reconciled = False
-        self.retention = DailyPurge(service.config.privacy.keep_call_records)
+        self.lanes = [Lane(t) for t in trunks]
         self.recovery = Recovery(service, schedule, self.owner, self.stats, clock)
         self.intake = MissedCallIntake(service.store, schedule, service.config.spool,
-                                       region=region, clock=clock, woken=self.wake.set)
-        service.controller.user_event_handlers.append(self._on_user_event)
-        service.controller.login_handlers.append(self.wake.set)    # AMI back: calls resume
-        # --- observability hooks (ivr/metrics.py, ivr/notify.py, ivr status' health) ---
-        self.metrics = None                     # ivr.metrics.Metrics, set by `ivr run`
-        self.loop_at: float | None = None       # the dial loop's last turn (its heartbeat)
-        self.ami_down_since: float | None = None
+                                       region=region, clock=clock,
+                                       woken=lambda: self.wake.set())   # claim it now
+        self.loop = DialLoop(service, schedule, self.lanes, self.stats, recovery=self.recovery,
+                             intake=self.intake, lease_seconds=lease_seconds,
+                             owner=self.owner, clock=clock)
+        self.wake = self.loop.wake
+        controller = service.controller
+        controller.user_event_handlers.append(
+            MissedCallEvents(self.intake, self.stats, self.loop.chores, clock))
+        controller.login_handlers.append(self.wake.set)          # AMI back: calls resume
+        self.status_writer = StatusWriter(
+            service.config.home / "run" / "status.json", owner=self.owner, stats=self.stats,
+            lanes=self.lanes, ami=controller.ami, heartbeat=lambda: self.loop.loop_at,
+            clock=clock)
 
-    # ------------------------------------------------------------------ the loop
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False,
                   idle_horizon: float = 60.0, drain_seconds: float = DRAIN_SECONDS) -> None:
-        """Call until `stop` is set, or, with until_idle, until no call is live and nothing
-        falls due within idle_horizon seconds (demos and tests). An error in a turn of the
-        loop (the database locked past its timeout, a full disk) never ends the service: it
-        is logged and shown by `ivr status`, and the loop tries again after a backoff."""
-        status = asyncio.create_task(self._write_status())
+        """Call until `stop` is set (or, with until_idle, until idle: see DialLoop.run),
+        then drain; the status file is written all along, and removed at the end."""
+        status = asyncio.create_task(self.status_writer.run())
         try:
-            while not stop.is_set():
-                self.loop_at = self.clock()                 # heartbeat (health hook)
-                try:
-                    wake_at, full = await self._turn()
-                except Exception as e:            # noqa: BLE001 - the service must go on
-                    await self._back_off(stop, e)
-                    continue
-                self.stats.errors_in_a_row, self.stats.backoff_until = 0, None
-                if until_idle and not self._calls and not self._chores and (
-                        wake_at is None or wake_at.timestamp() > self.clock() + idle_horizon):
-                    break
-                await self._sleep(stop, wake_at, more_due=full)
+            await self.loop.run(stop, until_idle=until_idle, idle_horizon=idle_horizon,
+                                drain_seconds=drain_seconds)
         finally:
-            await self.drain(drain_seconds)
             status.cancel()
             await asyncio.gather(status, return_exceptions=True)
-            self._status_file().unlink(missing_ok=True)
-
-    async def _turn(self) -> tuple[datetime | None, bool]:
-        """One turn of the loop: recover (once), plan, reap, missed calls, dial. Returns the
-        next wake-up and whether the claim was full."""
-        if not self._reconciled:
-            await self.reconcile()
-            await self.handle_waiting_missed_calls()
-            self._reconciled = True
-        now = self.clock()
-        await self.schedule.run_plans(utc(now))
-        await self.schedule.reap(utc(now))
-        # retention ([privacy] keep_call_records): at most once a (UTC) day
-        await self.retention.run_if_due(self.service.store, utc(now))
-        if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
-            self._swept_at = now
-            await self.handle_waiting_missed_calls()
-            await self.reconcile()                  # a killed `ivr call test`, say
-        full = await self._dial_due()
-        return await self.schedule.next_wake(), full
-
-    async def _back_off(self, stop: asyncio.Event, error: Exception) -> None:
-        """A turn failed: wait 1, 2, 4... up to BACKOFF_CAP seconds (or until stopped)."""
-        stats = self.stats
-        stats.loop_errors += 1
-        stats.errors_in_a_row += 1
-        delay = min(2.0 ** (stats.errors_in_a_row - 1), BACKOFF_CAP)
-        stats.backoff_until = self.clock() + delay
-        stats.error(self.clock(), f"dial loop: {error!r}"[:200])
-        log.error("dial loop: %r; trying again in %.0f s (%d error(s) in a row)", error, delay,
-                  stats.errors_in_a_row)
-        try:
-            await asyncio.wait_for(stop.wait(), delay)
-        except asyncio.TimeoutError:
-            pass
-
-    async def _sleep(self, stop: asyncio.Event, wake_at: datetime | None,
-                     more_due: bool = False) -> None:
-        """more_due: the last claim was full, so more calls are due now: wait only for the
-        pacer (a floor here would cost the CPS at every claim: bench/results/service.md)."""
-        now = self.clock()
-        timeout = MAX_SLEEP
-        if wake_at is not None:
-            timeout = min(timeout, max(wake_at.timestamp() - now, 0.0))
-        open_lanes = [lane for lane in self.lanes if lane.accepts(now)]
-        if not open_lanes:
-            # a call ending sets `wake`; the end of a trunk's rest does not
-            rest_ends = [lane.resting_until - now for lane in self.lanes
-                         if lane.resting_until is not None and lane.resting_until > now]
-            timeout = min([MAX_SLEEP, *rest_ends])
-        elif timeout <= 0:
-            delay = min(lane.pacer.delay(now) for lane in open_lanes)
-            timeout = max(delay, 0.0 if more_due else 0.05)
-        waiters = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
-        self.wake.clear()
-
-    async def _dial_due(self) -> bool:
-        """Claim at most one second's worth of calls (callbacks come first in every claim, so
-        a missed call never waits behind a long batch) and start them; each passes the pacer
-        right before its Originate is written. True when the claim was full (more may be
-        due)."""
-        now = self.clock()
-        limit = sum(max(lane.room(now), 0) for lane in self.lanes)
-        if limit <= 0 or not self.service.controller.ami.connected:
-            return False
-        claim_started = time.monotonic()
-        attempts = await self.schedule.claim(utc(now), self.owner, limit)
-        if self.metrics is not None:                                # metrics hook
-            self.metrics.observe_claim(time.monotonic() - claim_started)
-        for attempt, lane in zip(attempts, assign(self.lanes, len(attempts), now)):
-            task = asyncio.create_task(self._call(attempt, lane), name=f"attempt-{attempt.id}")
-            self._calls.add(task)
-            task.add_done_callback(self._call_done)
-        return len(attempts) == limit
-
-    def _call_done(self, task: asyncio.Task) -> None:
-        self._calls.discard(task)
-        self.wake.set()
-        if not task.cancelled() and task.exception() is not None:
-            log.error("call task failed: %r", task.exception())
-            self.stats.error(self.clock(), repr(task.exception())[:200])
-
-    async def _call(self, attempt: Attempt, lane: Lane) -> None:
-        taken = False
-
-        async def gate() -> None:
-            nonlocal taken
-            async with lane.gate:
-                delay = lane.pacer.delay(self.clock())
-                if delay > 0:
-                    await asyncio.sleep(delay)          # pacing: the carrier's CPS cap
-                lane.pacer.take(self.clock())
-                lane.queued -= 1
-                taken = True
-                self.stats.placed += 1
-
-        try:
-            outcome = await self._place(attempt, lane.trunk, gate,
-                                        on_reached=lambda: lane.reached(self.clock()))
-            if taken and outcome is not None:
-                lane.ended(outcome, self.clock())
-        finally:
-            if taken:
-                lane.pacer.done()
-            else:
-                lane.queued -= 1
-
-    async def _place(self, attempt: Attempt, trunk: Trunk, gate,
-                     on_reached: Callable[[], None]) -> Outcome | None:
-        """The call's outcome, for the trunk's health (None: never placed, or the AMI link
-        dropped, which says nothing of the trunk)."""
-        store = self.service.store
-        sub = await subscribers.get_subscriber(store, attempt.subscriber_id)
-        if sub is None:
-            await self._release(attempt.id, Outcome.FAILED, None, self.clock())
-            return None
-        request = CallRequest(
-            phone=sub.phone, language=sub.language, message_key=attempt.message_key,
-            trunk=trunk, kind=attempt.kind.value, subscriber_id=sub.id,
-            delivery_id=attempt.delivery_id, number=attempt.number)
-        if self.metrics is not None:                                # metrics hook
-            gate = await self.metrics.callback_gate(gate, attempt, store)
-        keeper = asyncio.create_task(self._keep_lease(attempt))
-        try:
-            report = await self.service.controller.place_call(request, attempt.id, gate,
-                                                              on_reached)
-            if not report.placed:
-                # nothing rang (Asterisk refused the Originate: shutting down, say): it costs
-                # her no attempt; her call is due again shortly
-                self.stats.not_placed += 1
-                await self.schedule.unclaim(attempt.id, utc(self.clock() + NOT_PLACED_RETRY))
-                return None
-            self.stats.outcomes[report.outcome.value] += 1
-            if attempt.kind is AttemptKind.CALLBACK:
-                self.stats.callbacks += 1
-            # the lease is kept until the release is written: nobody reaps it meanwhile
-            await self._release(attempt.id, report.outcome, report.heard_share, report.ended_at)
-        finally:
-            keeper.cancel()
-            await asyncio.gather(keeper, return_exceptions=True)
-        return None if report.link_lost else report.outcome
-
-    async def _release(self, attempt_id: int, outcome: Outcome, heard_share: float | None,
-                       ended_at: float) -> None:
-        """Record the call's end with the scheduler's decisions. A write that fails (the
-        database locked past its timeout, a full disk) is tried again with a backoff until
-        it lands: the call happened, and its outcome decides her next call."""
-        delay = 1.0
-        while True:
-            try:
-                await self.schedule.release(attempt_id, outcome, heard_share, utc(ended_at))
-                return
-            except SchedulerError as e:           # closed meanwhile (reaped): nothing to do
-                log.warning("attempt %s: not released: %s", attempt_id, e)
-                return
-            except Exception as e:                # noqa: BLE001 - retried, never lost
-                self.stats.error(self.clock(), f"attempt {attempt_id} release: {e!r}"[:200])
-                log.error("attempt %s: could not record its end (%r); trying again in %.0f s",
-                          attempt_id, e, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, BACKOFF_CAP)
-
-    async def _keep_lease(self, attempt: Attempt) -> None:
-        """Renew the claim at half its length while the call goes on (a long call is not a
-        dead owner's)."""
-        lease = self.lease_seconds
-        while True:
-            await asyncio.sleep(lease / 2)
-            until = utc(self.clock() + lease)
-            if not await self.schedule.extend(attempt.id, self.owner, until):
-                return
+            self.status_writer.remove()
 
     async def drain(self, deadline_seconds: float = DRAIN_SECONDS) -> None:
-        """No new calls; let the live ones finish (they release themselves), for at most
-        `deadline_seconds`. Calls still up then are left to Asterisk, their attempts live:
-        the next start closes them without hanging up a woman who is still talking (to
-        the call centre, say), and a call whose phone still rings is hung up there."""
-        if self._calls or self._chores:
-            log.info("draining: %d live call(s), at most %.0f s", len(self._calls),
-                     deadline_seconds)
-        pending = {*self._calls, *self._chores}
-        if not pending:
-            return
-        done, left = await asyncio.wait(pending, timeout=deadline_seconds)
-        if left:
-            self.stats.left_live = len(left & self._calls)
-            log.warning("stop deadline: %d call(s) still live, left to Asterisk; the next "
-                        "start closes their attempts", self.stats.left_live)
-            self.service.controller.leave_calls_up = True
-            for task in left:
-                task.cancel()
-            await asyncio.gather(*left, return_exceptions=True)
-
-    # ------------------------------------------------------------------ missed calls
-    # (the intake of Asterisk's missed-call spool lives in ivr/intake.py)
-    def _on_user_event(self, event: UserEvent) -> None:
-        if event.name != C.USEREVENT_MISSED_CALL:
-            return
-        task = asyncio.create_task(self._missed_call(event.headers))
-        self._chores.add(task)
-        task.add_done_callback(self._chores.discard)
-
-    async def _missed_call(self, headers) -> None:
-        """The dialplan's IvrMissedCall event: its spool file is ingested at once."""
-        self.stats.missed_calls += 1
-        try:
-            await self.intake.on_event(headers)
-        except Exception as e:          # a chore's failure must reach the log and the status
-            log.error("missed-call intake failed: %r", e)
-            self.stats.error(self.clock(), repr(e)[:200])
+        await self.loop.drain(deadline_seconds)
 
     async def handle_waiting_missed_calls(self) -> int:
         """Missed calls spooled while no service was running, or whose event was lost or
         whose database write failed (start-up and the periodic sweep)."""
         return await self.intake.sweep()
 
-    # ------------------------------------------------------------------ crash recovery
     async def reconcile(self) -> int:
         """Close the live attempts dead processes left behind (ivr/recovery.py)."""
         return await self.recovery.reconcile()
 
-    # ------------------------------------------------------------------ status
-    def _status_file(self) -> Path:
-        return self.service.config.home / "run" / "status.json"
-
     def status(self) -> dict:
-        return {
-            "pid": os.getpid(), "owner": self.owner, "updated_at": self.clock(),
-            "started_at": self.stats.started_at, "ami_connected": self.service.controller.ami.connected,
-            "trunks": {lane.trunk.name: {
-                "live": lane.pacer.live, "channels": lane.trunk.channels, "cps": lane.trunk.cps,
-                "failed_in_a_row": lane.failures, "resting_until": lane.resting_until}
-                for lane in self.lanes},
-            "placed": self.stats.placed, "outcomes": dict(self.stats.outcomes),
-            "missed_calls": self.stats.missed_calls, "callbacks": self.stats.callbacks,
-            "errors": list(self.stats.errors),
-            "loop_errors": self.stats.loop_errors,
-            "errors_in_a_row": self.stats.errors_in_a_row,
-            "backoff_until": self.stats.backoff_until,
-            "stale_closed": self.stats.stale_closed,
-            "not_placed": self.stats.not_placed,
-            "ami_reconnects": self.service.controller.ami.reconnects,
-            "loop_at": self.loop_at, "ami_down_since": self.ami_down_since,   # health hook
-        }
+        return self.status_writer.status()
 
-    async def _write_status(self) -> None:
-        """Every second until cancelled after the drain (a draining service is alive:
-        `ivr status` must not call it hung)."""
-        path = self._status_file()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        while True:
-            if self.service.controller.ami.connected:                # health hook
-                self.ami_down_since = None
-            elif self.ami_down_since is None:
-                self.ami_down_since = self.clock()
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.status(), sort_keys=True))
-            os.replace(tmp, path)
-            await asyncio.sleep(STATUS_EVERY)
+    # --- observability hooks (ivr/metrics.py, ivr/notify.py, ivr status' health) ---
+    @property
+    def metrics(self):
+        return self.loop.metrics
+
+    @metrics.setter
+    def metrics(self, metrics) -> None:
+        self.loop.metrics = metrics
+
+    @property
+    def loop_at(self) -> float | None:
+        return self.loop.loop_at
+
+    @property
+    def ami_down_since(self) -> float | None:
+        return self.status_writer.ami_down_since

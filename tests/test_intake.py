@@ -21,9 +21,11 @@ from ivr import intake as intake_module
 from ivr import missed_spool
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
-from ivr.intake import MissedCallIntake, prepare_spool
+from ivr.intake import MissedCallEvents, MissedCallIntake, prepare_spool
 from ivr.missed_fallback import TEST_HOLD_ENV, install_wrapper
 from ivr.missed_spool import SpooledCall
+from ivr.protocol.ami import UserEvent
+from ivr.run_status import Stats
 from scheduler.model import Subscriber
 from scheduler.programme import load_programme
 
@@ -181,6 +183,37 @@ async def test_the_event_ingests_its_file_and_trusts_no_other_header(world, monk
     await asyncio.wait_for(world.intake.on_event({
         C.HEADER_MISSED_CALL_FILE: "../x.missed", "Uniqueid": "../x"}), 10)
     assert outside.exists() and len(await world.rows()) == 2
+
+
+async def test_the_services_listener_ingests_a_missed_call_event_as_a_chore(world):
+    """The dialplan's IvrMissedCall UserEvent, as the controller hands it to the service: its
+    file is ingested by a chore the drain waits for, counted in the status; other events
+    are left alone."""
+    stats = Stats(started_at=NOW.timestamp())
+    chores: set[asyncio.Task] = set()
+    listener = MissedCallEvents(world.intake, stats, chores, clock=lambda: NOW.timestamp())
+    missed_spool.write(world.spool, call())
+    listener(UserEvent("SomeoneElses", {"Uniqueid": "1700000000.42"}))
+    assert not chores and stats.missed_calls == 0
+    listener(UserEvent(C.USEREVENT_MISSED_CALL, {"Uniqueid": "1700000000.42"}))
+    [chore] = chores
+    await asyncio.wait_for(chore, 10)
+    assert not chores and stats.missed_calls == 1 and not stats.errors
+    assert world.files() == [] and world.wakes == 1 and await world.callbacks() == 1
+
+
+async def test_a_failed_chore_reaches_the_status(world, caplog):
+    stats = Stats(started_at=NOW.timestamp())
+    chores: set[asyncio.Task] = set()
+
+    async def broken(headers) -> None:
+        raise RuntimeError("disk on fire")
+    world.intake.on_event = broken
+    listener = MissedCallEvents(world.intake, stats, chores, clock=lambda: NOW.timestamp())
+    listener(UserEvent(C.USEREVENT_MISSED_CALL, {"Uniqueid": "1"}))
+    await asyncio.wait_for(asyncio.gather(*chores), 10)
+    assert [e["error"] for e in stats.errors] == ["RuntimeError('disk on fire')"]
+    assert "missed-call intake failed" in caplog.text
 
 
 async def held_pid(hold: Path, timeout: float) -> int:

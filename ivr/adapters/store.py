@@ -297,13 +297,15 @@ class Store:
             "UPDATE attempts SET reason = ?, cause = ?, cause_text = ? WHERE id = ?",
             (reason, cause, cause_text, attempt_id))
 
-    async def attempt_ended(self, attempt_id: int, *, at: float, outcome: Outcome) -> bool:
+    async def attempt_ended(self, attempt_id: int, *, at: float, outcome: Outcome,
+                            heard_share: float | None = None) -> bool:
         """Close an attempt that has no scheduling behind it (a test call). Only a live one
         (outcome NULL) changes: a late duplicate is ignored (returns False)."""
         cur = await self.execute(
-            "UPDATE attempts SET ended_at = ?, outcome = ?, acquired_by = NULL, "
-            "acquired_until = NULL WHERE id = ? AND outcome IS NULL",
-            (at, outcome.value, attempt_id))
+            "UPDATE attempts SET ended_at = ?, outcome = ?, heard_share = COALESCE(?, "
+            "heard_share), acquired_by = NULL, acquired_until = NULL "
+            "WHERE id = ? AND outcome IS NULL",
+            (at, outcome.value, heard_share, attempt_id))
         return cur.rowcount == 1
 
     async def attempt(self, attempt_id: int) -> Attempt | None:

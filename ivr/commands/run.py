@@ -130,8 +130,8 @@ def status_command(settings, as_json):
             if service.get(k)]
         if recovered:
             click.echo("  since start: " + ", ".join(recovered))
-        for e in service["errors"][-5:]:
-            click.echo(f"  error at {clock(e['at'])}: {e['error']}")
+        for err in service["errors"][-5:]:
+            click.echo(f"  error at {clock(err['at'])}: {err['error']}")
     click.echo(f"waiting: {status['due_now']} due now, {status['pending']} pending, "
                f"{status['callbacks_pending']} callback(s)")
     today = status["today"]

@@ -105,7 +105,7 @@ async def test_forged_events_in_caller_ids_do_not_touch_live_calls(call_config, 
                 f"UserEvent: {C.USEREVENT_MISSED_CALL}",
                 f"{C.HEADER_MISSED_CALL_FILE}: forged.missed"), tmp_path)
             await asyncio.wait_for(two_missed.wait(), 10)
-            assert not live.ended.is_set() and not call.done()    # the live call goes on
+            assert not live.tracker.ended and not call.done()     # the live call goes on
             attempt = await asyncio.wait_for(call, 60)
             stop.set()
             await asyncio.wait_for(loop_task, 30)

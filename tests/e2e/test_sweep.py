@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from ivr import service as service_module
+from ivr import dial_loop
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.app import running
 from ivr.config import load_config
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.sandbox
 
 async def test_the_running_service_closes_a_killed_test_call(sandbox, test_sounds, tmp_path,
                                                               monkeypatch):
-    monkeypatch.setattr(service_module, "SWEEP_EVERY", 0.5)
-    monkeypatch.setattr(service_module, "MAX_SLEEP", 0.5)
+    monkeypatch.setattr(dial_loop, "SWEEP_EVERY", 0.5)
+    monkeypatch.setattr(dial_loop, "MAX_SLEEP", 0.5)
     home, env = home_for(sandbox, test_sounds, tmp_path)
     config = load_config(home / "ivr.toml", env={"IVR_HOME": str(home)})
     programme = load_programme(config.programme)
