@@ -5,7 +5,7 @@ Everything lives in a registry of this run's own (nothing is registered at impor
 figures are read at scrape time from the Dialer's status() (the same dict as
 run/status.json), on the event loop, so the scrape never reads state half-changed by it; the
 store's backlog is queried at most every BACKLOG_EVERY seconds whatever the scrape rate. Two
-histograms are observed as things happen, through small hooks in ivr/service.py: the time a
+histograms are observed as things happen, through small hooks in ivr/dial_loop.py: the time a
 claim takes, and the time from her missed call to the Originate of her callback.
 """
 from __future__ import annotations
