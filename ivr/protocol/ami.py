@@ -108,7 +108,7 @@ class OtherEvent:
 # TestEvent repeats State: other events are left to their listeners)
 _ROUTING = frozenset({"event", "response", "actionid", "commandid"})
 _REPEATABLE = frozenset({"chanvariable"})
-_HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*(\([^()\s]*\))?")
+HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*(\([^()\s]*\))?")
 # every event may carry these (timestampevents, systemname, debug options of manager.conf)
 _ANY_EVENT = {"Event", "Privilege", "Timestamp", "SystemName", "SequenceNumber", "File",
               "Line", "Func"}
@@ -133,7 +133,7 @@ def refusal(headers: Mapping[str, object]) -> str | None:
     values (a value may be her number)."""
     names = [str(k) for k in headers if str(k).lower() != "content"]
     for name in names:
-        if not _HEADER_NAME.fullmatch(name):
+        if not HEADER_NAME.fullmatch(name):
             return f"a header name that is not Asterisk's ({len(name)} characters)"
     repeated = []
     for name in names:
