@@ -95,6 +95,9 @@ class FakeAmi:
         self.logins = 0
         self.hold = asyncio.Event()                  # set: calls may end (see hold_calls)
         self.hold.set()
+        self._ring_gates: dict[str, asyncio.Event] = {}
+        self.originated_at: list[float] = []         # loop time of each Originate received
+        self.most_live = 0                           # most calls up at once (an Originate's view)
         self._sessions: set[_Session] = set()
         self._tasks: set[asyncio.Task] = set()
         self._seq = itertools.count()
@@ -133,6 +136,13 @@ class FakeAmi:
 
     def release_calls(self) -> None:
         self.hold.set()
+
+    def ring_until(self, digits: str) -> asyncio.Event:
+        """Calls to `digits` ring (no outcome) until the returned event is set."""
+        return self._ring_gates.setdefault(digits, asyncio.Event())
+
+    def live(self) -> int:
+        return sum(not c.ended.is_set() for c in self.calls.values())
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10) -> None:
         async def wait() -> None:
@@ -182,6 +192,7 @@ class FakeAmi:
         digits = re.sub(r"^[^/]*/([^@]*)@.*$", r"\1", action.get("Channel") or "")
         fate = self.fate(digits)
         self.originates.append(action)
+        self.originated_at.append(asyncio.get_running_loop().time())
         if fate.refused:
             return None
         channel_id = action.get("ChannelId") or f"fake-{next(self._seq)}"
@@ -193,6 +204,7 @@ class FakeAmi:
             variables[name.lstrip("_")] = value
         call = FakeCall(channel_id, digits, fate, variables, (base + ";1", base + ";2"))
         self.calls[channel_id] = call
+        self.most_live = max(self.most_live, self.live())
         self._spawn(self._run(call, action.action_id or "",
                               float(action.get("Timeout") or 30000) / 1000))
         return call
@@ -214,6 +226,8 @@ class FakeAmi:
         fate = call.fate
         self._event("Newstate", call, 2, [], state=("5", "Ringing"))
         await self._until_hangup(call, min(fate.ring, timeout))
+        if call.digits in self._ring_gates:
+            await self._first(call, self._ring_gates[call.digits])
         answered = fate.reason == REASON_ANSWERED and not call.hangup.is_set()
         reason = fate.reason if not call.hangup.is_set() else REASON_HANGUP
         if fate.reason == REASON_ANSWERED and not answered:
@@ -237,12 +251,23 @@ class FakeAmi:
                 await self._until_hangup(call, fate.talk)
         else:
             cause = fate.cause
-        await self.hold.wait()
+        await self._first(call, self.hold)
         self._event("Hangup", call, 2, [("Cause", str(cause)), ("Cause-txt", "")])
         self._event("Hangup", call, 1, [("Cause", "16" if answered else "0"),
                                         ("Cause-txt", "")])
         call.ended.set()
         await self._changed()
+
+    async def _first(self, call: FakeCall, event: asyncio.Event) -> None:
+        """Wait for `event`, or for a Hangup action on the call."""
+        waiters = [asyncio.ensure_future(event.wait()),
+                   asyncio.ensure_future(call.hangup.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
 
     async def _until_hangup(self, call: FakeCall, seconds: float) -> None:
         try:
@@ -276,6 +301,7 @@ class _Session:
             if action.get("Username") != peer.username or action.get("Secret") != peer.secret:
                 self.reply(action, [("Response", "Error"), ("Message", "Authentication failed")])
                 await self.writer.drain()
+                await peer._changed()
                 return False
             self.logged_in = True
             self.events = (action.get("Events") or "on").lower() != "off"
@@ -313,10 +339,10 @@ class _Session:
             else:
                 self.reply(action, [("Response", "Success"),
                                     ("Message", "Originate successfully queued")])
-            await peer._changed()
         else:
             self.reply(action, [("Response", "Error"), ("Message", "Invalid/unknown command")])
         await self.writer.drain()
+        await peer._changed()                   # wait_for's predicates see every action
         return True
 
     def _show_dialplan(self, action: AmiMessage) -> None:
