@@ -248,8 +248,9 @@ def parse_buffer(raw: bytes, on_message: Callable[[AmiMessage], None], *,
     """Every complete message of `raw` to `on_message`; returns the bytes left over (an
     incomplete message), to be prefixed to the next read."""
     parser = AmiParser(banner=banner)
-    parser.receive_data(raw)
-    while (event := parser.next_event()) is not NEED_DATA:
+    if raw:                               # (b"" would mean end of file)
+        parser.receive_data(raw)
+    while (event := parser.next_event()) is not NEED_DATA and event is not EOF:
         if isinstance(event, AmiMessage):
             on_message(event)
     return raw[parser.message_end:]

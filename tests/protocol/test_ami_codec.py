@@ -152,6 +152,7 @@ def test_parse_buffer_returns_the_unfinished_rest():
     assert parse_buffer(rest + b"ueid: 1\r\n\r\n", seen.append) == b""
     assert seen[-1].get("Uniqueid") == "1"
     assert parse_buffer(b"Asterisk Call Manager/9.0\r\nRe", seen.append, banner=True) == b"Re"
+    assert parse_buffer(b"", seen.append) == b"" and len(seen) == 2
 
 
 def test_end_of_file_mid_message_is_an_error_and_clean_eof_is_eof():
