@@ -58,12 +58,13 @@ class _Protocol(AMIProtocol):
 
 
 def _message(message: AmiMessage) -> Message | None:
-    """Our codec's message as panoramisk's Message (None: neither a Response nor an Event)."""
-    if message.response is None and message.event is None:
-        return None
+    """Our codec's message as panoramisk's Message (None, as panoramisk's parser gives, for
+    one without an Event or a Response header)."""
     headers: dict = message.as_dict()
+    if "Event" not in headers and "Response" not in headers:
+        return None
     content = ""
-    if message.response == "Follows":
+    if headers.get("Response") == "Follows":
         content = "\n".join(message.output)
     elif message.output:
         output = list(message.output)

@@ -20,6 +20,7 @@ The server side reads the same format (a client's actions): ``AmiParser(banner=F
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterable, Mapping, Sequence
 
 from ivr.protocol.agi import EOF, NEED_DATA, _Sentinel
@@ -65,18 +66,21 @@ class AmiMessage:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of `name`."""
-        key = name.lower()
+        return self._first.get(name.lower(), default)
+
+    @cached_property
+    def _first(self) -> dict[str, str]:
+        first: dict[str, str] = {}
         for k, v in self.headers:
-            if k.lower() == key:
-                return v
-        return default
+            first.setdefault(k.lower(), v)
+        return first
 
     def get_all(self, name: str) -> list[str]:
         key = name.lower()
         return [v for k, v in self.headers if k.lower() == key]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
+        return isinstance(name, str) and name.lower() in self._first
 
     @property
     def response(self) -> str | None:
@@ -101,7 +105,10 @@ class AmiMessage:
     def as_dict(self) -> dict[str, str | list[str]]:
         """Names as sent; a repeated name maps to the list of its values (panoramisk's shape,
         which ``ivr.protocol.ami.refusal`` and ``parse_event`` read)."""
-        out: dict[str, str | list[str]] = {}
+        out: dict[str, str | list[str]] = dict(self.headers)
+        if len(out) == len(self.headers):
+            return out                    # no name repeated (most messages)
+        out = {}
         for k, v in self.headers:
             if k in out:
                 have = out[k]
@@ -136,6 +143,9 @@ class AmiParser:
         self._output: list[str] = []
         self._follows = False             # inside the free text of a Response: Follows
         self._ended = False               # saw --END COMMAND--: the next empty line ends it
+        self._lines: list[str] = []       # complete lines split off the buffer, not yet read
+        self._sizes: list[int] = []       # their sizes in bytes
+        self._next = 0                    # the next of them to read
         self._consumed = 0                # bytes taken as lines so far
         self.message_end = 0              # bytes up to the end of the last message returned
 
@@ -149,36 +159,46 @@ class AmiParser:
         else:
             self._eof = True
 
-    def _line(self) -> str | None:
-        i = self._buf.find(b"\n", self._scan)
-        if i < 0:
+    def _split(self) -> bool:
+        """Take every complete line of the buffer at once (one decode and one split, not one
+        per line: this is the controller's hot path). False: no complete line yet."""
+        if self._buf.find(b"\n", self._scan) < 0:
             self._scan = len(self._buf)
-            if len(self._buf) > MAX_LINE:
+            if self._scan > MAX_LINE:
                 raise AmiProtocolError(f"line longer than {MAX_LINE} bytes")
-            return None
-        if i > MAX_LINE:
-            raise AmiProtocolError(f"line longer than {MAX_LINE} bytes")
-        raw = bytes(self._buf[:i])
-        del self._buf[: i + 1]
+            return False
+        end = self._buf.rfind(b"\n")
+        block = bytes(self._buf[:end])
+        del self._buf[: end + 1]
         self._scan = 0
-        self._consumed += i + 1
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        return raw.decode("utf-8", errors="replace")
+        sizes = [len(raw) for raw in block.split(b"\n")]
+        if max(sizes) > MAX_LINE:
+            raise AmiProtocolError(f"line longer than {MAX_LINE} bytes")
+        # UTF-8 never makes a newline of other bytes (nor the reverse), even with errors
+        # replaced: the decoded block splits into the same lines. A line's own CR goes.
+        text = block.decode("utf-8", "replace").replace("\r\n", "\n")
+        if text.endswith("\r"):
+            text = text[:-1]
+        self._lines, self._sizes, self._next = text.split("\n"), sizes, 0
+        return True
 
     def next_event(self) -> Event:
         if self._done:
             return EOF
         while True:
-            line = self._line()
-            if line is None:
-                if not self._eof:
-                    return NEED_DATA
-                self._done = True
-                if self._buf or self._headers or self._output:
-                    raise AmiProtocolError("connection closed in the middle of a message")
-                return EOF
-            event = self._feed_line(line)
+            i = self._next
+            if i >= len(self._lines):
+                if not self._split():
+                    if not self._eof:
+                        return NEED_DATA
+                    self._done = True
+                    if self._buf or self._headers or self._output:
+                        raise AmiProtocolError("connection closed in the middle of a message")
+                    return EOF
+                i = 0
+            self._next = i + 1
+            self._consumed += self._sizes[i] + 1
+            event = self._feed_line(self._lines[i])
             if event is not None:
                 return event
 
@@ -194,17 +214,20 @@ class AmiParser:
                 return self._finish()
             return None                   # stray blank lines: ignore
         name, sep, value = line.partition(":")
-        name = name.strip()
-        value = value[1:] if value.startswith(" ") else value
         if not sep:
             name, value = line, ""        # not a header: kept whole, refusal() names it
-        if name.lower() == "output":
+        else:
+            name = name.strip()
+            if value[:1] == " ":
+                value = value[1:]
+        if len(name) == 6 and name.lower() == "output":
             self._add_output(value)
             return None
-        if len(self._headers) >= MAX_HEADERS:
+        headers = self._headers
+        if len(headers) >= MAX_HEADERS:
             raise AmiProtocolError(f"message with more than {MAX_HEADERS} lines")
-        self._headers.append((name, value))
-        if len(self._headers) == 1 and name.lower() == "response" and value == "Follows":
+        headers.append((name, value))
+        if value == "Follows" and len(headers) == 1 and name.lower() == "response":
             self._follows = True
         return None
 

@@ -4,7 +4,6 @@ only Asterisk is the fake.  No sandbox: each test runs in about a second."""
 from __future__ import annotations
 
 import asyncio
-import wave
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,29 +13,19 @@ from ivr import constants as C
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.config import AmiSettings, Config, Trunk
 from scheduler.programme import load_programme
+from tests.audio.test_audio_catalogue import write_wav
 from tests.e2e.run_helpers import TEST_MESSAGE, all_messages_are, quick_programme, woman_on
 from tests.fakes.ami_peer import FakeAmi
 
 MESSAGE_SECONDS = 0.5
-RATE = 8000
-
-
-def silence(path: Path, seconds: float) -> None:
-    """An 8 kHz mono 16-bit WAV (the catalogue reads its length from the header)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(b"\0\0" * int(seconds * RATE))
 
 
 @pytest.fixture
 def sounds(tmp_path) -> Path:
     root = tmp_path / "sounds"
-    silence(root / "hi" / f"{TEST_MESSAGE}.wav", MESSAGE_SECONDS)
+    write_wav(root / "hi" / f"{TEST_MESSAGE}.wav", MESSAGE_SECONDS)
     for prompt in C.PROMPTS:
-        silence(root / "hi" / f"{prompt}.wav", 0.05)
+        write_wav(root / "hi" / f"{prompt}.wav", 0.05)
     return root
 
 

@@ -37,9 +37,10 @@ AGI_PIECES = st.sampled_from([
 AGI_BYTES = st.lists(st.one_of(AGI_PIECES, st.binary(max_size=12)), max_size=25).map(b"".join)
 
 
-def agi_events(chunks: list[bytes]) -> tuple[list, str | None]:
-    """Every event until EOF, and the protocol error that ended it (its message), if any."""
-    parser, out = AgiParser(), []
+def events_until_eof(parser, chunks: list[bytes], error: type[Exception]) -> tuple[list, str | None]:
+    """Every event of an h11-style parser until EOF, and the protocol error that ended it (its
+    message), if any."""
+    out: list = []
     try:
         for chunk in [*chunks, b""]:
             parser.receive_data(chunk)
@@ -47,9 +48,13 @@ def agi_events(chunks: list[bytes]) -> tuple[list, str | None]:
                 out.append(event)
                 if event is EOF:
                     return out, None
-    except AgiProtocolError as e:
+    except error as e:
         return out, str(e)
     return out, None
+
+
+def agi_events(chunks: list[bytes]) -> tuple[list, str | None]:
+    return events_until_eof(AgiParser(), chunks, AgiProtocolError)
 
 
 @FAST
@@ -230,17 +235,7 @@ AMI_BYTES = st.lists(st.one_of(AMI_PIECES, st.binary(max_size=10)), max_size=30)
 
 
 def codec_events(chunks: list[bytes], banner: bool) -> tuple[list, str | None]:
-    parser, out = AmiParser(banner=banner), []
-    try:
-        for chunk in [*chunks, b""]:
-            parser.receive_data(chunk)
-            while (event := parser.next_event()) is not NEED_DATA:
-                out.append(event)
-                if event is EOF:
-                    return out, None
-    except AmiProtocolError as e:
-        return out, str(e)
-    return out, None
+    return events_until_eof(AmiParser(banner=banner), chunks, AmiProtocolError)
 
 
 @FAST
