@@ -1,7 +1,8 @@
 """Pure meaning of AMI messages: typed events from header maps, and safe action values.
 
-panoramisk carries the bytes (ivr/adapters/ami.py); this module turns what it hands over
-into dataclasses before anything reaches domain logic, and refuses values that could
+The bytes are framed by the pure codec (ivr/protocol/ami_codec.py), which every AMI client
+here uses (panoramisk's link in ivr/adapters/ami_link.py among them); this module turns the
+messages into dataclasses before anything reaches domain logic, and refuses values that could
 inject AMI headers (a CR or LF in a caller ID would start a new header).
 
 Asterisk does not escape line breaks in the values it sends either: a caller ID with an
