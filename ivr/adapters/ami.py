@@ -8,6 +8,8 @@
   reconnect; only the scheduler decides to call again.
 - Every value sent is checked for CR/LF/NUL (AMI header injection).
 - Events reach the caller as typed dataclasses (ivr.protocol.ami), never as raw dicts.
+- The byte stream is framed by our pure codec (ivr.protocol.ami_codec), the one every AMI
+  client here uses; panoramisk keeps its routing of answers to actions.
 - A message ivr.protocol.ami.refusal refuses (a caller ID's line breaks made it: repeated or
   unexpected headers) is dropped before panoramisk routes it (one throttled log line): it
   never resolves an action, and never reaches panoramisk's handling (a repeated Event header
@@ -21,13 +23,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, NamedTuple
 
 from panoramisk import Manager
-from panoramisk.ami_protocol import AMIProtocol
 
-from ivr.adapters.log_throttle import LogThrottle
+from ivr.adapters.ami_link import BACKOFF_FIRST, _Manager
 from ivr.config import AmiSettings
 from ivr.errors import Unavailable
 from ivr.protocol.ami import (Hangup, OriginateResponse, OtherEvent, UnsafeMessage, UserEvent,
-                             parse_event, parse_originate_response, refusal, safe)
+                             parse_event, parse_originate_response, safe)
 
 log = logging.getLogger(__name__)
 
@@ -36,38 +37,8 @@ log = logging.getLogger(__name__)
 # restart (names start again from 00000000 and may now be another woman's call).
 FORGETABLE = ("ping", "login", "logoff", "originate", "hangup", "coreshowchannels", "command",
               "showdialplan")
-BACKOFF_FIRST = 1.0
-# Reconnecting is a TCP connect to a manager on loopback or the LAN: trying every 2 s costs
-# nothing and gets calls flowing again within seconds of Asterisk being back.
-BACKOFF_CAP = 2.0
 READY_POLL = 0.2           # after a login, how often to ask whether the dialplan is loaded
 READY_WAIT = 15.0
-
-
-class _Protocol(AMIProtocol):
-    """Drops what must not be acted on before panoramisk sees it (see the module doc)."""
-
-    def handle_message(self, message) -> None:
-        why = refusal(message)
-        if why is not None:
-            self.factory.refused.log("AMI message to user %s refused and dropped: %s",
-                                     self.factory.config.get("username"), why)
-            return
-        super().handle_message(message)
-
-
-class _Manager(Manager):
-    """panoramisk's Manager with a capped exponential backoff between reconnect tries
-    (it retries at a fixed interval otherwise), and our message check (_Protocol)."""
-
-    def __init__(self, **config) -> None:
-        super().__init__(protocol_factory=_Protocol, **config)
-        self.refused = LogThrottle(log, logging.WARNING)
-
-    def connection_made(self, f):
-        if f.cancelled() or f.exception() is not None:
-            self.reconnect_timeout = min(self.reconnect_timeout * 2, BACKOFF_CAP)
-        return super().connection_made(f)
 
 
 class AmiError(Unavailable):

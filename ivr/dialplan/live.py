@@ -3,25 +3,26 @@
 Everything is asked with the least-privilege rights the controller has (write call,
 originate, reporting): ListCommands (which actions the user may call), ShowDialPlan (the
 loaded contexts, compared step by step with the files), Getvar of IFMODULE() (func_module:
-which modules are loaded) and of the [globals] the deployment sets. A short synchronous AMI
-client with a timeout on every read: this is a one-shot command, not the controller.
+which modules are loaded) and of the [globals] the deployment sets. The short blocking AMI
+client of ivr/adapters/ami_client.py (on the shared codec, a timeout on every read): this is a
+one-shot command, not the controller.
 """
 from __future__ import annotations
 
 import ipaddress
-import itertools
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from ivr import constants as C
+from ivr.adapters.ami_client import AmiUnreachable, BlockingAmi
 from ivr.config import Config
 from ivr.dialplan.check import REQUIRED_EXTENS
 from ivr.dialplan.parse import Dialplan, Problem
 from ivr.errors import Unavailable
 from ivr.netaddr import agi_url
-from ivr.protocol.ami import safe
+from ivr.protocol.ami_codec import AmiMessage
 
 # modules the production dialplan and the controller need (Local channels and AMI are core)
 MODULES = ("pbx_config.so", "res_agi.so", "res_speech.so", "app_userevent.so", "app_playback.so",
@@ -50,96 +51,43 @@ class Expected:
                    call_centre=cfg.call_centre)
 
 
-class AmiClient:
+class AmiClient(BlockingAmi):
+    """The shared blocking client; its failures surface as LiveError (check_live)."""
+
     def __init__(self, host: str, port: int, timeout: float):
-        self._ids = itertools.count(1)
-        try:
-            self._sock = socket.create_connection((host, port), timeout=timeout)
-        except OSError as e:
-            raise LiveError(f"AMI at {host}:{port}: {e.strerror or e} (is Asterisk "
-                            "running, and manager.conf enabled?)") from None
-        self._sock.settimeout(timeout)
-        self._file = self._sock.makefile("rb")
-        banner = self._readline()
-        if not banner.startswith("Asterisk Call Manager"):
-            self.close()
-            raise LiveError(f"{host}:{port} is not AMI (banner {banner[:60]!r})")
+        super().__init__(host, port, timeout, id_prefix="ivr-check")
 
-    def close(self) -> None:
-        self._file.close()
-        self._sock.close()
-
-    def _readline(self) -> str:
-        try:
-            raw = self._file.readline(65536)
-        except OSError as e:
-            raise LiveError(f"AMI read failed: {e}") from None
-        if not raw:
-            raise LiveError("AMI closed the connection")
-        return raw.decode("utf-8", "replace").rstrip("\r\n")
-
-    def _message(self) -> dict[str, str]:
-        msg: dict[str, str] = {}
-        while (line := self._readline()) != "":
-            key, _, value = line.partition(":")
-            msg[key.strip()] = value.strip() if key not in msg else msg[key] + "\n" + value.strip()
-        return msg
-
-    def action(self, fields: dict[str, str]) -> list[dict[str, str]]:
-        """The response, then the events of its event list (if it has one)."""
-        action_id = f"ivr-check-{next(self._ids)}"
-        text = "".join(f"{safe(k)}: {safe(v)}\r\n" for k, v in
-                       {**fields, "ActionID": action_id}.items()) + "\r\n"
-        try:
-            self._sock.sendall(text.encode())
-        except OSError as e:
-            raise LiveError(f"AMI write failed: {e}") from None
-        while True:
-            response = self._message()
-            if response.get("ActionID") == action_id and "Response" in response:
-                break
-        out = [response]
-        if response.get("EventList", "").lower() == "start":
-            while True:
-                event = self._message()
-                if event.get("ActionID") != action_id:
-                    continue
-                if event.get("EventList", "").lower() == "complete":
-                    break
-                out.append(event)
-        return out
-
-    def login(self, username: str, secret: str) -> None:
-        reply = self.action({"Action": "Login", "Username": username, "Secret": secret,
-                             "Events": "off"})[0]
-        if reply.get("Response") != "Success":
+    def login(self, username: str, secret: str, events: str = "off") -> AmiMessage:
+        reply = super().login(username, secret, events)
+        if reply.response != "Success":
             raise LiveError(f"AMI refused the login of {username!r}: {reply.get('Message')}")
+        return reply
 
     def getvar(self, name: str) -> str | None:
         reply = self.action({"Action": "Getvar", "Variable": name})[0]
-        return reply.get("Value", "") if reply.get("Response") == "Success" else None
+        return reply.get("Value", "") if reply.response == "Success" else None
 
 
 def check_live(cfg: Config, plan: Dialplan, *, timeout: float = 5.0) -> list[Problem]:
     """Problems of the running Asterisk for this configuration; raises LiveError when it
     cannot be asked at all."""
     where = f"asterisk@{cfg.ami.host}:{cfg.ami.port}"
-    client = AmiClient(cfg.ami.host, cfg.ami.port, timeout)
     try:
-        client.login(cfg.ami.username, cfg.ami.secret)
-        problems = _rights(client, where, cfg.ami.username)
-        problems += _modules(client, where)
-        problems += _globals(client, where, Expected.from_config(cfg), cfg.ami.host)
-        problems += _contexts(client, where, plan)
-        client.action({"Action": "Logoff"})
-        return problems
-    finally:
-        client.close()
+        with AmiClient(cfg.ami.host, cfg.ami.port, timeout) as client:
+            client.login(cfg.ami.username, cfg.ami.secret)
+            problems = _rights(client, where, cfg.ami.username)
+            problems += _modules(client, where)
+            problems += _globals(client, where, Expected.from_config(cfg), cfg.ami.host)
+            problems += _contexts(client, where, plan)
+            client.send({"Action": "Logoff"})
+            return problems
+    except AmiUnreachable as e:
+        raise LiveError(str(e)) from None
 
 
 def _rights(client: AmiClient, where: str, user: str) -> list[Problem]:
     reply = client.action({"Action": "ListCommands"})[0]
-    actions = {k for k in reply if k not in ("Response", "ActionID", "Message")}
+    actions = {k for k, _ in reply.headers if k not in ("Response", "ActionID", "Message")}
     out = [Problem(where, 0, f"AMI user {user!r} may not call {a}: the controller needs it "
                              "(read/write classes: dialplan/ami/ivr-manager.conf)")
            for a in NEEDED_ACTIONS if a not in actions]
@@ -204,11 +152,11 @@ def _contexts(client: AmiClient, where: str, plan: Dialplan) -> list[Problem]:
     out = []
     for name in sorted(set(plan.contexts) | set(REQUIRED_EXTENS)):
         reply = client.action({"Action": "ShowDialPlan", "Context": name})
-        if reply[0].get("Response") != "Success":
+        if reply[0].response != "Success":
             out.append(Problem(where, 0,
                                f"context [{name}] is not loaded ({reply[0].get('Message')})"))
             continue
-        loaded = {(e.get("Extension"), int(e.get("Priority", "0") or 0)):
+        loaded = {(e.get("Extension"), int(e.get("Priority") or 0)):
                   (e.get("Application", ""), e.get("AppData", "")) for e in reply[1:]
                   if e.get("Context") == name}
         ctx = plan.contexts.get(name)

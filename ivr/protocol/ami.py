@@ -1,7 +1,8 @@
 """Pure meaning of AMI messages: typed events from header maps, and safe action values.
 
-panoramisk carries the bytes (ivr/adapters/ami.py); this module turns what it hands over
-into dataclasses before anything reaches domain logic, and refuses values that could
+The bytes are framed by the pure codec (ivr/protocol/ami_codec.py), which every AMI client
+here uses (panoramisk's link in ivr/adapters/ami_link.py among them); this module turns the
+messages into dataclasses before anything reaches domain logic, and refuses values that could
 inject AMI headers (a CR or LF in a caller ID would start a new header).
 
 Asterisk does not escape line breaks in the values it sends either: a caller ID with an
@@ -91,7 +92,7 @@ class OtherEvent:
 # TestEvent repeats State: other events are left to their listeners)
 _ROUTING = frozenset({"event", "response", "actionid", "commandid"})
 _REPEATABLE = frozenset({"chanvariable"})
-_HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*(\([^()\s]*\))?")
+HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*(\([^()\s]*\))?")
 # every event may carry these (timestampevents, systemname, debug options of manager.conf)
 _ANY_EVENT = {"Event", "Privilege", "Timestamp", "SystemName", "SequenceNumber", "File",
               "Line", "Func"}
@@ -116,7 +117,7 @@ def refusal(headers: Mapping[str, object]) -> str | None:
     values (a value may be her number)."""
     names = [str(k) for k in headers if str(k).lower() != "content"]
     for name in names:
-        if not _HEADER_NAME.fullmatch(name):
+        if not HEADER_NAME.fullmatch(name):
             return f"a header name that is not Asterisk's ({len(name)} characters)"
     repeated = []
     for name in names:

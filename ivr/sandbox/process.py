@@ -8,6 +8,7 @@ import socket
 import time
 from pathlib import Path
 
+from ivr.adapters.ami_client import AmiUnreachable, BlockingAmi
 from ivr.sandbox.model import Ports, SandboxError
 
 AMI_USER = "ivr"                  # the controller's least-privilege user (ivr.toml)
@@ -116,20 +117,12 @@ def log_tail(*files: Path, lines: int = 25) -> str:
 def ami_login(port: int, secret: str, timeout: float) -> str:
     """"" when the AMI banner answers and a login with `secret` succeeds, else why not."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.settimeout(timeout)
-            f = s.makefile("rb")
-            banner = f.readline().decode(errors="replace").strip()
-            if not banner.startswith("Asterisk Call Manager"):
-                return f"no AMI banner on port {port} (got {banner!r})"
-            s.sendall(f"Action: Login\r\nActionID: sandbox-ready\r\nUsername: {AMI_USER}\r\n"
-                      f"Secret: {secret}\r\nEvents: off\r\n\r\n".encode())
-            reply = []
-            while (line := f.readline().decode(errors="replace").strip()):
-                reply.append(line)
-            s.sendall(b"Action: Logoff\r\n\r\n")
-            if "Response: Success" not in reply:
-                return f"AMI login as {AMI_USER!r} on port {port} failed: {' | '.join(reply)}"
-            return ""
-    except OSError as e:
-        return f"AMI on port {port}: {e}"
+        with BlockingAmi("127.0.0.1", port, timeout, id_prefix="sandbox-ready") as ami:
+            reply = ami.login(AMI_USER, secret)
+            ami.send({"Action": "Logoff"})
+    except AmiUnreachable as e:
+        return str(e) if f":{port}" in str(e) else f"AMI on port {port}: {e}"
+    if reply.response != "Success":
+        lines = " | ".join(f"{k}: {v}" for k, v in reply.headers)
+        return f"AMI login as {AMI_USER!r} on port {port} failed: {lines}"
+    return ""

@@ -11,13 +11,15 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ivr.adapters.ami import _Protocol
+from ivr.adapters.ami_link import _Protocol
 from ivr.adapters.log_throttle import LogThrottle
 from ivr.protocol.agi import (EOF, NEED_DATA, AgiParser, AgiProtocolError, AgiReply, AgiRequest,
                               encode_command, parse_reply)
 from ivr.phone import Phone
 from ivr.protocol.ami import (Hangup, OtherEvent, UnsafeMessage, UserEvent, parse_event,
                               parse_originate_response, refusal)
+from ivr.protocol.ami_codec import (AmiMessage, AmiParser, AmiProtocolError, Banner,
+                                    parse_buffer)
 from tests.protocol.test_agi import unquote
 
 FAST = settings(max_examples=300, deadline=None,
@@ -35,9 +37,11 @@ AGI_PIECES = st.sampled_from([
 AGI_BYTES = st.lists(st.one_of(AGI_PIECES, st.binary(max_size=12)), max_size=25).map(b"".join)
 
 
-def agi_events(chunks: list[bytes]) -> tuple[list, str | None]:
-    """Every event until EOF, and the protocol error that ended it (its message), if any."""
-    parser, out = AgiParser(), []
+def events_until_eof(parser, chunks: list[bytes],
+                     error: type[Exception]) -> tuple[list, str | None]:
+    """Every event of an h11-style parser until EOF, and the protocol error that ended it (its
+    message), if any."""
+    out: list = []
     try:
         for chunk in [*chunks, b""]:
             parser.receive_data(chunk)
@@ -45,9 +49,13 @@ def agi_events(chunks: list[bytes]) -> tuple[list, str | None]:
                 out.append(event)
                 if event is EOF:
                     return out, None
-    except AgiProtocolError as e:
+    except error as e:
         return out, str(e)
     return out, None
+
+
+def agi_events(chunks: list[bytes]) -> tuple[list, str | None]:
+    return events_until_eof(AgiParser(), chunks, AgiProtocolError)
 
 
 @FAST
@@ -214,3 +222,45 @@ def test_the_normaliser_gives_none_or_e164_digits(raw, region):
     assert phone is None or re.fullmatch(r"[1-9][0-9]{2,14}", phone.digits), phone.digits
     if phone is not None:                  # stable: normalising her stored number again keeps it
         assert Phone.from_caller_id(phone.e164, region) == phone
+
+
+# ---- the AMI codec -----------------------------------------------------------------------
+
+AMI_PIECES = st.sampled_from([
+    b"Asterisk Call Manager/11.0.0\r\n", b"Response: Success\r\n", b"Response: Follows\r\n",
+    b"Event: Hangup\r\n", b"ActionID: 5\r\n", b"Output: x\r\n", b"Output: \r\n",
+    b"ChanVariable: A=1\r\n", b"Variable: B=2\r\n", b"--END COMMAND--\r\n", b"\r\n", b"\n",
+    b"\r", b"free text\n", b"Privilege: Command\r\n", b"x--END COMMAND--\r\n", b": \r\n",
+    b"\xe0\xa4\xb8", b"\xff", b"\x00"])
+AMI_BYTES = st.lists(st.one_of(AMI_PIECES, st.binary(max_size=10)), max_size=30).map(b"".join)
+
+
+def codec_events(chunks: list[bytes], banner: bool) -> tuple[list, str | None]:
+    return events_until_eof(AmiParser(banner=banner), chunks, AmiProtocolError)
+
+
+@FAST
+@given(data=AMI_BYTES, cuts=st.lists(st.integers(0, 400), max_size=8), banner=st.booleans())
+def test_ami_codec_whole_chunked_or_one_byte_at_a_time_give_the_same_messages(data, cuts,
+                                                                              banner):
+    whole = codec_events([data], banner)
+    bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    assert codec_events([data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)],
+                        banner) == whole
+    assert codec_events([data[i:i + 1] for i in range(len(data))], banner) == whole
+    events, error = whole
+    assert error is not None or events[-1:] == [EOF]
+    for event in events:
+        assert event is EOF or isinstance(event, (AmiMessage, Banner))
+        if isinstance(event, AmiMessage):       # no line break survives into a value
+            assert event.headers or event.output
+            assert not any("\n" in v for _, v in event.headers)
+            assert not any("\n" in line for line in event.output)
+    # parse_buffer (wazo-amid's shape) hands over the same messages and keeps the rest
+    seen: list[AmiMessage] = []
+    try:
+        rest = parse_buffer(data, seen.append, banner=banner)
+    except AmiProtocolError:
+        return
+    assert seen == [e for e in events if isinstance(e, AmiMessage)][:len(seen)]
+    assert data.endswith(rest)
