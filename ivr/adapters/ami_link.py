@@ -43,6 +43,8 @@ class _Protocol(AMIProtocol):
                     self.version = event.version
                 elif isinstance(event, AmiMessage):
                     message = _message(event)
+                    # panoramisk's own debug line (its logger; ivr/logs.py masks numbers in it)
+                    self.log.debug("message interpreted: %r", message)
                     if message is not None:
                         self.handle_message(message)
         except AmiProtocolError as e:
