@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from ivr.adapters.columns import day, epoch, instant
 from ivr.adapters.store import Store
+from ivr.adapters.subscribers import _iso
 from scheduler.model import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
 from scheduler.plan import Plan, plan_deliveries
 from scheduler.programme import Programme
@@ -166,7 +167,3 @@ async def live_phones(store: Store, phones: list[str]) -> dict[str, int]:
             "AND status IN ('active', 'paused')", tuple(chunk))
         found.update((r[0], r[1]) for r in rows)
     return found
-
-
-def _iso(d) -> str | None:
-    return None if d is None else d.isoformat()
