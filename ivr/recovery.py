@@ -16,7 +16,7 @@ from ivr.adapters.ami import AmiError, Channel
 from ivr.owner import owner_state
 from ivr.schedule import Schedule
 from scheduler.model import Attempt
-from scheduler.outcome import Outcome
+from scheduler.rules import reaped
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Recovery:
                     log.warning("attempt %s: hanging up its orphaned channel", attempt.id)
                     await self.service.controller.hang_up(c.name)
         answered = bool(kept) or bool(row and row.answered_at)
-        outcome = Outcome.ANSWERED if answered else Outcome.FAILED
+        outcome = reaped(answered)                 # the one reap rule
         heard = row.heard_share if row else None
         if attempt.subscriber_id is None:
             # nobody to schedule (a test call): close the row as it is
