@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable
+from typing import Any, Callable
 
 
 class Track(str, Enum):
@@ -40,7 +40,8 @@ def spread(per_week: int) -> list[int]:
     return sorted({(7 * i) // per_week for i in range(per_week)})
 
 
-def build_messages(name: str, rules: list, explicit: list, error: ErrorFn) -> tuple[Message, ...]:
+def build_messages(name: str, rules: list[Any], explicit: list[Any],
+                   error: ErrorFn) -> tuple[Message, ...]:
     days: dict[Track, dict[int, str | None]] = {Track.PREGNANCY: {}, Track.INFANT: {}}
     for i, rule in enumerate(rules):
         _apply_rule(rule, i, days, error)
@@ -61,7 +62,7 @@ def build_messages(name: str, rules: list, explicit: list, error: ErrorFn) -> tu
     return tuple(messages)
 
 
-def _track(value, section: str, i: int, error: ErrorFn) -> Track:
+def _track(value: Any, section: str, i: int, error: ErrorFn) -> Track:
     try:
         return Track(value)
     except ValueError:
@@ -69,7 +70,8 @@ def _track(value, section: str, i: int, error: ErrorFn) -> Track:
                     i) from None
 
 
-def _apply_rule(rule, i: int, days: dict, error: ErrorFn) -> None:
+def _apply_rule(rule: Any, i: int, days: dict[Track, dict[int, str | None]],
+                error: ErrorFn) -> None:
     if not isinstance(rule, dict):
         raise error("each [[schedule]] entry must be a table", "schedule", None, i)
     unknown = set(rule) - {"track", "weeks", "per_week", "days", "note"}
@@ -107,7 +109,8 @@ def _apply_rule(rule, i: int, days: dict, error: ErrorFn) -> None:
             days[track][day] = None
 
 
-def _apply_explicit(item, i: int, days: dict, error: ErrorFn) -> None:
+def _apply_explicit(item: Any, i: int, days: dict[Track, dict[int, str | None]],
+                    error: ErrorFn) -> None:
     if not isinstance(item, dict):
         raise error("each [[message]] entry must be a table", "message", None, i)
     unknown = set(item) - {"track", "day", "key", "note"}

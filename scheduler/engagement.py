@@ -60,5 +60,6 @@ def from_attempts(attempts: Iterable[Attempt], rule: AtRiskRule) -> Engagement:
     done = sorted((a for a in attempts if a.outcome is not None and a.kind is not AttemptKind.TEST),
                   key=lambda a: (a.claimed_at, a.id))
     for a in done:
+        assert a.outcome is not None
         eng = after_call(eng, rule, a.outcome, a.heard_share, a.ended_at or a.claimed_at)
     return eng

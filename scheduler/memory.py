@@ -341,7 +341,7 @@ class MemoryStore:
                 heapq.heappush(store._due, (d.next_attempt_at, d.id))
         for a in rows.attempts:
             store.attempts[a.id] = a
-            if a.live:
+            if a.live and a.acquired_until is not None:
                 store._live[a.subscriber_id] = a.id
                 heapq.heappush(store._leases, (a.acquired_until, a.id))
         for c in sorted(rows.callbacks, key=lambda c: c.id):

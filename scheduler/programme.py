@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from scheduler.content import Message, Track, build_messages
 from scheduler.outcome import Outcome
@@ -113,7 +114,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
 
 
 class _Parser:
-    def __init__(self, text: str, source: str, data: dict):
+    def __init__(self, text: str, source: str, data: dict[str, Any]):
         self.lines = text.splitlines()
         self.source = source
         self.data = data
@@ -145,8 +146,8 @@ class _Parser:
               index: int | None = None) -> ProgrammeError:
         return ProgrammeError(f"{self.source}, line {self.line_of(section, key, index)}: {message}")
 
-    def get(self, table: dict, key: str, kind, default, section: str | None = None,
-            index: int | None = None):
+    def get(self, table: dict[str, Any], key: str, kind: Any, default: Any,
+            section: str | None = None, index: int | None = None) -> Any:
         if key not in table:
             if default is _REQUIRED:
                 raise self.error(f"missing required key {key!r}"
@@ -162,7 +163,8 @@ class _Parser:
             raise self.error(f"{key} must be {name}, got {value!r}", section, key, index)
         return value
 
-    def duration(self, table: dict, key: str, default: timedelta, section: str) -> timedelta:
+    def duration(self, table: dict[str, Any], key: str, default: timedelta,
+                 section: str) -> timedelta:
         raw = self.get(table, key, str, None, section)
         if raw is None:
             return default
@@ -270,7 +272,7 @@ class _Parser:
                 raise self.error(f"gap for unknown outcome {key!r} (known: "
                                  f"{', '.join(o.value for o in Outcome if not o.answered)})",
                                  "retry.gap", key) from None
-            gaps[outcome] = self.duration(gap_table, key, gaps.get(outcome), "retry.gap")
+            gaps[outcome] = self.duration(gap_table, key, base.gap(outcome), "retry.gap")
         return RetryPolicy(max_attempts=max_attempts, per_day=per_day, gaps=tuple(gaps.items()),
                            supersede=self.get(t, "supersede", bool, base.supersede, "retry"),
                            delivered_share=share,

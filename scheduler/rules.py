@@ -131,7 +131,8 @@ def release(programme: Programme, sub: Subscriber, a: Attempt, delivery: Deliver
             attempt=closed, deliveries=(after,),
             subscriber=lifecycle.deactivate(sub, ended_at, "invalid_number") if gone else None,
             audit=(Audit("deactivate", {"reason": "invalid_number"}),) if gone else (),
-            plan=delivery.status is DeliveryStatus.PENDING and r.status is not DeliveryStatus.PENDING)
+            plan=(delivery.status is DeliveryStatus.PENDING
+                  and r.status is not DeliveryStatus.PENDING))
     if a.kind is AttemptKind.CALLBACK and request is not None:
         r2 = callbacks.after_callback_attempt(programme, sub, request, outcome, ended_at)
         served = replace(request, status=r2.status, next_attempt_at=r2.next_attempt_at,

@@ -58,6 +58,7 @@ def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     maps to the first instant after the gap; an ambiguous one to its first occurrence."""
     local = datetime.combine(day, at, tzinfo=tz)
     offset = local.utcoffset()
+    assert offset is not None                             # an aware time: tz is a ZoneInfo
     if offset == local.replace(fold=1).utcoffset():       # the usual case: no DST change near
         return datetime.combine(day, at, tzinfo=timezone.utc) - offset
     naive = datetime.combine(day, at)

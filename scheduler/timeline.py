@@ -31,9 +31,10 @@ def pregnancy_dates(lmp: date | None, edd: date | None) -> tuple[date, date]:
     if lmp is None and edd is None:
         raise SchedulerError("a pregnancy needs an LMP or an EDD")
     if lmp is None:
-        lmp = edd - timedelta(days=PREGNANCY_DAYS)
+        assert edd is not None
+        return edd - timedelta(days=PREGNANCY_DAYS), edd
     if edd is None:
-        edd = lmp + timedelta(days=PREGNANCY_DAYS)
+        return lmp, lmp + timedelta(days=PREGNANCY_DAYS)
     return lmp, edd
 
 

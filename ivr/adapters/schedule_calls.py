@@ -72,8 +72,8 @@ class Calls:
     async def _claim_callback(self, cb: CallbackRequest, now: datetime,
                               owner: str) -> Attempt | None:
         sub = await her_record(self.store, cb.subscriber_id)
-        c = rules.claim_callback(self.programme, sub, cb, await her_deliveries(self.store, sub.id), now,
-                                 owner)
+        mine = await her_deliveries(self.store, sub.id)
+        c = rules.claim_callback(self.programme, sub, cb, mine, now, owner)
         return await apply(self.store, self.programme, sub, c, now)
 
     async def _claim_deliveries(self, rows: list[Any], now: datetime,

@@ -25,11 +25,18 @@ _CALLBACK_COLUMNS = ("id, subscriber_id, requested_at, status, attempts, next_at
                      "served_at, attempt_id")
 
 
+def _instant(value: float) -> datetime:
+    """A NOT NULL time column as an instant."""
+    at = instant(value)
+    assert at is not None
+    return at
+
+
 def _attempt(row: Any) -> Attempt:
     return Attempt(
         id=row["id"], subscriber_id=row["subscriber_id"], kind=AttemptKind(row["kind"]),
         message_key=row["message_key"], number=row["number"],
-        claimed_at=instant(row["created_at"]), delivery_id=row["delivery_id"],
+        claimed_at=_instant(row["created_at"]), delivery_id=row["delivery_id"],
         callback_id=row["callback_id"], acquired_by=row["acquired_by"],
         acquired_until=instant(row["acquired_until"]), ended_at=instant(row["ended_at"]),
         outcome=Outcome(row["outcome"]) if row["outcome"] else None,
@@ -39,7 +46,8 @@ def _attempt(row: Any) -> Attempt:
 
 def _callback(row: Any) -> CallbackRequest:
     return CallbackRequest(
-        id=row["id"], subscriber_id=row["subscriber_id"], requested_at=instant(row["requested_at"]),
+        id=row["id"], subscriber_id=row["subscriber_id"],
+        requested_at=_instant(row["requested_at"]),
         status=CallbackStatus(row["status"]), attempts=row["attempts"],
         next_attempt_at=instant(row["next_attempt_at"]), served_at=instant(row["served_at"]),
         attempt_id=row["attempt_id"])

@@ -38,7 +38,8 @@ class Women:
         self.store = store
         self.programme = programme
 
-    async def enrol(self, sub: Subscriber, now: datetime, *, actor: str = "system", name: str | None = None,
+    async def enrol(self, sub: Subscriber, now: datetime, *, actor: str = "system",
+                    name: str | None = None,
                     partner: str | None = None, health_worker: str | None = None,
                     consent_date: date | None = None, re_enrol: bool = False) -> Subscriber:
         """Check and insert her, and plan her first message at once. SchedulerError when the
@@ -57,8 +58,9 @@ class Women:
             "SELECT id, status, updated_at FROM subscribers WHERE phone = ? ORDER BY id DESC "
             "LIMIT 1", (phone,))
         if rows and rows[0]["status"] == "opted_out":
-            return (f"woman {rows[0]['id']}",
-                    instant(rows[0]["updated_at"]).astimezone(tz).date())
+            left = instant(rows[0]["updated_at"])
+            assert left is not None                      # every record has updated_at
+            return f"woman {rows[0]['id']}", left.astimezone(tz).date()
         erased = await erased_numbers(self.store, [phone])
         if phone in erased:
             return "a woman whose record was erased", erased[phone].astimezone(tz).date()
@@ -121,7 +123,7 @@ class Women:
             (sub.phone, e.name, sub.language, sub.slot, sub.timezone, self.programme.name,
              sub.track.value, _iso(sub.lmp), _iso(sub.edd), _iso(sub.child_dob), e.partner,
              e.health_worker, _iso(e.consent_date), sub.status.value, epoch(now), epoch(now)))
-        sub = replace(sub, id=cur.lastrowid)
+        sub = replace(sub, id=cur.lastrowid or 0)
         await audit(self.store, actor=actor, action="enrol", at=now, subscriber_id=sub.id,
                     detail={"language": sub.language, "slot": sub.slot, "track": sub.track.value,
                             "partner": e.partner,

@@ -46,15 +46,15 @@ class Face:
 class MemoryFace(Face):
     def __init__(self, programme: Programme):
         self.programme = programme
-        self.schedule = MemorySchedule(programme)
+        self.schedule = self.memory = MemorySchedule(programme)
 
     async def close(self) -> None:
         pass
 
     async def restart(self) -> None:
-        mem = self.schedule.mem
-        self.schedule = MemorySchedule(self.programme,
-                                       MemoryStore.from_rows(self.programme, mem.rows()))
+        rows = self.memory.mem.rows()
+        self.schedule = self.memory = MemorySchedule(
+            self.programme, MemoryStore.from_rows(self.programme, rows))
 
 
 class SqliteFace(Face):
