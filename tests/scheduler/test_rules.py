@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from helpers import local, woman
-from scheduler import rules
+from scheduler import lifecycle, rules
 from scheduler.model import (Attempt, AttemptKind, CallbackRequest, CallbackStatus, Delivery,
                              DeliveryStatus, LifeEvent, SchedulerError, SubscriberStatus)
 from scheduler.outcome import Outcome
@@ -195,3 +195,26 @@ def test_a_new_slot_moves_her_pending_message_keeping_the_days_cap(mmitra):
     c = rules.change(mmitra, before, replace(before, slot="15-18"), mine, NINE, new_slot=True)
     [d] = c.deliveries
     assert (d.id, d.next_attempt_at) == (7, local(KOLKATA, 2026, 11, 25, 15))
+
+
+@pytest.mark.parametrize("fields,lmp,edd,error", [
+    ({"lmp": date(2026, 9, 10)}, date(2026, 9, 10), date(2027, 6, 17), None),   # EDD derived
+    ({"edd": date(2027, 6, 8)}, date(2026, 9, 1), date(2027, 6, 8), None),      # LMP derived
+    ({"language": "xx"}, None, None, "language"),
+    ({"lmp": date(2027, 1, 1)}, None, None, "future"),
+])
+def test_fix_record(mmitra, fields, lmp, edd, error):
+    before = lifecycle.enrol(mmitra, her(), NINE)
+    if error:
+        with pytest.raises(SchedulerError, match=error):
+            lifecycle.fix_record(mmitra, before, fields, NINE)
+        return
+    after = lifecycle.fix_record(mmitra, before, fields, NINE)
+    assert (after.lmp, after.edd) == (lmp, edd)
+    assert (after.status, after.enrolled_at) == (before.status, before.enrolled_at)
+
+
+def test_a_closed_record_cannot_be_fixed(mmitra):
+    gone = replace(her(), status=SubscriberStatus.OPTED_OUT)
+    with pytest.raises(SchedulerError, match="closed"):
+        lifecycle.fix_record(mmitra, gone, {"language": "hi"}, NINE)
