@@ -12,7 +12,6 @@ import heapq
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-
 from typing import Callable
 
 from scheduler import callbacks, lifecycle, rules
@@ -90,55 +89,59 @@ class MemoryStore:
         except KeyError:
             raise SchedulerError(f"no subscriber {sub_id}") from None
 
-    _sub = subscriber
-
     def _change(self, sub_id: int, change: Callable[[Subscriber], Subscriber], now: datetime,
                 *, new_slot: bool = False) -> Subscriber:
         before = self.subscriber(sub_id)
-        self._apply(sub_id, rules.change(self.programme, before, change(before),
-                                         self.deliveries_of(sub_id), now, new_slot=new_slot), now)
+        mine = self.deliveries_of(sub_id) if new_slot else []
+        self._apply(sub_id, rules.change(self.programme, before, change(before), mine, now,
+                                         new_slot=new_slot), now)
         return self.subscribers[sub_id]
 
     # ---- applying the rules' changes ---------------------------------------------------------
     def _apply(self, sub_id: int, c: Changes, now: datetime) -> Attempt | None:
-        """Write what a rule decided (scheduler/rules.py) and keep the indexes up to date."""
-        if c.subscriber is not None:
-            self.subscribers[sub_id] = c.subscriber
-        for d in c.deliveries:
-            self.deliveries[d.id] = d
-            if d.status is DeliveryStatus.PENDING and d.next_attempt_at is not None:
-                heapq.heappush(self._due, (d.next_attempt_at, d.id))
-        a = c.attempt
+        """Write what a rule decided (scheduler/rules.py) and keep the indexes up to date;
+        returns the attempt claimed or ended, if any."""
+        claimed, ended, unclaimed, updates, callback, subscriber, cancel, plan, _ = c
+        if subscriber is not None:
+            self.subscribers[sub_id] = subscriber
+        for u in updates:
+            d = self.deliveries[u.id]
+            (_, d.status, d.attempts, d.next_attempt_at, d.closed_at, d.heard_share,
+             d.acquired_by, d.acquired_until) = u
+            if u.status is DeliveryStatus.PENDING and u.next_attempt_at is not None:
+                heapq.heappush(self._due, (u.next_attempt_at, u.id))
+        a = claimed
         if a is not None:
-            if c.unclaim:
+            a.id = self._next("attempt")
+            self.attempts[a.id] = a
+            self._live[sub_id] = a.id
+            assert a.acquired_until is not None
+            heapq.heappush(self._leases, (a.acquired_until, a.id))
+            if callback is None:
+                return a                # a claimed delivery: nothing more to write
+        if ended is not None:
+            a = self.attempts[ended.id]
+            _, a.outcome, a.heard_share, a.ended_at = ended
+            a.acquired_by = a.acquired_until = None
+            self._live.pop(sub_id, None)
+            if not self.keep_closed_attempts:
                 del self.attempts[a.id]
-                self._live.pop(sub_id, None)
-            elif a.live:                                   # a new claim
-                a.id = self._next("attempt")
-                self.attempts[a.id] = a
-                self._live[sub_id] = a.id
-                assert a.acquired_until is not None
-                heapq.heappush(self._leases, (a.acquired_until, a.id))
-            else:                                          # closed
-                self._live.pop(sub_id, None)
-                if self.keep_closed_attempts:
-                    self.attempts[a.id] = a
-                else:
-                    del self.attempts[a.id]
-        cb = c.callback
-        if cb is not None:
-            if a is not None and a.live and not c.unclaim:
-                cb.attempt_id = a.id
-            self.callbacks[cb.id] = cb
+        if unclaimed is not None:
+            del self.attempts[unclaimed]
+            self._live.pop(sub_id, None)
+        if callback is not None:
+            cb = self.callbacks[callback.id]
+            (_, cb.status, cb.attempts, cb.next_attempt_at, cb.served_at, cb.attempt_id) = callback
+            if claimed is not None:
+                cb.attempt_id = claimed.id
             if cb.status is CallbackStatus.PENDING and cb.next_attempt_at is not None:
                 heapq.heappush(self._cb_due, (cb.next_attempt_at, cb.id))
-        if c.cancel_callbacks:
+        if cancel:
             last = self._last_callback.get(sub_id)
-            if last is not None and self.callbacks[last].status is CallbackStatus.PENDING:
-                self.callbacks[last] = replace(self.callbacks[last],
-                                               status=CallbackStatus.CANCELLED,
-                                               next_attempt_at=None)
-        if c.plan:
+            gone = self.callbacks[last] if last is not None else None
+            if gone is not None and gone.status is CallbackStatus.PENDING:
+                gone.status, gone.next_attempt_at = CallbackStatus.CANCELLED, None
+        if plan:
             self._plan(sub_id, now)
         self._unblock(sub_id)           # her live call ended, or she was resumed
         return a
@@ -230,20 +233,26 @@ class MemoryStore:
         a = self.attempts.get(attempt_id)
         if a is None or not a.live:
             raise SchedulerError(f"attempt {attempt_id} is not live")
-        return self._release(a, rules.release, outcome, heard_share, ended_at)
+        return self._release(a, outcome, heard_share, ended_at)
 
-    def _release(self, a: Attempt, rule: Callable[..., Changes], *args: object) -> Attempt:
+    def _release(self, a: Attempt, outcome: Outcome | None, heard_share: float | None,
+                 ended_at: datetime) -> Attempt:
+        """Release `a` with `outcome`, or by the reap rule when the outcome is None."""
         sub = self.subscribers[a.subscriber_id]
         d = self.deliveries[a.delivery_id] if a.delivery_id is not None else None
         cb = self.callbacks[a.callback_id] if a.callback_id is not None else None
         mine = self.deliveries_of(sub.id) if cb is not None else []
-        c = rule(self.programme, sub, a, d, cb, mine, *args)
-        closed = c.attempt
-        assert closed is not None and closed.outcome is not None and closed.ended_at is not None
+        if outcome is None:
+            c = rules.reap(self.programme, sub, a, d, cb, mine, ended_at)
+        else:
+            c = rules.release(self.programme, sub, a, d, cb, mine, outcome, heard_share,
+                              ended_at)
+        end = c.ended
+        assert end is not None
         self.engagement[sub.id] = after_call(self.engagement[sub.id], self.programme.at_risk,
-                                             closed.outcome, closed.heard_share, closed.ended_at)
-        self._apply(sub.id, c, closed.ended_at)
-        return closed
+                                             end.outcome, end.heard_share, end.ended_at)
+        self._apply(sub.id, c, end.ended_at)
+        return a
 
     def unclaim(self, attempt_id: int, due_at: datetime) -> bool:
         """The call of a live attempt was never placed (Asterisk refused the Originate: it
@@ -272,7 +281,7 @@ class MemoryStore:
             until, attempt_id = heapq.heappop(self._leases)
             a = self.attempts.get(attempt_id)
             if a is not None and a.live and a.acquired_until == until:
-                self._release(a, rules.reap, now)
+                self._release(a, None, None, now)
                 dead.append(attempt_id)
         return dead
 

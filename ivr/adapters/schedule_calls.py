@@ -15,9 +15,11 @@ from ivr.adapters.schedule_rows import (_CALLBACK_COLUMNS, _callback, apply, cal
                                         her_deliveries, her_record, live_attempt)
 from ivr.adapters.store import Store
 from scheduler import callbacks, rules
-from scheduler.model import Attempt, AttemptKind, CallbackRequest, Delivery, SchedulerError
+from scheduler.model import (Attempt, AttemptKind, CallbackRequest, Delivery, SchedulerError,
+                             Subscriber)
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
+from scheduler.timeline import her_slot, her_zone
 
 MOVE_BATCH = 50000          # out-of-slot calls moved per claim (~0.25 s)
 
@@ -87,7 +89,10 @@ class Calls:
         for row in rows:
             case = (row["slot"], row["timezone"])
             if case not in openings:
-                opening = openings[case] = rules.slot_opening(self.programme, *case, now)
+                her = Subscriber(id=row["subscriber_id"], language="", slot=case[0],
+                                 timezone=case[1])
+                opening = openings[case] = rules.slot_opening(
+                    self.programme, her_slot(self.programme, her), her_zone(her), now)
                 if opening is not None:
                     more |= await self._move_out_of_slot(*case, now, opening)
             if openings[case] is None:
@@ -164,16 +169,18 @@ class Calls:
                        ended_at: datetime) -> Attempt:
         if a.subscriber_id is None:
             # a call with no woman behind it (`ivr call test`): nothing to schedule
-            c = rules.Changes(attempt=rules.close(a, outcome, heard_share, ended_at))
-            closed = await apply(self.store, self.programme, None, c, ended_at)
+            c = rules.Changes(ended=rules.close(a, outcome, heard_share, ended_at))
+            await apply(self.store, self.programme, None, c, ended_at)
         else:
             sub = await her_record(self.store, a.subscriber_id)
             d, cb, mine = await self._facts(a)
             c = rules.release(self.programme, sub, a, d, cb, mine, outcome, heard_share,
                               ended_at)
-            closed = await apply(self.store, self.programme, sub, c, ended_at)
-        assert closed is not None
-        return closed
+            await apply(self.store, self.programme, sub, c, ended_at)
+        assert c.ended is not None
+        _, a.outcome, a.heard_share, a.ended_at = c.ended
+        a.acquired_by = a.acquired_until = None
+        return a
 
     async def _facts(self, a: Attempt) -> tuple[Delivery | None, CallbackRequest | None,
                                                  list[Delivery]]:

@@ -100,31 +100,42 @@ async def plan_her(store: Store, programme: Programme, sub: Subscriber, now: dat
 async def apply(store: Store, programme: Programme, sub: Subscriber | None, c: Changes,
                 now: datetime) -> Attempt | None:
     """Write a rule's changes for her (`sub`: her record as the rule saw it); returns the
-    attempt the changes hold, with its id when they created it."""
+    attempt claimed, with its id, if any."""
     if c.subscriber is not None:
         sub = c.subscriber
         await save_subscriber(store, sub, now)
     slot = c.subscriber.slot if c.subscriber is not None else None
-    for d in c.deliveries:
+    for u in c.deliveries:
         await store.execute(
             "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, closed_at = ?, "
             "heard_share = ?, acquired_by = ?, acquired_until = ?, slot = COALESCE(?, slot) "
             "WHERE id = ?",
-            (d.status.value, d.attempts, epoch(d.next_attempt_at), epoch(d.closed_at),
-             d.heard_share, d.acquired_by, epoch(d.acquired_until), slot, d.id))
-    a = c.attempt
-    if a is not None and not c.unclaim:
-        a = await _write_attempt(store, a)
+            (u.status.value, u.attempts, epoch(u.next_attempt_at), epoch(u.closed_at),
+             u.heard_share, u.acquired_by, epoch(u.acquired_until), slot, u.id))
+    a = c.claimed
+    if a is not None:
+        cur = await store.execute(
+            "INSERT INTO attempts (delivery_id, callback_id, subscriber_id, number, kind, phone, "
+            "language, message_key, created_at, acquired_by, acquired_until) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (a.delivery_id, a.callback_id, a.subscriber_id, a.number, a.kind.value, a.phone,
+             a.language, a.message_key, epoch(a.claimed_at), a.acquired_by,
+             epoch(a.acquired_until)))
+        a.id = cur.lastrowid or 0
+    if c.ended is not None:
+        await store.execute(
+            "UPDATE attempts SET outcome = ?, heard_share = ?, ended_at = ?, acquired_by = NULL, "
+            "acquired_until = NULL WHERE id = ?",
+            (c.ended.outcome.value, c.ended.heard_share, epoch(c.ended.ended_at), c.ended.id))
     cb = c.callback
     if cb is not None:
-        link = a.id if a is not None and a.live and not c.unclaim else cb.attempt_id
         await store.execute(
             "UPDATE callback_requests SET status = ?, attempts = ?, next_attempt_at = ?, "
             "served_at = ?, attempt_id = ? WHERE id = ?",
-            (cb.status.value, cb.attempts, epoch(cb.next_attempt_at), epoch(cb.served_at), link,
-             cb.id))
-    if a is not None and c.unclaim:                     # after the request no longer links it
-        await store.execute("DELETE FROM attempts WHERE id = ?", (a.id,))
+            (cb.status.value, cb.attempts, epoch(cb.next_attempt_at), epoch(cb.served_at),
+             a.id if a is not None else cb.attempt_id, cb.id))
+    if c.unclaimed is not None:                      # after the request no longer links it
+        await store.execute("DELETE FROM attempts WHERE id = ?", (c.unclaimed,))
     if sub is not None:
         if c.cancel_callbacks:
             await store.execute(
@@ -135,23 +146,4 @@ async def apply(store: Store, programme: Programme, sub: Subscriber | None, c: C
                         detail=dict(row.detail))
         if c.plan:
             await plan_her(store, programme, sub, now)
-    return a
-
-
-async def _write_attempt(store: Store, a: Attempt) -> Attempt:
-    if a.live:                                            # a new claim
-        cur = await store.execute(
-            "INSERT INTO attempts (delivery_id, callback_id, subscriber_id, number, kind, phone, "
-            "language, message_key, created_at, acquired_by, acquired_until) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (a.delivery_id, a.callback_id, a.subscriber_id, a.number, a.kind.value, a.phone,
-             a.language, a.message_key, epoch(a.claimed_at), a.acquired_by,
-             epoch(a.acquired_until)))
-        a.id = cur.lastrowid or 0
-        return a
-    assert a.outcome is not None
-    await store.execute(
-        "UPDATE attempts SET outcome = ?, heard_share = ?, ended_at = ?, acquired_by = NULL, "
-        "acquired_until = NULL WHERE id = ?",
-        (a.outcome.value, a.heard_share, epoch(a.ended_at), a.id))
     return a

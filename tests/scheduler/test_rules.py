@@ -10,6 +10,7 @@ from scheduler import lifecycle, rules
 from scheduler.model import (Attempt, AttemptKind, CallbackRequest, CallbackStatus, Delivery,
                              DeliveryStatus, LifeEvent, SchedulerError, SubscriberStatus)
 from scheduler.outcome import Outcome
+from scheduler.slots import zone
 
 KOLKATA = "Asia/Kolkata"
 NINE = local(KOLKATA, 2026, 11, 24, 9, 30)            # inside 09-12 and the window
@@ -51,12 +52,12 @@ def request(**kw) -> CallbackRequest:
      local("Europe/London", 2026, 3, 29, 9)),
 ])
 def test_slot_opening(mmitra, slot, tz, at, opening):
-    assert rules.slot_opening(mmitra, slot, tz, at) == opening
+    assert rules.slot_opening(mmitra, mmitra.slot(slot), zone(tz), at) == opening
 
 
 def test_claim_delivery_inside_her_slot_makes_a_live_attempt_carrying_her_phone(mmitra):
     c = rules.claim_delivery(mmitra, her(), delivery(attempts=2), NINE, "w")
-    a = c.attempt
+    a = c.claimed
     assert a is not None and a.live and a.id == 0
     assert (a.number, a.kind, a.delivery_id, a.claimed_at) == (3, AttemptKind.SCHEDULED, 7, NINE)
     assert (a.phone, a.language) == ("919900000001", "hi")
@@ -68,9 +69,9 @@ def test_claim_delivery_inside_her_slot_makes_a_live_attempt_carrying_her_phone(
 
 def test_claim_delivery_outside_her_slot_moves_it_and_costs_nothing(mmitra):
     c = rules.claim_delivery(mmitra, her(slot="15-18"), delivery(), NINE, "w")
-    assert c.attempt is None
+    assert c.claimed is None
     [d] = c.deliveries
-    assert (d.attempts, d.next_attempt_at) == (0, local(KOLKATA, 2026, 11, 24, 15))
+    assert (d.id, d.attempts, d.next_attempt_at) == (7, 0, local(KOLKATA, 2026, 11, 24, 15))
 
 
 @pytest.mark.parametrize("case,status,next_at,called", [
@@ -95,11 +96,11 @@ def test_claim_callback(mmitra, case, status, next_at, called):
     c = rules.claim_callback(mmitra, sub, cb, mine, now, "w")
     assert c.callback is not None
     assert (c.callback.status, c.callback.next_attempt_at) == (status, next_at)
-    assert (c.attempt is not None) is called
+    assert (c.claimed is not None) is called
     if called:
-        assert (c.attempt.kind, c.attempt.number, c.attempt.callback_id) == \
+        assert (c.claimed.kind, c.claimed.number, c.claimed.callback_id) == \
             (AttemptKind.CALLBACK, 1, 5)
-        assert c.callback.attempts == 1 and c.attempt.message_key == "mmitra-p017"
+        assert c.callback.attempts == 1 and c.claimed.message_key == "mmitra-p017"
 
 
 @pytest.mark.parametrize("outcome,heard,status,retried,plan", [
@@ -112,8 +113,7 @@ def test_release_of_a_scheduled_call(mmitra, outcome, heard, status, retried, pl
     end = NINE + timedelta(minutes=1)
     c = rules.release(mmitra, her(), live(), delivery(attempts=1, next_attempt_at=None), None,
                       [], outcome, heard, end)
-    assert c.attempt is not None and (c.attempt.outcome, c.attempt.ended_at) == (outcome, end)
-    assert (c.attempt.acquired_by, c.attempt.acquired_until) == (None, None)
+    assert c.ended == rules.AttemptEnd(3, outcome, heard, end)
     [d] = c.deliveries
     assert d.status is status and (d.next_attempt_at is not None) is retried
     assert d.acquired_by is None and c.plan is plan
@@ -127,7 +127,7 @@ def test_release_of_a_scheduled_call(mmitra, outcome, heard, status, retried, pl
 def test_release_keeps_the_share_recorded_during_the_call_when_none_is_reported(mmitra):
     c = rules.release(mmitra, her(), live(heard_share=0.4), delivery(attempts=1), None, [],
                       Outcome.ANSWERED, None, NINE)
-    assert c.attempt.heard_share == 0.4 and c.deliveries[0].heard_share == 0.4
+    assert c.ended.heard_share == 0.4 and c.deliveries[0].heard_share == 0.4
 
 
 def test_release_of_an_answered_callback_serves_it_and_delivers_the_message(mmitra):
@@ -162,14 +162,14 @@ def test_the_one_reap_rule(mmitra, answered, outcome):
     assert rules.reaped(answered) is outcome
     a = live(answered_at=NINE + timedelta(seconds=10) if answered else None, heard_share=0.3)
     c = rules.reap(mmitra, her(), a, delivery(attempts=1), None, [], NINE + timedelta(minutes=5))
-    assert (c.attempt.outcome, c.attempt.heard_share) == (outcome, 0.3)
+    assert (c.ended.outcome, c.ended.heard_share) == (outcome, 0.3)
 
 
 def test_unclaim_gives_back_the_attempt(mmitra):
     due = NINE + timedelta(seconds=5)
     c = rules.unclaim(live(), delivery(attempts=1, next_attempt_at=None, acquired_by="w"), None,
                       due)
-    assert c.unclaim and c.attempt.id == 3
+    assert c.unclaimed == 3
     [d] = c.deliveries
     assert (d.attempts, d.next_attempt_at, d.acquired_by) == (0, due, None)
     c = rules.unclaim(live(AttemptKind.CALLBACK), None, request(attempts=1, attempt_id=3), due)
