@@ -17,7 +17,7 @@ from ivr.controller import CallRequest, Controller
 from ivr.errors import BadInput
 from ivr.owner import owner_id
 from ivr.phone import Phone, PhoneError
-from scheduler.outcome import Outcome
+from scheduler.rules import reaped
 from scheduler.programme import Programme, load_programme
 
 
@@ -100,7 +100,7 @@ async def call_and_close(service: Service, request: CallRequest) -> Attempt:
         report = await service.controller.place_call(request, attempt_id)
     except asyncio.CancelledError:
         row = await asyncio.shield(store.attempt(attempt_id))
-        outcome = Outcome.ANSWERED if row and row.answered_at else Outcome.FAILED
+        outcome = reaped(bool(row and row.answered_at))        # the one reap rule
         await asyncio.shield(store.attempt_ended(attempt_id, at=clock(), outcome=outcome))
         raise
     await store.attempt_ended(attempt_id, at=report.ended_at, outcome=report.outcome,

@@ -85,9 +85,7 @@ async def run_demo(config: Config, now: datetime, *, ring_timeout: float = 10.0,
                              child_dob=anchor if w.infant else None)
             enrolled.append((w, await schedule.enrol(sub, now, actor="demo", name=w.name,
                                                      partner="demo")))
-        # ivr/service.py's Schedule protocol says enrol(sub, now), ScheduleStore.enrol wants an
-        # actor: the store interface of issue 13's engine replaces that protocol
-        dialer = Dialer(service, schedule, [config.trunk("sim")],  # type: ignore[arg-type]
+        dialer = Dialer(service, schedule, [config.trunk("sim")],
                         lease_seconds=programme.retry.lease.total_seconds())
         await dialer.run(asyncio.Event(), until_idle=True, idle_horizon=5.0)
         rows = []

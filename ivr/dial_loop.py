@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from typing import Callable, Sequence
 
 from ivr import constants as C
-from ivr.adapters import subscribers
 from ivr.adapters.retention import DailyPurge
 from ivr.app import Service
 from ivr.controller import CallRequest
@@ -205,13 +204,9 @@ class DialLoop:
         """The call's outcome, for the trunk's health (None: never placed, or the AMI link
         dropped, which says nothing of the trunk)."""
         store = self.service.store
-        sub = await subscribers.get_subscriber(store, attempt.subscriber_id)
-        if sub is None:
-            await self._release(attempt.id, Outcome.FAILED, None, self.clock())
-            return None
-        request = CallRequest(
-            phone=sub.phone, language=sub.language, message_key=attempt.message_key,
-            trunk=trunk, kind=attempt.kind.value, subscriber_id=sub.id,
+        request = CallRequest(        # the claimed attempt carries her phone and language
+            phone=attempt.phone, language=attempt.language, message_key=attempt.message_key,
+            trunk=trunk, kind=attempt.kind.value, subscriber_id=attempt.subscriber_id,
             delivery_id=attempt.delivery_id, number=attempt.number)
         if self.metrics is not None:                                # metrics hook
             gate = await self.metrics.callback_gate(gate, attempt, store)

@@ -16,7 +16,7 @@ from ivr.adapters.ami import AmiError, Channel
 from ivr.owner import owner_state
 from ivr.schedule import Schedule
 from scheduler.model import Attempt
-from scheduler.outcome import Outcome
+from scheduler.rules import reaped
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class Recovery:
                     log.warning("attempt %s: hanging up its orphaned channel", attempt.id)
                     await self.service.controller.hang_up(c.name)
         answered = bool(kept) or bool(row and row.answered_at)
-        outcome = Outcome.ANSWERED if answered else Outcome.FAILED
+        outcome = reaped(answered)                 # the one reap rule
         # what she heard travels in the call's report to the one closing write: a call the
         # service left up at its stop deadline has it in its row (call_records.left_live);
         # a process killed mid-call took it along (unknown: None)

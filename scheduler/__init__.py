@@ -9,7 +9,10 @@ plan.py        plan_deliveries(): open / supersede / cancel her deliveries
 retry.py       after_attempt(), next_retry_at(): delivered, retry when, or undelivered
 callbacks.py   missed calls: on_missed_call(), callback_message(), after_callback_attempt()
 engagement.py  weeks unanswered, low listening, at_risk()
-lifecycle.py   enrol, register_birth, life_event, pause, resume, opt_out, change_slot
-memory.py      MemoryStore: the store contract (claim with a lease, release, reap) in memory
+lifecycle.py   enrol, register_birth, life_event, pause, resume, opt_out, change_slot, fix_record
+rules.py       the store's rules (claim, release, unclaim, reap, a change to her) -> Changes
+store.py       Schedule: the store interface every store matches (the contract suite runs it)
+memory.py      MemoryStore: the store in memory (sync, fast), applying the rules' Changes
+memory_schedule.py  MemorySchedule: MemoryStore behind the async Schedule interface
 simulation.py  simulate(): the scheduler against simulated phones over simulated days
 """

@@ -58,7 +58,8 @@ def from_attempts(attempts: Iterable[Attempt], rule: AtRiskRule) -> Engagement:
     """Her engagement from her finished attempts (any order)."""
     eng = Engagement()
     done = sorted((a for a in attempts if a.outcome is not None and a.kind is not AttemptKind.TEST),
-                  key=lambda a: (a.started_at, a.id))
+                  key=lambda a: (a.claimed_at, a.id))
     for a in done:
-        eng = after_call(eng, rule, a.outcome, a.heard_share, a.ended_at or a.started_at)
+        assert a.outcome is not None
+        eng = after_call(eng, rule, a.outcome, a.heard_share, a.ended_at or a.claimed_at)
     return eng

@@ -104,6 +104,28 @@ def change_slot(programme: Programme, sub: Subscriber, slot: str, now: datetime)
     return changed
 
 
+def fix_record(programme: Programme, before: Subscriber, fields: dict[str, object],
+               now: datetime) -> Subscriber:
+    """Her record with fixes (phone, language, timezone, lmp, edd; other fields given are not
+    the scheduler's), checked as at enrolment. A new LMP without an EDD (or the reverse)
+    drops the other date, which is derived again."""
+    if before.status.ended:
+        raise SchedulerError(f"woman {before.id} has left the programme "
+                             f"({before.status.value}): her record is closed")
+    core = {k: v for k, v in fields.items() if k in ("phone", "language", "timezone", "lmp", "edd")}
+    after = replace(before, **core)  # type: ignore[arg-type]
+    if "lmp" in fields and "edd" not in fields:
+        after = replace(after, edd=None)
+    if "edd" in fields and "lmp" not in fields:
+        after = replace(after, lmp=None)
+    if after.child_dob is None:
+        checked = enrol(programme, after, now)
+        return replace(checked, status=before.status, enrolled_at=before.enrolled_at)
+    if after.language not in programme.languages:
+        raise SchedulerError(f"language {after.language!r} is not offered by {programme.name}")
+    return after
+
+
 def deactivate(sub: Subscriber, now: datetime, reason: str) -> Subscriber:
     """Invalid number, do-not-disturb, weeks unanswered...: ends her subscription."""
     _not_ended(sub, "deactivate")

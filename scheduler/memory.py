@@ -12,18 +12,16 @@ import heapq
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Callable
 
-from scheduler import callbacks, lifecycle
+from scheduler import callbacks, lifecycle, rules
 from scheduler.engagement import Engagement, after_call, from_attempts
-from scheduler.model import (Attempt, AttemptKind, CallbackRequest, CallbackStatus, Delivery,
-                             DeliveryStatus, LifeEvent, SchedulerError, Subscriber,
-                             SubscriberStatus)
+from scheduler.model import (Attempt, CallbackRequest, CallbackStatus, Delivery, DeliveryStatus,
+                             LifeEvent, SchedulerError, Subscriber, SubscriberStatus)
 from scheduler.outcome import Outcome
 from scheduler.plan import plan_deliveries
 from scheduler.programme import Programme
-from scheduler.retry import after_attempt, heard_on_callback
-from scheduler.slots import inside, next_opening
-from scheduler.timeline import her_slot, her_zone
+from scheduler.rules import Changes
 
 
 @dataclass
@@ -64,48 +62,89 @@ class MemoryStore:
         self.engagement[sub.id] = Engagement()
         self._by_sub[sub.id] = []
         self._plan(sub.id, now)
-        return sub
+        return self.subscribers[sub.id]
 
     def register_birth(self, sub_id: int, dob: date, now: datetime) -> Subscriber:
-        return self._change(sub_id, lifecycle.register_birth(self._sub(sub_id), dob, now), now)
+        return self._change(sub_id, lambda s: lifecycle.register_birth(s, dob, now), now)
 
     def life_event(self, sub_id: int, event: LifeEvent, now: datetime) -> Subscriber:
-        return self._change(sub_id, lifecycle.life_event(self._sub(sub_id), event, now), now)
+        return self._change(sub_id, lambda s: lifecycle.life_event(s, event, now), now)
 
     def pause(self, sub_id: int, now: datetime) -> Subscriber:
-        return self._change(sub_id, lifecycle.pause(self._sub(sub_id), now), now)
+        return self._change(sub_id, lambda s: lifecycle.pause(s, now), now)
 
     def resume(self, sub_id: int, now: datetime) -> Subscriber:
-        return self._change(sub_id, lifecycle.resume(self._sub(sub_id), now), now)
+        return self._change(sub_id, lambda s: lifecycle.resume(s, now), now)
 
-    def opt_out(self, sub_id: int, now: datetime) -> Subscriber:
-        return self._change(sub_id, lifecycle.opt_out(self._sub(sub_id), now), now)
+    def opt_out(self, sub_id: int, now: datetime, reason: str = "by_user") -> Subscriber:
+        return self._change(sub_id, lambda s: lifecycle.opt_out(s, now, reason), now)
 
     def change_slot(self, sub_id: int, slot: str, now: datetime) -> Subscriber:
-        sub = self._change(sub_id, lifecycle.change_slot(self.programme, self._sub(sub_id), slot,
-                                                         now), now)
-        for d in self.deliveries_of(sub_id):
-            if d.status is DeliveryStatus.PENDING and d.next_attempt_at is not None:
-                self._later(self._due, d, next_opening(max(now, d.next_attempt_at),
-                                                       her_slot(self.programme, sub),
-                                                       her_zone(sub)))
-        return sub
+        return self._change(sub_id, lambda s: lifecycle.change_slot(self.programme, s, slot, now),
+                            now, new_slot=True)
 
-    def _sub(self, sub_id: int) -> Subscriber:
+    def subscriber(self, sub_id: int) -> Subscriber:
         try:
             return self.subscribers[sub_id]
         except KeyError:
             raise SchedulerError(f"no subscriber {sub_id}") from None
 
-    def _change(self, sub_id: int, sub: Subscriber, now: datetime) -> Subscriber:
-        self.subscribers[sub_id] = sub
-        if sub.status.ended:
+    def _change(self, sub_id: int, change: Callable[[Subscriber], Subscriber], now: datetime,
+                *, new_slot: bool = False) -> Subscriber:
+        before = self.subscriber(sub_id)
+        mine = self.deliveries_of(sub_id) if new_slot else []
+        self._apply(sub_id, rules.change(self.programme, before, change(before), mine, now,
+                                         new_slot=new_slot), now)
+        return self.subscribers[sub_id]
+
+    # ---- applying the rules' changes ---------------------------------------------------------
+    def _apply(self, sub_id: int, c: Changes, now: datetime) -> Attempt | None:
+        """Write what a rule decided (scheduler/rules.py) and keep the indexes up to date;
+        returns the attempt claimed or ended, if any."""
+        claimed, ended, unclaimed, updates, callback, subscriber, cancel, plan, _ = c
+        if subscriber is not None:
+            self.subscribers[sub_id] = subscriber
+        for u in updates:
+            d = self.deliveries[u.id]
+            (_, d.status, d.attempts, d.next_attempt_at, d.closed_at, d.heard_share,
+             d.acquired_by, d.acquired_until) = u
+            if u.status is DeliveryStatus.PENDING and u.next_attempt_at is not None:
+                heapq.heappush(self._due, (u.next_attempt_at, u.id))
+        a = claimed
+        if a is not None:
+            a.id = self._next("attempt")
+            self.attempts[a.id] = a
+            self._live[sub_id] = a.id
+            assert a.acquired_until is not None
+            heapq.heappush(self._leases, (a.acquired_until, a.id))
+            if callback is None:
+                return a                # a claimed delivery: nothing more to write
+        if ended is not None:
+            a = self.attempts[ended.id]
+            _, a.outcome, a.heard_share, a.ended_at = ended
+            a.acquired_by = a.acquired_until = None
+            self._live.pop(sub_id, None)
+            if not self.keep_closed_attempts:
+                del self.attempts[a.id]
+        if unclaimed is not None:
+            del self.attempts[unclaimed]
+            self._live.pop(sub_id, None)
+        if callback is not None:
+            cb = self.callbacks[callback.id]
+            (_, cb.status, cb.attempts, cb.next_attempt_at, cb.served_at, cb.attempt_id) = callback
+            if claimed is not None:
+                cb.attempt_id = claimed.id
+            if cb.status is CallbackStatus.PENDING and cb.next_attempt_at is not None:
+                heapq.heappush(self._cb_due, (cb.next_attempt_at, cb.id))
+        if cancel:
             last = self._last_callback.get(sub_id)
-            if last is not None and self.callbacks[last].status is CallbackStatus.PENDING:
-                self.callbacks[last].status = CallbackStatus.CANCELLED
-        self._plan(sub_id, now)
-        self._unblock(sub_id)            # a resumed woman's pending delivery is due again
-        return sub
+            gone = self.callbacks[last] if last is not None else None
+            if gone is not None and gone.status is CallbackStatus.PENDING:
+                gone.status, gone.next_attempt_at = CallbackStatus.CANCELLED, None
+        if plan:
+            self._plan(sub_id, now)
+        self._unblock(sub_id)           # her live call ended, or she was resumed
+        return a
 
     # ---- planning ----------------------------------------------------------------------------
     def run_plans(self, now: datetime) -> int:
@@ -147,76 +186,31 @@ class MemoryStore:
         out: list[Attempt] = []
         while self._cb_due and self._cb_due[0][0] <= now and len(out) < limit:
             at, cb_id = heapq.heappop(self._cb_due)
-            attempt = self._claim_callback(self.callbacks[cb_id], at, now, owner)
+            cb = self.callbacks[cb_id]
+            if cb.status is not CallbackStatus.PENDING or cb.next_attempt_at != at:
+                continue                                     # stale index entry
+            if cb.subscriber_id in self._live:
+                self._blocked.setdefault(cb.subscriber_id, []).append(("callback", cb.id))
+                continue
+            attempt = self._apply(cb.subscriber_id, rules.claim_callback(
+                self.programme, self.subscribers[cb.subscriber_id], cb,
+                self.deliveries_of(cb.subscriber_id), now, owner), now)
             if attempt is not None:
                 out.append(attempt)
         while self._due and self._due[0][0] <= now and len(out) < limit:
             at, d_id = heapq.heappop(self._due)
-            attempt = self._claim_delivery(self.deliveries[d_id], at, now, owner)
+            d = self.deliveries[d_id]
+            if d.status is not DeliveryStatus.PENDING or d.next_attempt_at != at:
+                continue                                     # stale index entry
+            sub = self.subscribers[d.subscriber_id]
+            if sub.status is not SubscriberStatus.ACTIVE or sub.id in self._live:
+                self._blocked.setdefault(sub.id, []).append(("delivery", d.id))
+                continue
+            attempt = self._apply(sub.id, rules.claim_delivery(self.programme, sub, d, now,
+                                                               owner), now)
             if attempt is not None:
                 out.append(attempt)
         return out
-
-    def _claim_callback(self, cb: CallbackRequest, at: datetime, now: datetime,
-                        owner: str) -> Attempt | None:
-        if cb.status is not CallbackStatus.PENDING or cb.next_attempt_at != at:
-            return None
-        sub = self.subscribers[cb.subscriber_id]
-        if sub.status is not SubscriberStatus.ACTIVE or callbacks.expired(self.programme, cb, now):
-            cb.status, cb.next_attempt_at = CallbackStatus.EXPIRED, None
-            return None
-        if sub.id in self._live:
-            self._blocked.setdefault(sub.id, []).append(("callback", cb.id))
-            return None
-        if not inside(now, self.programme.window, her_zone(sub)):
-            return self._later(self._cb_due, cb, next_opening(now, self.programme.window,
-                                                               her_zone(sub)))
-        key = callbacks.callback_message(self.programme, self.deliveries_of(sub.id), now) or \
-            next((d.message_key for d in self.deliveries_of(sub.id)
-                  if d.status is DeliveryStatus.PENDING), None)
-        if key is None:
-            cb.status, cb.next_attempt_at = CallbackStatus.CANCELLED, None   # nothing to play
-            return None
-        cb.attempts += 1
-        cb.next_attempt_at = None
-        attempt = self._new_attempt(sub.id, AttemptKind.CALLBACK, key, cb.attempts, now, owner)
-        attempt.callback_id, cb.attempt_id = cb.id, attempt.id
-        return attempt
-
-    def _claim_delivery(self, d: Delivery, at: datetime, now: datetime,
-                        owner: str) -> Attempt | None:
-        if d.status is not DeliveryStatus.PENDING or d.next_attempt_at != at:
-            return None
-        sub = self.subscribers[d.subscriber_id]
-        if sub.status is not SubscriberStatus.ACTIVE or sub.id in self._live:
-            self._blocked.setdefault(sub.id, []).append(("delivery", d.id))
-            return None
-        slot, tz = her_slot(self.programme, sub), her_zone(sub)
-        local = now.astimezone(tz).time()
-        if not (slot.contains(local) and self.programme.window.contains(local)):
-            return self._later(self._due, d, next_opening(now, slot, tz))
-        d.attempts += 1
-        d.next_attempt_at = None
-        attempt = self._new_attempt(sub.id, AttemptKind.SCHEDULED, d.message_key, d.attempts,
-                                    now, owner)
-        attempt.delivery_id = d.id
-        d.acquired_by, d.acquired_until = attempt.acquired_by, attempt.acquired_until
-        return attempt
-
-    def _later(self, heap: list, item, when: datetime) -> None:
-        item.next_attempt_at = when
-        heapq.heappush(heap, (when, item.id))
-        return None
-
-    def _new_attempt(self, sub_id: int, kind: AttemptKind, key: str, number: int,
-                     now: datetime, owner: str) -> Attempt:
-        a = Attempt(id=self._next("attempt"), subscriber_id=sub_id, kind=kind, message_key=key,
-                    number=number, started_at=now, acquired_by=owner,
-                    acquired_until=now + self.programme.retry.lease)
-        self.attempts[a.id] = a
-        self._live[sub_id] = a.id
-        heapq.heappush(self._leases, (a.acquired_until, a.id))
-        return a
 
     def extend(self, attempt_id: int, owner: str, until: datetime) -> bool:
         """Renew the lease of a live call still in progress; False if it is not ours."""
@@ -227,26 +221,37 @@ class MemoryStore:
         heapq.heappush(self._leases, (until, a.id))
         return True
 
+    def answered(self, attempt_id: int, at: datetime) -> None:
+        """She answered the live call (the reap rule reads it)."""
+        a = self.attempts.get(attempt_id)
+        if a is not None and a.live:
+            a.answered_at = at
+
     def release(self, attempt_id: int, outcome: Outcome, heard_share: float | None,
                 ended_at: datetime) -> Attempt:
         """Record what came of a live call and decide what follows."""
         a = self.attempts.get(attempt_id)
         if a is None or not a.live:
             raise SchedulerError(f"attempt {attempt_id} is not live")
-        a.outcome, a.heard_share, a.ended_at = outcome, heard_share, ended_at
-        a.acquired_by = a.acquired_until = None
-        self._live.pop(a.subscriber_id, None)
+        return self._release(a, outcome, heard_share, ended_at)
+
+    def _release(self, a: Attempt, outcome: Outcome | None, heard_share: float | None,
+                 ended_at: datetime) -> Attempt:
+        """Release `a` with `outcome`, or by the reap rule when the outcome is None."""
         sub = self.subscribers[a.subscriber_id]
+        d = self.deliveries[a.delivery_id] if a.delivery_id is not None else None
+        cb = self.callbacks[a.callback_id] if a.callback_id is not None else None
+        mine = self.deliveries_of(sub.id) if cb is not None else []
+        if outcome is None:
+            c = rules.reap(self.programme, sub, a, d, cb, mine, ended_at)
+        else:
+            c = rules.release(self.programme, sub, a, d, cb, mine, outcome, heard_share,
+                              ended_at)
+        end = c.ended
+        assert end is not None
         self.engagement[sub.id] = after_call(self.engagement[sub.id], self.programme.at_risk,
-                                             outcome, heard_share, ended_at)
-        if a.kind is AttemptKind.SCHEDULED and a.delivery_id is not None:
-            self._after_delivery_attempt(sub, self.deliveries[a.delivery_id], outcome,
-                                         heard_share, ended_at)
-        elif a.kind is AttemptKind.CALLBACK and a.callback_id is not None:
-            self._after_callback(sub, a, outcome, heard_share, ended_at)
-        self._unblock(sub.id)
-        if not self.keep_closed_attempts:
-            del self.attempts[attempt_id]
+                                             end.outcome, end.heard_share, end.ended_at)
+        self._apply(sub.id, c, end.ended_at)
         return a
 
     def unclaim(self, attempt_id: int, due_at: datetime) -> bool:
@@ -256,52 +261,10 @@ class MemoryStore:
         a = self.attempts.get(attempt_id)
         if a is None or not a.live:
             return False
-        del self.attempts[attempt_id]
-        self._live.pop(a.subscriber_id, None)
-        if a.kind is AttemptKind.SCHEDULED and a.delivery_id is not None:
-            d = self.deliveries[a.delivery_id]
-            d.attempts -= 1
-            d.acquired_by = d.acquired_until = None
-            self._later(self._due, d, due_at)
-        elif a.kind is AttemptKind.CALLBACK and a.callback_id is not None:
-            cb = self.callbacks[a.callback_id]
-            cb.attempts -= 1
-            cb.attempt_id = None
-            self._later(self._cb_due, cb, due_at)
-        self._unblock(a.subscriber_id)
+        d = self.deliveries[a.delivery_id] if a.delivery_id is not None else None
+        cb = self.callbacks[a.callback_id] if a.callback_id is not None else None
+        self._apply(a.subscriber_id, rules.unclaim(a, d, cb, due_at), due_at)
         return True
-
-    def _after_delivery_attempt(self, sub: Subscriber, d: Delivery, outcome: Outcome,
-                                heard: float | None, at: datetime) -> None:
-        r = after_attempt(self.programme, sub, d, outcome, heard, at)
-        was_pending = d.status is DeliveryStatus.PENDING
-        d.status, d.next_attempt_at, d.heard_share, d.closed_at = \
-            r.status, r.next_attempt_at, r.heard_share, r.closed_at
-        d.acquired_by = d.acquired_until = None
-        if r.next_attempt_at is not None:
-            heapq.heappush(self._due, (r.next_attempt_at, d.id))
-        if r.invalid_number and not sub.status.ended:
-            self.subscribers[sub.id] = lifecycle.deactivate(sub, at, "invalid_number")
-        if was_pending and r.status is not DeliveryStatus.PENDING:
-            self._plan(sub.id, at)
-
-    def _after_callback(self, sub: Subscriber, a: Attempt, outcome: Outcome,
-                        heard: float | None, at: datetime) -> None:
-        cb = self.callbacks[a.callback_id]
-        r = callbacks.after_callback_attempt(self.programme, sub, cb, outcome, at)
-        cb.status, cb.next_attempt_at, cb.served_at = r.status, r.next_attempt_at, r.served_at
-        if r.next_attempt_at is not None:
-            heapq.heappush(self._cb_due, (r.next_attempt_at, cb.id))
-        if not outcome.answered:
-            return
-        for d in self.deliveries_of(sub.id):
-            if d.message_key == a.message_key:
-                was_pending = d.status is DeliveryStatus.PENDING
-                h = heard_on_callback(self.programme, d, heard or 0.0, at)
-                d.status, d.heard_share, d.closed_at = h.status, h.heard_share, h.closed_at
-                if was_pending and h.status is not DeliveryStatus.PENDING:
-                    d.next_attempt_at = None
-                    self._plan(sub.id, at)
 
     def _unblock(self, sub_id: int) -> None:
         for kind, item_id in self._blocked.pop(sub_id, []):
@@ -311,19 +274,20 @@ class MemoryStore:
                                (item.next_attempt_at, item_id))
 
     def reap(self, now: datetime) -> list[int]:
-        """Close the live calls whose lease has run out (their owner died) as FAILED."""
+        """Close the live calls whose lease has run out (their owner died), by the one reap
+        rule (scheduler.rules.reaped)."""
         dead = []
         while self._leases and self._leases[0][0] <= now:
             until, attempt_id = heapq.heappop(self._leases)
             a = self.attempts.get(attempt_id)
             if a is not None and a.live and a.acquired_until == until:
-                self.release(attempt_id, Outcome.FAILED, None, now)
+                self._release(a, None, None, now)
                 dead.append(attempt_id)
         return dead
 
     def missed_call(self, sub_id: int, now: datetime) -> CallbackRequest | None:
         """Her missed call: a new callback request, or None when it merges with a recent one."""
-        sub = self._sub(sub_id)
+        sub = self.subscriber(sub_id)
         last_id = self._last_callback.get(sub_id)
         cb = callbacks.on_missed_call(self.programme, sub,
                                       self.callbacks[last_id] if last_id else None, now)
@@ -332,12 +296,17 @@ class MemoryStore:
         cb.id = self._next("callback")
         self.callbacks[cb.id] = cb
         self._last_callback[sub_id] = cb.id
+        assert cb.next_attempt_at is not None
         heapq.heappush(self._cb_due, (cb.next_attempt_at, cb.id))
         return cb
 
     # ---- reading -----------------------------------------------------------------------------
     def deliveries_of(self, sub_id: int) -> list[Delivery]:
         return [self.deliveries[i] for i in self._by_sub.get(sub_id, [])]
+
+    def callbacks_of(self, sub_id: int) -> list[CallbackRequest]:
+        return sorted((c for c in self.callbacks.values() if c.subscriber_id == sub_id),
+                      key=lambda c: c.id)
 
     def live_attempts(self) -> list[Attempt]:
         return [self.attempts[i] for i in self._live.values()]
@@ -381,7 +350,7 @@ class MemoryStore:
                 heapq.heappush(store._due, (d.next_attempt_at, d.id))
         for a in rows.attempts:
             store.attempts[a.id] = a
-            if a.live:
+            if a.live and a.acquired_until is not None:
                 store._live[a.subscriber_id] = a.id
                 heapq.heappush(store._leases, (a.acquired_until, a.id))
         for c in sorted(rows.callbacks, key=lambda c: c.id):

@@ -20,7 +20,7 @@ class SchedulerError(BadInput):
 
 class SubscriberStatus(str, Enum):
     ACTIVE = "active"
-    PAUSED = "paused"            # no calls until resumed; messages keep falling due (and superseding)
+    PAUSED = "paused"            # no calls until resumed; messages fall due (and supersede)
     OPTED_OUT = "opted_out"      # by her: ends everything
     DEACTIVATED = "deactivated"  # life event, invalid number...: ends everything
     COMPLETED = "completed"      # heard the programme to its end
@@ -114,7 +114,8 @@ class Attempt:
     kind: AttemptKind
     message_key: str
     number: int                     # 1.. within its delivery (or its callback request)
-    started_at: datetime
+    claimed_at: datetime            # when it was claimed (the row's created_at; the Originate
+                                    # is sent later: the row's started_at, ivr/adapters/store.py)
     delivery_id: int | None = None
     callback_id: int | None = None  # (NEW column)
     acquired_by: str | None = None  # (NEW column)
@@ -122,6 +123,9 @@ class Attempt:
     ended_at: datetime | None = None
     outcome: Outcome | None = None
     heard_share: float | None = None
+    answered_at: datetime | None = None  # she answered (written during the call: the reap rule)
+    phone: str = ""                 # what the call needs: her number (digits) and language
+    language: str = ""
 
     @property
     def live(self) -> bool:

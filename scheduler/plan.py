@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from scheduler.content import Message, Track
 from scheduler.model import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
@@ -65,6 +66,8 @@ def plan_deliveries(programme: Programme, sub: Subscriber, latest: Delivery | No
         if latest is not None and latest.status is DeliveryStatus.PENDING:
             closes.append(Close(latest.id, DeliveryStatus.CANCELLED))   # the wrong track now
         start = current_message(programme, pos, today) or upcoming_message(programme, pos, today)
+    elif latest is None:
+        raise AssertionError("a last message without a latest delivery")
     elif latest.status is DeliveryStatus.PENDING:
         current = current_message(programme, pos, today)
         if not (supersede and current is not None and current.seq > last.seq):
@@ -92,7 +95,8 @@ def _between(programme: Programme, first: Message, last: Message) -> list[Messag
     return list(programme.track(first.track)[first.number:last.number - 1])
 
 
-def _wake(programme: Programme, pos: Position, pending: Message, tz) -> datetime | None:
+def _wake(programme: Programme, pos: Position, pending: Message,
+          tz: ZoneInfo) -> datetime | None:
     """When the plan for a woman with `pending` owed can change by itself."""
     times = []
     nxt = following(programme, pending)
@@ -104,7 +108,7 @@ def _wake(programme: Programme, pos: Position, pending: Message, tz) -> datetime
 
 
 def _track_over(programme: Programme, pos: Position, closes: tuple[Close, ...],
-                opens: tuple[Open, ...], tz) -> Plan:
+                opens: tuple[Open, ...], tz: ZoneInfo) -> Plan:
     """Her track has nothing more: wait for the birth, or the programme is complete."""
     if pos.track is Track.PREGNANCY and programme.track(Track.INFANT):
         wake = day_start(pos.switch_on, tz) if pos.switch_on is not None else None

@@ -10,8 +10,8 @@ import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import timedelta
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from ivr.errors import BadInput
 from scheduler.content import Message, Track, build_messages

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections import Counter
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -41,7 +42,7 @@ class Population:
     life_events: bool = True          # births vary around the EDD, some losses, opt-outs, pauses
     timezones: tuple[str, ...] = ("Asia/Kolkata",)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.women < 0:
             raise ValueError("women must be 0 or more")
         if not 0.0 <= self.answer_rate <= 1.0:
@@ -63,7 +64,7 @@ class _Woman:
 
 @dataclass
 class SimResult:
-    summary: dict
+    summary: dict[str, Any]
     store: MemoryStore = field(repr=False)
 
 
@@ -73,16 +74,17 @@ class _Sim:
         self.p, self.pop, self.rng = programme, population, random.Random(seed)
         self.start, self.end = start, start + timedelta(days=days)
         self.store = MemoryStore(programme, keep_closed_attempts=keep_attempts)
-        self.events: list = []
+        self.events: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         self.seq = 0
         self.women: dict[int, _Woman] = {}
         self.live: set[int] = set()
-        self.counts: Counter = Counter()
-        self.pickup: Counter = Counter()
-        self.tried: Counter = Counter()
+        self.counts: Counter[str] = Counter()
+        self.heard_total = 0.0
+        self.pickup: Counter[int] = Counter()
+        self.tried: Counter[int] = Counter()
         self.slot_factor = dict(population.slot_answer)
 
-    def at(self, when: datetime, kind: str, *payload) -> None:
+    def at(self, when: datetime, kind: str, *payload: Any) -> None:
         self.seq += 1
         heapq.heappush(self.events, (when, self.seq, kind, payload))
 
@@ -114,7 +116,9 @@ class _Sim:
     def plan_life(self, sub: Subscriber, woman: _Woman) -> None:
         rng, tz = self.rng, zone(sub.timezone)
         if sub.child_dob is None:
-            edd = sub.lmp + timedelta(days=PREGNANCY_DAYS)
+            assert sub.lmp is not None
+            lmp: date = sub.lmp
+            edd = lmp + timedelta(days=PREGNANCY_DAYS)
             if not self.pop.life_events:
                 woman.birth = edd
                 self.at(day_start(edd, tz), "birth", sub.id, edd)
@@ -124,7 +128,7 @@ class _Sim:
                 seen += timedelta(hours=rng.uniform(9, 18))
                 r = rng.random()
                 if r < 0.03:
-                    when = day_start(sub.lmp + timedelta(days=rng.randrange(42, 140)), tz)
+                    when = day_start(lmp + timedelta(days=rng.randrange(42, 140)), tz)
                     self.at(when + timedelta(hours=12), "event", sub.id, LifeEvent.MISCARRIAGE)
                 elif r < 0.035:
                     self.at(seen, "event", sub.id, LifeEvent.STILL_BIRTH)
@@ -145,7 +149,7 @@ class _Sim:
             self.at(when + timedelta(days=rng.randrange(7, 29)), "resume", sub.id)
 
     # ---- events ------------------------------------------------------------------------------
-    def handle(self, now: datetime, kind: str, payload: tuple) -> None:
+    def handle(self, now: datetime, kind: str, payload: tuple[Any, ...]) -> None:
         s = self.store
         try:
             if kind == "release":
@@ -197,7 +201,7 @@ class _Sim:
             heard = 1.0 if rng.random() < pop.full_listen else rng.uniform(0.02, 1.0)
             outcome, seconds = Outcome.ANSWERED, 8 + heard * self.p.message_seconds
             c["answered"] += 1
-            c["heard_total"] += heard
+            self.heard_total += heard
             if a.kind is AttemptKind.SCHEDULED:
                 self.pickup[a.number] += 1
         else:
@@ -218,7 +222,7 @@ class _Sim:
         self.at(now + timedelta(seconds=seconds), "release", a.id, sub.id, outcome, heard)
 
     # ---- the loop ----------------------------------------------------------------------------
-    def run(self) -> dict:
+    def run(self) -> dict[str, Any]:
         self.populate()
         s, now = self.store, self.start
         while True:
@@ -238,7 +242,7 @@ class _Sim:
                 self.place(a, now)
         return self.summary()
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         s, c = self.store, self.counts
         status = Counter(d.status for d in s.deliveries.values() if d.due_at < self.end)
         subs = Counter(x.status for x in s.subscribers.values())
@@ -263,7 +267,7 @@ class _Sim:
             "attempts": c["attempts"], "attempts_callback": c["attempts_callback"],
             "answered": c["answered"],
             "answer_rate_observed": round(c["answered"] / c["attempts"], 4) if c["attempts"] else 0,
-            "heard_mean": round(c["heard_total"] / c["answered"], 4) if c["answered"] else 0,
+            "heard_mean": round(self.heard_total / c["answered"], 4) if c["answered"] else 0,
             "pickup_by_attempt": cumulative,
             "max_attempts_per_message": max(scheduled, default=0),
             "calls_outside_slot": c["calls_outside_slot"],
@@ -279,7 +283,7 @@ class _Sim:
         }
 
 
-def _first_attempts(tried: Counter) -> int:
+def _first_attempts(tried: Counter[int]) -> int:
     """Messages attempted at least once (the denominator of pick-up by attempt number)."""
     return tried.get(1, 0)
 

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from ivr.adapters.columns import day, epoch, instant
 from ivr.adapters.store import Store
+from ivr.adapters.subscribers import _iso
 from scheduler.model import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
 from scheduler.plan import Plan, plan_deliveries
 from scheduler.programme import Programme
@@ -63,8 +64,9 @@ class Planner:
 
     def plan(self, sub: Subscriber, latest: Delivery | None) -> WomanPlan:
         plan = plan_deliveries(self.programme, sub, latest, self.now)
-        assert all(c.delivery_id == latest.id for c in plan.close)   # only her latest closes
-        return WomanPlan(sub.id, sub.slot, latest and latest.id, compile_plan(plan, self.now))
+        latest_id = None if latest is None else latest.id
+        assert all(c.delivery_id == latest_id for c in plan.close)   # only her latest closes
+        return WomanPlan(sub.id, sub.slot, latest_id, compile_plan(plan, self.now))
 
     def plan_row(self, row) -> WomanPlan:
         """Her plan from a PLAN_SELECT row. The plan depends only on the row's fields after
@@ -75,8 +77,8 @@ class Planner:
         if compiled is None:
             sub = Subscriber(id=sub_id, language="", slot=slot, timezone=tz, lmp=day(lmp),
                              edd=day(edd), child_dob=day(dob), status=SubscriberStatus(status))
-            latest = None if d_id is None else Delivery(
-                id=d_id, subscriber_id=sub_id, message_key=key, due_at=None,
+            latest = None if d_id is None else Delivery(      # the plan reads no due_at
+                id=d_id, subscriber_id=sub_id, message_key=key, due_at=self.now,
                 status=DeliveryStatus(d_status))
             compiled = self._memo[case] = self.plan(sub, latest).plan
         return WomanPlan(sub_id, slot, d_id, compiled)
@@ -92,6 +94,7 @@ async def apply_plans(store: Store, plans: list[WomanPlan], now: datetime) -> No
     done: dict[str, list[int]] = {}
     for p in plans:
         for status in p.plan.close:
+            assert p.latest_id is not None          # a plan closes only her latest delivery
             closes.setdefault(status, []).append(p.latest_id)
         plan_at.setdefault(p.plan.plan_at, []).append(p.subscriber_id)
         if p.plan.status:
@@ -128,7 +131,7 @@ async def insert_women(store: Store, programme: Programme, rows: list, subs: lis
     planner = Planner(programme, now)
     at = epoch(now)
     out, plans, values, audits = [], [], [], []
-    for i, (e, sub) in enumerate(zip(rows, subs), start=base + 1):
+    for i, (e, sub) in enumerate(zip(rows, subs, strict=True), start=base + 1):
         plan = planner.plan(replace(sub, id=i), None)
         status = SubscriberStatus(plan.plan.status) if plan.plan.status else sub.status
         out.append(replace(sub, id=i, status=status, status_reason=None,
@@ -166,7 +169,3 @@ async def live_phones(store: Store, phones: list[str]) -> dict[str, int]:
             "AND status IN ('active', 'paused')", tuple(chunk))
         found.update((r[0], r[1]) for r in rows)
     return found
-
-
-def _iso(d) -> str | None:
-    return None if d is None else d.isoformat()

@@ -1,7 +1,8 @@
-"""Changes to a woman in the scheduling store: enrolment, record fixes, birth, life events,
-pause, resume, opt-out, time slot. Each is one transaction, audited (who, when, what), and
-her messages are planned again at once, so a change takes effect before her next call.
-Part of ScheduleStore (ivr/adapters/schedule_store.py), which provides _plan and subscriber.
+"""Changes to a woman in the scheduling store on SQLite: enrolment, record fixes, birth, life
+events, pause, resume, opt-out, time slot. Each is one transaction, audited (who, when,
+what), and her messages are planned again at once, so a change takes effect before her next
+call. The checks and decisions are the pure ones (scheduler/lifecycle.py, scheduler/rules.py);
+this class reads her record, looks up her phone, and writes.
 """
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ from datetime import date, datetime
 
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.erasure import erased_numbers, forget_erased
+from typing import Any, Callable
+
 from ivr.adapters.schedule_bulk import insert_women, live_phones
-from ivr.adapters.subscribers import audit
-from scheduler import lifecycle
-from scheduler.model import DeliveryStatus, LifeEvent, SchedulerError, Subscriber
-from scheduler.slots import next_opening, zone
-from scheduler.timeline import her_slot, her_zone
+from ivr.adapters.schedule_rows import apply, her_deliveries, her_record, plan_her
+from ivr.adapters.store import Store
+from ivr.adapters.subscribers import _iso, audit
+from scheduler import lifecycle, rules
+from scheduler.model import LifeEvent, SchedulerError, Subscriber
+from scheduler.programme import Programme
+from scheduler.slots import zone
 
 
 @dataclass(frozen=True)
@@ -28,12 +33,13 @@ class Enrolment:
     consent_date: date | None = None
 
 
-def _iso(d: date | None) -> str | None:
-    return None if d is None else d.isoformat()
+class Women:
+    def __init__(self, store: Store, programme: Programme):
+        self.store = store
+        self.programme = programme
 
-
-class WomenChanges:
-    async def enrol(self, sub: Subscriber, now: datetime, *, actor: str, name: str | None = None,
+    async def enrol(self, sub: Subscriber, now: datetime, *, actor: str = "system",
+                    name: str | None = None,
                     partner: str | None = None, health_worker: str | None = None,
                     consent_date: date | None = None, re_enrol: bool = False) -> Subscriber:
         """Check and insert her, and plan her first message at once. SchedulerError when the
@@ -52,8 +58,9 @@ class WomenChanges:
             "SELECT id, status, updated_at FROM subscribers WHERE phone = ? ORDER BY id DESC "
             "LIMIT 1", (phone,))
         if rows and rows[0]["status"] == "opted_out":
-            return (f"woman {rows[0]['id']}",
-                    instant(rows[0]["updated_at"]).astimezone(tz).date())
+            left = instant(rows[0]["updated_at"])
+            assert left is not None                      # every record has updated_at
+            return f"woman {rows[0]['id']}", left.astimezone(tz).date()
         erased = await erased_numbers(self.store, [phone])
         if phone in erased:
             return "a woman whose record was erased", erased[phone].astimezone(tz).date()
@@ -116,14 +123,14 @@ class WomenChanges:
             (sub.phone, e.name, sub.language, sub.slot, sub.timezone, self.programme.name,
              sub.track.value, _iso(sub.lmp), _iso(sub.edd), _iso(sub.child_dob), e.partner,
              e.health_worker, _iso(e.consent_date), sub.status.value, epoch(now), epoch(now)))
-        sub = replace(sub, id=cur.lastrowid)
+        sub = replace(sub, id=cur.lastrowid or 0)
         await audit(self.store, actor=actor, action="enrol", at=now, subscriber_id=sub.id,
                     detail={"language": sub.language, "slot": sub.slot, "track": sub.track.value,
                             "partner": e.partner,
                             **({"re_enrol": True, "opted_out": gone[0],
                                 "consent_date": _iso(e.consent_date)} if gone else {})})
-        await self._plan(sub, now)
-        return await self.subscriber(sub.id)
+        await plan_her(self.store, self.programme, sub, now)
+        return await her_record(self.store, sub.id)
 
     async def register_birth(self, sub_id: int, dob: date, now: datetime, *,
                              actor: str = "system") -> Subscriber:
@@ -151,38 +158,25 @@ class WomenChanges:
     async def change_slot(self, sub_id: int, slot: str, now: datetime, *,
                           actor: str = "system") -> Subscriber:
         return await self._change(sub_id, now, actor, "change_slot", {"slot": slot},
-                                  lambda s: lifecycle.change_slot(self.programme, s, slot, now))
+                                  lambda s: lifecycle.change_slot(self.programme, s, slot, now),
+                                  new_slot=True)
 
     UPDATABLE = ("phone", "name", "language", "timezone", "lmp", "edd", "partner",
                  "health_worker", "consent_date")
 
-    async def update(self, sub_id: int, now: datetime, *, actor: str, **fields) -> Subscriber:
+    async def update(self, sub_id: int, now: datetime, *, actor: str,
+                     **fields: Any) -> Subscriber:
         """Fix her record (a wrong number, name, language, dates...). The same checks as at
-        enrolment apply; her messages are planned again at once (a corrected LMP may change
-        the message due). The audit row names the fields changed, never their values."""
+        enrolment apply (lifecycle.fix_record), and her number must be free; her messages
+        are planned again at once (a corrected LMP may change the message due). The audit
+        row names the fields changed, never their values."""
         unknown = set(fields) - set(self.UPDATABLE)
         if unknown:
             raise SchedulerError(f"cannot update {', '.join(sorted(unknown))}; "
                                  f"fields: {', '.join(self.UPDATABLE)}")
         async with self.store.transaction():
-            before = await self.subscriber(sub_id)
-            if before.status.ended:
-                raise SchedulerError(f"woman {sub_id} has left the programme "
-                                     f"({before.status.value}): her record is closed")
-            core = {k: v for k, v in fields.items() if k in ("phone", "language", "timezone",
-                                                             "lmp", "edd")}
-            after = replace(before, **core)
-            if "lmp" in fields or "edd" in fields:
-                if "lmp" in fields and "edd" not in fields:
-                    after = replace(after, edd=None)
-                if "edd" in fields and "lmp" not in fields:
-                    after = replace(after, lmp=None)
-            if after.child_dob is None:
-                checked = lifecycle.enrol(self.programme, after, now)
-                after = replace(checked, status=before.status, enrolled_at=before.enrolled_at)
-            elif after.language not in self.programme.languages:
-                raise SchedulerError(f"language {after.language!r} is not offered by "
-                                     f"{self.programme.name}")
+            before = await her_record(self.store, sub_id)
+            after = lifecycle.fix_record(self.programme, before, fields, now)
             if "phone" in fields:
                 live = await self.store.fetchall(
                     "SELECT id FROM subscribers WHERE phone = ? AND id != ? "
@@ -206,44 +200,20 @@ class WomenChanges:
                                               sub_id))
             await audit(self.store, actor=actor, action="update", at=now, subscriber_id=sub_id,
                         detail={"fields": sorted(fields)})
-            await self._plan(await self.subscriber(sub_id), now)
-            return await self.subscriber(sub_id)
+            await plan_her(self.store, self.programme, await her_record(self.store, sub_id), now)
+            return await her_record(self.store, sub_id)
 
     async def _change(self, sub_id: int, now: datetime, actor: str, action: str,
-                      detail: dict | None, change) -> Subscriber:
+                      detail: dict[str, Any] | None, change: Callable[[Subscriber], Subscriber],
+                      *, new_slot: bool = False) -> Subscriber:
         async with self.store.transaction():
-            before = await self.subscriber(sub_id)
+            before = await her_record(self.store, sub_id)
             after = change(before)
-            await self._save(after, now)
-            if after.status.ended:
-                await self.store.execute(
-                    "UPDATE callback_requests SET status = 'cancelled', next_attempt_at = NULL "
-                    "WHERE subscriber_id = ? AND status = 'pending'", (sub_id,))
-            if action == "change_slot":        # even to the same slot, as MemoryStore does
-                await self._move_into_slot(after, now)
+            mine = await her_deliveries(self.store, sub_id) if new_slot else []
+            await apply(self.store, self.programme, before,
+                        rules.change(self.programme, before, after, mine, now, new_slot=new_slot),
+                        now)
             await audit(self.store, actor=actor, action=action, at=now, subscriber_id=sub_id,
                         detail={**(detail or {}), "status": after.status.value,
                                 "previous_status": before.status.value})
-            await self._plan(after, now)
-            return await self.subscriber(sub_id)
-
-    async def _save(self, sub: Subscriber, now: datetime) -> None:
-        await self.store.execute(
-            "UPDATE subscribers SET slot = ?, track = ?, lmp = ?, edd = ?, child_dob = ?, "
-            "status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
-            (sub.slot, sub.track.value, _iso(sub.lmp), _iso(sub.edd), _iso(sub.child_dob),
-             sub.status.value, sub.status_reason, epoch(sub.updated_at or now), sub.id))
-
-    async def _move_into_slot(self, sub: Subscriber, now: datetime) -> None:
-        """Her pending message's next attempt moves to the first opening of her new slot at
-        or after the time it was due (a retry put off to tomorrow stays tomorrow: the day's
-        cap of attempts holds)."""
-        slot, tz = her_slot(self.programme, sub), her_zone(sub)
-        for d in await self.deliveries_of(sub.id):
-            if d.status is DeliveryStatus.PENDING:
-                when = None if d.next_attempt_at is None else \
-                    next_opening(max(now, d.next_attempt_at), slot, tz)
-                await self.store.execute(
-                    "UPDATE deliveries SET slot = ?, next_attempt_at = ? WHERE id = ?",
-                    (sub.slot, epoch(when), d.id))
-
+            return await her_record(self.store, sub_id)

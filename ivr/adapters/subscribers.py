@@ -5,7 +5,7 @@ Every change to a woman's record writes an audit row (who, when, what).
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from ivr.adapters.columns import day as _day, epoch, instant
 from ivr.adapters.store import Store
@@ -15,6 +15,10 @@ from scheduler.model import Subscriber, SubscriberStatus
 
 _SUBSCRIBER_COLUMNS = ("id, phone, language, slot, timezone, track, lmp, edd, child_dob, status, "
                        "status_reason, enrolled_at, updated_at, plan_at")
+
+
+def _iso(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()
 
 
 def _subscriber(row) -> Subscriber:

@@ -195,7 +195,7 @@ async def _at_risk(store: Store, programme: Programme, by: str | None, now: date
     for r in rows:
         mine[r["subscriber_id"]].append(Attempt(
             id=r["id"], subscriber_id=r["subscriber_id"], kind=AttemptKind(r["kind"]),
-            message_key=r["message_key"], number=r["number"], started_at=instant(r["created_at"]),
+            message_key=r["message_key"], number=r["number"], claimed_at=instant(r["created_at"]),
             ended_at=instant(r["ended_at"]), outcome=Outcome(r["outcome"]),
             heard_share=r["heard_share"]))
     flagged = {}

@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # for `import contract_stores`
 
-from contract_stores import open_face  # noqa: E402
+from contract_stores import STORES, open_face  # noqa: E402
 from scheduler.programme import load_programme  # noqa: E402
 
 
@@ -14,7 +14,7 @@ def programme():
     return load_programme("mmitra")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=STORES)
 async def face(request, programme, tmp_path):
     """One store behind the common async face; the same test runs against each."""
     f = await open_face(request.param, programme, tmp_path)
@@ -25,7 +25,7 @@ async def face(request, programme, tmp_path):
 @pytest.fixture
 async def both(programme, tmp_path):
     """Both stores side by side, to compare their answers on the same scenario."""
-    faces = [await open_face(kind, programme, tmp_path) for kind in ("memory", "sqlite")]
+    faces = [await open_face(kind, programme, tmp_path) for kind in STORES]
     yield faces
     for f in faces:
         await f.close()

@@ -203,6 +203,23 @@ async def test_a_dead_owners_call_is_reaped_after_its_lease_and_retried(face, pr
     assert (b.number, b.acquired_by) == (2, "alive")
 
 
+async def test_a_dead_owners_answered_call_is_reaped_as_answered(face, programme):
+    """The one reap rule: a call answered before its owner died was answered (she heard
+    something): not retried with the same message; what she heard decides the delivery."""
+    sub = await face.enrol(woman(1, lmp=weeks_ago(12)), DAY)
+    [a] = await face.claim(OPEN, "dead", 10)
+    await face.answered(a.id, OPEN + timedelta(seconds=20))
+    await face.restart()                                           # the worker died
+    [live] = await face.live_attempts()
+    assert live.answered_at == OPEN + timedelta(seconds=20)
+    end = OPEN + programme.retry.lease
+    assert await face.reap(end) == [a.id]
+    d, nxt = await face.deliveries_of(sub.id)   # mMitra: answered = delivered (not replayed)
+    assert (d.status, d.attempts, d.closed_at) == (DeliveryStatus.DELIVERED, 1, end)
+    assert (nxt.message_key, nxt.status) == ("mmitra-p018", DeliveryStatus.PENDING)
+    assert await face.live_attempts() == []
+
+
 async def test_extend_keeps_a_long_call_from_the_reaper(face, programme):
     await face.enrol(woman(1, lmp=weeks_ago(12)), DAY)
     [a] = await face.claim(OPEN, "w", 10)
@@ -270,20 +287,14 @@ async def test_a_crash_and_restart_loses_nothing(face):
     assert await snapshot() == before
 
 
-async def test_claims_move_a_closed_slots_calls_in_bounded_steps(face, monkeypatch):
-    """SQLite moves at most MOVE_BATCH out-of-slot calls per claim (no transaction holds the
-    database for seconds at a slot change); repeated claims still reach the open slot."""
-    import ivr.adapters.schedule_store as sqlite_store
-    monkeypatch.setattr(sqlite_store, "MOVE_BATCH", 2)
+async def test_a_claim_moves_a_closed_slots_calls_and_reaches_the_open_slot(face):
+    """Five 09-12 calls found at 12:30 move to tomorrow's opening, costing no attempt, and
+    the same claim reaches the 12-15 call behind them."""
     late = [await face.enrol(woman(i, lmp=weeks_ago(12)), DAY) for i in range(5)]
     now = await face.enrol(woman(9, lmp=weeks_ago(12), slot="12-15"), DAY)
     at = local("Asia/Kolkata", 2026, 11, 24, 12, 30)
-    claimed, claims = [], 0
-    while not claimed and claims < 5:            # SQLite: two moved per claim, then hers
-        claimed += await face.claim(at, "w", 1)
-        claims += 1
+    claimed = await face.claim(at, "w", 1)
     assert [a.subscriber_id for a in claimed] == [now.id]
-    assert claims == (1 if face.name == "memory" else 3)
     tomorrow = local("Asia/Kolkata", 2026, 11, 25, 9)
     for s in late:
         [d] = await face.deliveries_of(s.id)

@@ -199,7 +199,7 @@ class LockstepMachine(RuleBasedStateMachine):
         for a in live:
             sub = self.run(self.sql.subscriber(a.subscriber_id))
             if sub.status is not SubscriberStatus.ACTIVE:
-                assert sub.updated_at >= a.started_at   # she changed during the call
+                assert sub.updated_at >= a.claimed_at   # she changed during the call
 
 
 LockstepMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=40,

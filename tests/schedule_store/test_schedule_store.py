@@ -153,3 +153,22 @@ async def test_update_fixes_the_record_checks_it_and_replans(sched):
     detail = (await sched.store.fetchall(
         "SELECT detail FROM audit WHERE action = 'update'"))[0][0]
     assert "919000099" not in detail and "phone" in detail
+
+
+async def test_claims_move_a_closed_slots_calls_in_bounded_steps(sched):
+    """At most move_batch out-of-slot calls move per claim (no transaction holds the database
+    for seconds at a slot change); repeated claims still reach the open slot."""
+    small = ScheduleStore(sched.store, sched.programme, move_batch=2)
+    day = datetime(2026, 11, 24, 2, 30, tzinfo=timezone.utc)      # 08:00 in Kolkata
+    late = [await small.enrol(woman(f"9190000{i:02}"), day, actor="op") for i in range(5)]
+    now = await small.enrol(woman("919000099", slot="12-15"), day, actor="op")
+    at = datetime(2026, 11, 24, 7, 0, tzinfo=timezone.utc)         # 12:30 in Kolkata
+    claimed, claims = [], 0
+    while not claimed and claims < 5:             # two moved per claim, then hers
+        claimed += await small.claim(at, "w", 1)
+        claims += 1
+    assert [a.subscriber_id for a in claimed] == [now.id] and claims == 3
+    tomorrow = datetime(2026, 11, 25, 3, 30, tzinfo=timezone.utc)  # 09:00 in Kolkata
+    for s in late:
+        [d] = await small.deliveries_of(s.id)
+        assert d.next_attempt_at == tomorrow and d.attempts == 0

@@ -41,7 +41,7 @@ def drive(store, sub_id, outcome, start, heard=None, limit=40):
         store.run_plans(now)
         claimed = store.claim(now, "t", 10)
         for a in claimed:
-            times.append((a.started_at, a.message_key, a.number))
+            times.append((a.claimed_at, a.message_key, a.number))
             store.release(a.id, outcome, heard, now + timedelta(seconds=30))
         wake = store.next_wake()
         if wake is None:

@@ -175,7 +175,7 @@ class SchedulerMachine(RuleBasedStateMachine):
         for a in self.store.attempts.values():
             sub = self.store.subscribers[a.subscriber_id]
             if a.live and sub.status is not SubscriberStatus.ACTIVE:
-                assert sub.updated_at is not None and sub.updated_at >= a.started_at
+                assert sub.updated_at is not None and sub.updated_at >= a.claimed_at
 
 
 SchedulerMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=60,

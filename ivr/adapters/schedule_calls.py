@@ -1,0 +1,239 @@
+"""The calls in the scheduling store on SQLite: claim, extend, release, unclaim, reap and
+missed calls. Each is one transaction; each decision is a pure rule's (scheduler/rules.py),
+written by schedule_rows.apply(). The claim of scheduled calls keeps its bulk path (a few
+statements for 500 calls at 2.5 M women) with the rule's per-row decisions.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from ivr.adapters.columns import epoch
+from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
+from ivr.adapters.schedule_rows import (_CALLBACK_COLUMNS, _callback, apply, callback_request,
+                                        her_deliveries, her_record, live_attempt)
+from ivr.adapters.store import Store
+from scheduler import callbacks, rules
+from scheduler.model import (Attempt, AttemptKind, CallbackRequest, Delivery, SchedulerError,
+                             Subscriber)
+from scheduler.outcome import Outcome
+from scheduler.programme import Programme
+from scheduler.timeline import her_slot, her_zone
+
+MOVE_BATCH = 50000          # out-of-slot calls moved per claim (~0.25 s)
+
+_CLAIM_DELIVERIES = (
+    f"SELECT {', '.join('d.' + c for c in _DELIVERY_COLUMNS.split(', '))}, "
+    "s.phone, s.language, s.slot, s.timezone "
+    "FROM deliveries d CROSS JOIN subscribers s ON s.id = d.subscriber_id "
+    "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
+    "AND s.status = 'active' AND NOT EXISTS (SELECT 1 FROM attempts a "
+    "WHERE a.subscriber_id = d.subscriber_id AND a.outcome IS NULL) "
+    "ORDER BY d.next_attempt_at, d.id LIMIT ?")
+
+
+class Calls:
+    """`move_batch`: out-of-slot calls moved per statement (a claim at a slot's close)."""
+
+    def __init__(self, store: Store, programme: Programme, move_batch: int = MOVE_BATCH):
+        self.store = store
+        self.programme = programme
+        self.move_batch = move_batch
+
+    # ------------------------------------------------------------------ claim
+    async def claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:
+        """Due calls, callbacks first, at most one live call per woman; each becomes a live
+        attempt row leased to `owner`. Work found outside her slot (or the window) moves to
+        its next opening, and the claim goes on past it until `limit` calls or no more due."""
+        out: list[Attempt] = []
+        async with self.store.transaction():
+            while len(out) < limit:
+                want = limit - len(out)
+                rows = await self.store.fetchall(
+                    f"SELECT {_CALLBACK_COLUMNS} FROM callback_requests c "
+                    "WHERE status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS ("
+                    " SELECT 1 FROM attempts a WHERE a.subscriber_id = c.subscriber_id"
+                    " AND a.outcome IS NULL) ORDER BY next_attempt_at, id LIMIT ?",
+                    (epoch(now), want))
+                for row in rows:
+                    attempt = await self._claim_callback(_callback(row), now, owner)
+                    if attempt is not None:
+                        out.append(attempt)
+                if len(rows) < want:
+                    break
+            while len(out) < limit:
+                want = limit - len(out)
+                rows = await self.store.fetchall(_CLAIM_DELIVERIES, (epoch(now), want))
+                claimed, more_to_move = await self._claim_deliveries(rows, now, owner)
+                out += claimed
+                if len(rows) < want or more_to_move:
+                    break
+        return out
+
+    async def _claim_callback(self, cb: CallbackRequest, now: datetime,
+                              owner: str) -> Attempt | None:
+        sub = await her_record(self.store, cb.subscriber_id)
+        mine = await her_deliveries(self.store, sub.id)
+        c = rules.claim_callback(self.programme, sub, cb, mine, now, owner)
+        return await apply(self.store, self.programme, sub, c, now)
+
+    async def _claim_deliveries(self, rows: list[Any], now: datetime,
+                                owner: str) -> tuple[list[Attempt], bool]:
+        """Claim these due deliveries (one per woman) in a few statements, by the rule of
+        rules.claim_delivery: those inside her slot become live attempts, the others move to
+        the next opening of her slot (all those of the slot and zone at once). True with the
+        attempts when more calls are left to move than one claim moves."""
+        openings: dict[tuple[str, str], datetime | None] = {}
+        claims, more = [], False
+        for row in rows:
+            case = (row["slot"], row["timezone"])
+            if case not in openings:
+                her = Subscriber(id=row["subscriber_id"], language="", slot=case[0],
+                                 timezone=case[1])
+                opening = openings[case] = rules.slot_opening(
+                    self.programme, her_slot(self.programme, her), her_zone(her), now)
+                if opening is not None:
+                    more |= await self._move_out_of_slot(*case, now, opening)
+            if openings[case] is None:
+                claims.append(row)
+        if not claims:
+            return [], more
+        base = (await self.store.fetchall("SELECT COALESCE(MAX(id), 0) FROM attempts"))[0][0]
+        out = []
+        for i, r in enumerate(claims, start=base + 1):
+            a = rules.new_attempt(self.programme, AttemptKind.SCHEDULED, r["message_key"],
+                                  r["attempts"] + 1, now, owner, subscriber_id=r["subscriber_id"],
+                                  phone=r["phone"], language=r["language"], delivery_id=r["id"])
+            a.id = i
+            out.append(a)
+        until = epoch(rules.lease_until(self.programme, now))
+        await self.store.executemany(
+            "INSERT INTO attempts (id, delivery_id, subscriber_id, number, kind, phone, "
+            "language, message_key, created_at, acquired_by, acquired_until) "
+            "VALUES (?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?)",
+            [(a.id, a.delivery_id, a.subscriber_id, a.number, a.phone, a.language,
+              a.message_key, epoch(now), owner, until) for a in out])
+        await self.store.executemany(
+            "UPDATE deliveries SET attempts = ?, next_attempt_at = NULL, "
+            "acquired_by = ?, acquired_until = ? WHERE id = ?",
+            [(a.number, owner, until, a.delivery_id) for a in out])
+        return out, more
+
+    async def _move_out_of_slot(self, slot: str, tz: str, now: datetime,
+                                when: datetime) -> bool:
+        """The due calls of this slot and zone found outside it (the slot closed before they
+        were placed) move to the slot's next opening together, move_batch per statement: at
+        12:00 the 09-12 calls not placed move in a few statements, not 500 per claim, and no
+        transaction holds the database for seconds. True when more are left to move."""
+        cur = await self.store.execute(
+            "UPDATE deliveries SET next_attempt_at = ? WHERE id IN (SELECT d.id FROM "
+            "deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
+            "AND d.slot = ? AND EXISTS (SELECT 1 FROM subscribers s WHERE "
+            "s.id = d.subscriber_id AND s.timezone = ? AND s.status = 'active') "
+            "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = d.subscriber_id "
+            "AND a.outcome IS NULL) ORDER BY d.next_attempt_at LIMIT ?)",
+            (epoch(when), epoch(now), slot, tz, self.move_batch))
+        return bool(cur.rowcount == self.move_batch)
+
+    # ------------------------------------------------------------------ during and after
+    async def extend(self, attempt_id: int, owner: str, until: datetime) -> bool:
+        """Renew the lease of a live call still in progress; False if it is not ours."""
+        async with self.store.transaction():
+            cur = await self.store.execute(
+                "UPDATE attempts SET acquired_until = ? WHERE id = ? AND outcome IS NULL "
+                "AND acquired_by = ?", (epoch(until), attempt_id, owner))
+            if cur.rowcount:
+                await self.store.execute(
+                    "UPDATE deliveries SET acquired_until = ? WHERE id = (SELECT delivery_id "
+                    "FROM attempts WHERE id = ?)", (epoch(until), attempt_id))
+            return bool(cur.rowcount == 1)
+
+    async def answered(self, attempt_id: int, at: datetime) -> None:
+        """She answered the live call (the reap rule reads it)."""
+        await self.store.execute(
+            "UPDATE attempts SET answered_at = ? WHERE id = ? AND outcome IS NULL",
+            (epoch(at), attempt_id))
+
+    async def release(self, attempt_id: int, outcome: Outcome, heard_share: float | None,
+                      ended_at: datetime) -> Attempt:
+        """Close a live attempt and apply what follows (retry, delivered, callback served,
+        next message planned), all in one transaction."""
+        async with self.store.transaction():
+            a = await live_attempt(self.store, attempt_id)
+            if a is None:
+                raise SchedulerError(f"attempt {attempt_id} is not live")
+            return await self._release(a, outcome, heard_share, ended_at)
+
+    async def _release(self, a: Attempt, outcome: Outcome, heard_share: float | None,
+                       ended_at: datetime) -> Attempt:
+        if a.subscriber_id is None:
+            # a call with no woman behind it (`ivr call test`): nothing to schedule
+            c = rules.Changes(ended=rules.close(a, outcome, heard_share, ended_at))
+            await apply(self.store, self.programme, None, c, ended_at)
+        else:
+            sub = await her_record(self.store, a.subscriber_id)
+            d, cb, mine = await self._facts(a)
+            c = rules.release(self.programme, sub, a, d, cb, mine, outcome, heard_share,
+                              ended_at)
+            await apply(self.store, self.programme, sub, c, ended_at)
+        assert c.ended is not None
+        _, a.outcome, a.heard_share, a.ended_at = c.ended
+        a.acquired_by = a.acquired_until = None
+        return a
+
+    async def _facts(self, a: Attempt) -> tuple[Delivery | None, CallbackRequest | None,
+                                                 list[Delivery]]:
+        """The attempt's delivery, or its callback request with all her deliveries."""
+        if a.kind is AttemptKind.SCHEDULED and a.delivery_id is not None:
+            rows = await self.store.fetchall(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (a.delivery_id,))
+            return _delivery(rows[0]), None, []
+        if a.kind is AttemptKind.CALLBACK and a.callback_id is not None:
+            return (None, await callback_request(self.store, a.callback_id),
+                    await her_deliveries(self.store, a.subscriber_id))
+        return None, None, []
+
+    async def unclaim(self, attempt_id: int, due_at: datetime) -> bool:
+        """The call of a live attempt was never placed (Asterisk refused the Originate): as
+        if it had not been claimed, it costs her no attempt, and its work is due again at
+        `due_at`. False if the attempt is not live."""
+        async with self.store.transaction():
+            a = await live_attempt(self.store, attempt_id)
+            if a is None:
+                return False
+            d, cb, _ = await self._facts(a)
+            await apply(self.store, self.programme, None, rules.unclaim(a, d, cb, due_at),
+                        due_at)
+            return True
+
+    async def reap(self, now: datetime) -> list[int]:
+        """Close the live calls whose lease has run out (their owner died), by the one reap
+        rule (scheduler.rules.reaped), each in its own transaction."""
+        rows = await self.store.fetchall(
+            "SELECT id FROM attempts WHERE outcome IS NULL AND acquired_until <= ? ORDER BY id",
+            (epoch(now),))
+        for row in rows:
+            async with self.store.transaction():
+                a = await live_attempt(self.store, row["id"])
+                if a is not None:                      # else released meanwhile by its owner
+                    await self._release(a, rules.reaped(a.answered_at is not None), None, now)
+        return [r["id"] for r in rows]
+
+    async def missed_call(self, sub_id: int, now: datetime) -> CallbackRequest | None:
+        """Her missed call: a new callback request, or None when it merges with a recent one
+        (or she is not active)."""
+        async with self.store.transaction():
+            sub = await her_record(self.store, sub_id)
+            last = await self.store.fetchall(
+                f"SELECT {_CALLBACK_COLUMNS} FROM callback_requests WHERE subscriber_id = ? "
+                "ORDER BY id DESC LIMIT 1", (sub_id,))
+            cb = callbacks.on_missed_call(self.programme, sub,
+                                          _callback(last[0]) if last else None, now)
+            if cb is None:
+                return None
+            cur = await self.store.execute(
+                "INSERT INTO callback_requests (subscriber_id, requested_at, status, "
+                "next_attempt_at) VALUES (?, ?, 'pending', ?)",
+                (sub_id, epoch(cb.requested_at), epoch(cb.next_attempt_at)))
+            return replace(cb, id=cur.lastrowid or 0)
