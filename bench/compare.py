@@ -128,7 +128,8 @@ def run(cmd: list[str], tree: Tree, timeout: float) -> tuple[str, dict]:
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{tree.label}: {' '.join(cmd)} failed:\n{stderr[-3000:]}")
+        raise SystemExit(f"{tree.label}: {' '.join(cmd)} failed:\n{stderr[-3000:]}\n(if this "
+                         "checkout's bench code no longer fits that revision: --bench-from own)")
     return stdout, {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
                     "peak_rss_mb": usage.ru_maxrss / 1024}
 
@@ -258,9 +259,11 @@ class Cpu:
         self.n = 0
 
     def cmd(self, tree: Tree, out: Path) -> list[str]:
-        return [str(PYTHON), str(tree.root / "bench" / "service_bench.py"), "--parts", "dialer",
-                "--batch", str(self.batch), "--limit", str(self.batch), "--cps", str(self.cps),
-                "--message", str(self.message), "--out", str(out)]
+        script = tree.root / "bench" / "service_bench.py"
+        cmd = [str(PYTHON), str(script), "--parts", "dialer", "--batch", str(self.batch),
+               "--limit", str(self.batch), "--cps", str(self.cps), "--message",
+               str(self.message), "--out", str(out)]
+        return cmd + (["--no-watch"] if "--no-watch" in script.read_text() else [])
 
     def prepare(self, trees: list[Tree]) -> dict:
         return {}
@@ -282,8 +285,8 @@ class Cpu:
 
 BENCHES = {"store": Store, "simulate": Simulate, "cpu": Cpu}
 METRICS = {   # metric: (label, unit, benchmark)
-    "claim_p50_ms": ("claim 500 at 09:00, {women} women: p50 of 10 claims", "ms", "store"),
-    "claim_max_ms": ("claim 500 at 09:00, {women} women: max of 10 claims", "ms", "store"),
+    "claim_p50_ms": ("claim 500 at 09:00, {women} women: p50 of {claims} claims", "ms", "store"),
+    "claim_max_ms": ("claim 500 at 09:00, {women} women: max of {claims} claims", "ms", "store"),
     "sim_wall_s": ("`ivr simulate` {sim_women} women x {sim_days} days: wall", "s", "simulate"),
     "sim_cpu_s": ("`ivr simulate` {sim_women} women x {sim_days} days: CPU", "s", "simulate"),
     "sim_peak_rss_mb": ("`ivr simulate` {sim_women} women x {sim_days} days: peak RSS", "MB",
@@ -329,7 +332,7 @@ def arguments(argv=None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=3, help="runs of each benchmark per side (3)")
     p.add_argument("--parts", default=",".join(PARTS), help="store,simulate,cpu")
     p.add_argument("--women", type=int, default=2_500_000, help="women in the store (2.5 M)")
-    p.add_argument("--claims", type=int, default=10, help="full claims of 500 per run (10)")
+    p.add_argument("--claims", type=int, default=30, help="full claims of 500 per run (30)")
     p.add_argument("--sim-women", type=int, default=10_000)
     p.add_argument("--sim-days", type=int, default=365)
     p.add_argument("--cpu-batch", type=int, default=500, help="calls per cpu run (500)")

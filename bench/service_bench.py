@@ -62,6 +62,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
                    help="carrier trunk channels for the callbacks (100)")
     p.add_argument("--callback-cps", type=float, default=20.0,
                    help="carrier trunk CPS for the callbacks (20)")
+    p.add_argument("--no-watch", action="store_true",
+                   help="no AMI watch process during the dialer phase (bench/compare.py's "
+                        "controller CPU: only the dialer on Asterisk's AMI)")
     p.add_argument("--out", type=Path, default=None, help="write all results here (JSON)")
     p.add_argument("--table", type=Path, default=None,
                    help="print markdown tables of a results file written by --out, and exit")
@@ -131,7 +134,8 @@ async def main(args: argparse.Namespace) -> list[dict]:
                     cfg = bench_config(box, database=work / "dialer.db",
                                        sounds=work / "sounds-long", programme=programme,
                                        trunks=sim)
-                    figures = await run_dialer(cfg, pid, args.batch, timeout, observer)
+                    figures = await run_dialer(cfg, pid, args.batch, timeout,
+                                               None if args.no_watch else observer)
                 elif part in ("blast", "blast-cps"):
                     figures = await run_blast(observer, pid, phones(args.batch), args.limit,
                                               playback, flow_s, timeout,

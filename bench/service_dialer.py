@@ -29,7 +29,9 @@ def phones(n: int, block: str = "1") -> list[str]:
 
 
 async def run_dialer(cfg: Config, asterisk_pid: int, batch: int, timeout: float,
-                     observer: AmiSettings) -> dict:
+                     observer: AmiSettings | None) -> dict:
+    """`observer`: the AMI login of the watch process (None: no watch, nothing but the dialer
+    in this process and on Asterisk's AMI)."""
     programme = load_programme(cfg.programme)
     trunk = cfg.trunk("sim")
     async with running(cfg, agi_port=0) as service:
