@@ -284,5 +284,8 @@ def pacing(starts: list[float], cps: float, ramp: int) -> dict:
             "gap_s": spread(gaps, 4),
             # where the time goes: long gaps (between claim batches) and the drift of the rest
             "long_gaps": len(long), "long_gaps_excess_s": round(sum(g - step for g in long), 3),
+            # where they fall: after which set-up (1-based), and how long (s)
+            "long_gaps_after": [[i + 1, round(g, 3)] for i, g in enumerate(gaps)
+                                if g > 1.5 * step][:20],
             "short_gaps_mean_excess_ms": round(1000 * (sum(short) / len(short) - step), 3)
             if short else None}
