@@ -377,9 +377,10 @@ def main(argv=None) -> int:
                 log.append(entry)
                 print(json.dumps(entry), file=sys.stderr, flush=True)
     same = benches["simulate"].same_output() if "simulate" in benches else None
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
     head = [f"old = `{trees[0].spec}` ({trees[0].commit[:12]}), new = `{trees[1].spec}` "
             f"({trees[1].commit[:12]}); {args.rounds} rounds each, interleaved ABBA; "
-            f"bench code from {args.bench_from}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
+            f"bench code from {args.bench_from}; {when}, "
             f"{(time.time() - started) / 60:.0f} min; load average at the start of each run "
             f"{min(e['load1'] for e in log):.1f}-{max(e['load1'] for e in log):.1f} "
             f"on {os.cpu_count()} cores.", ""]
