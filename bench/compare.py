@@ -16,9 +16,10 @@ Benchmarks (--parts):
             small store built by each has the same schema, else one per revision)
   simulate  `ivr simulate` of --sim-women women over --sim-days days (same seed on both):
             wall time, CPU and peak RSS of the process (os.wait4); the outputs must be equal
-  cpu       controller CPU per call: bench/service_bench.py --parts dialer (Dialer in the
-            benchmark's process against a private sandbox Asterisk; needs a network namespace
-            of its own, so run the harness under `ip netns exec`)
+  cpu       controller CPU per call: bench/service_bench.py --parts dialer,ivr-run against a
+            private sandbox Asterisk: the Dialer in the benchmark's process, then the same
+            batch placed by an `ivr run --until-idle` process (its CPU by os.wait4). Needs a
+            network namespace of its own: run the harness under `ip netns exec`
 
 Rounds are interleaved old/new, then new/old (ABBA), --rounds times each; the table gives the
 median of each side, its spread (min-max) and the change of the medians.
@@ -26,279 +27,21 @@ median of each side, its spread (min-max) and the change of the medians.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import shutil
-import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-HARNESS = Path(__file__).resolve().parent.parent
-PYTHON = Path(sys.executable)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from compare_benches import BENCHES, GOALS, METRICS  # noqa: E402
+from compare_trees import HARNESS, Tree, prepare  # noqa: E402
+
 PARTS = ("store", "simulate", "cpu")
-SKIP_COPY = {".git", ".venv", "var", "__pycache__", ".pytest_cache", ".mypy_cache",
-             ".ruff_cache", ".hypothesis"}
 
 
-@dataclass
-class Tree:
-    label: str          # "old" / "new"
-    spec: str           # what was asked: a revision or a path
-    commit: str         # the commit measured (with "+changes" for a dirty checkout)
-    root: Path          # the export the benchmarks run in
-
-    def env(self) -> dict:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = str(self.root)
-        env.setdefault("IVR_HOME", str(HARNESS / "var"))   # the unpacked sandbox Asterisk
-        return env
-
-
-def git(*args: str, cwd: Path = HARNESS) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def prepare(label: str, spec: str, work: Path, bench_from: str) -> Tree:
-    """Export `spec` (a revision of this repository, or a checkout's path) under `work`."""
-    path = Path(spec)
-    if path.is_dir():
-        path = path.resolve()
-        commit = git("rev-parse", "HEAD", cwd=path)
-        if git("status", "--porcelain", "--untracked-files=no", cwd=path):
-            commit += "+changes"
-        root = work / f"{label}-path"
-        if root.exists():
-            shutil.rmtree(root)
-        files = git("ls-files", "-z", cwd=path).split("\0")
-        for name in filter(None, files):
-            src = path / name
-            if src.is_file() and not SKIP_COPY & set(Path(name).parts):
-                (root / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, root / name)
-    else:
-        commit = git("rev-parse", "--verify", f"{spec}^{{commit}}")
-        root = work / f"{label}-{commit[:12]}"
-        if not (root / ".exported").exists():
-            if root.exists():
-                shutil.rmtree(root)
-            root.mkdir(parents=True)
-            archive = subprocess.run(["git", "archive", commit], cwd=HARNESS, check=True,
-                                     capture_output=True).stdout
-            subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-            (root / ".exported").write_text(commit + "\n")
-    if bench_from == "harness":
-        for src in (HARNESS / "bench").glob("*.py"):
-            shutil.copy2(src, root / "bench" / src.name)
-    tree = Tree(label, spec, commit, root)
-    check_imports(tree)
-    return tree
-
-
-def check_imports(tree: Tree) -> None:
-    """The revision's code, not this checkout's (the venv has an editable install of it)."""
-    out = subprocess.run([str(PYTHON), "-c", "import ivr, cli, scheduler; "
-                          "print(ivr.__file__); print(cli.__file__); print(scheduler.__file__)"],
-                         cwd=tree.root, env=tree.env(), check=True, capture_output=True,
-                         text=True).stdout.split()
-    wrong = [f for f in out if not Path(f).resolve().is_relative_to(tree.root.resolve())]
-    if wrong:
-        raise SystemExit(f"{tree.label}: imports {wrong} instead of {tree.root}")
-
-
-def run(cmd: list[str], tree: Tree, timeout: float) -> tuple[str, dict]:
-    """Run `cmd` in the tree; stdout, and wall, CPU and peak RSS of the process itself."""
-    began = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, cwd=tree.root, env=tree.env(), stdout=out, stderr=err)
-        try:
-            _, status, usage = wait4(proc, timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise SystemExit(f"{tree.label}: {' '.join(cmd)} took more than {timeout:.0f} s")
-        wall = time.perf_counter() - began
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{tree.label}: {' '.join(cmd)} failed:\n{stderr[-3000:]}\n(if this "
-                         "checkout's bench code no longer fits that revision: --bench-from own)")
-    return stdout, {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-                    "peak_rss_mb": usage.ru_maxrss / 1024}
-
-
-def wait4(proc: subprocess.Popen, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return pid, status, usage
-        if time.monotonic() > deadline:
-            raise subprocess.TimeoutExpired(proc.args, timeout)
-        time.sleep(0.05)
-
-
-def shown(cmd: list[str], tree: Tree) -> str:
-    """A command as typed from the checkout's top directory."""
-    return " ".join(str(c).replace(f"{tree.root}/", "").replace(f"{PYTHON.parent}/", ".venv/bin/")
-                    for c in cmd)
-
-
-def complete(db: Path, women: int) -> bool:
-    """A database left by an earlier run holds exactly `women` women (not a build cut short)."""
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
-            return con.execute("SELECT COUNT(*) FROM subscribers").fetchone()[0] == women
-    except sqlite3.Error:
-        return False
-
-
-# ---------------------------------------------------------------------- the benchmarks
-class Store:
-    """Claim 500 at the 09:00 slot opening over a database of `women` women."""
-    name = "store"
-
-    def __init__(self, args, work: Path):
-        self.women, self.work, self.claims = args.women, work, args.claims
-        self.db: dict[str, Path] = {}
-
-    def cmd(self, tree: Tree, db: Path, women: int, claims: int) -> list[str]:
-        cmd = [str(PYTHON), str(tree.root / "bench" / "store_scale.py"), "--women", str(women),
-               "--claims", str(claims), "--keep", "--db", str(db)]
-        if "--claims-only" in (tree.root / "bench" / "store_scale.py").read_text():
-            cmd.append("--claims-only")
-        return cmd
-
-    def schema(self, tree: Tree) -> str:
-        probe = self.work / f"schema-{tree.label}.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{probe}{suffix}").unlink(missing_ok=True)
-        run(self.cmd(tree, probe, 1000, 1), tree, 300)
-        with sqlite3.connect(probe) as db:
-            rows = db.execute("SELECT type, name, sql FROM sqlite_master "
-                              "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").fetchall()
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-        return hashlib.sha256(repr((rows, version)).encode()).hexdigest()[:12]
-
-    def prepare(self, trees: list[Tree]) -> dict:
-        """One database per schema, built by the first revision that has it (or reused)."""
-        notes = {}
-        for tree in trees:
-            digest = self.schema(tree)
-            db = self.work / f"store-{self.women}-{digest}.db"
-            self.db[tree.label] = db
-            notes[tree.label] = f"schema {digest}"
-            if not db.exists() or not complete(db, self.women):
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{db}{suffix}").unlink(missing_ok=True)
-                print(f"  building {db.name} with {tree.label} ({self.women:,} women)...",
-                      file=sys.stderr, flush=True)
-                _, usage = run(self.cmd(tree, db, self.women, 1), tree, 3600)
-                notes[tree.label] += f", built by {tree.label} in {usage['wall_s']:.0f} s"
-        shared = len(set(self.db.values())) == 1
-        notes["database"] = "one, shared (same schema)" if shared else "one per revision"
-        return notes
-
-    def measure(self, tree: Tree) -> dict:
-        stdout, usage = run(self.cmd(tree, self.db[tree.label], self.women, self.claims), tree,
-                            900)
-        c = json.loads(stdout)["claim_0900"]
-        return {"claim_p50_ms": c["full_batch_p50_ms"], "claim_max_ms": c["full_batch_max_ms"]}
-
-    def command(self, tree: Tree) -> str:
-        return shown(self.cmd(tree, Path("DB"), self.women, self.claims), tree)
-
-
-class Simulate:
-    """`ivr simulate`: a year of mMitra for 10,000 women (the same seed on both sides)."""
-    name = "simulate"
-
-    def __init__(self, args, work: Path):
-        self.women, self.days = args.sim_women, args.sim_days
-        self.outputs: dict[str, set[str]] = {}
-
-    def cmd(self, tree: Tree) -> list[str]:
-        return [str(PYTHON.with_name("ivr")), "simulate", "--programme", "mmitra", "--women",
-                str(self.women), "--days", str(self.days), "--answer-rate", "0.6", "--seed", "1",
-                "--json"]
-
-    def prepare(self, trees: list[Tree]) -> dict:
-        return {}
-
-    def measure(self, tree: Tree) -> dict:
-        stdout, usage = run(self.cmd(tree), tree, 900)
-        data = json.loads(stdout)
-        data.pop("elapsed_seconds", None)             # its own timing: differs on every run
-        self.outputs.setdefault(tree.label, set()).add(json.dumps(data, sort_keys=True))
-        return {"sim_wall_s": usage["wall_s"], "sim_cpu_s": usage["cpu_s"],
-                "sim_peak_rss_mb": usage["peak_rss_mb"]}
-
-    def command(self, tree: Tree) -> str:
-        return "ivr simulate " + " ".join(self.cmd(tree)[2:])
-
-    def same_output(self) -> bool | None:
-        outs = list(self.outputs.values())
-        return None if len(outs) < 2 else all(o == outs[0] and len(o) == 1 for o in outs)
-
-
-class Cpu:
-    """Controller CPU per call: the Dialer's process against a private sandbox Asterisk."""
-    name = "cpu"
-
-    def __init__(self, args, work: Path):
-        self.batch, self.message, self.cps, self.work = (args.cpu_batch, args.cpu_message,
-                                                         args.cpu_cps, work)
-        self.n = 0
-
-    def cmd(self, tree: Tree, out: Path) -> list[str]:
-        script = tree.root / "bench" / "service_bench.py"
-        cmd = [str(PYTHON), str(script), "--parts", "dialer", "--batch", str(self.batch),
-               "--limit", str(self.batch), "--cps", str(self.cps), "--message",
-               str(self.message), "--out", str(out)]
-        return cmd + (["--no-watch"] if "--no-watch" in script.read_text() else [])
-
-    def prepare(self, trees: list[Tree]) -> dict:
-        return {}
-
-    def measure(self, tree: Tree) -> dict:
-        self.n += 1
-        out = self.work / f"cpu-{tree.label}-{self.n}.json"
-        run(self.cmd(tree, out), tree, 900)
-        d = next(r for r in json.loads(out.read_text()) if r["phase"] == "dialer")
-        if d["failures"]:
-            raise SystemExit(f"{tree.label}: {d['failures']} failed calls in {out}")
-        return {"cpu_ms_per_call": d["cpu"]["own_cpu_ms_per_call"],
-                "asterisk_ms_per_call": d["cpu"]["asterisk_cpu_ms_per_call"],
-                "dialer_completion_s": d["completion_s"]}
-
-    def command(self, tree: Tree) -> str:
-        return shown(self.cmd(tree, Path("OUT.json")), tree)
-
-
-BENCHES = {"store": Store, "simulate": Simulate, "cpu": Cpu}
-METRICS = {   # metric: (label, unit, benchmark)
-    "claim_p50_ms": ("claim 500 at 09:00, {women} women: p50 of {claims} claims", "ms", "store"),
-    "claim_max_ms": ("claim 500 at 09:00, {women} women: max of {claims} claims", "ms", "store"),
-    "sim_wall_s": ("`ivr simulate` {sim_women} women x {sim_days} days: wall", "s", "simulate"),
-    "sim_cpu_s": ("`ivr simulate` {sim_women} women x {sim_days} days: CPU", "s", "simulate"),
-    "sim_peak_rss_mb": ("`ivr simulate` {sim_women} women x {sim_days} days: peak RSS", "MB",
-                        "simulate"),
-    "cpu_ms_per_call": ("controller CPU per call ({cpu_batch} calls, {cpu_cps:g} CPS, "
-                        "{cpu_message:g} s message)", "ms", "cpu"),
-    "asterisk_ms_per_call": ("Asterisk CPU per call (same runs; context)", "ms", "cpu"),
-    "dialer_completion_s": ("dialer completion (same runs; context)", "s", "cpu"),
-}
-
-
-# ---------------------------------------------------------------------- the report
 def fmt(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
 
@@ -313,9 +56,7 @@ def table(args, trees: list[Tree], results: dict, benches: dict) -> str:
             continue
         ma, mb = statistics.median(a), statistics.median(b)
         change = 100 * (mb - ma) / ma if ma else float("nan")
-        flag = " **(> +5 %)**" if change > 5 and metric in ("claim_p50_ms", "sim_wall_s",
-                                                             "sim_peak_rss_mb",
-                                                             "cpu_ms_per_call") else ""
+        flag = " **(> +5 %)**" if change > 5 and metric in GOALS else ""
         lines.append(f"| {label.format(**vars(args))} ({unit}, n={len(a)}+{len(b)}) | "
                      f"{fmt(ma)} ({fmt(min(a))}-{fmt(max(a))}) | "
                      f"{fmt(mb)} ({fmt(min(b))}-{fmt(max(b))}) | {change:+.1f} %{flag} | "

@@ -3,6 +3,7 @@ Asterisk (its own home in a temp dir and free ports; the unpacked Asterisk of va
 
   1. dialer     ivr.service.Dialer places BATCH scheduled calls of a MESSAGE-second message
                 (FastAGI flow), trunk limit LIMIT channels and CPS set-ups a second
+     ivr-run    the same batch placed by an `ivr run --until-idle` process (its CPU per call)
   2. blast      the same batch as raw AMI Originates, all at once up to LIMIT live, no pacing
   3. blast-cps  the same, paced at CPS set-ups a second (the dialer's pace)
   4. callfiles  the same batch as .call files renamed into spool/outgoing at once
@@ -39,12 +40,13 @@ from service_common import (ROOT, bench_config, flow_playback, loadavg,  # noqa:
                             make_sounds, private_sandbox, settle)
 from service_blast import run_blast, run_call_files  # noqa: E402
 from service_dialer import phones, run_dialer  # noqa: E402
+from service_ivr_run import run_ivr_run  # noqa: E402
 from service_missed import run_missed  # noqa: E402
 
 from ivr.config import home_dir  # noqa: E402
 from tests.e2e.run_helpers import quick_programme  # noqa: E402
 
-PARTS = ("dialer", "blast", "blast-cps", "callfiles", "missed")
+PARTS = ("dialer", "ivr-run", "blast", "blast-cps", "callfiles", "missed")
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -136,6 +138,12 @@ async def main(args: argparse.Namespace) -> list[dict]:
                                        trunks=sim)
                     figures = await run_dialer(cfg, pid, args.batch, timeout,
                                                None if args.no_watch else observer)
+                elif part == "ivr-run":
+                    cfg = bench_config(box, database=work / "ivr-run.db",
+                                       sounds=work / "sounds-long", programme=programme,
+                                       trunks=sim)
+                    figures = await run_ivr_run(cfg, pid, work, args.batch, args.limit,
+                                                args.cps, timeout)
                 elif part in ("blast", "blast-cps"):
                     figures = await run_blast(observer, pid, phones(args.batch), args.limit,
                                               playback, flow_s, timeout,
@@ -203,6 +211,14 @@ def markdown(results: list[dict]) -> str:
             f"(min {o['min_live_after_full']}) | {c['own_cpu_s']} | {c['asterisk_cpu_s']} | "
             f"{_pct(c['own_share_of_asterisk'])} | {c['machine_busy_cores']}, "
             f"{c['others_cores']} | {c['load_before']} / {c['load_after']} |")
+    r = phases.get("ivr-run")
+    if r:
+        out += ["", f"`ivr run --until-idle`: {r['attempts']} calls, {r['failures']} failures, "
+                f"completion {r['completion_s']} s; process CPU {r['process']['cpu_s']} s = "
+                f"**{r['cpu_ms_per_call']} ms per call** ({r['cpu_ms_per_call_less_idle']} ms "
+                f"less an idle run's {r['idle_process']['cpu_s']} s), peak RSS "
+                f"{r['process']['peak_rss_mb']} MB; Asterisk {r['asterisk_cpu_ms_per_call']} ms "
+                "per call."]
     out += ["", *like_for_like(phases)]
     d = phases.get("dialer")
     if d:
