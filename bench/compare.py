@@ -46,10 +46,16 @@ def fmt(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
 
 
+def separated(a: list[float], b: list[float]) -> str:
+    """"higher"/"lower" when every new run is above/below every old run, else "overlap":
+    with few rounds on a shared machine, a median's change alone is not a finding."""
+    return "higher" if min(b) > max(a) else "lower" if max(b) < min(a) else "overlap"
+
+
 def table(args, trees: list[Tree], results: dict, benches: dict) -> str:
     old, new = trees
-    lines = ["| benchmark | old: median (min-max) | new: median (min-max) | change % | command |",
-             "|---|---|---|---|---|"]
+    lines = ["| benchmark | old: median (min-max) | new: median (min-max) | change % | "
+             "runs | command |", "|---|---|---|---|---|---|"]
     for metric, (label, unit, part) in METRICS.items():
         a, b = results[old.label].get(metric), results[new.label].get(metric)
         if not a or not b:
@@ -60,7 +66,10 @@ def table(args, trees: list[Tree], results: dict, benches: dict) -> str:
         lines.append(f"| {label.format(**vars(args))} ({unit}, n={len(a)}+{len(b)}) | "
                      f"{fmt(ma)} ({fmt(min(a))}-{fmt(max(a))}) | "
                      f"{fmt(mb)} ({fmt(min(b))}-{fmt(max(b))}) | {change:+.1f} %{flag} | "
-                     f"`{benches[part].command(new)}` |")
+                     f"{separated(a, b)} | `{benches[part].command(new)}` |")
+    lines += ["", "runs: \"higher\" / \"lower\" when every new run is above / below every "
+              "old run; \"overlap\" when the two sides' ranges overlap (a change of the "
+              "medians within the noise)."]
     return "\n".join(lines)
 
 
