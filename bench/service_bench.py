@@ -3,10 +3,16 @@ Asterisk (its own home in a temp dir and free ports; the unpacked Asterisk of va
 
   1. dialer     ivr.service.Dialer places BATCH scheduled calls of a MESSAGE-second message
                 (FastAGI flow), trunk limit LIMIT channels and CPS set-ups a second
-  2. blast      the same batch as raw AMI Originates (Playback of the same file), all at once
-                up to LIMIT live, no pacing
-  3. callfiles  the same batch as .call files renamed into spool/outgoing at once
-  4. missed     MISSED missed calls from sipp at MISSED_RATE/s, each called back over PJSIP
+     ivr-run    the same batch placed by an `ivr run --until-idle` process (its CPU per call)
+  2. blast      the same batch as raw AMI Originates, all at once up to LIMIT live, no pacing
+  3. blast-cps  the same, paced at CPS set-ups a second (the dialer's pace)
+  4. callfiles  the same batch as .call files renamed into spool/outgoing at once
+  5. missed     MISSED missed calls from sipp at MISSED_RATE/s, each called back over PJSIP
+
+The blast and the call files play what the dialer's calls play to a woman who presses
+nothing (greeting, message, menu, 5 s, invalid, menu, 5 s, goodbye: the same files) with a
+plain Playback, so the calls of every method last as long. A separate AMI watch process
+records every method's calls the same way (Asterisk's view: first channel up to last down).
 
     .venv/bin/python bench/service_bench.py                       # everything (~10 min)
     .venv/bin/python bench/service_bench.py --parts dialer --batch 60 --limit 50 --message 10
@@ -25,20 +31,22 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from service_common import (ROOT, bench_config, loadavg, make_sounds,  # noqa: E402
-                            private_sandbox, settle)
+from service_common import (ROOT, bench_config, flow_playback, loadavg,  # noqa: E402
+                            make_sounds, private_sandbox, settle)
 from service_blast import run_blast, run_call_files  # noqa: E402
 from service_dialer import phones, run_dialer  # noqa: E402
+from service_ivr_run import run_ivr_run  # noqa: E402
 from service_missed import run_missed  # noqa: E402
 
 from ivr.config import home_dir  # noqa: E402
 from tests.e2e.run_helpers import quick_programme  # noqa: E402
 
-PARTS = ("dialer", "blast", "callfiles", "missed")
+PARTS = ("dialer", "ivr-run", "blast", "blast-cps", "callfiles", "missed")
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,6 +64,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
                    help="carrier trunk channels for the callbacks (100)")
     p.add_argument("--callback-cps", type=float, default=20.0,
                    help="carrier trunk CPS for the callbacks (20)")
+    p.add_argument("--no-watch", action="store_true",
+                   help="no AMI watch process during the dialer phase (bench/compare.py's "
+                        "controller CPU: only the dialer on Asterisk's AMI)")
     p.add_argument("--out", type=Path, default=None, help="write all results here (JSON)")
     p.add_argument("--table", type=Path, default=None,
                    help="print markdown tables of a results file written by --out, and exit")
@@ -99,7 +110,8 @@ async def main(args: argparse.Namespace) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="ivr-bench-", dir="/tmp") as tmp:
         work = Path(tmp)
         programme = quick_programme(work, gaps={})
-        long_sound = make_sounds(work / "sounds-long", programme, args.message)
+        playback, flow_s = flow_playback(make_sounds(work / "sounds-long", programme,
+                                                     args.message))
         short_sound_dir = work / "sounds-short"
         make_sounds(short_sound_dir, programme, 3.0)
         with private_sandbox(work, shared, rtp=(36000, 37999)) as box:
@@ -109,6 +121,12 @@ async def main(args: argparse.Namespace) -> list[dict]:
                              "cpus": os.cpu_count(), "args": {k: v for k, v in vars(args).items()
                                                               if k != "out"}})
             sim = {"sim": {"channels": args.limit, "cps": args.cps, "ring_timeout": 30.0}}
+            # the blast and the AMI watch log in as the sandbox's test observer: the
+            # controller's user only gets the events of its own calls (eventfilter)
+            user, secret = box.test_user()
+            observer = replace(bench_config(box, database=work / "x.db",
+                                            sounds=work / "sounds-long", programme=programme,
+                                            trunks=sim).ami, username=user, secret=secret)
             timeout = args.batch / args.cps + 3 * (args.message + 30)
             log_at = 0
             for part in args.parts:
@@ -118,18 +136,21 @@ async def main(args: argparse.Namespace) -> list[dict]:
                     cfg = bench_config(box, database=work / "dialer.db",
                                        sounds=work / "sounds-long", programme=programme,
                                        trunks=sim)
-                    figures = await run_dialer(cfg, pid, args.batch, timeout)
-                elif part == "blast":
-                    cfg = bench_config(box, database=work / "x.db", sounds=work / "sounds-long",
-                                       programme=programme, trunks=sim)
-                    figures = await run_blast(cfg.ami, pid, phones(args.batch), args.limit,
-                                              long_sound, args.message, timeout)
+                    figures = await run_dialer(cfg, pid, args.batch, timeout,
+                                               None if args.no_watch else observer)
+                elif part == "ivr-run":
+                    cfg = bench_config(box, database=work / "ivr-run.db",
+                                       sounds=work / "sounds-long", programme=programme,
+                                       trunks=sim)
+                    figures = await run_ivr_run(cfg, pid, work, args.batch, args.limit,
+                                                args.cps, timeout)
+                elif part in ("blast", "blast-cps"):
+                    figures = await run_blast(observer, pid, phones(args.batch), args.limit,
+                                              playback, flow_s, timeout,
+                                              cps=args.cps if part == "blast-cps" else None)
                 elif part == "callfiles":
-                    cfg = bench_config(box, database=work / "x.db", sounds=work / "sounds-long",
-                                       programme=programme, trunks=sim)
-                    figures = await run_call_files(box, cfg.ami, pid, phones(args.batch),
-                                                   long_sound, args.message, timeout,
-                                                   args.limit)
+                    figures = await run_call_files(box, observer, pid, phones(args.batch),
+                                                   playback, flow_s, timeout, args.limit)
                 else:
                     cfg = bench_config(
                         box, database=work / "missed.db", sounds=short_sound_dir,
@@ -138,13 +159,36 @@ async def main(args: argparse.Namespace) -> list[dict]:
                                             "cps": args.callback_cps, "ring_timeout": 30.0}})
                     figures = await run_missed(box, cfg, work, args.missed, args.missed_rate,
                                                args.missed / args.missed_rate + 120)
-                report(part, {"settled_before_s": round(waited, 1), **figures,
+                report(part, {"settled_before_s": round(waited, 1), "flow_s": flow_s, **figures,
                               "asterisk_log": log_problems(box.log_file, log_at)})
     return results
 
 
 def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.1f} %"
+
+
+def like_for_like(phases: dict) -> list[str]:
+    """Every method as Asterisk saw it (the AMI watch): same clock, same rule."""
+    views = {n: phases[n]["asterisk_view"] for n in ("dialer", "blast", "blast-cps", "callfiles")
+             if n in phases and "asterisk_view" in phases[n]}
+    if not views:
+        return []
+    base = views.get("dialer", {}).get("completion_s")
+    out = ["| Asterisk's view | first channel up -> last down (s) | vs dialer | call length "
+           "p50 / max (s) | calls ended | first LIMIT up after (s) | refill: channel down -> "
+           "next up p50 / p95 / max (s) |", "|---|---|---|---|---|---|---|"]
+    for name, v in views.items():
+        done, call, refill = v.get("completion_s"), v.get("call_s", {}), v.get("refill_s", {})
+        vs = f"{100 * (base / done - 1):+.1f} %" if base and done and name != "dialer" else "-"
+        out.append(f"| {name} | {done} | {vs} | {call.get('p50')} / {call.get('max')} | "
+                   f"{v.get('channels_ended')} | {v.get('first_wave_up_s')} | "
+                   f"{refill.get('p50')} / {refill.get('p95')} / {refill.get('max')} |")
+    flow = next((phases[n].get("flow_s") for n in views if phases[n].get("flow_s")), None)
+    if flow:
+        out += ["", f"Each call plays {flow:.1f} s of sound (+ 1 s of ringing); \"vs dialer\" is "
+                "how much longer the dialer took than that method (+) or shorter (-)."]
+    return out
 
 
 def markdown(results: list[dict]) -> str:
@@ -154,7 +198,7 @@ def markdown(results: list[dict]) -> str:
            "Python CPU (s) | Asterisk CPU (s) | Python / Asterisk | machine busy (cores), "
            "of which others | load before / after |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for name in ("dialer", "blast", "callfiles"):
+    for name in ("dialer", "blast", "blast-cps", "callfiles"):
         r = phases.get(name)
         if r is None:
             continue
@@ -167,6 +211,15 @@ def markdown(results: list[dict]) -> str:
             f"(min {o['min_live_after_full']}) | {c['own_cpu_s']} | {c['asterisk_cpu_s']} | "
             f"{_pct(c['own_share_of_asterisk'])} | {c['machine_busy_cores']}, "
             f"{c['others_cores']} | {c['load_before']} / {c['load_after']} |")
+    r = phases.get("ivr-run")
+    if r:
+        out += ["", f"`ivr run --until-idle`: {r['attempts']} calls, {r['failures']} failures, "
+                f"completion {r['completion_s']} s; process CPU {r['process']['cpu_s']} s = "
+                f"**{r['cpu_ms_per_call']} ms per call** ({r['cpu_ms_per_call_less_idle']} ms "
+                f"less an idle run's {r['idle_process']['cpu_s']} s), peak RSS "
+                f"{r['process']['peak_rss_mb']} MB; Asterisk {r['asterisk_cpu_ms_per_call']} ms "
+                "per call."]
+    out += ["", *like_for_like(phases)]
     d = phases.get("dialer")
     if d:
         p = d["pacing"]

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import wave
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,6 +31,9 @@ from tests.sandbox.conftest import free_port  # noqa: E402,F401  (the tests' own
 SIPP_DIR = ROOT / "dialplan" / "sandbox" / "sipp"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MESSAGE_KEY = "bench-msg"
+SILENCE_KEY = "bench-menu-wait"
+MENU_TIMEOUT_S = 5.0               # ivr/flow.py CallPlan.menu_timeout_ms: the wait after the menu
+PROMPT_S = 0.3                     # every prompt's length here
 SAMPLE_EVERY = 0.1                 # occupancy samples, seconds
 
 
@@ -112,12 +116,29 @@ def make_sounds(root: Path, programme: Path, message_seconds: float,
     lang = root / language
     tone(lang / f"{MESSAGE_KEY}.wav", message_seconds)
     for prompt in C.PROMPTS:
-        tone(lang / f"{prompt}.wav", 0.3, 660)
+        tone(lang / f"{prompt}.wav", PROMPT_S, 660)
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16",
+                    str(lang / f"{SILENCE_KEY}.wav"), "trim", "0", str(MENU_TIMEOUT_S)],
+                   check=True)
     for m in load_programme(programme).messages:
         target = lang / f"{m.key}.wav"
         if not target.exists():
             target.symlink_to(lang / f"{MESSAGE_KEY}.wav")
     return lang / MESSAGE_KEY
+
+
+def flow_playback(message: Path) -> tuple[str, float]:
+    """What the dialer's call plays to a woman who presses nothing (ivr/flow.py: greeting,
+    message, menu, no key within the timeout, invalid, menu, no key, goodbye) as one
+    Playback argument of the same files, the waits for a key as silence; and its length, s."""
+    lang = message.parent
+    parts = [C.PROMPT_GREETING, MESSAGE_KEY, C.PROMPT_MENU, SILENCE_KEY, C.PROMPT_INVALID,
+             C.PROMPT_MENU, SILENCE_KEY, C.PROMPT_GOODBYE]
+    seconds = 0.0
+    for part in parts:
+        with wave.open(str(lang / f"{part}.wav")) as w:
+            seconds += w.getnframes() / w.getframerate()
+    return "&".join(str(lang / part) for part in parts), seconds
 
 
 # ---------------------------------------------------------------------- CPU, load
@@ -263,5 +284,8 @@ def pacing(starts: list[float], cps: float, ramp: int) -> dict:
             "gap_s": spread(gaps, 4),
             # where the time goes: long gaps (between claim batches) and the drift of the rest
             "long_gaps": len(long), "long_gaps_excess_s": round(sum(g - step for g in long), 3),
+            # where they fall: after which set-up (1-based), and how long (s)
+            "long_gaps_after": [[i + 1, round(g, 3)] for i, g in enumerate(gaps)
+                                if g > 1.5 * step][:20],
             "short_gaps_mean_excess_ms": round(1000 * (sum(short) / len(short) - step), 3)
             if short else None}

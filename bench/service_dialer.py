@@ -11,10 +11,11 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from service_common import Meter, Sampler, occupancy, pacing, spread
+from service_watch import watching
 
 from ivr.adapters.schedule_store import Enrolment, ScheduleStore
 from ivr.app import running
-from ivr.config import Config
+from ivr.config import AmiSettings, Config
 from ivr.service import Dialer
 from scheduler.model import Subscriber
 from scheduler.programme import load_programme
@@ -27,7 +28,10 @@ def phones(n: int, block: str = "1") -> list[str]:
     return [f"9190000{block}{i:04d}" for i in range(n)]
 
 
-async def run_dialer(cfg: Config, asterisk_pid: int, batch: int, timeout: float) -> dict:
+async def run_dialer(cfg: Config, asterisk_pid: int, batch: int, timeout: float,
+                     observer: AmiSettings | None) -> dict:
+    """`observer`: the AMI login of the watch process (None: no watch, nothing but the dialer
+    in this process and on Asterisk's AMI)."""
     programme = load_programme(cfg.programme)
     trunk = cfg.trunk("sim")
     async with running(cfg, agi_port=0) as service:
@@ -40,14 +44,16 @@ async def run_dialer(cfg: Config, asterisk_pid: int, batch: int, timeout: float)
         sampler = Sampler(live=lambda: dialer.lanes[0].pacer.live,
                           placed=lambda: dialer.stats.placed)
         sampling = asyncio.create_task(sampler.run())
-        meter = Meter(asterisk_pid).start()
-        try:
-            await asyncio.wait_for(dialer.run(asyncio.Event(), until_idle=True,
-                                              idle_horizon=60.0), timeout)
-        finally:
-            meter.stop()
-            sampling.cancel()
-            await asyncio.gather(sampling, return_exceptions=True)
+        async with watching(observer, phones(batch), trunk.channels) as watch:
+            meter = Meter(asterisk_pid).start()
+            try:
+                await asyncio.wait_for(dialer.run(asyncio.Event(), until_idle=True,
+                                                  idle_horizon=60.0), timeout)
+            finally:
+                meter.stop()
+                sampling.cancel()
+                await asyncio.gather(sampling, return_exceptions=True)
+            await watch.all_ended(30)
         rows = await service.store.fetchall(
             "SELECT started_at, answered_at, ended_at, outcome, heard_share, ended "
             "FROM attempts ORDER BY started_at")
@@ -70,4 +76,5 @@ async def run_dialer(cfg: Config, asterisk_pid: int, batch: int, timeout: float)
         "occupancy": occupancy(sampler.samples, trunk.channels, batch),
         "pacing": pacing(starts, trunk.cps, min(trunk.channels, len(starts))),
         "errors": list(dialer.stats.errors),
+        "asterisk_view": watch.figures,
     }
