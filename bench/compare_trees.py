@@ -93,7 +93,8 @@ def run(cmd: list[str], tree: Tree, timeout: float) -> tuple[str, dict]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            raise SystemExit(f"{tree.label}: {' '.join(cmd)} took more than {timeout:.0f} s") from None
+            raise SystemExit(f"{tree.label}: {' '.join(cmd)} took more than "
+                             f"{timeout:.0f} s") from None
         wall = time.perf_counter() - began
         out.seek(0)
         err.seek(0)
