@@ -108,15 +108,3 @@ async def call_and_close(service: Service, request: CallRequest) -> Attempt:
     attempt = await store.attempt(attempt_id)
     assert attempt is not None
     return attempt
-
-
-async def place_calls(service: Service, requests: list[CallRequest]) -> list[Attempt]:
-    """Place many calls at once, at most the trunk's channel limit in flight."""
-    limits: dict[str, asyncio.Semaphore] = {}
-
-    async def one(request: CallRequest) -> Attempt:
-        sem = limits.setdefault(request.trunk.name, asyncio.Semaphore(request.trunk.channels))
-        async with sem:
-            return await call_and_close(service, request)
-
-    return list(await asyncio.gather(*(one(r) for r in requests)))

@@ -273,15 +273,6 @@ class Store:
             "UPDATE attempts SET answered_at = ?, channel = COALESCE(?, channel) WHERE id = ?",
             (at, channel, attempt_id))
 
-    async def attempt_listened(self, attempt_id: int, *, heard_seconds: float,
-                               message_seconds: float, heard_share: float, ended: str,
-                               keys: str, language_played: str, plays: int) -> None:
-        await self.execute(
-            "UPDATE attempts SET heard_seconds = ?, message_seconds = ?, heard_share = ?, "
-            "ended = ?, keys = ?, language_played = ?, plays = ? WHERE id = ?",
-            (heard_seconds, message_seconds, heard_share, ended, keys, language_played, plays,
-             attempt_id))
-
     async def add_to_call_centre_list(self, subscriber_id: int, attempt_id: int | None,
                                       reason: str, at: float) -> int:
         """She must be called by a health worker (migration 004, call_centre_list)."""
@@ -289,13 +280,6 @@ class Store:
             "INSERT INTO call_centre_list (subscriber_id, attempt_id, reason, added_at) "
             "VALUES (?, ?, ?, ?)", (subscriber_id, attempt_id, reason, at))
         return cur.lastrowid
-
-    async def attempt_telephony(self, attempt_id: int, *, reason: int | None, cause: int | None,
-                                cause_text: str | None) -> None:
-        """What Asterisk said of the call (OriginateResponse Reason, Hangup Cause)."""
-        await self.execute(
-            "UPDATE attempts SET reason = ?, cause = ?, cause_text = ? WHERE id = ?",
-            (reason, cause, cause_text, attempt_id))
 
     async def attempt_ended(self, attempt_id: int, *, at: float, outcome: Outcome,
                             heard_share: float | None = None) -> bool:

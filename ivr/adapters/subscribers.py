@@ -45,9 +45,3 @@ async def find_live_subscriber(store: Store, phone: str) -> Subscriber | None:
         f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers "
         "WHERE phone = ? AND status IN ('active', 'paused')", (phone,))
     return _subscriber(rows[0]) if rows else None
-
-
-async def get_subscriber(store: Store, subscriber_id: int) -> Subscriber | None:
-    rows = await store.fetchall(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?",
-                                (subscriber_id,))
-    return _subscriber(rows[0]) if rows else None

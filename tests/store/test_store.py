@@ -4,7 +4,9 @@ import sqlite3
 
 import pytest
 
+from ivr.adapters import call_records
 from ivr.adapters.store import NewAttempt, Store, StoreError, migrations, _statements
+from ivr.call_tracker import CallReport, Listening
 from scheduler.outcome import Outcome
 
 
@@ -49,11 +51,14 @@ async def test_attempt_lifecycle_and_late_duplicate_ignored(tmp_path):
         await store.attempt_started(aid, 100.5, "ivr-1", "sim")
         assert (await store.live_attempts())[0].id == aid
         await store.attempt_answered(aid, 102.0, "Local/x;1")
-        await store.attempt_listened(aid, heard_seconds=3.5, message_seconds=7.0,
-                                     heard_share=0.5, ended="hangup", keys="1",
-                                     language_played="mr", plays=2)
-        await store.attempt_telephony(aid, reason=4, cause=16, cause_text="Normal Clearing")
-        assert await store.attempt_ended(aid, at=106.0, outcome=Outcome.ANSWERED)
+        report = CallReport(aid, Outcome.ANSWERED, 106.0, reason=4, cause=16,
+                            cause_text="Normal Clearing",
+                            listening=Listening(heard_seconds=3.5, message_seconds=7.0,
+                                                heard_share=0.5, ended="hangup", keys="1",
+                                                language_played="mr", plays=2))
+        await call_records.record_end(store, report)
+        assert await store.attempt_ended(aid, at=106.0, outcome=Outcome.ANSWERED,
+                                         heard_share=report.heard_share)
         assert not await store.attempt_ended(aid, at=200.0, outcome=Outcome.FAILED)
         a = await store.attempt(aid)
         assert a.outcome is Outcome.ANSWERED and a.ended_at == 106.0
