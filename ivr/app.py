@@ -10,7 +10,7 @@ from typing import AsyncIterator
 from audio.catalogue import Catalogue
 from ivr.adapters.fastagi import FastAgiServer
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.adapters.store import Attempt, NewAttempt, Store, open_store
+from ivr.adapters.store import CallRecord, NewAttempt, Store, open_store
 from ivr.agi_route import CallRoute
 from ivr.config import Config
 from ivr.controller import CallRequest, Controller
@@ -69,7 +69,7 @@ _LANG = re.compile(r"[a-z]{2,3}(_[a-z]{2,8})?")
 
 
 async def place_test_call(service: Service, *, to: str, language: str, message: str,
-                          trunk: str | None = None) -> Attempt:
+                          trunk: str | None = None) -> CallRecord:
     """`ivr call test`: one call to one number, stored like any other attempt."""
     try:
         digits = Phone.plain(to).digits
@@ -86,7 +86,7 @@ async def place_test_call(service: Service, *, to: str, language: str, message: 
     return await call_and_close(service, request)
 
 
-async def call_and_close(service: Service, request: CallRequest) -> Attempt:
+async def call_and_close(service: Service, request: CallRequest) -> CallRecord:
     """One attempt with no scheduling behind it: create the row (owned by this process, so
     a restarted service leaves it alone while we live), place the call, close it.
     Cancelled (Ctrl-C), the call is hung up and the row closed before the cancel goes on."""

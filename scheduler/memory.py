@@ -87,7 +87,7 @@ class MemoryStore:
         try:
             return self.subscribers[sub_id]
         except KeyError:
-            raise SchedulerError(f"no subscriber {sub_id}") from None
+            raise SchedulerError(f"no woman with id {sub_id}") from None
 
     def _change(self, sub_id: int, change: Callable[[Subscriber], Subscriber], now: datetime,
                 *, new_slot: bool = False) -> Subscriber:

@@ -74,7 +74,7 @@ class NewAttempt:
 
 
 @dataclass(frozen=True)
-class Attempt:
+class CallRecord:
     id: int
     delivery_id: int | None
     callback_id: int | None
@@ -106,14 +106,14 @@ class Attempt:
     plays: int | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "Attempt":
+    def from_row(cls, row: sqlite3.Row) -> "CallRecord":
         values = dict(row)
         if values["outcome"] is not None:
             values["outcome"] = Outcome(values["outcome"])
         return cls(**values)
 
 
-_ATTEMPT_COLUMNS = ", ".join(f.name for f in fields(Attempt))
+_ATTEMPT_COLUMNS = ", ".join(f.name for f in fields(CallRecord))
 
 
 def _private_file(path: Path, group_writable: bool) -> None:
@@ -292,21 +292,21 @@ class Store:
             (at, outcome.value, heard_share, attempt_id))
         return cur.rowcount == 1
 
-    async def attempt(self, attempt_id: int) -> Attempt | None:
+    async def attempt(self, attempt_id: int) -> CallRecord | None:
         rows = await self.fetchall(
             f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", (attempt_id,))
         row = rows[0] if rows else None
-        return Attempt.from_row(row) if row else None
+        return CallRecord.from_row(row) if row else None
 
-    async def attempts(self, limit: int = 100) -> list[Attempt]:
+    async def attempts(self, limit: int = 100) -> list[CallRecord]:
         rows = await self.fetchall(
             f"SELECT {_ATTEMPT_COLUMNS} FROM attempts ORDER BY id DESC LIMIT ?", (limit,))
-        return [Attempt.from_row(r) for r in rows]
+        return [CallRecord.from_row(r) for r in rows]
 
-    async def live_attempts(self) -> list[Attempt]:
+    async def live_attempts(self) -> list[CallRecord]:
         rows = await self.fetchall(
             f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY id")
-        return [Attempt.from_row(r) for r in rows]
+        return [CallRecord.from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ statements, transactions
     @asynccontextmanager

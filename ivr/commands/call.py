@@ -6,7 +6,7 @@ import signal
 
 import click
 
-from ivr.adapters.store import Attempt
+from ivr.adapters.store import CallRecord
 from ivr.commands.common import Group, emit_json, fail, pass_settings, say
 from ivr.logs import setup_logging
 from ivr.phone import mask
@@ -17,7 +17,7 @@ def command() -> None:
     """Place calls by hand."""
 
 
-def attempt_summary(a: Attempt, reveal: bool = False) -> dict:
+def attempt_summary(a: CallRecord, reveal: bool = False) -> dict:
     return {
         "attempt": a.id, "to": a.phone if reveal else mask(a.phone), "trunk": a.trunk,
         "language": a.language, "language_played": a.language_played, "message": a.message_key,

@@ -18,7 +18,7 @@ import pytest
 
 from ivr import constants as C
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.adapters.store import Attempt
+from ivr.adapters.store import CallRecord
 from ivr.adapters.subscribers import find_live_subscriber
 from ivr.agi_route import OPT_OUT_ACTOR, OPT_OUT_REASON
 from ivr.app import Service, call_and_close, running
@@ -47,7 +47,7 @@ OWNER = "test-incall"
 
 @dataclass
 class Batch:
-    attempts: dict[str, Attempt] = field(default_factory=dict)
+    attempts: dict[str, CallRecord] = field(default_factory=dict)
     errors: dict[str, BaseException] = field(default_factory=dict)
     commands: dict[str, list[AgiCommand]] = field(default_factory=dict)
     user_events: list[UserEvent] = field(default_factory=list)
@@ -61,7 +61,7 @@ class Batch:
     claimed_after: list[ScheduledAttempt] = field(default_factory=list)
     missed_call_after: CallbackRequest | None = None
 
-    def attempt(self, number: str) -> Attempt:
+    def attempt(self, number: str) -> CallRecord:
         if number in self.errors:
             raise self.errors[number]
         return self.attempts[number]
@@ -76,13 +76,13 @@ def _ours(service: Service, number: str):
     return match
 
 
-async def _test_call(service: Service, number: str) -> Attempt:
+async def _test_call(service: Service, number: str) -> CallRecord:
     request = CallRequest(phone=number, language=LANGUAGE.get(number, "hi"),
                           message_key=TEST_MESSAGE, trunk=service.config.trunk(), kind="test")
     return await call_and_close(service, request)
 
 
-async def _replay_then_hang_up(service: Service, agi: AgiLog) -> Attempt:
+async def _replay_then_hang_up(service: Service, agi: AgiLog) -> CallRecord:
     """She presses 1 and hears her message a second time to the end; then the test hangs up
     (the rest of the call, two menu time-outs, would cost 11 s and is covered elsewhere)."""
     call = asyncio.ensure_future(_test_call(service, REPLAY))
@@ -97,7 +97,7 @@ async def _replay_then_hang_up(service: Service, agi: AgiLog) -> Attempt:
             await asyncio.wait([call], timeout=10)
 
 
-async def _opt_out_call(service: Service, now: datetime, batch: Batch) -> Attempt:
+async def _opt_out_call(service: Service, now: datetime, batch: Batch) -> CallRecord:
     """The real path of a scheduled call: enrol her, claim her first message, place it,
     release it; then ask the scheduler for her next calls."""
     schedule = ScheduleStore(service.store, load_programme(service.config.programme))
