@@ -54,6 +54,10 @@ from scheduler.slots import TimeSlot
 EVIDENCE = frozenset({Outcome.ANSWERED, Outcome.NO_ANSWER, Outcome.BUSY, Outcome.REJECTED,
                       Outcome.UNREACHABLE})
 
+# A prior worth 10 pseudo-calls: her own calls in a slot weigh as much as the population's
+# figure once she has had about one message's retries there (up to 9 attempts).
+DEFAULT_STRENGTH = 10.0
+
 Cell = tuple[str, int | None]     # (slot name, weekday 0=Monday..6) or (slot name, None)
 
 
@@ -150,7 +154,7 @@ def _counts(facts: Iterable[CallFact], by_weekday: bool) -> dict[Cell, tuple[int
 
 
 def population_prior(histories: Iterable[Iterable[CallFact]], slots: Sequence[str],
-                     strength: float, by_weekday: bool = False) -> Prior:
+                     strength: float = DEFAULT_STRENGTH, by_weekday: bool = False) -> Prior:
     """The prior from many women's calls: per cell (answered + 1) / (calls + 2), pooled."""
     pooled = _counts((f for h in histories for f in h), by_weekday)
     rates = {}
@@ -240,6 +244,8 @@ class Suggestion:
 def probability_better(better: SlotEstimate, than: SlotEstimate, rng: random.Random,
                        draws: int) -> float:
     """P(X > Y) for X, Y from the two posteriors, from `draws` paired draws."""
+    if draws < 1:
+        raise SchedulerError(f"draws must be at least 1, got {draws}")
     wins = sum(better.draw(rng) > than.draw(rng) for _ in range(draws))
     return wins / draws
 

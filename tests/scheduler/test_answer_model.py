@@ -133,6 +133,21 @@ def test_ten_of_ten_in_the_evening_against_none_in_the_morning_picks_the_evening
     assert picks == ["18-21"] * 200
 
 
+def test_a_weekday_pattern_chooses_by_the_day_of_the_attempt():
+    # She answers in the morning on Saturdays (5), in the evening on Tuesdays (1).
+    history = facts("09-12", 6, 6, weekday=5) + facts("18-21", 0, 6, weekday=5) \
+        + facts("09-12", 0, 6, weekday=1) + facts("18-21", 6, 6, weekday=1)
+    prior = Prior({(n, d): 0.5 for n in NAMES for d in range(7)}, strength=2, by_weekday=True)
+    pattern = answer_pattern(history, prior)
+    pair = [BY_NAME["09-12"], BY_NAME["18-21"]]
+    for rule in Rule:
+        rng = random.Random(8)
+        assert choose_slot(pattern, pair, WINDOW, rng, weekday=5, rule=rule).name == "09-12"
+        assert choose_slot(pattern, pair, WINDOW, rng, weekday=1, rule=rule).name == "18-21"
+    with pytest.raises(SchedulerError, match="give the weekday"):
+        choose_slot(pattern, pair, WINDOW, random.Random(8))
+
+
 def test_the_upper_confidence_rule_prefers_the_less_known_slot_at_equal_means():
     pattern = answer_pattern(facts("09-12", 10, 20), flat_prior())    # 09-12: 0.5, known
     chosen = choose_slot(pattern, [BY_NAME["09-12"], BY_NAME["12-15"]], WINDOW,
@@ -235,6 +250,7 @@ def test_strong_evidence_suggests_the_better_slot_and_by_how_much():
 @pytest.mark.parametrize("history,why", [
     ([], "no calls of hers"),
     (facts("09-12", 0, 3) + facts("18-21", 3, 3), "too few calls (under 5 per slot)"),
+    (facts("09-12", 0, 3) + facts("18-21", 10, 10), "too few calls in her own slot"),
     (facts("09-12", 2, 5) + facts("18-21", 3, 5), "3/5 against 2/5 is not strong enough"),
     (facts("09-12", 5, 5) + facts("18-21", 0, 5), "her own slot is the better one"),
 ])
