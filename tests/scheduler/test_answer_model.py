@@ -41,6 +41,8 @@ def test_a_woman_with_no_history_gets_the_prior():
     assert pattern.of("18-21").mean == pytest.approx(0.7)
     assert (pattern.of("09-12").alpha, pattern.of("09-12").beta) == pytest.approx((3.0, 7.0))
     assert pattern.of("18-21").calls == 0
+    gone = answer_pattern(facts("06-09", 3, 3), prior)      # a slot the programme dropped
+    assert gone.cells == pattern.cells
 
 
 @pytest.mark.parametrize("rate,strength,answered,calls,mean", [
