@@ -237,7 +237,7 @@ class Pick:
     chance_with_call: float
 
     @property
-    def reason(self) -> str:
+    def outreach_reason(self) -> str:
         before, after = f"{self.chance_without_call:.2f}", f"{self.chance_with_call:.2f}"
         if self.engaging:
             state, goal = "engaging", "keep engaging"

@@ -233,9 +233,9 @@ def test_ranking_order_on_a_small_table():
     picks = rank(histories, model, capacity=10, beta=0.9)
     assert [p.subscriber_id for p in picks] == [4, 5, 1, 3]
     assert picks[0].index == pytest.approx(0.225 / 0.46, abs=1e-6)
-    assert picks[0].reason == \
+    assert picks[0].outreach_reason == \
         "not engaging; a call raises her chance to engage next week from 0.20 to 0.45"
-    assert picks[2].reason == \
+    assert picks[2].outreach_reason == \
         "engaging; a call raises her chance to keep engaging next week from 0.80 to 0.85"
     assert [p.subscriber_id for p in rank(histories, model, capacity=3, beta=0.9)] == [4, 5, 1]
     assert rank(histories, model, capacity=0) == []
