@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from scheduler.engagement import Engagement, at_risk, weeks_unanswered
 from scheduler.model import SchedulerError
@@ -45,6 +45,11 @@ ENGAGING_SECONDS = 30          # heard at least this much of a message in a week
 DEFAULT_BETA = 0.9
 
 Pair = tuple[float, float]
+
+
+def is_engaging(heard_seconds: Iterable[float]) -> bool:
+    """Her state in a week, from the seconds she heard on that week's answered calls."""
+    return any(h >= ENGAGING_SECONDS for h in heard_seconds)
 
 
 @dataclass(frozen=True)
@@ -167,12 +172,14 @@ def group_of(history: Sequence[Week], grouping: Grouping = Grouping()) -> Group:
     if not history:
         raise SchedulerError("a group needs at least one week of her history")
     recent = history[-grouping.recent_weeks:]
-    engaged = sum(1 for w in recent if w.engaging)
-    # compare engaged/len with 1/3 and 2/3 in integers: exact, no float edge
-    level = "low" if 3 * engaged < len(recent) else "mid" if 3 * engaged < 2 * len(recent) \
-        else "high"
-    tenure = "settled" if len(history) >= grouping.settled_after_weeks else "new"
-    return Group(level, tenure)
+    return _group(sum(1 for w in recent if w.engaging), len(recent), len(history), grouping)
+
+
+def _group(engaged: int, recent: int, weeks: int, grouping: Grouping) -> Group:
+    """`engaged` of her last `recent` weeks, `weeks` in all (engaged/recent against 1/3 and
+    2/3 in integers: exact, no float edge)."""
+    level = "low" if 3 * engaged < recent else "mid" if 3 * engaged < 2 * recent else "high"
+    return Group(level, "settled" if weeks >= grouping.settled_after_weeks else "new")
 
 
 @dataclass
@@ -211,9 +218,14 @@ def estimate(histories: Mapping[int, Sequence[Week]], grouping: Grouping = Group
         raise SchedulerError(f"prior_weeks must be positive, not {prior_weeks}")
     total = Counts()
     counts: dict[Group, Counts] = {}
+    n = grouping.recent_weeks
     for history in histories.values():
-        for t in range(len(history) - 1):
-            group = group_of(history[:t + 1], grouping)
+        engaged = 0                                 # engaging weeks among her last n
+        for t in range(len(history) - 1):           # group_of(history[:t + 1]), rolling
+            engaged += history[t].engaging
+            if t >= n:
+                engaged -= history[t - n].engaging
+            group = _group(engaged, min(t + 1, n), t + 1, grouping)
             counts.setdefault(group, Counts()).add(history[t], history[t + 1])
             total.add(history[t], history[t + 1])
     population = _chain([[(total.engaged[a][s] + 1) / (total.weeks[a][s] + 2) for s in (0, 1)]

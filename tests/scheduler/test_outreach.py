@@ -7,9 +7,9 @@ from hypothesis import given, settings, strategies as st
 
 from scheduler.engagement import Engagement
 from scheduler.model import SchedulerError
-from scheduler.outreach import (ACTIVE, ENGAGING, NOT_ENGAGING, PASSIVE, Chain, Group, Grouping,
-                                Week, call_advantage, closed_form_index, estimate, group_of,
-                                rank, rank_at_risk, whittle_index)
+from scheduler.outreach import (ACTIVE, ENGAGING, NOT_ENGAGING, PASSIVE, Chain, Counts, Group,
+                                Grouping, Model, Week, call_advantage, closed_form_index, estimate,
+                                group_of, is_engaging, rank, rank_at_risk, whittle_index)
 from scheduler.policy import AtRiskRule
 
 FAST = settings(max_examples=200, deadline=None)
@@ -90,6 +90,12 @@ def test_matrix_rows_are_probabilities(chain):
 def test_a_chance_outside_0_1_is_refused(bad):
     with pytest.raises(SchedulerError):
         Chain(((bad, 0.5), (0.5, 0.5)))
+
+
+@pytest.mark.parametrize("heard, engaging", [
+    ([], False), ([29.9, 12.0], False), ([30.0], True), ([0.0, 95.5], True)])
+def test_engaging_is_30_seconds_heard_on_a_call_that_week(heard, engaging):
+    assert is_engaging(heard) is engaging
 
 
 # -- groups ------------------------------------------------------------------------------
@@ -198,11 +204,24 @@ def test_an_empty_history_gives_the_uniform_prior():
         estimate({}, prior_weeks=0)
 
 
+histories_st = st.dictionaries(
+    st.integers(1, 50), st.lists(st.builds(Week, st.booleans(), st.booleans()), max_size=12),
+    max_size=12)
+
+
 @FAST
-@given(st.dictionaries(st.integers(1, 50),
-                       st.lists(st.builds(Week, st.booleans(), st.booleans()), max_size=12),
-                       max_size=12),
-       st.floats(0.1, 50))
+@given(histories_st, st.integers(1, 5), st.integers(1, 8))
+def test_each_transition_is_counted_in_the_group_of_her_history_up_to_it(histories, n, settled):
+    grouping = Grouping(recent_weeks=n, settled_after_weeks=settled)
+    expected = {}
+    for h in histories.values():
+        for t in range(len(h) - 1):
+            expected.setdefault(group_of(h[:t + 1], grouping), Counts()).add(h[t], h[t + 1])
+    assert estimate(histories, grouping).counts == expected
+
+
+@FAST
+@given(histories_st, st.floats(0.1, 50))
 def test_estimates_are_probabilities(histories, prior):
     model = estimate(histories, prior_weeks=prior)
     for chain in [model.population, *model.groups.values()]:
@@ -215,8 +234,7 @@ def test_estimates_are_probabilities(histories, prior):
 
 def table_model(chains):
     """A model whose groups have the given chains (no estimation)."""
-    model = estimate({})
-    return type(model)(model.population, chains, {}, model.grouping)
+    return Model(Chain(((0.5, 0.5), (0.5, 0.5))), chains, {}, Grouping())
 
 
 def test_ranking_order_on_a_small_table():
