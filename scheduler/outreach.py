@@ -250,13 +250,10 @@ class Pick:
 
     @property
     def outreach_reason(self) -> str:
-        before, after = f"{self.chance_without_call:.2f}", f"{self.chance_with_call:.2f}"
-        if self.engaging:
-            state, goal = "engaging", "keep engaging"
-        else:
-            state, goal = "not engaging", "engage"
-        verb = "raises" if self.chance_with_call >= self.chance_without_call else "lowers"
-        return f"{state}; a call {verb} her chance to {goal} next week from {before} to {after}"
+        """Why she is listed (a pick's index is positive: the call raises her chance)."""
+        state, goal = ("engaging", "keep engaging") if self.engaging else ("not engaging", "engage")
+        return (f"{state}; a call raises her chance to {goal} next week from "
+                f"{self.chance_without_call:.2f} to {self.chance_with_call:.2f}")
 
 
 def _check_capacity(capacity: int) -> None:

@@ -278,7 +278,7 @@ def test_the_ranking_lists_at_most_k_distinct_women_best_first(histories, k):
     ids = [p.subscriber_id for p in picks]
     assert len(ids) <= k and len(set(ids)) == len(ids)
     assert set(ids) <= {sid for sid, h in histories.items() if h}
-    assert all(p.index > 0 for p in picks)
+    assert all(p.index > 0 and p.chance_with_call > p.chance_without_call for p in picks)
     assert [(-p.index, p.subscriber_id) for p in picks] == \
         sorted((-p.index, p.subscriber_id) for p in picks)
 
