@@ -1,0 +1,299 @@
+"""Whom the call centre should call first: engagement chains and the Whittle index. Pure.
+
+Each woman's weekly engagement is a two-state Markov chain: in a week she is *engaging*
+(heard at least 30 s of a message that week) or not. A live call from the call centre in
+week t (the action: active; no call: passive) changes the chance that she engages in
+week t+1. `Chain` holds those chances for one group of similar women:
+
+    engage[a][s] = P(engaging in week t+1 | state s in week t, action a in week t)
+
+with s, a in {0, 1} (NOT_ENGAGING / ENGAGING, PASSIVE / ACTIVE); `Chain.matrix(a)` is the
+full P[a][s][s'].
+
+Estimation (`estimate`): every woman-week (t -> t+1) is one transition, counted in the
+group of her history up to week t (`group_of`: her engagement rate over her last
+`recent_weeks` weeks, bucketed low / mid / high, and whether she has `settled_after_weeks`
+weeks yet). The group is read from her past only, so choosing a group never selects on the
+transition it counts. The population's chances are Laplace-smoothed ((engaged + 1) /
+(weeks + 2)); a group's chances are shrunk toward the population's by `prior_weeks`
+pseudo-weeks (a Beta prior): (engaged + k * p_population) / (weeks + k).
+
+The Whittle index (`whittle_index`) of a state, with discount `beta` < 1 and reward 1 in
+an engaging week: the subsidy lambda for a passive week at which calling and not calling
+are equally good in that state. Found by bisection on lambda, each step solving the
+2-state Bellman equation exactly (the value of each of the 4 deterministic policies by a
+2x2 linear solve; the optimum is their componentwise maximum). `closed_form_index` is the
+same index in closed form (derived in its docstring), used to check the bisection.
+
+Ranking (`rank`): each woman's current state (her last week) and her current group's
+chain give her index; the K highest with a positive index, ties by subscriber id.
+`rank_at_risk` is the existing at-risk rule (scheduler/engagement.py) as a comparator.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable, Mapping, Sequence
+
+from scheduler.engagement import Engagement, at_risk, weeks_unanswered
+from scheduler.model import SchedulerError
+from scheduler.policy import AtRiskRule
+
+NOT_ENGAGING, ENGAGING = 0, 1
+PASSIVE, ACTIVE = 0, 1
+ENGAGING_SECONDS = 30          # heard at least this much of a message in a week: engaging
+DEFAULT_BETA = 0.9
+
+Pair = tuple[float, float]
+
+
+def is_engaging(heard_seconds: Iterable[float]) -> bool:
+    """Her state in a week, from the seconds she heard on that week's answered calls."""
+    return any(h >= ENGAGING_SECONDS for h in heard_seconds)
+
+
+@dataclass(frozen=True)
+class Week:
+    """One week of her history: whether she was engaging, and whether the call centre called."""
+    engaging: bool
+    called: bool = False
+
+
+@dataclass(frozen=True)
+class Chain:
+    """engage[a][s]: her chance to be engaging next week, from state s, with action a."""
+    engage: tuple[Pair, Pair]
+
+    def __post_init__(self) -> None:
+        if not all(0.0 <= p <= 1.0 for row in self.engage for p in row):
+            raise SchedulerError(f"engagement chances must be in [0, 1]: {self.engage}")
+
+    def matrix(self, action: int) -> tuple[Pair, Pair]:
+        """P[action][s][s'] as rows (to not engaging, to engaging)."""
+        p = self.engage[action]
+        return (1.0 - p[0], p[0]), (1.0 - p[1], p[1])
+
+    def effect(self, state: int) -> float:
+        """How much a call raises her chance to be engaging next week, from this state."""
+        return self.engage[ACTIVE][state] - self.engage[PASSIVE][state]
+
+
+# -- the Whittle index ---------------------------------------------------------------
+
+def _check_beta(beta: float) -> None:
+    if not 0.0 < beta < 1.0:
+        raise SchedulerError(f"the discount factor must be in (0, 1), not {beta}")
+
+
+def _policy_value(chain: Chain, policy: tuple[int, int], subsidy: float, beta: float) -> Pair:
+    """V with V(s) = s + subsidy*[policy(s) passive] + beta * sum_s' P[policy(s)][s][s'] V(s')."""
+    r = [float(s) + (subsidy if policy[s] == PASSIVE else 0.0) for s in (0, 1)]
+    q = [chain.engage[policy[s]][s] for s in (0, 1)]      # chance to go to ENGAGING
+    # (1 - beta*(1-q0)) V0 - beta*q0 V1 = r0 ;  -beta*(1-q1) V0 + (1 - beta*q1) V1 = r1
+    a, b = 1.0 - beta * (1.0 - q[0]), -beta * q[0]
+    c, d = -beta * (1.0 - q[1]), 1.0 - beta * q[1]
+    det = a * d - b * c                                   # >= (1-beta)^2 > 0
+    return (r[0] * d - b * r[1]) / det, (a * r[1] - c * r[0]) / det
+
+
+def optimal_value(chain: Chain, subsidy: float, beta: float) -> Pair:
+    """The optimal value with a subsidy for passive weeks: the best of the 4 policies, per state."""
+    values = [_policy_value(chain, (a0, a1), subsidy, beta) for a0 in (0, 1) for a1 in (0, 1)]
+    return max(v[0] for v in values), max(v[1] for v in values)
+
+
+def call_advantage(chain: Chain, state: int, subsidy: float, beta: float) -> float:
+    """Q(state, active) - Q(state, passive) at this subsidy (positive: calling is better)."""
+    v = optimal_value(chain, subsidy, beta)
+    return -subsidy + beta * chain.effect(state) * (v[ENGAGING] - v[NOT_ENGAGING])
+
+
+def whittle_index(chain: Chain, state: int, beta: float = DEFAULT_BETA,
+                  tolerance: float = 1e-10) -> float:
+    """The subsidy at which calling and not calling are equally good in `state` (bisection).
+
+    The index lies within +-beta/(1-beta) (closed_form_index's bound), so the search starts
+    from +-1/(1-beta), where the sign of the call's advantage is known.
+    """
+    _check_beta(beta)
+    lo, hi = -1.0 / (1.0 - beta), 1.0 / (1.0 - beta)
+    while hi - lo > tolerance:
+        mid = (lo + hi) / 2.0
+        if call_advantage(chain, state, mid, beta) > 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2.0
+
+
+def closed_form_index(chain: Chain, state: int, beta: float = DEFAULT_BETA) -> float:
+    """The Whittle index of a two-state chain in closed form.
+
+    Write p_a(s) = engage[a][s], d(s) = p_1(s) - p_0(s) (the call's effect) and
+    D = V(1) - V(0). At the index lambda, calling and not in s are equally good:
+    -lambda + beta * d(s) * D = 0, so lambda = beta * d(s) * D. If the other state o is
+    passive at that lambda, both values carry the subsidy, which cancels in D:
+    D = 1 + beta * (p_0(1) - p_0(0)) * D, so D = 1 / (1 - beta * (p_0(1) - p_0(0))).
+    If o is active, write s with its active form too (equal at the index): D = 1 / (1 - beta
+    * (p_1(1) - p_1(0))). o is passive iff lambda >= beta * d(o) * D, i.e. (D > 0) iff
+    d(s) >= d(o). So |index| <= beta / (1 - beta).
+    """
+    _check_beta(beta)
+    other = 1 - state
+    a = PASSIVE if chain.effect(state) >= chain.effect(other) else ACTIVE
+    p = chain.engage[a]
+    return beta * chain.effect(state) / (1.0 - beta * (p[ENGAGING] - p[NOT_ENGAGING]))
+
+
+# -- groups and estimation -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Grouping:
+    """How women are grouped: their recent engagement rate, and whether they are settled."""
+    recent_weeks: int = 4
+    settled_after_weeks: int = 8
+
+    def __post_init__(self) -> None:
+        if self.recent_weeks < 1 or self.settled_after_weeks < 1:
+            raise SchedulerError("recent_weeks and settled_after_weeks must be at least 1")
+
+
+@dataclass(frozen=True, order=True)
+class Group:
+    recent: str        # low (< 1/3 of her recent weeks engaging), mid, high (>= 2/3)
+    tenure: str        # new (fewer weeks than settled_after_weeks), settled
+
+    def __str__(self) -> str:
+        return f"{self.recent} recent engagement, {self.tenure}"
+
+
+def group_of(history: Sequence[Week], grouping: Grouping = Grouping()) -> Group:
+    """Her group from her history up to and including its last week (which must exist)."""
+    if not history:
+        raise SchedulerError("a group needs at least one week of her history")
+    recent = history[-grouping.recent_weeks:]
+    return _group(sum(1 for w in recent if w.engaging), len(recent), len(history), grouping)
+
+
+def _group(engaged: int, recent: int, weeks: int, grouping: Grouping) -> Group:
+    """`engaged` of her last `recent` weeks, `weeks` in all (engaged/recent against 1/3 and
+    2/3 in integers: exact, no float edge)."""
+    level = "low" if 3 * engaged < recent else "mid" if 3 * engaged < 2 * recent else "high"
+    return Group(level, "settled" if weeks >= grouping.settled_after_weeks else "new")
+
+
+@dataclass
+class Counts:
+    """Transitions counted per action and state: weeks, and of those, engaging the next week."""
+    weeks: list[list[int]] = field(default_factory=lambda: [[0, 0], [0, 0]])
+    engaged: list[list[int]] = field(default_factory=lambda: [[0, 0], [0, 0]])
+
+    def add(self, before: Week, after: Week) -> None:
+        a, s = int(before.called), int(before.engaging)
+        self.weeks[a][s] += 1
+        self.engaged[a][s] += int(after.engaging)
+
+
+@dataclass(frozen=True)
+class Model:
+    """The estimated chains: the population's, and each group's (shrunk toward it)."""
+    population: Chain
+    groups: Mapping[Group, Chain]
+    counts: Mapping[Group, Counts]
+    grouping: Grouping
+
+    def chain(self, group: Group) -> Chain:
+        """A group's chain; a group never seen has the population's."""
+        return self.groups.get(group, self.population)
+
+
+def _chain(rows: list[list[float]]) -> Chain:
+    return Chain(((rows[0][0], rows[0][1]), (rows[1][0], rows[1][1])))
+
+
+def estimate(histories: Mapping[int, Sequence[Week]], grouping: Grouping = Grouping(),
+             prior_weeks: float = 8.0) -> Model:
+    """The chains from weekly histories (subscriber id -> her weeks, oldest first)."""
+    if prior_weeks <= 0:
+        raise SchedulerError(f"prior_weeks must be positive, not {prior_weeks}")
+    total = Counts()
+    counts: dict[Group, Counts] = {}
+    n = grouping.recent_weeks
+    for history in histories.values():
+        engaged = 0                                 # engaging weeks among her last n
+        for t in range(len(history) - 1):           # group_of(history[:t + 1]), rolling
+            engaged += history[t].engaging
+            if t >= n:
+                engaged -= history[t - n].engaging
+            group = _group(engaged, min(t + 1, n), t + 1, grouping)
+            counts.setdefault(group, Counts()).add(history[t], history[t + 1])
+            total.add(history[t], history[t + 1])
+    population = _chain([[(total.engaged[a][s] + 1) / (total.weeks[a][s] + 2) for s in (0, 1)]
+                         for a in (0, 1)])
+    groups = {g: _chain([[(c.engaged[a][s] + prior_weeks * population.engage[a][s])
+                          / (c.weeks[a][s] + prior_weeks) for s in (0, 1)] for a in (0, 1)])
+              for g, c in counts.items()}
+    return Model(population, groups, counts, grouping)
+
+
+# -- ranking ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Pick:
+    """A woman on the outreach list, with why."""
+    subscriber_id: int
+    index: float
+    engaging: bool
+    group: Group
+    chance_without_call: float
+    chance_with_call: float
+
+    @property
+    def outreach_reason(self) -> str:
+        """Why she is listed (a pick's index is positive: the call raises her chance)."""
+        state, goal = ("engaging", "keep engaging") if self.engaging else ("not engaging", "engage")
+        return (f"{state}; a call raises her chance to {goal} next week from "
+                f"{self.chance_without_call:.2f} to {self.chance_with_call:.2f}")
+
+
+def _check_capacity(capacity: int) -> None:
+    if capacity < 0:
+        raise SchedulerError(f"the capacity must be at least 0, not {capacity}")
+
+
+def rank(histories: Mapping[int, Sequence[Week]], model: Model, capacity: int,
+         beta: float = DEFAULT_BETA) -> list[Pick]:
+    """The `capacity` women a live call helps most this week, highest Whittle index first.
+
+    Her state is her last week; her chain is her current group's. A woman with no week yet
+    has no state and is left out; so is one whose index is not positive (a call that cannot
+    raise her engagement is not worth a call-centre minute). Ties: lower subscriber id first.
+    """
+    _check_capacity(capacity)
+    _check_beta(beta)
+    index: dict[tuple[Group, int], float] = {}
+    picks = []
+    for sid, history in histories.items():
+        if not history:
+            continue
+        group = group_of(history, model.grouping)
+        chain = model.chain(group)
+        state = int(history[-1].engaging)
+        if (group, state) not in index:
+            index[group, state] = whittle_index(chain, state, beta)
+        if index[group, state] > 0.0:
+            picks.append(Pick(sid, index[group, state], bool(state), group,
+                              chain.engage[PASSIVE][state], chain.engage[ACTIVE][state]))
+    picks.sort(key=lambda p: (-p.index, p.subscriber_id))
+    return picks[:capacity]
+
+
+def rank_at_risk(engagements: Mapping[int, Engagement], rule: AtRiskRule, now: datetime,
+                 capacity: int) -> list[int]:
+    """The comparator: women at risk by the programme's rule (scheduler/engagement.py), the
+    longest unanswered first, then the longest run of low listening, then by subscriber id."""
+    _check_capacity(capacity)
+    risky = [sid for sid, eng in engagements.items() if at_risk(eng, rule, now)]
+    risky.sort(key=lambda sid: (-weeks_unanswered(engagements[sid], now),
+                                -engagements[sid].low_listening_run, sid))
+    return risky[:capacity]
