@@ -15,4 +15,8 @@ store.py       Schedule: the store interface every store matches (the contract s
 memory.py      MemoryStore: the store in memory (sync, fast), applying the rules' Changes
 memory_schedule.py  MemorySchedule: MemoryStore behind the async Schedule interface
 simulation.py  simulate(): the scheduler against simulated phones over simulated days
+answer_model.py  her chance to answer per slot (Beta posterior, population prior); the slot of
+               a later attempt (Thompson sampling); suggest_slot() (issue 16: not wired yet)
+outreach.py    engagement chains per group, Whittle index, rank() for the call centre's
+               outreach list (issue 16: not wired yet)
 """
