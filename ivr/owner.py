@@ -56,8 +56,26 @@ def owner_state(owner: str | None) -> str:
     if host != socket.gethostname() or not pid_text.isdigit():
         return "elsewhere"
     started = process_started_at(int(pid_text))
-    if started is None:
+    if started is None or not alive(int(pid_text)):
         return "dead"
     if at_text.isdigit() and started > int(at_text) + 2:
         return "dead"                  # the pid was reused by a younger process
     return "alive"
+
+
+def alive(pid: int) -> bool:
+    """The one check that process `pid` runs on this host (ivr status, recovery's owners, the
+    sandbox): any thread of the process still runs (a zombie leader may outlive its other threads
+    for a moment, and those still hold Asterisk's sockets)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            state = (task / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False

@@ -2,25 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import date, datetime, time, timedelta, timezone
 
 from ivr.adapters.counts import service_counts
 from ivr.adapters.store import open_store
 from ivr.config import Config
+from ivr.owner import alive
 from scheduler.slots import local_date, local_instant, zone
 
 STALE_AFTER = 5.0       # a status file older than this belongs to a dead process
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
 
 
 def service_status(config: Config, now: float) -> dict | None:
@@ -29,7 +19,7 @@ def service_status(config: Config, now: float) -> dict | None:
         data = json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-    if now - data.get("updated_at", 0) > STALE_AFTER or not _alive(int(data.get("pid", 0))):
+    if now - data.get("updated_at", 0) > STALE_AFTER or not alive(int(data.get("pid", 0))):
         return None
     return data
 
@@ -96,7 +86,7 @@ def health(config: Config, now: float) -> list[str]:
         return [f"not running (no {path})"]
     except (OSError, json.JSONDecodeError) as e:
         return [f"not running? its status file {path} cannot be read: {e}"]
-    return problems(data, now, alive=_alive(int(data.get("pid", 0))))
+    return problems(data, now, alive=alive(int(data.get("pid", 0))))
 
 
 def problems(data: dict, now: float, *, alive: bool) -> list[str]:

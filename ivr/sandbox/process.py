@@ -9,26 +9,10 @@ import time
 from pathlib import Path
 
 from ivr.adapters.ami_client import AmiUnreachable, BlockingAmi
+from ivr.owner import alive
 from ivr.sandbox.model import Ports, SandboxError
 
 AMI_USER = "ivr"                  # the controller's least-privilege user (ivr.toml)
-
-
-def alive(pid: int) -> bool:
-    """Any thread of the process still runs (a zombie leader may outlive its other threads
-    for a moment, and those still hold Asterisk's sockets)."""
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return False
-    for task in tasks:
-        try:
-            state = (task / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in ("Z", "X"):
-            return True
-    return False
 
 
 def cmdline(pid: int) -> list[str]:
