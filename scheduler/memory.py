@@ -22,7 +22,6 @@ from scheduler.outcome import Outcome
 from scheduler.plan import plan_deliveries
 from scheduler.programme import Programme
 from scheduler.rules import Changes
-from scheduler.unanswered import Unanswered, from_calls
 
 
 @dataclass
@@ -46,7 +45,7 @@ class MemoryStore:
         self.attempts: dict[int, Attempt] = {}
         self.callbacks: dict[int, CallbackRequest] = {}
         self.engagement: dict[int, Engagement] = {}
-        self.unanswered: dict[int, Unanswered] = {}    # kept when the programme's rule is on
+        self.unanswered: dict[int, unanswered.Unanswered] = {}   # when the rule is on
         self._weeks_rule = programme.retry.deactivate_after_weeks_unanswered > 0
         self._by_sub: dict[int, list[int]] = {}        # subscriber -> delivery ids, in order
         self._last_callback: dict[int, int] = {}       # subscriber -> latest request id
@@ -64,7 +63,7 @@ class MemoryStore:
         self.subscribers[sub.id] = sub
         self.engagement[sub.id] = Engagement()
         if self._weeks_rule:
-            self.unanswered[sub.id] = Unanswered(sub.enrolled_at)
+            self.unanswered[sub.id] = unanswered.Unanswered(sub.enrolled_at)
         self._by_sub[sub.id] = []
         self._plan(sub.id, now)
         return self.subscribers[sub.id]
@@ -371,7 +370,7 @@ class MemoryStore:
             store.engagement[s.id] = from_attempts(
                 (a for a in rows.attempts if a.subscriber_id == s.id), programme.at_risk)
             if store._weeks_rule:
-                store.unanswered[s.id] = from_calls(s.enrolled_at, unanswered.calls(
+                store.unanswered[s.id] = unanswered.from_calls(s.enrolled_at, unanswered.calls(
                     a for a in rows.attempts if a.subscriber_id == s.id))
         for kind, items in (("subscriber", rows.subscribers), ("delivery", rows.deliveries),
                             ("attempt", rows.attempts), ("callback", rows.callbacks)):
