@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Callable
 
-from scheduler import callbacks, lifecycle, rules
+from scheduler import callbacks, lifecycle, rules, unanswered
 from scheduler.engagement import Engagement, after_call, from_attempts
 from scheduler.model import (Attempt, CallbackRequest, CallbackStatus, Delivery, DeliveryStatus,
                              LifeEvent, SchedulerError, Subscriber, SubscriberStatus)
@@ -45,6 +45,8 @@ class MemoryStore:
         self.attempts: dict[int, Attempt] = {}
         self.callbacks: dict[int, CallbackRequest] = {}
         self.engagement: dict[int, Engagement] = {}
+        self.unanswered: dict[int, unanswered.Unanswered] = {}   # when the rule is on
+        self._weeks_rule = programme.retry.deactivate_after_weeks_unanswered > 0
         self._by_sub: dict[int, list[int]] = {}        # subscriber -> delivery ids, in order
         self._last_callback: dict[int, int] = {}       # subscriber -> latest request id
         self._live: dict[int, int] = {}                # subscriber -> live attempt id
@@ -60,6 +62,8 @@ class MemoryStore:
         sub = lifecycle.enrol(self.programme, replace(sub, id=self._next("subscriber")), now)
         self.subscribers[sub.id] = sub
         self.engagement[sub.id] = Engagement()
+        if self._weeks_rule:
+            self.unanswered[sub.id] = unanswered.Unanswered(sub.enrolled_at)
         self._by_sub[sub.id] = []
         self._plan(sub.id, now)
         return self.subscribers[sub.id]
@@ -242,13 +246,17 @@ class MemoryStore:
         d = self.deliveries[a.delivery_id] if a.delivery_id is not None else None
         cb = self.callbacks[a.callback_id] if a.callback_id is not None else None
         mine = self.deliveries_of(sub.id) if cb is not None else []
+        before = self.unanswered.get(sub.id)
         if outcome is None:
-            c = rules.reap(self.programme, sub, a, d, cb, mine, ended_at)
+            c = rules.reap(self.programme, sub, a, d, cb, mine, ended_at, before)
         else:
             c = rules.release(self.programme, sub, a, d, cb, mine, outcome, heard_share,
-                              ended_at)
+                              ended_at, before)
         end = c.ended
         assert end is not None
+        if before is not None:
+            self.unanswered[sub.id] = unanswered.after_call(before, end.outcome.answered,
+                                                            end.ended_at)
         self.engagement[sub.id] = after_call(self.engagement[sub.id], self.programme.at_risk,
                                              end.outcome, end.heard_share, end.ended_at)
         self._apply(sub.id, c, end.ended_at)
@@ -361,6 +369,9 @@ class MemoryStore:
         for s in rows.subscribers:
             store.engagement[s.id] = from_attempts(
                 (a for a in rows.attempts if a.subscriber_id == s.id), programme.at_risk)
+            if store._weeks_rule:
+                store.unanswered[s.id] = unanswered.from_calls(s.enrolled_at, unanswered.calls(
+                    a for a in rows.attempts if a.subscriber_id == s.id))
         for kind, items in (("subscriber", rows.subscribers), ("delivery", rows.deliveries),
                             ("attempt", rows.attempts), ("callback", rows.callbacks)):
             store._ids[kind] = max((x.id for x in items), default=0)

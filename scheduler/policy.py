@@ -26,6 +26,7 @@ class RetryPolicy:
     delivered_share: float = 0.0        # an answered call delivers when she heard at least
                                         # this share
     lease: timedelta = timedelta(minutes=5)   # a claim not released by then is reaped
+    deactivate_after_weeks_unanswered: int = 0  # 0: off; else see scheduler/unanswered.py
 
     def gap(self, outcome: Outcome) -> timedelta:
         for o, gap in self.gaps:

@@ -24,6 +24,7 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _LANG = re.compile(r"[a-z]{2,3}")
 _REGION = re.compile(r"[A-Z]{2}")
 _DURATION = re.compile(r"(\d+)\s*(s|m|h|d)")
+MAX_WEEKS_UNANSWERED = 104   # two years: longer than any programme
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -267,6 +268,12 @@ class _Parser:
         share = self.get(t, "delivered_share", float, base.delivered_share, "retry")
         if not 0.0 <= share <= 1.0:
             raise self.error("delivered_share must be between 0 and 1", "retry", "delivered_share")
+        weeks = self.get(t, "deactivate_after_weeks_unanswered", int,
+                         base.deactivate_after_weeks_unanswered, "retry")
+        if not 0 <= weeks <= MAX_WEEKS_UNANSWERED:
+            raise self.error(f"deactivate_after_weeks_unanswered must be between 0 (off) and "
+                             f"{MAX_WEEKS_UNANSWERED} weeks, got {weeks}", "retry",
+                             "deactivate_after_weeks_unanswered")
         gaps = dict(base.gaps)
         gap_table = self.get(t, "gap", dict, {}, "retry")
         for key in gap_table:
@@ -281,7 +288,8 @@ class _Parser:
         return RetryPolicy(max_attempts=max_attempts, per_day=per_day, gaps=tuple(gaps.items()),
                            supersede=self.get(t, "supersede", bool, base.supersede, "retry"),
                            delivered_share=share,
-                           lease=self.duration(t, "lease", base.lease, "retry"))
+                           lease=self.duration(t, "lease", base.lease, "retry"),
+                           deactivate_after_weeks_unanswered=weeks)
 
     def callback(self) -> CallbackPolicy:
         t = self.get(self.data, "callback", dict, {})

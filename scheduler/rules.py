@@ -26,6 +26,7 @@ from scheduler.programme import Programme
 from scheduler.retry import after_attempt, heard_on_callback
 from scheduler.slots import TimeSlot, inside, next_opening
 from scheduler.timeline import her_slot, her_zone
+from scheduler.unanswered import REASON as UNANSWERED_WEEKS, Unanswered, deactivates
 
 
 class Audit(NamedTuple):
@@ -151,12 +152,32 @@ def new_attempt(programme: Programme, kind: AttemptKind, key: str, number: int, 
 # ---- the end of a call ----------------------------------------------------------------------
 def release(programme: Programme, sub: Subscriber, a: Attempt, delivery: Delivery | None,
             request: CallbackRequest | None, deliveries: list[Delivery], outcome: Outcome,
-            heard_share: float | None, ended_at: datetime) -> Changes:
+            heard_share: float | None, ended_at: datetime,
+            unanswered: Unanswered | None = None) -> Changes:
     """A live attempt ended with `outcome`: the attempt closed, and what follows for her
     delivery (delivered, retried when, undelivered; an invalid number ends her
     subscription) or her callback request (served, tried again, expired; the message she
     heard on it may be delivered). `delivery` is the attempt's delivery (scheduled),
-    `request` its callback request and `deliveries` all of hers (callback)."""
+    `request` its callback request and `deliveries` all of hers (callback). `unanswered`:
+    her calls before this one, folded (scheduler/unanswered.py), which the stores read only
+    when the programme's deactivate_after_weeks_unanswered is on: weeks unanswered end her
+    subscription."""
+    c = _release(programme, sub, a, delivery, request, deliveries, outcome, heard_share,
+                 ended_at)
+    after = programme.retry.deactivate_after_weeks_unanswered
+    if after and unanswered is not None and c.ended is not None and \
+            (c.subscriber or sub).status is SubscriberStatus.ACTIVE and \
+            deactivates(after, unanswered, c.ended.outcome.answered, c.ended.ended_at):
+        return c._replace(
+            subscriber=lifecycle.deactivate(sub, c.ended.ended_at, UNANSWERED_WEEKS),
+            audit=c.audit + (Audit("deactivate", {"reason": UNANSWERED_WEEKS}),),
+            cancel_callbacks=True, plan=True)
+    return c
+
+
+def _release(programme: Programme, sub: Subscriber, a: Attempt, delivery: Delivery | None,
+             request: CallbackRequest | None, deliveries: list[Delivery], outcome: Outcome,
+             heard_share: float | None, ended_at: datetime) -> Changes:
     end = close(a, outcome, heard_share, ended_at)
     heard = end.heard_share
     if a.kind is AttemptKind.SCHEDULED and delivery is not None:
@@ -222,10 +243,11 @@ def reaped(answered: bool) -> Outcome:
 
 
 def reap(programme: Programme, sub: Subscriber, a: Attempt, delivery: Delivery | None,
-         request: CallbackRequest | None, deliveries: list[Delivery], now: datetime) -> Changes:
+         request: CallbackRequest | None, deliveries: list[Delivery], now: datetime,
+         unanswered: Unanswered | None = None) -> Changes:
     """Release a live attempt whose lease ran out by the reap rule, with what it recorded."""
     return release(programme, sub, a, delivery, request, deliveries,
-                   reaped(a.answered_at is not None), None, now)
+                   reaped(a.answered_at is not None), None, now, unanswered)
 
 
 # ---- a change to a woman --------------------------------------------------------------------

@@ -24,6 +24,7 @@ from scheduler.slots import day_start, local_date, zone
 from scheduler.timeline import PREGNANCY_DAYS
 
 DEFAULT_SLOT_ANSWER = (("09-12", 0.9), ("12-15", 1.0), ("15-18", 1.0), ("18-21", 1.15))
+QUIET_ANSWER = 0.02               # a phone gone quiet answers at most this share of calls
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class Population:
     full_listen: float = 0.45         # answered calls heard to the end; others stop at random
     missed_call_rate: float = 0.05    # chance she gives a missed call after a call she missed
     silent_share: float = 0.1         # women whose phone goes quiet from a random day (lost phone,
-                                      # new number, lost interest): they answer 2% of calls then
+                                      # new number, lost interest): from then on they answer
+                                      # QUIET_ANSWER of calls, or their own chance if lower
     enrol: str = "spread"             # "spread": mid-pregnancy or after birth; "lmp": at her LMP
     stagger_days: int = 28            # "lmp": LMPs spread over this many days from the start
     life_events: bool = True          # births vary around the EDD, some losses, opt-outs, pauses
@@ -192,7 +194,7 @@ class _Sim:
             woman = self.women[sub.id]
             chance = pop.answer_rate * self.slot_factor.get(sub.slot, 1.0) * woman.factor
             if woman.silent_from is not None and now >= woman.silent_from:
-                chance = 0.02
+                chance = min(chance, QUIET_ANSWER)
             self.tried[a.number] += 1
         else:
             c["attempts_callback"] += 1

@@ -12,7 +12,8 @@ from typing import Any
 from ivr.adapters.columns import epoch
 from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
 from ivr.adapters.schedule_rows import (_CALLBACK_COLUMNS, _callback, apply, callback_request,
-                                        her_deliveries, her_record, live_attempt)
+                                        her_deliveries, her_record, her_unanswered,
+                                        live_attempt)
 from ivr.adapters.store import Store
 from scheduler import callbacks, rules
 from scheduler.model import (Attempt, AttemptKind, CallbackRequest, Delivery, SchedulerError,
@@ -174,8 +175,11 @@ class Calls:
         else:
             sub = await her_record(self.store, a.subscriber_id)
             d, cb, mine = await self._facts(a)
+            weeks = None
+            if self.programme.retry.deactivate_after_weeks_unanswered and not outcome.answered:
+                weeks = await her_unanswered(self.store, sub)
             c = rules.release(self.programme, sub, a, d, cb, mine, outcome, heard_share,
-                              ended_at)
+                              ended_at, weeks)
             await apply(self.store, self.programme, sub, c, ended_at)
         assert c.ended is not None
         _, a.outcome, a.heard_share, a.ended_at = c.ended

@@ -17,6 +17,7 @@ from scheduler.model import (Attempt, AttemptKind, CallbackRequest, CallbackStat
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
 from scheduler.rules import Changes
+from scheduler.unanswered import Unanswered, from_calls
 
 _ATTEMPT_COLUMNS = ("id, subscriber_id, kind, message_key, number, created_at, delivery_id, "
                     "callback_id, acquired_by, acquired_until, ended_at, outcome, heard_share, "
@@ -72,6 +73,15 @@ async def live_attempt(store: Store, attempt_id: int) -> Attempt | None:
     rows = await store.fetchall(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?",
                                 (attempt_id,))
     return _attempt(rows[0]) if rows and rows[0]["outcome"] is None else None
+
+
+async def her_unanswered(store: Store, sub: Subscriber) -> Unanswered:
+    """Her finished calls (not test calls), folded for the weeks-unanswered rule."""
+    rows = await store.fetchall(
+        "SELECT COALESCE(ended_at, created_at) AS at, outcome = 'answered' AS answered "
+        "FROM attempts WHERE subscriber_id = ? AND outcome IS NOT NULL AND kind != 'test' "
+        "ORDER BY at, id", (sub.id,))
+    return from_calls(sub.enrolled_at, ((_instant(r["at"]), bool(r["answered"])) for r in rows))
 
 
 async def callback_request(store: Store, cb_id: int) -> CallbackRequest:
