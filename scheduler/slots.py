@@ -56,11 +56,17 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r} (use an IANA name like Asia/Kolkata)") from e
 
 
-@lru_cache(maxsize=8192)
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of local wall-clock `at` on `day`. A wall time skipped by a DST jump
-    maps to the first instant after the gap; an ambiguous one to its first occurrence.
-    Memoized: a pure function of few distinct values (days x slot edges x zones), asked
+    maps to the first instant after the gap; an ambiguous one to its first occurrence,
+    whatever `at.fold` says (the fold of a wall time is this function's to decide; and
+    time(2, 27, fold=1) == time(2, 27): one cache entry must not answer for both)."""
+    return _local_instant(day, at.replace(fold=0), tz)
+
+
+@lru_cache(maxsize=8192)
+def _local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """Memoized: a pure function of few distinct values (days x slot edges x zones), asked
     hundreds of thousands of times by a simulated year."""
     local = datetime.combine(day, at, tzinfo=tz)
     offset = local.utcoffset()

@@ -1,7 +1,8 @@
 """Properties of the time maths, over zones with and without DST (hypothesis)."""
 from datetime import date, datetime, time, timedelta, timezone
 
-from hypothesis import given, settings, strategies as st
+import pytest
+from hypothesis import example, given, settings, strategies as st
 
 from scheduler.outcome import RETRYABLE, Outcome
 from scheduler.policy import RetryPolicy
@@ -40,6 +41,7 @@ def test_next_opening_is_the_first_instant_inside(t, slot, tz):
 @FAST
 @given(st.dates(min_value=date(2024, 1, 1), max_value=date(2028, 12, 31)),
        st.times(), zones)
+@example(date(2027, 3, 14), time(2, 27, fold=1), zone("America/New_York"))   # found by hypothesis
 def test_local_instant_lands_on_that_wall_time_or_just_after_a_gap(day, at, tz):
     t = local_instant(day, at, tz)
     wall = t.astimezone(tz).replace(tzinfo=None)
@@ -74,3 +76,17 @@ def test_busy_is_retried_no_later_than_no_answer(t, slot, tz):
     busy = next_retry_at(RetryPolicy(), slot, tz, 1, Outcome.BUSY, start)
     no_answer = next_retry_at(RetryPolicy(), slot, tz, 1, Outcome.NO_ANSWER, start)
     assert busy <= no_answer
+
+
+@pytest.mark.parametrize("day,at,expected", [
+    (date(2027, 3, 14), time(2, 27), datetime(2027, 3, 14, 7, 0, tzinfo=timezone.utc)),   # gap
+    (date(2026, 11, 1), time(1, 30), datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc)),  # twice
+])
+def test_local_instant_ignores_the_fold_of_the_wall_time_it_is_given(day, at, expected):
+    """A skipped wall time maps after the gap and a repeated one to its first occurrence,
+    whatever fold the caller's time carries (fold=1 used to map 02:27 in New York's spring
+    gap to 01:27; and one memoized entry answered for both folds, which compare equal)."""
+    tz = zone("America/New_York")
+    assert local_instant(day, at.replace(fold=1), tz) == expected
+    assert local_instant(day, at, tz) == expected
+    assert local_instant(day, at.replace(fold=1), tz) == expected
