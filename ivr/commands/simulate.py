@@ -89,11 +89,7 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
     summary = dict(result.summary, seed=seed, answer_rate=answer_rate,
                    start=start.date().isoformat(),
                    elapsed_seconds=round(time.perf_counter() - began, 2))
-    if as_json:
-        emit_json(summary)
-        return
-    for key, value in summary.items():
-        click.echo(f"{key:26} {value}")
+    _print(summary, as_json)
 
 
 def _outreach(policy: str | None, capacity: int | None, weeks: int, women: int, seed: int,
@@ -112,6 +108,10 @@ def _outreach(policy: str | None, capacity: int | None, weeks: int, women: int, 
                                random.Random(seed))
     summary = dict(result.summary, seed=seed,
                    elapsed_seconds=round(time.perf_counter() - began, 2))
+    _print(summary, as_json)
+
+
+def _print(summary: dict[str, object], as_json: bool) -> None:
     if as_json:
         emit_json(summary)
         return
