@@ -5,6 +5,7 @@ import time
 from datetime import datetime, timezone
 
 import click
+from click.core import ParameterSource
 
 from ivr.commands.common import Settings, emit_json, pass_settings, say
 
@@ -68,6 +69,8 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
     if outreach is not None or capacity is not None:
         _outreach(outreach, capacity, weeks, women, seed, as_json)
         return
+    if click.get_current_context().get_parameter_source("weeks") is not ParameterSource.DEFAULT:
+        raise click.UsageError("--weeks goes with --outreach (the daily simulation has --days)")
     from scheduler.simulation import Population, simulate
     from scheduler.slots import zone
 

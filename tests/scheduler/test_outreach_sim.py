@@ -127,6 +127,7 @@ def test_cli_outreach_text():
                                   ("--outreach", "random", "--capacity", "x"),
                                   ("--outreach", "random"),
                                   ("--capacity", "3"),
+                                  ("--weeks", "3"),
                                   ("--outreach", "best", "--capacity", "3")])
 def test_cli_bad_outreach_arguments_exit_2(args):
     r = run(*args)
