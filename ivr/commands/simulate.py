@@ -5,8 +5,11 @@ import time
 from datetime import datetime, timezone
 
 import click
+from click.core import ParameterSource
 
 from ivr.commands.common import Settings, emit_json, pass_settings, say
+
+OUTREACH_POLICIES = ("none", "random", "at-risk", "whittle")   # scheduler.outreach_sim.POLICIES
 
 
 @click.command(name="simulate")
@@ -36,12 +39,21 @@ from ivr.commands.common import Settings, emit_json, pass_settings, say
               help="Chance she gives a missed call after a call she missed.")
 @click.option("--timezone", "timezones", multiple=True, metavar="ZONE",
               help="Time zone(s) of the women, e.g. Europe/London (repeat; default Asia/Kolkata).")
+@click.option("--outreach", type=click.Choice(OUTREACH_POLICIES), default=None,
+              help="Simulate the call centre's weekly outreach instead (on its own, not the daily "
+                   "calls): whom it calls, at most --capacity women a week; prints "
+                   "engagement_drops, engaged_weeks, calls. Uses --women and --seed only.")
+@click.option("--capacity", type=click.IntRange(min=0), default=None, metavar="K",
+              help="With --outreach: live calls the call centre makes a week.")
+@click.option("--weeks", type=click.IntRange(min=1, max=520), default=20, show_default=True,
+              help="With --outreach: simulated weeks.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_settings
 def command(settings: Settings, programme_name: str | None, women: int, days: int,
             answer_rate: float, seed: int, start: datetime, enrol: str, life_events: bool,
             busy_share: float, full_listen: float, missed_call_rate: float,
-            timezones: tuple[str, ...], as_json: bool) -> None:
+            timezones: tuple[str, ...], outreach: str | None, capacity: int | None,
+            weeks: int, as_json: bool) -> None:
     """Run the scheduler over simulated days with simulated phones and print the counts.
 
     Nothing is called and nothing is stored: the scheduler's in-memory store is used, the
@@ -52,7 +64,13 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
     Example:
       ivr simulate --programme mmitra --women 10000 --days 365 --answer-rate 0.6 --seed 1 --json
       ivr simulate --women 100 --days 660 --answer-rate 1 --enrol lmp --no-life-events
+      ivr simulate --outreach whittle --capacity 50 --weeks 20 --seed 1 --json
     """
+    if outreach is not None or capacity is not None:
+        _outreach(outreach, capacity, weeks, women, seed, as_json)
+        return
+    if click.get_current_context().get_parameter_source("weeks") is not ParameterSource.DEFAULT:
+        raise click.UsageError("--weeks goes with --outreach (the daily simulation has --days)")
     from scheduler.simulation import Population, simulate
     from scheduler.slots import zone
 
@@ -74,6 +92,29 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
     summary = dict(result.summary, seed=seed, answer_rate=answer_rate,
                    start=start.date().isoformat(),
                    elapsed_seconds=round(time.perf_counter() - began, 2))
+    _print(summary, as_json)
+
+
+def _outreach(policy: str | None, capacity: int | None, weeks: int, women: int, seed: int,
+              as_json: bool) -> None:
+    """`--outreach`: the weekly outreach simulation (scheduler/outreach_sim.py), on its own."""
+    import random
+
+    from scheduler.outreach_sim import OutreachPopulation, simulate_outreach
+
+    if policy is None or capacity is None:
+        raise click.UsageError("--outreach and --capacity go together")
+    say(f"simulating {weeks} weeks of outreach ({policy}, capacity {capacity}) "
+        f"for {women} women...")
+    began = time.perf_counter()
+    result = simulate_outreach(OutreachPopulation(women=women), policy, capacity, weeks,
+                               random.Random(seed))
+    summary = dict(result.summary, seed=seed,
+                   elapsed_seconds=round(time.perf_counter() - began, 2))
+    _print(summary, as_json)
+
+
+def _print(summary: dict[str, object], as_json: bool) -> None:
     if as_json:
         emit_json(summary)
         return
