@@ -115,7 +115,7 @@ async def test_she_hangs_up_first_and_the_call_is_still_spooled(ami, sandbox, tm
     text = await finish(proc, 20)
     assert proc.returncode == 0, text[-1500:]          # CANCEL answered by 200 and 487
     # the script may outlive the channel (Asterisk stops waiting for it at the hang-up)
-    await until(lambda: spooled(spool) != [], 5)
+    await until(lambda: spooled(spool) != [], 15)        # a loaded machine starts Python slowly
     [call] = spooled(spool)
     assert (call.caller, call.did) == ("9876543210", did)
     event = await ami.wait_for(sip_event({call.uniqueid}), 10)
