@@ -36,12 +36,20 @@ from ivr.commands.common import Settings, emit_json, pass_settings, say
               help="Chance she gives a missed call after a call she missed.")
 @click.option("--timezone", "timezones", multiple=True, metavar="ZONE",
               help="Time zone(s) of the women, e.g. Europe/London (repeat; default Asia/Kolkata).")
+@click.option("--slot-mismatch", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
+              help="Give each woman a best slot (she answers half as often in the others): her "
+                   "chosen slot, except for this share of women (default: off, her chance does "
+                   "not depend on the time of the call).")
+@click.option("--retry-slots", type=click.Choice(["own", "random", "learned"]), default=None,
+              help="Where later attempts of a message go: own (her slot), random (any slot of "
+                   "the window), learned (her answers); default: the programme's retry_slots.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_settings
 def command(settings: Settings, programme_name: str | None, women: int, days: int,
             answer_rate: float, seed: int, start: datetime, enrol: str, life_events: bool,
             busy_share: float, full_listen: float, missed_call_rate: float,
-            timezones: tuple[str, ...], as_json: bool) -> None:
+            timezones: tuple[str, ...], slot_mismatch: float | None, retry_slots: str | None,
+            as_json: bool) -> None:
     """Run the scheduler over simulated days with simulated phones and print the counts.
 
     Nothing is called and nothing is stored: the scheduler's in-memory store is used, the
@@ -52,7 +60,9 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
     Example:
       ivr simulate --programme mmitra --women 10000 --days 365 --answer-rate 0.6 --seed 1 --json
       ivr simulate --women 100 --days 660 --answer-rate 1 --enrol lmp --no-life-events
+      ivr simulate --women 2000 --days 180 --slot-mismatch 0.3 --retry-slots learned --json
     """
+    from scheduler.policy import RetrySlots
     from scheduler.simulation import Population, simulate
     from scheduler.slots import zone
 
@@ -66,11 +76,13 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
                             unreachable_share=min(0.1, 1 - busy_share), full_listen=full_listen,
                             missed_call_rate=missed_call_rate, enrol=enrol,
                             life_events=life_events,
-                            timezones=tuple(timezones) or (programme.timezone,))
+                            timezones=tuple(timezones) or (programme.timezone,),
+                            slot_mismatch=slot_mismatch)
     say(f"simulating {women} women for {days} days of {programme.name}...")
     began = time.perf_counter()
     result = simulate(programme, population, days=days, seed=seed,
-                      start=start.replace(tzinfo=timezone.utc))
+                      start=start.replace(tzinfo=timezone.utc),
+                      retry_slots=RetrySlots(retry_slots) if retry_slots else None)
     summary = dict(result.summary, seed=seed, answer_rate=answer_rate,
                    start=start.date().isoformat(),
                    elapsed_seconds=round(time.perf_counter() - began, 2))
