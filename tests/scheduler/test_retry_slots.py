@@ -16,7 +16,7 @@ from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
 from scheduler.programme import PROGRAMMES_DIR, ProgrammeError, parse_programme
 from scheduler.retry import next_retry_at
-from scheduler.retry_slots import callable_slot, next_slot
+from scheduler.retry_slots import callable_slot, next_slot, reachable
 from scheduler.slots import zone
 
 MMITRA = (PROGRAMMES_DIR / "mmitra.toml").read_text(encoding="utf-8")
@@ -121,3 +121,24 @@ async def test_the_sqlite_store_refuses_learned(mmitra, tmp_path):
             assert ScheduleStore(store, mmitra).programme is mmitra
         finally:
             await store.close()
+
+
+@pytest.mark.parametrize("attempts, outcome, ended, expected", [
+    (1, Outcome.NO_ANSWER, time(10), ["09-12", "12-15", "15-18", "18-21"]),
+    (1, Outcome.NO_ANSWER, time(12, 30), ["12-15", "15-18", "18-21"]),
+    (2, Outcome.BUSY, time(19), ["18-21"]),             # only her evening slot is left today
+    (3, Outcome.NO_ANSWER, time(19), ["09-12", "12-15", "15-18", "18-21"]),  # cap: tomorrow
+    (1, Outcome.NO_ANSWER, time(20, 30), ["09-12", "12-15", "15-18", "18-21"]),  # day over
+])
+def test_the_slots_a_retry_may_go_to(mmitra, attempts, outcome, ended, expected):
+    at = datetime(2026, 3, 2, ended.hour, ended.minute, tzinfo=IST)
+    assert [s.name for s in reachable(mmitra, IST, attempts, outcome, at)] == expected
+
+
+def test_learned_and_random_choose_only_among_the_candidates(mmitra):
+    rng, pattern = random.Random(2), evening_pattern(mmitra)
+    only = (mmitra.slot("12-15"),)
+    for mode in (RetrySlots.LEARNED, RetrySlots.RANDOM):
+        p = with_slots(mmitra, mode)
+        for _ in range(20):
+            assert next_slot(p, p.slot("09-12"), 2, rng, pattern, only).name == "12-15"
