@@ -1,9 +1,12 @@
 """The simulation with retry_slots: the default output is the one before (pinned), and no
 policy calls outside the window; learned and random retries stay in the programme's slots."""
+import json
 from datetime import datetime, timezone
 
 import pytest
+from click.testing import CliRunner
 
+from cli import main
 from scheduler.model import AttemptKind
 from scheduler.policy import RetrySlots
 from scheduler.simulation import Population, simulate
@@ -75,3 +78,17 @@ def test_learned_answers_more_often_where_slots_are_mismatched(mmitra):
                     for m in (RetrySlots.OWN, RetrySlots.LEARNED))
     assert learned["answer_rate_observed"] > own["answer_rate_observed"]
     assert learned["attempts_per_delivered"] < own["attempts_per_delivered"]
+
+
+def test_the_command_options():
+    r = CliRunner().invoke(main, ["simulate", "--programme", "mmitra", "--women", "60",
+                                  "--days", "30", "--slot-mismatch", "0.3", "--retry-slots",
+                                  "learned", "--seed", "4", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["retry_slots"] == "learned" and data["slot_mismatch"] == 0.3
+    assert data["calls_outside_window"] == 0 and data["messages_delivered"] > 0
+    assert data["attempts_per_delivered"] == round(data["attempts"] / data["messages_delivered"],
+                                                   4)
+    bad = CliRunner().invoke(main, ["simulate", "--retry-slots", "best", "--json"])
+    assert bad.exit_code == 2 and "best" in bad.output
