@@ -156,7 +156,14 @@ def _counts(facts: Iterable[CallFact], by_weekday: bool) -> dict[Cell, tuple[int
 def population_prior(histories: Iterable[Iterable[CallFact]], slots: Sequence[str],
                      strength: float = DEFAULT_STRENGTH, by_weekday: bool = False) -> Prior:
     """The prior from many women's calls: per cell (answered + 1) / (calls + 2), pooled."""
-    pooled = _counts((f for h in histories for f in h), by_weekday)
+    return prior_of_counts(_counts((f for h in histories for f in h), by_weekday), slots,
+                           strength, by_weekday)
+
+
+def prior_of_counts(pooled: Mapping[Cell, tuple[int, int]], slots: Sequence[str],
+                    strength: float = DEFAULT_STRENGTH, by_weekday: bool = False) -> Prior:
+    """population_prior from pooled (calls, answered) per cell, for a caller that keeps
+    running counts instead of every call."""
     rates = {}
     for cell in _cells(slots, by_weekday):
         n, a = pooled.get(cell, (0, 0))
@@ -183,7 +190,12 @@ class AnswerPattern:
 def answer_pattern(facts: Iterable[CallFact], prior: Prior) -> AnswerPattern:
     """Her posterior in every cell of the prior. Calls in a slot the prior does not know
     (a slot since removed from the programme) are ignored."""
-    counts = _counts(facts, prior.by_weekday)
+    return pattern_of_counts(_counts(facts, prior.by_weekday), prior)
+
+
+def pattern_of_counts(counts: Mapping[Cell, tuple[int, int]], prior: Prior) -> AnswerPattern:
+    """answer_pattern from her (calls, answered) per cell, for a caller that keeps running
+    counts instead of every call."""
     cells = {cell: prior.estimate(cell, *counts.get(cell, (0, 0))) for cell in prior.rates}
     return AnswerPattern(cells, prior.by_weekday)
 

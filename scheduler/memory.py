@@ -9,6 +9,7 @@ rows() and from_rows() stand for persisting and reloading (a crash and a restart
 from __future__ import annotations
 
 import heapq
+import random
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -20,7 +21,9 @@ from scheduler.model import (Attempt, CallbackRequest, CallbackStatus, Delivery,
                              LifeEvent, SchedulerError, Subscriber, SubscriberStatus)
 from scheduler.outcome import Outcome
 from scheduler.plan import plan_deliveries
+from scheduler.policy import RetrySlots
 from scheduler.programme import Programme
+from scheduler.retry_slots import Learner
 from scheduler.rules import Changes
 
 
@@ -37,8 +40,16 @@ class MemoryStore:
     """keep_closed_attempts=False forgets each attempt once it is released (a long
     simulation needs only the live ones); rows() then holds the live attempts only."""
 
-    def __init__(self, programme: Programme, *, keep_closed_attempts: bool = True):
+    def __init__(self, programme: Programme, *, keep_closed_attempts: bool = True,
+                 rng: random.Random | None = None):
+        """`rng`: the draws of retry_slots learned or random (needed only then)."""
         self.programme = programme
+        self._learner: Learner | None = None
+        if programme.retry.retry_slots is not RetrySlots.OWN:
+            if rng is None:
+                raise SchedulerError(f"retry_slots = {programme.retry.retry_slots.value} needs "
+                                     "a random.Random")
+            self._learner = Learner(programme, rng)
         self.keep_closed_attempts = keep_closed_attempts
         self.subscribers: dict[int, Subscriber] = {}
         self.deliveries: dict[int, Delivery] = {}
@@ -247,11 +258,15 @@ class MemoryStore:
         cb = self.callbacks[a.callback_id] if a.callback_id is not None else None
         mine = self.deliveries_of(sub.id) if cb is not None else []
         before = self.unanswered.get(sub.id)
+        slot = None
+        if self._learner is not None and d is not None:
+            slot = self._learner.after_call(
+                sub, a, d, outcome or rules.reaped(a.answered_at is not None), ended_at)
         if outcome is None:
-            c = rules.reap(self.programme, sub, a, d, cb, mine, ended_at, before)
+            c = rules.reap(self.programme, sub, a, d, cb, mine, ended_at, before, slot)
         else:
             c = rules.release(self.programme, sub, a, d, cb, mine, outcome, heard_share,
-                              ended_at, before)
+                              ended_at, before, slot)
         end = c.ended
         assert end is not None
         if before is not None:
@@ -342,10 +357,12 @@ class MemoryStore:
                     deepcopy(list(self.callbacks.values())))
 
     @classmethod
-    def from_rows(cls, programme: Programme, rows: Rows) -> "MemoryStore":
-        """A store rebuilt from saved rows, as after a restart (indexes are rebuilt)."""
+    def from_rows(cls, programme: Programme, rows: Rows,
+                  rng: random.Random | None = None) -> "MemoryStore":
+        """A store rebuilt from saved rows, as after a restart (indexes are rebuilt; what
+        retry_slots learned is not: it starts again from her next calls)."""
         rows = deepcopy(rows)
-        store = cls(programme)
+        store = cls(programme, rng=rng)
         for s in rows.subscribers:
             store.subscribers[s.id] = s
             store._by_sub[s.id] = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 
 from scheduler.outcome import Outcome
 
@@ -16,6 +17,15 @@ DEFAULT_GAPS = (
 )
 
 
+class RetrySlots(str, Enum):
+    """Where the later attempts of a message go (the first always goes in her chosen slot):
+    OWN her chosen slot; LEARNED the slot her answers say suits her (scheduler/retry_slots.py);
+    RANDOM any programme slot, a comparator for the simulation only (no programme file)."""
+    OWN = "own"
+    LEARNED = "learned"
+    RANDOM = "random"
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 9               # per message
@@ -27,6 +37,7 @@ class RetryPolicy:
                                         # this share
     lease: timedelta = timedelta(minutes=5)   # a claim not released by then is reaped
     deactivate_after_weeks_unanswered: int = 0  # 0: off; else see scheduler/unanswered.py
+    retry_slots: RetrySlots = RetrySlots.OWN    # the slot of a message's later attempts
 
     def gap(self, outcome: Outcome) -> timedelta:
         for o, gap in self.gaps:

@@ -16,7 +16,7 @@ from typing import Any
 from ivr.errors import BadInput
 from scheduler.content import Message, Track, build_messages
 from scheduler.outcome import Outcome
-from scheduler.policy import AtRiskRule, CallbackPolicy, RetryPolicy
+from scheduler.policy import AtRiskRule, CallbackPolicy, RetryPolicy, RetrySlots
 from scheduler.slots import TimeSlot, intersect, parse_range, zone
 
 PROGRAMMES_DIR = Path(__file__).resolve().parent / "programmes"
@@ -274,6 +274,10 @@ class _Parser:
             raise self.error(f"deactivate_after_weeks_unanswered must be between 0 (off) and "
                              f"{MAX_WEEKS_UNANSWERED} weeks, got {weeks}", "retry",
                              "deactivate_after_weeks_unanswered")
+        slots_text = self.get(t, "retry_slots", str, base.retry_slots.value, "retry")
+        if slots_text not in (RetrySlots.OWN.value, RetrySlots.LEARNED.value):
+            raise self.error(f"retry_slots must be \"own\" or \"learned\", got {slots_text!r}",
+                             "retry", "retry_slots")
         gaps = dict(base.gaps)
         gap_table = self.get(t, "gap", dict, {}, "retry")
         for key in gap_table:
@@ -289,7 +293,8 @@ class _Parser:
                            supersede=self.get(t, "supersede", bool, base.supersede, "retry"),
                            delivered_share=share,
                            lease=self.duration(t, "lease", base.lease, "retry"),
-                           deactivate_after_weeks_unanswered=weeks)
+                           deactivate_after_weeks_unanswered=weeks,
+                           retry_slots=RetrySlots(slots_text))
 
     def callback(self) -> CallbackPolicy:
         t = self.get(self.data, "callback", dict, {})

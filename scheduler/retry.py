@@ -3,6 +3,10 @@
 Attempts of one message are spread by the programme's RetryPolicy: at most `per_day` a day,
 all inside her slot, the next one `gap(outcome)` after the last ended (busy sooner than no
 answer) when that is still inside her slot the same day, else at the next day's opening.
+When the programme sends later attempts elsewhere (retry_slots, scheduler/retry_slots.py)
+the caller passes the chosen slot: the next attempt is at the first instant of that slot at
+least `gap` after the last ended, the same day while the day's cap allows, else at the next
+day's opening of that slot.
 """
 from __future__ import annotations
 
@@ -28,10 +32,13 @@ class AfterAttempt:
 
 
 def next_retry_at(policy: RetryPolicy, slot: TimeSlot, tz: ZoneInfo, attempts: int,
-                  outcome: Outcome, ended_at: datetime) -> datetime:
-    """When to try again after attempt number `attempts` ended with `outcome` at ended_at."""
+                  outcome: Outcome, ended_at: datetime, *, later_today: bool = False) -> datetime:
+    """When to try again after attempt number `attempts` ended with `outcome` at ended_at.
+    `later_today`: the slot may open later the same day (a slot other than the last one's)."""
     if attempts % policy.per_day != 0 and not outcome.answered:
         candidate = ended_at + policy.gap(outcome)
+        if later_today and not inside(candidate, slot, tz):
+            candidate = next_opening(candidate, slot, tz)
         if local_date(candidate, tz) == local_date(ended_at, tz) and inside(candidate, slot, tz):
             return candidate
     tomorrow = local_date(ended_at, tz) + timedelta(days=1)
@@ -39,8 +46,10 @@ def next_retry_at(policy: RetryPolicy, slot: TimeSlot, tz: ZoneInfo, attempts: i
 
 
 def after_attempt(programme: Programme, sub: Subscriber, delivery: Delivery, outcome: Outcome,
-                  heard_share: float | None, ended_at: datetime) -> AfterAttempt:
-    """The delivery after its attempt number delivery.attempts ended."""
+                  heard_share: float | None, ended_at: datetime,
+                  slot: TimeSlot | None = None) -> AfterAttempt:
+    """The delivery after its attempt number delivery.attempts ended. `slot`: where its next
+    attempt goes (scheduler/retry_slots.py), None: her own slot."""
     policy = programme.retry
     heard = max(delivery.heard_share, heard_share or 0.0)
     if delivery.status is not DeliveryStatus.PENDING:      # closed meanwhile (superseded...)
@@ -51,8 +60,8 @@ def after_attempt(programme: Programme, sub: Subscriber, delivery: Delivery, out
         return AfterAttempt(DeliveryStatus.UNDELIVERED, None, heard, ended_at, invalid_number=True)
     if delivery.attempts >= policy.max_attempts:
         return AfterAttempt(DeliveryStatus.UNDELIVERED, None, heard, ended_at)
-    when = next_retry_at(policy, her_slot(programme, sub), her_zone(sub), delivery.attempts,
-                         outcome, ended_at)
+    when = next_retry_at(policy, slot or her_slot(programme, sub), her_zone(sub),
+                         delivery.attempts, outcome, ended_at, later_today=slot is not None)
     return AfterAttempt(DeliveryStatus.PENDING, when, heard, None)
 
 

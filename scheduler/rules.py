@@ -24,6 +24,7 @@ from scheduler.model import (Attempt, AttemptKind, CallbackRequest, CallbackStat
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
 from scheduler.retry import after_attempt, heard_on_callback
+from scheduler.retry_slots import callable_slot
 from scheduler.slots import TimeSlot, inside, next_opening
 from scheduler.timeline import her_slot, her_zone
 from scheduler.unanswered import REASON as UNANSWERED_WEEKS, Unanswered, deactivates
@@ -98,7 +99,11 @@ def claim_delivery(programme: Programme, sub: Subscriber, d: Delivery, now: date
                    owner: str) -> Changes:
     """Her due delivery (she is active, with no live call): called now, as a new live
     attempt leased to `owner`, or moved to the next opening of her slot."""
-    opening = slot_opening(programme, her_slot(programme, sub), her_zone(sub), now)
+    slot, tz = her_slot(programme, sub), her_zone(sub)
+    opening = slot_opening(programme, slot, tz, now)
+    if opening is not None and callable_slot(programme, slot, d.attempts,
+                                             now.astimezone(tz).time()):
+        opening = None          # a later attempt in another slot (retry_slots not own)
     if opening is not None:
         return Changes(deliveries=(DeliveryUpdate(
             d.id, d.status, d.attempts, opening, d.closed_at, d.heard_share, d.acquired_by,
@@ -153,7 +158,7 @@ def new_attempt(programme: Programme, kind: AttemptKind, key: str, number: int, 
 def release(programme: Programme, sub: Subscriber, a: Attempt, delivery: Delivery | None,
             request: CallbackRequest | None, deliveries: list[Delivery], outcome: Outcome,
             heard_share: float | None, ended_at: datetime,
-            unanswered: Unanswered | None = None) -> Changes:
+            unanswered: Unanswered | None = None, slot: TimeSlot | None = None) -> Changes:
     """A live attempt ended with `outcome`: the attempt closed, and what follows for her
     delivery (delivered, retried when, undelivered; an invalid number ends her
     subscription) or her callback request (served, tried again, expired; the message she
@@ -161,9 +166,10 @@ def release(programme: Programme, sub: Subscriber, a: Attempt, delivery: Deliver
     `request` its callback request and `deliveries` all of hers (callback). `unanswered`:
     her calls before this one, folded (scheduler/unanswered.py), which the stores read only
     when the programme's deactivate_after_weeks_unanswered is on: weeks unanswered end her
-    subscription."""
+    subscription. `slot`: the slot of the delivery's next attempt when the programme's
+    retry_slots is not own (scheduler/retry_slots.py), None: her own slot."""
     c = _release(programme, sub, a, delivery, request, deliveries, outcome, heard_share,
-                 ended_at)
+                 ended_at, slot)
     after = programme.retry.deactivate_after_weeks_unanswered
     if after and unanswered is not None and c.ended is not None and \
             (c.subscriber or sub).status is SubscriberStatus.ACTIVE and \
@@ -177,11 +183,11 @@ def release(programme: Programme, sub: Subscriber, a: Attempt, delivery: Deliver
 
 def _release(programme: Programme, sub: Subscriber, a: Attempt, delivery: Delivery | None,
              request: CallbackRequest | None, deliveries: list[Delivery], outcome: Outcome,
-             heard_share: float | None, ended_at: datetime) -> Changes:
+             heard_share: float | None, ended_at: datetime, slot: TimeSlot | None) -> Changes:
     end = close(a, outcome, heard_share, ended_at)
     heard = end.heard_share
     if a.kind is AttemptKind.SCHEDULED and delivery is not None:
-        r = after_attempt(programme, sub, delivery, outcome, heard, ended_at)
+        r = after_attempt(programme, sub, delivery, outcome, heard, ended_at, slot)
         gone = r.invalid_number and not sub.status.ended
         return Changes(
             ended=end, deliveries=(DeliveryUpdate(
@@ -244,10 +250,10 @@ def reaped(answered: bool) -> Outcome:
 
 def reap(programme: Programme, sub: Subscriber, a: Attempt, delivery: Delivery | None,
          request: CallbackRequest | None, deliveries: list[Delivery], now: datetime,
-         unanswered: Unanswered | None = None) -> Changes:
+         unanswered: Unanswered | None = None, slot: TimeSlot | None = None) -> Changes:
     """Release a live attempt whose lease ran out by the reap rule, with what it recorded."""
     return release(programme, sub, a, delivery, request, deliveries,
-                   reaped(a.answered_at is not None), None, now, unanswered)
+                   reaped(a.answered_at is not None), None, now, unanswered, slot)
 
 
 # ---- a change to a woman --------------------------------------------------------------------

@@ -11,15 +11,17 @@ import heapq
 import random
 from collections import Counter
 from typing import Any
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 
 from scheduler.engagement import at_risk
 from scheduler.memory import MemoryStore
 from scheduler.model import (Attempt, AttemptKind, CallbackStatus, DeliveryStatus, LifeEvent,
                              SchedulerError, Subscriber, SubscriberStatus)
 from scheduler.outcome import Outcome
+from scheduler.policy import RetrySlots
 from scheduler.programme import Programme
+from scheduler.retry_slots import slot_at
 from scheduler.slots import day_start, local_date, zone
 from scheduler.timeline import PREGNANCY_DAYS
 
@@ -43,6 +45,13 @@ class Population:
     stagger_days: int = 28            # "lmp": LMPs spread over this many days from the start
     life_events: bool = True          # births vary around the EDD, some losses, opt-outs, pauses
     timezones: tuple[str, ...] = ("Asia/Kolkata",)
+    slot_mismatch: float | None = None  # None: her chance does not depend on the call's time.
+                                      # A share s: every woman has a best slot, where she
+                                      # answers as above; in the programme's other slots she
+                                      # answers off_slot_answer as often. Her best slot is her
+                                      # chosen slot, except for a share s of women, for whom it
+                                      # is another slot drawn at random
+    off_slot_answer: float = 0.5      # her chance outside her best slot, as a share of it
 
     def __post_init__(self) -> None:
         if self.women < 0:
@@ -52,7 +61,8 @@ class Population:
         if self.enrol not in ("spread", "lmp"):
             raise ValueError("enrol must be 'spread' or 'lmp'")
         for share in (self.busy_share, self.unreachable_share, self.full_listen,
-                      self.missed_call_rate, self.silent_share):
+                      self.missed_call_rate, self.silent_share, self.off_slot_answer,
+                      self.slot_mismatch or 0.0):
             if not 0.0 <= share <= 1.0:
                 raise ValueError("shares and rates must be between 0 and 1")
 
@@ -62,6 +72,7 @@ class _Woman:
     factor: float
     birth: date | None = None
     silent_from: datetime | None = None
+    best: str | None = None           # her best slot (slot_mismatch given), else None
 
 
 @dataclass
@@ -75,7 +86,9 @@ class _Sim:
                  start: datetime, days: int, keep_attempts: bool):
         self.p, self.pop, self.rng = programme, population, random.Random(seed)
         self.start, self.end = start, start + timedelta(days=days)
-        self.store = MemoryStore(programme, keep_closed_attempts=keep_attempts)
+        self.store = MemoryStore(programme, keep_closed_attempts=keep_attempts,
+                                 rng=random.Random(f"retry-slots-{seed}"))
+        self.channel_seconds = 0.0
         self.events: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         self.seq = 0
         self.women: dict[int, _Woman] = {}
@@ -103,6 +116,10 @@ class _Sim:
                 woman.silent_from = self.start + (self.end - self.start) * rng.random()
             sub = Subscriber(id=0, language=rng.choice(self.p.languages), slot=rng.choice(slots),
                              timezone=tz_name)
+            if pop.slot_mismatch is not None:
+                woman.best = sub.slot
+                if len(slots) > 1 and rng.random() < pop.slot_mismatch:
+                    woman.best = rng.choice([x for x in slots if x != sub.slot])
             if pop.enrol == "lmp":
                 lmp = today + timedelta(days=rng.randrange(max(1, pop.stagger_days)))
                 enrol_at = day_start(lmp, tz)
@@ -189,10 +206,16 @@ class _Sim:
         if not self.p.window.contains(local):
             c["calls_outside_window"] += 1
         if a.kind is AttemptKind.SCHEDULED:
-            if not self.p.slot(sub.slot).contains(local):
+            if not self.p.slot(sub.slot).contains(local) and not self.elsewhere(a, local):
                 c["calls_outside_slot"] += 1
             woman = self.women[sub.id]
             chance = pop.answer_rate * self.slot_factor.get(sub.slot, 1.0) * woman.factor
+            if woman.best is not None:
+                slot = slot_at(self.p.slots, local)
+                name = slot.name if slot is not None else ""
+                chance = pop.answer_rate * self.slot_factor.get(name, 1.0) * woman.factor
+                if name != woman.best:
+                    chance *= pop.off_slot_answer
             if woman.silent_from is not None and now >= woman.silent_from:
                 chance = min(chance, QUIET_ANSWER)
             self.tried[a.number] += 1
@@ -221,7 +244,13 @@ class _Sim:
                 self.at(later, "missed", sub.id)
                 if rng.random() < 0.3:                       # she tries twice in a row
                     self.at(later + timedelta(minutes=rng.uniform(0.5, 3)), "missed", sub.id)
+        self.channel_seconds += seconds
         self.at(now + timedelta(seconds=seconds), "release", a.id, sub.id, outcome, heard)
+
+    def elsewhere(self, a: Attempt, local: time) -> bool:
+        """A later attempt in another programme slot, as retry_slots not own allows."""
+        return (self.p.retry.retry_slots is not RetrySlots.OWN and a.number > 1
+                and slot_at(self.p.slots, local) is not None)
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -253,6 +282,7 @@ class _Sim:
         scheduled = [d.attempts for d in s.deliveries.values()]
         risky = sum(1 for x in s.subscribers.values() if x.status is SubscriberStatus.ACTIVE
                     and at_risk(s.engagement[x.id], self.p.at_risk, self.end))
+        delivered = status[DeliveryStatus.DELIVERED]
         picked, cumulative = 0, {}
         for n in sorted(self.tried):
             picked += self.pickup[n]
@@ -282,7 +312,15 @@ class _Sim:
             "women_by_status": {k.value: v for k, v in sorted(subs.items())},
             "deactivated_by_reason": dict(sorted(reasons.items())),
             "events_refused": c["events_refused"],
+            "retry_slots": self.p.retry.retry_slots.value,
+            "slot_mismatch": self.pop.slot_mismatch,
+            "attempts_per_delivered": _per(c["attempts"], delivered),
+            "channel_minutes_per_delivered": _per(self.channel_seconds / 60, delivered),
         }
+
+
+def _per(total: float, delivered: int) -> float | None:
+    return round(total / delivered, 4) if delivered else None
 
 
 def _first_attempts(tried: Counter[int]) -> int:
@@ -291,10 +329,18 @@ def _first_attempts(tried: Counter[int]) -> int:
 
 
 def simulate(programme: Programme, population: Population, *, days: int, seed: int,
-             start: datetime, keep_attempts: bool = False) -> SimResult:
+             start: datetime, keep_attempts: bool = False,
+             retry_slots: RetrySlots | None = None) -> SimResult:
     """Run `days` of the programme from `start` (aware UTC) and summarise. The store keeps
     the live attempts only unless keep_attempts (memory: the year's attempts of 10,000
-    women take about 360 MB more)."""
+    women take about 360 MB more). `retry_slots` overrides the programme's (random: the
+    simulation's comparator). attempts_per_delivered: all attempts (scheduled and
+    callback) per message delivered; channel_minutes_per_delivered: the minutes a trunk
+    channel was held per message delivered, by the simulated network's own call lengths
+    (answered: 8 s + the share heard of the message; busy 3 s, switched off 2 s, no answer
+    30 s of ringing)."""
+    if retry_slots is not None:
+        programme = replace(programme, retry=replace(programme.retry, retry_slots=retry_slots))
     if days < 1:
         raise ValueError("days must be at least 1")
     if start.tzinfo is None:

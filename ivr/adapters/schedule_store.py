@@ -23,7 +23,8 @@ from ivr.adapters.schedule_women import Enrolment, Women
 from ivr.adapters.store import Store
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
 from scheduler.outcome import Outcome
-from scheduler.programme import Programme
+from scheduler.policy import RetrySlots
+from scheduler.programme import Programme, ProgrammeError
 
 __all__ = ["Enrolment", "ScheduleStore", "MOVE_BATCH", "PLAN_BATCH", "_CALLBACK_COLUMNS",
            "_callback"]
@@ -37,6 +38,11 @@ class ScheduleStore:
     UPDATABLE = Women.UPDATABLE
 
     def __init__(self, store: Store, programme: Programme, *, move_batch: int = MOVE_BATCH):
+        if programme.retry.retry_slots is not RetrySlots.OWN:
+            raise ProgrammeError(f"programme {programme.name}: retry_slots = "
+                                 f"{programme.retry.retry_slots.value} is not supported by the "
+                                 "SQLite store yet (use retry_slots = \"own\"; ivr simulate "
+                                 "--retry-slots learned shows what it would do)")
         self.store = store
         self.programme = programme
         self.calls = Calls(store, programme, move_batch)

@@ -47,13 +47,21 @@ OUTREACH_POLICIES = ("none", "random", "at-risk", "whittle")   # scheduler.outre
               help="With --outreach: live calls the call centre makes a week.")
 @click.option("--weeks", type=click.IntRange(min=1, max=520), default=20, show_default=True,
               help="With --outreach: simulated weeks.")
+@click.option("--slot-mismatch", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
+              help="Give each woman a best slot (she answers half as often in the others): her "
+                   "chosen slot, except for this share of women (default: off, her chance does "
+                   "not depend on the time of the call).")
+@click.option("--retry-slots", type=click.Choice(["own", "random", "learned"]), default=None,
+              help="Where later attempts of a message go: own (her slot), random (any slot of "
+                   "the window), learned (her answers); default: the programme's retry_slots.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_settings
 def command(settings: Settings, programme_name: str | None, women: int, days: int,
             answer_rate: float, seed: int, start: datetime, enrol: str, life_events: bool,
             busy_share: float, full_listen: float, missed_call_rate: float,
             timezones: tuple[str, ...], outreach: str | None, capacity: int | None,
-            weeks: int, as_json: bool) -> None:
+            weeks: int, slot_mismatch: float | None, retry_slots: str | None,
+            as_json: bool) -> None:
     """Run the scheduler over simulated days with simulated phones and print the counts.
 
     Nothing is called and nothing is stored: the scheduler's in-memory store is used, the
@@ -65,12 +73,14 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
       ivr simulate --programme mmitra --women 10000 --days 365 --answer-rate 0.6 --seed 1 --json
       ivr simulate --women 100 --days 660 --answer-rate 1 --enrol lmp --no-life-events
       ivr simulate --outreach whittle --capacity 50 --weeks 20 --seed 1 --json
+      ivr simulate --women 2000 --days 180 --slot-mismatch 0.3 --retry-slots learned --json
     """
     if outreach is not None or capacity is not None:
         _outreach(outreach, capacity, weeks, women, seed, as_json)
         return
     if click.get_current_context().get_parameter_source("weeks") is not ParameterSource.DEFAULT:
         raise click.UsageError("--weeks goes with --outreach (the daily simulation has --days)")
+    from scheduler.policy import RetrySlots
     from scheduler.simulation import Population, simulate
     from scheduler.slots import zone
 
@@ -84,11 +94,13 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
                             unreachable_share=min(0.1, 1 - busy_share), full_listen=full_listen,
                             missed_call_rate=missed_call_rate, enrol=enrol,
                             life_events=life_events,
-                            timezones=tuple(timezones) or (programme.timezone,))
+                            timezones=tuple(timezones) or (programme.timezone,),
+                            slot_mismatch=slot_mismatch)
     say(f"simulating {women} women for {days} days of {programme.name}...")
     began = time.perf_counter()
     result = simulate(programme, population, days=days, seed=seed,
-                      start=start.replace(tzinfo=timezone.utc))
+                      start=start.replace(tzinfo=timezone.utc),
+                      retry_slots=RetrySlots(retry_slots) if retry_slots else None)
     summary = dict(result.summary, seed=seed, answer_rate=answer_rate,
                    start=start.date().isoformat(),
                    elapsed_seconds=round(time.perf_counter() - began, 2))

@@ -1,0 +1,130 @@
+"""The slot of a message's next attempt, by the programme's retry_slots. Pure.
+
+The first attempt of a message always goes in her chosen slot. Later attempts go:
+- own: in her chosen slot (the default, as before);
+- learned: to the slot `scheduler.answer_model.slot_for_attempt` picks from her answer
+  pattern (her calls, shrunk toward the population's prior), among the programme's slots
+  still reachable (`reachable`), all inside its window, by the upper-confidence rule
+  (posterior mean + 1 sd). Why not the model's default, Thompson sampling: on the simulated
+  population (bench/results/simulate.md) Thompson's exploration moved retries of women whose
+  chosen slot suits them, and the upper-confidence rule needed fewer attempts per delivered
+  message at every seed. Its cost: women with no history yet all go to the population's
+  best slot at once (channels are not limited in the simulation);
+- random: to a programme slot drawn at random (a comparator for `ivr simulate` only).
+The draws come from the rng passed in. The retry rule (scheduler/retry.py) then puts the
+attempt at the first instant of that slot allowed by the day's cap and the gap.
+
+A later attempt may be claimed in any programme slot (not only hers) when retry_slots is not
+own (`callable_slot`): the store keeps no note of the slot chosen, the delivery's
+next_attempt_at carries it.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from scheduler.answer_model import (AnswerPattern, Cell, Prior, Rule, check_inside, fact_of,
+                                    pattern_of_counts, prior_of_counts, slot_for_attempt)
+from scheduler.model import Attempt, Delivery, SchedulerError, Subscriber
+from scheduler.outcome import Outcome
+from scheduler.policy import RetrySlots
+from scheduler.programme import Programme
+from scheduler.slots import TimeSlot
+from scheduler.timeline import her_slot, her_zone
+
+
+def next_slot(programme: Programme, own: TimeSlot, number: int, rng: random.Random,
+              pattern: AnswerPattern | None = None,
+              candidates: Sequence[TimeSlot] | None = None) -> TimeSlot:
+    """The slot of attempt `number` (1..) of a message, among `candidates` (default: the
+    programme's slots; see `reachable`). `pattern` (learned only): her answer pattern over
+    the programme's slots (her calls and the population's prior)."""
+    mode = programme.retry.retry_slots
+    if number <= 1 or mode is RetrySlots.OWN:
+        return own
+    among = programme.slots if candidates is None else tuple(candidates)
+    if mode is RetrySlots.RANDOM:
+        check_inside(among, programme.window)
+        return rng.choice(among)
+    if pattern is None:
+        raise SchedulerError("retry_slots = learned needs her answer pattern")
+    return slot_for_attempt(number, own, pattern, among, programme.window, rng,
+                            rule=Rule.UPPER_CONFIDENCE)
+
+
+def reachable(programme: Programme, tz: ZoneInfo, attempts: int, outcome: Outcome,
+              ended_at: datetime) -> tuple[TimeSlot, ...]:
+    """The slots the next attempt may be chosen from after attempt `attempts` ended: while
+    the day's cap (per_day) allows another attempt today, the slots still open today `gap`
+    after the call ended (the same days of calling as own; a slot already gone today would
+    put the attempt off to tomorrow); else, or when none is left today, all of them."""
+    policy = programme.retry
+    if attempts % policy.per_day != 0 and not outcome.answered:
+        ended = ended_at.astimezone(tz)
+        at = (ended_at + policy.gap(outcome)).astimezone(tz)
+        if at.date() == ended.date():
+            today = tuple(s for s in programme.slots if at.time() < s.end)
+            if today:
+                return today
+    return programme.slots
+
+
+class Learner:
+    """The store's side of retry_slots: each woman's calls per slot, the population's, and
+    the rng of the draws. `after_call` notes a scheduled call and chooses the slot of her
+    message's next attempt."""
+
+    def __init__(self, programme: Programme, rng: random.Random):
+        self.programme, self.rng = programme, rng
+        self.names = [s.name for s in programme.slots]
+        self.hers: dict[int, dict[Cell, tuple[int, int]]] = {}
+        self.pooled: dict[Cell, tuple[int, int]] = {}
+        self._prior: Prior | None = None
+
+    def prior(self) -> Prior:
+        if self._prior is None:
+            self._prior = prior_of_counts(self.pooled, self.names)
+        return self._prior
+
+    def pattern(self, sub_id: int) -> AnswerPattern:
+        return pattern_of_counts(self.hers.get(sub_id, {}), self.prior())
+
+    def after_call(self, sub: Subscriber, a: Attempt, d: Delivery, outcome: Outcome,
+                   ended_at: datetime) -> TimeSlot | None:
+        """The slot of the delivery's next attempt, or None: retry_slots is own, or the call
+        delivered it (answered, with delivered_share 0)."""
+        p = self.programme
+        mode = p.retry.retry_slots
+        if mode is RetrySlots.OWN:
+            return None
+        fact = fact_of(a.claimed_at, outcome, p.slots, her_zone(sub))
+        if fact is not None and mode is RetrySlots.LEARNED:
+            cell = (fact.slot, None)
+            for counts in (self.hers.setdefault(sub.id, {}), self.pooled):
+                n, k = counts.get(cell, (0, 0))
+                counts[cell] = (n + 1, k + fact.answered)
+            self._prior = None
+        if outcome.answered and p.retry.delivered_share <= 0:
+            return None
+        pattern = self.pattern(sub.id) if mode is RetrySlots.LEARNED else None
+        among = reachable(p, her_zone(sub), d.attempts, outcome, ended_at)
+        return next_slot(p, her_slot(p, sub), d.attempts + 1, self.rng, pattern, among)
+
+
+def callable_slot(programme: Programme, slot: TimeSlot, attempts: int, local: time) -> bool:
+    """May a scheduled call whose message had `attempts` attempts be placed at this local
+    time? In her slot always; in any programme slot for a later attempt when retry_slots is
+    not own. Always inside the window."""
+    if not programme.window.contains(local):
+        return False
+    if slot.contains(local):
+        return True
+    return attempts >= 1 and programme.retry.retry_slots is not RetrySlots.OWN and \
+        any(s.contains(local) for s in programme.slots)
+
+
+def slot_at(slots: Sequence[TimeSlot], local: time) -> TimeSlot | None:
+    """The programme slot containing this local time, if any."""
+    return next((s for s in slots if s.contains(local)), None)
