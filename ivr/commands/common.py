@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -115,7 +115,7 @@ def show_error(message: str) -> None:
     click.echo(f"{journal_prefix(3)}error: {message}", err=True)
 
 
-def fail(message: str) -> "click.exceptions.Exit":
+def fail(message: str) -> NoReturn:
     """Print a message to standard error and exit 1."""
     show_error(message)
     raise SystemExit(EXIT_FAILURE)

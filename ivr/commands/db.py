@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import click
 
 from ivr.commands.common import Group, confirm_destructive, fail, pass_settings, say
 from ivr.commands.purge import purge_command
+
+T = TypeVar("T")
 
 
 @click.group(name="db", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,7 +71,6 @@ def restore_cmd(settings, file: Path, yes: bool) -> None:
     """
     from ivr.adapters.backup import inspect, restore
     from ivr.adapters.store import migrations
-    from ivr.run_lock import RunError, RunLock
 
     config = settings.config
     newest = len(migrations())
@@ -77,13 +79,8 @@ def restore_cmd(settings, file: Path, yes: bool) -> None:
     info = inspect(file, newest)              # refuse a bad file before asking
     confirm_destructive(yes, f"replace {config.database} with {file} ({info.subscribers} "
                              f"women, {info.attempts} calls)?")
-    try:
-        with RunLock(config.database):            # and no `ivr run` starts meanwhile
-            info, kept = restore(file, config.database, newest)
-    except RunError as e:
-        fail(f"{e}: stop it first (systemctl stop ivr)")
-    except OSError as e:
-        fail(str(e))
+    info, kept = _holding_run_lock(config.database,
+                                   lambda: restore(file, config.database, newest))
     if kept is not None:
         say(f"the database before the restore is kept in {kept}")
     say(f"restored {file} into {config.database}: schema {info.version}, {info.subscribers} "
@@ -108,7 +105,6 @@ def migrate_cmd(settings) -> None:
     """
     from ivr.adapters.backup import version_of
     from ivr.adapters.store import Store, migrations
-    from ivr.run_lock import RunError, RunLock
 
     config = settings.config
     newest = len(migrations())
@@ -127,16 +123,24 @@ def migrate_cmd(settings) -> None:
         await store.close()
         return store.migration_backup
 
+    kept = _holding_run_lock(config.database, lambda: asyncio.run(go()))
+    if kept is not None:
+        say(f"backed up to {kept} first")
+    say(f"{config.database}: schema {current} -> {newest}")
+
+
+def _holding_run_lock(database: Path, work: Callable[[], T]) -> T:
+    """`work()` while holding the database's run lock (no `ivr run` uses it, none starts
+    meanwhile); a running service, or a file that cannot be read or written, ends the
+    command with its reason."""
+    from ivr.run_lock import RunError, RunLock
     try:
-        with RunLock(config.database):
-            kept = asyncio.run(go())
+        with RunLock(database):
+            return work()
     except RunError as e:
         fail(f"{e}: stop it first (systemctl stop ivr)")
     except OSError as e:
         fail(str(e))
-    if kept is not None:
-        say(f"backed up to {kept} first")
-    say(f"{config.database}: schema {current} -> {newest}")
 
 
 command.add_command(purge_command)
