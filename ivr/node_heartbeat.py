@@ -1,0 +1,117 @@
+"""The node's heartbeat in `ivr run`: every [run] heartbeat_seconds it writes its row of the
+nodes table (ivr/adapters/nodes.py): its live calls per trunk, its share of each shared
+trunk and its latest error (numbers masked), after reading every node's row to set its
+share of each shared trunk (the rule: ivr/nodes.py cps_share; a lower share is used at once,
+a higher one only once written). On a clean exit it marks its row stopped.
+
+A heartbeat that fails (the database is locked or gone) is logged, at most once a minute, and
+never stops the service: the next one tries again. But a node whose row has not been written
+for FENCE_BEATS intervals stops using its shared trunks (its share becomes 0) until a
+heartbeat succeeds again: the other nodes call it stale after STALE_BEATS intervals and share
+the cap without it, so it must have let go of its share by then. (Its other trunks go on; and
+without the database no call can be claimed anyway.)
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import Callable, Mapping, Sequence
+
+from ivr.adapters import nodes as node_rows
+from ivr.adapters.log_throttle import LogThrottle
+from ivr.adapters.store import Store
+from ivr.lanes import Lane
+from ivr.logs import mask_numbers
+from ivr.nodes import STALE_BEATS, NodeRow, cps_share
+from ivr.run_status import Stats
+
+log = logging.getLogger(__name__)
+
+FENCE_BEATS = STALE_BEATS - 1
+ERROR_CHARS = 200
+
+
+class NodeHeartbeat:
+    """`woken`: called when a shared trunk's share grows (the dial loop may claim more)."""
+
+    def __init__(self, store: Store, *, node: str, owner: str, every: float,
+                 lanes: Sequence[Lane], stats: Stats, clock: Callable[[], float],
+                 woken: Callable[[], None] = lambda: None):
+        self.store = store
+        self.node = node
+        self.owner = owner
+        self.every = every
+        self.lanes = lanes
+        self.stats = stats
+        self.clock = clock
+        self.woken = woken
+        self.written_at: float | None = None      # the last heartbeat that was written
+        self.failures = LogThrottle(log, logging.ERROR, every=60.0)
+
+    def row(self, now: float, targets: Mapping[str, float]) -> NodeRow:
+        """This node's row as it is now; `targets`: the shares it is about to take (a raise
+        counts for the others before it is used)."""
+        last = self.stats.errors[-1] if self.stats.errors else None
+        return NodeRow(
+            name=self.node, host=socket.gethostname(), pid=os.getpid(), owner=self.owner,
+            started_at=self.stats.started_at, heartbeat_at=now, heartbeat_every=self.every,
+            live_calls={lane.trunk.name: lane.pacer.live for lane in self.lanes},
+            cps_shares={lane.trunk.name: max(lane.used_share(now), targets[lane.trunk.name])
+                        for lane in self.lanes if lane.cps_share is not None},
+            last_error=mask_numbers(last["error"])[:ERROR_CHARS] if last else None,
+            last_error_at=last["at"] if last else None)
+
+    async def beat(self) -> bool:
+        """One heartbeat: read every node's row, lower this node's shares at once, write its
+        row, then raise its shares (a raise the others cannot see is never used). Never
+        raises (False: it failed, and was logged)."""
+        now = self.clock()
+        shared = [lane for lane in self.lanes if lane.cps_share is not None]
+        try:
+            rows = await node_rows.read_nodes(self.store) if shared else []
+            targets = {lane.trunk.name: cps_share(
+                lane.trunk.name, own_cps=lane.trunk.cps, shared_cps=lane.trunk.shared_cps or 0.0,
+                me=self.node, rows=rows, now=now) for lane in shared}
+            self._set_shares(targets, now, lower=True)
+            await node_rows.write_heartbeat(self.store, self.row(now, targets))
+        except Exception as e:                  # noqa: BLE001 - the calls go on
+            self.failures.log("node %s: heartbeat not written (%r); trying again every %.0f s",
+                              self.node, e, self.every)
+            if self.written_at is None or now - self.written_at > FENCE_BEATS * self.every:
+                self._set_shares({lane.trunk.name: 0.0 for lane in shared}, now, lower=True)
+            return False
+        self.written_at = now
+        self._set_shares(targets, now, lower=False)
+        return True
+
+    def _set_shares(self, targets: Mapping[str, float], now: float, *, lower: bool) -> None:
+        """Apply the shares of `targets` that are lower (lower=True) or higher than now."""
+        grew = False
+        for lane in self.lanes:
+            cps, old = targets.get(lane.trunk.name), lane.cps_share
+            if cps is None or old is None or cps == old or (cps < old) != lower:
+                continue
+            log.info("node %s: trunk %s: %.2f call set-ups per second of its shared %g",
+                     self.node, lane.trunk.name, cps, lane.trunk.shared_cps)
+            grew = grew or cps > old
+            lane.share(cps, now)
+        if grew:
+            self.woken()
+
+    async def run(self) -> None:
+        """A heartbeat every `every` seconds until cancelled (after the first one: beat(),
+        awaited before the dial loop starts, so a shared trunk starts with its share)."""
+        while True:
+            await asyncio.sleep(self.every)
+            await self.beat()
+
+    async def stopped(self) -> None:
+        """The node stops cleanly: its row says so (a failure is logged, not raised)."""
+        try:
+            if not await node_rows.mark_stopped(self.store, self.node, self.owner, self.clock()):
+                log.warning("node %s: its row belongs to another process now; left as it is",
+                            self.node)
+        except Exception as e:                  # noqa: BLE001 - the stop goes on
+            log.error("node %s: could not mark the node stopped (%r)", self.node, e)
