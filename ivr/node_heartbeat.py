@@ -2,7 +2,8 @@
 nodes table (ivr/adapters/nodes.py): its live calls per trunk, its share of each shared
 trunk and its latest error (numbers masked), after reading every node's row to set its
 share of each shared trunk (the rule: ivr/nodes.py cps_share; a lower share is used at once,
-a higher one only once written). On a clean exit it marks its row stopped.
+a higher one only once written and confirmed: see beat()). On a clean exit it marks its row
+stopped.
 
 A heartbeat that fails (the database is locked or gone) is logged, at most once a minute, and
 never stops the service: the next one tries again. But a node whose row has not been written
@@ -64,34 +65,46 @@ class NodeHeartbeat:
             last_error_at=last["at"] if last else None)
 
     async def beat(self) -> bool:
-        """One heartbeat: read every node's row, lower this node's shares at once, write its
-        row, then raise its shares (a raise the others cannot see is never used). Never
-        raises (False: it failed, and was logged)."""
+        """One heartbeat: read every node's row and compute this node's shares; lower them
+        at once; write its row (with the raised shares as its intent); then read again and
+        raise only as far as the others' rows still allow. Of two nodes raising at once, the
+        one reading last sees the other's intent, so together they never pass the cap.
+        Never raises (False: it failed, and was logged)."""
         now = self.clock()
         shared = [lane for lane in self.lanes if lane.cps_share is not None]
         try:
-            rows = await node_rows.read_nodes(self.store) if shared else []
-            targets = {lane.trunk.name: cps_share(
-                lane.trunk.name, own_cps=lane.trunk.cps, shared_cps=lane.trunk.shared_cps or 0.0,
-                me=self.node, rows=rows, now=now) for lane in shared}
-            self._set_shares(targets, now, lower=True)
+            targets = await self._targets(shared, now)
+            self._set_shares(targets, now, only_lower=True)
             await node_rows.write_heartbeat(self.store, self.row(now, targets))
+            self.written_at = now
+            rising = [lane for lane in shared if targets[lane.trunk.name] > (lane.cps_share or 0)]
+            if rising:
+                allowed = await self._targets(rising, now)
+                self._set_shares({name: min(cps, targets[name]) for name, cps in allowed.items()},
+                                 now, only_lower=False)
         except Exception as e:                  # noqa: BLE001 - the calls go on
             self.failures.log("node %s: heartbeat not written (%r); trying again every %.0f s",
                               self.node, e, self.every)
             if self.written_at is None or now - self.written_at > FENCE_BEATS * self.every:
-                self._set_shares({lane.trunk.name: 0.0 for lane in shared}, now, lower=True)
+                self._set_shares({lane.trunk.name: 0.0 for lane in shared}, now,
+                                 only_lower=True)
             return False
-        self.written_at = now
-        self._set_shares(targets, now, lower=False)
         return True
 
-    def _set_shares(self, targets: Mapping[str, float], now: float, *, lower: bool) -> None:
-        """Apply the shares of `targets` that are lower (lower=True) or higher than now."""
+    async def _targets(self, lanes: Sequence[Lane], now: float) -> dict[str, float]:
+        """This node's share of each of `lanes`' trunks by the nodes' rows as they are now."""
+        rows = await node_rows.read_nodes(self.store) if lanes else []
+        return {lane.trunk.name: cps_share(
+            lane.trunk.name, own_cps=lane.trunk.cps, shared_cps=lane.trunk.shared_cps or 0.0,
+            me=self.node, rows=rows, now=now) for lane in lanes}
+
+    def _set_shares(self, targets: Mapping[str, float], now: float, *,
+                    only_lower: bool) -> None:
+        """Apply the shares of `targets` (only those lower than now, with only_lower)."""
         grew = False
         for lane in self.lanes:
             cps, old = targets.get(lane.trunk.name), lane.cps_share
-            if cps is None or old is None or cps == old or (cps < old) != lower:
+            if cps is None or old is None or cps == old or (only_lower and cps > old):
                 continue
             log.info("node %s: trunk %s: %.2f call set-ups per second of its shared %g",
                      self.node, lane.trunk.name, cps, lane.trunk.shared_cps)

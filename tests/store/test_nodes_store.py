@@ -154,3 +154,16 @@ async def test_nodes_failed_heartbeats_are_logged_throttled_and_let_go_of_the_sh
     assert a.lanes[0].room(clock()) == 0 and a.lanes[1].room(clock()) == 10  # sim goes on
     failures = [r for r in caplog.records if "heartbeat not written" in r.getMessage()]
     assert len(failures) == 1                             # once a minute at most
+
+
+async def test_nodes_starting_at_the_same_moment_never_pass_the_cap(store):
+    """Two heartbeats interleaved statement by statement (both read before either writes):
+    the confirming read after each one's write keeps them under the cap, and they converge
+    to half each."""
+    clock = Clock()
+    a, b = node(store, "a", clock), node(store, "b", clock)
+    for _ in range(4):
+        await asyncio.wait_for(asyncio.gather(a.beat(), b.beat()), 5)
+        assert shares(a)["c"] + shares(b)["c"] <= 12.0, (shares(a), shares(b))
+        clock.now += 5
+    assert shares(a)["c"] == shares(b)["c"] == 6.0
