@@ -25,13 +25,19 @@ from ivr.adapters.log_throttle import LogThrottle
 from ivr.adapters.store import Store
 from ivr.lanes import Lane
 from ivr.logs import mask_numbers
-from ivr.nodes import STALE_BEATS, NodeRow, cps_share
+from ivr.errors import Unavailable
+from ivr.nodes import STALE_BEATS, NodeRow, cps_share, name_taken
+from ivr.owner import owner_state
 from ivr.run_status import Stats
 
 log = logging.getLogger(__name__)
 
 FENCE_BEATS = STALE_BEATS - 1
 ERROR_CHARS = 200
+
+
+class NodeNameTaken(Unavailable):
+    """Another process runs as this node now; the message names it."""
 
 
 class NodeHeartbeat:
@@ -63,6 +69,26 @@ class NodeHeartbeat:
                         for lane in self.lanes if lane.cps_share is not None},
             last_error=mask_numbers(last["error"])[:ERROR_CHARS] if last else None,
             last_error_at=last["at"] if last else None)
+
+    async def check_name(self) -> None:
+        """Before the first heartbeat: NodeNameTaken when another process runs as this node
+        (its heartbeat is alive, and it is not a process of this host known to be gone). Two
+        processes under one name would share one row and one share of a shared trunk. A
+        database that cannot be read is left to the heartbeat (logged, not raised)."""
+        now = self.clock()
+        try:
+            rows = await node_rows.read_nodes(self.store)
+        except Exception as e:                  # noqa: BLE001 - the heartbeat tries again
+            log.error("node %s: could not read the nodes table (%r)", self.node, e)
+            return
+        other = name_taken(rows, self.node, host=socket.gethostname(), pid=os.getpid(),
+                           now=now, dead=lambda owner: owner_state(owner) == "dead")
+        if other is not None:
+            raise NodeNameTaken(
+                f"node {self.node} already runs on {other.host} (pid {other.pid}, heartbeat "
+                f"{now - other.heartbeat_at:.0f} s ago): give this node its own name "
+                "([ivr] node or IVR_NODE), or, if that process is gone, start again in "
+                f"{other.heartbeat_at + STALE_BEATS * other.heartbeat_every - now:.0f} s")
 
     async def beat(self) -> bool:
         """One heartbeat: read every node's row and compute this node's shares; lower them

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
+
+from ivr.errors import BadInput
 
 NODE_RE = re.compile(r"[A-Za-z0-9._-]{1,32}")
 STALE_BEATS = 3          # no heartbeat for more than this many intervals: stale
@@ -26,7 +28,7 @@ STALE_BEATS = 3          # no heartbeat for more than this many intervals: stale
 ALIVE, STALE, STOPPED = "alive", "stale", "stopped"
 
 
-class NodeNameError(ValueError):
+class NodeNameError(BadInput, ValueError):
     """Not a usable node name; the message says why."""
 
 
@@ -55,6 +57,18 @@ class NodeRow:
     cps_shares: Mapping[str, float] = field(default_factory=dict)
     last_error: str | None = None
     last_error_at: float | None = None
+
+
+def name_taken(rows: Iterable[NodeRow], name: str, *, host: str, pid: int, now: float,
+               dead: Callable[[str], bool]) -> NodeRow | None:
+    """The row of another process that runs as node `name` now (alive, and not this
+    process: another host or pid, whose owner `dead` cannot tell is gone), or None."""
+    for row in rows:
+        if row.name != name or node_state(row, now) != ALIVE:
+            continue
+        if (row.host, row.pid) != (host, pid) and not dead(row.owner):
+            return row
+    return None
 
 
 def node_state(row: NodeRow, now: float) -> str:

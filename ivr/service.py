@@ -74,6 +74,7 @@ class Dialer:
         """Call until `stop` is set (or, with until_idle, until idle: see DialLoop.run),
         then drain; the status file and the node's heartbeat are written all along; at the
         end the file is removed and, on a clean exit, the node's row marked stopped."""
+        await self.heartbeat.check_name()           # one process per node name
         await self.heartbeat.beat()                 # a shared trunk starts with its share
         status = asyncio.create_task(self.status_writer.run())
         beating = asyncio.create_task(self.heartbeat.run())

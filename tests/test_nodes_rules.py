@@ -9,7 +9,7 @@ import pytest
 from ivr.config import ConfigError, Trunk, load_config
 from ivr.lanes import Lane
 from ivr.nodes import (ALIVE, STALE, STOPPED, NodeNameError, NodeRow, check_node_name,
-                       cps_share, node_state)
+                       cps_share, name_taken, node_state)
 from ivr.owner import owner_id, owner_node, owner_state
 from ivr.pacing import Pacer
 
@@ -158,3 +158,23 @@ def test_nodes_pacer_takes_a_new_cps_at_once():
     assert pacer.delay(NOW + 0.35) == pytest.approx(0.85 + 1e-6, abs=1e-5)
     with pytest.raises(ValueError):
         pacer.set_cps(0.0)
+
+
+# ---------------------------------------------------------------------------- one process a name
+@pytest.mark.parametrize("other, dead, taken", [
+    ({}, False, True),                                   # alive elsewhere: taken
+    ({"beat": NOW - 16}, False, False),                  # stale: free again
+    ({"stopped": NOW - 1}, False, False),                # stopped cleanly
+    ({}, True, False),                                   # a process of this host, gone
+    ({"name": "b"}, False, False),                       # another name
+])
+def test_nodes_name_taken_by_another_alive_process(other, dead, taken):
+    rows = [row(**{"name": "a", **other})]
+    found = name_taken(rows, "a", host="me-host", pid=7, now=NOW, dead=lambda owner: dead)
+    assert (found is not None) == taken
+
+
+def test_nodes_name_is_not_taken_by_this_very_process():
+    mine = NodeRow(name="a", host="me-host", pid=7, owner="a@me-host:7:1", started_at=NOW,
+                   heartbeat_at=NOW, heartbeat_every=5.0)
+    assert name_taken([mine], "a", host="me-host", pid=7, now=NOW, dead=lambda o: False) is None

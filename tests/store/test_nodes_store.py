@@ -12,7 +12,7 @@ from ivr.adapters import nodes as node_rows
 from ivr.adapters.store import Store
 from ivr.config import Trunk
 from ivr.lanes import Lane
-from ivr.node_heartbeat import FENCE_BEATS, NodeHeartbeat
+from ivr.node_heartbeat import FENCE_BEATS, NodeHeartbeat, NodeNameTaken
 from ivr.nodes import NodeRow
 from ivr.run_status import Stats
 
@@ -167,3 +167,14 @@ async def test_nodes_starting_at_the_same_moment_never_pass_the_cap(store):
         assert shares(a)["c"] + shares(b)["c"] <= 12.0, (shares(a), shares(b))
         clock.now += 5
     assert shares(a)["c"] == shares(b)["c"] == 6.0
+
+
+async def test_nodes_a_second_process_under_a_running_nodes_name_is_refused(store):
+    clock = Clock()
+    await node_rows.write_heartbeat(store, a_row("a", host="other-host", heartbeat_at=NOW - 2))
+    with pytest.raises(NodeNameTaken, match=r"node a already runs on other-host \(pid 42, "
+                                            r"heartbeat 2 s ago\).*start again in 13 s"):
+        await asyncio.wait_for(node(store, "a", clock).check_name(), 5)
+    await node(store, "b", clock).check_name()             # another name: free
+    clock.now += 14                                        # a is stale: its name is free
+    await node(store, "a", clock).check_name()
