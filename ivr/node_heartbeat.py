@@ -109,7 +109,7 @@ class NodeHeartbeat:
                 self._set_shares({name: min(cps, targets[name]) for name, cps in allowed.items()},
                                  now, only_lower=False)
         except Exception as e:                  # noqa: BLE001 - the calls go on
-            self.failures.log("node %s: heartbeat not written (%r); trying again every %.0f s",
+            self.failures.log("node %s: heartbeat failed (%r); trying again every %.0f s",
                               self.node, e, self.every)
             if self.written_at is None or now - self.written_at > FENCE_BEATS * self.every:
                 self._set_shares({lane.trunk.name: 0.0 for lane in shared}, now,
@@ -150,7 +150,7 @@ class NodeHeartbeat:
         """The node stops cleanly: its row says so (a failure is logged, not raised)."""
         try:
             if not await node_rows.mark_stopped(self.store, self.node, self.owner, self.clock()):
-                log.warning("node %s: its row belongs to another process now; left as it is",
-                            self.node)
+                log.warning("node %s: no row of this process to mark stopped (never written, "
+                            "or another process took the name since)", self.node)
         except Exception as e:                  # noqa: BLE001 - the stop goes on
             log.error("node %s: could not mark the node stopped (%r)", self.node, e)
