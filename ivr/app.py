@@ -95,7 +95,8 @@ async def call_and_close(service: Service, request: CallRequest) -> CallRecord:
     attempt_id = await store.create_attempt(NewAttempt(
         phone=request.phone, language=request.language, message_key=request.message_key,
         kind=request.kind, subscriber_id=request.subscriber_id,
-        delivery_id=request.delivery_id, number=request.number), clock(), owner=owner_id())
+        delivery_id=request.delivery_id, number=request.number), clock(),
+        owner=owner_id(service.config.node))
     try:
         report = await service.controller.place_call(request, attempt_id)
     except asyncio.CancelledError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -17,6 +18,7 @@ from typing import Mapping, Sequence
 
 from ivr.errors import BadInput
 from ivr.netaddr import private_host
+from ivr.nodes import NodeNameError, check_node_name
 
 
 class ConfigError(BadInput):
@@ -66,6 +68,9 @@ class Trunk:
     run: bool = True                 # false: `ivr run` leaves it out unless --trunk names it
     rest_after: int = 5              # calls failed in a row on the trunk before it rests (0: never)
     rest_seconds: float = 60.0       # its first rest; doubled after each failed try (<= 600 s)
+    # the carrier's cap for all nodes together (the same trunk name on every node), shared
+    # among the alive nodes that run it (ivr/nodes.py, docs/nodes.md); None: not shared
+    shared_cps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,18 @@ def privacy_settings(table: dict, path: Path | None) -> PrivacySettings:
                           f"{MIN_KEEP_CALL_RECORDS.days}d (the at-risk rule and the retries "
                           f"read recent calls), got {raw!r}")
     return PrivacySettings(keep_call_records=keep)
+
+
+def host_node() -> str:
+    """The default node name: this host's name (refused, naming the settings to use instead,
+    when it is not a usable node name)."""
+    try:
+        return check_node_name(socket.gethostname(), "the host name (set [ivr] node or IVR_NODE)")
+    except NodeNameError as e:
+        raise ConfigError(str(e)) from None
+
+
+HEARTBEAT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +153,10 @@ class Config:
             from ivr.adapters.pg_sql import masked
             return masked(self.database_url)
         return str(self.database)
+    # this `ivr run`'s name among the nodes sharing the database (ivr/nodes.py)
+    node: str = field(default_factory=host_node)
+    # [run] heartbeat_seconds: how often `ivr run` writes its row of the nodes table
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
 
     @property
     def spool(self) -> Path:
@@ -197,17 +218,17 @@ def _get(section: dict, key: str, kind: type, default, where: str):
     return value
 
 
-_KNOWN = {"ivr", "ami", "agi", "trunk", "metrics", "privacy"}
+_KNOWN = {"ivr", "ami", "agi", "trunk", "metrics", "privacy", "run"}
 _KEYS = {
     "ivr": {"database", "erasure_key", "sounds", "programme", "call_centre",
-            "database_group_writable",
-            "missed_spool"},
+            "database_group_writable", "missed_spool", "node"},
+    "run": {"heartbeat_seconds"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port", "max_connections"},
     "metrics": {"enabled", "host", "port"},
     "privacy": {"keep_call_records"},
     "trunk": {"name", "dial", "channels", "cps", "caller_id", "ring_timeout", "run",
-              "rest_after", "rest_seconds"},
+              "rest_after", "rest_seconds", "shared_cps"},
 }
 
 
@@ -252,13 +273,16 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
             ring_timeout=_get(t, "ring_timeout", float, 30.0, where),
             run=_get(t, "run", bool, True, where),
             rest_after=_get(t, "rest_after", int, 5, where),
-            rest_seconds=_get(t, "rest_seconds", float, 60.0, where))
+            rest_seconds=_get(t, "rest_seconds", float, 60.0, where),
+            shared_cps=_get(t, "shared_cps", float, None, where) if "shared_cps" in t else None)
         if trunk.name in {x.name for x in trunks}:
             raise ConfigError(f"{where}: a second trunk named {trunk.name!r}")
         if trunk.channels < 1 or not trunk.cps > 0:
             raise ConfigError(f"{where}: channels must be >= 1 and cps > 0")
         if trunk.rest_after < 0 or not trunk.rest_seconds > 0:
             raise ConfigError(f"{where}: rest_after must be >= 0 and rest_seconds > 0")
+        if trunk.shared_cps is not None and not trunk.shared_cps > 0:
+            raise ConfigError(f"{where}: shared_cps must be > 0 (leave it out: not shared)")
         trunks.append(trunk)
     address = env.get("IVR_DATABASE") or _get(ivr, "database", str, "ivr.db", "ivr")
     url = address if address.startswith(("postgresql://", "postgres://")) else None
@@ -286,9 +310,14 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         database_url=url,
         erasure_key=None if erasure_key is None else
         erasure_key if erasure_key.is_absolute() else home / erasure_key,
+        node=node_name(env, ivr, path),
+        heartbeat_seconds=_get(data.get("run", {}), "heartbeat_seconds", float,
+                               HEARTBEAT_SECONDS, "run"),
     )
     if trunks:
         cfg = replace(cfg, trunks=tuple(trunks))
+    if not 0.5 <= cfg.heartbeat_seconds <= 300:
+        raise ConfigError(f"run.heartbeat_seconds must be 0.5..300, got {cfg.heartbeat_seconds}")
     if not 1 <= cfg.agi_max_connections <= 100_000:
         raise ConfigError(f"agi.max_connections must be 1..100000, got {cfg.agi_max_connections}")
     try:
@@ -296,6 +325,21 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
     except ValueError as e:
         raise ConfigError(str(e)) from None
     return cfg
+
+
+def node_name(env: Mapping[str, str], ivr: dict, path: Path | None) -> str:
+    """IVR_NODE, else [ivr] node (`ivr`: the [ivr] table of the file at `path`), checked;
+    the host name when neither is set (also the sandbox's Asterisk systemname)."""
+    if env.get("IVR_NODE"):
+        raw, where = env["IVR_NODE"], "IVR_NODE"
+    elif "node" in ivr:
+        raw, where = _get(ivr, "node", str, "", "ivr"), f"[ivr] node in {path}"
+    else:
+        return host_node()
+    try:
+        return check_node_name(raw, where)
+    except NodeNameError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _metrics(section: dict) -> MetricsSettings:

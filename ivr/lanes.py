@@ -8,6 +8,10 @@ an outage does not use up the women's attempts, and the other trunks take its ca
 call at a time tries it again; the first call that reaches a phone (it rings, or ends answered,
 busy, no answer, rejected...) ends the rest, another failure doubles it (up to MAX_REST, or
 rest_seconds if that is longer). Time is passed in.
+
+A trunk shared by several nodes (`shared_cps`) paces at this node's share of the cap, set at
+each heartbeat (ivr/node_heartbeat.py, the rule in ivr/nodes.py); with no share (0, or none
+known yet) no call goes to it.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import logging
 from typing import Sequence
 
 from ivr.config import Trunk
-from ivr.pacing import Pacer
+from ivr.pacing import MARGIN, Pacer
 from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,33 @@ class Lane:
         self.failures = 0                 # calls in a row that failed on the trunk
         self.rests = 0                    # rests in a row (each twice the one before)
         self.resting_until: float | None = None
+        # this node's share of a shared trunk's cps (None: not shared); 0 until the first
+        # heartbeat has read the other nodes' shares
+        self.cps_share: float | None = None if trunk.shared_cps is None else 0.0
+        self._higher: tuple[float, float] | None = None   # (share, until): see used_share
+
+    def share(self, cps: float, now: float) -> None:
+        """This node may use `cps` call set-ups per second of the shared trunk (0: none)."""
+        old = self.cps_share or 0.0
+        if cps < old:
+            self._higher = (max(old, self.used_share(now)), now + 1.0 + MARGIN)
+        self.cps_share = cps
+        if cps > 0:
+            self.pacer.set_cps(cps)
+
+    def used_share(self, now: float) -> float:
+        """The share the other nodes must count for this node: the highest it used in the
+        last second (the pacer's window still holds set-ups made at a higher share), so a
+        node that lowers its share frees the difference only a second later."""
+        share = self.cps_share or 0.0
+        if self._higher is not None and now < self._higher[1]:
+            return max(share, self._higher[0])
+        return share
+
+    @property
+    def paused(self) -> bool:
+        """A shared trunk of which this node has no share now."""
+        return self.cps_share is not None and self.cps_share <= 0
 
     @property
     def trying(self) -> bool:
@@ -49,15 +80,20 @@ class Lane:
     def room(self, now: float) -> int:
         """How many more calls to claim for this trunk now: at most one second's worth
         waits at the pacer, so a callback claimed next is never more than about a second
-        behind; none while it rests, one at a time while it is tried again."""
+        behind; none while it rests or has no share, one at a time while it is tried
+        again."""
+        if self.paused:
+            return 0
         if self.trying:
             resting = self.resting_until is not None and now < self.resting_until
             return 0 if resting or self.pacer.live or self.queued else 1
-        return min(self.pacer.free, max(int(self.trunk.cps), 1)) - self.queued
+        return min(self.pacer.free, max(int(self.pacer.cps), 1)) - self.queued
 
     def accepts(self, now: float) -> bool:
         """A call could go through now, or as soon as the pacer lets it."""
-        return self.room(now) > 0 if self.trying else self.pacer.free - self.queued > 0
+        if self.trying or self.paused:
+            return self.room(now) > 0
+        return self.pacer.free - self.queued > 0
 
     def reached(self, now: float) -> None:
         """A call through this trunk reached a phone (it rings, or she answered): a trunk

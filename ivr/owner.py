@@ -1,5 +1,8 @@
-"""Who holds a live attempt: an owner id "<host>:<pid>:<epoch>" names the process that claimed
-it, and whether that process still runs can be told on its own host.
+"""Who holds a live attempt: an owner id "<node>@<host>:<pid>:<epoch>" names the node
+(ivr/nodes.py) and the process that claimed it, and whether that process still runs can be
+told on its own host. "This host" is the host name (socket.gethostname()): the owner's host
+part equal to ours means its pid is one of ours. Owner ids of older versions,
+"<host>:<pid>:<epoch>", are read the same way (no node).
 
 An owner on this host is dead when its pid is gone, or when the pid now belongs to a process
 that started after the owner id was made (the pid was reused). An owner on another host is
@@ -15,9 +18,23 @@ from pathlib import Path
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def owner_id(pid: int | None = None, at: float | None = None) -> str:
-    return (f"{socket.gethostname()}:{os.getpid() if pid is None else pid}:"
+def owner_id(node: str | None = None, pid: int | None = None, at: float | None = None) -> str:
+    """This process's owner id; `node`: its node name (default: the host name)."""
+    host = socket.gethostname()
+    return (f"{node or host}@{host}:{os.getpid() if pid is None else pid}:"
             f"{int(time.time() if at is None else at)}")
+
+
+def _parts(owner: str) -> tuple[str | None, str, str]:
+    """(node or None for an old owner id, host, "<pid>:<epoch>")."""
+    head, _, rest = owner.partition(":")
+    node, at, host = head.rpartition("@")
+    return (node if at else None), host, rest
+
+
+def owner_node(owner: str | None) -> str | None:
+    """The node holding a claim (None: nobody, or an owner id without a node)."""
+    return _parts(owner)[0] if owner else None
 
 
 def _boot_time() -> float | None:
@@ -51,7 +68,7 @@ def owner_state(owner: str | None) -> str:
     or not an owner id we can read: the lease decides)."""
     if not owner:
         return "dead"                  # a row nobody holds (left by an old version)
-    host, _, rest = owner.partition(":")
+    _, host, rest = _parts(owner)
     pid_text, _, at_text = rest.partition(":")
     if host != socket.gethostname() or not pid_text.isdigit():
         return "elsewhere"

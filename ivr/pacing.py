@@ -29,6 +29,13 @@ class Pacer:
         if self.channels < 1:
             raise ValueError(f"channels must be >= 1, got {self.channels}")
 
+    def set_cps(self, cps: float) -> None:
+        """A new cap from now on (a node's share of a shared trunk, ivr/nodes.py): the
+        sliding second counts the set-ups already made against it at once."""
+        if not cps > 0:
+            raise ValueError(f"cps must be > 0, got {cps}")
+        self.cps = cps
+
     @property
     def free(self) -> int:
         return max(self.channels - self.live, 0)

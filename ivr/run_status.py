@@ -59,7 +59,8 @@ class StatusWriter:
             "started_at": stats.started_at, "ami_connected": ami.connected,
             "trunks": {lane.trunk.name: {
                 "live": lane.pacer.live, "channels": lane.trunk.channels, "cps": lane.trunk.cps,
-                "failed_in_a_row": lane.failures, "resting_until": lane.resting_until}
+                "failed_in_a_row": lane.failures, "resting_until": lane.resting_until,
+                "shared_cps": lane.trunk.shared_cps, "cps_share": lane.cps_share}
                 for lane in self.lanes},
             "placed": stats.placed, "outcomes": dict(stats.outcomes),
             "missed_calls": stats.missed_calls, "callbacks": stats.callbacks,

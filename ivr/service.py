@@ -5,7 +5,9 @@
   callback requests;
 - crash recovery (ivr/recovery.py): the live attempts of dead processes are closed, at
   start-up and on the loop's periodic sweep;
-- the status writer (ivr/run_status.py): the status dict and its file, every second.
+- the status writer (ivr/run_status.py): the status dict and its file, every second;
+- the node's heartbeat (ivr/node_heartbeat.py): its row of the nodes table, and its share
+  of each trunk shared by the nodes.
 
 SIGTERM drains: no new calls, live ones go on up to the drain deadline, then the process
 exits.
@@ -22,6 +24,7 @@ from ivr.config import Trunk
 from ivr.dial_loop import DialLoop
 from ivr.intake import MissedCallEvents, MissedCallIntake
 from ivr.lanes import Lane
+from ivr.node_heartbeat import NodeHeartbeat
 from ivr.owner import owner_id
 from ivr.recovery import Recovery
 from ivr.run_status import Stats, StatusWriter
@@ -41,7 +44,7 @@ class Dialer:
             raise ValueError("a Dialer needs at least one trunk")
         self.service = service
         self.schedule = schedule
-        self.owner = owner or owner_id()
+        self.owner = owner or owner_id(service.config.node)
         self.clock = clock
         self.stats = Stats(started_at=clock())
         self.lanes = [Lane(t) for t in trunks]
@@ -61,19 +64,29 @@ class Dialer:
             service.config.home / "run" / "status.json", owner=self.owner, stats=self.stats,
             lanes=self.lanes, ami=controller.ami, heartbeat=lambda: self.loop.loop_at,
             clock=clock)
+        self.heartbeat = NodeHeartbeat(
+            service.store, node=service.config.node, owner=self.owner,
+            every=service.config.heartbeat_seconds, lanes=self.lanes, stats=self.stats,
+            clock=clock, woken=self.wake.set)
 
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False,
                   idle_horizon: float = 60.0, drain_seconds: float = DRAIN_SECONDS) -> None:
         """Call until `stop` is set (or, with until_idle, until idle: see DialLoop.run),
-        then drain; the status file is written all along, and removed at the end."""
+        then drain; the status file and the node's heartbeat are written all along; at the
+        end the file is removed and, on a clean exit, the node's row marked stopped."""
+        await self.heartbeat.check_name()           # one process per node name
+        await self.heartbeat.beat()                 # a shared trunk starts with its share
         status = asyncio.create_task(self.status_writer.run())
+        beating = asyncio.create_task(self.heartbeat.run())
         try:
             await self.loop.run(stop, until_idle=until_idle, idle_horizon=idle_horizon,
                                 drain_seconds=drain_seconds)
         finally:
-            status.cancel()
-            await asyncio.gather(status, return_exceptions=True)
+            for task in (status, beating):
+                task.cancel()
+            await asyncio.gather(status, beating, return_exceptions=True)
             self.status_writer.remove()
+        await self.heartbeat.stopped()
 
     async def drain(self, deadline_seconds: float = DRAIN_SECONDS) -> None:
         await self.loop.drain(deadline_seconds)

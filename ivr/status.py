@@ -41,19 +41,20 @@ def today_bounds(now: datetime, tz: str) -> tuple[datetime, datetime]:
 def status_json(status: dict) -> dict:
     """`ivr status --json`: the status with every time (epoch seconds: updated_at,
     started_at, resting_until, an error's at) as RFC 3339 in the programme's zone."""
-    z = zone(status["day"]["timezone"])
+    return times_as_rfc3339(status, status["day"]["timezone"])
 
-    def convert(value, key=None):
-        if isinstance(value, dict):
-            return {k: convert(v, k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [convert(v) for v in value]
-        if (key == "at" or str(key).endswith(("_at", "_until"))) and \
-                isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, z).isoformat(timespec="seconds")
-        return value
 
-    return convert(status)
+def times_as_rfc3339(value, tz: str, key=None):
+    """`value` with every time in it (a key "at" or ending in "_at" or "_until", epoch
+    seconds) as RFC 3339 in zone `tz`."""
+    if isinstance(value, dict):
+        return {k: times_as_rfc3339(v, tz, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [times_as_rfc3339(v, tz) for v in value]
+    if (key == "at" or str(key).endswith(("_at", "_until"))) and \
+            isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, zone(tz)).isoformat(timespec="seconds")
+    return value
 
 
 async def read_status(config: Config, tz: str, now: float) -> dict:

@@ -81,24 +81,34 @@ def run_command(settings, trunks, until_idle, log_level, drain_seconds):
 
 
 @click.command(name="status")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object on stdout (with --nodes: one per node, one a line).")
+@click.option("--nodes", "nodes", is_flag=True,
+              help="Every node (`ivr run`) sharing the database instead: its state (alive, "
+                   "stale, stopped), heartbeat age, live calls per trunk, last error.")
 @pass_settings
-def status_command(settings, as_json):
+def status_command(settings, as_json, nodes):
     """Show what the service is doing: live calls per trunk, waiting work, today's counts.
 
     A health probe too: exits 1 (and says why on standard error) when the service is not
     running, its status is stale (hung), AMI has been disconnected for more than 30 s, the
     dial loop has not turned for 90 s, every trunk rests, or 3 errors came within a minute.
+    With --nodes: exits 1 when a node is stale (no heartbeat for 3 of its intervals: it died
+    or cannot reach the database).
 
     \b
     Example:
       ivr status --json
       ivr status >/dev/null || echo "the IVR needs attention"
+      ivr status --nodes
     """
     from ivr.status import health, read_status, status_json
 
     config = settings.config
     now = time.time()
+    if nodes:
+        _nodes_status(settings, now, as_json)
+        return
     problems = health(config, now)
     try:
         status = asyncio.run(read_status(config, settings.programme.timezone, now))
@@ -121,8 +131,10 @@ def status_command(settings, as_json):
             if t.get("resting_until"):
                 health = (f", RESTING until {clock(t['resting_until'])} after "
                           f"{t['failed_in_a_row']} failed calls in a row")
+            shared = "" if t.get("cps_share") is None else \
+                f" (this node's share of the nodes' {t['shared_cps']:g}: {t['cps_share']:g})"
             click.echo(f"  trunk {name}: {t['live']}/{t['channels']} live calls, "
-                       f"{t['cps']:g} cps{health}")
+                       f"{t['cps']:g} cps{shared}{health}")
         if service.get("backoff_until"):
             click.echo(f"  dial loop: BACKING OFF until {clock(service['backoff_until'])} after "
                        f"{service['errors_in_a_row']} error(s) in a row")
@@ -139,6 +151,35 @@ def status_command(settings, as_json):
     today = status["today"]
     click.echo("today: " + (", ".join(f"{n} {k}" for k, n in sorted(today.items())) or "no calls"))
     _exit_if_unhealthy(problems)
+
+
+def _nodes_status(settings, now: float, as_json: bool) -> None:
+    """`ivr status --nodes`."""
+    from ivr.node_status import read_node_views
+    from ivr.nodes import STALE
+    from ivr.status import times_as_rfc3339
+
+    try:
+        views = asyncio.run(read_node_views(settings.config, now))
+    except (StoreError, OSError) as e:
+        fail(str(e))
+    if not views:
+        say("no node has run yet")
+    for view in views:
+        if as_json:
+            emit_json(times_as_rfc3339(view, settings.programme.timezone))
+            continue
+        calls = ", ".join(f"{t} {n}" for t, n in sorted(view["live_calls"].items())) or "none"
+        line = (f"node {view['node']} on {view['host']} (pid {view['pid']}): {view['state']}, "
+                f"heartbeat {view['heartbeat_age']:.0f} s ago; live calls: {calls}")
+        if view["cps_shares"]:
+            line += "; cps share: " + ", ".join(
+                f"{t} {c:g}" for t, c in sorted(view["cps_shares"].items()))
+        click.echo(line)
+        if view["last_error"]:
+            click.echo(f"  last error at {clock(view['last_error_at'])}: {view['last_error']}")
+    _exit_if_unhealthy([f"node {v['node']} is stale: no heartbeat for "
+                        f"{v['heartbeat_age']:.0f} s" for v in views if v["state"] == STALE])
 
 
 def _say_problems(problems: list[str]) -> None:

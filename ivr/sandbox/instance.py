@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ivr import missed_fallback
+from ivr.config import ConfigError, node_name
 from ivr.sandbox import apt, process, render
 from ivr.sandbox.model import Ports, SandboxError, SandboxStatus
 
@@ -312,12 +313,24 @@ class Sandbox:
             "RTP_START": str(p.rtp_start), "RTP_END": str(p.rtp_end),
             "AGI_PORT": str(p.agi_port), "SIPP_PORT": str(p.sipp_port),
         }
-        values.update({"MISSED_SPOOL": str(self._spool()), "AMI_TEST_USER": AMI_TEST_USER,
+        values.update({"MISSED_SPOOL": str(self._spool()), "NODE": self.node(),
+                       "AMI_TEST_USER": AMI_TEST_USER,
                        "AMI_TEST_SECRET": self._secret("ami-test-secret")})
         render.render_all(dialplan / "sandbox", self.etc, values)
         try:
             missed_fallback.install_wrapper(self.rt / "agi-bin", sys.executable)
         except missed_fallback.FallbackError as e:
+            raise SandboxError(str(e)) from None
+
+    def node(self) -> str:
+        """The node name as `ivr run` reads it (IVR_NODE, ivr.toml [ivr] node, the host
+        name): Asterisk's systemname, the prefix of every Uniqueid."""
+        data = render.read_sections(self.home / "ivr.toml") or {}
+        ivr = data.get("ivr")
+        try:
+            return node_name(os.environ, ivr if isinstance(ivr, dict) else {},
+                             self.home / "ivr.toml")
+        except ConfigError as e:
             raise SandboxError(str(e)) from None
 
     def _spool(self) -> Path:
