@@ -117,6 +117,25 @@ class Config:
     # where Asterisk's missed-call fallback script drops one file per missed call (the
     # dialplan's IVR_MISSED_SPOOL); None: <home>/spool/missed
     missed_spool: Path | None = None
+    # `[ivr] database = "postgresql://..."` (or IVR_DATABASE): the PostgreSQL store, shared
+    # by several nodes; None: the SQLite file `database`
+    database_url: str | None = None
+    # the erasure key file (ivr/adapters/erasure.py); None: <database>.key beside SQLite's
+    # file, <home>/erasure.key with PostgreSQL (every node needs the same file)
+    erasure_key: Path | None = None
+
+    @property
+    def store_address(self) -> Path | str:
+        """What Store.open takes: the PostgreSQL connection string, or the SQLite file."""
+        return self.database_url or self.database
+
+    @property
+    def database_name(self) -> str:
+        """The database as people read it (a PostgreSQL password masked)."""
+        if self.database_url:
+            from ivr.adapters.pg_sql import masked
+            return masked(self.database_url)
+        return str(self.database)
 
     @property
     def spool(self) -> Path:
@@ -180,7 +199,8 @@ def _get(section: dict, key: str, kind: type, default, where: str):
 
 _KNOWN = {"ivr", "ami", "agi", "trunk", "metrics", "privacy"}
 _KEYS = {
-    "ivr": {"database", "sounds", "programme", "call_centre", "database_group_writable",
+    "ivr": {"database", "erasure_key", "sounds", "programme", "call_centre",
+            "database_group_writable",
             "missed_spool"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port", "max_connections"},
@@ -240,7 +260,11 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         if trunk.rest_after < 0 or not trunk.rest_seconds > 0:
             raise ConfigError(f"{where}: rest_after must be >= 0 and rest_seconds > 0")
         trunks.append(trunk)
-    database = Path(env.get("IVR_DATABASE") or _get(ivr, "database", str, "ivr.db", "ivr"))
+    address = env.get("IVR_DATABASE") or _get(ivr, "database", str, "ivr.db", "ivr")
+    url = address if address.startswith(("postgresql://", "postgres://")) else None
+    database = Path("ivr.db" if url else address)
+    key = env.get("IVR_ERASURE_KEY") or _get(ivr, "erasure_key", str, "", "ivr")
+    erasure_key = (Path(key) if key else Path("erasure.key")) if (key or url) else None
     sounds = Path(env.get("IVR_SOUNDS") or _get(ivr, "sounds", str, "sounds", "ivr"))
     spool = Path(env.get("IVR_MISSED_SPOOL")
                  or _get(ivr, "missed_spool", str, "spool/missed", "ivr"))
@@ -259,6 +283,9 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         privacy=privacy_settings(data.get("privacy", {}), path),
         source=path,
         missed_spool=spool if spool.is_absolute() else home / spool,
+        database_url=url,
+        erasure_key=None if erasure_key is None else
+        erasure_key if erasure_key.is_absolute() else home / erasure_key,
     )
     if trunks:
         cfg = replace(cfg, trunks=tuple(trunks))

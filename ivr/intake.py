@@ -17,7 +17,6 @@ import asyncio
 import errno
 import logging
 import os
-import sqlite3
 import stat
 import time
 from datetime import datetime, timezone
@@ -27,7 +26,7 @@ from typing import Callable, Mapping
 from ivr import constants as C
 from ivr import missed_spool
 from ivr.adapters import missed_calls, subscribers
-from ivr.adapters.store import Store
+from ivr.adapters.store import DB_ERRORS, Store
 from ivr.errors import Unavailable
 from ivr.phone import Phone, mask
 from ivr.protocol.ami import UserEvent
@@ -114,7 +113,7 @@ class MissedCallIntake:
                 async with self.store.transaction():
                     if await self._handle(row_id):
                         self.woken()
-        except sqlite3.Error as e:
+        except DB_ERRORS as e:
             log.warning("missed calls not handled yet: %s (tried again at the next sweep)", e)
         return done
 
@@ -136,7 +135,7 @@ class MissedCallIntake:
             async with self.store.transaction():
                 row_id = await missed_calls.insert(self.store, call)
                 woke = await self._handle(row_id)
-        except sqlite3.Error as e:
+        except DB_ERRORS as e:
             log.warning("missed call %s stays in the spool: the database write failed (%s); "
                         "tried again at the next sweep", call.uniqueid, e)
             return False

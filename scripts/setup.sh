@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the project needs on a fresh Debian machine, idempotently:
 #   1. host tools from Debian (sipp is the package sip-tester; espeak-ng; sox; ffmpeg, which
-#      pydub needs to read MP3/OGG/M4A recordings),
+#      pydub needs to read MP3/OGG/M4A recordings; postgresql, whose server programs the tests
+#      run as a private cluster: ivr/sandbox/postgres.py),
 #   2. a project-local virtual environment (.venv) with the project and its test tools
 #      (pytest and the linters `make test` runs first: ruff, mypy),
 #   3. the sandbox Asterisk's files (Debian's sid build, unpacked under var/; no host libc change).
@@ -14,7 +15,7 @@ elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 
 t=$(date +%s.%N)
 need=()
-for p in sip-tester espeak-ng sox ffmpeg; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in sip-tester espeak-ng sox ffmpeg postgresql; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 "$PY" -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -29,7 +30,7 @@ echo "[setup] host packages (apt)      $(elapsed "$t") s" >&2
 
 t=$(date +%s.%N)
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-if ! .venv/bin/python -c 'import ivr, cli, pytest, pytest_asyncio, hypothesis, mypy' 2>/dev/null \
+if ! .venv/bin/python -c 'import ivr, cli, pytest, pytest_asyncio, hypothesis, mypy, psycopg, psycopg_pool' 2>/dev/null \
    || [ ! -x .venv/bin/ruff ] \
    || [ pyproject.toml -nt .venv/.installed ]; then
   .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' 2>&1 \

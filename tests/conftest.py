@@ -6,6 +6,7 @@ go green without telephony. It prints the Asterisk version the run is against.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import wave
@@ -41,6 +42,30 @@ def sandbox(request):
     yield box
     if not was_running:
         box.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(request):
+    """A private PostgreSQL cluster for the session (ivr/sandbox/postgres.py: initdb in a
+    temporary directory, a Unix socket only), removed at the end. FAILS, never skips, when it
+    cannot start: the PostgreSQL store must not go untested."""
+    from ivr.sandbox.postgres import Cluster, PostgresError
+
+    try:
+        cluster = Cluster.start()
+    except PostgresError as e:
+        pytest.fail(f"the private PostgreSQL could not be started: {e}", pytrace=False)
+    yield cluster
+    cluster.remove()
+
+
+_DATABASES = itertools.count(1)
+
+
+@pytest.fixture
+def pg_dsn(pg_cluster) -> str:
+    """A new empty database in the private cluster, for one test."""
+    return pg_cluster.create_database(f"t{os.getpid()}_{next(_DATABASES)}")
 
 
 def _tone(path: Path, seconds: float, freq: int) -> None:

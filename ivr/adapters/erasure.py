@@ -6,7 +6,8 @@ status, enrolment time; her calls: times, message, outcome, how much she heard; 
 calls and callbacks: times) and removes what says who she is: phone, name, dates, partner,
 health worker, consent date, channel names, the keys she pressed, her messages' due dates,
 the details of her history. With SQLite's secure_delete on, the old bytes are overwritten,
-and the WAL is checkpointed so no copy stays in it.
+and the WAL is checkpointed so no copy stays in it. PostgreSQL keeps the old row versions
+until VACUUM reuses their space (autovacuum does it; `VACUUM` at once if it must be now).
 """
 from __future__ import annotations
 
@@ -29,8 +30,12 @@ KEY_BYTES = 32
 
 
 def key_path(store: Store) -> Path:
-    """The erasure key of this database: <database>.key, 0600, beside it."""
-    return store.path.with_name(store.path.name + ".key")
+    """The erasure key of this database: <database>.key, 0600, beside it (SQLite), or the
+    file `[ivr] erasure_key` names (PostgreSQL: every node must have the same)."""
+    if store.key_file is None:
+        raise SchedulerError("no erasure key file is set for this database: set "
+                             "`[ivr] erasure_key` (the same file on every node)")
+    return store.key_file
 
 
 @overload
@@ -105,7 +110,9 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
     """Remove her personal data from every table, in one transaction (with `before` run
     first inside it: the opt-out of a woman still enrolled). She must have left the
     programme. Returns what was done (counts)."""
-    await store.execute("PRAGMA secure_delete = ON")
+    sqlite = store.dialect == "sqlite"
+    if sqlite:
+        await store.execute("PRAGMA secure_delete = ON")
     try:
         async with store.transaction():
             if before is not None:
@@ -132,7 +139,8 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
             if status == "opted_out" and phone:
                 key = await erasure_key(store, create=True)
                 await store.execute(
-                    "INSERT OR REPLACE INTO erased_numbers (hash, erased_at) VALUES (?, ?)",
+                    "INSERT INTO erased_numbers (hash, erased_at) VALUES (?, ?) "
+                    "ON CONFLICT (hash) DO UPDATE SET erased_at = excluded.erased_at",
                     (number_hash(key, phone), epoch(now)))
                 kept = True
             marks = ",".join("?" * len(phones)) or "NULL"
@@ -160,10 +168,12 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
             await audit(store, actor=actor, action="erase", at=now, subscriber_id=sub_id,
                         detail=done)
     finally:
-        await store.execute("PRAGMA secure_delete = OFF")
-    # the old pages also sit in the WAL until a checkpoint: copy them back and truncate it
-    # (a reader holding an old snapshot may keep part of it until its next checkpoint)
-    await store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if sqlite:
+            await store.execute("PRAGMA secure_delete = OFF")
+    if sqlite:
+        # the old pages also sit in the WAL until a checkpoint: copy them back and truncate
+        # it (a reader holding an old snapshot may keep part of it until its next checkpoint)
+        await store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return done
 
 

@@ -117,10 +117,10 @@ async def apply_plans(store: Store, plans: list[WomanPlan], now: datetime) -> No
 
 
 async def _by_ids(store: Store, sql: str, params: tuple, ids: list[int]) -> None:
-    """One statement per 10,000 ids (json_each: no limit on bound variables)."""
+    """One statement per 10,000 ids (Store.ids_in: no limit on bound variables)."""
     for i in range(0, len(ids), 10_000):
-        await store.execute(sql.format(ids="(SELECT value FROM json_each(?))"),
-                            (*params, json.dumps(ids[i:i + 10_000])))
+        fragment, param = store.ids_in(ids[i:i + 10_000])
+        await store.execute(sql.format(ids=fragment), (*params, param))
 
 
 async def insert_women(store: Store, programme: Programme, rows: list, subs: list[Subscriber],

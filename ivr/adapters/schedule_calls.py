@@ -32,6 +32,7 @@ _CLAIM_DELIVERIES = (
     "AND s.status = 'active' AND NOT EXISTS (SELECT 1 FROM attempts a "
     "WHERE a.subscriber_id = d.subscriber_id AND a.outcome IS NULL) "
     "ORDER BY d.next_attempt_at, d.id LIMIT ?")
+# a claim of PostgreSQL skips the rows another node's claim holds (Store.skip_locked)
 
 
 class Calls:
@@ -55,8 +56,8 @@ class Calls:
                     f"SELECT {_CALLBACK_COLUMNS} FROM callback_requests c "
                     "WHERE status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS ("
                     " SELECT 1 FROM attempts a WHERE a.subscriber_id = c.subscriber_id"
-                    " AND a.outcome IS NULL) ORDER BY next_attempt_at, id LIMIT ?",
-                    (epoch(now), want))
+                    " AND a.outcome IS NULL) ORDER BY next_attempt_at, id LIMIT ?"
+                    + self.store.skip_locked("c"), (epoch(now), want))
                 for row in rows:
                     attempt = await self._claim_callback(_callback(row), now, owner)
                     if attempt is not None:
@@ -65,7 +66,8 @@ class Calls:
                     break
             while len(out) < limit:
                 want = limit - len(out)
-                rows = await self.store.fetchall(_CLAIM_DELIVERIES, (epoch(now), want))
+                rows = await self.store.fetchall(
+                    _CLAIM_DELIVERIES + self.store.skip_locked("d, s"), (epoch(now), want))
                 claimed, more_to_move = await self._claim_deliveries(rows, now, owner)
                 out += claimed
                 if len(rows) < want or more_to_move:
@@ -100,9 +102,9 @@ class Calls:
                 claims.append(row)
         if not claims:
             return [], more
-        base = (await self.store.fetchall("SELECT COALESCE(MAX(id), 0) FROM attempts"))[0][0]
+        ids = await self.store.new_ids("attempts", len(claims))
         out = []
-        for i, r in enumerate(claims, start=base + 1):
+        for i, r in zip(ids, claims, strict=True):
             a = rules.new_attempt(self.programme, AttemptKind.SCHEDULED, r["message_key"],
                                   r["attempts"] + 1, now, owner, subscriber_id=r["subscriber_id"],
                                   phone=r["phone"], language=r["language"], delivery_id=r["id"])
@@ -217,12 +219,15 @@ class Calls:
         rows = await self.store.fetchall(
             "SELECT id FROM attempts WHERE outcome IS NULL AND acquired_until <= ? ORDER BY id",
             (epoch(now),))
+        closed = []
         for row in rows:
             async with self.store.transaction():
                 a = await live_attempt(self.store, row["id"])
-                if a is not None:                      # else released meanwhile by its owner
+                # else released meanwhile by its owner, or its lease renewed
+                if a is not None and a.acquired_until is not None and a.acquired_until <= now:
                     await self._release(a, rules.reaped(a.answered_at is not None), None, now)
-        return [r["id"] for r in rows]
+                    closed.append(a.id)
+        return closed
 
     async def missed_call(self, sub_id: int, now: datetime) -> CallbackRequest | None:
         """Her missed call: a new callback request, or None when it merges with a recent one
@@ -236,8 +241,8 @@ class Calls:
                                           _callback(last[0]) if last else None, now)
             if cb is None:
                 return None
-            cur = await self.store.execute(
+            rows = await self.store.fetchall(
                 "INSERT INTO callback_requests (subscriber_id, requested_at, status, "
-                "next_attempt_at) VALUES (?, ?, 'pending', ?)",
+                "next_attempt_at) VALUES (?, ?, 'pending', ?) RETURNING id",
                 (sub_id, epoch(cb.requested_at), epoch(cb.next_attempt_at)))
-            return replace(cb, id=cur.lastrowid or 0)
+            return replace(cb, id=int(rows[0][0]))

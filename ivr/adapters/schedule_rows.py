@@ -55,8 +55,9 @@ def _callback(row: Any) -> CallbackRequest:
 
 
 async def her_record(store: Store, sub_id: int) -> Subscriber:
-    rows = await store.fetchall(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?",
-                                (sub_id,))
+    rows = await store.fetchall(
+        f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?{store.for_update}",
+        (sub_id,))
     if not rows:
         raise SchedulerError(f"no woman with id {sub_id}")
     return _subscriber(rows[0])
@@ -70,8 +71,9 @@ async def her_deliveries(store: Store, sub_id: int) -> list[Delivery]:
 
 
 async def live_attempt(store: Store, attempt_id: int) -> Attempt | None:
-    rows = await store.fetchall(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?",
-                                (attempt_id,))
+    rows = await store.fetchall(
+        f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?{store.for_update}",
+        (attempt_id,))
     return _attempt(rows[0]) if rows and rows[0]["outcome"] is None else None
 
 
@@ -124,14 +126,14 @@ async def apply(store: Store, programme: Programme, sub: Subscriber | None, c: C
              u.heard_share, u.acquired_by, epoch(u.acquired_until), slot, u.id))
     a = c.claimed
     if a is not None:
-        cur = await store.execute(
+        rows = await store.fetchall(
             "INSERT INTO attempts (delivery_id, callback_id, subscriber_id, number, kind, phone, "
             "language, message_key, created_at, acquired_by, acquired_until) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (a.delivery_id, a.callback_id, a.subscriber_id, a.number, a.kind.value, a.phone,
              a.language, a.message_key, epoch(a.claimed_at), a.acquired_by,
              epoch(a.acquired_until)))
-        a.id = cur.lastrowid or 0
+        a.id = int(rows[0][0])
     if c.ended is not None:
         await store.execute(
             "UPDATE attempts SET outcome = ?, heard_share = ?, ended_at = ?, acquired_by = NULL, "

@@ -82,7 +82,7 @@ class ScheduleStore:
             "  CROSS JOIN subscribers s ON s.id = d.subscriber_id"
             "  WHERE d.status = 'pending' AND d.next_attempt_at IS NOT NULL AND s.status = 'active'"
             "  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = d.subscriber_id"
-            "  AND a.outcome IS NULL) ORDER BY d.next_attempt_at LIMIT 1))"))[0][0]
+            "  AND a.outcome IS NULL) ORDER BY d.next_attempt_at LIMIT 1)) AS due"))[0][0]
         return instant(row)
 
     # ------------------------------------------------------------------ planning

@@ -116,14 +116,14 @@ class Women:
                                  f"after her opt-out ({gone[1]})")
         if gone:
             await forget_erased(self.store, sub.phone)
-        cur = await self.store.execute(
+        rows = await self.store.fetchall(
             "INSERT INTO subscribers (phone, name, language, slot, timezone, programme, track, lmp,"
             " edd, child_dob, partner, health_worker, consent_date, status, enrolled_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (sub.phone, e.name, sub.language, sub.slot, sub.timezone, self.programme.name,
              sub.track.value, _iso(sub.lmp), _iso(sub.edd), _iso(sub.child_dob), e.partner,
              e.health_worker, _iso(e.consent_date), sub.status.value, epoch(now), epoch(now)))
-        sub = replace(sub, id=cur.lastrowid or 0)
+        sub = replace(sub, id=int(rows[0][0]))
         await audit(self.store, actor=actor, action="enrol", at=now, subscriber_id=sub.id,
                     detail={"language": sub.language, "slot": sub.slot, "track": sub.track.value,
                             "partner": e.partner,

@@ -6,6 +6,7 @@ SQLite creates with the same mode) is 0600 in a 0700 directory.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sqlite3
@@ -17,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 import aiosqlite
+import psycopg
 
 from ivr.adapters import backup as backups
 from ivr.errors import Unavailable
@@ -30,6 +32,10 @@ BUSY_TIMEOUT_MS = 30_000
 # True inside Store.transaction() for the task that opened it: its statements join the
 # transaction; every other task's statements wait for it (one connection is shared).
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("ivr_store_in_transaction", default=False)
+
+
+# what a statement of either store may raise
+DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 
 
 class StoreError(Unavailable):
@@ -125,31 +131,44 @@ def _private_file(path: Path, group_writable: bool) -> None:
 
 
 class Store:
-    """One connection (aiosqlite runs it in its own thread). Open with `await Store.open(path)`."""
+    """The SQLite store: one connection (aiosqlite runs it in its own thread). Open with
+    `await Store.open(path)`; a PostgreSQL connection string opens the PostgreSQL store
+    (ivr/adapters/pg_store.py, a subclass that runs the same statements).
 
-    def __init__(self, db: aiosqlite.Connection, path: Path):
+    What differs between the two is said by: `dialect`; `for_update` (appended to a read of
+    a row the transaction then changes); `skip_locked(tables)` (appended to a claim's read);
+    `new_ids(table, n)`; `ids_in(ids)`. On SQLite the one writer makes the first two empty."""
+    dialect = "sqlite"
+    for_update = ""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, key_file: Path | None = None):
         self._db = db
         self.path = path
         self._lock = asyncio.Lock()
         self.migration_backup: Path | None = None    # taken before the last migration
+        # the erasure key file (ivr.adapters.erasure): <database>.key unless configured
+        self.key_file: Path | None = key_file or path.with_name(path.name + ".key")
 
     @classmethod
     async def open(cls, path: Path | str, *, group_writable: bool = False,
-                   read_only: bool = False) -> "Store":
+                   read_only: bool = False, key_file: Path | None = None) -> "Store":
         """Open (creating and migrating) the database. group_writable: 0660 in a 0770
         directory, for a deployment where Asterisk's fallback script (same group) writes it.
         read_only: open it as it is (sqlite mode=ro: never created, migrated nor written),
         refused when it needs a migration."""
+        if str(path).startswith(("postgresql://", "postgres://")):
+            from ivr.adapters.pg_store import PgStore
+            return await PgStore.open(path, read_only=read_only, key_file=key_file)
         path = Path(path)
         if read_only:
-            return await cls._open_read_only(path)
+            return await cls._open_read_only(path, key_file)
         try:
             _private_file(path, group_writable)
             db = await aiosqlite.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open the database {path}: {e}") from None
         db.row_factory = sqlite3.Row
-        store = cls(db, path)
+        store = cls(db, path, key_file)
         try:
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = await (await db.execute("PRAGMA journal_mode = WAL")).fetchone()
@@ -164,7 +183,7 @@ class Store:
         return store
 
     @classmethod
-    async def _open_read_only(cls, path: Path) -> "Store":
+    async def _open_read_only(cls, path: Path, key_file: Path | None = None) -> "Store":
         if not path.is_file():
             raise StoreError(f"no database at {path} yet (`ivr run`, `ivr enrol` or "
                              "`ivr db migrate` create it)")
@@ -195,7 +214,7 @@ class Store:
         except BaseException:
             await db.close()
             raise
-        return cls(db, path)
+        return cls(db, path, key_file)
 
     async def close(self) -> None:
         await self._db.close()
@@ -251,16 +270,30 @@ class Store:
             applied.append(m.version)
         return applied
 
+    @staticmethod
+    def skip_locked(tables: str) -> str:
+        return ""
+
+    async def new_ids(self, table: str, n: int) -> list[int]:
+        """n ids for new rows of `table` (call inside a transaction)."""
+        top = (await self.fetchall(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))[0][0]
+        return list(range(top + 1, top + 1 + n))
+
+    def ids_in(self, ids) -> tuple[str, object]:
+        """`col IN <sql>` for a list of ids of any length: the SQL and its one parameter."""
+        return "(SELECT value FROM json_each(?))", json.dumps(list(ids))
+
     # ------------------------------------------------------------------ attempts
     async def create_attempt(self, new: NewAttempt, now: float, owner: str | None = None) -> int:
         """A live attempt row; `owner` (ivr.owner) is the process placing it, so that a
         restarted service can tell a call still being placed from one left by a dead process."""
-        cur = await self.execute(
+        rows = await self.fetchall(
             "INSERT INTO attempts (delivery_id, subscriber_id, number, kind, phone, language, "
-            "message_key, trunk, created_at, acquired_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "message_key, trunk, created_at, acquired_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
             (new.delivery_id, new.subscriber_id, new.number, new.kind, new.phone, new.language,
              new.message_key, new.trunk, now, owner))
-        return cur.lastrowid
+        return int(rows[0][0])
 
     async def attempt_started(self, attempt_id: int, at: float, uniqueid: str,
                               trunk: str) -> None:
@@ -276,10 +309,10 @@ class Store:
     async def add_to_call_centre_list(self, subscriber_id: int, attempt_id: int | None,
                                       reason: str, at: float) -> int:
         """She must be called by a health worker (migration 004, call_centre_list)."""
-        cur = await self.execute(
+        rows = await self.fetchall(
             "INSERT INTO call_centre_list (subscriber_id, attempt_id, reason, added_at) "
-            "VALUES (?, ?, ?, ?)", (subscriber_id, attempt_id, reason, at))
-        return cur.lastrowid
+            "VALUES (?, ?, ?, ?) RETURNING id", (subscriber_id, attempt_id, reason, at))
+        return int(rows[0][0])
 
     async def attempt_ended(self, attempt_id: int, *, at: float, outcome: Outcome,
                             heard_share: float | None = None) -> bool:
@@ -350,10 +383,28 @@ class Store:
             return await (await self._db.execute(sql, params)).fetchall()
 
 
+class _RollBack(Exception):
+    pass
+
+
+async def in_rolled_back_transaction(store: Store, work):
+    """What `work` (a coroutine) returns, with every change it made rolled back: a plan
+    previewed on the live database leaves nothing behind."""
+    result = None
+    try:
+        async with store.transaction():
+            result = await work
+            raise _RollBack
+    except _RollBack:
+        pass
+    return result
+
+
 async def open_store(config, *, read_only: bool = False) -> Store:
     """The configured database (ivr.config.Config); read_only: see Store.open."""
-    return await Store.open(config.database, group_writable=config.database_group_writable,
-                            read_only=read_only)
+    return await Store.open(config.store_address,
+                            group_writable=config.database_group_writable,
+                            read_only=read_only, key_file=config.erasure_key)
 
 
 def _statements(sql: str) -> list[str]:

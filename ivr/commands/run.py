@@ -70,7 +70,9 @@ def run_command(settings, trunks, until_idle, log_level, drain_seconds):
             return dialer.status()
 
     try:
-        with RunLock(config.database):
+        # one `ivr run` per SQLite database; on PostgreSQL one per node's home (several
+        # nodes share the database)
+        with RunLock(config.home / "node" if config.database_url else config.database):
             final = asyncio.run(go())
     except OSError as e:
         fail(str(e))                                    # an error in the journal too

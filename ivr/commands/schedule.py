@@ -35,7 +35,7 @@ def preview_cmd(settings, day, summary, as_json, reveal):
       ivr schedule preview --date 25/11/2026
       ivr schedule preview --summary
     """
-    from ivr.adapters.store import open_store
+    from ivr.adapters.store import in_rolled_back_transaction, open_store
     from ivr.operators.preview import preview, snapshot
     from ivr.operators.session import audit_reveal, open_schedule, run, utc_now
     from ivr.operators.text import table
@@ -56,10 +56,20 @@ def preview_cmd(settings, day, summary, as_json, reveal):
         async with open_schedule(replace(config, database=copy), programme) as sched:
             return await preview(sched, day, now, reveal=reveal)
 
-    if not config.database.exists():
-        fail(f"no database at {config.database} yet: enrol women first (ivr enrol, ivr import)")
-    with snapshot(config.database) as copy:
-        calls = run(go(copy))
+    async def rolled_back():
+        # PostgreSQL: the day is planned inside one transaction that is then rolled back
+        async with open_schedule(config, programme) as sched:
+            return await in_rolled_back_transaction(
+                sched.store, preview(sched, day, now, reveal=reveal))
+
+    if config.database_url:
+        calls = run(rolled_back())
+    else:
+        if not config.database.exists():
+            fail(f"no database at {config.database} yet: enrol women first (ivr enrol, "
+                 "ivr import)")
+        with snapshot(config.database) as copy:
+            calls = run(go(copy))
     if reveal:
         audit_reveal(config, "schedule preview", [c.woman for c in calls])
     if as_json:

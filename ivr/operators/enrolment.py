@@ -8,7 +8,6 @@ it, so a file goes in whole or not at all, and two imports cannot race on one ph
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
@@ -17,8 +16,12 @@ from ivr.adapters import records
 from ivr.adapters.columns import instant
 from ivr.adapters.erasure import erased_numbers
 from ivr.adapters.schedule_store import ScheduleStore
+from ivr.adapters.store import DB_ERRORS
 from ivr.operators.imports import ImportPlan, Problem, Row
 from scheduler.model import SchedulerError, Subscriber
+
+# a row refused by the rules or by the database (either store)
+_REFUSED: tuple[type[Exception], ...] = (SchedulerError, *DB_ERRORS)
 
 CHUNK = 500
 
@@ -83,7 +86,7 @@ async def run_import(sched: ScheduleStore, plan: ImportPlan, now: datetime, *, a
                 try:
                     result.enrolled += await sched.enrol_many(
                         [r.enrolment for r in part], now, actor=actor)
-                except (SchedulerError, sqlite3.Error) as e:
+                except _REFUSED as e:
                     m = re.match(r"row (\d+): (.*)", str(e), re.S)
                     if m and int(m.group(1)) <= len(part):
                         line = part[int(m.group(1)) - 1].line

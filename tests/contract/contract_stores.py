@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
@@ -21,7 +21,7 @@ from scheduler.store import Schedule
 
 ACTOR = "contract"
 TIMEOUT = 30.0          # every await on a store is bounded
-STORES = ("memory", "sqlite")
+STORES = ("memory", "sqlite", "postgres")
 
 
 class Face:
@@ -58,14 +58,17 @@ class MemoryFace(Face):
 
 
 class SqliteFace(Face):
-    def __init__(self, programme: Programme, path: Path):
+    """SQLite (a file path) or PostgreSQL (a connection string): the same SQL store."""
+
+    def __init__(self, programme: Programme, path: Path | str, key_file: Path | None = None):
         self.programme = programme
         self.path = path
+        self.key_file = key_file
         self.store: Store | None = None
 
     async def open(self) -> "SqliteFace":
         async with asyncio.timeout(TIMEOUT):
-            self.store = await Store.open(self.path)
+            self.store = await Store.open(self.path, key_file=self.key_file)
         self.schedule = self.sched = ScheduleStore(self.store, self.programme)
         return self
 
@@ -80,7 +83,11 @@ class SqliteFace(Face):
         await self.open()
 
 
-async def open_face(kind: str, programme: Programme, tmp_path: Path) -> Face:
+async def open_face(kind: str, programme: Programme, tmp_path: Path,
+                    new_pg_database: Callable[[], str] | None = None) -> Face:
     if kind == "memory":
         return MemoryFace(programme)
+    if kind == "postgres":
+        assert new_pg_database is not None
+        return await SqliteFace(programme, new_pg_database(), tmp_path / "pg.key").open()
     return await SqliteFace(programme, tmp_path / "contract.db").open()

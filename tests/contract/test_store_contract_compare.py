@@ -44,17 +44,20 @@ async def scenario(face):
     return claims, events, rows, await face.live_attempts(), await face.next_wake()
 
 
-async def test_both_stores_make_the_same_calls_and_keep_the_same_rows(both):
-    memory, sqlite = both
+async def test_every_store_makes_the_same_calls_and_keeps_the_same_rows_postgres_too(both):
+    memory, *others = both
     m = await scenario(memory)
-    s = await scenario(sqlite)
-    m_claims, s_claims = m[0], s[0]
+    m_claims = m[0]
     assert len(m_claims) > 200
     assert {c.kind for c in m_claims} == {"scheduled", "callback"}
-    for i, (a, b) in enumerate(zip(m_claims, s_claims, strict=True)):
-        assert a == b, f"claim {i} differs"
-    assert len(m_claims) == len(s_claims)
-    assert m[1] == s[1]                                  # the changes to the women
-    for a, b in zip(m[2], s[2], strict=True):
-        assert a == b
-    assert m[3:] == s[3:]
+    assert len(others) == 2                              # SQLite and PostgreSQL
+    for other in others:
+        s = await scenario(other)
+        s_claims = s[0]
+        for i, (a, b) in enumerate(zip(m_claims, s_claims, strict=True)):
+            assert a == b, f"claim {i} differs"
+        assert len(m_claims) == len(s_claims)
+        assert m[1] == s[1]                              # the changes to the women
+        for a, b in zip(m[2], s[2], strict=True):
+            assert a == b
+        assert m[3:] == s[3:]

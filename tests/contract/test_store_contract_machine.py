@@ -3,9 +3,13 @@ both stores in lockstep: MemoryStore and ScheduleStore on a temp SQLite file get
 enrolments, changes, time jumps, calls, outcomes and crashes, and must answer alike at every
 step (the same claims, the same rows). The invariants are checked on the SQLite rows.
 
+test_lockstep_machine_postgres runs the same machine with a third store in lockstep, the
+PostgreSQL store on the private cluster (its tables emptied before each example).
+
 A crash: MemoryStore's rows are saved and reloaded; the SQLite connection is closed and the
-same file opened again. The worker's calls in progress are lost either way; their leases
-run out and reap() closes them, and every owed message is attempted again.
+same file opened again (PostgreSQL: its pool closed and opened again). The worker's calls
+in progress are lost either way; their leases run out and reap() closes them, and every owed
+message is attempted again.
 """
 import asyncio
 import shutil
@@ -16,7 +20,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from hypothesis import settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
 
 from contract_drive import utc
 from contract_stores import MemoryFace, SqliteFace
@@ -42,19 +47,29 @@ def _closed(cb):
 
 
 class LockstepMachine(RuleBasedStateMachine):
+    PG_DSN: str | None = None           # set: PostgreSQL runs in lockstep too
+
     @initialize(start=st.sampled_from(STARTS))
     def setup(self, start):
         self.loop = asyncio.new_event_loop()
         self.dir = Path(tempfile.mkdtemp(prefix="ivr-contract-"))
         self.mem = MemoryFace(PROGRAMME)
         self.sql = self.run(SqliteFace(PROGRAMME, self.dir / "ivr.db").open())
+        self.sqls = [self.sql]
+        if self.PG_DSN is not None:
+            pg = self.run(SqliteFace(PROGRAMME, self.PG_DSN, self.dir / "pg.key").open())
+            self.sqls.append(pg)
+            self.run(pg.store.execute(
+                "TRUNCATE subscribers, deliveries, attempts, callback_requests, missed_calls, "
+                "audit, call_centre_list, erased_numbers RESTART IDENTITY CASCADE"))
         self.now = start
         self.worker: set[int] = set()
         self.owner, self.crashes, self.women = "worker-0", 0, 0
 
     def teardown(self):
         if hasattr(self, "loop"):
-            self.run(self.sql.close())
+            for face in self.sqls:
+                self.run(face.close())
             self.loop.close()
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -64,12 +79,13 @@ class LockstepMachine(RuleBasedStateMachine):
     def both(self, method, *args):
         """Call one operation on both stores; they must agree (or both refuse)."""
         results = []
-        for face in (self.mem, self.sql):
+        for face in (self.mem, *self.sqls):
             try:
                 results.append(("ok", self.run(getattr(face, method)(*args))))
             except SchedulerError:
                 results.append(("refused", None))
-        assert results[0] == results[1], f"{method}{args}: {results[0]} != {results[1]}"
+        for other in results[1:]:
+            assert results[0] == other, f"{method}{args}: {results[0]} != {other}"
         return results[1][1]
 
     # ---- women -------------------------------------------------------------------------------
@@ -129,6 +145,8 @@ class LockstepMachine(RuleBasedStateMachine):
         may wake earlier for nothing, never later."""
         m, s = self.run(self.mem.next_wake()), self.run(self.sql.next_wake())
         assert s is None or (m is not None and m <= s)
+        for other in self.sqls[1:]:
+            assert self.run(other.next_wake()) == s
         return s
 
     def tick(self, now):
@@ -159,7 +177,8 @@ class LockstepMachine(RuleBasedStateMachine):
     def crash_and_restart(self):
         before = self.rows()
         self.run(self.mem.restart())
-        self.run(self.sql.restart())
+        for face in self.sqls:
+            self.run(face.restart())
         assert self.rows() == before                   # nothing lost
         self.worker.clear()                            # the calls in progress are lost
         self.crashes += 1
@@ -171,14 +190,15 @@ class LockstepMachine(RuleBasedStateMachine):
                 [(self.run(f.subscriber(i)), self.run(f.deliveries_of(i)),
                   [_closed(c) for c in self.run(f.callbacks_of(i))])
                  for i in range(1, self.women + 1)]
-                for f in (self.mem, self.sql)]
+                for f in (self.mem, *self.sqls)]
 
     @invariant()
-    def same_rows_in_both_stores(self):
+    def same_rows_in_every_store(self):
         if hasattr(self, "loop"):
-            m, s = self.rows()
-            for a, b in zip(m, s, strict=True):
-                assert a == b
+            m, *others = self.rows()
+            for s in others:
+                for a, b in zip(m, s, strict=True):
+                    assert a == b
 
     @invariant()
     def sqlite_rows_keep_the_invariants(self):
@@ -205,3 +225,11 @@ class LockstepMachine(RuleBasedStateMachine):
 LockstepMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=40,
                                              deadline=None)
 test_lockstep_machine = LockstepMachine.TestCase
+
+
+def test_lockstep_machine_postgres(pg_cluster):
+    """Memory, SQLite and PostgreSQL in lockstep (fewer examples: each costs more)."""
+    class WithPostgres(LockstepMachine):
+        PG_DSN = pg_cluster.create_database("lockstep")
+    run_state_machine_as_test(WithPostgres, settings=settings(
+        max_examples=40, stateful_step_count=40, deadline=None))
