@@ -58,11 +58,12 @@ class Trunk:
 
 
 def node_config(node: str, box: Sandbox, database: str, sounds: Path, programme: Path,
-                trunk: Trunk) -> str:
+                trunk: Trunk, erasure_key: Path) -> str:
     secret = (box.root / "ami-secret").read_text().strip()
     return f"""# node {node} of a test cluster (tests/nodes/harness.py)
 [ivr]
 database = "{database}"
+erasure_key = "{erasure_key}"
 sounds = "{sounds}"
 programme = "{programme}"
 [ami]
@@ -162,8 +163,9 @@ def _ports(count: int) -> list[dict[str, int]]:
 class Cluster:
     def __init__(self, base: Path, sandbox: Sandbox, sounds: Path, programme: Path,
                  databases: Sequence[str | None], trunk: Trunk = Trunk()):
-        """One node per entry of `databases`: a path or URL the node uses, or None for the
-        node's own <home>/ivr.db (its schema created when its Asterisk starts)."""
+        """One node per entry of `databases`: a path or URL the node uses (several nodes may
+        share one), or None for the node's own <home>/ivr.db (its schema created when its
+        Asterisk starts)."""
         self.base = base
         self.nodes: list[Node] = []
         self._shared = sandbox
@@ -189,7 +191,9 @@ class Cluster:
             await asyncio.gather(*(asyncio.to_thread(n.box.start) for n in self.nodes))
             for n in self.nodes:
                 (n.home / "ivr.toml").write_text(node_config(
-                    n.name, n.box, n.database, n.home / "sounds", self._programme, self._trunk))
+                    n.name, n.box, n.database, n.home / "sounds", self._programme, self._trunk,
+                    # one key for every node (ivr/adapters/erasure.py): they may share a store
+                    self.base / "erasure.key"))
         except BaseException:
             await self._stop_all()
             raise
