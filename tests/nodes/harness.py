@@ -41,13 +41,17 @@ def ivr_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-c", "import cli; cli.main()"]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process (0 when it is gone)."""
+def cpu_seconds(pid: int, *, waited_children: bool = False) -> float:
+    """User + system CPU time of a live process (0 when it is gone); with waited_children,
+    plus that of its children it has waited for (a server's ended backends)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    used = int(fields[11]) + int(fields[12])
+    if waited_children:
+        used += int(fields[13]) + int(fields[14])
+    return used / _TICKS
 
 
 @dataclass(frozen=True)
