@@ -4,32 +4,22 @@ heard its message through the FastAGI route; on phone ...13000 `ivr run` was kil
 into the message (cut short), then the dialplan's fallback played it whole."""
 from __future__ import annotations
 
-import wave
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
 from tests.nodes import asterisk_log
 from tests.nodes.asterisk_log import Heard, SoundLengths
+from tests.sandbox.test_calls import silence_wav
 
 LOG = (ROOT / "tests" / "transcripts" / "sim-phones-messages.log").read_text()
 AGI_PHONE, KILLED_PHONE = "919000011000", "919000013000"
 
 
-def silence(path: Path, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\0\0" * int(8000 * seconds))
-
-
 @pytest.fixture
 def lengths(tmp_path) -> SoundLengths:
-    silence(tmp_path / "hi" / "mmitra-p017.wav", 3.0)
+    silence_wav(tmp_path / "hi" / "mmitra-p017.wav", 3.0)
     return SoundLengths(tmp_path)
 
 
@@ -62,7 +52,7 @@ def test_the_last_line_of_a_channel_proves_nothing(lengths):
 
 
 def test_a_longer_recording_than_was_played_is_not_heard(tmp_path):
-    silence(tmp_path / "hi" / "mmitra-p017.wav", 3.5)
+    silence_wav(tmp_path / "hi" / "mmitra-p017.wav", 3.5)
     assert asterisk_log.heard("n1", LOG, SoundLengths(tmp_path)) == []
 
 
