@@ -21,7 +21,6 @@ import os
 import signal
 import socket
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -55,14 +54,14 @@ def cpu_seconds(pid: int, *, waited_children: bool = False) -> float:
 
 
 @dataclass(frozen=True)
-class Trunk:
+class TrunkLimits:
     channels: int = 100
     cps: float = 25.0
     ring_timeout: float = 8.0
 
 
 def node_config(node: str, box: Sandbox, database: str, sounds: Path, programme: Path,
-                trunk: Trunk, erasure_key: Path) -> str:
+                trunk: TrunkLimits, erasure_key: Path) -> str:
     secret = (box.root / "ami-secret").read_text().strip()
     return f"""# node {node} of a test cluster (tests/nodes/harness.py)
 [ivr]
@@ -166,7 +165,7 @@ def _ports(count: int) -> list[dict[str, int]]:
 
 class Cluster:
     def __init__(self, base: Path, sandbox: Sandbox, sounds: Path, programme: Path,
-                 databases: Sequence[str | None], trunk: Trunk = Trunk()):
+                 databases: Sequence[str | None], trunk: TrunkLimits = TrunkLimits()):
         """One node per entry of `databases`: a path or URL the node uses (several nodes may
         share one), or None for the node's own <home>/ivr.db (its schema created when its
         Asterisk starts)."""
@@ -177,7 +176,6 @@ class Cluster:
         self._programme = programme
         self._databases = list(databases)
         self._trunk = trunk
-        self.started_at = time.monotonic()
         self.asterisk_cpu: dict[str, float] = {}
 
     async def __aenter__(self) -> "Cluster":
@@ -191,6 +189,7 @@ class Cluster:
             (home / "sounds").symlink_to(self._sounds)
             box = Sandbox(home, **ports)
             self.nodes.append(Node(name, home, box, database or str(home / "ivr.db")))
+        started = False
         try:
             await asyncio.gather(*(asyncio.to_thread(n.box.start) for n in self.nodes))
             for n in self.nodes:
@@ -198,9 +197,10 @@ class Cluster:
                     n.name, n.box, n.database, n.home / "sounds", self._programme, self._trunk,
                     # one key for every node (ivr/adapters/erasure.py): they may share a store
                     self.base / "erasure.key"))
-        except BaseException:
-            await self._stop_all()
-            raise
+            started = True
+        finally:
+            if not started:                 # those that did start are stopped
+                await self._stop_all()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -216,9 +216,6 @@ class Cluster:
                     self.asterisk_cpu[n.name] = cpu_seconds(pid)
             await asyncio.gather(*(asyncio.to_thread(n.box.stop) for n in self.nodes),
                                  return_exceptions=True)
-
-    def node(self, name: str) -> Node:
-        return next(n for n in self.nodes if n.name == name)
 
     def cpu_report(self) -> str:
         """CPU seconds of the Asterisks (read before they stopped) and of the `ivr run`s."""
