@@ -1,4 +1,5 @@
 import pytest
+from pathlib import Path
 
 from ivr.config import ConfigError, load_config
 
@@ -102,3 +103,25 @@ def test_the_missed_call_spool(tmp_path):
     write(tmp_path, '[ivr]\nmissed_spool = 3\n')
     with pytest.raises(ConfigError, match="ivr.missed_spool must be str"):
         load_config(env={"IVR_HOME": str(tmp_path)})
+
+
+def test_a_postgresql_address_selects_the_postgresql_store(tmp_path):
+    f = tmp_path / "ivr.toml"
+    f.write_text('[ivr]\ndatabase = "postgresql://ivr:s3cret@db1/ivr"\n')
+    c = load_config(f, env={"IVR_HOME": str(tmp_path)})
+    assert c.database_url == "postgresql://ivr:s3cret@db1/ivr"
+    assert c.store_address == c.database_url
+    assert c.database_name == "postgresql://ivr:***@db1/ivr"           # never the password
+    assert c.erasure_key == tmp_path / "erasure.key"                  # one file, every node
+    env = {"IVR_HOME": str(tmp_path), "IVR_DATABASE": "postgres:///ivr?host=/run/pg",
+           "IVR_ERASURE_KEY": "/etc/ivr/erasure.key"}
+    c = load_config(f, env=env)
+    assert c.store_address == "postgres:///ivr?host=/run/pg"
+    assert c.erasure_key == Path("/etc/ivr/erasure.key")
+
+
+def test_a_path_keeps_sqlite_and_its_key_beside_it(tmp_path):
+    c = load_config(None, env={"IVR_HOME": str(tmp_path), "IVR_DATABASE": "x/ivr.db"})
+    assert c.database_url is None
+    assert c.store_address == tmp_path / "x/ivr.db" == c.database
+    assert c.erasure_key is None                  # the store puts it beside the file
