@@ -10,7 +10,7 @@ from datetime import timedelta
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
 from ivr.operators.session import utc_now
-from scheduler.followups import FollowUpToOpen, Role
+from scheduler.followups import Answer, AnswerStatus, FollowUpToOpen, Role, iso_week
 from scheduler.programme import load_programme
 from tests.operators.conftest import TODAY
 from tests.operators.test_women_cli import enrol
@@ -28,18 +28,24 @@ def rows_of(db, sql, params=()):
         con.close()
 
 
-def open_follow_ups(db, *opened: tuple[int, FollowUpToOpen]) -> None:
-    """What the call flow will do when a rule fires: the store's own method."""
+def with_schedule(db, use) -> None:
+    """Run `use(schedule)` on the test's database: what the call flow will do (record her
+    answers, open a follow-up when a rule fires), through the store's own methods."""
     async def go():
         async with asyncio.timeout(30):
             store = await Store.open(db)
             try:
-                sched = ScheduleStore(store, load_programme("mmitra"))
-                for sub_id, f in opened:
-                    assert await sched.open_follow_up(sub_id, f, utc_now()) is not None
+                await use(ScheduleStore(store, load_programme("mmitra")))
             finally:
                 await store.close()
     asyncio.run(go())
+
+
+def open_follow_ups(db, *opened: tuple[int, FollowUpToOpen]) -> None:
+    async def use(sched):
+        for sub_id, f in opened:
+            assert await sched.open_follow_up(sub_id, f, utc_now()) is not None
+    with_schedule(db, use)
 
 
 def test_workers_add_list_masked_and_audited(cli):
@@ -134,3 +140,33 @@ def test_followups_list_for_a_worker_close_once_json_csv(cli):
                    "WHERE action = 'follow_up_close'") == [
         ("asha", 1, '{"follow_up": 1, "outcome": "visited", "rule": "fever_yes"}')]
     assert cli("followups", "list", "--for", "Nobody").exit_code == 1
+
+
+def test_answers_and_followups_exported_then_erased_with_her(cli):
+    assert enrol(cli).exit_code == 0
+    assert add(cli, "Asha Devi", "9812345001").exit_code == 0
+    assert cli("workers", "assign", "Asha Devi", "--woman", "1").exit_code == 0
+
+    async def use(sched):
+        [a] = await sched.record_answers(1, None, iso_week(TODAY), [
+            Answer("weight", AnswerStatus.ANSWERED, "61.5")], utc_now())
+        await sched.open_follow_up(1, FollowUpToOpen("weight_loss", "weight lower than 63.0",
+                                                     TODAY, Role.HEALTH_WORKER), utc_now(),
+                                   answer_id=a.id)
+    with_schedule(cli.db, use)
+    data = json.loads(cli("women", "export", "1").stdout)
+    assert [(a["question"], a["value"]) for a in data["answers"]] == [("weight", "61.5")]
+    assert [(f["rule"], f["reason"]) for f in data["follow_ups"]] == [
+        ("weight_loss", "weight lower than 63.0")]
+    assert [(w["name"], w["role"], w["until_at"]) for w in data["workers"]] == [
+        ("Asha Devi", "health_worker", None)]
+    assert data["workers"][0]["since_at"].endswith("+05:30")
+    history = [h["action"] for h in data["history"]]
+    assert history[:4] == ["enrol", "assign", "answers", "follow_up_open"]
+    r = cli("women", "erase", "1", "--yes")
+    assert r.exit_code == 0 and "1 answer(s)" in r.stderr
+    assert rows_of(cli.db, "SELECT COUNT(*) FROM answers") == [(0,)]
+    assert rows_of(cli.db, "SELECT rule, reason, answer_id FROM follow_ups") == [
+        ("weight_loss", "", None)]
+    assert not any("61.5" in str(v) or "63.0" in str(v) for (v,) in rows_of(
+        cli.db, "SELECT detail FROM audit"))
