@@ -132,6 +132,10 @@ def _print_record(r: dict) -> None:
             ("calls (latest first)", "calls",
              ["id", "at", "kind", "message", "attempt", "outcome", "heard", "keys"]),
             ("callbacks", "callbacks", ["requested", "status", "served"]),
+            ("answers (current, by week)", "answers",
+             ["week", "question", "status", "value", "at"]),
+            ("follow-ups", "follow_ups",
+             ["id", "rule", "due_on", "role", "worker", "outcome", "closed"]),
             ("history", "history", ["at", "actor", "action", "detail"])):
         if r[key]:
             if key == "history":

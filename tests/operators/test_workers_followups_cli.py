@@ -163,6 +163,13 @@ def test_answers_and_followups_exported_then_erased_with_her(cli):
     assert data["workers"][0]["since_at"].endswith("+05:30")
     history = [h["action"] for h in data["history"]]
     assert history[:4] == ["enrol", "assign", "answers", "follow_up_open"]
+    shown = json.loads(cli("women", "show", "1", "--json").stdout)
+    assert [(a["question"], a["value"], a["week"]) for a in shown["answers"]] == [
+        ("weight", "61.5", iso_week(TODAY))]
+    assert [(f["rule"], f["worker"], f["outcome"]) for f in shown["follow_ups"]] == [
+        ("weight_loss", 1, None)]
+    text = cli("women", "show", "1").stdout
+    assert "answers (current, by week):" in text and "weight_loss" in text
     r = cli("women", "erase", "1", "--yes")
     assert r.exit_code == 0 and "1 answer(s)" in r.stderr
     assert rows_of(cli.db, "SELECT COUNT(*) FROM answers") == [(0,)]
