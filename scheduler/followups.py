@@ -1,6 +1,7 @@
 """Health workers and whom they follow, the answers a woman keys in, the follow-ups a rule
 opens for a worker (issue 15): the facts every store keeps, and the checks and decisions all
-stores share, so that each store only reads and writes. Pure.
+stores share, so that each store only reads and writes. Pure. What a call gives a store (an
+Answer) and what a rule asks of it (a FollowUpToOpen) are scheduler/questions_model.py's.
 
 Decisions (documented in README, "Workers, answers and follow-ups"):
 - week: the ISO week of her local date when she answered, 'YYYY-Www' (`iso_week`); the text
@@ -21,21 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import NamedTuple
 
 from scheduler.model import SchedulerError
-
-
-class Role(str, Enum):
-    HEALTH_WORKER = "health_worker"
-    AGENT = "agent"
-    DOCTOR = "doctor"
-    CALL_CENTRE = "call_centre"
-
-
-class AnswerStatus(str, Enum):
-    ANSWERED = "answered"
-    SKIPPED = "skipped"
+from scheduler.questions_model import Answer, AnswerStatus, OwnerRole
 
 
 class FollowUpOutcome(str, Enum):
@@ -48,7 +37,7 @@ class FollowUpOutcome(str, Enum):
     NO_ACTION = "no_action"        # reviewed: nothing to do
 
 
-ROLES = tuple(r.value for r in Role)
+ROLES = tuple(r.value for r in OwnerRole)
 OUTCOMES = tuple(o.value for o in FollowUpOutcome)
 _WEEK = re.compile(r"\d{4}-W(0[1-9]|[1-4]\d|5[0-3])")
 NAME_MAX = 100
@@ -59,7 +48,7 @@ class Worker:
     id: int
     name: str
     phone: str                     # E.164 digits; masked in output
-    role: Role
+    role: OwnerRole
     created_at: datetime
     active: bool = True
 
@@ -70,16 +59,9 @@ class Assignment:
     id: int
     worker_id: int
     subscriber_id: int
-    role: Role
+    role: OwnerRole
     since: datetime
     until: datetime | None = None
-
-
-class Answer(NamedTuple):
-    """One question's answer as a call gives it."""
-    question: str
-    status: AnswerStatus
-    value: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +77,6 @@ class StoredAnswer:
     superseded_at: datetime | None = None
 
 
-class FollowUpToOpen(NamedTuple):
-    """What a rule decided: open a follow-up for her."""
-    rule: str
-    reason: str
-    due_on: date
-    owner_role: Role
-
-
 @dataclass(frozen=True, slots=True)
 class FollowUp:
     id: int
@@ -110,7 +84,8 @@ class FollowUp:
     rule: str
     reason: str
     due_on: date
-    owner_role: Role
+    owner_role: OwnerRole
+    question: str | None           # the question whose answer opened it (None: an absence)
     worker_id: int | None          # None: the role's pool
     answer_id: int | None
     attempt_id: int | None
@@ -130,9 +105,9 @@ def iso_week(day: date) -> str:
     return f"{year:04d}-W{week:02d}"
 
 
-def role_of(text: str) -> Role:
+def role_of(text: str) -> OwnerRole:
     try:
-        return Role(text)
+        return OwnerRole(text)
     except ValueError:
         raise SchedulerError(f"unknown role {text!r}; roles: {', '.join(ROLES)}") from None
 
@@ -145,7 +120,7 @@ def outcome_of(text: str) -> FollowUpOutcome:
                              ) from None
 
 
-def check_worker(name: str, phone: str, role: str) -> tuple[str, Role]:
+def check_worker(name: str, phone: str, role: str) -> tuple[str, OwnerRole]:
     """The worker's name (trimmed) and role; SchedulerError when either is unusable or the
     phone is not 3 to 15 digits."""
     name = " ".join(name.split())
@@ -157,31 +132,34 @@ def check_worker(name: str, phone: str, role: str) -> tuple[str, Role]:
 
 
 def check_answers(week: str, answers: Iterable[Answer]) -> list[Answer]:
-    """The answers of one call, checked: a valid week key, each question once, a value exactly
-    when answered."""
+    """The answers of one call, checked: a valid week key, each question once (an Answer
+    checks itself that it has a value exactly when answered)."""
     if not _WEEK.fullmatch(week):
         raise SchedulerError(f"week {week!r} is not an ISO week 'YYYY-Www'")
     out: list[Answer] = []
     seen: set[str] = set()
     for a in answers:
-        a = Answer(a.question, AnswerStatus(a.status), a.value)
-        if not a.question:
+        if not a.question_key:
             raise SchedulerError("an answer needs its question's key")
-        if a.question in seen:
-            raise SchedulerError(f"question {a.question!r} answered twice in one call")
-        seen.add(a.question)
-        if (a.value is None) != (a.status is AnswerStatus.SKIPPED):
-            raise SchedulerError(f"question {a.question!r}: a value exactly when answered")
+        if a.question_key in seen:
+            raise SchedulerError(f"question {a.question_key!r} answered twice in one call")
+        seen.add(a.question_key)
         out.append(a)
     return out
+
+
+def stored_value(a: Answer) -> str | None:
+    """What the store keeps of an answer: its exact decimal text ('1', '12.3'), None when
+    skipped."""
+    return a.text if a.answered else None
 
 
 def to_write(current: dict[str, StoredAnswer], answers: list[Answer]) -> list[Answer]:
     """The answers to store, given her current answers of the week by question: a skip after
     an answer of the same week is dropped (a skip never supersedes an answer)."""
     return [a for a in answers
-            if not (a.status is AnswerStatus.SKIPPED and a.question in current
-                    and current[a.question].status is AnswerStatus.ANSWERED)]
+            if not (a.status is AnswerStatus.SKIPPED and a.question_key in current
+                    and current[a.question_key].status is AnswerStatus.ANSWERED)]
 
 
 def check_close(follow_up: FollowUp | None, follow_up_id: int, outcome: str) -> FollowUpOutcome:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from scheduler.followups import (Answer, Assignment, FollowUp, FollowUpToOpen, StoredAnswer,
-                                 Worker, check_answers, check_assign, check_close, check_worker,
-                                 to_write)
+from scheduler.followups import (Assignment, FollowUp, StoredAnswer, Worker, check_answers,
+                                 check_assign, check_close, check_worker, stored_value, to_write)
 from scheduler.model import SchedulerError
+from scheduler.questions_model import Answer, FollowUpToOpen
 
 
 class MemoryFacts:
@@ -67,11 +67,11 @@ class MemoryFacts:
         current = {a.question: a for a in self.answers_of(sub_id) if a.week == week}
         out = []
         for a in to_write(current, answers):
-            before = current.get(a.question)
+            before = current.get(a.question_key)
             if before is not None:
                 self.answers[before.id] = replace(before, superseded_at=now)
-            stored = StoredAnswer(self._next("answer"), sub_id, a.question, week, a.value,
-                                  a.status, attempt_id, now)
+            stored = StoredAnswer(self._next("answer"), sub_id, a.question_key, week,
+                                  stored_value(a), a.status, attempt_id, now)
             self.answers[stored.id] = stored
             out.append(stored)
         return out
@@ -85,12 +85,12 @@ class MemoryFacts:
     def open_follow_up(self, sub_id: int, f: FollowUpToOpen, now: datetime, *,
                        answer_id: int | None = None,
                        attempt_id: int | None = None) -> FollowUp | None:
-        if any(x.open and x.subscriber_id == sub_id and x.rule == f.rule
+        if any(x.open and x.subscriber_id == sub_id and x.rule == f.rule_key
                for x in self.follow_ups.values()):
             return None
         owner = [a.worker_id for a in self.current(subscriber_id=sub_id) if a.role is f.owner_role]
-        new = FollowUp(self._next("follow_up"), sub_id, f.rule, f.reason, f.due_on, f.owner_role,
-                       owner[0] if owner else None, answer_id, attempt_id, now)
+        new = FollowUp(self._next("follow_up"), sub_id, f.rule_key, f.reason, f.due, f.owner_role,
+                       f.question_key, owner[0] if owner else None, answer_id, attempt_id, now)
         self.follow_ups[new.id] = new
         return new
 

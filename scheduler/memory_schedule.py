@@ -8,13 +8,13 @@ from copy import deepcopy
 from datetime import date, datetime
 from typing import Any
 
-from scheduler.followups import (Answer, Assignment, FollowUp, FollowUpToOpen, StoredAnswer,
-                                 Worker)
+from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.memory import MemoryStore
 from scheduler.memory_facts import MemoryFacts
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
+from scheduler.questions_model import Answer, FollowUpToOpen
 
 
 class MemorySchedule:

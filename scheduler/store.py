@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from scheduler.followups import (Answer, Assignment, FollowUp, FollowUpToOpen, StoredAnswer,
-                                 Worker)
+from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
 from scheduler.outcome import Outcome
+from scheduler.questions_model import Answer, FollowUpToOpen
 
 
 class Schedule(Protocol):

@@ -12,13 +12,14 @@ from ivr.adapters.schedule_rows import her_record
 from ivr.adapters.store import Store
 from ivr.adapters.subscribers import audit
 from ivr.adapters.workers import Workers, inserted_id, matching
-from scheduler.followups import (Answer, AnswerStatus, FollowUp, FollowUpOutcome, FollowUpToOpen,
-                                 Role, StoredAnswer, check_answers, check_close, to_write)
+from scheduler.followups import (FollowUp, FollowUpOutcome, StoredAnswer, check_answers,
+                                 check_close, stored_value, to_write)
+from scheduler.questions_model import Answer, AnswerStatus, FollowUpToOpen, OwnerRole
 
 _ANSWER_COLUMNS = ("id, subscriber_id, question, week, value, status, attempt_id, answered_at, "
                    "superseded_at")
-_FOLLOW_UP_COLUMNS = ("id, subscriber_id, rule, reason, due_on, owner_role, worker_id, "
-                      "answer_id, attempt_id, opened_at, closed_at, outcome, closed_by")
+_FOLLOW_UP_COLUMNS = ("id, subscriber_id, rule, reason, due_on, owner_role, question, "
+                      "worker_id, answer_id, attempt_id, opened_at, closed_at, outcome, closed_by")
 
 
 def _answer(r) -> StoredAnswer:
@@ -29,8 +30,8 @@ def _answer(r) -> StoredAnswer:
 
 def _follow_up(r) -> FollowUp:
     return FollowUp(r["id"], r["subscriber_id"], r["rule"], r["reason"], day(r["due_on"]),
-                    Role(r["owner_role"]), r["worker_id"], r["answer_id"], r["attempt_id"],
-                    instant(r["opened_at"]), instant(r["closed_at"]),
+                    OwnerRole(r["owner_role"]), r["question"], r["worker_id"], r["answer_id"],
+                    r["attempt_id"], instant(r["opened_at"]), instant(r["closed_at"]),
                     FollowUpOutcome(r["outcome"]) if r["outcome"] else None, r["closed_by"])
 
 
@@ -51,16 +52,17 @@ class Answers:
             current = {r["question"]: _answer(r) for r in rows}
             out = []
             for a in to_write(current, answers):
-                before = current.get(a.question)
+                before = current.get(a.question_key)
                 if before is not None:
                     await self.store.execute("UPDATE answers SET superseded_at = ? WHERE id = ?",
                                              (epoch(now), before.id))
                 answer_id = await inserted_id(
                     self.store, "INSERT INTO answers (subscriber_id, question, week, value, "
                     "status, attempt_id, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (sub_id, a.question, week, a.value, a.status.value, attempt_id, epoch(now)))
-                out.append(StoredAnswer(answer_id, sub_id, a.question, week, a.value, a.status,
-                                        attempt_id, now))
+                    (sub_id, a.question_key, week, stored_value(a), a.status.value, attempt_id,
+                     epoch(now)))
+                out.append(StoredAnswer(answer_id, sub_id, a.question_key, week, stored_value(a),
+                                        a.status, attempt_id, now))
             if out:
                 await audit(self.store, actor=actor, action="answers", at=now,
                             subscriber_id=sub_id,
@@ -86,18 +88,18 @@ class Answers:
             worker_id = owner[0] if owner else None
             rows = await self.store.fetchall(
                 "INSERT INTO follow_ups (subscriber_id, rule, reason, due_on, owner_role, "
-                "worker_id, answer_id, attempt_id, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING RETURNING id",
-                (sub_id, f.rule, f.reason, f.due_on.isoformat(), f.owner_role.value, worker_id,
-                 answer_id, attempt_id, epoch(now)))
+                "question, worker_id, answer_id, attempt_id, opened_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                (sub_id, f.rule_key, f.reason, f.due.isoformat(), f.owner_role.value,
+                 f.question_key, worker_id, answer_id, attempt_id, epoch(now)))
             if not rows:
                 return None                 # one of the same rule is open for her already
             await audit(self.store, actor=actor, action="follow_up_open", at=now,
                         subscriber_id=sub_id,
-                        detail={"follow_up": rows[0][0], "rule": f.rule, "worker": worker_id,
-                                "role": f.owner_role.value, "due_on": f.due_on.isoformat()})
-            return FollowUp(rows[0][0], sub_id, f.rule, f.reason, f.due_on, f.owner_role,
-                            worker_id, answer_id, attempt_id, now)
+                        detail={"follow_up": rows[0][0], "rule": f.rule_key, "worker": worker_id,
+                                "role": f.owner_role.value, "due_on": f.due.isoformat()})
+            return FollowUp(rows[0][0], sub_id, f.rule_key, f.reason, f.due, f.owner_role,
+                            f.question_key, worker_id, answer_id, attempt_id, now)
 
     async def follow_ups(self, *, open_only: bool = True, worker_id: int | None = None,
                          subscriber_id: int | None = None) -> list[FollowUp]:

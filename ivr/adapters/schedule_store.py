@@ -23,12 +23,12 @@ from ivr.adapters.schedule_rows import (_ATTEMPT_COLUMNS, _CALLBACK_COLUMNS, _at
 from ivr.adapters.schedule_women import Enrolment, Women
 from ivr.adapters.store import Store
 from ivr.adapters.workers import Workers
-from scheduler.followups import (Answer, Assignment, FollowUp, FollowUpToOpen, StoredAnswer,
-                                 Worker)
+from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
 from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
 from scheduler.programme import Programme, ProgrammeError
+from scheduler.questions_model import Answer, FollowUpToOpen
 
 __all__ = ["Enrolment", "ScheduleStore", "MOVE_BATCH", "PLAN_BATCH", "_CALLBACK_COLUMNS",
            "_callback"]

@@ -9,20 +9,21 @@ from ivr.adapters.columns import epoch, instant
 from ivr.adapters.schedule_rows import her_record
 from ivr.adapters.store import Store
 from ivr.adapters.subscribers import audit
-from scheduler.followups import Assignment, Role, Worker, check_assign, check_worker
+from scheduler.followups import Assignment, Worker, check_assign, check_worker
 from scheduler.model import SchedulerError
+from scheduler.questions_model import OwnerRole
 
 _WORKER_COLUMNS = "id, name, phone, role, created_at, active"
 _ASSIGNMENT_COLUMNS = "id, worker_id, subscriber_id, role, since, until"
 
 
 def _worker(r) -> Worker:
-    return Worker(r["id"], r["name"], r["phone"], Role(r["role"]), instant(r["created_at"]),
+    return Worker(r["id"], r["name"], r["phone"], OwnerRole(r["role"]), instant(r["created_at"]),
                   bool(r["active"]))
 
 
 def _assignment(r) -> Assignment:
-    return Assignment(r["id"], r["worker_id"], r["subscriber_id"], Role(r["role"]),
+    return Assignment(r["id"], r["worker_id"], r["subscriber_id"], OwnerRole(r["role"]),
                       instant(r["since"]), instant(r["until"]))
 
 

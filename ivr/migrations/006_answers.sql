@@ -57,6 +57,7 @@ CREATE TABLE follow_ups (
     due_on         TEXT NOT NULL,                  -- ISO date
     worker_id      INTEGER REFERENCES workers(id),
     owner_role     TEXT NOT NULL,
+    question       TEXT,                           -- the question that opened it; NULL: absence
     answer_id      INTEGER REFERENCES answers(id),
     attempt_id     INTEGER REFERENCES attempts(id),
     opened_at      REAL NOT NULL,

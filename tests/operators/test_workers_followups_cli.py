@@ -10,7 +10,8 @@ from datetime import timedelta
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
 from ivr.operators.session import utc_now
-from scheduler.followups import Answer, AnswerStatus, FollowUpToOpen, Role, iso_week
+from scheduler.followups import iso_week
+from scheduler.questions_model import Answer, AnswerStatus, FollowUpToOpen, OwnerRole
 from scheduler.programme import load_programme
 from tests.operators.conftest import TODAY
 from tests.operators.test_women_cli import enrol
@@ -114,10 +115,11 @@ def test_followups_list_for_a_worker_close_once_json_csv(cli):
     assert cli("workers", "assign", "Asha Devi", "--woman", "1").exit_code == 0
     late = TODAY - timedelta(days=1)
     open_follow_ups(cli.db,
-                    (1, FollowUpToOpen("fever_yes", "fever reported", late, Role.HEALTH_WORKER)),
+                    (1, FollowUpToOpen("fever_yes", "fever reported", late,
+                                       OwnerRole.HEALTH_WORKER)),
                     (2, FollowUpToOpen("fever_yes", "fever reported", TODAY,
-                                       Role.HEALTH_WORKER)),
-                    (1, FollowUpToOpen("weight_loss", "weight lower", TODAY, Role.DOCTOR)))
+                                       OwnerRole.HEALTH_WORKER)),
+                    (1, FollowUpToOpen("weight_loss", "weight lower", TODAY, OwnerRole.DOCTOR)))
     mine = [json.loads(x) for x in cli("followups", "list", "--for", "Asha Devi",
                                        "--json").stdout.splitlines()]
     assert [(f["id"], f["woman"], f["owner"], f["state"], f["phone"]) for f in mine] == [
@@ -149,10 +151,10 @@ def test_answers_and_followups_exported_then_erased_with_her(cli):
 
     async def use(sched):
         [a] = await sched.record_answers(1, None, iso_week(TODAY), [
-            Answer("weight", AnswerStatus.ANSWERED, "61.5")], utc_now())
-        await sched.open_follow_up(1, FollowUpToOpen("weight_loss", "weight lower than 63.0",
-                                                     TODAY, Role.HEALTH_WORKER), utc_now(),
-                                   answer_id=a.id)
+            Answer("weight", AnswerStatus.ANSWERED, 615, decimals=1)], utc_now())
+        dropped = FollowUpToOpen("weight_loss", "weight lower than 63.0", TODAY,
+                                 OwnerRole.HEALTH_WORKER, "weight")
+        await sched.open_follow_up(1, dropped, utc_now(), answer_id=a.id)
     with_schedule(cli.db, use)
     data = json.loads(cli("women", "export", "1").stdout)
     assert [(a["question"], a["value"]) for a in data["answers"]] == [("weight", "61.5")]
