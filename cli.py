@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ivr.commands import (audio, call, calls, db, demo, dialplan, enrol, imports, report, run,
-                          sandbox, schedule, simulate, women)
+from ivr.commands import (audio, call, calls, db, demo, dialplan, enrol, followups, imports,
+                          report, run, sandbox, schedule, simulate, women, workers)
 from ivr.commands.common import Group, Settings
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -30,8 +30,8 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj = Settings(config_path=config_path)
 
 
-for module in (sandbox, call, audio, simulate, demo, dialplan, enrol, imports, women, schedule,
-               calls, report, db):
+for module in (sandbox, call, audio, simulate, demo, dialplan, enrol, imports, women, workers,
+               followups, schedule, calls, report, db):
     main.add_command(module.command)
 main.add_command(run.run_command)
 main.add_command(run.status_command)

@@ -8,16 +8,21 @@ from copy import deepcopy
 from datetime import date, datetime
 from typing import Any
 
+from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.memory import MemoryStore
+from scheduler.memory_facts import MemoryFacts
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
+from scheduler.questions_model import Answer, FollowUpToOpen
 
 
 class MemorySchedule:
-    def __init__(self, programme: Programme, mem: MemoryStore | None = None):
+    def __init__(self, programme: Programme, mem: MemoryStore | None = None,
+                 facts: MemoryFacts | None = None):
         self.programme = programme
         self.mem = mem if mem is not None else MemoryStore(programme)
+        self.facts = facts if facts is not None else MemoryFacts()
 
     async def enrol(self, sub: Subscriber, now: datetime, *,
                     actor: str = "system") -> Subscriber:
@@ -85,3 +90,53 @@ class MemorySchedule:
 
     async def next_wake(self) -> datetime | None:
         return self.mem.next_wake()
+
+    # ---- workers, answers, follow-ups (scheduler/memory_facts.py)
+    async def add_worker(self, name: str, phone: str, role: str, now: datetime, *,
+                         actor: str = "system") -> Worker:
+        return self.facts.add_worker(name, phone, role, now)
+
+    async def worker(self, worker_id: int) -> Worker:
+        return self.facts.worker(worker_id)
+
+    async def workers(self) -> list[Worker]:
+        return self.facts.list_workers()
+
+    async def assign(self, worker_id: int, sub_id: int, now: datetime, *,
+                     actor: str = "system") -> Assignment:
+        self.mem.subscriber(sub_id)
+        return self.facts.assign(worker_id, sub_id, now)
+
+    async def unassign(self, worker_id: int, sub_id: int, now: datetime, *,
+                       actor: str = "system") -> Assignment:
+        self.mem.subscriber(sub_id)
+        return self.facts.unassign(worker_id, sub_id, now)
+
+    async def assignments(self, *, subscriber_id: int | None = None,
+                          worker_id: int | None = None) -> list[Assignment]:
+        return self.facts.current(subscriber_id=subscriber_id, worker_id=worker_id)
+
+    async def record_answers(self, sub_id: int, attempt_id: int | None, week: str,
+                             answers: list[Answer], now: datetime, *,
+                             actor: str = "system") -> list[StoredAnswer]:
+        self.mem.subscriber(sub_id)
+        return self.facts.record_answers(sub_id, attempt_id, week, answers, now)
+
+    async def answers_of(self, sub_id: int, *, history: bool = False) -> list[StoredAnswer]:
+        return self.facts.answers_of(sub_id, history=history)
+
+    async def open_follow_up(self, sub_id: int, follow_up: FollowUpToOpen, now: datetime, *,
+                             answer_id: int | None = None, attempt_id: int | None = None,
+                             actor: str = "system") -> FollowUp | None:
+        self.mem.subscriber(sub_id)
+        return self.facts.open_follow_up(sub_id, follow_up, now, answer_id=answer_id,
+                                         attempt_id=attempt_id)
+
+    async def follow_ups(self, *, open_only: bool = True, worker_id: int | None = None,
+                         subscriber_id: int | None = None) -> list[FollowUp]:
+        return self.facts.list_follow_ups(open_only=open_only, worker_id=worker_id,
+                                          subscriber_id=subscriber_id)
+
+    async def close_follow_up(self, follow_up_id: int, outcome: str, actor: str,
+                              now: datetime) -> FollowUp:
+        return self.facts.close_follow_up(follow_up_id, outcome, actor, now)

@@ -12,8 +12,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
 from scheduler.outcome import Outcome
+from scheduler.questions_model import Answer, FollowUpToOpen
 
 
 class Schedule(Protocol):
@@ -68,3 +70,38 @@ class Schedule(Protocol):
 
     async def next_wake(self) -> datetime | None:
         """The earliest instant at which plan, claim or reap may have something to do."""
+
+    # ---- workers, answers, follow-ups (scheduler/followups.py: the facts and the decisions)
+    async def add_worker(self, name: str, phone: str, role: str, now: datetime, *,
+                         actor: str = "system") -> Worker:
+        """SchedulerError when the phone is an active worker's already."""
+    async def worker(self, worker_id: int) -> Worker:
+        """SchedulerError when there is no such active worker."""
+    async def workers(self) -> list[Worker]: ...
+    async def assign(self, worker_id: int, sub_id: int, now: datetime, *,
+                     actor: str = "system") -> Assignment:
+        """The worker follows her from now on, in place of her worker of the same role."""
+    async def unassign(self, worker_id: int, sub_id: int, now: datetime, *,
+                       actor: str = "system") -> Assignment: ...
+    async def assignments(self, *, subscriber_id: int | None = None,
+                          worker_id: int | None = None) -> list[Assignment]:
+        """The current ones."""
+
+    async def record_answers(self, sub_id: int, attempt_id: int | None, week: str,
+                             answers: list[Answer], now: datetime, *,
+                             actor: str = "system") -> list[StoredAnswer]:
+        """Store one call's answers for `week` (followups.iso_week); returns those written."""
+    async def answers_of(self, sub_id: int, *, history: bool = False) -> list[StoredAnswer]:
+        """Her current answers (with history, the superseded ones too), by week, question."""
+
+    async def open_follow_up(self, sub_id: int, follow_up: FollowUpToOpen, now: datetime, *,
+                             answer_id: int | None = None, attempt_id: int | None = None,
+                             actor: str = "system") -> FollowUp | None:
+        """Owned by her worker of the role, else the role's pool; None when a follow-up of
+        the same rule is open for her already."""
+    async def follow_ups(self, *, open_only: bool = True, worker_id: int | None = None,
+                         subscriber_id: int | None = None) -> list[FollowUp]:
+        """By due date; for a worker: those they own and their role's pool."""
+    async def close_follow_up(self, follow_up_id: int, outcome: str, actor: str,
+                              now: datetime) -> FollowUp:
+        """SchedulerError when it is unknown or closed already, or the outcome unknown."""

@@ -157,6 +157,10 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
             cur = await store.execute("DELETE FROM deliveries WHERE subscriber_id = ?",
                                       (sub_id,))
             done["messages"] = cur.rowcount
+            await store.execute("UPDATE follow_ups SET reason = '', answer_id = NULL "
+                                "WHERE subscriber_id = ?", (sub_id,))
+            cur = await store.execute("DELETE FROM answers WHERE subscriber_id = ?", (sub_id,))
+            done["answers"] = cur.rowcount
             cur = await store.execute("UPDATE audit SET detail = NULL WHERE subscriber_id = ?",
                                       (sub_id,))
             done["history"] = cur.rowcount
@@ -207,6 +211,12 @@ async def export_woman(store: Store, sub_id: int) -> dict | None:
              (sub_id, me["phone"])),
             ("callbacks", "SELECT * FROM callback_requests WHERE subscriber_id = ? ORDER BY id",
              (sub_id,)),
+            ("answers", "SELECT * FROM answers WHERE subscriber_id = ? ORDER BY id", (sub_id,)),
+            ("follow_ups", "SELECT * FROM follow_ups WHERE subscriber_id = ? ORDER BY id",
+             (sub_id,)),
+            ("workers", "SELECT w.name, w.role, a.since AS since_at, a.until AS until_at "
+             "FROM assignments a JOIN workers w ON w.id = a.worker_id "
+             "WHERE a.subscriber_id = ? ORDER BY a.id", (sub_id,)),
             ("history", "SELECT * FROM audit WHERE subscriber_id = ? ORDER BY id", (sub_id,))):
         out[key] = [_row(r, tz) for r in await store.fetchall(sql, args)]
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from ivr.adapters.answers import Answers
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.schedule_bulk import PLAN_SELECT, Planner, apply_plans
 from ivr.adapters.schedule_calls import MOVE_BATCH, Calls
@@ -21,10 +22,13 @@ from ivr.adapters.schedule_rows import (_ATTEMPT_COLUMNS, _CALLBACK_COLUMNS, _at
                                         her_deliveries, her_record)
 from ivr.adapters.schedule_women import Enrolment, Women
 from ivr.adapters.store import Store
+from ivr.adapters.workers import Workers
+from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
 from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
 from scheduler.programme import Programme, ProgrammeError
+from scheduler.questions_model import Answer, FollowUpToOpen
 
 __all__ = ["Enrolment", "ScheduleStore", "MOVE_BATCH", "PLAN_BATCH", "_CALLBACK_COLUMNS",
            "_callback"]
@@ -47,6 +51,8 @@ class ScheduleStore:
         self.programme = programme
         self.calls = Calls(store, programme, move_batch)
         self.women = Women(store, programme)
+        self.staff = Workers(store)
+        self.answers = Answers(store, self.staff)
 
     # ------------------------------------------------------------------ reading
     async def subscriber(self, sub_id: int) -> Subscriber:
@@ -173,3 +179,50 @@ class ScheduleStore:
                       reason: str = "by_user",
                       detail: dict[str, Any] | None = None) -> Subscriber:
         return await self.women.opt_out(sub_id, now, actor=actor, reason=reason, detail=detail)
+
+    # ------------------------------------------------------ workers, answers, follow-ups
+    async def add_worker(self, name: str, phone: str, role: str, now: datetime, *,
+                         actor: str = "system") -> Worker:
+        return await self.staff.add_worker(name, phone, role, now, actor=actor)
+
+    async def worker(self, worker_id: int) -> Worker:
+        return await self.staff.worker(worker_id)
+
+    async def workers(self) -> list[Worker]:
+        return await self.staff.workers()
+
+    async def assign(self, worker_id: int, sub_id: int, now: datetime, *,
+                     actor: str = "system") -> Assignment:
+        return await self.staff.assign(worker_id, sub_id, now, actor=actor)
+
+    async def unassign(self, worker_id: int, sub_id: int, now: datetime, *,
+                       actor: str = "system") -> Assignment:
+        return await self.staff.unassign(worker_id, sub_id, now, actor=actor)
+
+    async def assignments(self, *, subscriber_id: int | None = None,
+                          worker_id: int | None = None) -> list[Assignment]:
+        return await self.staff.assignments(subscriber_id=subscriber_id, worker_id=worker_id)
+
+    async def record_answers(self, sub_id: int, attempt_id: int | None, week: str,
+                             answers: list[Answer], now: datetime, *,
+                             actor: str = "system") -> list[StoredAnswer]:
+        return await self.answers.record_answers(sub_id, attempt_id, week, answers, now,
+                                                 actor=actor)
+
+    async def answers_of(self, sub_id: int, *, history: bool = False) -> list[StoredAnswer]:
+        return await self.answers.answers_of(sub_id, history=history)
+
+    async def open_follow_up(self, sub_id: int, follow_up: FollowUpToOpen, now: datetime, *,
+                             answer_id: int | None = None, attempt_id: int | None = None,
+                             actor: str = "system") -> FollowUp | None:
+        return await self.answers.open_follow_up(sub_id, follow_up, now, answer_id=answer_id,
+                                                 attempt_id=attempt_id, actor=actor)
+
+    async def follow_ups(self, *, open_only: bool = True, worker_id: int | None = None,
+                         subscriber_id: int | None = None) -> list[FollowUp]:
+        return await self.answers.follow_ups(open_only=open_only, worker_id=worker_id,
+                                             subscriber_id=subscriber_id)
+
+    async def close_follow_up(self, follow_up_id: int, outcome: str, actor: str,
+                              now: datetime) -> FollowUp:
+        return await self.answers.close_follow_up(follow_up_id, outcome, actor, now)

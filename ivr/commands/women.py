@@ -132,6 +132,10 @@ def _print_record(r: dict) -> None:
             ("calls (latest first)", "calls",
              ["id", "at", "kind", "message", "attempt", "outcome", "heard", "keys"]),
             ("callbacks", "callbacks", ["requested", "status", "served"]),
+            ("answers (current, by week)", "answers",
+             ["week", "question", "status", "value", "at"]),
+            ("follow-ups", "follow_ups",
+             ["id", "rule", "due_on", "role", "worker", "outcome", "closed"]),
             ("history", "history", ["at", "actor", "action", "detail"])):
         if r[key]:
             if key == "history":
@@ -312,8 +316,9 @@ opt_out_cmd = _status_command("opt-out", "opt_out", "Opt her out at her request:
 @pass_settings
 def export_cmd(settings, woman_id, actor):
     """Print everything held about her as one JSON object (her right of access): her record,
-    messages, calls, missed calls, callbacks and history, her phone number in clear, times
-    in RFC 3339 with her zone's offset. Audited (who exported whom, when).
+    messages, calls, missed calls, callbacks, answers, follow-ups, workers and history, her
+    phone number in clear, times in RFC 3339 with her zone's offset. Audited (who exported
+    whom, when).
 
     \b
     Example:
@@ -347,7 +352,8 @@ def export_cmd(settings, woman_id, actor):
 def erase_cmd(settings, woman_id, yes, actor):
     """Erase her personal data at her request: phone, name, dates, partner, health worker,
     consent date, the channel names of her calls and the keys she pressed, her messages' due
-    dates and the details of her history, from every table. Anonymous counts stay (`ivr
+    dates, her answers, the reasons of her follow-ups and the details of her history, from
+    every table. Anonymous counts stay (`ivr
     report` gives the same figures). A woman still enrolled is opted out first; the number
     of a woman who opted out is kept only as a keyed hash, so it is not called again (`ivr
     enrol --re-enrol` when she asks to come back). Cannot be undone.
@@ -376,7 +382,8 @@ def erase_cmd(settings, woman_id, yes, actor):
 
     done, others, key = run(go())
     say(f"erased woman {woman_id}: {done['calls']} call(s), {done['missed_calls']} missed "
-        f"call(s), {done['messages']} message(s), {done['history']} history row(s)"
+        f"call(s), {done['messages']} message(s), {done['answers']} answer(s), "
+        f"{done['history']} history row(s)"
         + (f"; her number is kept only as a keyed hash (key: {key}, back it up)"
            if done["number_hash_kept"] else ""))
     if others:

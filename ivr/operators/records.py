@@ -6,8 +6,10 @@ import json
 from datetime import date, time, timedelta
 
 from ivr.adapters import records
-from ivr.adapters.columns import instant
+from ivr.adapters.answers import Answers
+from ivr.adapters.columns import epoch, instant
 from ivr.adapters.store import Store
+from ivr.adapters.workers import Workers
 from ivr.phone import mask
 from scheduler.slots import local_instant, zone
 
@@ -62,6 +64,16 @@ async def show_woman(store: Store, sub_id: int, *, reveal: bool = False,
         {"requested": when(r["requested_at"], tz, iso), "status": r["status"],
          "served": when(r["served_at"], tz, iso)}
         for r in await records.recent_callbacks(store, sub_id, recent)]
+    answers = Answers(store, Workers(store))
+    out["answers"] = [
+        {"week": a.week, "question": a.question, "status": a.status.value, "value": a.value,
+         "at": when(epoch(a.answered_at), tz, iso)}
+        for a in await answers.answers_of(sub_id)]
+    out["follow_ups"] = [
+        {"id": f.id, "rule": f.rule, "due_on": f.due_on.isoformat(), "role": f.owner_role.value,
+         "worker": f.worker_id, "outcome": f.outcome.value if f.outcome else None,
+         "closed": when(epoch(f.closed_at), tz, iso)}
+        for f in await answers.follow_ups(open_only=False, subscriber_id=sub_id)]
     out["history"] = [
         {"at": when(r["at"], tz, iso), "actor": r["actor"], "action": r["action"],
          "detail": json.loads(r["detail"]) if r["detail"] else None}

@@ -9,6 +9,7 @@ restart.
 from __future__ import annotations
 
 import asyncio
+from copy import deepcopy
 from pathlib import Path
 from typing import Any, Callable
 
@@ -36,7 +37,8 @@ class Face:
 
         async def bounded(*args: Any, **kwargs: Any) -> Any:
             if name in ("enrol", "register_birth", "life_event", "pause", "resume",
-                        "change_slot", "opt_out"):
+                        "change_slot", "opt_out", "add_worker", "assign", "unassign",
+                        "record_answers", "open_follow_up"):
                 kwargs.setdefault("actor", ACTOR)
             async with asyncio.timeout(TIMEOUT):
                 return await method(*args, **kwargs)
@@ -53,8 +55,9 @@ class MemoryFace(Face):
 
     async def restart(self) -> None:
         rows = self.memory.mem.rows()
+        facts = deepcopy(self.memory.facts)      # workers, answers, follow-ups, as saved
         self.schedule = self.memory = MemorySchedule(
-            self.programme, MemoryStore.from_rows(self.programme, rows))
+            self.programme, MemoryStore.from_rows(self.programme, rows), facts)
 
 
 class SqliteFace(Face):

@@ -1,0 +1,94 @@
+"""`ivr followups`: what the programme's rules asked a health worker, agent or doctor to do
+about a woman (list, close). Phone numbers are masked unless --reveal; closing is audited."""
+from __future__ import annotations
+
+import csv
+import sys
+
+import click
+
+from ivr.commands.common import Group, emit_json, pass_settings, say
+from ivr.commands.women import _actor, _reveal
+from scheduler.followups import OUTCOMES
+
+
+@click.group(name="followups", cls=Group)
+def command() -> None:
+    """Follow-ups opened for workers by the programme's rules (list, close)."""
+
+
+@command.command(name="list")
+@click.option("--for", "worker", metavar="WORKER",
+              help="Only this worker's (id or exact name): theirs and their role's pool.")
+@click.option("--open/--all", "open_only", default=True, show_default=True,
+              help="Only the open follow-ups, or every one.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per follow-up.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header line.")
+@_reveal
+@pass_settings
+def list_cmd(settings, worker, open_only, as_json, as_csv, reveal):
+    """List follow-ups by due date. state: open, overdue (due before today) or closed; owner:
+    the worker, or "pool" when she has no worker of the role.
+
+    \b
+    Example:
+      ivr followups list --for "Asha Devi"
+      ivr followups list --all --csv > followups.csv
+    """
+    from ivr.operators.session import audit_reveal, run, utc_now
+    from ivr.operators.staff import FOLLOW_UP_COLUMNS, find_worker, follow_up_rows
+    from ivr.operators.text import table
+    from scheduler.slots import local_date, zone
+
+    if as_json and as_csv:
+        raise click.UsageError("--json or --csv, not both")
+    tz = settings.programme.timezone
+    today = local_date(utc_now(), zone(tz))
+
+    async def go():
+        async with settings.open_schedule(read_only=True) as sched:
+            worker_id = (await find_worker(sched, worker)).id if worker else None
+            found = await sched.follow_ups(open_only=open_only, worker_id=worker_id)
+            return await follow_up_rows(sched, found, today, tz, reveal=reveal, iso=as_json)
+
+    rows = run(go())
+    if reveal:
+        audit_reveal(settings.config, "followups list", [r["woman"] for r in rows])
+    if as_json:
+        for r in rows:
+            emit_json(r)
+    elif as_csv:
+        out = csv.DictWriter(sys.stdout, FOLLOW_UP_COLUMNS, lineterminator="\n")
+        out.writeheader()
+        out.writerows(rows)
+    elif not rows:
+        say("no follow-up" + (" open" if open_only else ""))
+    else:
+        click.echo(table(rows, ["id", "woman", "phone", "rule", "reason", "due_on", "state",
+                                "owner", "outcome"]))
+
+
+@command.command(name="close")
+@click.argument("follow_up_id", type=int)
+@click.option("--outcome", required=True, type=click.Choice(OUTCOMES),
+              help="visited, reached, not_reached, referred, ask_to_come or no_action.")
+@_actor
+@pass_settings
+def close_cmd(settings, follow_up_id, outcome, actor):
+    """Close a follow-up with its outcome, once: visited (seen at home), reached (by phone),
+    not_reached, referred (to a clinic or hospital), ask_to_come (the doctor asks her to come
+    to the health centre), no_action (reviewed, nothing to do).
+
+    \b
+    Example:
+      ivr followups close 12 --outcome visited
+    """
+    from ivr.operators.session import actor_name, run, utc_now
+
+    async def go():
+        async with settings.open_schedule() as sched:
+            return await sched.close_follow_up(follow_up_id, outcome, actor_name(actor),
+                                               utc_now())
+
+    f = run(go())
+    say(f"closed follow-up {f.id} (woman {f.subscriber_id}, {f.rule}): {outcome}")

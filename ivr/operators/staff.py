@@ -1,0 +1,61 @@
+"""Workers and follow-ups for people (`ivr workers`, `ivr followups`): finding a worker by id
+or name, and plain dicts ready to print, dump as JSON or CSV, phone numbers masked unless
+`reveal`."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from ivr.adapters.columns import epoch
+from ivr.operators.records import phone_out, when
+from scheduler.followups import FollowUp, Worker
+from scheduler.model import SchedulerError
+from scheduler.store import Schedule
+
+FOLLOW_UP_COLUMNS = ["id", "woman", "phone", "rule", "reason", "due_on", "state", "owner",
+                     "role", "opened_at", "closed_at", "outcome", "closed_by"]
+
+
+async def find_worker(sched: Schedule, text: str) -> Worker:
+    """The active worker with this id, or with exactly this name (case aside); SchedulerError
+    when none or several match."""
+    if text.isdigit():
+        return await sched.worker(int(text))
+    named = [w for w in await sched.workers() if w.name.casefold() == text.strip().casefold()]
+    if not named:
+        raise SchedulerError(f"no worker named {text!r} (see: ivr workers list)")
+    if len(named) > 1:
+        raise SchedulerError(f"several workers are named {text!r} (ids "
+                             f"{', '.join(str(w.id) for w in named)}): give the id")
+    return named[0]
+
+
+async def worker_rows(sched: Schedule, tz: str, *, reveal: bool, iso: bool) -> list[dict]:
+    """Every active worker with how many women they follow and how many open follow-ups they
+    own."""
+    women = Counter(a.worker_id for a in await sched.assignments())
+    owned = Counter(f.worker_id for f in await sched.follow_ups())
+    return [{"id": w.id, "name": w.name, "phone": phone_out(w.phone, reveal),
+             "role": w.role.value, "women": women[w.id], "open_follow_ups": owned[w.id],
+             "created_at": when(epoch(w.created_at), tz, iso)}
+            for w in await sched.workers()]
+
+
+async def follow_up_rows(sched: Schedule, follow_ups: list[FollowUp], today: date, tz: str, *,
+                         reveal: bool, iso: bool) -> list[dict]:
+    """state: open, overdue (open and due before today) or closed; owner: the worker's name,
+    or 'pool' (her role's pool)."""
+    names = {w.id: w.name for w in await sched.workers()}
+    phones = {}
+    for sub_id in {f.subscriber_id for f in follow_ups}:
+        phones[sub_id] = (await sched.subscriber(sub_id)).phone
+    return [{"id": f.id, "woman": f.subscriber_id,
+             "phone": phone_out(phones[f.subscriber_id], reveal), "rule": f.rule,
+             "reason": f.reason, "due_on": f.due_on.isoformat(),
+             "state": ("closed" if not f.open else "overdue" if f.due_on < today else "open"),
+             "owner": (names.get(f.worker_id, f"worker {f.worker_id}")
+                       if f.worker_id is not None else "pool"),
+             "role": f.owner_role.value, "opened_at": when(epoch(f.opened_at), tz, iso),
+             "closed_at": when(epoch(f.closed_at), tz, iso),
+             "outcome": f.outcome.value if f.outcome else None, "closed_by": f.closed_by}
+            for f in follow_ups]
