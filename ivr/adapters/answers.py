@@ -1,5 +1,5 @@
 """Her answers and the follow-ups opened for her workers, in the store (tables of migration
-006_answers): the twin of scheduler/memory_facts.py's answers and follow-ups. Each write is
+008_answers): the twin of scheduler/memory_facts.py's answers and follow-ups. Each write is
 one transaction with its audit row, which names questions, statuses and rules, never an
 answer's value nor a follow-up's reason (health data). The checks and decisions are
 scheduler/followups.py's."""

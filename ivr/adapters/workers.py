@@ -1,4 +1,4 @@
-"""Health workers and whom they follow, in the store (tables of migration 006_answers): the
+"""Health workers and whom they follow, in the store (tables of migration 008_answers): the
 twin of scheduler/memory_facts.py's workers. Each write is one transaction with its audit row
 (the worker's phone never in it). The checks are scheduler/followups.py's."""
 from __future__ import annotations

@@ -61,7 +61,8 @@ class LockstepMachine(RuleBasedStateMachine):
             self.sqls.append(pg)
             self.run(pg.store.execute(
                 "TRUNCATE subscribers, deliveries, attempts, callback_requests, missed_calls, "
-                "audit, call_centre_list, erased_numbers RESTART IDENTITY CASCADE"))
+                "audit, call_centre_list, erased_numbers, workers, assignments, answers, "
+                "follow_ups RESTART IDENTITY CASCADE"))
         self.now = start
         self.worker: set[int] = set()
         self.owner, self.crashes, self.women = "worker-0", 0, 0

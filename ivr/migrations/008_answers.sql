@@ -1,7 +1,5 @@
--- 006: two-way calls (issue 15): health workers and whom they follow, the answers a woman
+-- 008: two-way calls (issue 15): health workers and whom they follow, the answers a woman
 -- (or her child's carer) keys in, and the follow-ups the programme's rules open for a worker.
--- (On the h-answers branch this is 006; the nodes migration of issue 14 may take 006 at merge
--- and this one becomes 007: nothing here depends on its number.)
 
 -- A health worker, agent, doctor or call-centre member. phone: E.164 digits, masked in output
 -- like a woman's; one active worker per number.
