@@ -90,7 +90,8 @@ def _opens(rule: FollowUpRule, week: int, answers: Sequence[Answer],
     if rule.condition in ("equals", "in"):
         return now in rule.values
     if rule.condition == "outside":
-        return not rule.values[0] <= now <= rule.values[1]
+        low, high = (Decimal(v).scaleb(-rule.question.decimals) for v in rule.values)
+        return not low <= now <= high
     before = next((v for w in range(week - 1, week - rule.weeks - 1, -1)
                    if (v := _value(rule.question, earlier.get(w, ()))) is not None), None)
     if before is None:
@@ -103,15 +104,10 @@ def _answered(question: Question | None, answers: Sequence[Answer]) -> bool:
                for a in answers)
 
 
-def _value(question: Question, answers: Sequence[Answer]) -> int | None:
-    """Her answer to the question, scaled like the question's range (None: not answered)."""
-    for a in answers:
-        if a.question_key == question.key and a.value is not None:
-            if a.decimals == question.decimals:
-                return a.value
-            return int((Decimal(a.value).scaleb(question.decimals - a.decimals))
-                       .to_integral_value())
-    return None
+def _value(question: Question, answers: Sequence[Answer]) -> Decimal | None:
+    """Her answer to the question, exactly (None: not answered)."""
+    return next((a.number for a in answers
+                 if a.question_key == question.key and a.number is not None), None)
 
 
 class _Entry:
