@@ -10,7 +10,7 @@ a week on a track. Format and examples: scheduler/programmes/README.md.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
@@ -28,7 +28,7 @@ _QUESTION_KEYS = ("key", "type", "prompts", "keys", "decimals", "min", "max", "t
 class Question:
     key: str
     type: AnswerType
-    prompts: Mapping[str, str]          # language -> audio key of the question's prompt
+    prompts: Mapping[str, str] = field(hash=False)   # language -> audio key of its prompt
     keys: tuple[int, ...] = (YES, NO)   # yes_no: (1, 2); choice: the allowed keys; number: ()
     decimals: int = 0                   # number: digits typed after the (unspoken) point
     minimum: int = 0                    # number: the valid range, scaled by decimals

@@ -35,6 +35,7 @@ def test_question_types_prompts_and_ranges_are_read(checkin):
     assert (weight.minimum, weight.maximum, weight.max_digits) == (15, 300, 3)
     assert kicks.messages == {"checkin-p002"} and kicks.track is None
     assert checkin.question("weight") is weight
+    assert hash(checkin) == hash(load_programme(CHECKIN_FILE))   # usable as a key
     with pytest.raises(KeyError, match="no question 'height'"):
         checkin.question("height")
 
