@@ -4,8 +4,9 @@ A question has a stable key, a prompt (an audio key) in every language of the pr
 an answer type: `yes_no` (key 1 = yes, 2 = no), `choice` (one of the listed keys 1-9), or
 `number` (digits ended by #, read with `decimals`: `123#` with 1 decimal is 12.3, valid when
 inside [min, max]). It follows either the listed `messages`, or the first message of each
-week of a `track` (every week, or the completed weeks `weeks = [first, last]`): at most once
-a week on a track. Format and examples: scheduler/programmes/README.md.
+week of a `track` or of each of several (`track = ["pregnancy", "infant"]`): every week, or
+the completed weeks `weeks = [first, last]`; so at most once a week on a track. Format and
+examples: scheduler/programmes/README.md.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class Question:
     decimals: int = 0                   # number: digits typed after the (unspoken) point
     minimum: int = 0                    # number: the valid range, scaled by decimals
     maximum: int = 0
-    track: Track | None = None          # asked after the first message of each week of it ...
+    tracks: tuple[Track, ...] = ()      # asked after the first message of each week of these
     weeks: tuple[int, int] | None = None    # ... in these completed weeks (None: all)
     messages: frozenset[str] = frozenset()  # or after these messages
 
@@ -58,7 +59,7 @@ class Question:
         track's week.)"""
         if message.key in self.messages:
             return True
-        if self.track is not message.track or not first_of_week:
+        if message.track not in self.tracks or not first_of_week:
             return False
         return self.weeks is None or self.weeks[0] <= message.week <= self.weeks[1]
 
@@ -135,17 +136,17 @@ class _Entry:
                              f"got {self.item.get('type')!r}",
                              "type" if "type" in self.item else None) from None
         prompts = self.prompts(languages)
-        track, weeks, messages = self.when(message_keys)
+        tracks, weeks, messages = self.when(message_keys)
         if kind is AnswerType.NUMBER:
             decimals, low, high = self.number_range()
-            return Question(key, kind, prompts, (), decimals, low, high, track, weeks, messages)
+            return Question(key, kind, prompts, (), decimals, low, high, tracks, weeks, messages)
         for name in ("decimals", "min", "max"):
             if name in self.item:
                 raise self.error(f"{name} is for a number question, not {kind.value}", name)
         keys = self.choice_keys() if kind is AnswerType.CHOICE else (YES, NO)
         if kind is AnswerType.YES_NO and "keys" in self.item:
             raise self.error("a yes_no question has the keys 1 (yes) and 2 (no): no keys", "keys")
-        return Question(key, kind, prompts, keys, 0, 0, 0, track, weeks, messages)
+        return Question(key, kind, prompts, keys, 0, 0, 0, tracks, weeks, messages)
 
     def prompts(self, languages: tuple[str, ...]) -> dict[str, str]:
         table = self.item.get("prompts")
@@ -166,7 +167,7 @@ class _Entry:
                                  f"digits, '_' and '-'), got {audio!r}", "prompts")
         return {lang: table[lang] for lang in languages}
 
-    def when(self, message_keys: set[str]) -> tuple[Track | None, tuple[int, int] | None,
+    def when(self, message_keys: set[str]) -> tuple[tuple[Track, ...], tuple[int, int] | None,
                                                     frozenset[str]]:
         listed = self.item.get("messages")
         if ("track" in self.item) == (listed is not None):
@@ -183,20 +184,25 @@ class _Entry:
             if unknown:
                 raise self.error(f"messages names {unknown[0]!r}, not a message of the programme",
                                  "messages")
-            return None, None, frozenset(listed)
+            return (), None, frozenset(listed)
+        given = self.item["track"]
+        names = given if isinstance(given, list) else [given]
         try:
-            track = Track(self.item["track"])
+            tracks = tuple(Track(t) for t in names)
         except ValueError:
-            raise self.error(f"track must be \"pregnancy\" or \"infant\", got "
-                             f"{self.item['track']!r}", "track") from None
+            tracks = ()
+        if not tracks or len(set(tracks)) != len(tracks):
+            raise self.error(f"track must be \"pregnancy\", \"infant\" or a list of both, got "
+                             f"{given!r}", "track")
         weeks = self.item.get("weeks")
         if weeks is None:
-            return track, None, frozenset()
+            return tracks, None, frozenset()
+        last = min(MAX_WEEK[t] for t in tracks)
         if not (isinstance(weeks, list) and len(weeks) == 2 and all(type(w) is int for w in weeks)
-                and 0 <= weeks[0] <= weeks[1] <= MAX_WEEK[track]):
-            raise self.error(f"weeks must be [first, last], completed weeks 0..{MAX_WEEK[track]} "
+                and 0 <= weeks[0] <= weeks[1] <= last):
+            raise self.error(f"weeks must be [first, last], completed weeks 0..{last} "
                              f"with first <= last, got {weeks!r}", "weeks")
-        return track, (weeks[0], weeks[1]), frozenset()
+        return tracks, (weeks[0], weeks[1]), frozenset()
 
     def choice_keys(self) -> tuple[int, ...]:
         keys = self.item.get("keys")

@@ -30,10 +30,10 @@ def test_question_types_prompts_and_ranges_are_read(checkin):
     assert fever.type is AnswerType.YES_NO and fever.keys == (1, 2)
     assert fever.prompts == {"fr": "q-fever-fr", "bm": "q-fever-bm"}
     assert stools.type is AnswerType.CHOICE and stools.keys == (1, 2, 3)
-    assert stools.track is Track.INFANT and stools.weeks == (1, 10)
+    assert stools.tracks == (Track.INFANT,) and stools.weeks == (1, 10)
     assert weight.type is AnswerType.NUMBER and weight.decimals == 1
     assert (weight.minimum, weight.maximum, weight.max_digits) == (15, 300, 3)
-    assert kicks.messages == {"checkin-p002"} and kicks.track is None
+    assert kicks.messages == {"checkin-p002"} and kicks.tracks == ()
     assert checkin.question("weight") is weight
     assert hash(checkin) == hash(load_programme(CHECKIN_FILE))   # usable as a key
     with pytest.raises(KeyError, match="no question 'height'"):
@@ -58,6 +58,16 @@ def test_a_week_question_follows_only_the_first_message_of_the_week():
     p = parse_programme(text, "x.toml")
     assert [m.key for m in p.messages if p.questions_after(m.key)][:2] == \
         ["checkin-p001", "checkin-p003"]     # weeks 20 and 21: twice a week, asked once a week
+
+
+def test_a_question_can_follow_both_tracks():
+    text = CHECKIN.replace('key = "fever"\ntype = "yes_no"\ntrack = "infant"',
+                           'key = "fever"\ntype = "yes_no"\ntrack = ["pregnancy", "infant"]', 1)
+    p = parse_programme(text, "x.toml")
+    asked = [m.key for m in p.messages if "fever" in [q.key for q in p.questions_after(m.key)]]
+    assert asked[:3] == ["checkin-p001", "checkin-p003", "checkin-i001"] and len(asked) == 13
+    error = _refused(text.replace('["pregnancy", "infant"]', '["infant", "infant"]'))
+    assert "track must be" in error
 
 
 def test_followup_rules_are_read(checkin):
@@ -115,7 +125,7 @@ BAD_QUESTIONS = [
      'messages = ["checkin-i001"]\ntrack = "infant"\nprompts = { fr = "q-fever-fr"',
      "give either track (with weeks, optional) or messages"),
     ('track = "infant"\nweeks = [1, 10]', 'track = "toddler"\nweeks = [1, 10]',
-     "track must be \"pregnancy\" or \"infant\""),
+     "track must be \"pregnancy\", \"infant\" or a list of both"),
     ('messages = ["checkin-p002"]', 'messages = ["checkin-p002"]\nweeks = [1, 2]',
      "weeks goes with track", "weeks = [1, 2]"),
 ]
