@@ -222,3 +222,30 @@ def test_a_rule_needs_its_question_except_for_absence():
     assert "question is required" in error
     header = line_of(text, "[[followup]]", 3)
     assert error.startswith(f"x.toml, line {header}:"), error
+
+
+def test_pesinet_asks_the_weekly_child_questions():
+    p = load_programme("pesinet")
+    assert (p.languages, p.fallback_language, p.timezone, p.region) == (
+        ("fr", "bm"), "fr", "Africa/Bamako", "ML")
+    assert len(p.messages) == 260 and {m.track for m in p.messages} == {Track.INFANT}
+    assert all([q.key for q in p.questions_after(m.key)] == ["fever", "stools", "weight"]
+               for m in p.messages)
+    weight = p.question("weight")
+    assert (weight.decimals, weight.minimum, weight.maximum) == (1, 10, 300)
+    owners = {r.key: r.owner for r in p.followups}
+    assert owners == {"fever": OwnerRole.DOCTOR, "diarrhoea": OwnerRole.DOCTOR,
+                      "weight-loss": OwnerRole.DOCTOR, "no-checkin": OwnerRole.AGENT}
+
+
+def test_m2m_asks_medicine_weekly_and_satisfaction_now_and_then():
+    p = load_programme("m2m")
+    assert p.languages == ("en", "sw", "pt") and p.allow_foreign_numbers
+    asked = {m.key: [q.key for q in p.questions_after(m.key)] for m in p.messages}
+    assert all(keys[0] == "medicine" for keys in asked.values())      # every week, both tracks
+    satisfaction = [k for k, keys in asked.items() if "satisfaction" in keys]
+    assert [p.message(k).week for k in satisfaction] == [12, 24, 36, 6, 26, 52, 78, 103]
+    assert p.question("satisfaction").keys == (1, 2, 3, 4, 5)
+    assert {r.key: r.owner for r in p.followups} == {
+        "missed-medicine": OwnerRole.HEALTH_WORKER, "unhappy": OwnerRole.CALL_CENTRE,
+        "no-checkin": OwnerRole.HEALTH_WORKER}
