@@ -14,7 +14,6 @@ scheduler/programmes/README.md.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,10 +21,10 @@ from typing import Any, Mapping, Sequence
 
 from scheduler.content import ErrorFn
 from scheduler.question_spec import Question, scaled, unscaled
+from scheduler.table_entry import TableEntry
 from scheduler.questions_model import (NO, YES, Answer, AnswerType, FollowUpToOpen,
                                        OwnerRole)
 
-_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
 MAX_DUE_DAYS = 365
 MAX_WEEKS = 52
 _CONDITIONS = ("equals", "in", "outside", "change", "absent_weeks")
@@ -110,30 +109,14 @@ def _value(question: Question, answers: Sequence[Answer]) -> Decimal | None:
                  if a.question_key == question.key and a.number is not None), None)
 
 
-class _Entry:
+class _Entry(TableEntry):
     """One `[[followup]]` table being read."""
-
-    def __init__(self, item: object, index: int, error: ErrorFn):
-        if not isinstance(item, dict):
-            raise error("each [[followup]] entry must be a table", "followup", None, index)
-        self.item: dict[str, Any] = item
-        self.index = index
-        self._error = error
-
-    def error(self, message: str, key: str | None) -> Exception:
-        where = self.item.get("key")
-        prefix = f"follow-up rule {where!r}: " if isinstance(where, str) else ""
-        return self._error(prefix + message, "followup", key, self.index)
+    section = "followup"
+    label = "follow-up rule"
+    known = _RULE_KEYS
 
     def rule(self, questions: Mapping[str, Question]) -> FollowUpRule:
-        unknown = sorted(set(self.item) - set(_RULE_KEYS))
-        if unknown:
-            raise self.error(f"unknown key {unknown[0]!r} in [[followup]] (known: "
-                             f"{', '.join(_RULE_KEYS)})", unknown[0])
-        key = self.item.get("key")
-        if not (isinstance(key, str) and _KEY.fullmatch(key)):
-            raise self.error(f"key must be lower-case letters, digits, '_' and '-', got {key!r}",
-                             "key" if "key" in self.item else None)
+        key = self.key()
         given = [c for c in _CONDITIONS if c in self.item]
         if len(given) != 1:
             raise self.error(f"give exactly one condition of {', '.join(_CONDITIONS)}",

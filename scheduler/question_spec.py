@@ -10,15 +10,14 @@ examples: scheduler/programmes/README.md.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
 from scheduler.content import MAX_WEEK, ErrorFn, Message, Track
 from scheduler.questions_model import NO, YES, AnswerType
+from scheduler.table_entry import KEY, TableEntry
 
-_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
 MAX_DECIMALS = 3
 MAX_NUMBER_DIGITS = 9        # a longer keypad entry is a stuck key, not a measure
 _QUESTION_KEYS = ("key", "type", "prompts", "keys", "decimals", "min", "max", "track", "weeks",
@@ -105,30 +104,14 @@ def questions_after(questions: tuple[Question, ...], messages: tuple[Message, ..
     return tuple(q for q in questions if q.follows(message, message.day == first))
 
 
-class _Entry:
+class _Entry(TableEntry):
     """One `[[question]]` table being read."""
-
-    def __init__(self, item: object, index: int, error: ErrorFn):
-        if not isinstance(item, dict):
-            raise error("each [[question]] entry must be a table", "question", None, index)
-        self.item: dict[str, Any] = item
-        self.index = index
-        self._error = error
-
-    def error(self, message: str, key: str | None) -> Exception:
-        where = self.item.get("key")
-        prefix = f"question {where!r}: " if isinstance(where, str) else ""
-        return self._error(prefix + message, "question", key, self.index)
+    section = "question"
+    label = "question"
+    known = _QUESTION_KEYS
 
     def question(self, languages: tuple[str, ...], message_keys: set[str]) -> Question:
-        unknown = sorted(set(self.item) - set(_QUESTION_KEYS))
-        if unknown:
-            raise self.error(f"unknown key {unknown[0]!r} in [[question]] (known: "
-                             f"{', '.join(_QUESTION_KEYS)})", unknown[0])
-        key = self.item.get("key")
-        if not (isinstance(key, str) and _KEY.fullmatch(key)):
-            raise self.error(f"key must be lower-case letters, digits, '_' and '-', got {key!r}",
-                             "key" if "key" in self.item else None)
+        key = self.key()
         try:
             kind = AnswerType(self.item.get("type"))
         except ValueError:
@@ -162,7 +145,7 @@ class _Entry:
         if extra:
             raise self.error(f"prompt in {extra[0]!r}, not a language of the programme", "prompts")
         for lang, audio in table.items():
-            if not (isinstance(audio, str) and _KEY.fullmatch(audio)):
+            if not (isinstance(audio, str) and KEY.fullmatch(audio)):
                 raise self.error(f"prompt in {lang!r} must be an audio key (lower-case letters, "
                                  f"digits, '_' and '-'), got {audio!r}", "prompts")
         return {lang: table[lang] for lang in languages}
