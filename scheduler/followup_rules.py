@@ -123,12 +123,7 @@ class _Entry(TableEntry):
                              given[1] if given else None)
         condition = given[0]
         question = self.question(questions, required=condition != "absent_weeks")
-        try:
-            owner = OwnerRole(self.item.get("owner"))
-        except ValueError:
-            raise self.error(f"owner must be one of {', '.join(r.value for r in OwnerRole)}, "
-                             f"got {self.item.get('owner')!r}",
-                             "owner" if "owner" in self.item else None) from None
+        owner = self.word("owner", OwnerRole)
         due = self.item.get("due_days", 1)
         if type(due) is not int or not 0 <= due <= MAX_DUE_DAYS:
             raise self.error(f"due_days must be an integer from 0 to {MAX_DUE_DAYS}, got {due!r}",

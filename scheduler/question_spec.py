@@ -112,12 +112,7 @@ class _Entry(TableEntry):
 
     def question(self, languages: tuple[str, ...], message_keys: set[str]) -> Question:
         key = self.key()
-        try:
-            kind = AnswerType(self.item.get("type"))
-        except ValueError:
-            raise self.error(f"type must be one of {', '.join(t.value for t in AnswerType)}, "
-                             f"got {self.item.get('type')!r}",
-                             "type" if "type" in self.item else None) from None
+        kind = self.word("type", AnswerType)
         prompts = self.prompts(languages)
         tracks, weeks, messages = self.when(message_keys)
         if kind is AnswerType.NUMBER:

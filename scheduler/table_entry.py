@@ -7,11 +7,13 @@ refused, the entry's own `key` is checked.
 from __future__ import annotations
 
 import re
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from scheduler.content import ErrorFn
 
 KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
+W = TypeVar("W", bound=Enum)
 
 
 class TableEntry:
@@ -44,3 +46,12 @@ class TableEntry:
             raise self.error(f"key must be lower-case letters, digits, '_' and '-', got {key!r}",
                              "key" if "key" in self.item else None)
         return key
+
+    def word(self, name: str, words: type[W]) -> W:
+        """The value of `name`, one of the words of a str enum."""
+        try:
+            return words(self.item.get(name))
+        except ValueError:
+            raise self.error(f"{name} must be one of {', '.join(w.value for w in words)}, "
+                             f"got {self.item.get(name)!r}",
+                             name if name in self.item else None) from None

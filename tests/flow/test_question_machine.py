@@ -10,6 +10,7 @@ from ivr.flow import Answered, Ask, HungUp, Play, Played
 from ivr.questions import QuestionMachine, QuestionPlan, QuestionsDone
 from scheduler.question_spec import Question
 from scheduler.questions_model import Answer, AnswerStatus, AnswerType
+from tests.flow.driver import drive
 
 FEVER = Question("fever", AnswerType.YES_NO, {"fr": "q-fever-fr"})
 STOOLS = Question("stools", AnswerType.CHOICE, {"fr": "q-stools-fr"}, keys=(1, 2, 3))
@@ -40,14 +41,7 @@ def done() -> Played:
 
 def run(machine: QuestionMachine, events):
     """Feed events in order; the actions seen (short strings) and the result."""
-    seen, events = [], list(events)
-    action = machine.start()
-    while not isinstance(action, QuestionsDone):
-        seen.append(describe(action))
-        assert events, f"script ran out after {seen}"
-        action = machine.step(events.pop(0))
-    assert not events, f"events left over: {events}"
-    return seen, action.result
+    return drive(machine, events, QuestionsDone, describe)
 
 
 def describe(action) -> str:
