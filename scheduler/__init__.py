@@ -5,6 +5,9 @@ content.py     Track, Message: the messages, built from schedule rules
 slots.py       TimeSlot and local-time maths (DST-correct): inside(), next_opening()
 timeline.py    where she is in the programme on a date; when a message falls due
 model.py       the records (Subscriber, Delivery, Attempt, CallbackRequest), shaped like rows
+questions_model.py  Answer (to a question, per call) and FollowUpToOpen: issue 15's facts
+question_spec.py    [[question]] of a programme file: Question, which messages it follows
+followup_rules.py   [[followup]] rules and followups_to_open(): answers -> follow-ups to open
 plan.py        plan_deliveries(): open / supersede / cancel her deliveries
 retry.py       after_attempt(), next_retry_at(): delivered, retry when, or undelivered
 callbacks.py   missed calls: on_missed_call(), callback_message(), after_callback_attempt()

@@ -15,6 +15,8 @@ from typing import Any
 
 from ivr.errors import BadInput
 from scheduler.content import Message, Track, build_messages
+from scheduler.followup_rules import FollowUpRule, build_followup_rules
+from scheduler.question_spec import Question, build_questions, questions_after
 from scheduler.outcome import Outcome
 from scheduler.policy import AtRiskRule, CallbackPolicy, RetryPolicy, RetrySlots
 from scheduler.slots import TimeSlot, intersect, parse_range, zone
@@ -51,6 +53,8 @@ class Programme:
     source: str                            # the file it was read from
     region: str = "IN"                     # phone numbers written without +country are read as this
     allow_foreign_numbers: bool = False    # numbers of other countries than region may enrol
+    questions: tuple[Question, ...] = ()   # [[question]]: asked after messages (issue 15)
+    followups: tuple[FollowUpRule, ...] = ()   # [[followup]]: rules reading the answers
 
     def slot(self, name: str) -> TimeSlot:
         try:
@@ -73,6 +77,17 @@ class Programme:
             return self._by_key[key]
         except KeyError:
             raise KeyError(f"programme {self.name!r} has no message {key!r}") from None
+
+    def questions_after(self, key: str) -> tuple[Question, ...]:
+        """The questions asked after message `key`, in the file's order."""
+        message = self.message(key)
+        return questions_after(self.questions, self._tracks[message.track], message)
+
+    def question(self, key: str) -> Question:
+        for q in self.questions:
+            if q.key == key:
+                return q
+        raise KeyError(f"programme {self.name!r} has no question {key!r}")
 
     @cached_property
     def _slots(self) -> dict[str, TimeSlot]:
@@ -183,7 +198,7 @@ class _Parser:
         known = {"name", "description", "languages", "fallback_language", "timezone", "window",
                  "default_slot", "assume_birth_after_days", "message_seconds", "region",
                  "allow_foreign_numbers", "slots", "retry",
-                 "callback", "at_risk", "schedule", "message"}
+                 "callback", "at_risk", "schedule", "message", "question", "followup"}
         for key in d:
             if key not in known:
                 raise self.error(f"unknown key {key!r} (known: {', '.join(sorted(known))})",
@@ -225,13 +240,18 @@ class _Parser:
                              None, "region")
         messages = build_messages(name, self.get(d, "schedule", list, []),
                                   self.get(d, "message", list, []), self.error)
+        questions = build_questions(self.get(d, "question", list, []), languages, messages,
+                                    self.error)
+        followups = build_followup_rules(self.get(d, "followup", list, []), questions,
+                                         self.error)
         return Programme(
             name=name, description=self.get(d, "description", str, ""), messages=messages,
             languages=languages, fallback_language=fallback, slots=slots,
             default_slot=default_slot, window=window, timezone=tz, retry=self.retry(),
             callback=self.callback(), at_risk=self.at_risk(), assume_birth_after_days=assume,
             message_seconds=seconds, source=self.source, region=region,
-            allow_foreign_numbers=self.get(d, "allow_foreign_numbers", bool, False))
+            allow_foreign_numbers=self.get(d, "allow_foreign_numbers", bool, False),
+            questions=questions, followups=followups)
 
     def range(self, name: str, text: str, section: str | None, key: str) -> TimeSlot:
         try:

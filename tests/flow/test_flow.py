@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from ivr import constants as C
 from ivr.flow import (Answered, Ask, CallFlow, CallPlan, Finish, HungUp, OptOutRecorded,
                       Play, Played, RecordOptOut, SetVariable, VariableSet)
+from tests.flow.driver import drive
 
 P = {name: f"/snd/{name}" for name in C.PROMPTS}
 MSG = "/snd/msg-p012"
@@ -35,16 +36,8 @@ def key(k: str) -> Answered:
 
 
 def run(flow: CallFlow, events) -> tuple[list, object]:
-    """Feed events in order; returns the actions seen (as short strings) and the Finish."""
-    seen = []
-    action = flow.start()
-    events = list(events)
-    while not isinstance(action, Finish):
-        seen.append(describe(action))
-        assert events, f"script ran out after {seen}"
-        action = flow.step(events.pop(0))
-    assert not events, f"events left over: {events}"
-    return seen, action.result
+    """Feed events in order; returns the actions seen (as short strings) and the result."""
+    return drive(flow, events, Finish, describe)
 
 
 def describe(action) -> str:

@@ -58,7 +58,7 @@ def test_load_by_path(tmp_path):
 
 
 def test_unknown_name_lists_the_shipped_ones():
-    with pytest.raises(ProgrammeError, match="shipped: kilkari, mmitra"):
+    with pytest.raises(ProgrammeError, match="shipped: kilkari, m2m, mmitra, pesinet"):
         load_programme("nosuch")
 
 
