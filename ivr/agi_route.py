@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from datetime import datetime, timezone
 
 from audio.catalogue import Catalogue, sound_path
 from ivr import constants as C
 from ivr.adapters.fastagi import AgiSession, run_flow
 from ivr.adapters.log_throttle import LogThrottle
-from ivr.adapters.store import Store
+from ivr.adapters.store import DB_ERRORS, Store
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.call_tracker import Listening
 from ivr.controller import Controller, LiveCall
@@ -158,7 +157,7 @@ class CallRoute:
         try:
             await self.store.add_to_call_centre_list(subscriber_id, attempt_id,
                                                      CALL_CENTRE_OPT_OUT, self.controller.clock())
-        except sqlite3.Error as e:
+        except DB_ERRORS as e:
             log.error("attempt %s: subscriber %s could not be put on the call centre's list "
                       "either (%s): an operator must call her", attempt_id, subscriber_id, e)
             return

@@ -3,10 +3,11 @@
 
 A file is ingested in one transaction (its row, inserted once by Uniqueid, and the woman's
 callback request), and deleted only after that transaction committed. When the database write
-fails (locked past the busy timeout, disk full...), the file stays and the next sweep tries
-again: nothing is lost. A file that is not a valid missed call is moved to <spool>/bad with
-one log line. A temporary file (its writer still running, or killed) is never read while it
-may still be written; once stale it is ingested if it is whole, or moved to bad.
+fails (locked past the busy timeout, disk full, the database away...), the file stays and
+the next sweep tries again: nothing is lost. A file that is not a valid missed call is moved
+to <spool>/bad with one log line. A temporary file (its writer still running, or killed) is
+never read while it may still be written; once stale it is ingested if it is whole, or moved
+to bad.
 
 Triggers: the IvrMissedCall UserEvent (that one file at once: the fast path), start-up, and
 the dialer's periodic sweep (files whose event was lost, or whose write failed).
@@ -17,7 +18,6 @@ import asyncio
 import errno
 import logging
 import os
-import sqlite3
 import stat
 import time
 from datetime import datetime, timezone
@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 from ivr import constants as C
 from ivr import missed_spool
 from ivr.adapters import missed_calls, subscribers
-from ivr.adapters.store import Store
+from ivr.adapters.store import DB_ERRORS, Store
 from ivr.errors import Unavailable
 from ivr.phone import Phone, mask
 from ivr.protocol.ami import UserEvent
@@ -114,7 +114,7 @@ class MissedCallIntake:
                 async with self.store.transaction():
                     if await self._handle(row_id):
                         self.woken()
-        except sqlite3.Error as e:
+        except DB_ERRORS as e:
             log.warning("missed calls not handled yet: %s (tried again at the next sweep)", e)
         return done
 
@@ -136,7 +136,7 @@ class MissedCallIntake:
             async with self.store.transaction():
                 row_id = await missed_calls.insert(self.store, call)
                 woke = await self._handle(row_id)
-        except sqlite3.Error as e:
+        except DB_ERRORS as e:
             log.warning("missed call %s stays in the spool: the database write failed (%s); "
                         "tried again at the next sweep", call.uniqueid, e)
             return False

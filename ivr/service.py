@@ -60,7 +60,7 @@ class Dialer:
         self.status_writer = StatusWriter(
             service.config.home / "run" / "status.json", owner=self.owner, stats=self.stats,
             lanes=self.lanes, ami=controller.ami, heartbeat=lambda: self.loop.loop_at,
-            clock=clock)
+            clock=clock, database=controller.database)
 
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False,
                   idle_horizon: float = 60.0, drain_seconds: float = DRAIN_SECONDS) -> None:
