@@ -31,7 +31,7 @@ class DatabaseWatch:
         self.name = name
         self.clock = clock
         self.down_since: float | None = None
-        self.outages = 0               # how many times it went away (the dial loop reads it)
+        self.outages = 0               # how many times it went away
         self.failures = 0              # failed statements while away (not logged one by one)
         self._back = asyncio.Event()
         self._back.set()

@@ -9,9 +9,10 @@ A stop drains: no new calls, live ones go on up to the drain deadline.
 
 The database away (PostgreSQL restarted, say): turns fail and back off (no new calls), the
 calls in progress go on, and what they write (their record, their release, their lease's
-renewal) waits in memory until the database is back (ivr/database_watch.py). Then, before
-anything is reaped, the leases of this process's calls are renewed: a call that went on
-while the database was away is its owner's to release, not the reaper's.
+renewal) waits in memory until the database is back (ivr/database_watch.py). Before each
+reap, the loop renews the lease of any call of its own whose keeper is late (its renewal
+waits for the database): a call that went on while the database was away is its owner's to
+release, not the reaper's.
 """
 from __future__ import annotations
 
@@ -73,8 +74,7 @@ class DialLoop:
         self.metrics = None                     # ivr.metrics.Metrics, set by `ivr run`
         self.loop_at: float | None = None       # the last turn (its heartbeat)
         self.database = service.controller.database
-        self.leased: set[int] = set()           # this process's live attempts (their leases)
-        self._outages_seen = 0                  # the database's outages handled (leases renewed)
+        self.leased: dict[int, float] = {}      # this process's live attempts: lease ends
 
     # ------------------------------------------------------------------ the loop
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False,
@@ -105,9 +105,8 @@ class DialLoop:
             await self.recovery.reconcile()
             await self.intake.sweep()
             self._reconciled = True
-        if self._outages_seen != self.database.outages:
-            await self._renew_leases()
         now = self.clock()
+        await self._renew_late_leases(now)
         await self.schedule.run_plans(utc(now))
         await self.schedule.reap(utc(now))
         # retention ([privacy] keep_call_records): at most once a (UTC) day
@@ -145,16 +144,31 @@ class DialLoop:
                 w.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
 
-    async def _renew_leases(self) -> None:
-        """After the database was away: renew the lease of every call of ours still going
-        on (their keepers could not), before this turn reaps what ran out."""
-        until = utc(self.clock() + self.lease_seconds)
-        lost = [attempt_id for attempt_id in sorted(self.leased)
-                if not await self.schedule.extend(attempt_id, self.owner, until)]
-        self._outages_seen = self.database.outages
+    async def _renew_late_leases(self, now: float) -> None:
+        """Renew the lease of each call of ours whose keeper is late (it renews at half
+        the lease: one that is not done by three quarters waits for the database), before
+        this turn reaps what ran out. Nothing to do while the keepers keep up."""
+        late = sorted(i for i, until in self.leased.items()
+                      if until <= now + self.lease_seconds / 4)
+        if not late:
+            return
+        lost = [attempt_id for attempt_id in late
+                if not await self._extend(attempt_id) and attempt_id in self.leased]
+        log.info("renewed the lease of %d call(s) whose keeper waited for the database",
+                 len(late) - len(lost))
         if lost:
-            log.warning("after the database's absence, %d call(s) of ours were no longer "
-                        "ours (reaped by another node): attempts %s", len(lost), lost)
+            log.warning("%d call(s) of ours were no longer ours when their lease was renewed "
+                        "(reaped by another node while the database was away?): attempts %s",
+                        len(lost), lost)
+
+    async def _extend(self, attempt_id: int) -> bool:
+        """Renew one lease of ours for its full length; False if it is not ours any more."""
+        until = self.clock() + self.lease_seconds
+        if not await self.schedule.extend(attempt_id, self.owner, utc(until)):
+            return False
+        if attempt_id in self.leased:
+            self.leased[attempt_id] = until
+        return True
 
     async def _sleep(self, stop: asyncio.Event, wake_at: datetime | None,
                      more_due: bool = False) -> None:
@@ -246,7 +260,8 @@ class DialLoop:
         if self.metrics is not None:                                # metrics hook
             gate = await self.metrics.callback_gate(gate, attempt, store)
         keeper = asyncio.create_task(self._keep_lease(attempt))
-        self.leased.add(attempt.id)
+        self.leased[attempt.id] = (attempt.acquired_until.timestamp()
+                                   if attempt.acquired_until else self.clock())
         try:
             report = await self.service.controller.place_call(request, attempt.id, gate,
                                                               on_reached)
@@ -263,7 +278,7 @@ class DialLoop:
             # the lease is kept until the release is written: nobody reaps it meanwhile
             await self._release(attempt.id, report.outcome, report.heard_share, report.ended_at)
         finally:
-            self.leased.discard(attempt.id)
+            self.leased.pop(attempt.id, None)
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
         return None if report.link_lost else report.outcome
@@ -297,9 +312,8 @@ class DialLoop:
         while True:
             await asyncio.sleep(lease / 2)
             # the database away: tried again until it answers (the lease has half its
-            # length left; the dial loop renews it anyway before it reaps again)
-            if not await self.database.insist(lambda: self.schedule.extend(
-                    attempt.id, self.owner, utc(self.clock() + lease))):
+            # length left; the dial loop renews it first if it must: _renew_late_leases)
+            if not await self.database.insist(lambda: self._extend(attempt.id)):
                 return
 
     async def drain(self, deadline_seconds: float = DRAIN_SECONDS) -> None:

@@ -46,6 +46,13 @@ class JournalMaskingFormatter(JournalFormatter, MaskingFormatter):
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
+def quiet_libraries() -> None:
+    """The QUIET levels for every command, also those that set no logging up (Python's
+    last-resort handler prints their warnings: psycopg_pool's while the database is away)."""
+    for name, most in QUIET.items():
+        logging.getLogger(name).setLevel(most)
+
+
 def setup_logging(level: str) -> None:
     """One line per event on standard error, no timestamps of our own: journald (or the
     terminal) adds them; under journald each line carries its priority (ivr/journal.py).

@@ -62,7 +62,7 @@ class Row(tuple):
         return list(self._index)
 
 
-def _row_factory(cursor: Any) -> Any:
+def row_factory(cursor: Any) -> Any:
     names = [c.name for c in cursor.description or ()]
     index = {n: i for i, n in enumerate(names)}
 
@@ -153,7 +153,7 @@ class PgStore(Store):
         pool: AsyncConnectionPool = AsyncConnectionPool(
             dsn, min_size=1, max_size=max(1, pool_size), open=False,
             configure=freshness.configure, check=freshness.check,
-            kwargs={"autocommit": True, "row_factory": _row_factory,
+            kwargs={"autocommit": True, "row_factory": row_factory,
                     "cursor_factory": AsyncClientCursor},
             name="ivr", timeout=OPEN_TIMEOUT, reconnect_timeout=RECONNECT_TIMEOUT)
         try:
