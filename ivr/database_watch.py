@@ -31,7 +31,6 @@ class DatabaseWatch:
         self.name = name
         self.clock = clock
         self.down_since: float | None = None
-        self.outages = 0               # how many times it went away
         self.failures = 0              # failed statements while away (not logged one by one)
         self._back = asyncio.Event()
         self._back.set()
@@ -46,7 +45,6 @@ class DatabaseWatch:
         if self.down_since is not None:
             return
         self.down_since = self.clock()
-        self.outages += 1
         self._back.clear()
         log.error("the database %s is unreachable (%s): calls in progress go on, their "
                   "results are kept in memory and written when it returns; no new calls "
