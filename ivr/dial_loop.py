@@ -129,6 +129,7 @@ class DialLoop:
         if isinstance(error, UNAVAILABLE_ERRORS):
             # the database is away: one line when it goes, one when it is back (the watch's)
             self.database.failed(error)
+            self._swept_at = float("-inf")      # its first turn back takes the spooled calls
             log.debug("dial loop: %r; trying again in %.0f s", error, delay)
         else:
             log.error("dial loop: %r; trying again in %.0f s (%d error(s) in a row)", error,
@@ -258,7 +259,10 @@ class DialLoop:
             trunk=trunk, kind=attempt.kind.value, subscriber_id=attempt.subscriber_id,
             delivery_id=attempt.delivery_id, number=attempt.number)
         if self.metrics is not None:                                # metrics hook
-            gate = await self.metrics.callback_gate(gate, attempt, store)
+            try:
+                gate = await self.metrics.callback_gate(gate, attempt, store)
+            except UNAVAILABLE_ERRORS as e:       # a metric is not worth her call
+                self.database.failed(e)
         keeper = asyncio.create_task(self._keep_lease(attempt))
         self.leased[attempt.id] = (attempt.acquired_until.timestamp()
                                    if attempt.acquired_until else self.clock())
