@@ -6,29 +6,16 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import pytest
-
 from ivr import missed_spool
 from ivr.adapters.store import Store
 from ivr.intake import prepare_spool
-from ivr.sandbox.postgres import Cluster, PostgresError
 from scheduler.model import Subscriber
 from tests.test_intake import NOW, PHONE, World, call
 
 
-@pytest.fixture
-def own_cluster():
-    try:
-        cluster = Cluster.start()
-    except PostgresError as e:
-        pytest.fail(f"the private PostgreSQL could not be started: {e}", pytrace=False)
-    yield cluster
-    cluster.remove()
-
-
-async def test_postgres_stopped_keeps_the_missed_call_in_the_spool(own_cluster, tmp_path,
+async def test_postgres_stopped_keeps_the_missed_call_in_the_spool(own_pg_cluster, tmp_path,
                                                                    caplog):
-    dsn = own_cluster.create_database("intake")
+    dsn = own_pg_cluster.create_database("intake")
     store = await asyncio.wait_for(Store.open(dsn, key_file=tmp_path / "erasure.key"), 30)
     try:
         spool = tmp_path / "spool" / "missed"
@@ -38,13 +25,13 @@ async def test_postgres_stopped_keeps_the_missed_call_in_the_spool(own_cluster, 
                                               lmp=NOW.date() - timedelta(weeks=12)), NOW,
                                    actor="t")
         missed_spool.write(spool, call())
-        own_cluster.stop("fast")
+        own_pg_cluster.stop("fast")
         # the pool's connection is dead: the write fails at once, the file stays
         assert not await asyncio.wait_for(world.intake.ingest(spool / "1700000000.42.missed"),
                                           30)
         assert world.files() == ["1700000000.42.missed"]
         assert "stays in the spool" in caplog.text
-        own_cluster.restart()
+        own_pg_cluster.restart()
         assert await asyncio.wait_for(world.intake.sweep(), 30) == 1
         assert world.files() == [] and await world.callbacks() == 1
         [row] = await world.rows()
