@@ -9,6 +9,7 @@ import click
 from ivr.commands import (audio, call, calls, db, demo, dialplan, enrol, followups, imports,
                           report, run, sandbox, schedule, simulate, women, workers)
 from ivr.commands.common import Group, Settings
+from ivr.logs import quiet_libraries
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -27,6 +28,7 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
       ivr sandbox start          # a private Asterisk for trying things out
       ivr demo                   # a small demo campaign against it
     """
+    quiet_libraries()
     ctx.obj = Settings(config_path=config_path)
 
 

@@ -15,8 +15,13 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from ivr import constants as C
+from ivr.adapters import pg_sql
+from ivr.adapters.pg_store import row_factory as pg_row
 
 OUR_CHANNEL = re.compile(r"^ivr-(\d+)-[0-9a-f]+$")
 PHONE_SIDE = re.compile(r"^ivr-(\d+)-[0-9a-f]+-2$")
@@ -123,8 +128,15 @@ async def read_block(reader: asyncio.StreamReader) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- the store's view
-def store_rows(db: Path, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-    """A short read of the service's database (WAL: never blocks the service)."""
+def store_rows(db: Path | str, sql: str, args: tuple = ()) -> list[Any]:
+    """A short read of the service's database (WAL: never blocks the service); `db` a
+    PostgreSQL connection string: the same statement, translated as the PostgreSQL store
+    translates it (ivr/adapters/pg_sql.py)."""
+    if isinstance(db, str):
+        with psycopg.connect(db, autocommit=True, cursor_factory=psycopg.ClientCursor,
+                             connect_timeout=10) as pg:
+            cur = pg.cursor(row_factory=pg_row)
+            return cur.execute(pg_sql.statement(sql), args).fetchall()
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     con.row_factory = sqlite3.Row
     try:

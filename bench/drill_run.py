@@ -10,14 +10,17 @@ import signal
 import socket
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from bench.drill_parts import AmiWatch, campaign_done, message_end_seconds, store_rows
 
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
 from ivr.sandbox import Sandbox
+from ivr.sandbox.postgres import Cluster
 from scheduler.programme import load_programme
 from tests.e2e.run_helpers import woman_on
 
@@ -40,16 +43,31 @@ def phone(i: int) -> str:
     return "91900009" + "0" * (i // len(RINGS)) + str(RINGS[i % len(RINGS)])
 
 
+@contextmanager
+def private_cluster(wanted: bool) -> Iterator[Cluster | None]:
+    """A PostgreSQL cluster of the drill's own (stopping it hurts nobody else), removed at
+    the end; None when not `wanted`."""
+    if not wanted:
+        yield None
+        return
+    cluster = Cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
 def free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def write_config(path: Path, box: Sandbox, sounds: Path, programme: Path) -> None:
+def write_config(path: Path, box: Sandbox, sounds: Path, programme: Path,
+                 database: str = "ivr.db") -> None:
     secret = (box.root / "ami-secret").read_text().strip()
     path.write_text(f"""[ivr]
-database = "ivr.db"
+database = "{database}"
 sounds = "{sounds}"
 programme = "{programme}"
 [ami]
@@ -68,14 +86,20 @@ ring_timeout = 20
 
 class Drill:
     """One drill's processes and files: a private Asterisk, the service's state directory,
-    our AMI listener, and every subprocess it started (all stopped by close())."""
+    our AMI listener, and every subprocess it started (all stopped by close()). `cluster`:
+    a private PostgreSQL (ivr/sandbox/postgres.py) whose database the service uses; None:
+    SQLite in the state directory."""
 
-    def __init__(self, name: str, work: Path, box: Sandbox, sounds: Path, programme: Path):
+    def __init__(self, name: str, work: Path, box: Sandbox, sounds: Path, programme: Path,
+                 cluster: Cluster | None = None):
         self.name, self.work, self.box = name, work, box
         self.home = work / "home"
         self.home.mkdir(parents=True)
-        self.db = self.home / "ivr.db"
-        write_config(self.home / "ivr.toml", box, sounds, programme)
+        self.cluster = cluster
+        self.db: Path | str = self.home / "ivr.db"
+        if cluster is not None:
+            self.db = cluster.create_database("drill")
+        write_config(self.home / "ivr.toml", box, sounds, programme, str(self.db))
         self.programme = programme
         self.env = {**os.environ, "IVR_HOME": str(self.home)}
         self.env.pop("IVR_CONFIG", None)
@@ -89,7 +113,8 @@ class Drill:
 
     async def open(self, women: int) -> None:
         now_dt = datetime.now(timezone.utc)
-        async with await Store.open(self.db) as store:
+        # a PostgreSQL database has no file beside it: the configuration's default key file
+        async with await Store.open(self.db, key_file=self.home / "erasure.key") as store:
             schedule = ScheduleStore(store, load_programme(self.programme))
             for i in range(women):
                 await schedule.enrol(woman_on(phone(i), now_dt), now_dt, actor="drill")

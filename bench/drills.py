@@ -9,6 +9,8 @@ and listen to an 8 s message:
                it, else stop + start)
   ami-kick     the service's AMI session kicked by Asterisk (`manager kick session`), with
                Asterisk up, while calls ring and play
+  postgres-outage  the service on a private PostgreSQL, stopped (fast) while calls ring and
+               play, started again OUTAGE_SECONDS later; `ivr status` is asked meanwhile
 
 After each failure the campaign runs to its end (every woman's first message delivered or
 not due again soon), the service is stopped with SIGTERM, and the drill counts duplicate
@@ -36,12 +38,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench.drill_parts import Failure, Result, count, describe, markdown, store_rows  # noqa: E402
 from bench.drill_run import (CHANNELS, MESSAGE_SECONDS, RESTART_AFTER, STATUS_EVERY,  # noqa: E402
-                             TEST_PHONE, VAR, Drill, free_tcp_port)
+                             TEST_PHONE, VAR, Drill, free_tcp_port, private_cluster)
 from bench.service_common import MESSAGE_KEY, loadavg, make_sounds, private_sandbox  # noqa: E402
 from ivr.sandbox import Sandbox, SandboxError  # noqa: E402
 from tests.e2e.run_helpers import quick_programme  # noqa: E402
 
-DRILLS = ("kill-run", "kill-test", "restart", "ami-kick")
+DRILLS = ("kill-run", "kill-test", "restart", "ami-kick", "postgres-outage")
+ON_POSTGRES = {"postgres-outage"}
+OUTAGE_SECONDS = 20.0
 
 
 # ---------------------------------------------------------------------- the four failures
@@ -168,16 +172,34 @@ def service_session(box: Sandbox, other_than: str | None = None) -> str | None:
     return None
 
 
+async def stop_postgres(d: Drill, r: Result) -> Failure:
+    assert d.cluster is not None
+    d.service = await d.start_service("run-1")
+    await d.calls_in_flight()
+    at = time.time()
+    await asyncio.to_thread(d.cluster.stop, "fast")
+    # what `ivr status` says meanwhile (it waits for the database up to its open timeout)
+    status = await d.spawn("status", tag="status-during-outage")
+    await asyncio.sleep(max(at + OUTAGE_SECONDS - time.time(), 0.0))   # the outage itself
+    await asyncio.to_thread(d.cluster.restart)
+    back = time.time()
+    await asyncio.wait_for(status.wait(), 30)
+    d.resume_from = back
+    r.notes.append(f"PostgreSQL stopped (fast) for {back - at:.1f} s")
+    return Failure(at, back, set())         # the database's absence may end no call
+
+
 FAILURES = {"kill-run": kill_run, "kill-test": kill_test, "restart": restart_asterisk,
-            "ami-kick": kick_ami}
+            "ami-kick": kick_ami, "postgres-outage": stop_postgres}
 
 
 # ---------------------------------------------------------------------- one drill
 async def run_drill(name: str, women: int, base: Path, sounds: Path, programme: Path) -> Result:
     r = Result(name)
     work = base / name
-    with private_sandbox(work, VAR, rtp=(34000, 34999), sounds=sounds) as box:
-        d = Drill(name, work, box, sounds, programme)
+    with private_sandbox(work, VAR, rtp=(34000, 34999), sounds=sounds) as box, \
+            private_cluster(name in ON_POSTGRES) as cluster:
+        d = Drill(name, work, box, sounds, programme, cluster)
         d.women = women
         try:
             await d.open(women)

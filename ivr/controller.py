@@ -11,6 +11,7 @@ import asyncio
 import logging
 import secrets
 import time
+from functools import partial
 from typing import Awaitable, Callable
 
 from ivr import constants as C
@@ -20,6 +21,7 @@ from ivr.adapters.store import Store
 from ivr.call_tracker import (MAX_CALL_SECONDS, Action, Answered, HangUp, ListChannels,
                               Listening, Reached, Release, SendOriginate)
 from ivr.config import Config
+from ivr.database_watch import CallWrites, DatabaseWatch
 from ivr.live_call import CallReport, CallRequest, LiveCall  # noqa: F401 - CallRequest: callers'
 from ivr.phone import mask
 from ivr.protocol.ami import Hangup, OriginateResponse, OtherEvent, UserEvent
@@ -44,6 +46,8 @@ class Controller:
         # a cancelled call is hung up (Ctrl-C), unless the service stops past its drain
         # deadline: then calls stay up in Asterisk and the next start closes them
         self.leave_calls_up = False
+        # the database as the calls' writes find it: kept in memory while it is away
+        self.database = DatabaseWatch(str(store), clock)
         self.ami = AmiGateway(config.ami, self._on_event, on_disconnect=self._on_ami_lost,
                               on_login=self._on_ami_login, ready_context=C.CONTEXT_OUTBOUND)
 
@@ -124,9 +128,11 @@ class Controller:
         self.live[attempt_id] = call
         for uid in call.uniqueids:
             self._by_channel[uid] = attempt_id
+        writes = CallWrites(self.database)
         try:
-            return await self._run(call, gate)
+            return await self._run(call, gate, writes)
         except asyncio.CancelledError:
+            await writes.cancel()
             if not self.leave_calls_up:
                 await asyncio.shield(self.hang_up_call(call.channel_id))
             elif call.tracker.listening is not None:      # for the next start's recovery
@@ -138,9 +144,11 @@ class Controller:
             for uid in call.uniqueids:
                 self._by_channel.pop(uid, None)
 
-    async def _run(self, call: LiveCall,
-                   gate: Callable[[], Awaitable[None]] | None) -> CallReport:
-        """Carry out the tracker's actions, feed it what comes, until it releases the call."""
+    async def _run(self, call: LiveCall, gate: Callable[[], Awaitable[None]] | None,
+                   writes: CallWrites) -> CallReport:
+        """Carry out the tracker's actions, feed it what comes, until it releases the call.
+        Its writes go through `writes`: none holds the call up, and the call's end waits
+        until they all landed (the database may be away meanwhile: ivr/database_watch.py)."""
         originate = self._originate(call)
         if gate is not None:
             await gate()
@@ -151,15 +159,15 @@ class Controller:
             while True:
                 for action in actions:
                     if isinstance(action, Release):
-                        return await self._end(call, action.report)
+                        return await self._end(call, action.report, writes)
                     if isinstance(action, SendOriginate):
-                        follower = await self._send(call, originate)
+                        follower = self._send(call, originate, writes)
                     elif isinstance(action, Reached):
                         if call.on_reached is not None:
                             call.on_reached()
                     elif isinstance(action, Answered):
-                        await self.store.attempt_answered(call.attempt_id, action.at,
-                                                          action.channel)
+                        writes.add(partial(self.store.attempt_answered, call.attempt_id,
+                                           action.at, action.channel))
                     elif isinstance(action, ListChannels):
                         await self._list_channels(call, action.cut)
                     elif isinstance(action, HangUp):
@@ -188,23 +196,22 @@ class Controller:
                 C.VAR_AGI_TOKEN: call.agi_token,
             })
 
-    async def _send(self, call: LiveCall, originate: Originate) -> asyncio.Future | None:
+    def _send(self, call: LiveCall, originate: Originate,
+              writes: CallWrites) -> asyncio.Future | None:
         """Write the Originate and its start to the attempt row; a task then feeds the
         tracker Asterisk's answer."""
         request = call.request
         sent_at = self.clock()
         losses = self.ami.losses
+        writes.add(lambda: self.store.attempt_started(call.attempt_id, sent_at, call.channel_id,
+                                                      request.trunk.name))
         try:
             pending = self.ami.send_originate(originate)
         except AmiError as e:
-            await self.store.attempt_started(call.attempt_id, sent_at, call.channel_id,
-                                             request.trunk.name)
             log.error("attempt %s: %s", call.attempt_id, e)
             call.feed(call.tracker.originate_failed(self.clock(), str(e),
                                                     not_placed=isinstance(e, NotPlaced)))
             return None
-        await self.store.attempt_started(call.attempt_id, sent_at, call.channel_id,
-                                         request.trunk.name)
         log.info("attempt %s: calling %s via %s (%s, %s)", call.attempt_id, mask(request.phone),
                  request.trunk.name, request.language, request.message_key)
         return asyncio.ensure_future(self._follow(call, originate, pending, losses))
@@ -261,9 +268,13 @@ class Controller:
             names = {c.uniqueid: c.name for c in channels if c.uniqueid in ours}
         call.feed(call.tracker.channels(self.clock(), names))
 
-    async def _end(self, call: LiveCall, report: CallReport) -> CallReport:
-        """The call's record (what Asterisk said, what she heard) in one write."""
-        await call_records.record_end(self.store, report)
+    async def _end(self, call: LiveCall, report: CallReport, writes: CallWrites) -> CallReport:
+        """The call's record (what Asterisk said, what she heard) in one write, after the
+        call's other writes; returns once they all landed."""
+        writes.add(lambda: call_records.record_end(self.store, report))
+        if writes.waiting > 1 or not self.database.up:
+            log.info("attempt %s: ended; its record waits for the database", call.attempt_id)
+        await writes.flush()
         if report.link_lost and report.reason is None and report.cause is None:
             log.info("attempt %s: %s (AMI link lost)", call.attempt_id, report.outcome.value)
         else:

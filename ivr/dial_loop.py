@@ -6,6 +6,13 @@ Crash safety: every attempt row exists (owned and leased by this process) before
 Originate goes out; its lease is renewed while the call goes on. An error in a turn of the
 loop is logged, shown by `ivr status` and retried after a backoff: it never ends the service.
 A stop drains: no new calls, live ones go on up to the drain deadline.
+
+The database away (PostgreSQL restarted, say): turns fail and back off (no new calls), the
+calls in progress go on, and what they write (their record, their release, their lease's
+renewal) waits in memory until the database is back (ivr/database_watch.py). Before each
+reap, the loop renews the lease of any call of its own whose keeper is late (its renewal
+waits for the database): a call that went on while the database was away is its owner's to
+release, not the reaper's.
 """
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from typing import Callable, Sequence
 
 from ivr import constants as C
 from ivr.adapters.retention import DailyPurge
+from ivr.adapters.store import UNAVAILABLE_ERRORS
 from ivr.app import Service
 from ivr.controller import CallRequest
 from ivr.intake import MissedCallIntake
@@ -65,6 +73,8 @@ class DialLoop:
         self.retention = DailyPurge(service.config.privacy.keep_call_records)
         self.metrics = None                     # ivr.metrics.Metrics, set by `ivr run`
         self.loop_at: float | None = None       # the last turn (its heartbeat)
+        self.database = service.controller.database
+        self.leased: dict[int, float] = {}      # this process's live attempts: lease ends
 
     # ------------------------------------------------------------------ the loop
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False,
@@ -80,6 +90,7 @@ class DialLoop:
                     await self._back_off(stop, e)
                     continue
                 self.stats.errors_in_a_row, self.stats.backoff_until = 0, None
+                self.database.answered()
                 if until_idle and not self.calls and not self.chores and (
                         wake_at is None or wake_at.timestamp() > self.clock() + idle_horizon):
                     break
@@ -95,6 +106,7 @@ class DialLoop:
             await self.intake.sweep()
             self._reconciled = True
         now = self.clock()
+        await self._renew_late_leases(now)
         await self.schedule.run_plans(utc(now))
         await self.schedule.reap(utc(now))
         # retention ([privacy] keep_call_records): at most once a (UTC) day
@@ -114,12 +126,50 @@ class DialLoop:
         delay = min(2.0 ** (stats.errors_in_a_row - 1), BACKOFF_CAP)
         stats.backoff_until = self.clock() + delay
         stats.error(self.clock(), f"dial loop: {error!r}"[:200])
-        log.error("dial loop: %r; trying again in %.0f s (%d error(s) in a row)", error, delay,
-                  stats.errors_in_a_row)
+        if isinstance(error, UNAVAILABLE_ERRORS):
+            # the database is away: one line when it goes, one when it is back (the watch's)
+            self.database.failed(error)
+            self._swept_at = float("-inf")      # its first turn back takes the spooled calls
+            log.debug("dial loop: %r; trying again in %.0f s", error, delay)
+        else:
+            log.error("dial loop: %r; trying again in %.0f s (%d error(s) in a row)", error,
+                      delay, stats.errors_in_a_row)
+        # woken early when a call's write finds the database back
+        waiters: list[asyncio.Task] = [asyncio.create_task(stop.wait())]
+        if not self.database.up:
+            waiters.append(asyncio.create_task(self.database.back(delay)))
         try:
-            await asyncio.wait_for(stop.wait(), delay)
-        except asyncio.TimeoutError:
-            pass
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def _renew_late_leases(self, now: float) -> None:
+        """Renew the lease of each call of ours whose keeper is late (it renews at half
+        the lease: one that is not done by three quarters waits for the database), before
+        this turn reaps what ran out. Nothing to do while the keepers keep up."""
+        late = sorted(i for i, until in self.leased.items()
+                      if until <= now + self.lease_seconds / 4)
+        if not late:
+            return
+        lost = [attempt_id for attempt_id in late
+                if not await self._extend(attempt_id) and attempt_id in self.leased]
+        log.info("renewed the lease of %d call(s) whose keeper waited for the database",
+                 len(late) - len(lost))
+        if lost:
+            log.warning("%d call(s) of ours were no longer ours when their lease was renewed "
+                        "(reaped by another node while the database was away?): attempts %s",
+                        len(lost), lost)
+
+    async def _extend(self, attempt_id: int) -> bool:
+        """Renew one lease of ours for its full length; False if it is not ours any more."""
+        until = self.clock() + self.lease_seconds
+        if not await self.schedule.extend(attempt_id, self.owner, utc(until)):
+            return False
+        if attempt_id in self.leased:
+            self.leased[attempt_id] = until
+        return True
 
     async def _sleep(self, stop: asyncio.Event, wake_at: datetime | None,
                      more_due: bool = False) -> None:
@@ -209,8 +259,13 @@ class DialLoop:
             trunk=trunk, kind=attempt.kind.value, subscriber_id=attempt.subscriber_id,
             delivery_id=attempt.delivery_id, number=attempt.number)
         if self.metrics is not None:                                # metrics hook
-            gate = await self.metrics.callback_gate(gate, attempt, store)
+            try:
+                gate = await self.metrics.callback_gate(gate, attempt, store)
+            except UNAVAILABLE_ERRORS as e:       # a metric is not worth her call
+                self.database.failed(e)
         keeper = asyncio.create_task(self._keep_lease(attempt))
+        self.leased[attempt.id] = (attempt.acquired_until.timestamp()
+                                   if attempt.acquired_until else self.clock())
         try:
             report = await self.service.controller.place_call(request, attempt.id, gate,
                                                               on_reached)
@@ -218,7 +273,8 @@ class DialLoop:
                 # nothing rang (Asterisk refused the Originate: shutting down, say): it costs
                 # her no attempt; her call is due again shortly
                 self.stats.not_placed += 1
-                await self.schedule.unclaim(attempt.id, utc(self.clock() + NOT_PLACED_RETRY))
+                await self.database.insist(lambda: self.schedule.unclaim(
+                    attempt.id, utc(self.clock() + NOT_PLACED_RETRY)))
                 return None
             self.stats.outcomes[report.outcome.value] += 1
             if attempt.kind is AttemptKind.CALLBACK:
@@ -226,6 +282,7 @@ class DialLoop:
             # the lease is kept until the release is written: nobody reaps it meanwhile
             await self._release(attempt.id, report.outcome, report.heard_share, report.ended_at)
         finally:
+            self.leased.pop(attempt.id, None)
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
         return None if report.link_lost else report.outcome
@@ -233,13 +290,14 @@ class DialLoop:
     async def _release(self, attempt_id: int, outcome: Outcome, heard_share: float | None,
                        ended_at: float) -> None:
         """Record the call's end with the scheduler's decisions (the one write of its
-        outcome and heard share). A write that fails (the database locked past its timeout,
-        a full disk) is tried again with a backoff until it lands: the call happened, and
-        its outcome decides her next call."""
+        outcome and heard share). A write that fails (the database away, locked past its
+        timeout, a full disk) is tried again until it lands (DatabaseWatch.insist), any other
+        error with a backoff: the call happened, and its outcome decides her next call."""
         delay = 1.0
         while True:
             try:
-                await self.schedule.release(attempt_id, outcome, heard_share, utc(ended_at))
+                await self.database.insist(lambda: self.schedule.release(
+                    attempt_id, outcome, heard_share, utc(ended_at)))
                 return
             except SchedulerError as e:           # closed meanwhile (reaped): nothing to do
                 log.warning("attempt %s: not released: %s", attempt_id, e)
@@ -257,8 +315,9 @@ class DialLoop:
         lease = self.lease_seconds
         while True:
             await asyncio.sleep(lease / 2)
-            until = utc(self.clock() + lease)
-            if not await self.schedule.extend(attempt.id, self.owner, until):
+            # the database away: tried again until it answers (the lease has half its
+            # length left; the dial loop renews it first if it must: _renew_late_leases)
+            if not await self.database.insist(lambda: self._extend(attempt.id)):
                 return
 
     async def drain(self, deadline_seconds: float = DRAIN_SECONDS) -> None:

@@ -3,10 +3,11 @@
 
 A file is ingested in one transaction (its row, inserted once by Uniqueid, and the woman's
 callback request), and deleted only after that transaction committed. When the database write
-fails (locked past the busy timeout, disk full...), the file stays and the next sweep tries
-again: nothing is lost. A file that is not a valid missed call is moved to <spool>/bad with
-one log line. A temporary file (its writer still running, or killed) is never read while it
-may still be written; once stale it is ingested if it is whole, or moved to bad.
+fails (locked past the busy timeout, disk full, the database away...), the file stays and
+the next sweep tries again: nothing is lost. A file that is not a valid missed call is moved
+to <spool>/bad with one log line. A temporary file (its writer still running, or killed) is
+never read while it may still be written; once stale it is ingested if it is whole, or moved
+to bad.
 
 Triggers: the IvrMissedCall UserEvent (that one file at once: the fast path), start-up, and
 the dialer's periodic sweep (files whose event was lost, or whose write failed).

@@ -8,7 +8,8 @@ formatter masks, in the whole line and any traceback, every run of 7 or more dig
 (1764500000.123) stay readable: a run right before or after ".digit" is a timestamp, not a
 number. The price: our own counters past 999,999 (attempt ids) would be masked too.
 aiosqlite is kept at INFO whatever the level: its debug lines are two per SQL call and carry
-the parameters (names among them), which masking digits does not hide.
+the parameters (names among them), which masking digits does not hide. psycopg_pool is kept
+at ERROR: while the database is away it warns at every reconnection attempt.
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from ivr.journal import JournalFormatter, stderr_is_journal
 from ivr.phone import mask
 
 PHONE_RUN = re.compile(r"(?<!\d)(?<!\d\.)\+?\d{7,}(?!\d)(?!\.\d)")
-QUIET = {"aiosqlite": logging.INFO}          # at most this verbose, whatever --log-level says
+# at most this verbose, whatever --log-level says; psycopg_pool warns at every reconnection
+# attempt while the database is away (ivr/database_watch.py says it once)
+QUIET = {"aiosqlite": logging.INFO, "psycopg.pool": logging.ERROR}
 
 
 def mask_numbers(text: str) -> str:
@@ -41,6 +44,13 @@ class JournalMaskingFormatter(JournalFormatter, MaskingFormatter):
 
 
 FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def quiet_libraries() -> None:
+    """The QUIET levels for every command, also those that set no logging up (Python's
+    last-resort handler prints their warnings: psycopg_pool's while the database is away)."""
+    for name, most in QUIET.items():
+        logging.getLogger(name).setLevel(most)
 
 
 def setup_logging(level: str) -> None:

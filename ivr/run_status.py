@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ivr.adapters.ami import AmiGateway
+from ivr.database_watch import DatabaseWatch
 from ivr.lanes import Lane
 
 STATUS_EVERY = 1.0
@@ -38,17 +39,19 @@ class Stats:
 
 
 class StatusWriter:
-    """`heartbeat`: when the dial loop last turned (the health hook)."""
+    """`heartbeat`: when the dial loop last turned (the health hook); `database`: whether
+    the service's writes find the database (database_down_since)."""
 
     def __init__(self, path: Path, *, owner: str, stats: Stats, lanes: Sequence[Lane],
                  ami: AmiGateway, heartbeat: Callable[[], float | None],
-                 clock: Callable[[], float]):
+                 clock: Callable[[], float], database: DatabaseWatch | None = None):
         self.path = path
         self.owner = owner
         self.stats = stats
         self.lanes = lanes
         self.ami = ami
         self.heartbeat = heartbeat
+        self.database = database
         self.clock = clock
         self.ami_down_since: float | None = None
 
@@ -72,6 +75,7 @@ class StatusWriter:
             "not_placed": stats.not_placed,
             "ami_reconnects": ami.reconnects,
             "loop_at": self.heartbeat(), "ami_down_since": self.ami_down_since,  # health hook
+            "database_down_since": self.database.down_since if self.database else None,
         }
 
     async def run(self) -> None:

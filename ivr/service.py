@@ -63,7 +63,7 @@ class Dialer:
         self.status_writer = StatusWriter(
             service.config.home / "run" / "status.json", owner=self.owner, stats=self.stats,
             lanes=self.lanes, ami=controller.ami, heartbeat=lambda: self.loop.loop_at,
-            clock=clock)
+            clock=clock, database=controller.database)
         self.heartbeat = NodeHeartbeat(
             service.store, node=service.config.node, owner=self.owner,
             every=service.config.heartbeat_seconds, lanes=self.lanes, stats=self.stats,

@@ -101,6 +101,10 @@ def problems(data: dict, now: float, *, alive: bool) -> list[str]:
     down_since = data.get("ami_down_since")
     if down_since is not None and now - down_since > AMI_DOWN_GRACE:
         found.append(f"AMI disconnected for {now - down_since:.0f} s: no call can be placed")
+    away_since = data.get("database_down_since")
+    if away_since is not None:
+        found.append(f"the database has been unreachable for {now - away_since:.0f} s: no new "
+                     "calls; the results of calls in progress wait in memory")
     loop_at = data.get("loop_at")
     if loop_at is not None and now - loop_at > LOOP_STALE_AFTER:
         found.append(f"the dial loop has not turned for {now - loop_at:.0f} s")

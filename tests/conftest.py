@@ -44,11 +44,10 @@ def sandbox(request):
         box.stop()
 
 
-@pytest.fixture(scope="session")
-def pg_cluster(request):
-    """A private PostgreSQL cluster for the session (ivr/sandbox/postgres.py: initdb in a
-    temporary directory, a Unix socket only), removed at the end. FAILS, never skips, when it
-    cannot start: the PostgreSQL store must not go untested."""
+def private_cluster():
+    """A private PostgreSQL cluster (ivr/sandbox/postgres.py: initdb in a temporary directory,
+    a Unix socket only), removed at the end. FAILS, never skips, when it cannot start: the
+    PostgreSQL store must not go untested."""
     from ivr.sandbox.postgres import Cluster, PostgresError
 
     try:
@@ -57,6 +56,18 @@ def pg_cluster(request):
         pytest.fail(f"the private PostgreSQL could not be started: {e}", pytrace=False)
     yield cluster
     cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(request):
+    """The session's private PostgreSQL cluster (private_cluster)."""
+    yield from private_cluster()
+
+
+@pytest.fixture
+def own_pg_cluster():
+    """A private PostgreSQL cluster for one test, which may stop it (private_cluster)."""
+    yield from private_cluster()
 
 
 _DATABASES = itertools.count(1)

@@ -10,11 +10,20 @@ Several nodes (`ivr run` processes, each with its own Asterisk) share one Postgr
 
 The connection string is a libpq one (`postgresql://user@host/db` or `host=... dbname=...`);
 its password, if any, never reaches a log or an error message (masked()).
+
+The database may go away and come back (a restart, a failover): the pool reconnects by
+itself (psycopg_pool), and a statement meanwhile fails with psycopg.OperationalError, or
+StoreError when no connection can be had within OPEN_TIMEOUT: both are UNAVAILABLE_ERRORS,
+which the calling service waits out (ivr/database_watch.py). Two settings make the return
+quick and clean: a short `reconnect_timeout` (the pool's own back-off doubles without end:
+a slot given up is grown again, from a 1 s delay, at the next request), and `_Freshness`,
+which pings, once, each connection that was open when a statement found the database gone.
 """
 from __future__ import annotations
 
 import logging
 import time
+import weakref
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -37,6 +46,7 @@ _CONNECTION: ContextVar[AsyncConnection[Any] | None] = ContextVar("ivr_pg_connec
                                                                   default=None)
 _MIGRATE_LOCK = 727_001             # pg_advisory_lock key: one node migrates at a time
 OPEN_TIMEOUT = 15.0                 # seconds to get a first connection
+RECONNECT_TIMEOUT = 5.0             # the pool gives a lost connection up after this; regrown
 
 
 class Row(tuple):
@@ -52,7 +62,7 @@ class Row(tuple):
         return list(self._index)
 
 
-def _row_factory(cursor: Any) -> Any:
+def row_factory(cursor: Any) -> Any:
     names = [c.name for c in cursor.description or ()]
     index = {n: i for i, n in enumerate(names)}
 
@@ -73,8 +83,29 @@ class _Number(Loader):
         return int(text) if "." not in text else float(text)
 
 
-async def _configure(conn: AsyncConnection[Any]) -> None:
-    conn.adapters.register_loader("numeric", _Number)
+class _Freshness:
+    """The pool's `configure` and `check`. When a statement finds the database gone, every
+    connection opened before may be dead too (a restarted server closed them all, and an
+    idle connection does not know it): each is pinged once at its next checkout, and
+    replaced by the pool if the ping fails. Otherwise nothing is pinged: a checkout costs
+    no round trip."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self._of: weakref.WeakKeyDictionary[AsyncConnection[Any], int] = \
+            weakref.WeakKeyDictionary()
+
+    def lost(self) -> None:
+        self.generation += 1
+
+    async def configure(self, conn: AsyncConnection[Any]) -> None:
+        conn.adapters.register_loader("numeric", _Number)
+        self._of[conn] = self.generation
+
+    async def check(self, conn: AsyncConnection[Any]) -> None:
+        if self._of.get(conn) != self.generation:
+            await AsyncConnectionPool.check_connection(conn)
+            self._of[conn] = self.generation
 
 
 class _Done:
@@ -95,8 +126,10 @@ class PgStore(Store):
     dialect = "postgresql"
     for_update = " FOR UPDATE"
 
-    def __init__(self, pool: AsyncConnectionPool, dsn: str):  # noqa: D107
+    def __init__(self, pool: AsyncConnectionPool, dsn: str,
+                 freshness: _Freshness | None = None):  # noqa: D107
         self._pool = pool
+        self._freshness = freshness or _Freshness()
         self.dsn = dsn
         self.path = None                              # type: ignore[assignment]
         self.migration_backup = None
@@ -116,18 +149,20 @@ class PgStore(Store):
         except psycopg.ProgrammingError as e:
             raise StoreError(f"not a PostgreSQL connection string ({masked(dsn)}): {e}") \
                 from None
+        freshness = _Freshness()
         pool: AsyncConnectionPool = AsyncConnectionPool(
-            dsn, min_size=1, max_size=max(1, pool_size), open=False, configure=_configure,
-            kwargs={"autocommit": True, "row_factory": _row_factory,
+            dsn, min_size=1, max_size=max(1, pool_size), open=False,
+            configure=freshness.configure, check=freshness.check,
+            kwargs={"autocommit": True, "row_factory": row_factory,
                     "cursor_factory": AsyncClientCursor},
-            name="ivr", timeout=OPEN_TIMEOUT)
+            name="ivr", timeout=OPEN_TIMEOUT, reconnect_timeout=RECONNECT_TIMEOUT)
         try:
             await pool.open(wait=True, timeout=OPEN_TIMEOUT)
         except (PoolTimeout, psycopg.Error, OSError) as e:
             await pool.close()
             raise StoreError(f"cannot connect to the database {masked(dsn)}: "
                              f"{_reason(e, dsn)}") from None
-        store = cls(pool, dsn)
+        store = cls(pool, dsn, freshness)
         store.key_file = key_file
         try:
             if read_only:
@@ -234,6 +269,9 @@ class PgStore(Store):
                 yield conn
         except PoolTimeout as e:
             raise StoreError(f"the database {self} does not answer: {e}") from None
+        except psycopg.OperationalError:
+            self._freshness.lost()        # the pool's other connections may be dead too
+            raise
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         conn = _CONNECTION.get()

@@ -34,12 +34,19 @@ BUSY_TIMEOUT_MS = 30_000
 _IN_TRANSACTION: ContextVar[bool] = ContextVar("ivr_store_in_transaction", default=False)
 
 
-# what a statement of either store may raise
-DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
-
-
 class StoreError(Unavailable):
-    """The database cannot be opened or migrated; the message says why."""
+    """The database cannot be opened or migrated, or does not answer; the message says why."""
+
+
+# what a statement of either store may raise (StoreError: no connection to be had)
+DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error, StoreError)
+
+
+# what a statement raises when the database cannot take it now, but may later: a dead
+# connection, a server gone, no connection to be had, SQLite locked past its busy timeout
+# or a full disk (ivr/database_watch.py waits for it); never a statement's own error
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError, StoreError)
 
 
 @dataclass(frozen=True)
@@ -218,6 +225,9 @@ class Store:
 
     async def close(self) -> None:
         await self._db.close()
+
+    def __str__(self) -> str:
+        return str(self.path)
 
     async def __aenter__(self) -> "Store":
         return self

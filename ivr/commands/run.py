@@ -113,7 +113,9 @@ def status_command(settings, as_json, nodes):
     try:
         status = asyncio.run(read_status(config, settings.programme.timezone, now))
     except (StoreError, OSError) as e:
-        _say_problems(problems)
+        # the health as it is now: the store may have taken its open timeout to fail (the
+        # database away: the running service has noticed meanwhile)
+        _say_problems(health(config, time.time()))
         fail(str(e))
     status["health"] = {"healthy": not problems, "problems": problems}
     if as_json:
