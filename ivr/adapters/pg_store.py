@@ -93,7 +93,10 @@ def _sql(sql: str) -> str:
 class PgStore(Store):
     """Open with `await PgStore.open(dsn)` (or Store.open(dsn))."""
     dialect = "postgresql"
-    for_update = " FOR UPDATE"
+
+    @property
+    def for_update(self) -> str:                  # type: ignore[override]
+        return " FOR UPDATE" if self.locks_rows else ""
 
     def __init__(self, pool: AsyncConnectionPool, dsn: str):  # noqa: D107
         self._pool = pool
@@ -102,8 +105,9 @@ class PgStore(Store):
         self.migration_backup = None
         self.key_file: Path | None = None             # ivr.adapters.erasure: [ivr] erasure_key
 
-    @staticmethod
-    def skip_locked(tables: str) -> str:
+    def skip_locked(self, tables: str) -> str:
+        if not self.locks_rows:
+            return ""
         return f" FOR UPDATE OF {tables} SKIP LOCKED"
 
     @classmethod

@@ -106,7 +106,7 @@ async def next_due_after(store: Store, t: float) -> float | None:
         " UNION ALL SELECT MIN(next_attempt_at) FROM callback_requests"
         "  WHERE status = 'pending' AND next_attempt_at > ?"
         " UNION ALL SELECT MIN(d.next_attempt_at) FROM deliveries d"
-        "  WHERE d.status = 'pending' AND d.next_attempt_at > ?)",
+        "  WHERE d.status = 'pending' AND d.next_attempt_at > ?) AS due",
         (t,) * 3)
     return rows[0][0]
 

@@ -1,7 +1,6 @@
 """`ivr enrol`, `ivr women ...`: one woman's record, masked unless --reveal, every change
 audited."""
 import json
-import sqlite3
 from datetime import timedelta
 
 from tests.operators.conftest import LMP, TODAY, dmy
@@ -63,9 +62,7 @@ def test_update_event_pause_resume_opt_out_are_audited(cli):
     assert cli("women", "opt-out", "1", "--yes").exit_code == 0
     ended = cli("women", "pause", "1")
     assert ended.exit_code == 1 and "only an active woman" in ended.stderr
-    con = sqlite3.connect(cli.db)
-    audit = con.execute("SELECT actor, action FROM audit ORDER BY id").fetchall()
-    con.close()
+    audit = cli.sql("SELECT actor, action FROM audit ORDER BY id")
     assert [a for _, a in audit] == ["enrol", "update", "change_slot", "pause", "resume",
                                      "birth", "opt_out"]
     assert audit[1][0] == "op1" and audit[2][0] == "op1"
