@@ -68,6 +68,18 @@ def pg_dsn(pg_cluster) -> str:
     return pg_cluster.create_database(f"t{os.getpid()}_{next(_DATABASES)}")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    """The test's store, twice: a SQLite file (<home>/ivr.db), then a new PostgreSQL database
+    of the private cluster; home: tmp_path/var. `-k postgres` selects the PostgreSQL runs."""
+    from tests.databases import Database
+
+    home = tmp_path / "var"
+    if request.param == "sqlite":
+        return Database(home, home / "ivr.db")
+    return Database(home, request.getfixturevalue("pg_dsn"))
+
+
 def _tone(path: Path, seconds: float, freq: int) -> None:
     """An 8 kHz mono 16-bit WAV of a tone (sox), the format Asterisk plays without transcoding."""
     path.parent.mkdir(parents=True, exist_ok=True)
