@@ -265,6 +265,23 @@ class PgStore(Store):
             return await (await conn.execute(_sql(sql), params)).fetchall()
 
 
+async def version_of(dsn: str) -> int:
+    """The schema version of the PostgreSQL database at `dsn` (0: none yet), read without
+    migrating it."""
+    try:
+        async with await AsyncConnection.connect(dsn, autocommit=True,
+                                                 connect_timeout=int(OPEN_TIMEOUT)) as conn:
+            cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            row = await cur.fetchone()
+            if not row or not row[0]:
+                return 0
+            cur = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            row = await cur.fetchone()
+            return int(row[0]) if row else 0
+    except (psycopg.Error, OSError) as e:
+        raise StoreError(f"cannot read the database {masked(dsn)}: {_reason(e, dsn)}") from None
+
+
 def _reason(e: BaseException, dsn: str) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return masked(text.replace(dsn, masked(dsn)))
