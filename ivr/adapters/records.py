@@ -30,9 +30,10 @@ async def women(store: Store, *, status: str | None = None, partner: str | None 
         if value is not None:
             where.append(f"{col} = ?")
             args.append(value)
-    if name:
-        where.append("name LIKE ?")
-        args.append(f"%{name}%")
+    if name:        # the text as it is: its % and _ are not wildcards
+        where.append("name LIKE ? ESCAPE '\\'")
+        args.append("%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                    + "%")
     return await store.fetchall(
         f"SELECT {WOMAN_COLUMNS} FROM subscribers{_where(where)} ORDER BY id LIMIT ?",
         (*args, limit))

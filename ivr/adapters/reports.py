@@ -48,7 +48,7 @@ async def funnel(store: Store, by: str | None, lo: float | None, hi: float | Non
         " SUM(CASE WHEN EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id"
         "     AND a.kind != 'test' AND a.outcome = 'answered') THEN 1 ELSE 0 END)"
         "  AS first_answer "
-        f"FROM subscribers s WHERE {cond} GROUP BY grp ORDER BY grp", args)
+        f"FROM subscribers s WHERE {cond} GROUP BY grp", args)
 
 
 async def statuses(store: Store, by: str | None, lo: float | None, hi: float | None) -> Rows:

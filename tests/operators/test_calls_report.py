@@ -6,6 +6,7 @@ import io
 import json
 import re
 import time
+from datetime import timedelta
 
 from tests.operators.conftest import LMP, TODAY, dmy
 
@@ -62,6 +63,12 @@ def test_calls_filters(cli):
     assert len(cli("calls", "--kind", "callback", "--json").stdout.splitlines()) == 1
     assert len(cli("calls", "--message", "mmitra-p999", "--json").stdout.splitlines()) == 0
     assert cli("calls", "--date", dmy(TODAY), "--from", dmy(TODAY)).exit_code == 2
+    weeks_ago = [dmy(TODAY - timedelta(weeks=n)) for n in (0, 1, 2)]
+    assert len(cli("calls", "--from", weeks_ago[2], "--json").stdout.splitlines()) == 7
+    assert [json.loads(x)["woman"] for x in cli(
+        "calls", "--to", weeks_ago[1], "--json").stdout.splitlines()] == [2, 2]
+    assert len(cli("calls", "--date", weeks_ago[0], "--json").stdout.splitlines()) == len(
+        [c for c in calls if c["at"].startswith(TODAY.isoformat())])
     table = cli("calls", "--limit", "2")
     assert table.exit_code == 0 and "outcome" in table.stdout and "--limit" in table.stderr
 
