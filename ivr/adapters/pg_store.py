@@ -120,6 +120,14 @@ class PgStore(Store):
         except psycopg.ProgrammingError as e:
             raise StoreError(f"not a PostgreSQL connection string ({masked(dsn)}): {e}") \
                 from None
+        # one connection first: a database that cannot be reached is said at once (the pool
+        # would retry it, logging each failure, until OPEN_TIMEOUT)
+        try:
+            probe = await AsyncConnection.connect(dsn, connect_timeout=int(OPEN_TIMEOUT))
+        except (psycopg.Error, OSError) as e:
+            raise StoreError(f"cannot connect to the database {masked(dsn)}: "
+                             f"{_reason(e, dsn)}") from None
+        await probe.close()
         pool: AsyncConnectionPool = AsyncConnectionPool(
             dsn, min_size=1, max_size=max(1, pool_size), open=False, configure=_configure,
             kwargs={"autocommit": True, "row_factory": _row_factory,

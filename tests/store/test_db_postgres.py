@@ -1,6 +1,8 @@
 """`ivr db ...` with `[ivr] database = "postgresql://..."`: migrate works (one node at a time),
 backup and restore (SQLite file copies) refuse and say what to use; the password never shows;
-`ivr demo` keeps to its own SQLite file."""
+`ivr demo` keeps to its own SQLite file; a database that cannot be reached is said at once."""
+import time
+
 from click.testing import CliRunner
 
 from cli import main
@@ -46,3 +48,14 @@ def test_the_demo_never_uses_the_configured_postgresql(tmp_path, pg_dsn):
     demo = demo_config(config, ring_timeout=5.0)
     assert demo.store_address == tmp_path / "demo.db"
     assert demo.erasure_key is None                    # demo.db.key beside its own file
+
+
+def test_an_unreachable_postgresql_is_said_at_once_its_password_masked(tmp_path):
+    address = f"postgresql://ivr:s3cret-pw@/ivr?host={tmp_path / 'no-server'}"
+    started = time.monotonic()
+    for args in (("women", "list"), ("report", "--json"), ("status",), ("db", "migrate")):
+        r = ivr(tmp_path, address, *args)
+        assert r.exit_code == 1, (args, r.output)
+        assert "cannot" in r.stderr and "ivr:***@" in r.stderr, (args, r.stderr)
+        assert "s3cret" not in r.output
+    assert time.monotonic() - started < 10                 # not 15 s of retries each
