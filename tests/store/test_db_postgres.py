@@ -18,8 +18,9 @@ def ivr(home, address, *args):
 
 def test_ivr_db_migrate_on_postgresql_then_nothing_to_do(tmp_path, pg_dsn):
     newest = len(migrations())
-    before = ivr(tmp_path, pg_dsn, "report", "--json")        # read-only: never migrates
-    assert before.exit_code == 1 and "ivr db migrate" in before.stderr
+    for command in (("report", "--json"), ("schedule", "preview"), ("calls",)):
+        before = ivr(tmp_path, pg_dsn, *command)              # read-only: never migrates
+        assert before.exit_code == 1 and "ivr db migrate" in before.stderr, before.output
     r = ivr(tmp_path, pg_dsn, "db", "migrate")
     assert r.exit_code == 0, r.output
     assert f"schema 0 -> {newest}" in r.stderr and "postgresql:///" in r.stderr
