@@ -61,7 +61,9 @@ def midday_zone(now: datetime) -> str:
 
 def demo_config(config: Config, ring_timeout: float) -> Config:
     trunks = tuple(replace(t, ring_timeout=ring_timeout) for t in config.trunks)
-    return replace(config, database=config.home / "demo.db", trunks=trunks)
+    # its own SQLite file, even when the configured database is PostgreSQL (and its key)
+    return replace(config, database=config.home / "demo.db", database_url=None,
+                   erasure_key=None, trunks=trunks)
 
 
 def fresh_database(path: Path) -> None:

@@ -63,7 +63,8 @@ async def read_status(config: Config, tz: str, now: float) -> dict:
     async with await open_store(config, read_only=True) as store:
         counts = await service_counts(store, day_from=lo.timestamp(), day_to=hi.timestamp(),
                                       now=now)
-    return {"service": service_status(config, now), "today": counts.ended_by_outcome,
+    return {"database": config.database_name,         # a PostgreSQL password masked
+            "service": service_status(config, now), "today": counts.ended_by_outcome,
             "day": {"date": lo.date().isoformat(), "timezone": tz, "from": lo.isoformat(),
                     "to": hi.isoformat()},
             "live_attempts": counts.live,

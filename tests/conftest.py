@@ -79,6 +79,54 @@ def pg_dsn(pg_cluster) -> str:
     return pg_cluster.create_database(f"t{os.getpid()}_{next(_DATABASES)}")
 
 
+@pytest.fixture(scope="session")
+def pg_emptied(pg_cluster):
+    """One PostgreSQL database, migrated once for the session, and the function that empties
+    it (every table, ids restarting at 1; the schema's versions as migrated) for a test: a new
+    database and its migration cost about 1 s a test, emptying it a few hundredths."""
+    import asyncio
+
+    import psycopg
+
+    from ivr.adapters.store import Store, migrations
+
+    async def create(dsn: str) -> None:
+        await (await Store.open(dsn)).close()
+
+    dsn = pg_cluster.create_database(f"emptied{os.getpid()}")
+    asyncio.run(create(dsn))
+    con = psycopg.connect(dsn, autocommit=True)
+    con.execute("SET lock_timeout = '10s'")       # a connection a test left open: fail, not hang
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+        "current_schema() AND table_name != 'schema_migrations' ORDER BY table_name")]
+    assert "subscribers" in tables and "attempts" in tables
+
+    newest = len(migrations())
+
+    def empty() -> str:
+        con.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        con.execute("DELETE FROM schema_migrations WHERE version > %s", (newest,))
+        assert con.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (newest,)
+        return dsn
+    yield empty
+    con.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    """The test's store, twice: a SQLite file (<home>/ivr.db, created by the first command),
+    then an empty PostgreSQL database at the newest schema (pg_emptied); home: tmp_path/var.
+    `-k postgres` selects the PostgreSQL runs. (A PostgreSQL database created and migrated by
+    a command: pg_dsn, tests/store/test_db_postgres.py and the contract suite.)"""
+    from tests.databases import Database
+
+    home = tmp_path / "var"
+    if request.param == "sqlite":
+        return Database(home, home / "ivr.db")
+    return Database(home, request.getfixturevalue("pg_emptied")())
+
+
 def _tone(path: Path, seconds: float, freq: int) -> None:
     """An 8 kHz mono 16-bit WAV of a tone (sox), the format Asterisk plays without transcoding."""
     path.parent.mkdir(parents=True, exist_ok=True)

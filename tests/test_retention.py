@@ -2,7 +2,6 @@
 old ended calls and handled missed calls deleted, never a live call nor an unhandled
 missed call; once a day as a chore; `ivr db purge` on demand."""
 import asyncio
-import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -69,17 +68,9 @@ async def calls(db, now: datetime = NOW) -> dict[str, int]:
     return ids
 
 
-def rows(db, table) -> int:
-    con = sqlite3.connect(db)
-    n = con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-    con.close()
-    return n
-
-
-async def test_purge_deletes_old_ended_calls_only(tmp_path):
-    db = tmp_path / "ivr.db"
-    ids = await asyncio.wait_for(calls(db), 10)
-    store = await Store.open(db)
+async def test_purge_deletes_old_ended_calls_only(database):
+    ids = await asyncio.wait_for(calls(database.address), 10)
+    store = await Store.open(database.address)
     try:
         done = await asyncio.wait_for(purge_call_records(
             store, NOW - timedelta(days=400), now=NOW), 10)
@@ -114,16 +105,17 @@ async def test_daily_chore_runs_once_a_day_and_not_without_a_rule(tmp_path):
         await store.close()
 
 
-def test_ivr_db_purge(tmp_path):
-    env = {"IVR_HOME": str(tmp_path)}
+def test_ivr_db_purge(database):
+    env = database.env()
     none = CliRunner().invoke(main, ["db", "purge"], env=env)
     assert none.exit_code == 1 and "keep_call_records" in none.output
-    asyncio.run(calls(tmp_path / "ivr.db", datetime.now(timezone.utc)))
-    (tmp_path / "ivr.toml").write_text('[privacy]\nkeep_call_records = "400d"\n')
+    asyncio.run(calls(database.address, datetime.now(timezone.utc)))
+    database.home.mkdir(parents=True, exist_ok=True)
+    (database.home / "ivr.toml").write_text('[privacy]\nkeep_call_records = "400d"\n')
     r = CliRunner().invoke(main, ["db", "purge", "--json"], env=env)
     assert r.exit_code == 0, r.output
     assert '"calls": 1, "missed_calls": 1' in r.stdout
-    assert rows(tmp_path / "ivr.db", "attempts") == 2     # the live and the recent ones stay
+    assert database.sql("SELECT COUNT(*) FROM attempts") == [(2,)]  # the live, the recent stay
     bad = CliRunner().invoke(main, ["db", "purge"], env=env | {"IVR_CONFIG": str(
-        tmp_path / "bad.toml")})
+        database.home / "bad.toml")})
     assert bad.exit_code == 1

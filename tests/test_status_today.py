@@ -1,6 +1,7 @@
 """`ivr status` counts "today" in the programme's zone (not the server's), from local
 midnight to local midnight, across daylight-saving changes; its day is RFC 3339 with offset."""
 import asyncio
+import json
 import time
 from datetime import date, datetime, timedelta, timezone
 
@@ -44,10 +45,10 @@ def utc_server(monkeypatch):
     time.tzset()
 
 
-async def test_status_counts_the_calls_of_the_programmes_today(tmp_path, utc_server):
-    config = load_config(env={"IVR_HOME": str(tmp_path)})
+async def test_status_counts_the_calls_of_the_programmes_today(database, utc_server):
+    config = load_config(env=database.env())
     now = datetime(2026, 11, 30, 20, 0, tzinfo=timezone.utc)      # 1 Dec in India
-    store = await Store.open(config.database)
+    store = await Store.open(config.store_address)
     try:
         for at, outcome in ((now - timedelta(minutes=60), Outcome.ANSWERED),  # 00:30 IST 1 Dec
                             (now - timedelta(hours=2), Outcome.BUSY),         # 23:30 IST 30 Nov
@@ -65,7 +66,6 @@ async def test_status_counts_the_calls_of_the_programmes_today(tmp_path, utc_ser
 
 
 def test_status_json_times_are_rfc3339_in_the_programmes_zone(tmp_path):
-    import json
     import os
 
     from click.testing import CliRunner
@@ -94,3 +94,22 @@ def test_status_json_times_are_rfc3339_in_the_programmes_zone(tmp_path):
     for t in (service["updated_at"], service["started_at"], service["errors"][0]["at"],
               out["day"]["from"], out["day"]["to"]):
         assert datetime.fromisoformat(t).utcoffset() == timedelta(hours=5, minutes=30), t
+
+
+def test_ivr_status_names_the_database_a_password_masked(pg_dsn):
+    from click.testing import CliRunner
+
+    from cli import main
+    from tests.test_run_cli import create_database
+
+    asyncio.run(create_database(pg_dsn))                    # `ivr status` never creates it
+    address = pg_dsn + "&password=s3cret-pw"                # trust: the password is not asked
+    r = CliRunner().invoke(main, ["status"], env={"IVR_HOME": "/nonexistent",
+                                                  "IVR_DATABASE": address})
+    assert "database: postgresql:///" in r.stdout and "password=***" in r.stdout, r.output
+    assert "s3cret" not in r.output
+    assert "waiting: 0 due now" in r.stdout                 # it read the PostgreSQL store
+    r = CliRunner().invoke(main, ["status", "--json"], env={"IVR_HOME": "/nonexistent",
+                                                            "IVR_DATABASE": address})
+    assert "s3cret" not in r.output
+    assert json.loads(r.stdout)["database"].endswith("password=***")

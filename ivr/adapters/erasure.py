@@ -63,6 +63,8 @@ async def erasure_key(store: Store, *, create: bool = False) -> bytes | None:
                              "it their opt-outs cannot be honoured)")
     if not create:
         return None
+    # PostgreSQL: nothing else may have made the state directory yet
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(secrets.token_bytes(KEY_BYTES))

@@ -124,7 +124,10 @@ def _sql(sql: str) -> str:
 class PgStore(Store):
     """Open with `await PgStore.open(dsn)` (or Store.open(dsn))."""
     dialect = "postgresql"
-    for_update = " FOR UPDATE"
+
+    @property
+    def for_update(self) -> str:                  # type: ignore[override]
+        return " FOR UPDATE" if self.locks_rows else ""
 
     def __init__(self, pool: AsyncConnectionPool, dsn: str,
                  freshness: _Freshness | None = None):  # noqa: D107
@@ -135,8 +138,9 @@ class PgStore(Store):
         self.migration_backup = None
         self.key_file: Path | None = None             # ivr.adapters.erasure: [ivr] erasure_key
 
-    @staticmethod
-    def skip_locked(tables: str) -> str:
+    def skip_locked(self, tables: str) -> str:
+        if not self.locks_rows:
+            return ""
         return f" FOR UPDATE OF {tables} SKIP LOCKED"
 
     @classmethod
@@ -149,6 +153,14 @@ class PgStore(Store):
         except psycopg.ProgrammingError as e:
             raise StoreError(f"not a PostgreSQL connection string ({masked(dsn)}): {e}") \
                 from None
+        # one connection first: a database that cannot be reached is said at once (the pool
+        # would retry it, logging each failure, until OPEN_TIMEOUT)
+        try:
+            probe = await AsyncConnection.connect(dsn, connect_timeout=int(OPEN_TIMEOUT))
+        except (psycopg.Error, OSError) as e:
+            raise StoreError(f"cannot connect to the database {masked(dsn)}: "
+                             f"{_reason(e, dsn)}") from None
+        await probe.close()
         freshness = _Freshness()
         pool: AsyncConnectionPool = AsyncConnectionPool(
             dsn, min_size=1, max_size=max(1, pool_size), open=False,
@@ -297,6 +309,23 @@ class PgStore(Store):
             return await (await conn.execute(_sql(sql), params)).fetchall()
         async with self._connection() as conn:
             return await (await conn.execute(_sql(sql), params)).fetchall()
+
+
+async def version_of(dsn: str) -> int:
+    """The schema version of the PostgreSQL database at `dsn` (0: none yet), read without
+    migrating it."""
+    try:
+        async with await AsyncConnection.connect(dsn, autocommit=True,
+                                                 connect_timeout=int(OPEN_TIMEOUT)) as conn:
+            cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            row = await cur.fetchone()
+            if not row or not row[0]:
+                return 0
+            cur = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            row = await cur.fetchone()
+            return int(row[0]) if row else 0
+    except (psycopg.Error, OSError) as e:
+        raise StoreError(f"cannot read the database {masked(dsn)}: {_reason(e, dsn)}") from None
 
 
 def _reason(e: BaseException, dsn: str) -> str:

@@ -30,9 +30,10 @@ async def women(store: Store, *, status: str | None = None, partner: str | None 
         if value is not None:
             where.append(f"{col} = ?")
             args.append(value)
-    if name:
-        where.append("name LIKE ?")
-        args.append(f"%{name}%")
+    if name:        # the text as it is: its % and _ are not wildcards
+        where.append("name LIKE ? ESCAPE '\\'")
+        args.append("%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                    + "%")
     return await store.fetchall(
         f"SELECT {WOMAN_COLUMNS} FROM subscribers{_where(where)} ORDER BY id LIMIT ?",
         (*args, limit))
@@ -106,7 +107,7 @@ async def next_due_after(store: Store, t: float) -> float | None:
         " UNION ALL SELECT MIN(next_attempt_at) FROM callback_requests"
         "  WHERE status = 'pending' AND next_attempt_at > ?"
         " UNION ALL SELECT MIN(d.next_attempt_at) FROM deliveries d"
-        "  WHERE d.status = 'pending' AND d.next_attempt_at > ?)",
+        "  WHERE d.status = 'pending' AND d.next_attempt_at > ?) AS due",
         (t,) * 3)
     return rows[0][0]
 

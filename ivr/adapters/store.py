@@ -144,9 +144,13 @@ class Store:
 
     What differs between the two is said by: `dialect`; `for_update` (appended to a read of
     a row the transaction then changes); `skip_locked(tables)` (appended to a claim's read);
-    `new_ids(table, n)`; `ids_in(ids)`. On SQLite the one writer makes the first two empty."""
+    `new_ids(table, n)`; `ids_in(ids)`. On SQLite the one writer makes the first two empty.
+    `locks_rows` False: reads neither lock the rows they take nor skip those another
+    transaction holds (a preview, rolled back: `ivr schedule preview` on PostgreSQL must
+    neither miss a woman the service holds for a moment nor hold up the service's claims)."""
     dialect = "sqlite"
     for_update = ""
+    locks_rows = True
 
     def __init__(self, db: aiosqlite.Connection, path: Path, key_file: Path | None = None):
         self._db = db
@@ -280,8 +284,7 @@ class Store:
             applied.append(m.version)
         return applied
 
-    @staticmethod
-    def skip_locked(tables: str) -> str:
+    def skip_locked(self, tables: str) -> str:
         return ""
 
     async def new_ids(self, table: str, n: int) -> list[int]:

@@ -42,6 +42,7 @@ def backup_cmd(settings, file: Path, force: bool) -> None:
     from ivr.adapters.store import migrations
 
     config = settings.config
+    _sqlite_only(config, "back it up with pg_dump (docs/deploy.md)")
     if file.exists() and not force:
         fail(f"{file} exists: choose another name, or --force to replace it")
     if not file.parent.is_dir():
@@ -73,6 +74,7 @@ def restore_cmd(settings, file: Path, yes: bool) -> None:
     from ivr.adapters.store import migrations
 
     config = settings.config
+    _sqlite_only(config, "restore it with pg_restore (docs/deploy.md)")
     newest = len(migrations())
     if file.absolute() == config.database.absolute():
         raise click.BadParameter("FILE is the database itself", param_hint="'FILE'")
@@ -97,7 +99,8 @@ def migrate_cmd(settings) -> None:
 
     Commands that only read (status, report, calls, women list/show, schedule preview)
     never migrate: they ask for this. `ivr run` migrates when it starts. Refused while an
-    `ivr run` of an older version is running on the database.
+    `ivr run` of an older version is running on the database (SQLite). On PostgreSQL one
+    node migrates at a time, each migration in one transaction; take a pg_dump first.
 
     \b
     Example:
@@ -107,26 +110,42 @@ def migrate_cmd(settings) -> None:
     from ivr.adapters.store import Store, migrations
 
     config = settings.config
+    name = config.database_name
     newest = len(migrations())
     current = 0
-    if config.database.exists():
+    if config.database_url:
+        from ivr.adapters.pg_store import version_of as pg_version_of
+        current = asyncio.run(pg_version_of(config.database_url))
+    elif config.database.exists():
         current = version_of(config.database)
     if current == newest:
-        say(f"{config.database} is at schema {newest} already: nothing to do")
+        say(f"{name} is at schema {newest} already: nothing to do")
         return
     if current > newest:
-        fail(f"{config.database} is at schema {current}, newer than this version knows "
+        fail(f"{name} is at schema {current}, newer than this version knows "
              f"({newest}): upgrade the program")
 
     async def go() -> Path | None:
-        store = await Store.open(config.database, group_writable=config.database_group_writable)
+        store = await Store.open(config.store_address,
+                                 group_writable=config.database_group_writable)
         await store.close()
         return store.migration_backup
 
-    kept = _holding_run_lock(config.database, lambda: asyncio.run(go()))
+    if config.database_url:
+        kept = asyncio.run(go())                  # nodes share it: no run lock of one home
+    else:
+        kept = _holding_run_lock(config.database, lambda: asyncio.run(go()))
     if kept is not None:
         say(f"backed up to {kept} first")
-    say(f"{config.database}: schema {current} -> {newest}")
+    say(f"{name}: schema {current} -> {newest}")
+
+
+def _sqlite_only(config, instead: str) -> None:
+    """`ivr db backup` and `restore` copy SQLite files: refused on PostgreSQL, saying what
+    to use instead."""
+    if config.database_url:
+        fail(f"the database is PostgreSQL ({config.database_name}): this command copies "
+             f"SQLite files; {instead}")
 
 
 def _holding_run_lock(database: Path, work: Callable[[], T]) -> T:

@@ -122,6 +122,7 @@ def status_command(settings, as_json, nodes):
         emit_json(status_json(status))
         _exit_if_unhealthy(problems)
         return
+    click.echo(f"database: {status['database']}")
     service = status["service"]
     if service is None:
         click.echo("service: not running")

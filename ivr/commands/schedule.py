@@ -57,8 +57,11 @@ def preview_cmd(settings, day, summary, as_json, reveal):
             return await preview(sched, day, now, reveal=reveal)
 
     async def rolled_back():
-        # PostgreSQL: the day is planned inside one transaction that is then rolled back
-        async with open_schedule(config, programme) as sched:
+        # PostgreSQL: the day is planned inside one transaction that is then rolled back; the
+        # database is read as it is (never migrated), and the service's locks are not waited
+        # for nor skipped (Store.locks_rows)
+        async with open_schedule(config, programme, read_only=True) as sched:
+            sched.store.locks_rows = False
             return await in_rolled_back_transaction(
                 sched.store, preview(sched, day, now, reveal=reveal))
 

@@ -73,7 +73,9 @@ SECTIONS = ("funnel", "pickup_by_attempt", "pickup_by_slot", "pickup_by_weekday"
 
 
 async def _women(store: Store, by: str | None, lo, hi) -> dict:
-    funnel = [dict(r) for r in await reports.funnel(store, by, lo, hi)]
+    # the groups in code point order, whatever the database's collation (as retention)
+    funnel = sorted((dict(r) for r in await reports.funnel(store, by, lo, hi)),
+                    key=lambda r: r["grp"])
     status = await reports.statuses(store, by, lo, hi)
     retention: dict[str, dict] = {}
     reasons: dict[tuple, int] = defaultdict(int)

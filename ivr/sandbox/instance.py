@@ -140,13 +140,13 @@ class Sandbox:
         from ivr.config import ConfigError, load_config
         from ivr.intake import IntakeError, prepare_spool
 
-        async def create(path: Path) -> None:
+        async def create(path: Path | str) -> None:
             await (await Store.open(path)).close()
 
         try:
             cfg = load_config(self.home / "ivr.toml", env={"IVR_HOME": str(self.home)})
             with ThreadPoolExecutor(1) as pool:     # callable from inside a running event loop
-                pool.submit(asyncio.run, create(cfg.database)).result(timeout=30)
+                pool.submit(asyncio.run, create(cfg.store_address)).result(timeout=30)
             prepare_spool(cfg.spool)
         except (ConfigError, StoreError, OSError, IntakeError) as e:
             raise SandboxError(f"the sandbox's database could not be created: {e}") from None

@@ -1,34 +1,52 @@
-"""A private state directory per test (its own SQLite file, no configuration file) and a
-CliRunner bound to it. Dates are relative to today: the commands read the real clock."""
+"""A private state directory per test (no configuration file) and a CliRunner bound to it,
+run twice (the `database` fixture): on its own SQLite file and on a new PostgreSQL database
+of the private cluster (IVR_DATABASE = its address). `pytest -k postgres` selects the
+PostgreSQL runs, `-k sqlite` the others. Dates are relative to today: the commands read the
+real clock."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from cli import main
+from tests.databases import Database
 
 
 class Cli:
-    def __init__(self, home):
+    def __init__(self, home: Path, database: Database):
         self.home = home
+        self.database = database
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None):
         return self.runner.invoke(main, list(args), input=input, catch_exceptions=False)
 
+    def sql(self, sql: str, *params: Any) -> list[tuple]:
+        return self.database.sql(sql, *params)
+
     @property
-    def db(self):
-        return self.home / "ivr.db"
+    def db(self) -> Path:
+        """The SQLite file (the SQLite run only)."""
+        assert isinstance(self.database.address, Path), "a file of the SQLite store"
+        return self.database.address
+
+    @property
+    def key_file(self) -> Path:
+        return self.database.key_file
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch) -> Cli:
-    for var in ("IVR_CONFIG", "IVR_DATABASE", "IVR_PROGRAMME", "IVR_ACTOR"):
+def cli(database, monkeypatch) -> Cli:
+    for var in ("IVR_CONFIG", "IVR_DATABASE", "IVR_PROGRAMME", "IVR_ACTOR",
+                "IVR_ERASURE_KEY"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("IVR_HOME", str(tmp_path / "var"))
-    return Cli(tmp_path / "var")
+    for var, value in database.env().items():
+        monkeypatch.setenv(var, value)
+    return Cli(database.home, database)
 
 
 def dmy(d: date) -> str:

@@ -5,8 +5,8 @@ import csv
 import io
 import json
 import re
-import sqlite3
 import time
+from datetime import timedelta
 
 from tests.operators.conftest import LMP, TODAY, dmy
 
@@ -17,21 +17,18 @@ def enrol(cli, phone, lang="hi", slot="09-12", partner="KEM"):
     assert r.exit_code == 0, r.output
 
 
-def add_calls(db, rows):
+def add_calls(cli, rows):
     """(woman, attempt number, outcome, heard_share, seconds ago, kind) -> attempts rows."""
-    con = sqlite3.connect(db)
     now = time.time()
     for sid, number, outcome, heard, ago, kind in rows:
-        phone, lang, did = con.execute(
+        [(phone, lang, did)] = cli.sql(
             "SELECT s.phone, s.language, d.id FROM subscribers s JOIN deliveries d "
-            "ON d.subscriber_id = s.id WHERE s.id = ?", (sid,)).fetchone()
-        con.execute("INSERT INTO attempts (delivery_id, subscriber_id, number, kind, phone, "
-                    "language, message_key, created_at, started_at, ended_at, outcome, "
-                    "heard_share) VALUES (?, ?, ?, ?, ?, ?, 'mmitra-p017', ?, ?, ?, ?, ?)",
-                    (did, sid, number, kind, phone, lang, now - ago, now - ago, now - ago + 30,
-                     outcome, heard))
-    con.commit()
-    con.close()
+            "ON d.subscriber_id = s.id WHERE s.id = ?", sid)
+        cli.sql("INSERT INTO attempts (delivery_id, subscriber_id, number, kind, phone, "
+                "language, message_key, created_at, started_at, ended_at, outcome, "
+                "heard_share) VALUES (?, ?, ?, ?, ?, ?, 'mmitra-p017', ?, ?, ?, ?, ?)",
+                did, sid, number, kind, phone, lang, now - ago, now - ago, now - ago + 30,
+                outcome, heard)
 
 
 WEEK = 7 * 86400
@@ -41,7 +38,7 @@ def population(cli):
     enrol(cli, "9876543210", "hi", "09-12", "KEM")          # 1: answers on the 2nd attempt
     enrol(cli, "9876543211", "mr", "18-21", "NGO Sakhi")    # 2: never answers for 4 weeks
     enrol(cli, "9876543212", "hi", "09-12", "NGO Sakhi")    # 3: answers, hears little
-    add_calls(cli.db, [
+    add_calls(cli, [
         (1, 1, "busy", None, 3600 * 5, "scheduled"),
         (1, 2, "answered", 0.8, 3600 * 4, "scheduled"),
         (2, 1, "no_answer", None, 4 * WEEK + 3600, "scheduled"),
@@ -66,23 +63,26 @@ def test_calls_filters(cli):
     assert len(cli("calls", "--kind", "callback", "--json").stdout.splitlines()) == 1
     assert len(cli("calls", "--message", "mmitra-p999", "--json").stdout.splitlines()) == 0
     assert cli("calls", "--date", dmy(TODAY), "--from", dmy(TODAY)).exit_code == 2
+    weeks_ago = [dmy(TODAY - timedelta(weeks=n)) for n in (0, 1, 2)]
+    assert len(cli("calls", "--from", weeks_ago[2], "--json").stdout.splitlines()) == 7
+    assert [json.loads(x)["woman"] for x in cli(
+        "calls", "--to", weeks_ago[1], "--json").stdout.splitlines()] == [2, 2]
+    assert len(cli("calls", "--date", weeks_ago[0], "--json").stdout.splitlines()) == len(
+        [c for c in calls if c["at"].startswith(TODAY.isoformat())])
     table = cli("calls", "--limit", "2")
     assert table.exit_code == 0 and "outcome" in table.stdout and "--limit" in table.stderr
 
 
-def set_plays(db, plays_by_heard):
+def set_plays(cli, plays_by_heard):
     """plays of the answered calls, picked by their heard_share (unique in the population)."""
-    con = sqlite3.connect(db)
     for heard, plays in plays_by_heard.items():
-        con.execute("UPDATE attempts SET plays = ? WHERE heard_share = ?", (plays, heard))
-    con.commit()
-    con.close()
+        cli.sql("UPDATE attempts SET plays = ? WHERE heard_share = ?", plays, heard)
 
 
 def test_report_figures(cli):
     population(cli)
     # woman 1 pressed 1 once; the test call's replays never count
-    set_plays(cli.db, {0.8: 2, 0.1: 1, 0.2: 1, 0.6: 0, 1.0: 3})
+    set_plays(cli, {0.8: 2, 0.1: 1, 0.2: 1, 0.6: 0, 1.0: 3})
     r = cli("report", "--json")
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
@@ -141,11 +141,9 @@ def test_report_range_and_usage(cli):
 
 def test_preview_shows_calls_and_writes_nothing(cli):
     enrol(cli, "9876543210", slot="18-21")
-    con = sqlite3.connect(cli.db)
-    before = [con.execute(f"SELECT COUNT(*), MAX(rowid) FROM {t}").fetchone()
+    before = [cli.sql(f"SELECT COUNT(*), MAX(id) FROM {t}")
               for t in ("attempts", "deliveries", "audit")]
-    pending = con.execute("SELECT next_attempt_at FROM deliveries").fetchall()
-    con.close()
+    pending = cli.sql("SELECT next_attempt_at FROM deliveries ORDER BY id")
     tomorrow = dmy(TODAY.fromordinal(TODAY.toordinal() + 1))
     r = cli("schedule", "preview", "--date", tomorrow, "--json")
     assert r.exit_code == 0, r.output
@@ -156,20 +154,21 @@ def test_preview_shows_calls_and_writes_nothing(cli):
     text = cli("schedule", "preview", "--date", tomorrow)
     assert "slot 18-21 (18:00-21:00): 1 call(s)" in text.stdout
     assert "slot 09-12 (09:00-12:00): 0 call(s)" in text.stdout
-    con = sqlite3.connect(cli.db)
-    after = [con.execute(f"SELECT COUNT(*), MAX(rowid) FROM {t}").fetchone()
+    after = [cli.sql(f"SELECT COUNT(*), MAX(id) FROM {t}")
              for t in ("attempts", "deliveries", "audit")]
     assert after == before
-    assert con.execute("SELECT next_attempt_at FROM deliveries").fetchall() == pending
-    con.close()
+    assert cli.sql("SELECT next_attempt_at FROM deliveries ORDER BY id") == pending
     assert cli("schedule", "preview", "--date", "01/01/2020").exit_code == 2
 
 
-def test_preview_does_not_wait_for_the_write_lock_of_the_service(cli):
+def test_preview_does_not_wait_for_the_write_lock_of_the_service(cli, monkeypatch):
     enrol(cli, "9876543210", slot="18-21")
-    service = sqlite3.connect(cli.db, timeout=0)
-    service.execute("BEGIN IMMEDIATE")                   # the running service is writing
-    service.execute("UPDATE subscribers SET name = 'x'")
+    service = cli.database.connect(wait=False)
+    if cli.database.dialect == "sqlite":
+        service.execute("BEGIN IMMEDIATE")               # the running service is writing
+    else:                                                # her row locked: a wait fails in 5 s
+        monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=5s")
+    cli.database.run(service, "UPDATE subscribers SET name = 'x'")
     try:
         r = cli("schedule", "preview", "--summary",
                 "--date", dmy(TODAY.fromordinal(TODAY.toordinal() + 1)))
@@ -196,10 +195,8 @@ def test_report_lists_the_women_promised_a_call_until_handled(cli):
     """Her opt-out by key could not be recorded, so the IVR told her the call centre will
     call her (ivr/agi_route.py puts her on call_centre_list): the report shows her."""
     population(cli)
-    con = sqlite3.connect(cli.db)
-    con.execute("INSERT INTO call_centre_list (subscriber_id, attempt_id, reason, added_at) "
-                "VALUES (2, NULL, 'opt_out_not_recorded', ?)", (time.time() - 60,))
-    con.commit()
+    cli.sql("INSERT INTO call_centre_list (subscriber_id, attempt_id, reason, added_at) "
+            "VALUES (2, NULL, 'opt_out_not_recorded', ?)", time.time() - 60)
     r = cli("report", "--json")
     assert r.exit_code == 0, r.output
     [row] = json.loads(r.stdout)["promised_calls"]
@@ -207,7 +204,5 @@ def test_report_lists_the_women_promised_a_call_until_handled(cli):
                                                         "opt_out_not_recorded")
     table = cli("report", "--section", "promised_calls")
     assert "Women promised a call by the call centre" in table.stdout
-    con.execute("UPDATE call_centre_list SET done_at = ?", (time.time(),))
-    con.commit()
-    con.close()
+    cli.sql("UPDATE call_centre_list SET done_at = ?", time.time())
     assert json.loads(cli("report", "--json").stdout)["promised_calls"] == []

@@ -1,5 +1,4 @@
 """Consent dates before 2000 or in the future are refused by enrol and by women update."""
-import sqlite3
 from datetime import timedelta
 
 from tests.operators.conftest import LMP, TODAY, dmy
@@ -14,7 +13,6 @@ def test_enrol_and_update_refuse_consent_before_2000_or_in_the_future(cli):
                      (dmy(TODAY + timedelta(days=1)), "in the future")):
         r = cli("women", "update", "1", "--consent-date", day)
         assert r.exit_code == 2 and why in r.output, r.output
-    con = sqlite3.connect(cli.db)
-    assert con.execute("SELECT consent_date FROM subscribers").fetchone()[0] == TODAY.isoformat()
+    assert cli.sql("SELECT consent_date FROM subscribers") == [(TODAY.isoformat(),)]
     ok = cli("women", "update", "1", "--consent-date", dmy(TODAY - timedelta(days=2)))
     assert ok.exit_code == 0, ok.output

@@ -5,7 +5,6 @@ import csv
 import io
 import os
 import re
-import sqlite3
 import stat
 import time
 
@@ -16,12 +15,9 @@ from ivr.operators.report_html import _table
 from tests.operators.test_calls_report import population
 
 
-def set_in_store(db, sql, *args):
+def set_in_store(cli, sql, *args):
     """Straight into the store: whatever an older version or another tool let in."""
-    con = sqlite3.connect(db)
-    con.execute(sql, args)
-    con.commit()
-    con.close()
+    cli.sql(sql, *args)
 
 
 @pytest.mark.parametrize("value,cell", [
@@ -38,9 +34,9 @@ def test_a_cell_is_neutralised_by_its_type_and_first_character(value, cell):
 
 def test_report_csv_neutralises_formulas_from_the_data(cli):
     population(cli)
-    set_in_store(cli.db, "UPDATE subscribers SET name = ?, partner = ? WHERE id = 2",
+    set_in_store(cli, "UPDATE subscribers SET name = ?, partner = ? WHERE id = 2",
                  "=HYPERLINK(\"http://evil\",\"x\")", "@SUM(1+1)")
-    set_in_store(cli.db, "UPDATE subscribers SET partner = ? WHERE id = 1", "-2+3")
+    set_in_store(cli, "UPDATE subscribers SET partner = ? WHERE id = 1", "-2+3")
     at_risk = cli("report", "--section", "at_risk", "--csv", "--reveal")
     assert at_risk.exit_code == 0, at_risk.output
     [row] = list(csv.DictReader(io.StringIO(at_risk.stdout)))
@@ -60,8 +56,8 @@ def test_report_csv_neutralises_formulas_from_the_data(cli):
 
 def test_html_report_survives_mathtext_in_a_partner_name(cli, tmp_path):
     population(cli)
-    set_in_store(cli.db, "UPDATE subscribers SET partner = ? WHERE id = 1", "$x^{$")
-    set_in_store(cli.db, "UPDATE subscribers SET partner = ? WHERE id = 2", "$\\alpha$ 50$")
+    set_in_store(cli, "UPDATE subscribers SET partner = ? WHERE id = 1", "$x^{$")
+    set_in_store(cli, "UPDATE subscribers SET partner = ? WHERE id = 2", "$\\alpha$ 50$")
     page = tmp_path / "report.html"
     r = cli("report", "--html", str(page), "--by", "partner")
     assert r.exit_code == 0, r.output
@@ -118,7 +114,7 @@ def test_html_cells_are_formatted_by_their_kind_not_their_size():
 def test_html_report_shows_a_half_minute_callback_delay_as_minutes(cli, tmp_path):
     population(cli)
     now = time.time()
-    set_in_store(cli.db, "INSERT INTO callback_requests (subscriber_id, requested_at, status, "
+    set_in_store(cli, "INSERT INTO callback_requests (subscriber_id, requested_at, status, "
                  "served_at) VALUES (1, ?, 'served', ?)", now - 600, now - 570)
     page = tmp_path / "report.html"
     assert cli("report", "--html", str(page)).exit_code == 0

@@ -1,16 +1,14 @@
 """Free text an operator enters (name, partner, health worker) refuses control characters and
 the invisible bidi controls, through one check used by enrol, import and women update."""
-import sqlite3
-
 import pytest
 
 from ivr.operators.normalise import short_text
 from tests.operators.conftest import LMP, TODAY, dmy
 
 def women(cli) -> int:
-    if not cli.db.exists():
+    if not cli.database.exists():
         return 0
-    return sqlite3.connect(cli.db).execute("SELECT COUNT(*) FROM subscribers").fetchone()[0]
+    return cli.sql("SELECT COUNT(*) FROM subscribers")[0][0]
 
 
 HIDDEN = ["\u202e", "\u202a", "\u202d", "\u2066", "\u2069", "\u200e", "\u200f", "\x85",
@@ -44,9 +42,8 @@ def test_update_refuses_c1_control(cli):
     for option in ("--name", "--partner", "--health-worker"):
         bad = cli("women", "update", "1", option, "Asha\x85Kamble")
         assert bad.exit_code == 2 and "U+0085" in bad.output, bad.output
-    con = sqlite3.connect(cli.db)
-    assert con.execute("SELECT name, partner, health_worker FROM subscribers").fetchone() == \
-        ("Seema", None, None)
+    assert cli.sql("SELECT name, partner, health_worker FROM subscribers") == \
+        [("Seema", None, None)]
 
 
 def test_import_refuses_the_whole_file_naming_the_row(cli, tmp_path):

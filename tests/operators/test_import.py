@@ -2,7 +2,6 @@
 rows in one transaction, duplicates skipped, a second import adds nobody."""
 import json
 import re
-import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -74,13 +73,11 @@ def test_semicolons_and_quoted_commas():
     assert [r.enrolment.name for r in plan.rows] == ["Patil, Seema"] and not plan.problems
 
 
-def counts(db) -> tuple[int, int, int]:
-    con = sqlite3.connect(db)
-    try:
-        return tuple(con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                     for t in ("subscribers", "deliveries", "audit"))
-    finally:
-        con.close()
+def counts(cli) -> tuple[int, int, int]:
+    if not cli.database.exists():
+        return (0, 0, 0)
+    return tuple(cli.sql(f"SELECT COUNT(*) FROM {t}")[0][0]
+                 for t in ("subscribers", "deliveries", "audit"))
 
 
 def test_import_good_rows_go_in_bad_ones_reported_second_import_adds_nothing(cli, tmp_path):
@@ -92,7 +89,7 @@ def test_import_good_rows_go_in_bad_ones_reported_second_import_adds_nothing(cli
     assert f"{f}, line 6: error: phone" in r.stderr
     assert f"{f}, line 9: duplicate: same phone as line 2" in r.stderr
     assert "98765" not in r.stderr + r.stdout            # numbers masked
-    assert counts(cli.db) == (4, 4, 4)
+    assert counts(cli) == (4, 4, 4)
     again = cli("import", str(f), "--json")
     assert again.exit_code == 1
     out = [json.loads(line) for line in again.stdout.splitlines()]
@@ -101,7 +98,7 @@ def test_import_good_rows_go_in_bad_ones_reported_second_import_adds_nothing(cli
     dups = [o for o in out if o.get("problem") == "duplicate"]
     assert [d["line"] for d in dups] == [2, 4, 5, 9, 14]
     assert "already enrolled (woman 1, active)" in dups[0]["reason"]
-    assert counts(cli.db) == (4, 4, 4)                   # idempotent
+    assert counts(cli) == (4, 4, 4)                   # idempotent
 
 
 def test_strict_and_dry_run_write_nothing(cli, tmp_path):
@@ -111,7 +108,7 @@ def test_strict_and_dry_run_write_nothing(cli, tmp_path):
     assert r.exit_code == 1 and "nothing imported" in r.stderr
     r = cli("import", str(f), "--dry-run")
     assert "would enrol 4" in r.stdout
-    assert counts(cli.db) == (0, 0, 0)
+    assert counts(cli) == (0, 0, 0)
 
 
 def test_template_imports_as_it_is(cli, tmp_path):
@@ -123,7 +120,7 @@ def test_template_imports_as_it_is(cli, tmp_path):
     f.write_text(r.stdout, encoding="utf-8")
     r = cli("import", str(f))
     assert r.exit_code == 0 and "enrolled 1" in r.stdout
-    actor = sqlite3.connect(cli.db).execute("SELECT actor, action FROM audit").fetchall()
+    actor = cli.sql("SELECT actor, action FROM audit")
     assert actor[0][0].startswith("cli") and actor[0][1] == "enrol"
 
 
@@ -134,7 +131,7 @@ def test_opted_out_woman_is_not_enrolled_again_by_a_file(cli, tmp_path):
     assert cli("women", "opt-out", "1", "--yes").exit_code == 0
     r = cli("import", str(f))
     assert r.exit_code == 0 and "she opted out" in r.stderr and "enrolled 0" in r.stdout
-    assert counts(cli.db)[0] == 1
+    assert counts(cli)[0] == 1
 
 
 def test_usage_errors(cli, tmp_path):
@@ -156,9 +153,7 @@ def test_import_dash_reads_standard_input(cli):
                           catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "enrolled 1" in r.stdout
-    con = sqlite3.connect(cli.db)
-    assert con.execute("SELECT phone, name FROM subscribers").fetchall() == \
-        [("919876543210", "सीमा")]
+    assert cli.sql("SELECT phone, name FROM subscribers") == [("919876543210", "सीमा")]
     bad = cli.runner.invoke(main, ["import", "-"], input=b"\xff\xfe",
                             catch_exceptions=False)
     assert bad.exit_code == 1 and "<stdin>" in bad.stderr

@@ -1,16 +1,13 @@
 """Every command run with --reveal leaves an audit row: who (--actor, $IVR_ACTOR or the
 login), which command, which women."""
 import json
-import sqlite3
 
 from tests.operators.conftest import LMP, TODAY, dmy
 
 
 def reveals(cli) -> list[tuple]:
-    con = sqlite3.connect(cli.db)
-    rows = con.execute("SELECT actor, subscriber_id, detail FROM audit WHERE action = 'reveal' "
-                       "ORDER BY id").fetchall()
-    con.close()
+    rows = cli.sql("SELECT actor, subscriber_id, detail FROM audit WHERE action = 'reveal' "
+                   "ORDER BY id")
     return [(a, s, json.loads(d)["command"], json.loads(d)["women"]) for a, s, d in rows]
 
 

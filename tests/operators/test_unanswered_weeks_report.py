@@ -1,6 +1,7 @@
 """Weeks unanswered, as the operators see it: women enrolled through the CLI, their calls
-placed and ended through the SQLite store with the programme rule on; `ivr report` counts the
-reason with the other deactivation reasons, `ivr women show` shows it and its audit row."""
+placed and ended through the store (SQLite, then PostgreSQL) with the programme rule on;
+`ivr report` counts the reason with the other deactivation reasons, `ivr women show` shows it
+and its audit row."""
 import asyncio
 import json
 from dataclasses import replace
@@ -22,12 +23,12 @@ def enrol(cli, phone):
     assert r.exit_code == 0, r.output
 
 
-async def calls_for_weeks(db, answers: set[int], weeks: int) -> None:
+async def calls_for_weeks(address, answers: set[int], weeks: int) -> None:
     """The calling service from now for `weeks`: women in `answers` answer, others never."""
     p = load_programme("mmitra")
     programme = replace(p, retry=replace(p.retry, deactivate_after_weeks_unanswered=WEEKS))
     async with asyncio.timeout(60):
-        store = await Store.open(db)
+        store = await Store.open(address)
         try:
             sched = ScheduleStore(store, programme)
             now = datetime.now(timezone.utc)
@@ -50,7 +51,7 @@ async def calls_for_weeks(db, answers: set[int], weeks: int) -> None:
 def test_the_reason_shows_in_the_report_and_in_her_record(cli):
     enrol(cli, "9876543210")           # 1: never answers
     enrol(cli, "9876543211")           # 2: answers
-    asyncio.run(calls_for_weeks(cli.db, {2}, WEEKS + 1))
+    asyncio.run(calls_for_weeks(cli.database.address, {2}, WEEKS + 1))
 
     rep = json.loads(cli("report", "--json").stdout)
     assert rep["deactivation_reasons"] == [

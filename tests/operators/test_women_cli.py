@@ -1,7 +1,6 @@
 """`ivr enrol`, `ivr women ...`: one woman's record, masked unless --reveal, every change
 audited."""
 import json
-import sqlite3
 from datetime import timedelta
 
 from tests.operators.conftest import LMP, TODAY, dmy
@@ -63,9 +62,7 @@ def test_update_event_pause_resume_opt_out_are_audited(cli):
     assert cli("women", "opt-out", "1", "--yes").exit_code == 0
     ended = cli("women", "pause", "1")
     assert ended.exit_code == 1 and "only an active woman" in ended.stderr
-    con = sqlite3.connect(cli.db)
-    audit = con.execute("SELECT actor, action FROM audit ORDER BY id").fetchall()
-    con.close()
+    audit = cli.sql("SELECT actor, action FROM audit ORDER BY id")
     assert [a for _, a in audit] == ["enrol", "update", "change_slot", "pause", "resume",
                                      "birth", "opt_out"]
     assert audit[1][0] == "op1" and audit[2][0] == "op1"
@@ -94,3 +91,22 @@ def test_json_times_are_rfc3339_with_her_zones_offset(cli):
     assert shown["history"][0]["at"].endswith("+05:30")
     text = cli("women", "show", "1").stdout                   # tables stay short
     assert "+05:30" not in text
+
+
+def test_list_filters_and_name_search_ignore_ascii_case(cli):
+    assert enrol(cli, "9876543210", "--name", "Seema Patil", "--slot", "18-21").exit_code == 0
+    assert enrol(cli, "9876543211", "--name", "Rekha 50% Kamble").exit_code == 0
+    assert cli("women", "pause", "2").exit_code == 0
+
+    def ids(*args):
+        r = cli("women", "list", "--json", *args)
+        assert r.exit_code == 0, r.output
+        return [json.loads(x)["id"] for x in r.stdout.splitlines()]
+
+    assert ids("--name", "sEEMA") == [1]                  # LIKE ignores ASCII case on both
+    assert ids("--name", "50%") == [2] and ids("--name", "%") == [2]   # '%' is no wildcard
+    assert ids("--name", "_") == [] and ids("--name", "a\\") == []        # nor '_', '\\'
+    assert ids("--status", "paused") == [2] and ids("--status", "active") == [1]
+    assert ids("--slot", "18-21") == [1] and ids("--partner", "KEM") == [1, 2]
+    assert ids("--partner", "kem") == []                  # exact name
+    assert ids("--lang", "hi", "--limit", "1") == [1]

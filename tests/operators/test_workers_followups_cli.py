@@ -4,7 +4,6 @@ import asyncio
 import csv
 import io
 import json
-import sqlite3
 from datetime import timedelta
 
 from ivr.adapters.schedule_store import ScheduleStore
@@ -21,20 +20,17 @@ def add(cli, name="Asha Devi", phone="+91 98123 45001", role="health_worker", *e
     return cli("workers", "add", "--name", name, "--phone", phone, "--role", role, *extra)
 
 
-def rows_of(db, sql, params=()):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
+def rows_of(cli, sql, params=()):
+    return [tuple(r) for r in cli.sql(sql, *params)]
 
 
-def with_schedule(db, use) -> None:
-    """Run `use(schedule)` on the test's database: what the call flow will do (record her
-    answers, open a follow-up when a rule fires), through the store's own methods."""
+def with_schedule(cli, use) -> None:
+    """Run `use(schedule)` on the test's database (either store): what the call flow will do
+    (record her answers, open a follow-up when a rule fires), through the store's own
+    methods."""
     async def go():
         async with asyncio.timeout(30):
-            store = await Store.open(db)
+            store = await Store.open(cli.database.address, key_file=cli.key_file)
             try:
                 await use(ScheduleStore(store, load_programme("mmitra")))
             finally:
@@ -42,11 +38,11 @@ def with_schedule(db, use) -> None:
     asyncio.run(go())
 
 
-def open_follow_ups(db, *opened: tuple[int, FollowUpToOpen]) -> None:
+def open_follow_ups(cli, *opened: tuple[int, FollowUpToOpen]) -> None:
     async def use(sched):
         for sub_id, f in opened:
             assert await sched.open_follow_up(sub_id, f, utc_now()) is not None
-    with_schedule(db, use)
+    with_schedule(cli, use)
 
 
 def test_workers_add_list_masked_and_audited(cli):
@@ -63,10 +59,10 @@ def test_workers_add_list_masked_and_audited(cli):
     assert [(w["name"], w["phone"], w["role"], w["women"]) for w in shown] == [
         ("Asha Devi", "+919812345001", "health_worker", 0), ("Dr Rao", "+919812345002",
                                                             "doctor", 0)]
-    assert rows_of(cli.db, "SELECT actor, action, detail FROM audit WHERE action = 'worker_add' "
+    assert rows_of(cli, "SELECT actor, action, detail FROM audit WHERE action = 'worker_add' "
                    "ORDER BY id")[0] == ("op-1", "worker_add",
                                          '{"role": "health_worker", "worker": 1}')
-    assert rows_of(cli.db, "SELECT COUNT(*) FROM audit WHERE action = 'reveal'") == [(1,)]
+    assert rows_of(cli, "SELECT COUNT(*) FROM audit WHERE action = 'reveal'") == [(1,)]
 
 
 def test_workers_refusals_exit_1_and_write_nothing(cli):
@@ -83,9 +79,9 @@ def test_workers_refusals_exit_1_and_write_nothing(cli):
     assert no_woman.exit_code == 1 and "no woman with id 99" in no_woman.stderr
     not_hers = cli("workers", "unassign", "Asha Devi", "--woman", "1")
     assert not_hers.exit_code == 1 and "does not follow woman 1" in not_hers.stderr
-    assert rows_of(cli.db, "SELECT COUNT(*) FROM workers") == [(1,)]
-    assert rows_of(cli.db, "SELECT COUNT(*) FROM assignments") == [(0,)]
-    assert rows_of(cli.db, "SELECT action FROM audit WHERE action != 'enrol'") == [
+    assert rows_of(cli, "SELECT COUNT(*) FROM workers") == [(1,)]
+    assert rows_of(cli, "SELECT COUNT(*) FROM assignments") == [(0,)]
+    assert rows_of(cli, "SELECT action FROM audit WHERE action != 'enrol'") == [
         ("worker_add",)]
 
 
@@ -104,7 +100,7 @@ def test_workers_assign_by_name_replaces_her_worker_and_shows_in_her_history(cli
         ("assign", {"worker": 1, "role": "health_worker"}),
         ("assign", {"worker": 2, "role": "health_worker", "previous_worker": 1})]
     assert cli("workers", "unassign", "Bina", "--woman", "1").exit_code == 0
-    assert rows_of(cli.db, "SELECT COUNT(*) FROM assignments WHERE until IS NULL") == [(0,)]
+    assert rows_of(cli, "SELECT COUNT(*) FROM assignments WHERE until IS NULL") == [(0,)]
 
 
 def test_followups_list_for_a_worker_close_once_json_csv(cli):
@@ -114,7 +110,7 @@ def test_followups_list_for_a_worker_close_once_json_csv(cli):
     assert add(cli, "Dr Rao", "9812345002", "doctor").exit_code == 0
     assert cli("workers", "assign", "Asha Devi", "--woman", "1").exit_code == 0
     late = TODAY - timedelta(days=1)
-    open_follow_ups(cli.db,
+    open_follow_ups(cli,
                     (1, FollowUpToOpen("fever_yes", "fever reported", late,
                                        OwnerRole.HEALTH_WORKER)),
                     (2, FollowUpToOpen("fever_yes", "fever reported", TODAY,
@@ -138,7 +134,7 @@ def test_followups_list_for_a_worker_close_once_json_csv(cli):
     every = list(csv.DictReader(io.StringIO(cli("followups", "list", "--all", "--csv").stdout)))
     assert [(r["id"], r["state"], r["outcome"], r["closed_by"]) for r in every] == [
         ("1", "closed", "visited", "asha"), ("2", "open", "", ""), ("3", "open", "", "")]
-    assert rows_of(cli.db, "SELECT actor, subscriber_id, detail FROM audit "
+    assert rows_of(cli, "SELECT actor, subscriber_id, detail FROM audit "
                    "WHERE action = 'follow_up_close'") == [
         ("asha", 1, '{"follow_up": 1, "outcome": "visited", "rule": "fever_yes"}')]
     assert cli("followups", "list", "--for", "Nobody").exit_code == 1
@@ -155,7 +151,7 @@ def test_answers_and_followups_exported_then_erased_with_her(cli):
         dropped = FollowUpToOpen("weight_loss", "weight lower than 63.0", TODAY,
                                  OwnerRole.HEALTH_WORKER, "weight")
         await sched.open_follow_up(1, dropped, utc_now(), answer_id=a.id)
-    with_schedule(cli.db, use)
+    with_schedule(cli, use)
     data = json.loads(cli("women", "export", "1").stdout)
     assert [(a["question"], a["value"]) for a in data["answers"]] == [("weight", "61.5")]
     assert [(f["rule"], f["reason"]) for f in data["follow_ups"]] == [
@@ -174,8 +170,8 @@ def test_answers_and_followups_exported_then_erased_with_her(cli):
     assert "answers (current, by week):" in text and "weight_loss" in text
     r = cli("women", "erase", "1", "--yes")
     assert r.exit_code == 0 and "1 answer(s)" in r.stderr
-    assert rows_of(cli.db, "SELECT COUNT(*) FROM answers") == [(0,)]
-    assert rows_of(cli.db, "SELECT rule, reason, answer_id FROM follow_ups") == [
+    assert rows_of(cli, "SELECT COUNT(*) FROM answers") == [(0,)]
+    assert rows_of(cli, "SELECT rule, reason, answer_id FROM follow_ups") == [
         ("weight_loss", "", None)]
     assert not any("61.5" in str(v) or "63.0" in str(v) for (v,) in rows_of(
-        cli.db, "SELECT detail FROM audit"))
+        cli, "SELECT detail FROM audit"))

@@ -2,6 +2,7 @@ import os
 import stat
 import sqlite3
 
+import psycopg
 import pytest
 
 from ivr.adapters import call_records
@@ -27,8 +28,8 @@ async def test_open_creates_private_wal_database_with_all_tables(tmp_path):
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
 
 
-async def test_reopen_applies_nothing_twice(tmp_path):
-    path = tmp_path / "ivr.db"
+async def test_reopen_applies_nothing_twice(database):
+    path = database.address
     async with await Store.open(path) as store:
         assert await store.migrate() == []
     async with await Store.open(path) as store:
@@ -36,16 +37,16 @@ async def test_reopen_applies_nothing_twice(tmp_path):
         assert [r[0] for r in rows] == list(range(1, len(migrations()) + 1))
 
 
-async def test_newer_schema_than_program_is_refused(tmp_path):
-    path = tmp_path / "ivr.db"
+async def test_newer_schema_than_program_is_refused(database):
+    path = database.address
     async with await Store.open(path) as store:
         await store.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
     with pytest.raises(StoreError, match="newer than this program"):
         await Store.open(path)
 
 
-async def test_attempt_lifecycle_and_late_duplicate_ignored(tmp_path):
-    async with await Store.open(tmp_path / "ivr.db") as store:
+async def test_attempt_lifecycle_and_late_duplicate_ignored(database):
+    async with await Store.open(database.address) as store:
         aid = await store.create_attempt(
             NewAttempt("919000010001", "mr", "mmitra-p001"), now=100.0)
         await store.attempt_started(aid, 100.5, "ivr-1", "sim")
@@ -68,13 +69,13 @@ async def test_attempt_lifecycle_and_late_duplicate_ignored(tmp_path):
         assert await store.live_attempts() == []
 
 
-async def test_one_live_subscriber_per_phone(tmp_path):
-    async with await Store.open(tmp_path / "ivr.db") as store:
+async def test_one_live_subscriber_per_phone(database):
+    async with await Store.open(database.address) as store:
         sql = ("INSERT INTO subscribers (phone, language, slot, programme, track, status, "
                "enrolled_at, updated_at) VALUES (?, 'hi', '09-12', 'mmitra', 'pregnancy', ?, 0, 0)")
         await store.execute(sql, ("919000010001", "active"))
         await store.execute(sql, ("919000010001", "opted_out"))
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises((sqlite3.IntegrityError, psycopg.errors.IntegrityError)):
             await store.execute(sql, ("919000010001", "paused"))
 
 
