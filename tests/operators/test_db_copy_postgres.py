@@ -1,0 +1,270 @@
+"""`ivr db copy --to postgresql://...`: a SQLite install (women, deliveries, calls live and
+ended, a callback being served, missed calls, the call-centre list, audit, an erased number)
+moved into an empty PostgreSQL database: every row with its ids, the sequences past them,
+the erasure key beside; the PostgreSQL store then answers as the SQLite one did. Refused,
+with nothing written: a target with rows, a table it cannot copy, a running `ivr run`."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from ivr.adapters import missed_calls
+from ivr.adapters.db_copy import Table, order
+from ivr.adapters.schedule_store import ScheduleStore
+from ivr.adapters.store import Store
+from ivr.missed_spool import SpooledCall
+from ivr.run_lock import RunLock
+from scheduler.outcome import Outcome
+from scheduler.programme import load_programme
+from tests.operators.conftest import LMP, TODAY, dmy
+
+TIMEOUT = 60.0
+PHONES = ["9876543210", "9876543211", "9876543212", "9876543213", "9876543214"]
+
+
+def enrol(cli, phone: str) -> None:
+    r = cli("enrol", "--phone", phone, "--lang", "hi", "--slot", "09-12", "--lmp", dmy(LMP),
+            "--consent-date", dmy(TODAY), "--name", f"Woman {phone[-2:]}")
+    assert r.exit_code == 0, r.output
+
+
+async def _calls(db) -> None:
+    """Calls as the service makes them: claimed, ended (answered, busy), one still live, a
+    missed call whose callback is being placed, one on the call-centre list."""
+    store = await Store.open(db)
+    sched = ScheduleStore(store, load_programme("mmitra"))
+    try:
+        day = datetime.now(ZoneInfo("Asia/Kolkata")).date() + timedelta(days=2)
+        at = datetime(day.year, day.month, day.day, 10, tzinfo=ZoneInfo("Asia/Kolkata")) \
+            .astimezone(timezone.utc)
+        await sched.run_plans(at)
+        claimed = sorted(await sched.claim(at, "node:1:1", 10), key=lambda a: a.subscriber_id)
+        assert len(claimed) == len(PHONES)
+        first, second = claimed[0], claimed[1]
+        ended = at + timedelta(minutes=1)
+        await sched.release(first.id, Outcome.ANSWERED, 0.9, ended)
+        await sched.release(second.id, Outcome.BUSY, None, ended)
+        await sched.release(claimed[3].id, Outcome.NO_ANSWER, None, ended)   # the third: live
+        await sched.release(claimed[4].id, Outcome.REJECTED, None, ended)
+        row = await missed_calls.insert(store, SpooledCall(
+            PHONES[0], "02212345678", (at + timedelta(minutes=2)).timestamp(), "1700000000.1"))
+        assert row > 0
+        assert await sched.missed_call(first.subscriber_id, at + timedelta(minutes=2))
+        callback = [a for a in await sched.claim(at + timedelta(minutes=3), "node:1:1", 10)
+                    if a.subscriber_id == first.subscriber_id]
+        assert callback                             # attempts <-> callback_requests, both set
+        await store.add_to_call_centre_list(second.subscriber_id, second.id, "opt_out_not_recorded",
+                                            (at + timedelta(minutes=4)).timestamp())
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+def install(cli):
+    """A SQLite install of five women, their calls, and the fifth erased after her opt-out."""
+    for phone in PHONES:
+        enrol(cli, phone)
+    asyncio.run(asyncio.wait_for(_calls(cli.db), TIMEOUT))
+    assert cli("women", "opt-out", "5", "--yes").exit_code == 0
+    erased = cli("women", "erase", "5", "--yes")
+    assert erased.exit_code == 0, erased.output
+    return cli
+
+
+def every_row(db_rows, tables) -> dict[str, list[tuple]]:
+    return {t: [tuple(r) for r in db_rows(f"SELECT * FROM {t} ORDER BY 1")] for t in tables}
+
+
+def tables_of(sqlite_db) -> list[str]:
+    con = sqlite3.connect(sqlite_db)
+    names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                       "AND name NOT LIKE 'sqlite%' ORDER BY name")]
+    con.close()
+    return [n for n in names if n != "schema_migrations"]
+
+
+def pg_rows(dsn: str):
+    def rows(sql: str) -> list[tuple]:
+        with psycopg.connect(dsn) as conn:
+            return conn.execute(sql).fetchall()
+    return rows
+
+
+def sqlite_rows(db):
+    def rows(sql: str) -> list[tuple]:
+        con = sqlite3.connect(db)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+    return rows
+
+
+def report(cli) -> dict:
+    done = cli("report", "--json")
+    assert done.exit_code == 0, done.output
+    return {k: v for k, v in json.loads(done.stdout).items() if k != "generated_at"}
+
+
+def women_shown(cli) -> dict:
+    """What the configured database answers of each woman (`ivr women show --json`)."""
+    out = {}
+    for woman in range(1, len(PHONES) + 1):
+        shown = cli("women", "show", str(woman), "--json")
+        assert shown.exit_code == 0, shown.output
+        out[woman] = json.loads(shown.stdout)
+    return out
+
+
+async def _store_answers(address, key_file=None) -> dict:
+    store = await Store.open(address, read_only=True, key_file=key_file)
+    sched = ScheduleStore(store, load_programme("mmitra"))
+    try:
+        out: dict = {"live": await sched.live_attempts()}
+        for woman in range(1, len(PHONES) + 1):
+            out[woman] = (await sched.subscriber(woman), await sched.deliveries_of(woman),
+                          await sched.callbacks_of(woman))
+        return out
+    finally:
+        await store.close()
+
+
+def store_answers(address) -> dict:
+    return asyncio.run(asyncio.wait_for(_store_answers(address), TIMEOUT))
+
+
+def test_copy_moves_every_row_and_the_store_answers_the_same_postgres(install, pg_dsn,
+                                                                      monkeypatch):
+    cli = install
+    tables = tables_of(cli.db)
+    assert {"subscribers", "deliveries", "attempts", "callback_requests", "missed_calls",
+            "audit", "call_centre_list", "erased_numbers"} <= set(tables)
+    before = every_row(sqlite_rows(cli.db), tables)
+    assert all(before[t] for t in tables), [t for t in tables if not before[t]]
+    sqlite_store, sqlite_women = store_answers(cli.db), women_shown(cli)
+    assert len(sqlite_store["live"]) == 2                  # a first call and a callback
+
+    r = cli("db", "copy", "--to", pg_dsn)
+    assert r.exit_code == 0, r.output
+    for t in tables:
+        assert f"{t} " in r.stderr and f" {len(before[t])} rows in SQLite" in r.stderr
+    assert "copied the erasure key" in r.stderr
+    key = cli.home / "erasure.key"
+    assert key.read_bytes() == (cli.home / "ivr.db.key").read_bytes()
+    assert key.stat().st_mode & 0o777 == 0o600
+
+    assert every_row(pg_rows(pg_dsn), tables) == before    # every row, every id, every value
+    assert every_row(sqlite_rows(cli.db), tables) == before            # the source untouched
+    assert store_answers(pg_dsn) == sqlite_store
+    monkeypatch.setenv("IVR_DATABASE", pg_dsn)
+    assert women_shown(cli) == sqlite_women
+    # the sequences are past the copied ids; the erased opt-out is still honoured
+    enrol(cli, "9876543299")
+    assert pg_rows(pg_dsn)("SELECT MAX(id) FROM subscribers")[0][0] == len(PHONES) + 1
+    again = cli("enrol", "--phone", PHONES[4], "--lang", "hi", "--lmp", dmy(LMP),
+                "--consent-date", dmy(TODAY))
+    assert again.exit_code == 1 and "record was erased" in again.stderr
+
+
+def test_copy_refuses_a_database_with_rows_and_writes_nothing_postgres(install, pg_dsn):
+    cli = install
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+        conn.execute("INSERT INTO notes VALUES (1)")
+    r = cli("db", "copy", "--to", pg_dsn)
+    assert r.exit_code == 1
+    assert "not empty (rows in notes)" in r.stderr and "Traceback" not in r.output
+    tables = {t for (t,) in pg_rows(pg_dsn)(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
+    assert tables == {"notes"}
+    assert not (cli.home / "erasure.key").exists()
+
+
+def test_copy_refuses_a_second_copy_into_the_same_database_postgres(install, pg_dsn):
+    cli = install
+    assert cli("db", "copy", "--to", pg_dsn).exit_code == 0
+    r = cli("db", "copy", "--to", pg_dsn)
+    assert r.exit_code == 1 and "not empty (rows in" in r.stderr and "subscribers" in r.stderr
+
+
+def test_copy_refuses_a_table_it_does_not_know_and_writes_nothing_postgres(install, pg_dsn):
+    cli = install
+    con = sqlite3.connect(cli.db)
+    con.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    con.execute("INSERT INTO notes (text) VALUES ('a note')")
+    con.commit()
+    con.close()
+    r = cli("db", "copy", "--to", pg_dsn)
+    assert r.exit_code == 1
+    assert "table notes: the PostgreSQL schema has no such table" in r.stderr
+    assert pg_rows(pg_dsn)("SELECT COUNT(*) FROM information_schema.tables "
+                           "WHERE table_schema = 'public'") == [(0,)]   # not even the schema
+
+
+def test_copy_refuses_while_ivr_run_holds_the_database_postgres(install, pg_dsn):
+    cli = install
+    with RunLock(cli.db):
+        r = cli("db", "copy", "--to", pg_dsn)
+    assert r.exit_code == 1 and "stop it first" in r.stderr
+    assert pg_rows(pg_dsn)("SELECT COUNT(*) FROM information_schema.tables "
+                           "WHERE table_schema = 'public'") == [(0,)]
+
+
+def test_copy_refuses_a_key_file_holding_another_key_postgres(install, pg_dsn):
+    cli = install
+    (cli.home / "erasure.key").write_bytes(b"k" * 32)
+    r = cli("db", "copy", "--to", pg_dsn)
+    assert r.exit_code == 1 and "holds another erasure key" in r.stderr
+    assert pg_rows(pg_dsn)("SELECT COUNT(*) FROM information_schema.tables "
+                           "WHERE table_schema = 'public'") == [(0,)]
+
+
+def test_copy_needs_a_postgresql_url_and_a_sqlite_source_postgres(cli, pg_dsn, monkeypatch):
+    r = cli("db", "copy", "--to", "/tmp/other.db")
+    assert r.exit_code == 2 and "postgresql://" in r.output
+    r = cli("db", "copy", "--to", pg_dsn)
+    assert r.exit_code == 1 and "no SQLite database at" in r.stderr
+    monkeypatch.setenv("IVR_DATABASE", pg_dsn)
+    r = cli("db", "copy", "--to", pg_dsn)
+    assert r.exit_code == 1 and "PostgreSQL already" in r.stderr
+
+
+def _table(name: str, refs=(), nullable=()) -> Table:
+    return Table(name, ("id", *(c for c, _ in refs)), "id", frozenset(nullable), tuple(refs))
+
+
+def test_order_puts_parents_first_and_cuts_a_cycle_at_a_nullable_column_postgres():
+    plan = order([
+        _table("attempts", [("subscriber_id", "subscribers"), ("callback_id", "callbacks")],
+               nullable={"subscriber_id", "callback_id"}),
+        _table("callbacks", [("subscriber_id", "subscribers"), ("attempt_id", "attempts")],
+               nullable={"attempt_id"}),
+        _table("subscribers"),
+        _table("missed", [("callback_id", "callbacks")], nullable={"callback_id"})])
+    names = [t.name for t in plan.tables]
+    assert names == ["subscribers", "attempts", "callbacks", "missed"]
+    assert plan.deferred == {"attempts": ("callback_id",)}
+
+
+def test_order_refuses_a_cycle_without_a_nullable_column_postgres():
+    from ivr.adapters.db_copy import CopyError
+    with pytest.raises(CopyError, match="cannot be NULL"):
+        order([_table("a", [("b_id", "b")]), _table("b", [("a_id", "a")])])
+
+
+@pytest.mark.xfail(strict=True, raises=psycopg.errors.UndefinedFunction,
+                   reason="ivr report's SQL sums booleans (ivr/adapters/reports.py), which "
+                          "PostgreSQL refuses: branch h-operators makes it portable; remove "
+                          "this mark when it is merged")
+def test_report_is_the_same_after_the_copy_postgres(install, pg_dsn, monkeypatch):
+    cli = install
+    before = report(cli)
+    assert cli("db", "copy", "--to", pg_dsn).exit_code == 0
+    monkeypatch.setenv("IVR_DATABASE", pg_dsn)
+    assert report(cli) == before
