@@ -268,3 +268,17 @@ def test_report_is_the_same_after_the_copy_postgres(install, pg_dsn, monkeypatch
     assert cli("db", "copy", "--to", pg_dsn).exit_code == 0
     monkeypatch.setenv("IVR_DATABASE", pg_dsn)
     assert report(cli) == before
+
+
+def test_copy_as_a_role_with_a_password_never_shows_it_postgres(install, pg_cluster):
+    """A plain role (no superuser) owning its database, a password in the URL."""
+    cli = install
+    secret = "Copy-s3cret"
+    user = "ivr_copier"
+    pg_cluster.password_role(user, secret)
+    pg_cluster.sql(f"CREATE DATABASE ivr_copied OWNER {user}")
+    dsn = f"postgresql://{user}:{secret}@/ivr_copied?host={pg_cluster.socket_dir}"
+    r = cli("db", "copy", "--to", dsn)
+    assert r.exit_code == 0, r.output
+    assert secret not in r.output and f"postgresql://{user}:***@/ivr_copied" in r.stderr
+    assert pg_rows(dsn)("SELECT COUNT(*) FROM subscribers") == [(len(PHONES),)]

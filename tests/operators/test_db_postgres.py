@@ -93,6 +93,7 @@ COMMANDS = {
     "schedule preview": ("schedule", "preview"),
     "db migrate": ("db", "migrate"),
     "db purge": ("db", "purge"),
+    "run": ("run",),
 }
 
 
