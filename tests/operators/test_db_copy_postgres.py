@@ -139,8 +139,26 @@ def store_answers(address) -> dict:
     return asyncio.run(asyncio.wait_for(_store_answers(address), TIMEOUT))
 
 
+def schema_of(dsn: str) -> list[tuple]:
+    """Its indexes and constraints, as PostgreSQL writes them."""
+    return sorted(pg_rows(dsn)(
+        "SELECT 'index', indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+        "UNION ALL SELECT 'constraint', conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE connamespace = 'public'::regnamespace"))
+
+
+def migrated(pg_cluster, name: str) -> str:
+    """A new database of the cluster, migrated by the store (as the cluster's superuser)."""
+    dsn = pg_cluster.create_database(name)
+
+    async def go():
+        await (await Store.open(dsn)).close()
+    asyncio.run(asyncio.wait_for(go(), TIMEOUT))
+    return dsn
+
+
 def test_copy_moves_every_row_and_the_store_answers_the_same_postgres(install, pg_dsn,
-                                                                      monkeypatch):
+                                                                      pg_cluster, monkeypatch):
     cli = install
     tables = tables_of(cli.db)
     assert {"subscribers", "deliveries", "attempts", "callback_requests", "missed_calls",
@@ -160,6 +178,8 @@ def test_copy_moves_every_row_and_the_store_answers_the_same_postgres(install, p
     assert key.stat().st_mode & 0o777 == 0o600
 
     assert every_row(pg_rows(pg_dsn), tables) == before    # every row, every id, every value
+    # the indexes and foreign keys dropped for the copy are all back, as a migration makes them
+    assert schema_of(pg_dsn) == schema_of(migrated(pg_cluster, "ivr_fresh_schema"))
     assert every_row(sqlite_rows(cli.db), tables) == before            # the source untouched
     assert store_answers(pg_dsn) == sqlite_store
     monkeypatch.setenv("IVR_DATABASE", pg_dsn)
@@ -282,3 +302,42 @@ def test_copy_as_a_role_with_a_password_never_shows_it_postgres(install, pg_clus
     assert r.exit_code == 0, r.output
     assert secret not in r.output and f"postgresql://{user}:***@/ivr_copied" in r.stderr
     assert pg_rows(dsn)("SELECT COUNT(*) FROM subscribers") == [(len(PHONES),)]
+
+
+def test_copy_by_a_role_that_does_not_own_the_tables_keeps_the_checks_postgres(install,
+                                                                               pg_cluster):
+    """The schema made beforehand by another role: the copy runs with every check on (parents
+    first, the attempts <-> callback_requests cycle cut and set afterwards)."""
+    cli = install
+    user, secret = "ivr_not_owner", "Not-0wner"
+    pg_cluster.password_role(user, secret)
+    owner_dsn = migrated(pg_cluster, "ivr_not_owned")
+    pg_cluster.sql(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {user}; "
+                   f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {user}; "
+                   f"GRANT CREATE ON SCHEMA public TO {user}", "ivr_not_owned")
+    schema = schema_of(owner_dsn)
+    r = cli("db", "copy", "--to", f"postgresql://{user}:{secret}@/ivr_not_owned"
+                                  f"?host={pg_cluster.socket_dir}")
+    assert r.exit_code == 0, r.output
+    tables = tables_of(cli.db)
+    assert every_row(pg_rows(owner_dsn), tables) == every_row(sqlite_rows(cli.db), tables)
+    assert schema_of(owner_dsn) == schema
+
+
+def test_a_copy_that_fails_midway_writes_nothing_postgres(install, pg_dsn):
+    """A row PostgreSQL refuses (a delivery of no woman: SQLite without foreign_keys on let
+    it in): one line, exit 1, not a row nor a table left."""
+    cli = install
+    con = sqlite3.connect(cli.db)
+    con.execute("INSERT INTO deliveries (subscriber_id, message_key, slot, due_at, status) "
+                "SELECT 999, message_key, slot, due_at, status FROM deliveries LIMIT 1")
+    con.commit()
+    con.close()
+    r = cli("db", "copy", "--to", pg_dsn)
+    assert r.exit_code == 1
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and "nothing was written" in lines[0], r.stderr
+    assert "foreign key" in lines[0]
+    assert pg_rows(pg_dsn)("SELECT COUNT(*) FROM information_schema.tables "
+                           "WHERE table_schema = 'public'") == [(0,)]
+    assert not (cli.home / "erasure.key").exists()
