@@ -168,11 +168,11 @@ def _sqlite_only(config, name: str, tool: str) -> None:
 def copy_cmd(settings, to: str) -> None:
     """Copy the SQLite database into an empty PostgreSQL database (stop `ivr run` first).
 
-    Every table is copied with its ids, in one transaction: a failure leaves the PostgreSQL
-    database without a row. Refused when it holds any row, or when a table cannot be copied.
-    The rows of each table are counted on both sides and printed. The erasure key
-    (<database>.key) is copied, 0600, to the file PostgreSQL's nodes read ([ivr]
-    erasure_key, default <home>/erasure.key). The SQLite database is left as it was: then
+    Its schema is made and every table copied with its ids in one transaction: a failure
+    leaves the PostgreSQL database as it was. Refused when it holds any row, or when a
+    table cannot be copied. The rows of each table are counted on both sides and printed.
+    The erasure key (<database>.key) is copied, 0600, to the file PostgreSQL's nodes read
+    ([ivr] erasure_key, default <home>/erasure.key). The SQLite database is left as it was: then
     set `[ivr] database = "postgresql://..."`.
 
     \b
