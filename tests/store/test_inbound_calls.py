@@ -9,6 +9,7 @@ import pytest
 
 from audio.catalogue import Catalogue
 from ivr.adapters import inbound_calls
+from ivr.adapters.erasure import erase_woman, export_woman
 from ivr.adapters.inbound_calls import InboundCall
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
@@ -92,3 +93,22 @@ async def test_answered_line_her_latest_message_is_the_last_delivered_else_the_c
                                        ("2026-W01", "2025-W52", 1), ("2026-W10", "2026-W01", 9)])
 def test_answered_line_week_numbers_count_weeks_across_years(a, b, apart):
     assert week_number(a) - week_number(b) == apart
+
+
+async def test_answered_line_calls_are_in_her_export_and_erased_with_her_keeping_counts(store):
+    schedule = ScheduleStore(store, load_programme("mmitra"))
+    sub = await schedule.enrol(woman("919000001234"), T0, actor="test")
+    await inbound_calls.record_inbound_call(store, InboundCall(
+        T0, T0, "18005550100", "*********234", "woman", "opted_out", subscriber_id=sub.id,
+        keys="3191", played=("latest",), done=("slot:09-12", "opt_out")))
+    exported = await export_woman(store, sub.id)
+    assert exported is not None
+    assert [(c["keys"], c["done"]) for c in exported["line_calls"]] == [
+        ("3191", "slot:09-12 opt_out")]
+    await schedule.opt_out(sub.id, T0, actor="test")
+    before = await inbound_calls.line_usage(store, T0, T0 + timedelta(days=1))
+    done = await erase_woman(store, sub.id, T0 + timedelta(minutes=1), actor="test")
+    assert done["line_calls"] == 1
+    rows = await store.fetchall("SELECT caller, keys, done, kind, ended FROM inbound_calls")
+    assert [tuple(r) for r in rows] == [("", "", "slot opt_out", "woman", "opted_out")]
+    assert await inbound_calls.line_usage(store, T0, T0 + timedelta(days=1)) == before
