@@ -70,6 +70,15 @@ def contract() -> list[Rule]:
              rf"UserEvent\({_q(C.USEREVENT_CALL_CENTRE)},"
              rf".*{_q(C.VAR_ATTEMPT_ID)}: {v(C.VAR_ATTEMPT_ID)}.*DialStatus: .*",
              f"tells the controller how the transfer ended ({C.USEREVENT_CALL_CENTRE})"),
+        # the answered line (optional: checked when a file defines it)
+        Rule(C.CONTEXT_INBOUND, r"Answer\(\)", "answers the call"),
+        Rule(C.CONTEXT_INBOUND, rf"AGI\({v(C.GLOBAL_AGI_URL)}/{_q(C.AGI_ROUTE_INBOUND)},.+\)",
+             f"runs the FastAGI route {C.AGI_ROUTE_INBOUND!r} with the DID"),
+        Rule(C.CONTEXT_INBOUND, rf"GotoIf\(.*AGISTATUS.*FAILURE.*\?{_q(C.CONTEXT_APOLOGY)},.*",
+             f"goes to {C.CONTEXT_APOLOGY} when the FastAGI server is unreachable"),
+        Rule(C.CONTEXT_INBOUND, rf"GotoIf\(.*{v(C.VAR_RESULT)}.*\"{_q(C.RESULT_CALL_CENTRE)}\".*"
+                                rf"\?{_q(C.CONTEXT_CALL_CENTRE)},.*",
+             f"transfers to {C.CONTEXT_CALL_CENTRE} on {C.VAR_RESULT}={C.RESULT_CALL_CENTRE}"),
         Rule(C.CONTEXT_MISSED_CALL, rf"Gosub\({_q(C.CONTEXT_MISSED_CALL_RECORD)},s,1\)",
              "records the missed call"),
         Rule(C.CONTEXT_MISSED_CALL, r"Hangup\(21\)", "rejects the call (cause 21) unanswered"),

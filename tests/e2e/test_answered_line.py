@@ -151,12 +151,17 @@ async def wait_for_row(store, count: int) -> list[dict]:
     return rows
 
 
+def line_programme(call_config, tmp_path, more: str = ""):
+    """mmitra with the test message for every message (and `more` of the file's text)."""
+    path = quick_programme(tmp_path, gaps={})
+    path.write_text(path.read_text(encoding="utf-8") + more, encoding="utf-8")
+    all_messages_are(call_config.sounds, TEST_MESSAGE, path)
+    return with_programme(call_config, path), load_programme(path)
+
+
 async def test_answered_line_known_woman_hears_her_message_then_changes_her_slot(
         call_config, sandbox, tmp_path):
-    path = quick_programme(tmp_path, gaps={})
-    all_messages_are(call_config.sounds, TEST_MESSAGE, path)
-    config = with_programme(call_config, path)
-    programme = load_programme(path)
+    config, programme = line_programme(call_config, tmp_path)
     phone = "919000077"
     async with running(config, agi_port=0) as service:
         schedule = ScheduleStore(service.store, programme)
@@ -222,14 +227,10 @@ reason = "fever this week"
 
 async def test_answered_line_agent_keys_a_child_code_and_answers_her_questions(
         call_config, sandbox, tmp_path):
-    path = quick_programme(tmp_path, gaps={})
-    path.write_text(path.read_text(encoding="utf-8") + QUESTIONS, encoding="utf-8")
-    all_messages_are(call_config.sounds, TEST_MESSAGE, path)
     for prompt in ("tq-fever", "tq-weight"):
         if not (call_config.sounds / "hi" / f"{prompt}.wav").exists():
             _tone(call_config.sounds / "hi" / f"{prompt}.wav", 0.3, 550)
-    config = with_programme(call_config, path)
-    programme = load_programme(path)
+    config, programme = line_programme(call_config, tmp_path, QUESTIONS)
     agent_phone = "919000075"
     async with running(config, agi_port=0) as service:
         schedule = ScheduleStore(service.store, programme)
