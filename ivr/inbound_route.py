@@ -30,7 +30,7 @@ from ivr.adapters import inbound_calls
 from ivr.adapters.fastagi import AgiSession, perform
 from ivr.adapters.inbound_calls import InboundCall
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.adapters.store import Store
+from ivr.adapters.store import DB_ERRORS, Store
 from ivr.adapters.subscribers import find_live_subscriber
 from ivr.agi_route import CALL_CENTRE_OPT_OUT
 from ivr.flow import (Answered, Ask, HungUp, OptOutRecorded, Play, Played, RecordOptOut,
@@ -93,18 +93,23 @@ class InboundRoute:
         language = woman.language if woman else self.programme.fallback_language
         if not self.catalogue.has(language, C.PROMPT_LINE_MENU):
             language = self.programme.fallback_language
-        await session.command("SET", "VARIABLE", "CHANNEL(language)", language)
         plan = await self._plan(caller, woman, language)
         call = _Call(self, session, woman, worker, language)
+        # (a caller gone already: the flow's first step sees the hang-up, the call is recorded)
+        await perform(session, SetVariable("CHANNEL(language)", language))
         result = await call.run(LineFlow(plan))
         log.info("line %s: %s caller %s, %s (%s)", did, caller, mask(digits) if digits else "-",
                  result.ended, " ".join(result.done) or "nothing changed")
-        await inbound_calls.record_inbound_call(self.store, InboundCall(
-            started_at=started, ended_at=self._now(), did=did,
-            caller=mask(digits) if digits else "", kind=caller, ended=result.ended,
-            subscriber_id=woman.id if woman else call.last_child,
-            worker_id=worker.id if worker else None, keys=result.keys, played=result.played,
-            done=result.done))
+        try:
+            await inbound_calls.record_inbound_call(self.store, InboundCall(
+                started_at=started, ended_at=self._now(), did=did,
+                caller=mask(digits) if digits else "", kind=caller, ended=result.ended,
+                subscriber_id=woman.id if woman else call.last_child,
+                worker_id=worker.id if worker else None, keys=result.keys,
+                played=result.played, done=result.done))
+        except DB_ERRORS as e:
+            log.error("line %s: the call could not be recorded (%s: %s)", did,
+                      type(e).__name__, e)
 
     async def _plan(self, caller: str, woman: Subscriber | None, language: str) -> LinePlan:
         latest = previous = None
