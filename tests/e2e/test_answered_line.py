@@ -255,3 +255,31 @@ async def test_answered_line_agent_keys_a_child_code_and_answers_her_questions(
         ("fever", "1", None), ("weight", "12.3", None)]
     assert [(f.rule, f.owner_role.value) for f in follow_ups] == [("fever", "doctor")]
     assert theirs == []
+
+
+async def test_answered_line_woman_says_her_baby_is_born_then_stops_the_calls(
+        call_config, sandbox, tmp_path):
+    config, programme = line_programme(call_config, tmp_path)
+    phone = "919000072"
+    async with running(config, agi_port=0) as service:
+        schedule = ScheduleStore(service.store, programme)
+        now = datetime.now(timezone.utc)
+        sub = await schedule.enrol(woman_on(phone, now), now, actor="test")
+        worker = await schedule.add_worker("Asha", "919000071", "health_worker", now,
+                                           actor="test")
+        await schedule.assign(worker.id, sub.id, now, actor="test")
+        # 5 during her message, 1 confirms; 9 during "noted", 1 confirms: Asterisk hangs up
+        await call_the_line(sandbox, tmp_path, service.controller.agi_url, phone,
+                            [(1500, "5"), (1500, "1"), (2000, "9"), (1500, "1")],
+                            hang_up_after_ms=None)
+        [row] = await wait_for_row(service.store, 1)
+        after = await schedule.subscriber(sub.id)
+        [follow_up] = await schedule.follow_ups(subscriber_id=sub.id)
+        audit = await service.store.fetchall(
+            "SELECT actor, action FROM audit WHERE subscriber_id = ? AND actor = 'line' "
+            "ORDER BY id", (sub.id,))
+    assert (row["done"], row["ended"], row["keys"]) == ("birth opt_out", "opted_out", "5191"), row
+    assert after.status.value == "opted_out"
+    assert (follow_up.owner_role.value, follow_up.worker_id) == ("health_worker", worker.id)
+    assert "born" in follow_up.reason
+    assert [a["action"] for a in audit][-1] == "opt_out"
