@@ -176,7 +176,8 @@ async def test_three_nodes_deliver_once_kill_9_and_missed_calls(
     assert {k for k in delivered if k[0] not in callers} == campaign
     if shared:
         # the work was shared: every node called
-        assert all(sum(dialled[n].values()) >= WOMEN // 4 for n in dialled), dialled
+        calls = {n: sum(d.values()) for n, d in dialled.items()}
+        assert all(c >= WOMEN // 4 for c in calls.values()), calls
     else:
         # each woman's calls went to her own node's Asterisk only
         for i, numbers in women.items():
@@ -191,11 +192,7 @@ async def test_three_nodes_deliver_once_kill_9_and_missed_calls(
     assert sum(c for (p, _), c in delivered.items() if p in callers) == MISSED
     # ... and on one call only
     twice = {p for (p, _), c in delivered.items() if c > 1}
-    assert twice <= unrecorded, f"heard on two calls: {sorted(twice - unrecorded)[:10]}"
-    if twice:
-        # Known: a call node 3 had placed but whose answer it had not recorded when it was
-        # killed is answered, and the dialplan's fallback plays her message; whoever closes
-        # the attempt (node 3 restarted, or another node once its lease ran out) finds no
-        # answer recorded and closes it as failed: she is called again.
-        pytest.xfail(f"{len(twice)} of the {len(unrecorded)} women whose answer node 3 had "
-                     "not recorded at its kill -9 heard the message on two calls")
+    # a call node 3 had placed but whose answer it had not written when it was killed hears
+    # the apology only (ivr-fallback.conf case (a)): it is closed as failed and called again
+    assert not twice, (f"heard on two calls: {len(twice)} women, {len(twice & unrecorded)} "
+                       f"of them unrecorded at the kill: {sorted(twice)[:10]}")
