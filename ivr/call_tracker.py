@@ -24,9 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ivr.call_report import CallReport, Listening
 from ivr.protocol.ami import Hangup, OriginateResponse
 from ivr.protocol.outcome import REASON_ANSWERED, classify
 from scheduler.outcome import Outcome
+
+__all__ = ["CallReport", "Listening"]   # what came of a call: ivr/call_report.py
 
 # After a failed originate, how long to wait for the Hangup that carries the cause.
 CAUSE_GRACE_SECONDS = 2.0
@@ -40,38 +43,6 @@ RECOVER_SECONDS = 30.0
 FLOW_GRACE_SECONDS = 10.0
 # Channel states (AMI Newstate ChannelState) that show the trunk reached her phone.
 REACHED_STATES = frozenset({"5", "6"})          # Ringing, Up
-
-
-@dataclass(frozen=True)
-class Listening:
-    """The in-call route's report: what she heard and did (written with the call's end)."""
-    heard_seconds: float
-    message_seconds: float
-    heard_share: float
-    ended: str
-    keys: str
-    language_played: str
-    plays: int
-
-
-@dataclass(frozen=True)
-class CallReport:
-    """What came of one call: everything the attempt row's end needs, written once."""
-    attempt_id: int
-    outcome: Outcome
-    ended_at: float
-    reason: int | None = None            # OriginateResponse Reason
-    cause: int | None = None             # Hangup Cause of the dialled leg
-    cause_text: str | None = None        # its text, or why the call was lost
-    listening: Listening | None = None   # None: not answered, or the flow did not report
-    link_lost: bool = False         # AMI dropped before the outcome: it says nothing of the trunk
-    unserved: bool = False          # she answered but the in-call route never had her call
-                                    # (FastAGI failed): ours, it says nothing of the trunk
-    placed: bool = True             # False: the Originate never became a call (NotPlaced)
-
-    @property
-    def heard_share(self) -> float | None:
-        return self.listening.heard_share if self.listening is not None else None
 
 
 @dataclass(frozen=True)
@@ -291,6 +262,13 @@ class CallTracker:
         as FAILED, retried by the policy. After (the route went away mid-call), nothing
         changes: her answer is written, the fallback plays her message."""
         if self.state != DONE and not self.agi_started:
+            self.agi_failed_seen = True
+        return []
+
+    def answer_unwritten(self, now: float) -> list[Action]:
+        """Her answer could not be written: the route does not serve her (the dialplan's
+        fallback apologises), so an answered call ends as FAILED, as in agi_failed."""
+        if self.state != DONE:
             self.agi_failed_seen = True
         return []
 

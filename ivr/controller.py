@@ -105,10 +105,15 @@ class Controller:
         """The route has her call: her answer is written before this returns (the route then
         tells the dialplan, whose fallback plays her message only to such a call)."""
         actions = call.tracker.agi_begins(self.clock())
+        call.feed([a for a in actions if not isinstance(a, Answered)])
         for action in actions:
             if isinstance(action, Answered):
-                await self.store.attempt_answered(call.attempt_id, action.at, action.channel)
-        call.feed([a for a in actions if not isinstance(a, Answered)])
+                try:
+                    await self.store.attempt_answered(call.attempt_id, action.at,
+                                                      action.channel)
+                except Exception:
+                    call.feed(call.tracker.answer_unwritten(self.clock()))
+                    raise
 
     def agi_done(self, call: LiveCall, listening: Listening | None) -> None:
         call.flow_done.set()

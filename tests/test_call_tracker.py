@@ -347,3 +347,14 @@ def test_the_fallback_event_of_a_call_that_failed_changes_nothing():
     report = report_of(t.originate_response(105.0, response(False, 5, None)) +
                        t.hangup(105.1, hangup(SECOND, 17)))
     assert (report.outcome, report.unserved) == (Outcome.BUSY, False)
+
+
+def test_an_answer_that_could_not_be_written_is_failed():
+    """The route does not serve a call whose answer it could not write (the fallback
+    apologises): not delivered."""
+    t = answered(dialling())
+    assert t.agi_begins(102.0) == [Answered(102.0, "Local/9190@x;1")]
+    assert t.answer_unwritten(102.1) == []
+    t.agi_done(102.2, None)
+    report = report_of(t.hangup(103.0, hangup(CH, 16)))
+    assert (report.outcome, report.unserved) == (Outcome.FAILED, True)
