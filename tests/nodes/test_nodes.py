@@ -172,7 +172,10 @@ async def test_three_nodes_deliver_once_kill_9_and_missed_calls(
     # the store: every woman's message delivered
     assert len(campaign) == 3 * WOMEN
     assert {expected[k] for k in campaign} == {"delivered"}
-    # Asterisk: each message heard to its end on at least one call
+    # Asterisk: each message heard to its end on at least one call. (Known to fail on the
+    # PostgreSQL run, 2 of 600: node 3 killed after the route wrote her answer but before
+    # IVR_SERVED reached Asterisk; she hears the apology while the attempt is reaped as
+    # answered: dialplan/README.md, "One window is left".)
     assert {k for k in delivered if k[0] not in callers} == campaign
     if shared:
         # the work was shared: every node called
