@@ -62,9 +62,12 @@ class CallRoute:
         if call is None:
             await session.command("SET", "VARIABLE", C.VAR_RESULT, RESULT_REFUSED)
             return
-        self.controller.agi_begins(call)
         listening = None
         try:
+            # her answer is written first; only then may the dialplan's fallback play her
+            # message should the controller go away (dialplan/ivr-fallback.conf)
+            await self.controller.agi_begins(call)
+            await session.command("SET", "VARIABLE", C.VAR_SERVED, "1")
             listening = await self._play(session, call)
         finally:
             # what she heard goes with the call's report to the one write of its end
