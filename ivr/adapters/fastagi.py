@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Protocol
 
 from ivr.adapters.log_throttle import LogThrottle
-from ivr.flow import (Answered, Ask, CallFlow, CallResult, Finish, HungUp, OptOutRecorded,
+from ivr.flow import (Action, Answered, Ask, CallResult, Event, Finish, HungUp, OptOutRecorded,
                       Play, Played, RecordOptOut, SetVariable, VariableSet)
 from ivr.netaddr import agi_url, private_host
 from ivr.protocol.agi import (EOF, NEED_DATA, AgiHangupNotice, AgiParser, AgiProtocolError,
@@ -269,7 +269,14 @@ async def _read_request(parser: AgiParser, reader: asyncio.StreamReader) -> AgiR
         raise AgiProtocolError(f"expected the agi_* request first, got {type(event).__name__}")
 
 
-async def run_flow(session: AgiSession, flow: CallFlow,
+class Flow(Protocol):
+    """The pure in-call machine run_flow drives: ivr/flow.py's CallFlow, or
+    ivr/call_questions.py's CallWithQuestions."""
+    def start(self) -> Action: ...
+    def step(self, event: Event) -> Action: ...
+
+
+async def run_flow(session: AgiSession, flow: Flow,
                    record_opt_out: Callable[[], Awaitable[bool]] | None = None) -> CallResult:
     """Drive the pure in-call flow over one AGI session until it finishes.
     ``record_opt_out()`` records her opt-out when the flow asks (True: recorded); without
