@@ -12,6 +12,7 @@ import asyncio
 import shutil
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +31,7 @@ from tests.e2e.test_incall import _script
 
 pytestmark = pytest.mark.sandbox
 
-PROGRAMME = load_programme(__file__.rsplit("/", 1)[0] + "/programmes/checkin.toml")
+PROGRAMME = load_programme(Path(__file__).parent / "programmes" / "checkin.toml")
 # 1 three times: her message three times (the last play allowed), so the flow ends normally
 # and the questions come; then the answers
 FEVER_AND_WEIGHT = "91900002" + "111" + "1" + "123#"   # fever yes, weight 12.3 kg
@@ -61,11 +62,37 @@ class Batch:
         return self.women[phone]
 
 
-async def _call(service: Service, schedule: ScheduleStore, her: Her, phone: str,
-                attempt, agi: AgiLog) -> None:
+async def enrol_and_claim(schedule: ScheduleStore, worker: Worker, women: dict[str, Her],
+                          now: datetime) -> dict:
+    """Enrol each woman in week 12 (her message test-msg is due), her worker assigned; claim
+    their calls: the attempts by subscriber id."""
+    for i, her in enumerate(women.values()):
+        woman = await schedule.enrol(Subscriber(
+            id=0, language="hi", slot="09-12", phone=f"9198765{i:05d}",
+            lmp=now.date() - timedelta(weeks=12)), now, actor="test")
+        await schedule.assign(worker.id, woman.id, now, actor="test")
+        her.sub_id = woman.id
+    due = max([d.next_attempt_at for her in women.values()
+               for d in await schedule.deliveries_of(her.sub_id)
+               if d.next_attempt_at is not None])
+    return {a.subscriber_id: a for a in await schedule.claim(due, OWNER, 10)}
+
+
+def question_sounds(test_sounds: Path, sounds: Path) -> Path:
+    """The test catalogue with the test programme's question prompts (0.5 s) in hi and mr."""
+    shutil.copytree(test_sounds, sounds)
+    for lang in ("hi", "mr"):
+        for prompt in ("test-q-fever", "test-q-weight"):
+            _tone(sounds / lang / f"{prompt}.wav", 0.5, 550)
+    return sounds
+
+
+async def call_her(service: Service, schedule: ScheduleStore, her: Her, phone: str,
+                attempt, agi: AgiLog, trunk: str | None = None) -> None:
     request = CallRequest(phone=phone, language="hi", message_key="test-msg",
-                          trunk=service.config.trunk(), kind="scheduled", subscriber_id=her.sub_id,
-                          delivery_id=attempt.delivery_id, number=attempt.number)
+                          trunk=service.config.trunk(trunk), kind="scheduled",
+                          subscriber_id=her.sub_id, delivery_id=attempt.delivery_id,
+                          number=attempt.number)
     report = await service.controller.place_call(request, attempt.id)
     await schedule.release(attempt.id, report.outcome, report.heard_share,
                            datetime.fromtimestamp(report.ended_at, timezone.utc))
@@ -85,17 +112,10 @@ async def _run(config, sandbox) -> Batch:
         now = datetime.fromtimestamp(service.controller.clock(), timezone.utc)
         batch.worker = await schedule.add_worker("Asha One", "919812300001", "health_worker",
                                                  now, actor="test")
-        for i, phone in enumerate(PHONES):
-            woman = await schedule.enrol(Subscriber(
-                id=0, language="hi", slot="09-12", phone=f"9198765{i:05d}",
-                lmp=now.date() - timedelta(weeks=12)), now, actor="test")
-            await schedule.assign(batch.worker.id, woman.id, now, actor="test")
-            batch.women[phone] = Her(sub_id=woman.id)
-        due = max([d.next_attempt_at for her in batch.women.values()
-                   for d in await schedule.deliveries_of(her.sub_id)
-                   if d.next_attempt_at is not None])
-        claimed = {a.subscriber_id: a for a in await schedule.claim(due, OWNER, 10)}
-        jobs = {phone: _call(service, schedule, her, phone, claimed[her.sub_id], agi)
+        for phone in PHONES:
+            batch.women[phone] = Her()
+        claimed = await enrol_and_claim(schedule, batch.worker, batch.women, now)
+        jobs = {phone: call_her(service, schedule, her, phone, claimed[her.sub_id], agi)
                 for phone, her in batch.women.items()}
         results = await asyncio.wait_for(asyncio.gather(*jobs.values(), return_exceptions=True),
                                          120)
@@ -107,11 +127,7 @@ async def _run(config, sandbox) -> Batch:
 
 @pytest.fixture(scope="module")
 def batch(sandbox, test_sounds, tmp_path_factory) -> Batch:
-    sounds = tmp_path_factory.mktemp("questions") / "sounds"
-    shutil.copytree(test_sounds, sounds)
-    for lang in ("hi", "mr"):
-        for prompt in ("test-q-fever", "test-q-weight"):
-            _tone(sounds / lang / f"{prompt}.wav", 0.5, 550)
+    sounds = question_sounds(test_sounds, tmp_path_factory.mktemp("questions") / "sounds")
     cfg = load_config(sandbox.home / "ivr.toml", env={"IVR_HOME": str(sandbox.home)})
     cfg = replace(cfg, database=tmp_path_factory.mktemp("questions") / "ivr.db", sounds=sounds,
                   trunks=tuple(replace(t, ring_timeout=4.0) for t in cfg.trunks))
