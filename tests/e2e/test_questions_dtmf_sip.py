@@ -21,8 +21,7 @@ from tests.conftest import ROOT
 from tests.e2e.agi_events import AgiLog, observer
 from tests.e2e.test_questions_incall import (PROGRAMME, Her, call_her, enrol_and_claim,
                                              question_sounds)
-from tests.e2e.test_sip import udp_bound, wait_until
-from tests.sandbox.conftest import free_port
+from tests.e2e.test_sip import sipp_phone
 
 pytestmark = pytest.mark.sandbox
 
@@ -32,16 +31,9 @@ SCENARIO = ROOT / "dialplan" / "sandbox" / "sipp" / "uas_answer_questions.xml"
 async def test_question_answered_by_rfc4733_dtmf_opens_a_followup(call_config, sandbox,
                                                                    test_sounds, tmp_path):
     config = replace(call_config, sounds=question_sounds(test_sounds, tmp_path / "sounds"))
-    port = sandbox.ports.sipp_port            # the carrier trunk's contact: the woman's phone
-    assert not udp_bound(port), f"UDP {port} is taken: another sipp still running?"
-    uas = await asyncio.create_subprocess_exec(
-        "sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port),
-        "-mp", str(free_port(span=4)), "-m", "1", "-nostdin", "-timeout", "90", "-timeout_error",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path)
     agi = AgiLog()
     her = Her()
-    try:
-        await wait_until(lambda: udp_bound(port), 10)
+    async with sipp_phone(SCENARIO, sandbox.ports.sipp_port, tmp_path, timeout=90) as phone:
         async with running(config, programme=PROGRAMME, agi_port=0) as service, \
                 observer(sandbox, config, agi):
             schedule = service.schedule
@@ -51,18 +43,12 @@ async def test_question_answered_by_rfc4733_dtmf_opens_a_followup(call_config, s
             claimed = await enrol_and_claim(schedule, worker, {"sip": her}, now)
             await asyncio.wait_for(call_her(service, schedule, her, "919000099",
                                             claimed[her.sub_id], agi, trunk="carrier"), 90)
-        out, _ = await asyncio.wait_for(uas.communicate(), 30)
-    finally:
-        if uas.returncode is None:
-            uas.kill()
-            await uas.wait()
-    text = out.decode(errors="replace")
     attempt = her.attempt
-    assert attempt is not None and attempt.outcome is Outcome.ANSWERED, text[-2000:]
+    assert attempt is not None and attempt.outcome is Outcome.ANSWERED, phone.output[-2000:]
     assert attempt.channel and attempt.channel.startswith("PJSIP/carrier-")
     assert (attempt.keys, attempt.plays, attempt.answers, attempt.ended) == ("", 1, 1, "no_input")
     assert her.script.count("ask test-q-weight") == 2
     assert {a.question: (a.value, a.attempt_id) for a in her.answers} == {
         "fever": ("1", attempt.id), "weight": (None, attempt.id)}
     assert [(f.rule, f.worker_id) for f in her.follow_ups] == [("fever", worker.id)]
-    assert uas.returncode == 0, text[-2000:]            # sipp: one call, ended by Asterisk's BYE
+    assert phone.process.returncode == 0, phone.output[-2000:]   # ended by Asterisk's BYE
