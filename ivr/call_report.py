@@ -17,6 +17,7 @@ class Listening:
     keys: str
     language_played: str
     plays: int
+    answers: int | None = None   # her message's questions she answered (None: none asked)
 
 
 @dataclass(frozen=True)
