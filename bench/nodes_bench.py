@@ -193,6 +193,33 @@ async def one_run(n: int, label: str, args, shared: Sandbox, pg: Postgres, sound
     }
 
 
+def table(results: list[dict]) -> str:
+    """Markdown: one row per run, then one row per node of each run."""
+    out = ["| run | channels | answered | per hour whole (steady) | wall s | Asterisk CPU s "
+           "(ms/call) | ivr run CPU s (ms/call) | PostgreSQL CPU s (ms/call) | machine busy / "
+           "others, cores | load before -> after | once (store / Asterisk) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        ms, c, k = r["ms_per_answered"], r["cores"], r["check"]
+        out.append(
+            f"| {r['label']} | {r['nodes']} x {r['channels_per_node']} | {r['answered']} of "
+            f"{r['women']} ({r['attempts']} attempts) | **{r['per_hour_whole']:,}** "
+            f"({r['per_hour_steady']:,}) | {r['wall_s']} | {r['asterisk_cpu_s']} "
+            f"({ms['asterisk']}) | {r['ivr_run_cpu_s']} ({ms['ivr_run']}) | "
+            f"{r['postgres_cpu_s']} ({ms['postgres']}) | {c['machine_busy']} / {c['others']} | "
+            f"{r['load_before']} -> {r['load_after']} | {k['store_delivered']} / "
+            f"{k['heard_once']} once, {k['heard_twice_or_more']} twice, {k['not_heard']} "
+            "not heard |")
+    out += ["", "| run | node | calls placed (Asterisk) | ivr run CPU s | Asterisk CPU s | "
+            "Asterisk ms per call placed |", "|---|---|---|---|---|---|"]
+    for r in results:
+        for name, n in r["per_node"].items():
+            per = round(1000 * n["asterisk_cpu_s"] / n["placed"], 1) if n["placed"] else "-"
+            out.append(f"| {r['label']} | {name} | {n['placed']} | {n['ivr_run_cpu_s']} | "
+                       f"{n['asterisk_cpu_s']} | {per} |")
+    return "\n".join(out)
+
+
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--nodes", type=int, nargs="+", default=[1, 2, 3])
@@ -204,6 +231,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=1200.0, help="per run, seconds")
     p.add_argument("--work", type=Path, default=None, help="keep the runs' files here")
     p.add_argument("--out", type=Path, default=None, help="JSON lines, one per run")
+    p.add_argument("--table", type=Path, default=None,
+                   help="print the markdown tables of a --out file and stop")
     return p.parse_args(argv)
 
 
@@ -235,4 +264,9 @@ async def main(args: argparse.Namespace) -> list[dict]:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(arguments()))
+    _args = arguments()
+    if _args.table:
+        print(table([json.loads(line) for line in _args.table.read_text().splitlines()
+                     if line.strip()]))
+    else:
+        asyncio.run(main(_args))
