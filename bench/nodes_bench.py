@@ -98,8 +98,12 @@ def rates(rows: list, began: float) -> dict:
     steady = (p90 - p10) if p10 is not None else 0.0
     calls = [r["ended_at"] - r["answered_at"] for r in rows
              if r["outcome"] == "answered" and r["ended_at"]]
+    # mean calls up (Originate sent -> call ended) over the steady window
+    up = sum(max(0.0, min(r["ended_at"], p90) - max(r["started_at"], p10)) for r in rows
+             if r["started_at"] and r["ended_at"] and p10 is not None)
     return {
         "answered": len(answered), "attempts": len(rows),
+        "steady_mean_calls_up": round(up / steady, 1) if steady else None,
         "whole_s": round(whole, 1),
         "per_hour_whole": round(3600 * len(answered) / whole) if whole else None,
         "steady_s": round(steady, 1),
@@ -195,16 +199,17 @@ async def one_run(n: int, label: str, args, shared: Sandbox, pg: Postgres, sound
 
 def table(results: list[dict]) -> str:
     """Markdown: one row per run, then one row per node of each run."""
-    out = ["| run | channels | answered | per hour whole (steady) | wall s | Asterisk CPU s "
-           "(ms/call) | ivr run CPU s (ms/call) | PostgreSQL CPU s (ms/call) | machine busy / "
-           "others, cores | load before -> after | once (store / Asterisk) |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| run | channels | answered | per hour whole (steady) | calls up, steady | wall s "
+           "| Asterisk CPU s (ms/call) | ivr run CPU s (ms/call) | PostgreSQL CPU s (ms/call) "
+           "| machine busy / others, cores | load before -> after | once (store / Asterisk) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         ms, c, k = r["ms_per_answered"], r["cores"], r["check"]
         out.append(
             f"| {r['label']} | {r['nodes']} x {r['channels_per_node']} | {r['answered']} of "
             f"{r['women']} ({r['attempts']} attempts) | **{r['per_hour_whole']:,}** "
-            f"({r['per_hour_steady']:,}) | {r['wall_s']} | {r['asterisk_cpu_s']} "
+            f"({r['per_hour_steady']:,}) | {r.get('steady_mean_calls_up', '-')} | "
+            f"{r['wall_s']} | {r['asterisk_cpu_s']} "
             f"({ms['asterisk']}) | {r['ivr_run_cpu_s']} ({ms['ivr_run']}) | "
             f"{r['postgres_cpu_s']} ({ms['postgres']}) | {c['machine_busy']} / {c['others']} | "
             f"{r['load_before']} -> {r['load_after']} | {k['store_delivered']} / "
@@ -249,7 +254,7 @@ async def main(args: argparse.Namespace) -> list[dict]:
     try:
         for r in range(args.rounds):
             for n in args.nodes:
-                label = f"nodes{n}_r{r + 1}"
+                label = f"nodes{n}x{args.channels}_r{r + 1}"
                 print(f"{label}: load {loadavg()}", file=sys.stderr, flush=True)
                 result = await one_run(n, label, args, shared, pg, sounds, programme_path,
                                        work)
