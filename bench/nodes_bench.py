@@ -229,6 +229,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--nodes", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--rounds", type=int, default=1, help="repeat the --nodes list R times")
+    p.add_argument("--first-round", type=int, default=1, help="the rounds' numbers in labels")
     p.add_argument("--women", type=int, default=1200)
     p.add_argument("--channels", type=int, default=100, help="per node")
     p.add_argument("--cps", type=float, default=25.0, help="call set-ups per second per node")
@@ -254,7 +255,7 @@ async def main(args: argparse.Namespace) -> list[dict]:
     try:
         for r in range(args.rounds):
             for n in args.nodes:
-                label = f"nodes{n}x{args.channels}_r{r + 1}"
+                label = f"nodes{n}x{args.channels}_r{r + args.first_round}"
                 print(f"{label}: load {loadavg()}", file=sys.stderr, flush=True)
                 result = await one_run(n, label, args, shared, pg, sounds, programme_path,
                                        work)
