@@ -156,6 +156,7 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
                 "UPDATE missed_calls SET phone = '' WHERE subscriber_id = ? OR "
                 f"(subscriber_id IS NULL AND phone IN ({marks}))", (sub_id, *phones))
             done["missed_calls"] = cur.rowcount
+            await store.execute("DELETE FROM notifications WHERE subscriber_id = ?", (sub_id,))
             cur = await store.execute("DELETE FROM deliveries WHERE subscriber_id = ?",
                                       (sub_id,))
             done["messages"] = cur.rowcount
