@@ -47,6 +47,7 @@ PROMPT_TEXT = {
                                 "A health worker from the call centre will call you.",
         C.PROMPT_CALL_CENTRE: "Connecting you to a health worker. Please wait.",
         C.PROMPT_SORRY: "Sorry, we cannot play your message now. We will call you again.",
+        C.PROMPT_NOTIFY_COME: "Your doctor asks you to please come to the health centre on",
     },
     "hi": {
         C.PROMPT_GREETING: "नमस्ते। यह आपका स्वास्थ्य संदेश है।",
@@ -60,6 +61,7 @@ PROMPT_TEXT = {
                                 "कॉल सेंटर से एक स्वास्थ्य कार्यकर्ता आपको कॉल करेंगी।",
         C.PROMPT_CALL_CENTRE: "आपको स्वास्थ्य कार्यकर्ता से जोड़ा जा रहा है। कृपया प्रतीक्षा करें।",
         C.PROMPT_SORRY: "क्षमा करें, अभी आपका संदेश नहीं चल सकता। हम आपको फिर से कॉल करेंगे।",
+        C.PROMPT_NOTIFY_COME: "आपके डॉक्टर ने कहा है, कृपया इस दिन स्वास्थ्य केंद्र आएँ:",
     },
     "mr": {
         C.PROMPT_GREETING: "नमस्कार. हा आपला आरोग्य संदेश आहे.",
@@ -73,6 +75,7 @@ PROMPT_TEXT = {
                                 "कॉल सेंटरमधून आरोग्य कार्यकर्ता आपल्याला कॉल करतील.",
         C.PROMPT_CALL_CENTRE: "आपल्याला आरोग्य कार्यकर्त्याशी जोडत आहोत. कृपया थांबा.",
         C.PROMPT_SORRY: "क्षमा करा, आत्ता आपला संदेश वाजवता येत नाही. आम्ही आपल्याला पुन्हा कॉल करू.",
+        C.PROMPT_NOTIFY_COME: "आपल्या डॉक्टरांनी सांगितले आहे, कृपया या दिवशी आरोग्य केंद्रात या:",
     },
     "gu": {
         C.PROMPT_GREETING: "નમસ્તે. આ તમારો આરોગ્ય સંદેશ છે.",
@@ -86,6 +89,7 @@ PROMPT_TEXT = {
                                 "કૉલ સેન્ટરમાંથી આરોગ્ય કાર્યકર તમને કૉલ કરશે.",
         C.PROMPT_CALL_CENTRE: "તમને આરોગ્ય કાર્યકર સાથે જોડી રહ્યા છીએ. કૃપા કરીને રાહ જુઓ.",
         C.PROMPT_SORRY: "માફ કરશો, અત્યારે તમારો સંદેશ વગાડી શકાતો નથી. અમે તમને ફરીથી કૉલ કરીશું.",
+        C.PROMPT_NOTIFY_COME: "તમારા ડૉક્ટરે કહ્યું છે, કૃપા કરીને આ દિવસે આરોગ્ય કેન્દ્રમાં આવો:",
     },
 }
 

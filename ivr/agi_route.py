@@ -6,7 +6,9 @@ secret token, on the channel the Originate named, once (FastAGI itself has no
 authentication). It then picks the language to play (hers, or the programme's fallback when
 her recording is missing: never silence), runs the pure in-call flow (which asks for her
 opt-out to be recorded before she hears it is done), and reports what she heard to the
-call's tracker (written with the call's end, ivr/controller.py).
+call's tracker (written with the call's end, ivr/controller.py). A notification call
+(message key notify:come:<date>) plays the prompt "please come to the health centre on"
+as its message, each full play followed by the day said by Asterisk (SAY DATE).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from ivr.controller import Controller, LiveCall
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
 from ivr.phone import mask
 from scheduler.model import SchedulerError
+from scheduler.notifications import come_on_of, said_at
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,9 @@ class CallRoute:
     async def _play(self, session: AgiSession, call: LiveCall) -> Listening | None:
         attempt_id, language = call.attempt_id, call.request.language
         key = call.request.message_key
+        come_on = come_on_of(key)           # a notification: its prompt, then the day said
+        if come_on is not None:
+            key = C.PROMPT_NOTIFY_COME
         played = self.catalogue.language_for(language, key, self.fallback_language)
         if played is None:
             log.error("attempt %s: message %s missing in %s and in the fallback %s",
@@ -112,6 +118,7 @@ class CallRoute:
             language=played,
             prompts={name: sound_path(self.catalogue.sounds, name) for name in C.PROMPTS},
             call_centre=self.controller.config.call_centre,
+            say_date=said_at(come_on) if come_on is not None else None,
         )
         result = await run_flow(session, CallFlow(plan), record_opt_out=lambda: self._opt_out(
             session, attempt_id, call.request.subscriber_id))

@@ -49,8 +49,11 @@ PROMPT_OPTOUT_DONE = "ivr-optout-done"
 PROMPT_OPTOUT_FAILED = "ivr-optout-failed"
 PROMPT_CALL_CENTRE = "ivr-call-centre"      # "Connecting you to a health worker"
 PROMPT_SORRY = "ivr-sorry"                  # apology when the service cannot play (AGI down)
+# the message of a notification call (scheduler/notifications.py), followed by SAY DATE
+PROMPT_NOTIFY_COME = "ivr-notify-come"      # "Please come to the health centre on"
 PROMPTS = (PROMPT_GREETING, PROMPT_MENU, PROMPT_INVALID, PROMPT_GOODBYE, PROMPT_OPTOUT_CONFIRM,
-           PROMPT_OPTOUT_DONE, PROMPT_OPTOUT_FAILED, PROMPT_CALL_CENTRE, PROMPT_SORRY)
+           PROMPT_OPTOUT_DONE, PROMPT_OPTOUT_FAILED, PROMPT_CALL_CENTRE, PROMPT_SORRY,
+           PROMPT_NOTIFY_COME)
 
 # Keys of the in-call menu.
 KEY_REPLAY = "1"

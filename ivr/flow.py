@@ -63,6 +63,8 @@ class CallPlan:
     menu_timeout_ms: int = 5000       # silence after the menu prompt before it counts as a miss
     prompt_max_seconds: float = 30.0  # upper bound of any prompt's length (adapter timeouts)
     sample_rate: int = SAMPLE_RATE
+    say_date: int | None = None       # a notification (scheduler/notifications.py): after each
+                                      # full play of the message, SAY DATE of this instant
 
     def __post_init__(self) -> None:
         if not self.message:
@@ -111,6 +113,15 @@ class SetVariable:
 
 
 @dataclass(frozen=True)
+class SayDate:
+    """SAY DATE when escape_digits: Asterisk says the day in the channel's language; answer
+    with Played (endpos None, the key that interrupted it) or HungUp."""
+    when: int                        # epoch seconds (scheduler/notifications.said_at)
+    escape_digits: str = ""
+    max_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
 class RecordOptOut:
     """Record her opt-out now (the shell's store); answer with OptOutRecorded.  Nothing is
     played until the answer comes: she is told it is done only once it is."""
@@ -132,7 +143,7 @@ class Finish:
     result: CallResult
 
 
-Action = Play | Ask | SetVariable | RecordOptOut | Finish
+Action = Play | Ask | SetVariable | SayDate | RecordOptOut | Finish
 
 
 # ---- events (adapter -> flow) ----
@@ -168,7 +179,7 @@ Event = Played | Answered | VariableSet | OptOutRecorded | HungUp
 
 # states
 (_GREETING, _MESSAGE, _MENU, _INVALID, _CONFIRM, _RECORDING, _CLOSING, _RESULT_SET,
- _DONE) = range(9)
+ _DONE, _DATE) = range(10)
 
 
 @dataclass
@@ -199,7 +210,7 @@ class CallFlow:
             raise RuntimeError(f"CallFlow.step({event!r}): the flow is not waiting for an event")
         if isinstance(event, HungUp) and not isinstance(pending, RecordOptOut):
             return self._hung_up(event)
-        expected = {Play: Played, Ask: Answered, SetVariable: VariableSet,
+        expected = {Play: Played, Ask: Answered, SetVariable: VariableSet, SayDate: Played,
                     RecordOptOut: OptOutRecorded}[type(pending)]
         if not isinstance(event, expected):
             raise ValueError(f"CallFlow.step: {type(pending).__name__} is answered by "
@@ -210,6 +221,15 @@ class CallFlow:
         if state == _MESSAGE:
             assert isinstance(event, Played)
             self._reached(event.endpos, interrupted=event.digit is not None)
+            if event.digit:
+                return self._choice(event.digit)
+            if self.plan.say_date is not None:
+                self._state = _DATE
+                return self._emit(SayDate(self.plan.say_date, self._escape_digits(),
+                                          self.plan.prompt_max_seconds))
+            return self._menu()
+        if state == _DATE:
+            assert isinstance(event, Played)
             if event.digit:
                 return self._choice(event.digit)
             return self._menu()
