@@ -92,6 +92,18 @@ PROMPT_TEXT = {
         C.PROMPT_NOTIFY_COME: "તમારા ડૉક્ટરે કહ્યું છે, કૃપા કરીને આ દિવસે આરોગ્ય કેન્દ્રમાં આવો:",
     },
 }
+# the day she is expected (a notification call): the day of the month as a number (espeak
+# says it in the language), then the month's name
+MONTHS = {
+    "en": "January February March April May June July August September October November "
+          "December",
+    "hi": "जनवरी फ़रवरी मार्च अप्रैल मई जून जुलाई अगस्त सितंबर अक्टूबर नवंबर दिसंबर",
+    "mr": "जानेवारी फेब्रुवारी मार्च एप्रिल मे जून जुलै ऑगस्ट सप्टेंबर ऑक्टोबर नोव्हेंबर डिसेंबर",
+    "gu": "જાન્યુઆરી ફેબ્રુઆરી માર્ચ એપ્રિલ મે જૂન જુલાઈ ઑગસ્ટ સપ્ટેમ્બર ઑક્ટોબર નવેમ્બર ડિસેમ્બર",
+}
+for _lang, _texts in PROMPT_TEXT.items():
+    _texts.update({name: str(n) for n, name in enumerate(C.PROMPT_DAYS, 1)})
+    _texts.update(zip(C.PROMPT_MONTHS, MONTHS[_lang].split(), strict=True))
 
 WRITTEN = "written"
 KEPT = "kept"

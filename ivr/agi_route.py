@@ -8,13 +8,14 @@ her recording is missing: never silence), runs the pure in-call flow (which asks
 opt-out to be recorded before she hears it is done), and reports what she heard to the
 call's tracker (written with the call's end, ivr/controller.py). A notification call
 (message key notify:come:<date>) plays the prompt "please come to the health centre on"
-as its message, each full play followed by the day said by Asterisk (SAY DATE).
+as its message, each full play followed by the day: the recorded prompts of the day of
+the month and of the month, in her language (ivr.constants.PROMPT_DAYS, PROMPT_MONTHS).
 """
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from audio.catalogue import Catalogue, sound_path
 from ivr import constants as C
@@ -27,7 +28,7 @@ from ivr.controller import Controller, LiveCall
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
 from ivr.phone import mask
 from scheduler.model import SchedulerError
-from scheduler.notifications import come_on_of, said_at
+from scheduler.notifications import come_on_of
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ _NUMBER_IN_CHANNEL = re.compile(r"(?<![-\w])\d{5,}")
 def masked_channel(channel: str) -> str:
     """The channel name with any phone number in it masked but for its last 3 digits."""
     return _NUMBER_IN_CHANNEL.sub(lambda m: mask(m.group()), channel)
+
+
+def day_prompts(come_on: date | None) -> tuple[str, ...]:
+    """The prompts that say the day she is expected: day of the month, then month."""
+    if come_on is None:
+        return ()
+    return C.PROMPT_DAYS[come_on.day - 1], C.PROMPT_MONTHS[come_on.month - 1]
 
 
 class CallRoute:
@@ -118,7 +126,7 @@ class CallRoute:
             language=played,
             prompts={name: sound_path(self.catalogue.sounds, name) for name in C.PROMPTS},
             call_centre=self.controller.config.call_centre,
-            say_date=said_at(come_on) if come_on is not None else None,
+            then=tuple(sound_path(self.catalogue.sounds, name) for name in day_prompts(come_on)),
         )
         result = await run_flow(session, CallFlow(plan), record_opt_out=lambda: self._opt_out(
             session, attempt_id, call.request.subscriber_id))

@@ -49,11 +49,15 @@ PROMPT_OPTOUT_DONE = "ivr-optout-done"
 PROMPT_OPTOUT_FAILED = "ivr-optout-failed"
 PROMPT_CALL_CENTRE = "ivr-call-centre"      # "Connecting you to a health worker"
 PROMPT_SORRY = "ivr-sorry"                  # apology when the service cannot play (AGI down)
-# the message of a notification call (scheduler/notifications.py), followed by SAY DATE
+# the message of a notification call (scheduler/notifications.py), followed by the day she is
+# expected, said with two recorded prompts: the day of the month, then the month (the order
+# of hi, mr, gu, en "7 December", fr, sw; pt records its months as "de dezembro")
 PROMPT_NOTIFY_COME = "ivr-notify-come"      # "Please come to the health centre on"
+PROMPT_DAYS = tuple(f"ivr-day-{n}" for n in range(1, 32))        # "7"
+PROMPT_MONTHS = tuple(f"ivr-month-{n}" for n in range(1, 13))    # "December"
 PROMPTS = (PROMPT_GREETING, PROMPT_MENU, PROMPT_INVALID, PROMPT_GOODBYE, PROMPT_OPTOUT_CONFIRM,
            PROMPT_OPTOUT_DONE, PROMPT_OPTOUT_FAILED, PROMPT_CALL_CENTRE, PROMPT_SORRY,
-           PROMPT_NOTIFY_COME)
+           PROMPT_NOTIFY_COME, *PROMPT_DAYS, *PROMPT_MONTHS)
 
 # Keys of the in-call menu.
 KEY_REPLAY = "1"

@@ -63,8 +63,8 @@ class CallPlan:
     menu_timeout_ms: int = 5000       # silence after the menu prompt before it counts as a miss
     prompt_max_seconds: float = 30.0  # upper bound of any prompt's length (adapter timeouts)
     sample_rate: int = SAMPLE_RATE
-    say_date: int | None = None       # a notification (scheduler/notifications.py): after each
-                                      # full play of the message, SAY DATE of this instant
+    then: tuple[str, ...] = ()        # sounds played after each full play of the message
+                                      # (a notification's day and month), keys act during them
 
     def __post_init__(self) -> None:
         if not self.message:
@@ -113,15 +113,6 @@ class SetVariable:
 
 
 @dataclass(frozen=True)
-class SayDate:
-    """SAY DATE when escape_digits: Asterisk says the day in the channel's language; answer
-    with Played (endpos None, the key that interrupted it) or HungUp."""
-    when: int                        # epoch seconds (scheduler/notifications.said_at)
-    escape_digits: str = ""
-    max_seconds: float = 15.0
-
-
-@dataclass(frozen=True)
 class RecordOptOut:
     """Record her opt-out now (the shell's store); answer with OptOutRecorded.  Nothing is
     played until the answer comes: she is told it is done only once it is."""
@@ -143,7 +134,7 @@ class Finish:
     result: CallResult
 
 
-Action = Play | Ask | SetVariable | SayDate | RecordOptOut | Finish
+Action = Play | Ask | SetVariable | RecordOptOut | Finish
 
 
 # ---- events (adapter -> flow) ----
@@ -179,7 +170,7 @@ Event = Played | Answered | VariableSet | OptOutRecorded | HungUp
 
 # states
 (_GREETING, _MESSAGE, _MENU, _INVALID, _CONFIRM, _RECORDING, _CLOSING, _RESULT_SET,
- _DONE, _DATE) = range(10)
+ _DONE, _THEN) = range(10)
 
 
 @dataclass
@@ -194,6 +185,7 @@ class CallFlow:
     _call_centre: bool = field(default=False, init=False)
     _ended: str = field(default="", init=False)
     _pending: Action | None = field(default=None, init=False)
+    _then_next: int = field(default=0, init=False)
 
     # -- public --
 
@@ -210,7 +202,7 @@ class CallFlow:
             raise RuntimeError(f"CallFlow.step({event!r}): the flow is not waiting for an event")
         if isinstance(event, HungUp) and not isinstance(pending, RecordOptOut):
             return self._hung_up(event)
-        expected = {Play: Played, Ask: Answered, SetVariable: VariableSet, SayDate: Played,
+        expected = {Play: Played, Ask: Answered, SetVariable: VariableSet,
                     RecordOptOut: OptOutRecorded}[type(pending)]
         if not isinstance(event, expected):
             raise ValueError(f"CallFlow.step: {type(pending).__name__} is answered by "
@@ -223,16 +215,12 @@ class CallFlow:
             self._reached(event.endpos, interrupted=event.digit is not None)
             if event.digit:
                 return self._choice(event.digit)
-            if self.plan.say_date is not None:
-                self._state = _DATE
-                return self._emit(SayDate(self.plan.say_date, self._escape_digits(),
-                                          self.plan.prompt_max_seconds))
-            return self._menu()
-        if state == _DATE:
+            return self._then(0)
+        if state == _THEN:
             assert isinstance(event, Played)
             if event.digit:
                 return self._choice(event.digit)
-            return self._menu()
+            return self._then(self._then_next)
         if state == _MENU:
             assert isinstance(event, Answered)
             digit = (event.digits or "")[:1]
@@ -285,6 +273,14 @@ class CallFlow:
         return self._emit(Play(self.plan.message, self._escape_digits(),
                                max_seconds=(self.plan.message_seconds + 5.0
                                             if self.plan.message_seconds > 0 else 900.0)))
+
+    def _then(self, i: int) -> Action:
+        """The i-th sound played after the message (plan.then), or the menu after the last."""
+        if i >= len(self.plan.then):
+            return self._menu()
+        self._state, self._then_next = _THEN, i + 1
+        return self._emit(Play(self.plan.then[i], self._escape_digits(),
+                               max_seconds=self.plan.prompt_max_seconds))
 
     def _menu(self) -> Action:
         self._state = _MENU

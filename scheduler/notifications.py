@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime
 
 from scheduler.followups import FollowUpOutcome
 from scheduler.model import Delivery, SchedulerError, Subscriber
@@ -43,12 +43,6 @@ def come_on_of(message_key: str) -> date | None:
         return date.fromisoformat(message_key[len(COME):])
     except ValueError:
         return None
-
-
-def said_at(come_on: date) -> int:
-    """The instant Asterisk's SAY DATE is given for the date (epoch seconds): noon UTC, the
-    same calendar day in every zone from UTC-11 to UTC+11 (Asterisk says it in its own zone)."""
-    return int(datetime.combine(come_on, time(12), timezone.utc).timestamp())
 
 
 def latest_message(deliveries: Iterable[Delivery]) -> Delivery | None:

@@ -19,7 +19,7 @@ from typing import Awaitable, Callable
 
 from ivr.adapters.log_throttle import LogThrottle
 from ivr.flow import (Answered, Ask, CallFlow, CallResult, Finish, HungUp, OptOutRecorded,
-                      Play, Played, RecordOptOut, SayDate, SetVariable, VariableSet)
+                      Play, Played, RecordOptOut, SetVariable, VariableSet)
 from ivr.netaddr import agi_url, private_host
 from ivr.protocol.agi import (EOF, NEED_DATA, AgiHangupNotice, AgiParser, AgiProtocolError,
                               AgiReply, AgiRequest, encode_command)
@@ -293,11 +293,6 @@ async def run_flow(session: AgiSession, flow: CallFlow,
                     timeout=action.max_seconds + action.timeout_ms / 1000 + 5.0)
                 digits = reply.result if reply.result not in ("", "-1") else None
                 event = Answered(digits=digits, timed_out=reply.timeout)
-            elif isinstance(action, SayDate):
-                reply = await session.command("SAY", "DATE", str(action.when),
-                                              action.escape_digits,
-                                              timeout=action.max_seconds + 5.0)
-                event = Played(endpos=None, digit=reply.digit)
             elif isinstance(action, SetVariable):
                 await session.command("SET", "VARIABLE", action.name, action.value)
                 event = VariableSet()

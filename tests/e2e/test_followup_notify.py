@@ -1,8 +1,8 @@
 """The doctor's "ask her to come" against the real sandbox Asterisk (issue 15, item 2): the
 follow-up closed with ask_to_come and a date, the dial loop calls her weekly message and then
-her notification, one after the other; the simulated phone answers and listens; Asterisk ran
-the notification prompt then SAY DATE of the day; both deliveries are delivered and the
-notification's attempt row says what played."""
+her notification, one after the other; the simulated phone answers and listens; Asterisk
+played the notification prompt, then the day's prompts (day of the month, month); both
+deliveries are delivered and the notification's attempt row says what played."""
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +16,8 @@ from ivr.adapters.schedule_store import ScheduleStore
 from ivr.app import running
 from ivr.service import Dialer
 from scheduler.model import DeliveryStatus
-from scheduler.notifications import come_key, said_at
+from ivr.agi_route import day_prompts
+from scheduler.notifications import come_key
 from scheduler.programme import load_programme
 from scheduler.questions_model import FollowUpToOpen, OwnerRole
 from scheduler.slots import local_date
@@ -65,9 +66,9 @@ async def test_followup_ask_to_come_calls_her_and_says_the_day(call_config, sand
     assert deliveries[key].status is DeliveryStatus.DELIVERED
     assert deliveries[weekly["message_key"]].status is DeliveryStatus.DELIVERED
     said = agi.commands(notify["uniqueid"])
-    plays = [c for c in said if c.plays(C.PROMPT_NOTIFY_COME)]
-    dates = [c for c in said if c.verb == "SAY DATE"]
-    assert plays and dates, [c.command for c in said]
-    assert dates[0].command.split()[2] == str(said_at(come_on))
-    assert said.index(plays[0]) < said.index(dates[0])
-    assert not any(c.verb == "SAY DATE" for c in agi.commands(weekly["uniqueid"]))
+    played = [c.command.split()[2].rsplit("/", 1)[-1] for c in said if c.verb == "STREAM FILE"]
+    day, month = day_prompts(come_on)
+    at = played.index(C.PROMPT_NOTIFY_COME)
+    assert played[at:at + 3] == [C.PROMPT_NOTIFY_COME, day, month], played
+    other = [c.command for c in agi.commands(weekly["uniqueid"])]
+    assert other and not any("ivr-day-" in c or C.PROMPT_NOTIFY_COME in c for c in other)
