@@ -101,9 +101,10 @@ MONTHS = {
     "mr": "जानेवारी फेब्रुवारी मार्च एप्रिल मे जून जुलै ऑगस्ट सप्टेंबर ऑक्टोबर नोव्हेंबर डिसेंबर",
     "gu": "જાન્યુઆરી ફેબ્રુઆરી માર્ચ એપ્રિલ મે જૂન જુલાઈ ઑગસ્ટ સપ્ટેમ્બર ઑક્ટોબર નવેમ્બર ડિસેમ્બર",
 }
-for _lang, _texts in PROMPT_TEXT.items():
+for _lang, _texts in PROMPT_TEXT.items():    # a language without MONTHS says "ivr month 12"
     _texts.update({name: str(n) for n, name in enumerate(C.PROMPT_DAYS, 1)})
-    _texts.update(zip(C.PROMPT_MONTHS, MONTHS[_lang].split(), strict=True))
+    _texts.update(zip(C.PROMPT_MONTHS, MONTHS.get(_lang, "").split() or C.PROMPT_MONTHS,
+                      strict=True))
 
 WRITTEN = "written"
 KEPT = "kept"
