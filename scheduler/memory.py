@@ -199,11 +199,7 @@ class MemoryStore:
 
     def add_notification(self, d: Delivery) -> Delivery:
         """Her notification call (scheduler/notifications.on_close): a pending delivery
-        beside her messages, claimed and retried like them. The one asking her to come that
-        day already when there is one (one call is enough)."""
-        for i in self._by_sub[d.subscriber_id]:
-            if self.deliveries[i].message_key == d.message_key:
-                return self.deliveries[i]
+        beside her messages, claimed and retried like them."""
         d.id = self._next("delivery")
         self.deliveries[d.id] = d
         self._by_sub[d.subscriber_id].append(d.id)
