@@ -68,6 +68,7 @@ PROMPT_TEXT = {
         C.PROMPT_LINE_CODE_UNKNOWN: "That code is not one of your children.",
         C.PROMPT_LINE_NO_QUESTIONS: "There are no questions for this child this week.",
         C.PROMPT_LINE_SAVED: "The answers are saved. Key the next child's code, or hang up.",
+        C.PROMPT_NOTIFY_COME: "Your doctor asks you to please come to the health centre on",
     },
     "hi": {
         C.PROMPT_GREETING: "नमस्ते। यह आपका स्वास्थ्य संदेश है।",
@@ -94,6 +95,7 @@ PROMPT_TEXT = {
                                    "कॉल करें।",
         C.PROMPT_LINE_UNKNOWN: "यह नंबर स्वास्थ्य संदेशों के लिए पंजीकृत नहीं है। स्वास्थ्य "
                                "कार्यकर्ता से बात करने के लिए 0 दबाएं।",
+        C.PROMPT_NOTIFY_COME: "आपके डॉक्टर ने कहा है, कृपया इस दिन स्वास्थ्य केंद्र आएँ:",
     },
     "mr": {
         C.PROMPT_GREETING: "नमस्कार. हा आपला आरोग्य संदेश आहे.",
@@ -107,6 +109,7 @@ PROMPT_TEXT = {
                                 "कॉल सेंटरमधून आरोग्य कार्यकर्ता आपल्याला कॉल करतील.",
         C.PROMPT_CALL_CENTRE: "आपल्याला आरोग्य कार्यकर्त्याशी जोडत आहोत. कृपया थांबा.",
         C.PROMPT_SORRY: "क्षमा करा, आत्ता आपला संदेश वाजवता येत नाही. आम्ही आपल्याला पुन्हा कॉल करू.",
+        C.PROMPT_NOTIFY_COME: "आपल्या डॉक्टरांनी सांगितले आहे, कृपया या दिवशी आरोग्य केंद्रात या:",
     },
     "gu": {
         C.PROMPT_GREETING: "નમસ્તે. આ તમારો આરોગ્ય સંદેશ છે.",
@@ -120,8 +123,22 @@ PROMPT_TEXT = {
                                 "કૉલ સેન્ટરમાંથી આરોગ્ય કાર્યકર તમને કૉલ કરશે.",
         C.PROMPT_CALL_CENTRE: "તમને આરોગ્ય કાર્યકર સાથે જોડી રહ્યા છીએ. કૃપા કરીને રાહ જુઓ.",
         C.PROMPT_SORRY: "માફ કરશો, અત્યારે તમારો સંદેશ વગાડી શકાતો નથી. અમે તમને ફરીથી કૉલ કરીશું.",
+        C.PROMPT_NOTIFY_COME: "તમારા ડૉક્ટરે કહ્યું છે, કૃપા કરીને આ દિવસે આરોગ્ય કેન્દ્રમાં આવો:",
     },
 }
+# the day she is expected (a notification call): the day of the month as a number (espeak
+# says it in the language), then the month's name
+MONTHS = {
+    "en": "January February March April May June July August September October November "
+          "December",
+    "hi": "जनवरी फ़रवरी मार्च अप्रैल मई जून जुलाई अगस्त सितंबर अक्टूबर नवंबर दिसंबर",
+    "mr": "जानेवारी फेब्रुवारी मार्च एप्रिल मे जून जुलै ऑगस्ट सप्टेंबर ऑक्टोबर नोव्हेंबर डिसेंबर",
+    "gu": "જાન્યુઆરી ફેબ્રુઆરી માર્ચ એપ્રિલ મે જૂન જુલાઈ ઑગસ્ટ સપ્ટેમ્બર ઑક્ટોબર નવેમ્બર ડિસેમ્બર",
+}
+for _lang, _texts in PROMPT_TEXT.items():    # a language without MONTHS says "ivr month 12"
+    _texts.update({name: str(n) for n, name in enumerate(C.PROMPT_DAYS, 1)})
+    _texts.update(zip(C.PROMPT_MONTHS, MONTHS.get(_lang, "").split() or C.PROMPT_MONTHS,
+                      strict=True))
 
 WRITTEN = "written"
 KEPT = "kept"

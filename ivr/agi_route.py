@@ -14,12 +14,16 @@ the message played in (ivr/call_questions.py). A question prompt missing in that
 the questions are not asked (logged as an error; nothing written): never a question in a
 language the message was not in, nor a silent prompt. Her answers are written here, when
 the flow ends (ivr/check_in.py), before the call's report goes to its tracker.
+call's tracker (written with the call's end, ivr/controller.py). A notification call
+(message key notify:come:<date>) plays the prompt "please come to the health centre on"
+as its message, each full play followed by the day: the recorded prompts of the day of
+the month and of the month, in her language (ivr.constants.PROMPT_DAYS, PROMPT_MONTHS).
 """
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from audio.catalogue import Catalogue, sound_path
 from ivr import constants as C
@@ -35,6 +39,7 @@ from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
 from ivr.questions import QuestionMachine, QuestionPlan
 from ivr.phone import mask
 from scheduler.model import SchedulerError
+from scheduler.notifications import come_on_of
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,13 @@ _NUMBER_IN_CHANNEL = re.compile(r"(?<![-\w])\d{5,}")
 def masked_channel(channel: str) -> str:
     """The channel name with any phone number in it masked but for its last 3 digits."""
     return _NUMBER_IN_CHANNEL.sub(lambda m: mask(m.group()), channel)
+
+
+def day_prompts(come_on: date | None) -> tuple[str, ...]:
+    """The prompts that say the day she is expected: day of the month, then month."""
+    if come_on is None:
+        return ()
+    return C.PROMPT_DAYS[come_on.day - 1], C.PROMPT_MONTHS[come_on.month - 1]
 
 
 class CallRoute:
@@ -109,6 +121,9 @@ class CallRoute:
     async def _play(self, session: AgiSession, call: LiveCall) -> Listening | None:
         attempt_id, language = call.attempt_id, call.request.language
         key = call.request.message_key
+        come_on = come_on_of(key)           # a notification: its prompt, then the day said
+        if come_on is not None:
+            key = C.PROMPT_NOTIFY_COME
         played = self.catalogue.language_for(language, key, self.fallback_language)
         if played is None:
             log.error("attempt %s: message %s missing in %s and in the fallback %s",
@@ -128,6 +143,7 @@ class CallRoute:
             prompts={name: sound_path(self.catalogue.sounds, name) for name in C.PROMPTS},
             call_centre=self.controller.config.call_centre,
             questions=questions is not None,
+            then=tuple(sound_path(self.catalogue.sounds, name) for name in day_prompts(come_on)),
         )
         flow = CallFlow(plan)
         driven = flow if questions is None else CallWithQuestions(flow, QuestionMachine(questions))

@@ -76,9 +76,15 @@ LINE_PROMPTS = (PROMPT_LINE_MENU, PROMPT_LINE_NO_MESSAGE, PROMPT_LINE_SLOTS,
                 PROMPT_LINE_CHANGED, PROMPT_LINE_NOT_CHANGED, PROMPT_LINE_UNKNOWN,
                 PROMPT_LINE_CODE, PROMPT_LINE_CODE_UNKNOWN, PROMPT_LINE_NO_QUESTIONS,
                 PROMPT_LINE_SAVED)
+# the message of a notification call (scheduler/notifications.py), followed by the day she is
+# expected, said with two recorded prompts: the day of the month, then the month (the order
+# of hi, mr, gu, en "7 December", fr, sw; pt records its months as "de dezembro")
+PROMPT_NOTIFY_COME = "ivr-notify-come"      # "Please come to the health centre on"
+PROMPT_DAYS = tuple(f"ivr-day-{n}" for n in range(1, 32))        # "7"
+PROMPT_MONTHS = tuple(f"ivr-month-{n}" for n in range(1, 13))    # "December"
 PROMPTS = (PROMPT_GREETING, PROMPT_MENU, PROMPT_INVALID, PROMPT_GOODBYE, PROMPT_OPTOUT_CONFIRM,
            PROMPT_OPTOUT_DONE, PROMPT_OPTOUT_FAILED, PROMPT_CALL_CENTRE, PROMPT_SORRY,
-           *LINE_PROMPTS)
+           *LINE_PROMPTS, PROMPT_NOTIFY_COME, *PROMPT_DAYS, *PROMPT_MONTHS)
 
 # Keys of the answered line's menu (ivr/inbound_flow.py); 0 and 9 as in the in-call menu.
 KEY_LINE_AGAIN = "1"

@@ -67,6 +67,8 @@ class CallPlan:
     prompt_max_seconds: float = 30.0  # upper bound of any prompt's length (adapter timeouts)
     sample_rate: int = SAMPLE_RATE
     questions: bool = False           # her message has questions: AskQuestions before goodbye
+    then: tuple[str, ...] = ()        # sounds played after each full play of the message
+                                      # (a notification's day and month), keys act during them
 
     def __post_init__(self) -> None:
         if not self.message:
@@ -183,7 +185,7 @@ Event = Played | Answered | VariableSet | OptOutRecorded | QuestionsAsked | Hung
 
 # states
 (_GREETING, _MESSAGE, _MENU, _INVALID, _CONFIRM, _RECORDING, _CLOSING, _RESULT_SET,
- _DONE, _QUESTIONS) = range(10)
+ _DONE, _QUESTIONS, _THEN) = range(11)
 
 
 @dataclass
@@ -198,6 +200,7 @@ class CallFlow:
     _call_centre: bool = field(default=False, init=False)
     _ended: str = field(default="", init=False)
     _pending: Action | None = field(default=None, init=False)
+    _then_next: int = field(default=0, init=False)
 
     # -- public --
 
@@ -227,7 +230,12 @@ class CallFlow:
             self._reached(event.endpos, interrupted=event.digit is not None)
             if event.digit:
                 return self._choice(event.digit)
-            return self._menu()
+            return self._then(0)
+        if state == _THEN:
+            assert isinstance(event, Played)
+            if event.digit:
+                return self._choice(event.digit)
+            return self._then(self._then_next)
         if state == _MENU:
             assert isinstance(event, Answered)
             digit = (event.digits or "")[:1]
@@ -282,6 +290,14 @@ class CallFlow:
         return self._emit(Play(self.plan.message, self._escape_digits(),
                                max_seconds=(self.plan.message_seconds + 5.0
                                             if self.plan.message_seconds > 0 else 900.0)))
+
+    def _then(self, i: int) -> Action:
+        """The i-th sound played after the message (plan.then), or the menu after the last."""
+        if i >= len(self.plan.then):
+            return self._menu()
+        self._state, self._then_next = _THEN, i + 1
+        return self._emit(Play(self.plan.then[i], self._escape_digits(),
+                               max_seconds=self.plan.prompt_max_seconds))
 
     def _menu(self) -> Action:
         self._state = _MENU

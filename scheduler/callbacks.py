@@ -14,6 +14,7 @@ from scheduler.model import (CallbackRequest, CallbackStatus, Delivery, Delivery
                              SubscriberStatus)
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
+from scheduler.notifications import is_notification
 from scheduler.slots import next_opening
 from scheduler.timeline import her_zone
 
@@ -33,9 +34,11 @@ def on_missed_call(programme: Programme, sub: Subscriber, last: CallbackRequest 
 
 def callback_message(programme: Programme, deliveries: list[Delivery],
                      now: datetime) -> str | None:
-    """Key of the latest due message she has not heard in full (else the latest due one)."""
+    """Key of the latest due message she has not heard in full (else the latest due one);
+    a notification call (scheduler/notifications.py) is never replayed on a callback."""
     due = [d for d in deliveries
-           if d.status is not DeliveryStatus.CANCELLED and d.due_at <= now]
+           if d.status is not DeliveryStatus.CANCELLED and d.due_at <= now
+           and not is_notification(d.message_key)]
     if not due:
         return None
     due.sort(key=lambda d: programme.message(d.message_key).seq)

@@ -19,6 +19,7 @@ from scheduler import callbacks, lifecycle, rules, unanswered
 from scheduler.engagement import Engagement, after_call, from_attempts
 from scheduler.model import (Attempt, CallbackRequest, CallbackStatus, Delivery, DeliveryStatus,
                              LifeEvent, SchedulerError, Subscriber, SubscriberStatus)
+from scheduler.notifications import is_notification, latest_message
 from scheduler.outcome import Outcome
 from scheduler.plan import plan_deliveries
 from scheduler.policy import RetrySlots
@@ -176,6 +177,8 @@ class MemoryStore:
         sub = self.subscribers[sub_id]
         ids = self._by_sub[sub_id]
         latest = self.deliveries[ids[-1]] if ids else None
+        if latest is not None and is_notification(latest.message_key):
+            latest = latest_message(self.deliveries[i] for i in ids)
         plan = plan_deliveries(self.programme, sub, latest, now)
         for c in plan.close:
             d = self.deliveries[c.delivery_id]
@@ -193,6 +196,16 @@ class MemoryStore:
         sub.plan_at = plan.plan_at
         if plan.plan_at is not None:
             heapq.heappush(self._plans, (plan.plan_at, sub_id))
+
+    def add_notification(self, d: Delivery) -> Delivery:
+        """Her notification call (scheduler/notifications.on_close): a pending delivery
+        beside her messages, claimed and retried like them."""
+        d.id = self._next("delivery")
+        self.deliveries[d.id] = d
+        self._by_sub[d.subscriber_id].append(d.id)
+        assert d.next_attempt_at is not None
+        heapq.heappush(self._due, (d.next_attempt_at, d.id))
+        return d
 
     # ---- calls -------------------------------------------------------------------------------
     def claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:

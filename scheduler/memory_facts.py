@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from scheduler.followups import (Assignment, FollowUp, StoredAnswer, Worker, check_answers,
-                                 check_assign, check_close, check_worker, stored_value, to_write)
+from scheduler.followups import (Assignment, FollowUp, FollowUpOutcome, StoredAnswer, Worker,
+                                 check_answers, check_assign, check_close, check_worker,
+                                 stored_value, to_write)
 from scheduler.model import SchedulerError
+from scheduler.notifications import Notification
 from scheduler.questions_model import Answer, FollowUpToOpen
 
 
@@ -18,6 +20,7 @@ class MemoryFacts:
         self.assignments: dict[int, Assignment] = {}
         self.answers: dict[int, StoredAnswer] = {}
         self.follow_ups: dict[int, FollowUp] = {}
+        self.notifications: list[Notification] = []
         self._ids = {"worker": 0, "assignment": 0, "answer": 0, "follow_up": 0}
 
     # ---- workers ---------------------------------------------------------------------------
@@ -104,13 +107,21 @@ class MemoryFacts:
                             or (f.worker_id is None and f.owner_role is role))),
                       key=lambda f: (f.due_on, f.id))
 
-    def close_follow_up(self, follow_up_id: int, outcome: str, actor: str,
-                        now: datetime) -> FollowUp:
+    def to_close(self, follow_up_id: int, outcome: str) -> tuple[FollowUp, FollowUpOutcome]:
+        """The open follow-up and the outcome to close it with (check_close)."""
         f = self.follow_ups.get(follow_up_id)
         result = check_close(f, follow_up_id, outcome)
         assert f is not None
+        return f, result
+
+    def close_follow_up(self, follow_up_id: int, outcome: str, actor: str,
+                        now: datetime) -> FollowUp:
+        f, result = self.to_close(follow_up_id, outcome)
         f = self.follow_ups[f.id] = replace(f, closed_at=now, outcome=result, closed_by=actor)
         return f
+
+    def notifications_of(self, sub_id: int) -> list[Notification]:
+        return [n for n in self.notifications if n.subscriber_id == sub_id]
 
     def _next(self, kind: str) -> int:
         self._ids[kind] += 1

@@ -12,6 +12,7 @@ from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.memory import MemoryStore
 from scheduler.memory_facts import MemoryFacts
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
+from scheduler.notifications import Notification, on_close
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
 from scheduler.questions_model import Answer, FollowUpToOpen
@@ -138,5 +139,18 @@ class MemorySchedule:
                                           subscriber_id=subscriber_id)
 
     async def close_follow_up(self, follow_up_id: int, outcome: str, actor: str,
-                              now: datetime) -> FollowUp:
-        return self.facts.close_follow_up(follow_up_id, outcome, actor, now)
+                              now: datetime, *, come_on: date | None = None) -> FollowUp:
+        f, result = self.facts.to_close(follow_up_id, outcome)
+        call = on_close(self.programme, self.mem.subscriber(f.subscriber_id), result, come_on,
+                        now)                            # checked before anything is written
+        closed = self.facts.close_follow_up(follow_up_id, outcome, actor, now)
+        if call is not None and not any(n.come_on == come_on for n in
+                                        self.facts.notifications_of(f.subscriber_id)):
+            d = self.mem.add_notification(call)
+            assert come_on is not None
+            self.facts.notifications.append(Notification(d.id, f.id, f.subscriber_id, come_on))
+        return closed
+
+    async def notifications_of(self, sub_id: int) -> list[Notification]:
+        self.mem.subscriber(sub_id)
+        return self.facts.notifications_of(sub_id)

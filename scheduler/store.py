@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
+from scheduler.notifications import Notification
 from scheduler.outcome import Outcome
 from scheduler.questions_model import Answer, FollowUpToOpen
 
@@ -103,5 +104,12 @@ class Schedule(Protocol):
                          subscriber_id: int | None = None) -> list[FollowUp]:
         """By due date; for a worker: those they own and their role's pool."""
     async def close_follow_up(self, follow_up_id: int, outcome: str, actor: str,
-                              now: datetime) -> FollowUp:
-        """SchedulerError when it is unknown or closed already, or the outcome unknown."""
+                              now: datetime, *, come_on: date | None = None) -> FollowUp:
+        """SchedulerError when it is unknown or closed already, or the outcome unknown.
+        ask_to_come with `come_on` (her local today or later) places her notification call
+        in the same transaction: a pending delivery `notify:come:<date>`
+        (scheduler/notifications.py); SchedulerError without a date, with a past one, or
+        when she can no longer be called."""
+
+    async def notifications_of(self, sub_id: int) -> list[Notification]:
+        """The notification calls placed for her, oldest first."""

@@ -5,7 +5,7 @@ answer's value nor a follow-up's reason (health data). The checks and decisions 
 scheduler/followups.py's."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from ivr.adapters.columns import day, epoch, instant
 from ivr.adapters.schedule_rows import her_record
@@ -14,6 +14,9 @@ from ivr.adapters.subscribers import audit
 from ivr.adapters.workers import Workers, inserted_id, matching
 from scheduler.followups import (FollowUp, FollowUpOutcome, StoredAnswer, check_answers,
                                  check_close, stored_value, to_write)
+from scheduler.model import Delivery
+from scheduler.notifications import Notification, on_close
+from scheduler.programme import Programme
 from scheduler.questions_model import Answer, AnswerStatus, FollowUpToOpen, OwnerRole
 
 _ANSWER_COLUMNS = ("id, subscriber_id, question, week, value, status, attempt_id, answered_at, "
@@ -36,9 +39,12 @@ def _follow_up(r) -> FollowUp:
 
 
 class Answers:
-    def __init__(self, store: Store, workers: Workers):
+    def __init__(self, store: Store, workers: Workers, programme: Programme | None = None):
+        """`programme`: her calls' slots and policy, needed to close a follow-up (ask_to_come
+        places a notification call); the readers go without."""
         self.store = store
         self.workers = workers
+        self.programme = programme
 
     async def record_answers(self, sub_id: int, attempt_id: int | None, week: str,
                              answers: list[Answer], now: datetime, *,
@@ -114,13 +120,19 @@ class Answers:
         return [_follow_up(r) for r in rows]
 
     async def close_follow_up(self, follow_up_id: int, outcome: str, actor: str,
-                              now: datetime) -> FollowUp:
+                              now: datetime, *, come_on: date | None = None) -> FollowUp:
         async with self.store.transaction():
             rows = await self.store.fetchall(
                 f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups WHERE id = ?", (follow_up_id,))
             before = _follow_up(rows[0]) if rows else None
             result = check_close(before, follow_up_id, outcome)
             assert before is not None
+            sub = await her_record(self.store, before.subscriber_id)
+            assert self.programme is not None, "closing a follow-up needs the programme"
+            call = on_close(self.programme, sub, result, come_on, now)
+            if call is not None:
+                assert come_on is not None
+                await self._notify(call, sub.slot, follow_up_id, come_on, actor, now)
             await self.store.execute(
                 "UPDATE follow_ups SET closed_at = ?, outcome = ?, closed_by = ? WHERE id = ?",
                 (epoch(now), result.value, actor, follow_up_id))
@@ -131,3 +143,31 @@ class Answers:
             rows = await self.store.fetchall(
                 f"SELECT {_FOLLOW_UP_COLUMNS} FROM follow_ups WHERE id = ?", (follow_up_id,))
             return _follow_up(rows[0])
+
+    async def _notify(self, call: Delivery, slot: str, follow_up_id: int, come_on: date,
+                      actor: str, now: datetime) -> None:
+        """Her notification call: its delivery, its row, an audit row (no date: health data)."""
+        rows = await self.store.fetchall(
+            "INSERT INTO deliveries (subscriber_id, message_key, slot, due_at, status, "
+            "next_attempt_at) VALUES (?, ?, ?, ?, 'pending', ?) "
+            "ON CONFLICT (subscriber_id, message_key) DO NOTHING RETURNING id",
+            (call.subscriber_id, call.message_key, slot, epoch(call.due_at),
+             epoch(call.next_attempt_at)))
+        if not rows:
+            return              # she is asked to come that day already: one call is enough
+        delivery_id = rows[0][0]
+        await self.store.execute(
+            "INSERT INTO notifications (delivery_id, follow_up_id, subscriber_id, come_on) "
+            "VALUES (?, ?, ?, ?)", (delivery_id, follow_up_id, call.subscriber_id,
+                                    come_on.isoformat()))
+        await audit(self.store, actor=actor, action="notification", at=now,
+                    subscriber_id=call.subscriber_id,
+                    detail={"follow_up": follow_up_id, "delivery": delivery_id})
+
+    async def notifications_of(self, sub_id: int) -> list[Notification]:
+        await her_record(self.store, sub_id)
+        rows = await self.store.fetchall(
+            "SELECT delivery_id, follow_up_id, subscriber_id, come_on FROM notifications "
+            "WHERE subscriber_id = ? ORDER BY delivery_id", (sub_id,))
+        return [Notification(r["delivery_id"], r["follow_up_id"], r["subscriber_id"],
+                             date.fromisoformat(r["come_on"])) for r in rows]

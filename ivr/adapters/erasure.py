@@ -24,6 +24,7 @@ from ivr.adapters.columns import epoch, instant
 from ivr.adapters.store import Store
 from ivr.adapters.subscribers import audit
 from scheduler.model import SchedulerError
+from scheduler.notifications import COME
 from scheduler.slots import zone
 
 KEY_BYTES = 32
@@ -156,6 +157,10 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
                 "UPDATE missed_calls SET phone = '' WHERE subscriber_id = ? OR "
                 f"(subscriber_id IS NULL AND phone IN ({marks}))", (sub_id, *phones))
             done["missed_calls"] = cur.rowcount
+            await store.execute("DELETE FROM notifications WHERE subscriber_id = ?", (sub_id,))
+            await store.execute(                 # the day she was asked to come: health data
+                f"UPDATE attempts SET message_key = ? WHERE subscriber_id = ? AND "
+                f"substr(message_key, 1, {len(COME)}) = ?", (COME.rstrip(":"), sub_id, COME))
             cur = await store.execute("DELETE FROM deliveries WHERE subscriber_id = ?",
                                       (sub_id,))
             done["messages"] = cur.rowcount

@@ -17,16 +17,19 @@ from ivr.adapters.columns import day, epoch, instant
 from ivr.adapters.store import Store
 from ivr.adapters.subscribers import _iso
 from scheduler.model import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
+from scheduler.notifications import PREFIX as NOTIFY_PREFIX
 from scheduler.plan import Plan, plan_deliveries
 from scheduler.programme import Programme
 
 # What plan_deliveries() reads of a woman and of her latest delivery (NULLs when she has
 # none yet), in the order of a PLAN_SELECT row. Plain indexing: the fast path for millions.
+# Her notification calls (scheduler/notifications.py) are not her messages: never planned.
+A_MESSAGE = f"substr(message_key, 1, {len(NOTIFY_PREFIX)}) <> '{NOTIFY_PREFIX}'"
 PLAN_SELECT = (
     "SELECT s.id, s.slot, s.timezone, s.status, s.lmp, s.edd, s.child_dob, "
     "d.id, d.message_key, d.status "
     "FROM subscribers s LEFT JOIN deliveries d ON d.id = (SELECT id FROM deliveries "
-    "WHERE subscriber_id = s.id ORDER BY id DESC LIMIT 1)")
+    f"WHERE subscriber_id = s.id AND {A_MESSAGE} ORDER BY id DESC LIMIT 1)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,11 @@ class Calls:
         attempts when more calls are left to move than one claim moves."""
         openings: dict[tuple[str, str], datetime | None] = {}
         claims, more = [], False
+        women: set[int] = set()
         for row in rows:
+            if row["subscriber_id"] in women:
+                continue        # her second due call (a notification): after this one
+            women.add(row["subscriber_id"])
             case = (row["slot"], row["timezone"])
             if case not in openings:
                 her = Subscriber(id=row["subscriber_id"], language="", slot=case[0],

@@ -9,7 +9,7 @@ from typing import Any
 
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
-from ivr.adapters.schedule_bulk import Planner, apply_plans
+from ivr.adapters.schedule_bulk import A_MESSAGE, Planner, apply_plans
 from ivr.adapters.store import Store
 from ivr.adapters.subscribers import _SUBSCRIBER_COLUMNS, _iso, _subscriber, audit
 from scheduler.model import (Attempt, AttemptKind, CallbackRequest, CallbackStatus, Delivery,
@@ -101,9 +101,9 @@ async def save_subscriber(store: Store, sub: Subscriber, now: datetime) -> None:
 
 
 async def plan_her(store: Store, programme: Programme, sub: Subscriber, now: datetime) -> None:
-    """plan_deliveries() for her at once, from her latest delivery."""
+    """plan_deliveries() for her at once, from her latest delivery of a message."""
     latest = await store.fetchall(
-        f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE subscriber_id = ? "
+        f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE subscriber_id = ? AND {A_MESSAGE} "
         "ORDER BY id DESC LIMIT 1", (sub.id,))
     plan = Planner(programme, now).plan(sub, _delivery(latest[0]) if latest else None)
     await apply_plans(store, [plan], now)

@@ -25,6 +25,7 @@ from ivr.adapters.store import Store
 from ivr.adapters.workers import Workers
 from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
+from scheduler.notifications import Notification
 from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
 from scheduler.programme import Programme, ProgrammeError
@@ -52,7 +53,7 @@ class ScheduleStore:
         self.calls = Calls(store, programme, move_batch)
         self.women = Women(store, programme)
         self.staff = Workers(store)
-        self.answers = Answers(store, self.staff)
+        self.answers = Answers(store, self.staff, programme)
 
     # ------------------------------------------------------------------ reading
     async def subscriber(self, sub_id: int) -> Subscriber:
@@ -224,5 +225,9 @@ class ScheduleStore:
                                              subscriber_id=subscriber_id)
 
     async def close_follow_up(self, follow_up_id: int, outcome: str, actor: str,
-                              now: datetime) -> FollowUp:
-        return await self.answers.close_follow_up(follow_up_id, outcome, actor, now)
+                              now: datetime, *, come_on: date | None = None) -> FollowUp:
+        return await self.answers.close_follow_up(follow_up_id, outcome, actor, now,
+                                                  come_on=come_on)
+
+    async def notifications_of(self, sub_id: int) -> list[Notification]:
+        return await self.answers.notifications_of(sub_id)

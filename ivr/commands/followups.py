@@ -72,23 +72,32 @@ def list_cmd(settings, worker, open_only, as_json, as_csv, reveal):
 @click.argument("follow_up_id", type=int)
 @click.option("--outcome", required=True, type=click.Choice(OUTCOMES),
               help="visited, reached, not_reached, referred, ask_to_come or no_action.")
+@click.option("--come-on", "come_on", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
+              help="With ask_to_come: the day the health centre expects her (YYYY-MM-DD, "
+                   "today or later).")
 @_actor
 @pass_settings
-def close_cmd(settings, follow_up_id, outcome, actor):
+def close_cmd(settings, follow_up_id, outcome, come_on, actor):
     """Close a follow-up with its outcome, once: visited (seen at home), reached (by phone),
     not_reached, referred (to a clinic or hospital), ask_to_come (the doctor asks her to come
-    to the health centre), no_action (reviewed, nothing to do).
+    to the health centre on --come-on DATE: she gets a call in her language, "please come to
+    the health centre on <date>", within her slot and retried like her messages), no_action
+    (reviewed, nothing to do).
 
     \b
     Example:
       ivr followups close 12 --outcome visited
+      ivr followups close 14 --outcome ask_to_come --come-on 2026-12-07
     """
     from ivr.operators.session import actor_name, run, utc_now
+
+    day = come_on.date() if come_on is not None else None
 
     async def go():
         async with settings.open_schedule() as sched:
             return await sched.close_follow_up(follow_up_id, outcome, actor_name(actor),
-                                               utc_now())
+                                               utc_now(), come_on=day)
 
     f = run(go())
-    say(f"closed follow-up {f.id} (woman {f.subscriber_id}, {f.rule}): {outcome}")
+    say(f"closed follow-up {f.id} (woman {f.subscriber_id}, {f.rule}): {outcome}"
+        + (f"; she will be called and asked to come on {day.isoformat()}" if day else ""))
