@@ -22,7 +22,7 @@ def _range(col: str, lo: float | None, hi: float | None) -> tuple[str, tuple]:
     if hi is not None:
         sql.append(f"{col} < ?")
         args.append(hi)
-    return (" AND ".join(sql) or "1"), tuple(args)
+    return (" AND ".join(sql) or "1 = 1"), tuple(args)
 
 
 def _group(by: str | None) -> str:
@@ -36,12 +36,14 @@ async def funnel(store: Store, by: str | None, lo: float | None, hi: float | Non
     cond, args = _range("s.enrolled_at", lo, hi)
     return await store.fetchall(
         f"SELECT {_group(by)} AS grp, COUNT(*) AS enrolled, "
-        " SUM(NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number'))"
-        "  AS valid_number,"
-        " SUM(EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id AND a.kind != 'test'"
-        "     AND a.started_at IS NOT NULL)) AS first_attempt,"
-        " SUM(EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id AND a.kind != 'test'"
-        "     AND a.outcome = 'answered')) AS first_answer "
+        " SUM(CASE WHEN NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number')"
+        "  THEN 1 ELSE 0 END) AS valid_number,"
+        " SUM(CASE WHEN EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id"
+        "     AND a.kind != 'test' AND a.started_at IS NOT NULL) THEN 1 ELSE 0 END)"
+        "  AS first_attempt,"
+        " SUM(CASE WHEN EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id"
+        "     AND a.kind != 'test' AND a.outcome = 'answered') THEN 1 ELSE 0 END)"
+        "  AS first_answer "
         f"FROM subscribers s WHERE {cond} GROUP BY grp ORDER BY grp", args)
 
 
@@ -63,9 +65,10 @@ async def call_cube(store: Store, by: str | None, lo: float | None, hi: float | 
     return await store.fetchall(
         f"SELECT {_group(by)} AS grp, a.kind, a.number, s.slot, "
         # weekday 0 = Sunday, as strftime('%w'); 1970-01-01 was a Thursday (4)
-        f" (CAST((a.created_at + {float(offset)}) / 86400 AS INTEGER) + 4) % 7 AS wd, a.outcome,"
+        f" (CAST(FLOOR((a.created_at + {float(offset)}) / 86400) AS INTEGER) + 4) % 7 AS wd,"
+        " a.outcome,"
         " CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 ELSE 0 END"
-        " AS hb, COALESCE(a.plays, 0) >= 2 AS replayed,"
+        " AS hb, CASE WHEN COALESCE(a.plays, 0) >= 2 THEN 1 ELSE 0 END AS replayed,"
         " COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
         "FROM attempts a JOIN subscribers s ON s.id = a.subscriber_id "
         f"WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND {cond} "
@@ -79,7 +82,7 @@ async def missed_calls(store: Store, by: str | None, lo: float | None,
     cond, args = _range("m.received_at", lo, hi)
     return await store.fetchall(
         f"SELECT {_group(by)} AS grp, COUNT(*) AS missed,"
-        " SUM(m.subscriber_id IS NULL) AS strangers "
+        " SUM(CASE WHEN m.subscriber_id IS NULL THEN 1 ELSE 0 END) AS strangers "
         "FROM missed_calls m LEFT JOIN subscribers s ON s.id = m.subscriber_id "
         f"WHERE {cond} GROUP BY grp", args)
 
@@ -110,7 +113,7 @@ async def at_risk_attempts(store: Store, *, low_share: float, unanswered_since: 
         f" WHERE a.kind != 'test' AND a.outcome IS NOT NULL{since}"
         " GROUP BY a.subscriber_id HAVING MIN(CASE WHEN a.outcome != 'answered'"
         " THEN COALESCE(a.ended_at, a.created_at) END) <= ?"
-        " OR SUM(a.outcome = 'answered') >= ?) "
+        " OR SUM(CASE WHEN a.outcome = 'answered' THEN 1 ELSE 0 END) >= ?) "
         "SELECT a.id, a.subscriber_id, a.kind, a.message_key, a.number, a.created_at,"
         " a.ended_at, a.outcome, a.heard_share FROM candidates c"
         " JOIN subscribers s ON s.id = c.subscriber_id AND s.status = 'active'"
