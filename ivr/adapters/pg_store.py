@@ -14,6 +14,7 @@ its password, if any, never reaches a log or an error message (masked()).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -253,12 +254,31 @@ class PgStore(Store):
         async with self._connection() as conn, conn.cursor() as cur:
             await cur.executemany(_sql(sql), rows)
 
+    async def insert_rows(self, table: str, columns: tuple[str, ...], rows: Any) -> None:
+        """COPY ... FROM STDIN: an order of magnitude faster than INSERTs for many rows."""
+        if not all(re.fullmatch(r"[a-z_]+", n) for n in (table, *columns)):
+            raise StoreError(f"not a plain table or column name: {table} {columns}")
+        conn = _CONNECTION.get()
+        if conn is not None:
+            await _copy(conn, table, columns, rows)
+            return
+        async with self._connection() as conn, conn.transaction():
+            await _copy(conn, table, columns, rows)
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         conn = _CONNECTION.get()
         if conn is not None:
             return await (await conn.execute(_sql(sql), params)).fetchall()
         async with self._connection() as conn:
             return await (await conn.execute(_sql(sql), params)).fetchall()
+
+
+async def _copy(conn: AsyncConnection[Any], table: str, columns: tuple[str, ...],
+                rows: Any) -> None:
+    async with conn.cursor() as cur, cur.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            await copy.write_row(row)
 
 
 def _reason(e: BaseException, dsn: str) -> str:
