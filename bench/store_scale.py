@@ -82,19 +82,22 @@ async def timed(coro):
     return result, time.perf_counter() - t
 
 
-async def enrol_all(sched: ScheduleStore, total: int, batch: int) -> dict:
+async def enrol_all(sched: ScheduleStore, total: int, batch: int, have: int = 0) -> dict:
+    """Enrol women number `have` to `total` (the same women as a build from 0)."""
     start, times = time.perf_counter(), []
-    for first in range(0, total, batch):
+    for first in range(have, total, batch):
         rows = women(first, min(batch, total - first), seed=first)
         _, dt = await timed(sched.enrol_many(rows, at(0, 7, 30), actor="bench"))
         times.append(dt)
         done = first + len(rows)
         if done % (20 * batch) == 0 or done == total:
             el = time.perf_counter() - start
-            print(f"  enrolled {done:,} in {el:.0f} s ({done / el:,.0f}/s), rss {rss_mb():.0f} MB",
+            print(f"  enrolled {done:,} in {el:.0f} s ({(done - have) / el:,.0f}/s), "
+                  f"rss {rss_mb():.0f} MB",
                   file=sys.stderr, flush=True)
     el = time.perf_counter() - start
-    return {"women": total, "seconds": round(el, 1), "women_per_s": round(total / el),
+    return {"women": total - have, "seconds": round(el, 1),
+            "women_per_s": round((total - have) / el), "had": have,
             "batch": batch, "batch_p50_ms": round(statistics.median(times) * 1000),
             "batch_max_ms": round(max(times) * 1000)}
 
@@ -161,10 +164,11 @@ async def measure(sched: ScheduleStore, args, out: dict) -> None:
 
 
 async def build(sched: ScheduleStore, args, out: dict) -> None:
-    """Enrol --women women into an empty store (or check that it holds as many)."""
+    """Enrol --women women into an empty store, or (--keep) the women it lacks: a store
+    built for 2.5 M grows to 10 M with the same women as a build from 0."""
     have = (await sched.store.fetchall("SELECT COUNT(*) FROM subscribers"))[0][0]
-    if have == 0:
-        out["enrol"] = await enrol_all(sched, args.women, args.batch)
+    if have == 0 or (args.keep and have < args.women and have % args.batch == 0):
+        out["enrol"] = await enrol_all(sched, args.women, args.batch, have)
         if isinstance(sched.store, PgStore):       # what autovacuum would do after a while
             _, dt = await timed(sched.store.execute("VACUUM ANALYZE"))
             out["enrol"]["vacuum_analyze_s"] = round(dt, 1)
@@ -185,6 +189,8 @@ async def on_sqlite(args, out: dict) -> None:
     try:
         sched = ScheduleStore(store, programme)
         await build(sched, args, out)
+        if args.build_only:
+            return
         if args.keep:                     # the measures below change it: work on a copy
             await store.close()
             work = path.with_name(path.stem + "-work.db")
@@ -212,7 +218,7 @@ async def on_postgres(args, out: dict) -> None:
     programme = load_programme("mmitra")
     cluster = None
     if args.pg:
-        base = Path(f"/tmp/ivr-pg-scale/{args.women}") if args.keep else None
+        base = Path(args.cluster or f"/tmp/ivr-pg-scale/{args.women}") if args.keep else None
         cluster = Cluster.reuse(base) if base and base.exists() else \
             Cluster.start(durable=True, base=base)
         out["cluster"] = str(cluster.base)
@@ -228,6 +234,8 @@ async def on_postgres(args, out: dict) -> None:
             out["db_mb"] = await pg_size_mb(store)
         finally:
             await store.close()
+        if args.build_only:
+            return
         if cluster:
             cluster.drop_database("work")
             t = time.perf_counter()
@@ -285,10 +293,14 @@ if __name__ == "__main__":
     p.add_argument("--keep", action="store_true",
                    help="reuse the database (or --pg cluster) if it holds --women women "
                         "(measure on a copy)")
+    p.add_argument("--cluster", help="with --pg --keep: the cluster's directory (default "
+                                     "/tmp/ivr-pg-scale/<women>)")
     p.add_argument("--nodes", type=int, default=4,
                    help="PostgreSQL: node processes claiming at once (0: none)")
     p.add_argument("--plan-nodes", type=int, default=4,
                    help="PostgreSQL with --pg: node processes sharing the day plan (0: none)")
+    p.add_argument("--build-only", action="store_true",
+                   help="with --keep: build the database (or check it) and measure nothing")
     p.add_argument("--claims-only", action="store_true",
                    help="measure only the claims at 09:00 on day D (skip 12:00, plan, D+1)")
     result = asyncio.run(main(p.parse_args()))
