@@ -10,8 +10,8 @@ fresh `ivr report` process, each run.
     .venv/bin/python bench/report_bench.py --pg --women 500000 --calls 10000000 --runs 3
 
 --pg: the same rows in a private durable PostgreSQL cluster (written through
-Store.executemany), the report run with IVR_DATABASE set to it; --db postgresql://...: an empty
-database of yours.
+Store.insert_rows, COPY), the report run with IVR_DATABASE set to it; --db postgresql://...:
+an empty database of yours.
 """
 from __future__ import annotations
 
@@ -40,19 +40,17 @@ PARTNERS = ("KEM Hospital", "Sion Hospital", "NGO Sakhi", "NGO Asha")
 DAY = 86400.0
 
 
-SUBSCRIBERS = ("INSERT INTO subscribers (id, phone, name, language, slot, timezone, programme, "
-               "track, lmp, edd, partner, health_worker, consent_date, status, status_reason, "
-               "enrolled_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-DELIVERIES = ("INSERT INTO deliveries (id, subscriber_id, message_key, slot, due_at, status) "
-              "VALUES (?,?,?,?,?,?)")
-ATTEMPTS = ("INSERT INTO attempts (id, delivery_id, subscriber_id, number, kind, phone, language, "
-            "message_key, created_at, started_at, answered_at, ended_at, outcome, heard_share, "
-            "plays) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-CALLBACKS = ("INSERT INTO callback_requests (id, subscriber_id, requested_at, status, served_at) "
-             "VALUES (?,?,?,?,?)")
-MISSED = ("INSERT INTO missed_calls (phone, received_at, subscriber_id, callback_id) "
-          "VALUES (?,?,?,?)")
-TABLES = (SUBSCRIBERS, DELIVERIES, ATTEMPTS, CALLBACKS, MISSED)
+# the tables in the order of fake_rows()'s lists, and their columns
+TABLES = (
+    ("subscribers", ("id", "phone", "name", "language", "slot", "timezone", "programme", "track",
+                     "lmp", "edd", "partner", "health_worker", "consent_date", "status",
+                     "status_reason", "enrolled_at", "updated_at")),
+    ("deliveries", ("id", "subscriber_id", "message_key", "slot", "due_at", "status")),
+    ("attempts", ("id", "delivery_id", "subscriber_id", "number", "kind", "phone", "language",
+                  "message_key", "created_at", "started_at", "answered_at", "ended_at",
+                  "outcome", "heard_share", "plays")),
+    ("callback_requests", ("id", "subscriber_id", "requested_at", "status", "served_at")),
+    ("missed_calls", ("phone", "received_at", "subscriber_id", "callback_id")))
 
 
 def fake_rows(women: int, calls: int, seed: int = 1, end: float | None = None,
@@ -116,8 +114,9 @@ def generate(db: Path, women: int, calls: int, seed: int = 1, end: float | None 
     con.execute("PRAGMA synchronous = OFF")
     n = 0
     for rows in fake_rows(women, calls, seed, end):
-        for sql, table in zip(TABLES, rows, strict=True):
-            con.executemany(sql, table)
+        for (table, columns), values in zip(TABLES, rows, strict=True):
+            con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                            f"({', '.join('?' * len(columns))})", values)
         n += len(rows[2])
     con.commit()
     con.execute("ANALYZE")
@@ -126,15 +125,14 @@ def generate(db: Path, women: int, calls: int, seed: int = 1, end: float | None 
 
 
 async def generate_pg(dsn: str, women: int, calls: int, seed: int = 1) -> int:
-    """The same fake store in PostgreSQL, through the store (Store.executemany)."""
+    """The same fake store in PostgreSQL, through the store (Store.insert_rows: COPY)."""
     store = await Store.open(dsn)
     n = 0
     try:
         for rows in fake_rows(women, calls, seed):
             async with store.transaction():
-                for sql, table in zip(TABLES, rows, strict=True):
-                    if table:
-                        await store.executemany(sql, table)
+                for (table, columns), values in zip(TABLES, rows, strict=True):
+                    await store.insert_rows(table, columns, values)
             n += len(rows[2])
             if rows[0] and rows[0][-1][0] % 100_000 == 0:
                 print(f"  {rows[0][-1][0]:,} women, {n:,} calls", file=sys.stderr, flush=True)
