@@ -124,12 +124,13 @@ def generate(db: Path, women: int, calls: int, seed: int = 1, end: float | None 
     return n
 
 
-async def generate_pg(dsn: str, women: int, calls: int, seed: int = 1) -> int:
+async def generate_pg(dsn: str, women: int, calls: int, seed: int = 1,
+                      end: float | None = None) -> int:
     """The same fake store in PostgreSQL, through the store (Store.insert_rows: COPY)."""
     store = await Store.open(dsn)
     n = 0
     try:
-        for rows in fake_rows(women, calls, seed):
+        for rows in fake_rows(women, calls, seed, end):
             async with store.transaction():
                 for (table, columns), values in zip(TABLES, rows, strict=True):
                     await store.insert_rows(table, columns, values)
@@ -177,13 +178,18 @@ def main() -> None:
     ap.add_argument("--women", type=int, default=50_000)
     ap.add_argument("--calls", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--end", type=float, help="the last instant of the 90 days of calls "
+                                                "(epoch seconds; default: now)")
     ap.add_argument("--db", help="a postgresql://... database to fill (empty) and report on "
                                  "(default: a temporary SQLite file)")
     ap.add_argument("--pg", action="store_true",
                     help="PostgreSQL: a private durable cluster under /tmp, removed at the end "
                          "unless --keep")
     ap.add_argument("--keep", action="store_true",
-                    help="with --pg: keep the cluster (/tmp/ivr-pg-report/<calls>) and reuse it")
+                    help="keep what was generated and reuse it: the SQLite file "
+                         "/tmp/ivr-report/<calls>.db, or with --pg the cluster "
+                         "/tmp/ivr-pg-report/<calls>")
+    ap.add_argument("--generate-only", action="store_true", help="with --keep: no report")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -192,29 +198,35 @@ def main() -> None:
         env.pop("IVR_DATABASE", None)
         cluster = None
         try:
-            dsn = args.db
+            dsn, sqlite_db = args.db, home / "ivr.db"
             if args.pg:
                 base = Path(f"/tmp/ivr-pg-report/{args.calls}") if args.keep else None
                 cluster = Cluster.reuse(base) if base and base.exists() else \
                     Cluster.start(durable=True, base=base)
                 dsn = cluster.dsn("report") if "report" in cluster.databases() else None
                 print(f"cluster {cluster.base}")
+            elif args.keep and not dsn:
+                sqlite_db = Path(f"/tmp/ivr-report/{args.calls}.db")
+                sqlite_db.parent.mkdir(exist_ok=True)
             began = time.perf_counter()
-            if dsn and cluster:
+            if (dsn and cluster) or (not dsn and not args.pg and sqlite_db.exists()):
                 print("reusing the generated database")
             elif args.pg or dsn:
                 dsn = dsn or cluster.create_database("report")       # type: ignore[union-attr]
-                n = asyncio.run(generate_pg(dsn, args.women, args.calls))
+                n = asyncio.run(generate_pg(dsn, args.women, args.calls, end=args.end))
                 print(f"generated {args.women} women, {n} calls in PostgreSQL in "
                       f"{time.perf_counter() - began:.1f} s")
             else:
-                n = generate(home / "ivr.db", args.women, args.calls)
+                n = generate(sqlite_db, args.women, args.calls, end=args.end)
                 print(f"generated {args.women} women, {n} calls in "
                       f"{time.perf_counter() - began:.1f} s")
             if dsn:
                 env["IVR_DATABASE"] = dsn
                 (home / "erasure.key").write_bytes(os.urandom(32))
-            run_reports(env, home, args.runs)
+            else:
+                env["IVR_DATABASE"] = str(sqlite_db)
+            if not args.generate_only:
+                run_reports(env, home, args.runs)
         finally:
             if cluster and not args.keep:
                 cluster.remove()
