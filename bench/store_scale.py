@@ -130,6 +130,7 @@ async def claims(sched: ScheduleStore, now: datetime, n: int, release: bool) -> 
     out = {"due_before": due, "claims": len(every), "claimed": got,
            "stall_before_first_full_batch_s": round(stall or 0.0, 2),
            "full_batch_p50_ms": round(statistics.median(full), 1) if full else None,
+           "full_batch_p95_ms": store_nodes.spread(full).get("p95_ms"),
            "full_batch_max_ms": round(max(full), 1) if full else None,
            "longest_claim_ms": round(max(every), 1), "next_wake_ms": round(wake * 1000, 1)}
     if rel:
