@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import random
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -36,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import store_nodes  # noqa: E402
+from bench.store_nodes import rss_mb  # noqa: E402
 from ivr.adapters.pg_sql import masked  # noqa: E402
 from ivr.adapters.pg_store import PgStore  # noqa: E402
 from ivr.adapters.schedule_store import Enrolment, ScheduleStore  # noqa: E402
@@ -70,10 +70,6 @@ def women(first: int, count: int, seed: int) -> list[Enrolment]:
             sub.child_dob = today - timedelta(days=rnd.randint(0, 330))
         out.append(Enrolment(sub, partner=f"hospital-{n % 97}"))
     return out
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def timed(coro):
