@@ -151,13 +151,16 @@ async def measure(sched: ScheduleStore, args, out: dict) -> None:
     if isinstance(sched.store, PgStore) and args.nodes:
         out[f"claim_0900_{args.nodes}_nodes"] = store_nodes.claims(
             sched.store.dsn, at(0, 9), args.nodes, args.claims)
-    out["claim_1200"] = await claims(sched, at(0, 12), args.claims, release=False)
+    if not args.no_slot_changes:
+        out["claim_1200"] = await claims(sched, at(0, 12), args.claims, release=False)
     cpu = time.process_time()
     n, dt = await timed(sched.run_plans(at(1, 23, 59)))
     out["day_plan"] = {"women_planned": n, "seconds": round(dt, 1),
                        "cpu_seconds": round(time.process_time() - cpu, 1),
                        "women_per_s": round(n / dt) if dt else None}
-    out["claim_0900_next_day"] = await claims(sched, at(1, 9), args.claims, release=False)
+    if not args.no_slot_changes:
+        out["claim_0900_next_day"] = await claims(sched, at(1, 9), args.claims,
+                                                  release=False)
 
 
 async def build(sched: ScheduleStore, args, out: dict) -> None:
@@ -298,6 +301,8 @@ if __name__ == "__main__":
                    help="PostgreSQL with --pg: node processes sharing the day plan (0: none)")
     p.add_argument("--build-only", action="store_true",
                    help="with --keep: build the database (or check it) and measure nothing")
+    p.add_argument("--no-slot-changes", action="store_true",
+                   help="skip the claims at 12:00 and on D+1 (the moves of unplaced calls)")
     p.add_argument("--claims-only", action="store_true",
                    help="measure only the claims at 09:00 on day D (skip 12:00, plan, D+1)")
     result = asyncio.run(main(p.parse_args()))
