@@ -143,6 +143,16 @@ def machine() -> dict:
             "python": platform.python_version()}
 
 
+class Figures(dict):
+    """The bench's output; each figure is also printed to stderr as it is measured (a run
+    cut short keeps what it measured)."""
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        print(f"  {key}: {json.dumps(value)} (load {os.getloadavg()[0]:.1f})", file=sys.stderr,
+              flush=True)
+
+
 async def measure(sched: ScheduleStore, args, out: dict) -> None:
     """The measures of one node on the working copy (they change it)."""
     out["claim_0900"] = await claims(sched, at(0, 9), args.claims, release=True)
@@ -267,8 +277,8 @@ async def _server_version(dsn: str) -> str:
 
 
 async def main(args) -> dict:
-    out: dict = {"machine": machine(), "db": "--pg" if args.pg else masked(args.db),
-                 "load_before": os.getloadavg()}
+    out = Figures(machine=machine(), db="--pg" if args.pg else masked(args.db),
+                  load_before=os.getloadavg())
     try:
         if args.pg or args.db.startswith(("postgresql://", "postgres://")):
             await on_postgres(args, out)
