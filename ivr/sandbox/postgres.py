@@ -142,7 +142,10 @@ class Cluster:
         return self.dsn(name)
 
     def databases(self) -> set[str]:
-        return set(self.sql("SELECT datname FROM pg_database").split())
+        """The names of its databases (psql --list)."""
+        out = self._run_as_client("psql", "-X", "-l", "-A", "-t", "-h", str(self.socket_dir),
+                                  "-p", str(PORT), "-U", "postgres", "-d", "postgres")
+        return {line.split("|", 1)[0] for line in out.splitlines() if "|" in line}
 
     def drop_database(self, name: str) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
