@@ -156,11 +156,11 @@ class Figures(dict):
 async def measure(sched: ScheduleStore, args, out: dict) -> None:
     """The measures of one node on the working copy (they change it)."""
     out["claim_0900"] = await claims(sched, at(0, 9), args.claims, release=True)
-    if args.claims_only:           # bench/compare.py: only the claim at the slot opening
-        return
     if isinstance(sched.store, PgStore) and args.nodes:
         out[f"claim_0900_{args.nodes}_nodes"] = store_nodes.claims(
             sched.store.dsn, at(0, 9), args.nodes, args.claims)
+    if args.claims_only:           # bench/compare.py: only the claim at the slot opening
+        return
     if not args.no_slot_changes:
         out["claim_1200"] = await claims(sched, at(0, 12), args.claims, release=False)
     cpu = time.process_time()
