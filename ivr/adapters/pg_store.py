@@ -320,6 +320,13 @@ class PgStore(Store):
         async with self._connection() as conn, conn.transaction():
             await _copy(conn, sql, rows)
 
+    async def insert_rows(self, table: str, columns: tuple[str, ...], rows: Any) -> None:
+        """Many new rows (Store.insert_rows): COPY ... FROM STDIN, an order of magnitude
+        faster than INSERTs."""
+        if not all(re.fullmatch(r"[a-z_]+", n) for n in (table, *columns)):
+            raise StoreError(f"not a plain table or column name: {table} {columns}")
+        await self.copy_in(table, columns, rows)
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         conn = _CONNECTION.get()
         if conn is not None:

@@ -40,8 +40,8 @@ async def funnel(store: Store, by: str | None, lo: float | None, hi: float | Non
     cond, args = _range("s.enrolled_at", lo, hi)
     return await store.fetchall(
         f"SELECT {_group(by)} AS grp, COUNT(*) AS enrolled, "
-        " SUM(CASE WHEN s.status = 'deactivated' AND s.status_reason = 'invalid_number'"
-        "  THEN 0 ELSE 1 END) AS valid_number,"
+        " SUM(CASE WHEN NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number')"
+        "  THEN 1 ELSE 0 END) AS valid_number,"
         " SUM(CASE WHEN EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id"
         "     AND a.kind != 'test' AND a.started_at IS NOT NULL) THEN 1 ELSE 0 END)"
         "  AS first_attempt,"

@@ -32,6 +32,13 @@ PLAN_SELECT = (
     f"WHERE subscriber_id = s.id AND {A_MESSAGE} ORDER BY id DESC LIMIT 1)")
 
 
+SUBSCRIBER_ROW = ("id", "phone", "name", "language", "slot", "timezone", "programme", "track",
+                  "lmp", "edd", "child_dob", "partner", "health_worker", "consent_date", "status",
+                  "enrolled_at", "updated_at", "plan_at")
+DELIVERY_ROW = ("subscriber_id", "message_key", "slot", "due_at", "status", "next_attempt_at",
+                "closed_at")
+
+
 @dataclass(frozen=True, slots=True)
 class Compiled:
     """A plan as the column values it writes (epoch seconds), shared by women alike."""
@@ -105,18 +112,22 @@ async def apply_plans(store: Store, plans: list[WomanPlan], now: datetime) -> No
     for status, ids in closes.items():
         await _by_ids(store, "UPDATE deliveries SET status = ?, closed_at = ?, "
                       "next_attempt_at = NULL WHERE id IN {ids}", (status, at), ids)
-    opens = [(p.subscriber_id, key, p.slot, due, status, nxt, closed)
-             for p in plans for key, due, status, nxt, closed in p.plan.open]
+    opens = _opens(plans)
     if opens:
         await store.executemany(
-            "INSERT INTO deliveries (subscriber_id, message_key, slot, due_at, status, "
-            "next_attempt_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO deliveries ({', '.join(DELIVERY_ROW)}) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (subscriber_id, message_key) DO NOTHING", opens)
     for when, ids in plan_at.items():
         await _by_ids(store, "UPDATE subscribers SET plan_at = ? WHERE id IN {ids}", (when,), ids)
     for status, ids in done.items():         # her programme is complete
         await _by_ids(store, "UPDATE subscribers SET status = ?, updated_at = ? "
                       "WHERE id IN {ids}", (status, at), ids)
+
+
+def _opens(plans: list[WomanPlan]) -> list[tuple]:
+    """The deliveries the plans open, as DELIVERY_ROW values."""
+    return [(p.subscriber_id, key, p.slot, due, status, nxt, closed)
+            for p in plans for key, due, status, nxt, closed in p.plan.open]
 
 
 async def _by_ids(store: Store, sql: str, params: tuple, ids: list[int]) -> None:
@@ -144,18 +155,15 @@ async def insert_women(store: Store, programme: Programme, rows: list, subs: lis
         values.append((i, sub.phone, e.name, sub.language, sub.slot, sub.timezone,
                        programme.name, sub.track.value, _iso(sub.lmp), _iso(sub.edd),
                        _iso(sub.child_dob), e.partner, e.health_worker, _iso(e.consent_date),
-                       status.value, at, at))
+                       status.value, at, at, plan.plan.plan_at))
         audits.append((at, actor, i, "enrol", json.dumps(
             {"language": sub.language, "slot": sub.slot, "track": sub.track.value,
              "partner": e.partner}, ensure_ascii=False, sort_keys=True)))
-    await store.executemany(
-        "INSERT INTO subscribers (id, phone, name, language, slot, timezone, programme, track, "
-        "lmp, edd, child_dob, partner, health_worker, consent_date, status, enrolled_at, "
-        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
-    await store.executemany(
-        "INSERT INTO audit (at, actor, subscriber_id, action, detail) VALUES (?, ?, ?, ?, ?)",
-        audits)
-    await apply_plans(store, plans, now)
+    # new women: no delivery to close, no key taken yet; plan_at and status go in their rows
+    await store.insert_rows("subscribers", SUBSCRIBER_ROW, values)
+    await store.insert_rows("audit", ("at", "actor", "subscriber_id", "action", "detail"),
+                            audits)
+    await store.insert_rows("deliveries", DELIVERY_ROW, _opens(plans))
     return out
 
 

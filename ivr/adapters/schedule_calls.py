@@ -115,16 +115,18 @@ class Calls:
             a.id = i
             out.append(a)
         until = epoch(rules.lease_until(self.programme, now))
-        await self.store.executemany(
-            "INSERT INTO attempts (id, delivery_id, subscriber_id, number, kind, phone, "
-            "language, message_key, created_at, acquired_by, acquired_until) "
-            "VALUES (?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?)",
-            [(a.id, a.delivery_id, a.subscriber_id, a.number, a.phone, a.language,
+        await self.store.insert_rows(
+            "attempts", ("id", "delivery_id", "subscriber_id", "number", "kind", "phone",
+                         "language", "message_key", "created_at", "acquired_by",
+                         "acquired_until"),
+            [(a.id, a.delivery_id, a.subscriber_id, a.number, "scheduled", a.phone, a.language,
               a.message_key, epoch(now), owner, until) for a in out])
-        await self.store.executemany(
-            "UPDATE deliveries SET attempts = ?, next_attempt_at = NULL, "
-            "acquired_by = ?, acquired_until = ? WHERE id = ?",
-            [(a.number, owner, until, a.delivery_id) for a in out])
+        # each attempt's number is her delivery's attempts + 1, read in this transaction (the
+        # row locked on PostgreSQL, the database on SQLite): one statement for all
+        taken, param = self.store.ids_in([a.delivery_id for a in out])
+        await self.store.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = NULL, "
+            f"acquired_by = ?, acquired_until = ? WHERE id IN {taken}", (owner, until, param))
         return out, more
 
     async def _move_out_of_slot(self, slot: str, tz: str, now: datetime,

@@ -93,22 +93,24 @@ class ScheduleStore:
         return instant(row)
 
     # ------------------------------------------------------------------ planning
-    async def run_plans(self, now: datetime) -> int:
+    async def run_plans(self, now: datetime, share: tuple[int, int] | None = None) -> int:
         """Plan every woman whose plan_at has come, PLAN_BATCH per transaction: read with her
         latest delivery in one query, planned once per distinct case (schedule_bulk.Planner),
         written in a few statements. Each is planned at most once per call (a plan that asks
-        to be run again at once waits for the next)."""
+        to be run again at once waits for the next). `share` (k, n): only the women whose
+        id is k modulo n, so that n nodes plan a day in parallel without meeting."""
+        part, args = ("", ()) if share is None else (" AND s.id % ? = ?", (share[1], share[0]))
         due = (await self.store.fetchall(
-            "SELECT COUNT(*) FROM subscribers WHERE plan_at IS NOT NULL AND plan_at <= ?",
-            (epoch(now),)))[0][0]
+            "SELECT COUNT(*) FROM subscribers s WHERE s.plan_at IS NOT NULL AND s.plan_at <= ?"
+            + part, (epoch(now), *args)))[0][0]
         planner = Planner(self.programme, now)
         done = 0
         while done < due:
             async with self.store.transaction():
                 rows = await self.store.fetchall(
-                    f"{PLAN_SELECT} WHERE s.plan_at IS NOT NULL AND s.plan_at <= ? "
+                    f"{PLAN_SELECT} WHERE s.plan_at IS NOT NULL AND s.plan_at <= ?{part} "
                     "ORDER BY s.plan_at, s.id LIMIT ?",
-                    (epoch(now), min(PLAN_BATCH, due - done)))
+                    (epoch(now), *args, min(PLAN_BATCH, due - done)))
                 await apply_plans(self.store, [planner.plan_row(r) for r in rows], now)
             if not rows:
                 break

@@ -390,6 +390,13 @@ class Store:
         async with self._lock:
             await self._db.executemany(sql, rows)
 
+    async def insert_rows(self, table: str, columns: tuple[str, ...], rows) -> None:
+        """Many new rows into one table, the fastest way the database has (PostgreSQL:
+        COPY); no ON CONFLICT: a duplicate key fails the whole."""
+        marks = ", ".join("?" * len(columns))
+        await self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                               rows)
+
     async def fetchall(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         if _IN_TRANSACTION.get():
             return await (await self._db.execute(sql, params)).fetchall()

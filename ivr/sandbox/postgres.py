@@ -41,6 +41,18 @@ def bindir() -> Path:
     return max(found)[1]
 
 
+def _server_user() -> str | None:
+    """The system user to run the server as: `postgres` when we are root, else ourselves."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        raise PostgresError("running as root, and there is no `postgres` user to run "
+                            "the server as (Debian's postgresql package creates it)") from None
+    return "postgres"
+
+
 class Cluster:
     """`Cluster.start()` makes and starts one; `dsn(name)`, `create_database(name)`,
     `stop()`/`restart()`; `remove()` stops it and deletes its files."""
@@ -54,19 +66,15 @@ class Cluster:
         self.bin = bindir()
 
     @classmethod
-    def start(cls, *, durable: bool = False) -> "Cluster":
+    def start(cls, *, durable: bool = False, base: Path | None = None) -> "Cluster":
         """durable=False turns fsync off (tests: a crash loses the cluster, which is thrown
-        away anyway); benchmarks ask for durable=True, PostgreSQL's defaults."""
-        user = None
-        if os.geteuid() == 0:
-            try:
-                pwd.getpwnam("postgres")
-            except KeyError:
-                raise PostgresError("running as root, and there is no `postgres` user to run "
-                                    "the server as (Debian's postgresql package creates it)") \
-                    from None
-            user = "postgres"
-        base = Path(tempfile.mkdtemp(prefix="ivr-pg-"))
+        away anyway); benchmarks ask for durable=True, PostgreSQL's defaults. `base`: a new
+        directory to make it in (default: a temporary one)."""
+        user = _server_user()
+        if base is None:
+            base = Path(tempfile.mkdtemp(prefix="ivr-pg-"))
+        else:
+            base.mkdir(parents=True)
         os.chmod(base, 0o711)
         cluster = cls(base, user)
         try:
@@ -75,6 +83,16 @@ class Cluster:
         except BaseException:
             shutil.rmtree(base, ignore_errors=True)
             raise
+        return cluster
+
+    @classmethod
+    def reuse(cls, base: Path) -> "Cluster":
+        """The cluster made earlier in `base` (Cluster.start(base=...)), started if stopped."""
+        cluster = cls(base, _server_user())
+        if not (cluster.data / "PG_VERSION").is_file():
+            raise PostgresError(f"no PostgreSQL cluster in {base}")
+        if not (cluster.data / "postmaster.pid").exists():
+            cluster.restart()
         return cluster
 
     def _init(self, durable: bool) -> None:
@@ -115,12 +133,25 @@ class Cluster:
     def dsn(self, dbname: str = "postgres") -> str:
         return f"postgresql:///{dbname}?host={self.socket_dir}&port={PORT}&user=postgres"
 
-    def create_database(self, name: str) -> str:
-        """A new empty database; its connection string."""
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """A new database, empty or a copy of `template` (which nobody may be connected
+        to); its connection string."""
+        for n in (name, template or name):
+            if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", n):
+                raise PostgresError(f"not a plain database name: {n!r}")
+        self.sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        return self.dsn(name)
+
+    def databases(self) -> set[str]:
+        """The names of its databases (psql --list)."""
+        out = self._run_as_client("psql", "-X", "-l", "-A", "-t", "-h", str(self.socket_dir),
+                                  "-p", str(PORT), "-U", "postgres", "-d", "postgres")
+        return {line.split("|", 1)[0] for line in out.splitlines() if "|" in line}
+
+    def drop_database(self, name: str) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
             raise PostgresError(f"not a plain database name: {name!r}")
-        self.sql(f"CREATE DATABASE {name}")
-        return self.dsn(name)
+        self.sql(f"DROP DATABASE IF EXISTS {name}")
 
     def sql(self, statement: str, dbname: str = "postgres") -> str:
         """One statement through psql; its unaligned output."""
