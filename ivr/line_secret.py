@@ -14,9 +14,10 @@ import re
 import secrets
 from pathlib import Path
 
+from ivr import constants as C
 from ivr.errors import BadInput
 
-GLOBAL_NAME = "IVR_LINE_SECRET"
+GLOBAL_NAME = C.GLOBAL_LINE_SECRET
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 
 
@@ -50,3 +51,15 @@ def proves(secret: str, offered: str | None) -> bool:
     if not secret or offered is None:
         return False
     return hmac.compare_digest(secret.encode(), offered.encode())
+
+
+def write_include(path: Path, secret: str) -> None:
+    """The dialplan line that sets the global, for `#include` inside extensions.conf's
+    [globals]: mode 0640 (Asterisk's user or group reads it, nobody else)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    with os.fdopen(fd, "w") as f:
+        f.write("; the answered line's secret (ivr dialplan install-agi): keep this file 0640\n"
+                f"{GLOBAL_NAME} = {secret}\n")
+    os.chmod(tmp, 0o640)
+    os.replace(tmp, path)
