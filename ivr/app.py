@@ -17,6 +17,7 @@ from ivr.config import Config
 from ivr.controller import CallRequest, Controller
 from ivr.errors import BadInput
 from ivr.inbound_route import InboundRoute
+from ivr.line_secret import line_secret
 from ivr.owner import owner_id
 from ivr.phone import Phone, PhoneError
 from scheduler.rules import reaped
@@ -52,7 +53,8 @@ async def running(config: Config, *, programme: Programme | None = None,
         schedule = ScheduleStore(store, programme)
         route = CallRoute(controller, store, catalogue, programme.fallback_language, schedule)
         line = InboundRoute(store, schedule, programme, catalogue,
-                            call_centre=config.call_centre, clock=controller.clock)
+                            call_centre=config.call_centre, clock=controller.clock,
+                            secret=line_secret(config.line_secret, create=True))
         server = FastAgiServer(by_route({C.AGI_ROUTE_INBOUND: line}, route), host=config.agi_host,
                                port=config.agi_port if agi_port is None else agi_port,
                                max_connections=config.agi_max_connections)

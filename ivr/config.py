@@ -140,6 +140,8 @@ class Config:
     # the erasure key file (ivr/adapters/erasure.py); None: <database>.key beside SQLite's
     # file, <home>/erasure.key with PostgreSQL (every node needs the same file)
     erasure_key: Path | None = None
+    # the answered line's secret file (ivr/line_secret.py), 0600, generated once
+    line_secret: Path = Path("line.secret")
 
     @property
     def store_address(self) -> Path | str:
@@ -221,7 +223,7 @@ def _get(section: dict, key: str, kind: type, default, where: str):
 _KNOWN = {"ivr", "ami", "agi", "trunk", "metrics", "privacy", "run"}
 _KEYS = {
     "ivr": {"database", "erasure_key", "sounds", "programme", "call_centre",
-            "database_group_writable", "missed_spool", "node"},
+            "database_group_writable", "missed_spool", "node", "line_secret"},
     "run": {"heartbeat_seconds"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port", "max_connections"},
@@ -289,6 +291,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
     database = Path("ivr.db" if url else address)
     key = env.get("IVR_ERASURE_KEY") or _get(ivr, "erasure_key", str, "", "ivr")
     erasure_key = (Path(key) if key else Path("erasure.key")) if (key or url) else None
+    line = Path(env.get("IVR_LINE_SECRET") or _get(ivr, "line_secret", str, "line.secret", "ivr"))
     sounds = Path(env.get("IVR_SOUNDS") or _get(ivr, "sounds", str, "sounds", "ivr"))
     spool = Path(env.get("IVR_MISSED_SPOOL")
                  or _get(ivr, "missed_spool", str, "spool/missed", "ivr"))
@@ -302,6 +305,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         agi_port=_get(agi, "port", int, 4573, "agi"),
         agi_max_connections=_get(agi, "max_connections", int, 1000, "agi"),
         call_centre=_get(ivr, "call_centre", bool, False, "ivr"),
+        line_secret=line if line.is_absolute() else home / line,
         database_group_writable=_get(ivr, "database_group_writable", bool, False, "ivr"),
         metrics=_metrics(data.get("metrics", {})),
         privacy=privacy_settings(data.get("privacy", {}), path),

@@ -117,6 +117,8 @@ GLOBAL_CALL_CENTRE_TIMEOUT = "IVR_CALL_CENTRE_TIMEOUT"
 # missed-call context passes it to the classic AGI script below, which drops one file per
 # missed call there even when the controller is down. Asterisk never sees the database.
 GLOBAL_MISSED_SPOOL = "IVR_MISSED_SPOOL"
+# the answered line's secret (ivr/line_secret.py): the inbound route reads it by GET VARIABLE
+GLOBAL_LINE_SECRET = "IVR_LINE_SECRET"
 AGI_SCRIPT_MISSED_CALL = "ivr-missed-call-fallback"   # in Asterisk's astagidir
 # Set by that script: the name of the spool file it wrote (empty when it could not write).
 VAR_MISSED_CALL_FILE = "IVR_MISSED_CALL_FILE"

@@ -12,8 +12,11 @@ record_answers (attempt: none, the line's call is no attempt; week: the ISO week
 child's local date) and the programme's follow-up rules are run on them. Every call is one
 row of inbound_calls (ivr/adapters/inbound_calls.py), the caller masked.
 
-FastAGI has no authentication: anything that can reach the FastAGI port can open an
-`inbound` session claiming a caller ID (the server only binds loopback/private addresses).
+FastAGI has no authentication: a session is served only when Asterisk proves it knows the
+line's secret (ivr/line_secret.py): the route reads the dialplan global IVR_LINE_SECRET with
+GET VARIABLE and compares it in constant time. Missing or wrong: nothing is read or changed,
+IVR_RESULT stays unset (the dialplan plays the apology and hangs up), one throttled log line
+without the caller's number.
 """
 from __future__ import annotations
 
@@ -32,7 +35,9 @@ from ivr.adapters.inbound_calls import InboundCall
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import DB_ERRORS, Store
 from ivr.adapters.subscribers import find_live_subscriber
+from ivr.adapters.log_throttle import LogThrottle
 from ivr.agi_route import CALL_CENTRE_OPT_OUT
+from ivr.line_secret import GLOBAL_NAME, proves
 from ivr.flow import (Answered, Ask, HungUp, OptOutRecorded, Play, Played, RecordOptOut,
                       SetVariable)
 from ivr.inbound_flow import (CALLER_AGENT, CALLER_UNKNOWN, CALLER_WOMAN, AskQuestions,
@@ -66,7 +71,12 @@ def week_number(week: str) -> int:
 
 class InboundRoute:
     def __init__(self, store: Store, schedule: ScheduleStore, programme: Programme,
-                 catalogue: Catalogue, *, call_centre: bool, clock: Callable[[], float]):
+                 catalogue: Catalogue, *, call_centre: bool, clock: Callable[[], float],
+                 secret: str):
+        """`secret`: the line's secret Asterisk must show (ivr/line_secret.py)."""
+        self.secret = secret
+        # anyone who can connect can open sessions at will: their refusals cannot flood the log
+        self._refusals = LogThrottle(log, logging.WARNING)
         self.store = store
         self.schedule = schedule
         self.programme = programme
@@ -74,10 +84,23 @@ class InboundRoute:
         self.call_centre = call_centre
         self.clock = clock
 
+    async def _proven(self, session: AgiSession) -> bool:
+        """True when the session's Asterisk knows the line's secret; else logged (throttled,
+        no caller number) and False."""
+        reply = await session.command("GET", "VARIABLE", GLOBAL_NAME)
+        offered = reply.data if reply.result == "1" else None
+        if proves(self.secret, offered):
+            return True
+        self._refusals.log("line: refused FastAGI session %s: %s", session.name,
+                           "no line secret" if offered is None else "wrong line secret")
+        return False
+
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), timezone.utc)
 
     async def __call__(self, session: AgiSession) -> None:
+        if not await self._proven(session):
+            return
         started = self._now()
         args = session.request.args
         did = re.sub(r"\D", "", args[0])[:16] if args else ""

@@ -16,6 +16,7 @@ from ivr.dialplan.parse import Problem, inline_includes, parse_dialplan
 from ivr import constants as C
 from ivr import missed_fallback
 from ivr.errors import ProblemsFound
+from ivr.line_secret import LineSecretError, line_secret, write_include
 from ivr.intake import BAD_DIR, IntakeError, prepare_spool
 
 AMI_TEMPLATE = Path("ami") / "ivr-manager.conf"
@@ -117,8 +118,15 @@ def _report(problems: list[Problem], as_json: bool, count: int, live: bool) -> N
               help="Also create the missed-call spool (ivr.toml [ivr] missed_spool) now, owned "
                    "by USER (the controller's user) and its group, mode 0730; Asterisk's user "
                    "must be in that group. Without it, `ivr run` creates the spool at its start.")
+@click.option("--line-secret-include", "line_include", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write FILE (mode 0640; chgrp it to Asterisk's group) setting the "
+                   f"answered line's secret {C.GLOBAL_LINE_SECRET} (made once in the "
+                   "controller's home, ivr.toml [ivr] line_secret): #include it inside "
+                   "extensions.conf's [globals].")
 @pass_settings
-def install_agi(settings: Settings, agi_dir: Path, python: str, spool_owner: str | None) -> None:
+def install_agi(settings: Settings, agi_dir: Path, python: str, spool_owner: str | None,
+                line_include: Path | None) -> None:
     """Write the missed-call fallback script (ivr-missed-call-fallback) into Asterisk's AGI
     directory (astagidir in asterisk.conf). The script drops one file per missed call into
     the controller's spool; it never sees the database. Prints the [globals] line the
@@ -150,3 +158,12 @@ def install_agi(settings: Settings, agi_dir: Path, python: str, spool_owner: str
         say(f"created the spool {spool} (owner {spool_owner}, group "
             f"{grp.getgrgid(pw.pw_gid).gr_name}, mode 0730)")
     say(f"the dialplan's [globals] need: {C.GLOBAL_MISSED_SPOOL} = {spool}")
+    if line_include is not None:
+        try:
+            write_include(line_include,
+                          line_secret(settings.config.line_secret, create=True))
+        except (LineSecretError, OSError) as e:
+            raise click.ClickException(f"the line secret: {getattr(e, 'strerror', None) or e}") \
+                from None
+        say(f"wrote {line_include} (mode 0640): in extensions.conf's [globals] add "
+            f'#include "{line_include}"')

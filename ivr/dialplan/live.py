@@ -21,6 +21,7 @@ from ivr.config import Config
 from ivr.dialplan.check import REQUIRED_EXTENS
 from ivr.dialplan.parse import Dialplan, Problem
 from ivr.errors import Unavailable
+from ivr.line_secret import LineSecretError, line_secret, proves
 from ivr.netaddr import agi_url
 from ivr.protocol.ami_codec import AmiMessage
 
@@ -42,13 +43,22 @@ class Expected:
     """What the running Asterisk must hold for this deployment (from ivr.toml)."""
     globals: dict[str, str]
     call_centre: bool
+    # the controller's line secret ("" when it has none yet): compared, never shown
+    line_secret: str = ""
 
     @classmethod
     def from_config(cls, cfg: Config) -> "Expected":
         return cls(globals={C.GLOBAL_AGI_URL: agi_url(cfg.agi_host, cfg.agi_port),
                             C.GLOBAL_SOUNDS: str(cfg.sounds),
                             C.GLOBAL_MISSED_SPOOL: str(cfg.spool)},
-                   call_centre=cfg.call_centre)
+                   call_centre=cfg.call_centre, line_secret=_line_secret(cfg))
+
+
+def _line_secret(cfg: Config) -> str:
+    try:
+        return line_secret(cfg.line_secret)
+    except LineSecretError:
+        return ""
 
 
 class AmiClient(BlockingAmi):
@@ -117,6 +127,10 @@ def _globals(client: AmiClient, where: str, expected: Expected, host: str) -> li
         if have != want:
             out.append(Problem(where, 0, f"[globals] {name} is {have!r}, ivr.toml wants "
                                          f"{want!r}"))
+    if not proves(expected.line_secret, client.getvar(C.GLOBAL_LINE_SECRET)):
+        out.append(Problem(where, 0, f"[globals] {C.GLOBAL_LINE_SECRET} is missing or is not the "
+                                     "controller's line secret: the answered line refuses every "
+                                     "call (ivr dialplan install-agi --line-secret-include)"))
     if client.getvar("IVR_DATABASE"):
         out.append(Problem(where, 0, "[globals] IVR_DATABASE names the controller's database: "
                                      "remove it, Asterisk needs only "

@@ -30,6 +30,7 @@ from typing import Iterator
 
 from ivr import missed_fallback
 from ivr.config import ConfigError, node_name
+from ivr.line_secret import line_secret
 from ivr.sandbox import apt, process, render
 from ivr.sandbox.model import Ports, SandboxError, SandboxStatus
 
@@ -315,7 +316,9 @@ class Sandbox:
         }
         values.update({"MISSED_SPOOL": str(self._spool()), "NODE": self.node(),
                        "AMI_TEST_USER": AMI_TEST_USER,
-                       "AMI_TEST_SECRET": self._secret("ami-test-secret")})
+                       "AMI_TEST_SECRET": self._secret("ami-test-secret"),
+                       # the answered line's secret, the file the controller reads by default
+                       "LINE_SECRET": line_secret(self.home / "line.secret", create=True)})
         render.render_all(dialplan / "sandbox", self.etc, values)
         try:
             missed_fallback.install_wrapper(self.rt / "agi-bin", sys.executable)

@@ -102,3 +102,19 @@ def test_install_agi(tmp_path):
     assert nobody.exit_code == 2 and "no user named 'no-such-user-x'" in nobody.stderr
     bad = invoke("dialplan", "install-agi", str(tmp_path / "nope"), home=tmp_path)
     assert bad.exit_code == 1 and "is not a directory" in bad.stderr
+
+
+def test_install_agi_writes_the_inbound_line_secret_include(tmp_path):
+    include = tmp_path / "etc" / "ivr-line-secret.conf"
+    include.parent.mkdir()
+    result = invoke("dialplan", "install-agi", str(tmp_path), "--line-secret-include",
+                    str(include), home=tmp_path)
+    assert result.exit_code == 0, result.output
+    secret = (tmp_path / "line.secret").read_text().strip()
+    assert stat.S_IMODE((tmp_path / "line.secret").stat().st_mode) == 0o600
+    assert stat.S_IMODE(include.stat().st_mode) == 0o640
+    assert f"IVR_LINE_SECRET = {secret}\n" in include.read_text()
+    assert secret not in result.output                  # the value is never printed
+    again = invoke("dialplan", "install-agi", str(tmp_path), "--line-secret-include",
+                   str(include), home=tmp_path)
+    assert again.exit_code == 0 and (tmp_path / "line.secret").read_text().strip() == secret

@@ -75,7 +75,8 @@ async def test_answered_line_her_latest_message_is_the_last_delivered_else_the_c
     schedule = ScheduleStore(store, programme)
     sub = await schedule.enrol(woman("919000001234"), T0, actor="test")
     route = InboundRoute(store, schedule, programme, Catalogue(tmp_path), call_centre=False,
-                         clock=lambda: (T0 + timedelta(hours=1)).timestamp())
+                         clock=lambda: (T0 + timedelta(hours=1)).timestamp(),
+                         secret="s" * 32)
     [current] = await schedule.deliveries_of(sub.id)
     assert await route.messages_of(sub) == [current.message_key]          # none delivered yet
     keys = [m.key for m in programme.messages]
