@@ -119,7 +119,8 @@ def _charts(plt, report: dict) -> list[tuple[str, str]]:
                                   "week", ["answered"], "Questions answered, by week",
                                   "answers")),
         ("followups_by_worker", _bars(plt, [dict(r, group="all", who=_joined(
-                                          r["group"], f"{r['name']} ({r['role']})"))
+                                          r["group"], f"{r['role']} pool" if r["worker"] is None
+                                          else f"{r['name']} ({r['role']})"))
                                           for r in report["followups_by_worker"]],
                                       "who", ["open", "overdue"],
                                       "Follow-ups open and overdue now", "follow-ups")),
