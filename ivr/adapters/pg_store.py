@@ -21,14 +21,16 @@ which pings, once, each connection that was open when a statement found the data
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import time
 import weakref
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Iterable, Sequence
 
 import psycopg
 from psycopg import AsyncClientCursor, AsyncConnection
@@ -146,21 +148,15 @@ class PgStore(Store):
     @classmethod
     async def open(cls, path: Path | str, *, group_writable: bool = False,
                    read_only: bool = False, key_file: Path | None = None,
-                   pool_size: int = 10) -> "PgStore":
+                   pool_size: int = 10, migrate: bool = True) -> "PgStore":
+        """migrate=False: open it as it is (`ivr db copy` looks at it first)."""
         dsn = str(path)
         try:
             psycopg.conninfo.conninfo_to_dict(dsn)
         except psycopg.ProgrammingError as e:
-            raise StoreError(f"not a PostgreSQL connection string ({masked(dsn)}): {e}") \
-                from None
-        # one connection first: a database that cannot be reached is said at once (the pool
-        # would retry it, logging each failure, until OPEN_TIMEOUT)
-        try:
-            probe = await AsyncConnection.connect(dsn, connect_timeout=int(OPEN_TIMEOUT))
-        except (psycopg.Error, OSError) as e:
-            raise StoreError(f"cannot connect to the database {masked(dsn)}: "
+            raise StoreError(f"not a PostgreSQL connection string ({masked(dsn)}): "
                              f"{_reason(e, dsn)}") from None
-        await probe.close()
+        await _try_connect(dsn)
         freshness = _Freshness()
         pool: AsyncConnectionPool = AsyncConnectionPool(
             dsn, min_size=1, max_size=max(1, pool_size), open=False,
@@ -179,7 +175,7 @@ class PgStore(Store):
         try:
             if read_only:
                 await store._check_version()
-            else:
+            elif migrate:
                 await store.migrate()
         except BaseException:
             await pool.close()
@@ -193,7 +189,7 @@ class PgStore(Store):
         return masked(self.dsn)
 
     # ------------------------------------------------------------------ schema
-    async def _tables(self) -> set[str]:
+    async def table_names(self) -> set[str]:
         rows = await self.fetchall(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = "
             "current_schema()")
@@ -207,8 +203,8 @@ class PgStore(Store):
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))[0][0])
 
     async def _check_version(self) -> None:
-        current = await self.schema_version() if "schema_migrations" in await self._tables() \
-            else 0
+        current = (await self.schema_version()
+                   if "schema_migrations" in await self.table_names() else 0)
         needed = len(migrations())
         if current != needed:
             raise StoreError(f"database {self} at schema {current}, this version needs "
@@ -217,36 +213,45 @@ class PgStore(Store):
 
     async def migrate(self, target: int | None = None) -> list[int]:
         """The migrations not applied yet, each in one transaction (PostgreSQL's DDL is
-        transactional: a failed migration leaves nothing half-done). One node at a time
-        (an advisory lock); no file backup here: take `pg_dump` before an upgrade."""
-        applied: list[int] = []
+        transactional: a failed migration leaves nothing half-done); inside an open
+        transaction they join it (`ivr db copy`: schema and rows, whole or not at all). One
+        node at a time (an advisory lock); no file backup here: take `pg_dump` before an
+        upgrade."""
+        joined = _CONNECTION.get()
+        if joined is not None:
+            await joined.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
+            return await self._migrate(joined, target)
         async with self._pool.connection() as conn:
             await conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATE_LOCK,))
             token = _CONNECTION.set(conn)
             try:
-                current = await self.schema_version()
-                known = migrations()
-                if current > len(known):
-                    raise StoreError(f"{self} has schema version {current}, newer than this "
-                                     f"program knows ({len(known)}): upgrade the program")
-                tables = await self._tables()
-                for m in known[current:target]:
-                    statements = pg_sql.migration(_statements(m.sql), tables)
-                    try:
-                        async with conn.transaction():
-                            for sql in statements:
-                                await conn.execute(sql)
-                            await conn.execute(
-                                "INSERT INTO schema_migrations (version, name, applied_at) "
-                                "VALUES (%s, %s, %s)", (m.version, m.name, time.time()))
-                    except psycopg.Error as e:
-                        raise StoreError(f"migration {m.version:03d}_{m.name} failed: "
-                                         f"{e}") from None
-                    tables |= pg_sql.created_tables(statements)
-                    applied.append(m.version)
+                return await self._migrate(conn, target)
             finally:
                 _CONNECTION.reset(token)
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATE_LOCK,))
+
+    async def _migrate(self, conn: AsyncConnection[Any], target: int | None) -> list[int]:
+        applied: list[int] = []
+        current = await self.schema_version()
+        known = migrations()
+        if current > len(known):
+            raise StoreError(f"{self} has schema version {current}, newer than this "
+                             f"program knows ({len(known)}): upgrade the program")
+        tables = await self.table_names()
+        for m in known[current:target]:
+            statements = pg_sql.migration(_statements(m.sql), tables)
+            try:
+                async with conn.transaction():
+                    for sql in statements:
+                        await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) "
+                        "VALUES (%s, %s, %s)", (m.version, m.name, time.time()))
+            except psycopg.Error as e:
+                raise StoreError(f"migration {m.version:03d}_{m.name} failed: "
+                                 f"{e}") from None
+            tables |= pg_sql.created_tables(statements)
+            applied.append(m.version)
         return applied
 
     async def new_ids(self, table: str, n: int) -> list[int]:
@@ -303,6 +308,18 @@ class PgStore(Store):
         async with self._connection() as conn, conn.cursor() as cur:
             await cur.executemany(_sql(sql), rows)
 
+    async def copy_in(self, table: str, columns: Sequence[str],
+                      rows: Iterable[Sequence[Any]]) -> None:
+        """rows into table through COPY ... FROM STDIN (the fast way to load many rows);
+        inside a transaction it joins it."""
+        sql = f"""COPY {table} ({', '.join(f'"{c}"' for c in columns)}) FROM STDIN"""
+        conn = _CONNECTION.get()
+        if conn is not None:
+            await _copy(conn, sql, rows)
+            return
+        async with self._connection() as conn, conn.transaction():
+            await _copy(conn, sql, rows)
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         conn = _CONNECTION.get()
         if conn is not None:
@@ -311,24 +328,39 @@ class PgStore(Store):
             return await (await conn.execute(_sql(sql), params)).fetchall()
 
 
-async def version_of(dsn: str) -> int:
-    """The schema version of the PostgreSQL database at `dsn` (0: none yet), read without
-    migrating it."""
+async def _copy(conn: AsyncConnection[Any], sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    async with conn.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            await copy.write_row(row)
+
+
+async def _try_connect(dsn: str) -> None:
+    """One connection first: a wrong host, socket, database, user or password is told at
+    once, in libpq's words (the pool would retry it until OPEN_TIMEOUT and say only that)."""
     try:
-        async with await AsyncConnection.connect(dsn, autocommit=True,
-                                                 connect_timeout=int(OPEN_TIMEOUT)) as conn:
-            cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
-            row = await cur.fetchone()
-            if not row or not row[0]:
-                return 0
-            cur = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-            row = await cur.fetchone()
-            return int(row[0]) if row else 0
+        async with asyncio.timeout(OPEN_TIMEOUT):
+            conn = await psycopg.AsyncConnection.connect(dsn, connect_timeout=int(OPEN_TIMEOUT))
     except (psycopg.Error, OSError) as e:
-        raise StoreError(f"cannot read the database {masked(dsn)}: {_reason(e, dsn)}") from None
+        raise StoreError(f"cannot connect to the database {masked(dsn)}: "
+                         f"{_reason(e, dsn)}") from None
+    except TimeoutError:
+        raise StoreError(f"cannot connect to the database {masked(dsn)}: no answer in "
+                         f"{OPEN_TIMEOUT:.0f} s") from None
+    await conn.close()
+
+
+_NOISE = re.compile(r"^(connection failed|connection is bad):\s*|FATAL:\s*")
 
 
 def _reason(e: BaseException, dsn: str) -> str:
+    """The first line of libpq's message, without its prefixes, the password masked."""
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return masked(text.replace(dsn, masked(dsn)))
+    text = masked(text.replace(dsn, masked(dsn)))
+    try:
+        password = psycopg.conninfo.conninfo_to_dict(dsn).get("password")
+    except psycopg.Error:
+        password = None
+    if password:
+        text = text.replace(str(password), "***")
+    return re.sub(r"\s+", " ", _NOISE.sub("", text)).strip()
 

@@ -1,4 +1,4 @@
-"""`ivr db ...`: back up, restore and migrate the database."""
+"""`ivr db ...`: back up, restore, migrate the database, copy it into PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
@@ -42,7 +42,7 @@ def backup_cmd(settings, file: Path, force: bool) -> None:
     from ivr.adapters.store import migrations
 
     config = settings.config
-    _sqlite_only(config, "back it up with pg_dump (docs/deploy.md)")
+    _sqlite_only(config, "backup", "pg_dump -Fc -f ivr.dump")
     if file.exists() and not force:
         fail(f"{file} exists: choose another name, or --force to replace it")
     if not file.parent.is_dir():
@@ -74,7 +74,7 @@ def restore_cmd(settings, file: Path, yes: bool) -> None:
     from ivr.adapters.store import migrations
 
     config = settings.config
-    _sqlite_only(config, "restore it with pg_restore (docs/deploy.md)")
+    _sqlite_only(config, "restore", "pg_restore --clean -d")
     newest = len(migrations())
     if file.absolute() == config.database.absolute():
         raise click.BadParameter("FILE is the database itself", param_hint="'FILE'")
@@ -110,13 +110,13 @@ def migrate_cmd(settings) -> None:
     from ivr.adapters.store import Store, migrations
 
     config = settings.config
+    if config.database_url:
+        _migrate_postgresql(config.database_url)
+        return
     name = config.database_name
     newest = len(migrations())
     current = 0
-    if config.database_url:
-        from ivr.adapters.pg_store import version_of as pg_version_of
-        current = asyncio.run(pg_version_of(config.database_url))
-    elif config.database.exists():
+    if config.database.exists():
         current = version_of(config.database)
     if current == newest:
         say(f"{name} is at schema {newest} already: nothing to do")
@@ -131,21 +131,92 @@ def migrate_cmd(settings) -> None:
         await store.close()
         return store.migration_backup
 
-    if config.database_url:
-        kept = asyncio.run(go())                  # nodes share it: no run lock of one home
-    else:
-        kept = _holding_run_lock(config.database, lambda: asyncio.run(go()))
+    kept = _holding_run_lock(config.database, lambda: asyncio.run(go()))
     if kept is not None:
         say(f"backed up to {kept} first")
     say(f"{name}: schema {current} -> {newest}")
 
 
-def _sqlite_only(config, instead: str) -> None:
-    """`ivr db backup` and `restore` copy SQLite files: refused on PostgreSQL, saying what
-    to use instead."""
+def _migrate_postgresql(dsn: str) -> None:
+    """PostgreSQL: the nodes migrate one at a time (an advisory lock); no backup here."""
+    from ivr.adapters.pg_store import PgStore
+    from ivr.adapters.pg_sql import masked
+
+    async def go() -> tuple[int, list[int]]:
+        store = await PgStore.open(dsn, migrate=False)
+        try:
+            return await store.schema_version(), await store.migrate()
+        finally:
+            await store.close()
+
+    current, applied = asyncio.run(go())
+    if not applied:
+        say(f"{masked(dsn)} is at schema {current} already: nothing to do")
+    else:
+        say(f"{masked(dsn)}: schema {current} -> {applied[-1]}")
+
+
+def _sqlite_only(config, name: str, tool: str) -> None:
+    """`ivr db backup` / `restore` copy SQLite's file: PostgreSQL has its own tools."""
     if config.database_url:
-        fail(f"the database is PostgreSQL ({config.database_name}): this command copies "
-             f"SQLite files; {instead}")
+        fail(f"`ivr db {name}` is for the SQLite database; the database is PostgreSQL "
+             f"({config.database_name}): use {tool.split()[0]} (e.g. `{tool} "
+             f"'{config.database_name}'`)")
+
+
+@command.command(name="copy")
+@click.option("--to", "to", required=True, metavar="POSTGRESQL_URL",
+              help="The empty PostgreSQL database (postgresql://user@host/db).")
+@pass_settings
+def copy_cmd(settings, to: str) -> None:
+    """Copy the SQLite database into an empty PostgreSQL database (stop `ivr run` first).
+
+    Its schema is made and every table copied with its ids in one transaction: a failure
+    leaves the PostgreSQL database as it was. Refused when it holds any row, or when a
+    table cannot be copied. The rows of each table are counted on both sides and printed.
+    The erasure key (<database>.key) is copied, 0600, to the file PostgreSQL's nodes read
+    ([ivr] erasure_key, default <home>/erasure.key). The SQLite database is left as it was: then
+    set `[ivr] database = "postgresql://..."`.
+
+    \b
+    Example:
+      ivr db copy --to postgresql://ivr@db.example.org/ivr
+    """
+    from ivr.adapters.db_copy import copy_database, open_target
+    from ivr.adapters.pg_sql import masked
+    from ivr.adapters.store import Store
+
+    config = settings.config
+    if not to.startswith(("postgresql://", "postgres://")):
+        raise click.BadParameter("a PostgreSQL URL: postgresql://user@host/database",
+                                 param_hint="'--to'")
+    if config.database_url:
+        fail(f"the configured database is PostgreSQL already ({config.database_name}): "
+             "`ivr db copy` reads a SQLite database ([ivr] database = \"<file>\")")
+    if not config.database.is_file():
+        fail(f"no SQLite database at {config.database}")
+    key_to = config.erasure_key or config.home / "erasure.key"
+
+    async def go():
+        source = await Store.open(config.database, read_only=True, key_file=config.erasure_key)
+        try:
+            target = await open_target(to)
+            try:
+                return await copy_database(source, target, key_to=key_to)
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+
+    done = _holding_run_lock(config.database, lambda: asyncio.run(go()))
+    width = max(len(name) for name in done.counts)
+    for name, (mine, theirs) in done.counts.items():
+        say(f"  {name:<{width}}  {mine:>9} rows in SQLite  {theirs:>9} in PostgreSQL")
+    say(f"copied {config.database} into {masked(to)}: {len(done.counts)} tables, "
+        f"{sum(c[1] for c in done.counts.values())} rows, the counts equal")
+    say(done.key)
+    say(f"now set [ivr] database = \"{masked(to)}\" (with its password) in "
+        f"{config.source or 'ivr.toml'} on every node; {config.database} is left as it was")
 
 
 def _holding_run_lock(database: Path, work: Callable[[], T]) -> T:

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from ivr.errors import Unavailable
@@ -126,6 +127,30 @@ class Cluster:
         return self._run_as_client("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                                    "-h", str(self.socket_dir), "-p", str(PORT), "-U",
                                    "postgres", "-d", dbname, "-c", statement)
+
+    def password_role(self, name: str, password: str) -> str:
+        """A role that must give its password (the cluster trusts every other one), for the
+        tests of a wrong password; its connection string without the password. Waits until
+        the server reloaded its pg_hba.conf (a wrong password is refused)."""
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+            raise PostgresError(f"not a plain role name: {name!r}")
+        self.sql(f"CREATE ROLE {name} LOGIN PASSWORD '{password.replace(chr(39), chr(39) * 2)}'")
+        hba = self.data / "pg_hba.conf"
+        with open(hba, "r+", encoding="utf-8") as f:       # in place: its owner stays
+            rules = f.read()
+            f.seek(0)
+            f.write(f"local all {name} scram-sha-256\n{rules}")
+        self._pg_ctl("reload")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done = subprocess.run(
+                [str(self.bin / "psql"), "-X", "-h", str(self.socket_dir), "-p", str(PORT),
+                 "-U", name, "-d", "postgres", "-c", "SELECT 1"], capture_output=True,
+                text=True, timeout=30, env={**os.environ, "PGPASSWORD": password + "-wrong"})
+            if done.returncode != 0 and "password authentication failed" in done.stderr:
+                return f"postgresql:///postgres?host={self.socket_dir}&port={PORT}&user={name}"
+            time.sleep(0.1)
+        raise PostgresError(f"the server did not reload {hba} in 30 s")
 
     def _run_as_client(self, *argv: str) -> str:
         done = subprocess.run([str(self.bin / argv[0]), *argv[1:]], capture_output=True,
