@@ -47,6 +47,27 @@ PROMPT_TEXT = {
                                 "A health worker from the call centre will call you.",
         C.PROMPT_CALL_CENTRE: "Connecting you to a health worker. Please wait.",
         C.PROMPT_SORRY: "Sorry, we cannot play your message now. We will call you again.",
+        # the answered line (ivr/inbound_flow.py)
+        C.PROMPT_LINE_MENU: "Press 1 to hear your message again, 2 for the previous one, "
+                            "3 to change the time of your calls, 4 to change the language, "
+                            "5 if your baby is born, 0 to talk to a health worker, "
+                            "9 to stop these calls.",
+        C.PROMPT_LINE_NO_MESSAGE: "There is no message for you yet.",
+        C.PROMPT_LINE_SLOTS: "Press the number of the time you want: 1 for the first time of "
+                             "the day, 2 for the next, and so on.",
+        C.PROMPT_LINE_LANGUAGES: "Press 1 for Hindi, 2 for Marathi, 3 for Gujarati, "
+                                 "4 for English.",
+        C.PROMPT_LINE_BIRTH_CONFIRM: "If your baby is born, press 1.",
+        C.PROMPT_LINE_BIRTH_NOTED: "Congratulations. A health worker will call you to confirm "
+                                   "the date.",
+        C.PROMPT_LINE_CHANGED: "Your choice is saved.",
+        C.PROMPT_LINE_NOT_CHANGED: "Sorry, we could not save it now. Please call again later.",
+        C.PROMPT_LINE_UNKNOWN: "This number is not registered for health messages. "
+                               "Press 0 to talk to a health worker.",
+        C.PROMPT_LINE_CODE: "Key the child's code, then the hash key.",
+        C.PROMPT_LINE_CODE_UNKNOWN: "That code is not one of your children.",
+        C.PROMPT_LINE_NO_QUESTIONS: "There are no questions for this child this week.",
+        C.PROMPT_LINE_SAVED: "The answers are saved. Key the next child's code, or hang up.",
     },
     "hi": {
         C.PROMPT_GREETING: "नमस्ते। यह आपका स्वास्थ्य संदेश है।",
@@ -60,6 +81,19 @@ PROMPT_TEXT = {
                                 "कॉल सेंटर से एक स्वास्थ्य कार्यकर्ता आपको कॉल करेंगी।",
         C.PROMPT_CALL_CENTRE: "आपको स्वास्थ्य कार्यकर्ता से जोड़ा जा रहा है। कृपया प्रतीक्षा करें।",
         C.PROMPT_SORRY: "क्षमा करें, अभी आपका संदेश नहीं चल सकता। हम आपको फिर से कॉल करेंगे।",
+        C.PROMPT_LINE_MENU: "अपना संदेश फिर से सुनने के लिए 1 दबाएं, पिछले संदेश के लिए 2, "
+                            "कॉल का समय बदलने के लिए 3, भाषा बदलने के लिए 4, बच्चे के जन्म "
+                            "की सूचना के लिए 5, स्वास्थ्य कार्यकर्ता से बात करने के लिए 0, "
+                            "कॉल बंद करने के लिए 9 दबाएं।",
+        C.PROMPT_LINE_NO_MESSAGE: "अभी आपके लिए कोई संदेश नहीं है।",
+        C.PROMPT_LINE_BIRTH_CONFIRM: "अगर आपके बच्चे का जन्म हो गया है, तो 1 दबाएं।",
+        C.PROMPT_LINE_BIRTH_NOTED: "बधाई हो। स्वास्थ्य कार्यकर्ता तारीख़ की पुष्टि के लिए आपको "
+                                   "कॉल करेंगे।",
+        C.PROMPT_LINE_CHANGED: "आपका चुनाव सहेज लिया गया है।",
+        C.PROMPT_LINE_NOT_CHANGED: "क्षमा करें, अभी यह सहेजा नहीं जा सका। कृपया बाद में फिर "
+                                   "कॉल करें।",
+        C.PROMPT_LINE_UNKNOWN: "यह नंबर स्वास्थ्य संदेशों के लिए पंजीकृत नहीं है। स्वास्थ्य "
+                               "कार्यकर्ता से बात करने के लिए 0 दबाएं।",
     },
     "mr": {
         C.PROMPT_GREETING: "नमस्कार. हा आपला आरोग्य संदेश आहे.",
@@ -124,7 +158,9 @@ def jobs_for(entries: list[Entry], message_keys: list[str], sounds: Path) -> lis
         if entry.kind == MESSAGE:
             text = MESSAGE_TEXT[lang].format(n=number[entry.name], total=len(message_keys))
         else:
-            text = PROMPT_TEXT[lang].get(entry.name) or entry.name.replace("-", " ")
+            # a prompt not written in her language yet: the English text, not its file name
+            text = (PROMPT_TEXT[lang].get(entry.name) or PROMPT_TEXT["en"].get(entry.name)
+                    or entry.name.replace("-", " "))
         jobs.append(DemoJob(entry, file_path(sounds, entry.lang, entry.name), text, lang))
     return jobs
 

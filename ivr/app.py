@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from typing import AsyncIterator
 
 from audio.catalogue import Catalogue
-from ivr.adapters.fastagi import FastAgiServer
+from ivr import constants as C
+from ivr.adapters.fastagi import FastAgiServer, by_route
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import CallRecord, NewAttempt, Store, open_store
 from ivr.agi_route import CallRoute
 from ivr.config import Config
 from ivr.controller import CallRequest, Controller
 from ivr.errors import BadInput
+from ivr.inbound_route import InboundRoute
 from ivr.owner import owner_id
 from ivr.phone import Phone, PhoneError
 from scheduler.rules import reaped
@@ -49,7 +51,9 @@ async def running(config: Config, *, programme: Programme | None = None,
         controller = Controller(config, store, agi_url="")     # the server's, once it listens
         schedule = ScheduleStore(store, programme)
         route = CallRoute(controller, store, catalogue, programme.fallback_language, schedule)
-        server = FastAgiServer(route, host=config.agi_host,
+        line = InboundRoute(store, schedule, programme, catalogue,
+                            call_centre=config.call_centre, clock=controller.clock)
+        server = FastAgiServer(by_route({C.AGI_ROUTE_INBOUND: line}, route), host=config.agi_host,
                                port=config.agi_port if agi_port is None else agi_port,
                                max_connections=config.agi_max_connections)
         await server.start()

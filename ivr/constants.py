@@ -21,11 +21,13 @@ VAR_RESULT = "IVR_RESULT"
 CONTEXT_OUTBOUND = "ivr-outbound"          # an answered outbound call runs the IVR here
 CONTEXT_AGI_FAILED = "ivr-agi-failed"      # FastAGI unreachable: apologise and hang up
 CONTEXT_MISSED_CALL = "ivr-missed-call"    # missed-call DIDs: never answered
+CONTEXT_INBOUND = "ivr-inbound"            # the answered line's DIDs: answered, route inbound
 CONTEXT_SIM_PHONES = "sim-phones"          # sandbox only: simulated handsets
 EXTEN_START = "s"
 
 # FastAGI routes (the path part of agi://host:port/<route>).
 AGI_ROUTE_CALL = "call"
+AGI_ROUTE_INBOUND = "inbound"              # the answered line: AGI(<url>/inbound,<DID digits>)
 
 # UserEvent names sent by the dialplan.
 USEREVENT_MISSED_CALL = "IvrMissedCall"
@@ -49,8 +51,37 @@ PROMPT_OPTOUT_DONE = "ivr-optout-done"
 PROMPT_OPTOUT_FAILED = "ivr-optout-failed"
 PROMPT_CALL_CENTRE = "ivr-call-centre"      # "Connecting you to a health worker"
 PROMPT_SORRY = "ivr-sorry"                  # apology when the service cannot play (AGI down)
+# The answered line (issue 15, ivr/inbound_flow.py): a woman or an agent calls in.
+PROMPT_LINE_MENU = "ivr-line-menu"          # "1 again, 2 previous, 3 time, 4 language, 5 baby
+                                            #  born, 0 a health worker, 9 stop"
+PROMPT_LINE_NO_MESSAGE = "ivr-line-no-message"  # "There is no message for you yet."
+PROMPT_LINE_SLOTS = "ivr-line-slots"        # "Press 1 for <the programme's first slot>, 2 ..."
+PROMPT_LINE_LANGUAGES = "ivr-line-languages"  # "Press 1 for <its first language>, 2 ..."
+PROMPT_LINE_BIRTH_CONFIRM = "ivr-line-birth-confirm"  # "If your baby is born, press 1"
+PROMPT_LINE_BIRTH_NOTED = "ivr-line-birth-noted"  # "A health worker will call you to confirm"
+PROMPT_LINE_CHANGED = "ivr-line-changed"    # "Your choice is saved."
+PROMPT_LINE_NOT_CHANGED = "ivr-line-not-changed"  # "Sorry, we could not save it now."
+PROMPT_LINE_UNKNOWN = "ivr-line-unknown"    # "This number is not registered... 0 for a health
+                                            #  worker"
+PROMPT_LINE_CODE = "ivr-line-code"          # agent: "Key the child's code, then #"
+PROMPT_LINE_CODE_UNKNOWN = "ivr-line-code-unknown"  # "That code is not one of your children"
+PROMPT_LINE_NO_QUESTIONS = "ivr-line-no-questions"  # "No questions for this child this week"
+PROMPT_LINE_SAVED = "ivr-line-saved"        # "The answers are saved."
+LINE_PROMPTS = (PROMPT_LINE_MENU, PROMPT_LINE_NO_MESSAGE, PROMPT_LINE_SLOTS,
+                PROMPT_LINE_LANGUAGES, PROMPT_LINE_BIRTH_CONFIRM, PROMPT_LINE_BIRTH_NOTED,
+                PROMPT_LINE_CHANGED, PROMPT_LINE_NOT_CHANGED, PROMPT_LINE_UNKNOWN,
+                PROMPT_LINE_CODE, PROMPT_LINE_CODE_UNKNOWN, PROMPT_LINE_NO_QUESTIONS,
+                PROMPT_LINE_SAVED)
 PROMPTS = (PROMPT_GREETING, PROMPT_MENU, PROMPT_INVALID, PROMPT_GOODBYE, PROMPT_OPTOUT_CONFIRM,
-           PROMPT_OPTOUT_DONE, PROMPT_OPTOUT_FAILED, PROMPT_CALL_CENTRE, PROMPT_SORRY)
+           PROMPT_OPTOUT_DONE, PROMPT_OPTOUT_FAILED, PROMPT_CALL_CENTRE, PROMPT_SORRY,
+           *LINE_PROMPTS)
+
+# Keys of the answered line's menu (ivr/inbound_flow.py); 0 and 9 as in the in-call menu.
+KEY_LINE_AGAIN = "1"
+KEY_LINE_PREVIOUS = "2"
+KEY_LINE_SLOT = "3"
+KEY_LINE_LANGUAGE = "4"
+KEY_LINE_BIRTH = "5"
 
 # Keys of the in-call menu.
 KEY_REPLAY = "1"

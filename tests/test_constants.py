@@ -17,14 +17,15 @@ def test_there_are_production_dialplan_files():
     assert PRODUCTION, "dialplan/*.conf missing"
 
 
-@pytest.mark.parametrize("context", [C.CONTEXT_OUTBOUND, C.CONTEXT_AGI_FAILED,
+@pytest.mark.parametrize("context", [C.CONTEXT_OUTBOUND, C.CONTEXT_AGI_FAILED, C.CONTEXT_INBOUND,
                                      C.CONTEXT_MISSED_CALL])
 def test_contexts_are_defined(context):
     assert f"[{context}]" in dialplan_text()
 
 
 @pytest.mark.parametrize("name", [C.VAR_ATTEMPT_ID, C.VAR_AGI_TOKEN, C.VAR_LANG, C.VAR_AGI_URL,
-                                  C.VAR_RESULT, C.USEREVENT_MISSED_CALL, f"/{C.AGI_ROUTE_CALL},"])
+                                  C.VAR_RESULT, C.USEREVENT_MISSED_CALL, f"/{C.AGI_ROUTE_CALL},",
+                                  f"/{C.AGI_ROUTE_INBOUND},"])
 def test_names_are_used_by_the_dialplan(name):
     assert name in dialplan_text()
 

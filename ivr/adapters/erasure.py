@@ -163,6 +163,7 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
                                 "WHERE subscriber_id = ?", (sub_id,))
             cur = await store.execute("DELETE FROM answers WHERE subscriber_id = ?", (sub_id,))
             done["answers"] = cur.rowcount
+            done["line_calls"] = await _erase_line_calls(store, sub_id)
             cur = await store.execute("UPDATE audit SET detail = NULL WHERE subscriber_id = ?",
                                       (sub_id,))
             done["history"] = cur.rowcount
@@ -181,6 +182,18 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
         # it (a reader holding an old snapshot may keep part of it until its next checkpoint)
         await store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return done
+
+
+async def _erase_line_calls(store: Store, sub_id: int) -> int:
+    """Her calls to the answered line keep their kind, ending and what kind of change each
+    made (report counts stay); her caller ID (masked), keys and the values she chose go."""
+    rows = await store.fetchall("SELECT id, done FROM inbound_calls WHERE subscriber_id = ?",
+                                (sub_id,))
+    for r in rows:
+        kinds = " ".join(d.split(":", 1)[0] for d in r["done"].split())
+        await store.execute("UPDATE inbound_calls SET caller = '', keys = '', done = ? "
+                            "WHERE id = ?", (kinds, r["id"]))
+    return len(rows)
 
 
 def _row(r, tz: str) -> dict:
@@ -214,6 +227,8 @@ async def export_woman(store: Store, sub_id: int) -> dict | None:
             ("callbacks", "SELECT * FROM callback_requests WHERE subscriber_id = ? ORDER BY id",
              (sub_id,)),
             ("answers", "SELECT * FROM answers WHERE subscriber_id = ? ORDER BY id", (sub_id,)),
+            ("line_calls", "SELECT * FROM inbound_calls WHERE subscriber_id = ? ORDER BY id",
+             (sub_id,)),
             ("follow_ups", "SELECT * FROM follow_ups WHERE subscriber_id = ? ORDER BY id",
              (sub_id,)),
             ("workers", "SELECT w.name, w.role, a.since AS since_at, a.until AS until_at "

@@ -18,8 +18,8 @@ import logging
 from typing import Awaitable, Callable
 
 from ivr.adapters.log_throttle import LogThrottle
-from ivr.flow import (Answered, Ask, CallFlow, CallResult, Finish, HungUp, OptOutRecorded,
-                      Play, Played, RecordOptOut, SetVariable, VariableSet)
+from ivr.flow import (Answered, Ask, CallFlow, CallResult, Event, Finish, HungUp,
+                      OptOutRecorded, Play, Played, RecordOptOut, SetVariable, VariableSet)
 from ivr.netaddr import agi_url, private_host
 from ivr.protocol.agi import (EOF, NEED_DATA, AgiHangupNotice, AgiParser, AgiProtocolError,
                               AgiReply, AgiRequest, encode_command)
@@ -147,6 +147,13 @@ class AgiSession:
 Handler = Callable[[AgiSession], Awaitable[None]]
 
 
+def by_route(routes: dict[str, Handler], default: Handler) -> Handler:
+    """One handler serving each session by its route (agi://host:port/<route>)."""
+    async def handle(session: AgiSession) -> None:
+        await routes.get(session.request.route, default)(session)
+    return handle
+
+
 class FastAgiServer:
     """Accepts Asterisk's FastAGI connections and runs ``handler(session)`` for each, in a
     task of its own that ``close()`` cancels and awaits."""
@@ -269,6 +276,35 @@ async def _read_request(parser: AgiParser, reader: asyncio.StreamReader) -> AgiR
         raise AgiProtocolError(f"expected the agi_* request first, got {type(event).__name__}")
 
 
+async def perform(session: AgiSession, action: Play | Ask | SetVariable) -> Event:
+    """One media or variable action of a pure flow (ivr/flow.py's Play, Ask, SetVariable) as
+    its AGI command, and the reply as the flow's event; HungUp when the channel is gone or
+    the session timed out (then closed)."""
+    try:
+        if isinstance(action, Play):
+            reply = await session.command("STREAM", "FILE", action.sound, action.escape_digits,
+                                          timeout=action.max_seconds + 5.0)
+            if reply.result == "-1":
+                log.warning("%s: could not play %s (%s)", session.name, action.sound, reply.text)
+            return Played(endpos=reply.endpos, digit=reply.digit)
+        if isinstance(action, Ask):
+            reply = await session.command(
+                "GET", "DATA", action.sound, str(action.timeout_ms), str(action.max_digits),
+                timeout=action.max_seconds + action.timeout_ms / 1000 + 5.0)
+            digits = reply.result if reply.result not in ("", "-1") else None
+            return Answered(digits=digits, timed_out=reply.timeout)
+        if isinstance(action, SetVariable):
+            await session.command("SET", "VARIABLE", action.name, action.value)
+            return VariableSet()
+    except AgiHangup as e:
+        return HungUp(endpos=e.reply.endpos if e.reply is not None else None)
+    except AgiTimeout as e:
+        # the session is closed: end the flow with what she heard so far
+        log.error("%s", e)
+        return HungUp(endpos=None)
+    raise TypeError(f"unknown flow action {action!r}")
+
+
 async def run_flow(session: AgiSession, flow: CallFlow,
                    record_opt_out: Callable[[], Awaitable[bool]] | None = None) -> CallResult:
     """Drive the pure in-call flow over one AGI session until it finishes.
@@ -276,34 +312,11 @@ async def run_flow(session: AgiSession, flow: CallFlow,
     one an opt-out cannot be recorded and the flow tells her so."""
     action = flow.start()
     while not isinstance(action, Finish):
-        try:
-            if isinstance(action, RecordOptOut):
-                ok = record_opt_out is not None and await record_opt_out()
-                event = OptOutRecorded(ok=bool(ok))
-            elif isinstance(action, Play):
-                reply = await session.command("STREAM", "FILE", action.sound, action.escape_digits,
-                                              timeout=action.max_seconds + 5.0)
-                if reply.result == "-1":
-                    log.warning("%s: could not play %s (%s)", session.name, action.sound,
-                                reply.text)
-                event = Played(endpos=reply.endpos, digit=reply.digit)
-            elif isinstance(action, Ask):
-                reply = await session.command(
-                    "GET", "DATA", action.sound, str(action.timeout_ms), str(action.max_digits),
-                    timeout=action.max_seconds + action.timeout_ms / 1000 + 5.0)
-                digits = reply.result if reply.result not in ("", "-1") else None
-                event = Answered(digits=digits, timed_out=reply.timeout)
-            elif isinstance(action, SetVariable):
-                await session.command("SET", "VARIABLE", action.name, action.value)
-                event = VariableSet()
-            else:
-                raise TypeError(f"unknown flow action {action!r}")
-        except AgiHangup as e:
-            endpos = e.reply.endpos if e.reply is not None else None
-            event = HungUp(endpos=endpos)
-        except AgiTimeout as e:
-            # the session is closed: end the flow with what she heard so far
-            log.error("%s", e)
-            event = HungUp(endpos=None)
+        event: Event
+        if isinstance(action, RecordOptOut):
+            ok = record_opt_out is not None and await record_opt_out()
+            event = OptOutRecorded(ok=bool(ok))
+        else:
+            event = await perform(session, action)
         action = flow.step(event)
     return action.result

@@ -40,6 +40,12 @@ def _q(text: str) -> str:
 
 def contract() -> list[Rule]:
     v = lambda name: _q("${" + name + "}")          # noqa: E731 - a ${NAME} reference
+
+    def transfers(context: str) -> Rule:
+        return Rule(context, rf"GotoIf\(.*{v(C.VAR_RESULT)}.*\"{_q(C.RESULT_CALL_CENTRE)}\".*"
+                             rf"\?{_q(C.CONTEXT_CALL_CENTRE)},.*",
+                    f"transfers to {C.CONTEXT_CALL_CENTRE} on {C.VAR_RESULT}="
+                    f"{C.RESULT_CALL_CENTRE}")
     return [
         Rule(C.CONTEXT_OUTBOUND, r"Set\(CHANNEL\(language\)=.*", "sets her language"),
         Rule(C.CONTEXT_OUTBOUND, rf"AGI\({v(C.GLOBAL_AGI_URL)}/{_q(C.AGI_ROUTE_CALL)},"
@@ -47,9 +53,7 @@ def contract() -> list[Rule]:
              f"runs the FastAGI route {C.AGI_ROUTE_CALL!r} with the attempt id"),
         Rule(C.CONTEXT_OUTBOUND, rf"GotoIf\(.*AGISTATUS.*FAILURE.*\?{_q(C.CONTEXT_AGI_FAILED)},.*",
              f"goes to {C.CONTEXT_AGI_FAILED} when the FastAGI server is unreachable"),
-        Rule(C.CONTEXT_OUTBOUND, rf"GotoIf\(.*{v(C.VAR_RESULT)}.*\"{_q(C.RESULT_CALL_CENTRE)}\".*"
-                                 rf"\?{_q(C.CONTEXT_CALL_CENTRE)},.*",
-             f"transfers to {C.CONTEXT_CALL_CENTRE} on {C.VAR_RESULT}={C.RESULT_CALL_CENTRE}"),
+        transfers(C.CONTEXT_OUTBOUND),
         Rule(C.CONTEXT_AGI_FAILED, rf"UserEvent\({_q(C.USEREVENT_AGI_FAILED)},"
                                    rf".*{_q(C.VAR_ATTEMPT_ID)}: {v(C.VAR_ATTEMPT_ID)}.*",
              f"tells the controller ({C.USEREVENT_AGI_FAILED} with {C.VAR_ATTEMPT_ID})"),
@@ -70,6 +74,13 @@ def contract() -> list[Rule]:
              rf"UserEvent\({_q(C.USEREVENT_CALL_CENTRE)},"
              rf".*{_q(C.VAR_ATTEMPT_ID)}: {v(C.VAR_ATTEMPT_ID)}.*DialStatus: .*",
              f"tells the controller how the transfer ended ({C.USEREVENT_CALL_CENTRE})"),
+        # the answered line (optional: checked when a file defines it)
+        Rule(C.CONTEXT_INBOUND, r"Answer\(\)", "answers the call"),
+        Rule(C.CONTEXT_INBOUND, rf"AGI\({v(C.GLOBAL_AGI_URL)}/{_q(C.AGI_ROUTE_INBOUND)},.+\)",
+             f"runs the FastAGI route {C.AGI_ROUTE_INBOUND!r} with the DID"),
+        Rule(C.CONTEXT_INBOUND, rf"GotoIf\(.*AGISTATUS.*FAILURE.*\?{_q(C.CONTEXT_APOLOGY)},.*",
+             f"goes to {C.CONTEXT_APOLOGY} when the FastAGI server is unreachable"),
+        transfers(C.CONTEXT_INBOUND),
         Rule(C.CONTEXT_MISSED_CALL, rf"Gosub\({_q(C.CONTEXT_MISSED_CALL_RECORD)},s,1\)",
              "records the missed call"),
         Rule(C.CONTEXT_MISSED_CALL, r"Hangup\(21\)", "rejects the call (cause 21) unanswered"),

@@ -81,6 +81,16 @@ def test_names_shared_with_the_code_agree():
     ("ivr-missed-call.conf", "exten => _X.,1,", "exten => 18001234567,1,",
      "has no pattern extension"),
     ("ivr-missed-call.conf", "exten => _X.,1,", "exten => _X.,2,", "does not start at priority 1"),
+    ("ivr-inbound.conf", "n,AGI(${IVR_AGI_URL}/inbound,", "n,AGI(${IVR_AGI_URL}/inbond,",
+     "FastAGI route 'inbond' is not in"),
+    ("ivr-inbound.conf", "/inbound,${DID_DIGITS})", "/inbound,${CALLERID(num)})",
+     "her number must not be an AGI argument"),
+    ("ivr-inbound.conf", " same => n,Answer()\n", "",
+     "[ivr-inbound] no longer answers the call"),
+    ("ivr-inbound.conf", '"FAILURE"]?ivr-apology', '"FAILURE"]?ivr-outbound',
+     "[ivr-inbound] no longer goes to ivr-apology"),
+    ("ivr-inbound.conf", '"call_centre"]?ivr-call-centre', '"callcentre"]?ivr-call-centre',
+     "[ivr-inbound] no longer transfers to ivr-call-centre"),
 ])
 def test_each_breakage_is_reported(name, old, new, expected):
     assert expected in messages(broken(name, old, new))

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from ivr.adapters import missed_calls, nodes
+from ivr.adapters.inbound_calls import InboundCall, record_inbound_call
 from ivr.adapters.db_copy import Table, order
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
@@ -73,6 +74,9 @@ async def _calls(db) -> None:
         await nodes.write_heartbeat(store, NodeRow(
             "pune-1", "host-1", 4242, "pune-1@host-1:4242:1", at.timestamp(), at.timestamp(),
             5.0, live_calls={"sim": 1}))
+        await record_inbound_call(store, InboundCall(
+            ended, ended + timedelta(seconds=40), "18005550100", "*******210", "woman", "hangup",
+            subscriber_id=first.subscriber_id, keys="1", played=("message",)))
     finally:
         await store.close()
 
@@ -88,7 +92,8 @@ def database(tmp_path):
 @pytest.fixture
 def install(cli):
     """A SQLite install of five women, their calls, and the fifth erased after her opt-out;
-    a worker following the first, her answer and the follow-up it opened; a node's row."""
+    a worker following the first, her answer and the follow-up it opened, her call to the
+    answered line; a node's row."""
     for phone in PHONES:
         enrol(cli, phone)
     assert cli("workers", "add", "--name", "Asha", "--phone", "9812345001", "--role",

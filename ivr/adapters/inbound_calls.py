@@ -1,0 +1,60 @@
+"""The answered line's records in the store (migration 009_inbound_calls): one row per call,
+the caller masked; and who a caller is (a woman, a worker) from her caller ID."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ivr.adapters.columns import epoch
+from ivr.adapters.store import Store
+from ivr.adapters.workers import _worker, inserted_id
+from scheduler.followups import Worker
+
+
+@dataclass(frozen=True)
+class InboundCall:
+    started_at: datetime
+    ended_at: datetime
+    did: str
+    caller: str                    # masked: never the number
+    kind: str                      # woman, unknown, agent (ivr.inbound_flow.CALLERS)
+    ended: str                     # how the line's flow ended
+    subscriber_id: int | None = None
+    worker_id: int | None = None
+    keys: str = ""
+    played: tuple[str, ...] = ()
+    done: tuple[str, ...] = ()
+
+
+async def record_inbound_call(store: Store, call: InboundCall) -> int:
+    return await inserted_id(
+        store, "INSERT INTO inbound_calls (started_at, ended_at, did, caller, kind, "
+        "subscriber_id, worker_id, ended, keys, played, done) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (epoch(call.started_at), epoch(call.ended_at), call.did, call.caller, call.kind,
+         call.subscriber_id, call.worker_id, call.ended, call.keys, " ".join(call.played),
+         " ".join(call.done)))
+
+
+async def worker_on(store: Store, phone: str) -> Worker | None:
+    """The active worker whose phone this is (at most one: an index says so)."""
+    rows = await store.fetchall(
+        "SELECT id, name, phone, role, created_at, active FROM workers "
+        "WHERE phone = ? AND active = 1", (phone,))
+    return _worker(rows[0]) if rows else None
+
+
+async def line_usage(store: Store, since: datetime, until: datetime) -> dict[str, int]:
+    """Answered-line use over [since, until): calls by kind, and what was done on them."""
+    rows = await store.fetchall(
+        "SELECT kind, COUNT(*) FROM inbound_calls WHERE started_at >= ? AND started_at < ? "
+        "GROUP BY kind", (epoch(since), epoch(until)))
+    usage = {f"calls_{kind}": 0 for kind in ("woman", "unknown", "agent")}
+    usage.update({f"calls_{r[0]}": int(r[1]) for r in rows})
+    done = await store.fetchall(
+        "SELECT done, ended FROM inbound_calls WHERE started_at >= ? AND started_at < ?",
+        (epoch(since), epoch(until)))
+    for what in ("slot", "language", "birth", "opt_out", "child"):
+        usage[what] = sum(1 for r in done for d in r[0].split() if d.split(":")[0] == what)
+    usage["call_centre"] = sum(1 for r in done if r[1] == "call_centre")
+    return usage
