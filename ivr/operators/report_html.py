@@ -24,6 +24,8 @@ SECTIONS = (
                         "answers)"),
     ("followups_by_worker", "Follow-ups per worker and role pool: opened and closed in the "
                             "range, open and overdue now"),
+    ("answered_line", "Answered line: calls by caller (woman, unknown, agent) and what was done "
+                      "on them"),
 )
 
 
@@ -124,6 +126,11 @@ def _charts(plt, report: dict) -> list[tuple[str, str]]:
                                           for r in report["followups_by_worker"]],
                                       "who", ["open", "overdue"],
                                       "Follow-ups open and overdue now", "follow-ups")),
+        ("answered_line", _bars(plt, [dict(group="all", what=k, n=v)
+                                      for r in report["answered_line"] for k, v in r.items()
+                                      if k not in ("group", "calls")],
+                                "what", ["n"], "Answered line: calls, and what was done",
+                                "calls")),
     ]
     out = []
     for name, fig in specs:

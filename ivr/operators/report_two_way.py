@@ -11,16 +11,23 @@
   worker of the rule's role): opened and closed in the range, open and overdue now (overdue:
   open and its due date before today, the programme's zone), closed by outcome, and the
   median days from opening to closing of those closed in the range.
+- answered_line: the answered line's use in the range (ivr/adapters/inbound_calls.py's
+  line_usage): calls by caller kind (woman, unknown, agent), and what was done on them (slot
+  or language changed, birth reported, opted out, children answered for by an agent, calls
+  passed to the call centre). The whole line, one row (group "all", whatever `by`: an
+  unknown caller has no language, slot or partner); nothing when nobody called.
 """
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from ivr.adapters.inbound_calls import line_usage
+from ivr.adapters.store import Store
 from scheduler.followups import OUTCOMES
 from scheduler.programme import Programme
 from scheduler.questions_model import NO, YES, AnswerType
@@ -95,3 +102,12 @@ def followups_by_worker(rows: Iterable[Mapping[str, Any]], lo: float | None, hi:
 
 def _within(t: float, lo: float | None, hi: float | None) -> bool:
     return (lo is None or t >= lo) and (hi is None or t < hi)
+
+
+async def answered_line(store: Store, lo: float | None, hi: float | None,
+                        now: datetime) -> list[dict]:
+    since = datetime.fromtimestamp(lo if lo is not None else 0, timezone.utc)
+    until = datetime.fromtimestamp(hi, timezone.utc) if hi is not None else now + timedelta(days=1)
+    usage = await line_usage(store, since, until)
+    calls = sum(v for k, v in usage.items() if k.startswith("calls_"))
+    return [{"group": "all", "calls": calls, **usage}] if calls else []

@@ -1,7 +1,7 @@
 """`ivr report`'s two-way sections on either store (the `database` fixture): answers by week
-per question (counts, yes/no, choices, a number's median/min/max, "<5" under 5 answers) and
+per question (counts, yes/no, choices, a number's median/min/max, "<5" under 5 answers),
 follow-ups per worker and role pool (opened, closed by outcome, open, overdue, median days to
-close), in text, --json, --csv, --section and --html."""
+close) and the answered line's use, in text, --json, --csv, --section and --html."""
 import base64
 import csv
 import io
@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from ivr.adapters.inbound_calls import InboundCall, record_inbound_call
 from ivr.operators.report_two_way import answers_by_week
 from ivr.operators.session import utc_now
 from scheduler.followups import iso_week
@@ -207,3 +208,38 @@ def test_followup_report_range_csv_text_and_html(pesinet, tmp_path):
     doc = page.read_text()
     assert "Follow-ups per worker and role pool" in doc and "<td>Awa Diarra</td>" in doc
     assert "alt='followups_by_worker'" in doc
+
+
+def test_answered_line_usage_in_the_report(pesinet, tmp_path):
+    assert pesinet("workers", "add", "--name", "Awa Diarra", "--phone", "+223 76 11 11 11",
+                   "--role", "agent").exit_code == 0
+    assert json.loads(pesinet("report", "--json").stdout)["answered_line"] == []
+    did = "18005550100"
+
+    def call(ago, kind, ended, *, woman=None, worker=None, done=()):
+        at = NOW - timedelta(days=ago)
+        return InboundCall(at, at + timedelta(seconds=30), did, "*********000", kind, ended,
+                           subscriber_id=woman, worker_id=worker, done=done)
+
+    async def use(sched):
+        for c in (call(1, "woman", "hangup", woman=1, done=("slot:08-11",)),
+                  call(1, "woman", "opted_out", woman=2, done=("birth", "opt_out")),
+                  call(2, "unknown", "call_centre"),
+                  call(0, "agent", "hangup", woman=3, worker=1, done=("child:3", "child:4")),
+                  call(30, "woman", "call_centre", woman=1)):       # a month ago
+            assert await record_inbound_call(sched.store, c) > 0
+    with_schedule(pesinet, use)
+    [row] = json.loads(pesinet("report", "--json").stdout)["answered_line"]
+    assert row == {"group": "all", "calls": 5, "calls_woman": 3, "calls_unknown": 1,
+                   "calls_agent": 1, "slot": 1, "language": 0, "birth": 1, "opt_out": 1,
+                   "child": 2, "call_centre": 2}
+    [recent] = json.loads(pesinet("report", "--json", "--by", "partner", "--from",
+                                  dmy(TODAY - timedelta(days=7))).stdout)["answered_line"]
+    assert (recent["calls"], recent["calls_woman"], recent["call_centre"]) == (4, 2, 1)
+    whole = list(csv.reader(io.StringIO(pesinet("report", "--csv").stdout)))
+    assert ["answered_line", "all", "1", "child", "2"] in whole
+    text = pesinet("report", "--section", "answered_line").stdout
+    assert "Answered line: calls and what callers did:" in text and "calls_unknown" in text
+    page = tmp_path / "r.html"
+    assert pesinet("report", "--html", str(page)).exit_code == 0
+    assert "alt='answered_line'" in page.read_text()
