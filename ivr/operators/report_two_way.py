@@ -58,8 +58,9 @@ def answers_by_week(rows: Iterable[Mapping[str, Any]], programme: Programme) -> 
 def _distribution(programme: Programme, key: str, values: Mapping[str, int]) -> dict:
     out: dict[str, Any] = {"type": None, "yes": None, "no": None, "choices": None,
                            "median": None, "min": None, "max": None}
-    q = next((q for q in programme.questions if q.key == key), None)
-    if q is None:                      # no longer in the programme file: counts only
+    try:
+        q = programme.question(key)
+    except KeyError:                   # not (or no longer) in the programme file: counts only
         return out
     out["type"] = q.type.value
     if q.type is AnswerType.YES_NO:
