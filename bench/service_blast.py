@@ -53,9 +53,10 @@ class Grid:
 
 async def run_blast(settings: AmiSettings, asterisk_pid: int, numbers: list[str], limit: int,
                     playback: str, call_s: float, timeout: float,
-                    cps: float | None = None) -> dict:
+                    cps: float | None = None, application: str = "Playback") -> dict:
     """Every Originate at once (cps None) or `cps` a second, up to `limit` live; the next one
-    as soon as a call ends."""
+    as soon as a call ends. Each call runs `application` with `playback` as its data
+    (bench/nodes_phones.py: Wait, the phone with a silent near end)."""
     manager = await login(settings)
     loop = asyncio.get_running_loop()
     ends: dict[str, asyncio.Future] = {}
@@ -88,7 +89,7 @@ async def run_blast(settings: AmiSettings, asterisk_pid: int, numbers: list[str]
             try:
                 reply = await asyncio.wait_for(manager.send_action({
                     "Action": "Originate", "ActionID": f"blast-{i}",
-                    "Channel": f"Local/{number}@sim-phones", "Application": "Playback",
+                    "Channel": f"Local/{number}@sim-phones", "Application": application,
                     "Data": playback, "Timeout": str(RING_TIMEOUT_S * 1000), "Async": "true",
                     "ChannelId": uid, "OtherChannelId": uid + "-2"}), RING_TIMEOUT_S + 30)
                 ok, reason = _originate_outcome(reply)
@@ -120,7 +121,9 @@ async def run_blast(settings: AmiSettings, asterisk_pid: int, numbers: list[str]
         sampling.cancel()
         await asyncio.gather(sampling, return_exceptions=True)
         manager.close()
-    method = ("raw AMI blast (panoramisk, Originate Async -> Playback of the flow's sounds)"
+    what = "Playback of the flow's sounds" if application == "Playback" else \
+        f"{application}({playback})"
+    method = (f"raw AMI blast (panoramisk, Originate Async -> {what})"
               + (f", paced at {cps:g} CPS" if cps else ", unpaced"))
     return {
         "method": method, "cps": cps,

@@ -7,6 +7,13 @@ authentication). It then picks the language to play (hers, or the programme's fa
 her recording is missing: never silence), runs the pure in-call flow (which asks for her
 opt-out to be recorded before she hears it is done), and reports what she heard to the
 call's tracker (written with the call's end, ivr/controller.py).
+
+Her message's questions (issue 15): when the message has questions (Programme.questions_after)
+and the call has a woman, they are asked after a normal end of the message, in the language
+the message played in (ivr/call_questions.py). A question prompt missing in that language:
+the questions are not asked (logged as an error; nothing written): never a question in a
+language the message was not in, nor a silent prompt. Her answers are written here, when
+the flow ends (ivr/check_in.py), before the call's report goes to its tracker.
 """
 from __future__ import annotations
 
@@ -17,12 +24,15 @@ from datetime import datetime, timezone
 from audio.catalogue import Catalogue, sound_path
 from ivr import constants as C
 from ivr.adapters.fastagi import AgiSession, run_flow
+from ivr.call_questions import CallWithQuestions
+from ivr.check_in import CheckIn
 from ivr.adapters.log_throttle import LogThrottle
 from ivr.adapters.store import DB_ERRORS, Store
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.call_tracker import Listening
 from ivr.controller import Controller, LiveCall
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
+from ivr.questions import QuestionMachine, QuestionPlan
 from ivr.phone import mask
 from scheduler.model import SchedulerError
 
@@ -54,6 +64,7 @@ class CallRoute:
         self.catalogue = catalogue
         self.fallback_language = fallback_language
         self.schedule = schedule
+        self.check_in = CheckIn(schedule)
         # a local process can open sessions at will: their refusals cannot flood the log
         self._refusals = LogThrottle(log, logging.WARNING)
 
@@ -62,9 +73,12 @@ class CallRoute:
         if call is None:
             await session.command("SET", "VARIABLE", C.VAR_RESULT, RESULT_REFUSED)
             return
-        self.controller.agi_begins(call)
         listening = None
         try:
+            # her answer is written first; only then may the dialplan's fallback play her
+            # message should the controller go away (dialplan/ivr-fallback.conf)
+            await self.controller.agi_begins(call)
+            await session.command("SET", "VARIABLE", C.VAR_SERVED, "1")
             listening = await self._play(session, call)
         finally:
             # what she heard goes with the call's report to the one write of its end
@@ -105,6 +119,7 @@ class CallRoute:
             log.warning("attempt %s: message %s missing in %s, playing %s", attempt_id, key,
                         language, played)
             await session.command("SET", "VARIABLE", "CHANNEL(language)", played)
+        questions = self._questions(call, played)
         plan = CallPlan(
             attempt_id=attempt_id,
             message=sound_path(self.catalogue.sounds, key),
@@ -112,16 +127,45 @@ class CallRoute:
             language=played,
             prompts={name: sound_path(self.catalogue.sounds, name) for name in C.PROMPTS},
             call_centre=self.controller.config.call_centre,
+            questions=questions is not None,
         )
-        result = await run_flow(session, CallFlow(plan), record_opt_out=lambda: self._opt_out(
+        flow = CallFlow(plan)
+        driven = flow if questions is None else CallWithQuestions(flow, QuestionMachine(questions))
+        result = await run_flow(session, driven, record_opt_out=lambda: self._opt_out(
             session, attempt_id, call.request.subscriber_id))
+        answers = None
+        if isinstance(driven, CallWithQuestions):
+            answers = await self.check_in.record(call, questions, result, driven.questions,
+                                                 self.controller.clock())
         if result.call_centre:
             log.info("attempt %s: she asked for the call centre (%s)", attempt_id,
                      "transferring" if result.ended == ENDED_CALL_CENTRE else
                      f"not transferred: {result.ended}")
         return Listening(heard_seconds=result.heard_seconds, message_seconds=plan.message_seconds,
                          heard_share=result.heard_share, ended=result.ended, keys=result.keys,
-                         language_played=played, plays=result.plays)
+                         language_played=played, plays=result.plays, answers=answers)
+
+    def _questions(self, call: LiveCall, played: str) -> QuestionPlan | None:
+        """Her message's questions in the language it plays in; None when it has none, the
+        call has no woman, or a prompt is missing in that language (logged)."""
+        if call.request.subscriber_id is None:
+            return None
+        try:
+            questions = self.schedule.programme.questions_after(call.request.message_key)
+        except KeyError:
+            return None
+        if not questions:
+            return None
+        audio = {q.key: q.prompts.get(played, "") for q in questions}
+        missing = [a or q for q, a in audio.items()
+                   if not a or self.catalogue.duration(played, a) is None]
+        if missing:
+            log.error("attempt %s: question prompt(s) %s missing in %s: questions not asked",
+                      call.attempt_id, ", ".join(missing), played)
+            return None
+        sounds = self.catalogue.sounds
+        return QuestionPlan(questions, {q: sound_path(sounds, a) for q, a in audio.items()},
+                            invalid=sound_path(sounds, C.PROMPT_INVALID))
 
     async def _opt_out(self, session: AgiSession, attempt_id: int,
                        subscriber_id: int | None) -> bool:

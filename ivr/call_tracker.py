@@ -24,9 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ivr.call_report import CallReport, Listening
 from ivr.protocol.ami import Hangup, OriginateResponse
 from ivr.protocol.outcome import REASON_ANSWERED, classify
 from scheduler.outcome import Outcome
+
+__all__ = ["CallReport", "Listening"]   # what came of a call: ivr/call_report.py
 
 # After a failed originate, how long to wait for the Hangup that carries the cause.
 CAUSE_GRACE_SECONDS = 2.0
@@ -43,36 +46,6 @@ REACHED_STATES = frozenset({"5", "6"})          # Ringing, Up
 
 
 @dataclass(frozen=True)
-class Listening:
-    """The in-call route's report: what she heard and did (written with the call's end)."""
-    heard_seconds: float
-    message_seconds: float
-    heard_share: float
-    ended: str
-    keys: str
-    language_played: str
-    plays: int
-
-
-@dataclass(frozen=True)
-class CallReport:
-    """What came of one call: everything the attempt row's end needs, written once."""
-    attempt_id: int
-    outcome: Outcome
-    ended_at: float
-    reason: int | None = None            # OriginateResponse Reason
-    cause: int | None = None             # Hangup Cause of the dialled leg
-    cause_text: str | None = None        # its text, or why the call was lost
-    listening: Listening | None = None   # None: not answered, or the flow did not report
-    link_lost: bool = False         # AMI dropped before the outcome: it says nothing of the trunk
-    placed: bool = True             # False: the Originate never became a call (NotPlaced)
-
-    @property
-    def heard_share(self) -> float | None:
-        return self.listening.heard_share if self.listening is not None else None
-
-
-@dataclass(frozen=True)
 class SendOriginate:
     """Write the call's Originate now; answer with originate_response or originate_failed."""
 
@@ -84,7 +57,9 @@ class Reached:
 
 @dataclass(frozen=True)
 class Answered:
-    """Write the attempt's answer time now (a crash then closes it as answered)."""
+    """Write the attempt's answer time now (a crash then closes it as answered). Said once,
+    when the in-call route takes her call, before it plays anything: the dialplan's fallback
+    plays her message only to a call whose answer is written (dialplan/ivr-fallback.conf)."""
     at: float
     channel: str | None
 
@@ -140,6 +115,8 @@ class CallTracker:
         self.ended = False           # our channel hung up
         self.cause_seen = False      # a Hangup with a cause
         self.agi_started = False
+        self.agi_failed_seen = False   # the dialplan's fallback took the call before the route
+        self.answer_said = False
         self.flow_done = False
         self.listening: Listening | None = None
         self.reached = False
@@ -268,14 +245,32 @@ class CallTracker:
         return []
 
     def agi_begins(self, now: float) -> list[Action]:
-        """The in-call route has the call's session: she answered."""
+        """The in-call route has the call's session: she answered. Her answer is written
+        now, before the route plays anything."""
         if self.state == DONE or self.agi_started:
             return []
         self.agi_started = True
         actions = self._reach()
+        actions += self._answer(now, self.response.channel if self.response else None)
         if self.state == TAKING_BACK:
             actions += self._taken_back(now)
         return actions
+
+    def agi_failed(self, now: float) -> list[Action]:
+        """The dialplan's fallback took the call (UserEvent IvrAgiFailed). Before the route had
+        it (FastAGI unreachable), she hears the apology only: an answered call then ends
+        as FAILED, retried by the policy. After (the route went away mid-call), nothing
+        changes: her answer is written, the fallback plays her message."""
+        if self.state != DONE and not self.agi_started:
+            self.agi_failed_seen = True
+        return []
+
+    def answer_unwritten(self, now: float) -> list[Action]:
+        """Her answer could not be written: the route does not serve her (the dialplan's
+        fallback apologises), so an answered call ends as FAILED, as in agi_failed."""
+        if self.state != DONE:
+            self.agi_failed_seen = True
+        return []
 
     def agi_done(self, now: float, listening: Listening | None) -> list[Action]:
         """The in-call route is done (listening None: it played nothing)."""
@@ -315,7 +310,15 @@ class CallTracker:
         self.reached = True
         return [Reached()]
 
+    def _answer(self, now: float, channel: str | None) -> list[Action]:
+        if self.answer_said:
+            return []
+        self.answer_said = True
+        return [Answered(now, channel)]
+
     def _respond(self, now: float, response: OriginateResponse) -> list[Action]:
+        """Her answer is written when the in-call route takes the call (agi_begins), not
+        here: an answered call the route never had is not delivered."""
         self.response = response
         if not response.success:
             if self.cause_seen:
@@ -323,7 +326,6 @@ class CallTracker:
             self.state, self.deadline = FAILING, now + CAUSE_GRACE_SECONDS
             return []
         actions = self._reach()
-        actions.append(Answered(now, response.channel))
         self._call_deadline = now + MAX_CALL_SECONDS
         self.state, self.deadline = ANSWERED, self._call_deadline
         if not self.link_up:
@@ -367,7 +369,7 @@ class CallTracker:
             placed=not not_placed))
 
     def _lost_answered(self, now: float) -> list[Action]:
-        return [Answered(now, None)] + self._release(CallReport(
+        return self._answer(now, None) + self._release(CallReport(
             self.attempt_id, Outcome.ANSWERED, now, cause_text=self._lost_why[:200],
             listening=self.listening, link_lost=True))
 
@@ -375,12 +377,17 @@ class CallTracker:
         response = self.response
         assert response is not None
         cause, cause_text = self.dialled_cause()
+        outcome = classify(response.reason, cause)
+        unserved = outcome.answered and self.agi_failed_seen
+        if unserved:        # she heard the apology only: not delivered, called again
+            outcome, cause_text = Outcome.FAILED, "answered, the in-call route never had it"
         # a failure with no cause while Asterisk went away (shutting down, link lost) is
         # Asterisk's, not the trunk's
         return self._release(CallReport(
-            self.attempt_id, classify(response.reason, cause), now, reason=response.reason,
+            self.attempt_id, outcome, now, reason=response.reason,
             cause=cause, cause_text=cause_text, listening=self.listening,
-            link_lost=not response.success and not cause and self.link_broke))
+            link_lost=not response.success and not cause and self.link_broke,
+            unserved=unserved))
 
     def _release(self, report: CallReport) -> list[Action]:
         self.state, self.deadline = DONE, None

@@ -16,10 +16,14 @@ VAR_MESSAGE = "IVR_MESSAGE"      # her message's key: the dialplan plays it if t
 VAR_AGI_TOKEN = "IVR_AGI_TOKEN"
 # Set by the AGI route before it returns, for the dialplan (and CDRs) to read.
 VAR_RESULT = "IVR_RESULT"
+# Set to 1 by the AGI route once her answer is written, before it plays anything: the
+# dialplan's fallback plays her message only when it is set (else the apology: her attempt
+# is closed as not delivered and she is called again).
+VAR_SERVED = "IVR_SERVED"
 
 # Dialplan contexts.
 CONTEXT_OUTBOUND = "ivr-outbound"          # an answered outbound call runs the IVR here
-CONTEXT_AGI_FAILED = "ivr-agi-failed"      # FastAGI unreachable: apologise and hang up
+CONTEXT_AGI_FAILED = "ivr-agi-failed"      # the controller cannot serve her call (see VAR_SERVED)
 CONTEXT_MISSED_CALL = "ivr-missed-call"    # missed-call DIDs: never answered
 CONTEXT_INBOUND = "ivr-inbound"            # the answered line's DIDs: answered, route inbound
 CONTEXT_SIM_PHONES = "sim-phones"          # sandbox only: simulated handsets

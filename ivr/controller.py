@@ -79,6 +79,10 @@ class Controller:
             if call is not None:
                 call.feed(call.tracker.originate_response(self.clock(), event))
         elif isinstance(event, UserEvent):
+            if event.name == C.USEREVENT_AGI_FAILED:
+                call = self._call_of(event.headers.get("Uniqueid", ""))
+                if call is not None:
+                    call.feed(call.tracker.agi_failed(self.clock()))
             for handler in self.user_event_handlers:
                 handler(event)
 
@@ -101,8 +105,19 @@ class Controller:
             call.feed(call.tracker.link_lost(now))
 
     # the in-call route's reports (ivr/agi_route.py)
-    def agi_begins(self, call: LiveCall) -> None:
-        call.feed(call.tracker.agi_begins(self.clock()))
+    async def agi_begins(self, call: LiveCall) -> None:
+        """The route has her call: her answer is written before this returns (the route then
+        tells the dialplan, whose fallback plays her message only to such a call)."""
+        actions = call.tracker.agi_begins(self.clock())
+        call.feed([a for a in actions if not isinstance(a, Answered)])
+        for action in actions:
+            if isinstance(action, Answered):
+                try:
+                    await self.store.attempt_answered(call.attempt_id, action.at,
+                                                      action.channel)
+                except Exception:
+                    call.feed(call.tracker.answer_unwritten(self.clock()))
+                    raise
 
     def agi_done(self, call: LiveCall, listening: Listening | None) -> None:
         call.flow_done.set()

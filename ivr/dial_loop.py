@@ -251,8 +251,9 @@ class DialLoop:
 
     async def _place(self, attempt: Attempt, trunk, gate,
                      on_reached: Callable[[], None]) -> Outcome | None:
-        """The call's outcome, for the trunk's health (None: never placed, or the AMI link
-        dropped, which says nothing of the trunk)."""
+        """The call's outcome, for the trunk's health (None: never placed, the AMI link
+        dropped, or the in-call route never had her answered call: none says anything of
+        the trunk)."""
         store = self.service.store
         request = CallRequest(        # the claimed attempt carries her phone and language
             phone=attempt.phone, language=attempt.language, message_key=attempt.message_key,
@@ -285,7 +286,7 @@ class DialLoop:
             self.leased.pop(attempt.id, None)
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
-        return None if report.link_lost else report.outcome
+        return None if report.link_lost or report.unserved else report.outcome
 
     async def _release(self, attempt_id: int, outcome: Outcome, heard_share: float | None,
                        ended_at: float) -> None:

@@ -31,6 +31,9 @@ How each call ends (``CallResult.ended``) and the dialplan contract (VAR_RESULT)
                  opt-out once confirmed stands), but turns "call_centre" into "hangup" with
                  ``call_centre=True`` (she asked; the transfer cannot happen).
 VAR_RESULT is set to ``ended`` just before ``Finish`` whenever the channel is still up.
+With ``plan.questions`` (her message has questions, issue 15), a normal end ("no_input",
+"completed") asks them (AskQuestions, answered by QuestionsAsked) before the goodbye; a
+hang-up during them keeps that end. ivr/call_questions.py composes the two machines.
 heard_seconds is the furthest point reached in the message over all plays (endpos / 8000);
 heard_share is that over message_seconds, clamped to [0, 1] (0 when the length is unknown).
 """
@@ -63,6 +66,7 @@ class CallPlan:
     menu_timeout_ms: int = 5000       # silence after the menu prompt before it counts as a miss
     prompt_max_seconds: float = 30.0  # upper bound of any prompt's length (adapter timeouts)
     sample_rate: int = SAMPLE_RATE
+    questions: bool = False           # her message has questions: AskQuestions before goodbye
 
     def __post_init__(self) -> None:
         if not self.message:
@@ -117,6 +121,12 @@ class RecordOptOut:
 
 
 @dataclass(frozen=True)
+class AskQuestions:
+    """The message's questions now (plan.questions), before the goodbye; answer with
+    QuestionsAsked (or HungUp). ivr/call_questions.py asks them (ivr/questions.py)."""
+
+
+@dataclass(frozen=True)
 class CallResult:
     heard_seconds: float     # furthest point reached in the message, seconds
     heard_share: float       # heard_seconds / message_seconds, in [0, 1]
@@ -132,7 +142,7 @@ class Finish:
     result: CallResult
 
 
-Action = Play | Ask | SetVariable | RecordOptOut | Finish
+Action = Play | Ask | SetVariable | RecordOptOut | AskQuestions | Finish
 
 
 # ---- events (adapter -> flow) ----
@@ -160,15 +170,20 @@ class OptOutRecorded:
 
 
 @dataclass(frozen=True)
+class QuestionsAsked:
+    pass
+
+
+@dataclass(frozen=True)
 class HungUp:
     endpos: int | None = None    # where the interrupted play stopped, when known
 
 
-Event = Played | Answered | VariableSet | OptOutRecorded | HungUp
+Event = Played | Answered | VariableSet | OptOutRecorded | QuestionsAsked | HungUp
 
 # states
 (_GREETING, _MESSAGE, _MENU, _INVALID, _CONFIRM, _RECORDING, _CLOSING, _RESULT_SET,
- _DONE) = range(9)
+ _DONE, _QUESTIONS) = range(10)
 
 
 @dataclass
@@ -200,7 +215,7 @@ class CallFlow:
         if isinstance(event, HungUp) and not isinstance(pending, RecordOptOut):
             return self._hung_up(event)
         expected = {Play: Played, Ask: Answered, SetVariable: VariableSet,
-                    RecordOptOut: OptOutRecorded}[type(pending)]
+                    RecordOptOut: OptOutRecorded, AskQuestions: QuestionsAsked}[type(pending)]
         if not isinstance(event, expected):
             raise ValueError(f"CallFlow.step: {type(pending).__name__} is answered by "
                              f"{expected.__name__}, got {event!r}")
@@ -235,6 +250,8 @@ class CallFlow:
                 self._opted_out = True
                 return self._closing(C.PROMPT_OPTOUT_DONE, ENDED_OPTED_OUT)
             return self._closing(C.PROMPT_OPTOUT_FAILED, ENDED_OPT_OUT_FAILED)
+        if state == _QUESTIONS:
+            return self._closing(C.PROMPT_GOODBYE, self._ended, asked=True)
         if state == _CLOSING:
             return self._set_result()
         if state == _RESULT_SET:
@@ -295,9 +312,12 @@ class CallFlow:
                                   max_seconds=self.plan.prompt_max_seconds))
         return self._miss()
 
-    def _closing(self, prompt: str, ended: str) -> Action:
-        self._state = _CLOSING
+    def _closing(self, prompt: str, ended: str, asked: bool = False) -> Action:
         self._ended = ended
+        if self.plan.questions and not asked and ended in (ENDED_NO_INPUT, ENDED_COMPLETED):
+            self._state = _QUESTIONS       # she heard it to a normal end: her questions first
+            return self._emit(AskQuestions())
+        self._state = _CLOSING
         return self._emit(Play(self._prompt(prompt), max_seconds=self.plan.prompt_max_seconds))
 
     def _set_result(self) -> Action:
@@ -310,7 +330,8 @@ class CallFlow:
         # an opt-out confirmed stays done even if she hangs up during the "done" prompt;
         # a call-centre request does not: the transfer will not happen.  A hang-up during the
         # goodbye does not change how the call ended either.
-        if self._state in (_CLOSING, _RESULT_SET) and self._ended != ENDED_CALL_CENTRE:
+        if self._state in (_QUESTIONS, _CLOSING, _RESULT_SET) and \
+                self._ended != ENDED_CALL_CENTRE:
             return self._finish(self._ended)
         return self._finish(ENDED_HANGUP)
 

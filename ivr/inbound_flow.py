@@ -122,7 +122,7 @@ class FindChild:
 @dataclass(frozen=True)
 class AskQuestions:
     """Ask the found child's questions (the question machine), store the answers and open the
-    follow-ups; answer with QuestionsAsked."""
+    follow-ups; answer with ChildQuestionsAsked."""
     code: str
 
 
@@ -157,17 +157,17 @@ class ChildFound:
 
 
 @dataclass(frozen=True)
-class QuestionsAsked:
+class ChildQuestionsAsked:
     answered: int                  # answers stored (skipped ones included)
     hung_up: bool
 
 
 LineEvent = (Played | Answered | VariableSet | OptOutRecorded | HungUp | Changed | ChildFound
-             | QuestionsAsked)
+             | ChildQuestionsAsked)
 
 _ANSWERS = {Play: Played, Ask: Answered, SetVariable: VariableSet, RecordOptOut: OptOutRecorded,
             ChangeSlot: Changed, ChangeLanguage: Changed, ReportBirth: Changed,
-            FindChild: ChildFound, AskQuestions: QuestionsAsked}
+            FindChild: ChildFound, AskQuestions: ChildQuestionsAsked}
 _SHELL_ACTIONS = (RecordOptOut, ChangeSlot, ChangeLanguage, ReportBirth, FindChild, AskQuestions)
 
 (_MENU_PLAY, _MENU, _SLOT, _LANGUAGE, _BIRTH, _CONFIRM, _SHELL, _UNKNOWN, _CODE, _AGENT_PROMPT,
@@ -347,7 +347,7 @@ class LineFlow:
             if not event.has_questions:
                 return self._agent_prompt(C.PROMPT_LINE_NO_QUESTIONS)
             return self._emit(AskQuestions(pending.code))
-        if isinstance(event, QuestionsAsked):
+        if isinstance(event, ChildQuestionsAsked):
             assert isinstance(pending, AskQuestions)
             self._done.append(f"{DID_CHILD}:{pending.code}")
             if event.hung_up:

@@ -38,7 +38,7 @@ from ivr.flow import (Answered, Ask, HungUp, OptOutRecorded, Play, Played, Recor
 from ivr.inbound_flow import (CALLER_AGENT, CALLER_UNKNOWN, CALLER_WOMAN, AskQuestions,
                               ChangeLanguage, Changed, ChangeSlot, ChildFound, FindChild,
                               LineAction, LineEvent, LineFinish, LineFlow, LinePlan, LineResult,
-                              QuestionsAsked, Recording, ReportBirth)
+                              ChildQuestionsAsked, Recording, ReportBirth)
 from ivr.phone import Phone, mask
 from ivr.questions import QuestionMachine, QuestionPlan, QuestionsDone
 from scheduler.followup_rules import followups_to_open
@@ -232,7 +232,7 @@ class _Call:
         self._child = (child, questions)
         return ChildFound(found=True, has_questions=bool(questions))
 
-    async def _questions(self) -> QuestionsAsked:
+    async def _questions(self) -> ChildQuestionsAsked:
         assert self._child is not None and self.worker is not None
         child, questions = self._child
         route, lang = self.route, self.language
@@ -249,7 +249,7 @@ class _Call:
         result = action.result
         self.last_child = child.id
         await self._store_answers(child, list(result.answers))
-        return QuestionsAsked(answered=len(result.answers), hung_up=result.ended == "hangup")
+        return ChildQuestionsAsked(answered=len(result.answers), hung_up=result.ended == "hangup")
 
     async def _store_answers(self, child: Subscriber, answers: list[Answer]) -> None:
         if not answers:

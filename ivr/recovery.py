@@ -40,8 +40,9 @@ class Recovery:
         """Close the live attempts that dead processes left behind (a crashed `ivr run`, a
         killed `ivr call test`); attempts of a live process, or of another host (its lease
         decides), are left alone. A channel such an attempt left in Asterisk is hung up,
-        unless she is with the call centre or hearing her message from the dialplan's
-        fallback (ivr-agi-failed): her call goes on, the attempt is closed as answered. Every
+        unless she is with the call centre or in the dialplan's fallback (her message
+        or the apology): her call goes on. The attempt is closed as answered when her answer
+        was written (the route had her call), else as failed. Every
         stale row is closed, whatever it holds: a row that cannot be released to the
         scheduler (no woman behind it) is closed as it is, and counted. When Asterisk cannot
         list its channels, nothing is closed this time (a call may still ring): the next
@@ -81,8 +82,10 @@ class Recovery:
                 if not c.uniqueid.endswith("-2"):
                     log.warning("attempt %s: hanging up its orphaned channel", attempt.id)
                     await self.service.controller.hang_up(c.name)
-        answered = bool(kept) or bool(row and row.answered_at)
-        outcome = reaped(answered)                 # the one reap rule
+        # her answer is written before the route plays anything, and the dialplan's fallback
+        # plays her message only then: a call in the fallback whose answer is not written
+        # heard the apology only (ivr-fallback.conf case (a)): failed, she is called again
+        outcome = reaped(bool(row and row.answered_at))      # the one reap rule
         # what she heard travels in the call's report to the one closing write: a call the
         # service left up at its stop deadline has it in its row (call_records.left_live);
         # a process killed mid-call took it along (unknown: None)

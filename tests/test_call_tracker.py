@@ -42,7 +42,7 @@ def report_of(actions) -> CallReport:
 
 def answered(t: CallTracker, now: float = 101.0) -> CallTracker:
     actions = t.originate_response(now, response(True, 4))
-    assert actions == [Reached(), Answered(now, "Local/9190@x;1")]
+    assert actions == [Reached()]           # her answer is written when the route has her
     assert t.deadline == now + MAX_CALL_SECONDS
     return t
 
@@ -83,7 +83,7 @@ def test_a_failure_whose_cause_never_comes_is_failed_after_the_grace():
 
 def test_an_answered_call_ends_with_its_hangup_and_carries_what_she_heard():
     t = answered(dialling())
-    assert t.agi_begins(102.0) == []                     # reached was said already
+    assert t.agi_begins(102.0) == [Answered(102.0, "Local/9190@x;1")]   # reached said already
     assert t.agi_done(110.0, HEARD) == []                # the call goes on until its Hangup
     assert t.hangup(111.0, hangup(SECOND, 16, "Normal Clearing")) == []   # the other half
     report = report_of(t.hangup(111.5, hangup(CH, 16, "Normal Clearing")))
@@ -145,7 +145,7 @@ def test_an_answered_call_whose_hangup_came_before_its_response():
     t = dialling()
     t.hangup(104.0, hangup(CH, 16))
     actions = t.originate_response(104.1, response(True, 4))
-    assert actions[:2] == [Reached(), Answered(104.1, "Local/9190@x;1")]
+    assert actions[0] == Reached() and not any(isinstance(a, Answered) for a in actions)
     assert report_of(actions).outcome is Outcome.ANSWERED
 
 
@@ -182,7 +182,7 @@ def test_link_lost_while_ringing_then_the_response_event_after_the_reconnect():
     t = lost_while_ringing()
     assert t.channels(108.1, {CH: "Local/9190@x;1", SECOND: "Local/9190@x;2"}) == []
     actions = t.originate_response(115.0, response(True, 4))       # sent to every session
-    assert Answered(115.0, "Local/9190@x;1") in actions
+    assert actions == [] and t.state == "answered"             # reached: said while ringing
     report = report_of(t.hangup(140.0, hangup(CH, 16)))
     assert (report.outcome, report.link_lost) == (Outcome.ANSWERED, False)
 
@@ -192,10 +192,10 @@ def test_link_lost_while_ringing_she_answers_before_it_is_back():
     t2 = dialling()                       # the same, but her AGI session begins while away
     t2.link_lost(105.0)
     t2.originate_failed(105.0, "lost", not_placed=False, link_lost=True)
-    assert t2.agi_begins(106.0) == [Reached()]
+    assert t2.agi_begins(106.0) == [Reached(), Answered(106.0, None)]   # written at once
     assert t2.link_back(108.0) == [ListChannels()]
     actions = t2.channels(108.1, {CH: "Local/x;1"})
-    assert actions == [Answered(108.1, None)]               # taken back as answered
+    assert actions == [] and t2.state == "answered"          # taken back as answered
     assert t2.hangup(130.0, hangup(CH, 16)) == []           # then the flow reports
     assert report_of(t2.agi_done(130.1, HEARD)).outcome is Outcome.ANSWERED
     # and one that rang on, then failed: its Hangup decides
@@ -219,7 +219,8 @@ def test_link_lost_and_back_before_the_originates_failure_arrives():
     assert t.originate_failed(106.1, "lost", not_placed=False, link_lost=True) == [
         ListChannels()]
     assert t.channels(106.2, {CH: "Local/x;1"}) == []
-    assert Answered(110.0, "Local/9190@x;1") in t.originate_response(110.0, response(True, 4))
+    assert t.originate_response(110.0, response(True, 4)) == [Reached()]
+    assert t.state == "answered"
 
 
 def test_link_lost_while_ringing_and_asterisk_cannot_list_its_channels():
@@ -236,12 +237,12 @@ def test_link_lost_while_ringing_and_no_sign_until_the_deadline():
 
 def test_link_lost_with_the_flow_running_is_answered_once_the_flow_reports():
     t = dialling()
-    t.agi_begins(103.0)
+    assert t.agi_begins(103.0) == [Reached(), Answered(103.0, None)]
     t.link_lost(105.0)
     t.originate_failed(105.0, "lost", not_placed=False, link_lost=True)
     assert t.tick(105.0 + RING + RECOVER_SECONDS) == []     # lost, but the route has her
     actions = t.agi_done(170.0, HEARD)
-    assert actions[0] == Answered(170.0, None)
+    assert not any(isinstance(a, Answered) for a in actions)   # written once
     report = report_of(actions)
     assert (report.outcome, report.listening, report.link_lost) == (
         Outcome.ANSWERED, HEARD, True)
@@ -316,3 +317,44 @@ def test_a_cut_call_with_only_its_second_half_left_hangs_that_up():
     assert t.channels(MAX_CALL_SECONDS, {SECOND: "Local/x;2"}) == [HangUp(("Local/x;2",))]
     # its Hangup never comes: the call ends all the same
     assert report_of(t.tick(MAX_CALL_SECONDS + FLOW_GRACE_SECONDS)).outcome is Outcome.ANSWERED
+
+
+# ------------------------------------------------------------------ the dialplan's fallback
+def test_an_answered_call_the_route_never_had_is_failed_not_answered():
+    """FastAGI unreachable: the fallback sends IvrAgiFailed and plays the apology only; her
+    answer was never written; the call is not delivered, she is called again."""
+    t = answered(dialling())
+    assert t.agi_failed(101.5) == []
+    report = report_of(t.hangup(104.0, hangup(CH, 16, "Normal Clearing")))
+    assert (report.outcome, report.reason, report.unserved, report.listening) == (
+        Outcome.FAILED, 4, True, None)
+    assert report.outcome.value == "failed"
+
+
+def test_the_fallback_after_the_route_had_the_call_leaves_it_answered():
+    t = answered(dialling())
+    assert t.agi_begins(102.0) == [Answered(102.0, "Local/9190@x;1")]
+    assert t.agi_failed(130.0) == []         # the route went away mid-call (no IVR_RESULT)
+    t.agi_done(130.0, HEARD)
+    report = report_of(t.hangup(150.0, hangup(CH, 16)))
+    assert (report.outcome, report.unserved, report.listening) == (
+        Outcome.ANSWERED, False, HEARD)
+
+
+def test_the_fallback_event_of_a_call_that_failed_changes_nothing():
+    t = dialling()
+    t.agi_failed(101.0)
+    report = report_of(t.originate_response(105.0, response(False, 5, None)) +
+                       t.hangup(105.1, hangup(SECOND, 17)))
+    assert (report.outcome, report.unserved) == (Outcome.BUSY, False)
+
+
+def test_an_answer_that_could_not_be_written_is_failed():
+    """The route does not serve a call whose answer it could not write (the fallback
+    apologises): not delivered."""
+    t = answered(dialling())
+    assert t.agi_begins(102.0) == [Answered(102.0, "Local/9190@x;1")]
+    assert t.answer_unwritten(102.1) == []
+    t.agi_done(102.2, None)
+    report = report_of(t.hangup(103.0, hangup(CH, 16)))
+    assert (report.outcome, report.unserved) == (Outcome.FAILED, True)

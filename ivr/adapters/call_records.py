@@ -10,12 +10,12 @@ from ivr.call_tracker import CallReport, Listening
 
 
 _LISTENING = ("heard_seconds = ?, message_seconds = ?, ended = ?, keys = ?, "
-              "language_played = ?, plays = ?")
+              "language_played = ?, plays = ?, answers = ?")
 
 
 def _listening(heard: Listening) -> tuple:
     return (heard.heard_seconds, heard.message_seconds, heard.ended, heard.keys,
-            heard.language_played, heard.plays)
+            heard.language_played, heard.plays, heard.answers)
 
 
 async def record_end(store: Store, report: CallReport) -> None:

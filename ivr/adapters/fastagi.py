@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Protocol
 
 from ivr.adapters.log_throttle import LogThrottle
-from ivr.flow import (Answered, Ask, CallFlow, CallResult, Event, Finish, HungUp,
-                      OptOutRecorded, Play, Played, RecordOptOut, SetVariable, VariableSet)
+from ivr.flow import (Action, Answered, Ask, CallResult, Event, Finish, HungUp, OptOutRecorded,
+                      Play, Played, RecordOptOut, SetVariable, VariableSet)
 from ivr.netaddr import agi_url, private_host
 from ivr.protocol.agi import (EOF, NEED_DATA, AgiHangupNotice, AgiParser, AgiProtocolError,
                               AgiReply, AgiRequest, encode_command)
@@ -276,7 +276,8 @@ async def _read_request(parser: AgiParser, reader: asyncio.StreamReader) -> AgiR
         raise AgiProtocolError(f"expected the agi_* request first, got {type(event).__name__}")
 
 
-async def perform(session: AgiSession, action: Play | Ask | SetVariable) -> Event:
+async def perform(session: AgiSession,
+                  action: Play | Ask | SetVariable) -> Played | Answered | VariableSet | HungUp:
     """One media or variable action of a pure flow (ivr/flow.py's Play, Ask, SetVariable) as
     its AGI command, and the reply as the flow's event; HungUp when the channel is gone or
     the session timed out (then closed)."""
@@ -305,7 +306,14 @@ async def perform(session: AgiSession, action: Play | Ask | SetVariable) -> Even
     raise TypeError(f"unknown flow action {action!r}")
 
 
-async def run_flow(session: AgiSession, flow: CallFlow,
+class Flow(Protocol):
+    """The pure in-call machine run_flow drives: ivr/flow.py's CallFlow, or
+    ivr/call_questions.py's CallWithQuestions."""
+    def start(self) -> Action: ...
+    def step(self, event: Event) -> Action: ...
+
+
+async def run_flow(session: AgiSession, flow: Flow,
                    record_opt_out: Callable[[], Awaitable[bool]] | None = None) -> CallResult:
     """Drive the pure in-call flow over one AGI session until it finishes.
     ``record_opt_out()`` records her opt-out when the flow asks (True: recorded); without

@@ -11,7 +11,7 @@ WOMAN_COLUMNS = ("id, phone, name, language, slot, timezone, programme, track, l
                  "child_dob, partner, health_worker, consent_date, status, status_reason, "
                  "enrolled_at, updated_at")
 CALL_COLUMNS = ("id, subscriber_id, kind, number, phone, language, message_key, created_at, "
-                "answered_at, ended_at, outcome, cause, heard_share, plays, keys, trunk")
+                "answered_at, ended_at, outcome, cause, heard_share, plays, keys, answers, trunk")
 CHUNK = 500         # ids or phones in one IN (...) list
 
 

@@ -117,6 +117,7 @@ class CallRecord:
     acquired_by: str | None
     acquired_until: float | None
     plays: int | None
+    answers: int | None            # questions she answered in the call (None: none asked)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "CallRecord":

@@ -26,6 +26,8 @@ OUTCOMES = ("answered", "busy", "no_answer", "congestion", "rejected", "invalid_
 @pass_settings
 def command(settings, woman_id, day, first, last, outcome, message, kind, limit, as_json, reveal):
     """List calls, latest first. Days are local days in the programme's time zone.
+    "answers": how many of her message's questions she answered in the call (empty: none
+    was asked); the answers themselves are in `ivr women show`.
 
     \b
     Example:
@@ -61,6 +63,6 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
         say("no call matches")
         return
     click.echo(table(rows, ["id", "at", "woman", "phone", "kind", "message", "attempt",
-                            "outcome", "seconds", "heard", "plays", "keys"]))
+                            "outcome", "seconds", "heard", "plays", "keys", "answers"]))
     if len(rows) == limit:
         say(f"(the latest {limit}; --limit for more)")

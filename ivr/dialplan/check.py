@@ -38,6 +38,11 @@ def _q(text: str) -> str:
     return re.escape(text)
 
 
+# the fallback's test of case (a): the route never had her call (ivr-fallback.conf)
+SERVED_CHECK = (r'GotoIf\(\$\[\s*"' + _q("${" + C.VAR_SERVED + "}") + r'"\s*!=\s*"1"\s*\]'
+                r'\?[\w-]+\)')
+
+
 def contract() -> list[Rule]:
     v = lambda name: _q("${" + name + "}")          # noqa: E731 - a ${NAME} reference
 
@@ -62,6 +67,9 @@ def contract() -> list[Rule]:
              f"goes to {C.CONTEXT_AGI_FAILED} when the controller went away during her call "
              f"(no {C.VAR_RESULT})"),
         Rule(C.CONTEXT_AGI_FAILED, rf"Goto\({_q(C.CONTEXT_APOLOGY)},.*", "apologises"),
+        Rule(C.CONTEXT_AGI_FAILED, SERVED_CHECK,
+             f"apologises only (never her message) when the route never had her call "
+             f"({C.VAR_SERVED} not 1: her answer may be unwritten, she is called again)"),
         Rule(C.CONTEXT_AGI_FAILED, rf"Playback\({v(C.GLOBAL_SOUNDS)}/.*\)",
              f"plays her message ({C.VAR_MESSAGE}) when the controller cannot"),
         Rule(C.CONTEXT_AGI_FAILED, rf"Set\(.*{v(C.VAR_MESSAGE)}.*\)",
@@ -142,8 +150,23 @@ def check_dialplan(files: dict[str, str], *, sandbox: bool = False) -> list[Prob
     for context in plan.contexts.values():
         for s in context.steps:
             problems += _check_step(plan, context.name, s, allowed_events)
+    problems += _served_first(plan)
     problems += _check_headers(plan, files)
     return problems
+
+
+def _served_first(plan: Dialplan) -> list[Problem]:
+    """In ivr-agi-failed, no Playback before the test of IVR_SERVED: a call the route never
+    had must not hear her message (her attempt is closed as failed and she is called again)."""
+    found = plan.contexts.get(C.CONTEXT_AGI_FAILED)
+    for s in found.extens().get(C.EXTEN_START, []) if found is not None else []:
+        if re.fullmatch(SERVED_CHECK, f"{s.app}({s.data})"):
+            return []
+        if s.app.lower() == "playback":
+            return [Problem(s.path, s.line, f"[{C.CONTEXT_AGI_FAILED}] plays before it tests "
+                                            f"{C.VAR_SERVED}: a call the route never had would "
+                                            "hear her message, and be called again")]
+    return []
 
 
 def _check_step(plan: Dialplan, context: str, s: Step, events: frozenset[str]) -> list[Problem]:

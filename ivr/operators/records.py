@@ -107,6 +107,7 @@ async def find_calls(store: Store, *, woman_id: int | None = None, first: date |
             "seconds": None if r["ended_at"] is None else round(r["ended_at"] - r["created_at"]),
             "outcome": r["outcome"] or "live", "cause": r["cause"],
             "heard": None if r["heard_share"] is None else round(r["heard_share"], 2),
-            "plays": r["plays"], "keys": r["keys"] or "", "trunk": r["trunk"]})
+            "plays": r["plays"], "keys": r["keys"] or "", "answers": r["answers"],
+            "trunk": r["trunk"]})
     return out
 

@@ -59,6 +59,9 @@ def test_names_shared_with_the_code_agree():
     ("ivr-fallback.conf", "UserEvent(IvrAgiFailed,", "UserEvent(IvrAgiFail,",
      "UserEvent 'IvrAgiFail' is not in ivr/constants.py"),
     ("ivr-fallback.conf", "]?sorry)", "]?sory)", "goes to label 'sory' that s@ivr-apology"),
+    ("ivr-fallback.conf", '"${IVR_SERVED}" != "1"', '"${IVR_SERVED}" = "1"',
+     "[ivr-agi-failed] no longer apologises only (never her message) when the route never"),
+    ("ivr-fallback.conf", "${IVR_SERVED}", "${IVR_SERVE}", "IVR_SERVE is not a name"),
     ("ivr-call-centre.conf", "Dial(${IVR_CALL_CENTRE},", "Dial(${IVR_CALLCENTRE},",
      "IVR_CALLCENTRE is not a name"),
     ("ivr-call-centre.conf", "Goto(ivr-apology,s,1)", "Goto(ivr-sorry,s,1)",
@@ -94,6 +97,19 @@ def test_names_shared_with_the_code_agree():
 ])
 def test_each_breakage_is_reported(name, old, new, expected):
     assert expected in messages(broken(name, old, new))
+
+
+def test_the_fallback_must_test_the_route_had_her_call_before_any_playback():
+    """Case (a): a call the route never had hears the apology only (her answer may be
+    unwritten: she is called again); the test moved after a Playback is reported."""
+    files = shipped()
+    text = files["ivr-fallback.conf"]
+    served = ' same => n,GotoIf($["${IVR_SERVED}" != "1"]?apology)\n'
+    assert served in text
+    text = text.replace(served, "").replace(" same => n(play),", served + " same => n(play),")
+    files["ivr-fallback.conf"] = text
+    assert ("[ivr-agi-failed] plays before it tests IVR_SERVED" in messages(files))
+    assert not [p for p in check_dialplan(shipped()) if "IVR_SERVED" in p.message]
 
 
 def test_a_file_without_header_is_reported():

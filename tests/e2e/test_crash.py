@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -12,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from ivr import constants as C
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
 from scheduler.model import DeliveryStatus
 from scheduler.programme import load_programme
 from tests.conftest import ROOT
 from tests.e2e.run_helpers import TEST_MESSAGE, all_messages_are, quick_programme, woman_on
+from tests.nodes import asterisk_log
 
 pytestmark = pytest.mark.sandbox
 
@@ -59,6 +62,20 @@ async def wait_for(predicate, timeout: float, what: str):
 
 
 async def test_kill_9_with_calls_in_flight_then_restart(sandbox, test_sounds, tmp_path):
+    """The answered calls go on in the dialplan's fallback, which plays her message (the
+    route had her call: ivr-fallback.conf case (b)): what Asterisk played is checked in its
+    own log, not only in the store."""
+    log_from = sandbox.log_file.stat().st_size
+    sounds_before = re.search(r"IVR_SOUNDS=(\S+)", sandbox.cli("dialplan show globals"))
+    sandbox.cli(f"dialplan set global {C.GLOBAL_SOUNDS} {test_sounds}")   # her message there
+    try:
+        await kill_9_then_restart(sandbox, test_sounds, tmp_path, log_from)
+    finally:
+        if sounds_before:
+            sandbox.cli(f"dialplan set global {C.GLOBAL_SOUNDS} {sounds_before.group(1)}")
+
+
+async def kill_9_then_restart(sandbox, test_sounds, tmp_path, log_from: int) -> None:
     path = quick_programme(tmp_path, gaps={"no_answer": "1s", "failed": "1s"}, per_day=2)
     all_messages_are(test_sounds, TEST_MESSAGE, path)
     home = tmp_path / "home"
@@ -111,9 +128,20 @@ async def test_kill_9_with_calls_in_flight_then_restart(sandbox, test_sounds, tm
         # the ringing call was lost with the process: recorded as failed, retried by the policy
         assert [tuple(r) for r in rows] == [(1, "failed"), (2, "no_answer")]
         assert d.status is DeliveryStatus.PENDING and d.attempts == 2
-        # and Asterisk kept none of our channels
-        channels = sandbox.cli("core show channels concise")
-        assert not any(f"ivr-{r['id']}-" in channels for r in live)
+        # and Asterisk kept none of our channels once the fallback's plays ended
+        async def none_left():
+            channels = sandbox.cli("core show channels concise")
+            return not any(f"ivr-{r['id']}-" in channels for r in live)
+        await wait_for(none_left, 30, "the fallback's calls ended")
+    # what Asterisk played: each answered woman heard her message to its end on her one call
+    with open(sandbox.log_file, "rb") as f:
+        f.seek(log_from)
+        text = f.read().decode(errors="replace")
+    heard = asterisk_log.deliveries(asterisk_log.heard(
+        "sandbox", text, asterisk_log.SoundLengths(test_sounds)))
+    assert {p: sum(c for (phone, _), c in heard.items() if phone == p) for p in listening} \
+        == {p: 1 for p in listening}
+    assert {p: asterisk_log.dialled(text)[p] for p in listening} == {p: 1 for p in listening}
 
 
 async def test_sigterm_drains_and_status_shows_the_live_call(sandbox, test_sounds, tmp_path):

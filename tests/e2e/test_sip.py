@@ -3,6 +3,8 @@ normally (Asterisk sends BYE when the IVR is done, sipp acknowledges it and exit
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,34 @@ async def wait_until(predicate, timeout: float) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.05)
+
+
+@dataclass
+class SippPhone:
+    process: asyncio.subprocess.Process
+    output: str = ""           # sipp's output, once it ended
+
+
+@asynccontextmanager
+async def sipp_phone(scenario: Path, port: int, cwd: Path, timeout: int = 60):
+    """A sipp UAS answering one call on `port` with `scenario`; on exit, waits (30 s) for it
+    to end and keeps its output, or kills it."""
+    assert not udp_bound(port), f"UDP {port} is taken: another sipp still running?"
+    uas = await asyncio.create_subprocess_exec(
+        "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+        "-mp", str(free_port(span=4)), "-m", "1", "-nostdin", "-timeout", str(timeout),
+        "-timeout_error", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        cwd=cwd)
+    phone = SippPhone(uas)
+    try:
+        await wait_until(lambda: udp_bound(port), 10)
+        yield phone
+        out, _ = await asyncio.wait_for(uas.communicate(), 30)
+        phone.output = out.decode(errors="replace")
+    finally:
+        if uas.returncode is None:
+            uas.kill()
+            await uas.wait()
 
 
 async def test_pjsip_call_to_a_sipp_phone(call_config, sandbox, tmp_path):

@@ -100,8 +100,13 @@ async def test_the_calls_own_session_is_served_once(route, caplog):
             forged(server, request(str(call.attempt_id), call.channel_id, call.agi_token)))
         await asyncio.wait_for(call.flow_done.wait(), 10)
         sent = await asyncio.wait_for(real, 10)
-        # the real one got the flow (here: no recording in the catalogue, so "no_audio")
-        assert sent == [f"SET VARIABLE {C.VAR_RESULT} no_audio\n".encode()]
+        # the real one got the flow, once her answer was written (here: no recording in the
+        # catalogue, so "no_audio")
+        assert sent == [f"SET VARIABLE {C.VAR_SERVED} 1\n".encode(),
+                        f"SET VARIABLE {C.VAR_RESULT} no_audio\n".encode()]
+        [row] = await route.store.fetchall("SELECT answered_at FROM attempts WHERE id = ?",
+                                           (call.attempt_id,))
+        assert row[0] is not None
         # a replay of the same request (token and channel right) is refused: one session a call
         again = await forged(server, request(str(call.attempt_id), call.channel_id,
                                              call.agi_token))

@@ -7,7 +7,7 @@ from ivr.flow import (Answered, Ask, HungUp, OptOutRecorded, Play, Played, Recor
                       SetVariable, VariableSet)
 from ivr.inbound_flow import (CALLER_AGENT, CALLER_UNKNOWN, CALLER_WOMAN, AskQuestions,
                               ChangeLanguage, Changed, ChangeSlot, ChildFound, FindChild,
-                              LineFinish, LineFlow, LinePlan, QuestionsAsked, Recording,
+                              LineFinish, LineFlow, LinePlan, ChildQuestionsAsked, Recording,
                               ReportBirth)
 
 P = {name: f"/snd/{name}" for name in C.PROMPTS}
@@ -201,11 +201,11 @@ def test_answered_line_agent_keys_a_code_and_answers_then_the_next():
     assert ask.sound == P[C.PROMPT_LINE_CODE] and ask.max_digits == 10
     assert flow.step(key("42#")) == FindChild("42")
     assert flow.step(ChildFound(found=True, has_questions=True)) == AskQuestions("42")
-    assert flow.step(QuestionsAsked(answered=3, hung_up=False)).sound == P[C.PROMPT_LINE_SAVED]
+    assert flow.step(ChildQuestionsAsked(answered=3, hung_up=False)).sound == P[C.PROMPT_LINE_SAVED]
     assert flow.step(Played(endpos=None, digit=None)).sound == P[C.PROMPT_LINE_CODE]
     assert flow.step(key("43")) == FindChild("43")
     assert flow.step(ChildFound(found=True, has_questions=True)) == AskQuestions("43")
-    end = flow.step(QuestionsAsked(answered=1, hung_up=True))
+    end = flow.step(ChildQuestionsAsked(answered=1, hung_up=True))
     assert isinstance(end, LineFinish)
     assert end.result.done == ("child:42", "child:43") and end.result.ended == "hangup"
 

@@ -124,6 +124,11 @@ async def test_three_nodes_deliver_once_kill_9_and_missed_calls(
             unrecorded = {r[0] for r in await store_of["n3"].fetchall(
                 f"SELECT phone FROM attempts WHERE outcome IS NULL AND answered_at IS NULL "
                 f"AND {dead}")}
+            # her answer written, her call in node 3's hands: the one window left
+            # (dialplan/README.md, "One window is left")
+            answered_at_kill = {r[0] for r in await store_of["n3"].fetchall(
+                f"SELECT phone FROM attempts WHERE outcome IS NULL AND answered_at IS NOT NULL "
+                f"AND {dead}")}
             for phone in callers:                      # rung while the campaign runs
                 await missed_call(n2, phone, DID)
             # every call node 3 had placed ends in its Asterisk (the dialplan's fallback plays
@@ -172,11 +177,20 @@ async def test_three_nodes_deliver_once_kill_9_and_missed_calls(
     # the store: every woman's message delivered
     assert len(campaign) == 3 * WOMEN
     assert {expected[k] for k in campaign} == {"delivered"}
-    # Asterisk: each message heard to its end on at least one call
-    assert {k for k in delivered if k[0] not in callers} == campaign
+    # Asterisk: each message heard to its end on at least one call, but for the one window
+    # left (dialplan/README.md, "One window is left"): node 3 killed after its route wrote her
+    # answer and before IVR_SERVED reached Asterisk, she hears the apology while her attempt
+    # is reaped as answered. Every message not heard must be of that kind: a call of node 3,
+    # answered and live at the kill.
+    heard = {k for k in delivered if k[0] not in callers}
+    assert heard <= campaign
+    lost = {k[0] for k in campaign - heard}
+    print(f"messages not heard (the window): {len(lost)} of {len(campaign)}")
+    assert lost <= answered_at_kill, sorted(lost - answered_at_kill)[:10]
     if shared:
         # the work was shared: every node called
-        assert all(sum(dialled[n].values()) >= WOMEN // 4 for n in dialled), dialled
+        calls = {n: sum(d.values()) for n, d in dialled.items()}
+        assert all(c >= WOMEN // 4 for c in calls.values()), calls
     else:
         # each woman's calls went to her own node's Asterisk only
         for i, numbers in women.items():
@@ -191,11 +205,7 @@ async def test_three_nodes_deliver_once_kill_9_and_missed_calls(
     assert sum(c for (p, _), c in delivered.items() if p in callers) == MISSED
     # ... and on one call only
     twice = {p for (p, _), c in delivered.items() if c > 1}
-    assert twice <= unrecorded, f"heard on two calls: {sorted(twice - unrecorded)[:10]}"
-    if twice:
-        # Known: a call node 3 had placed but whose answer it had not recorded when it was
-        # killed is answered, and the dialplan's fallback plays her message; whoever closes
-        # the attempt (node 3 restarted, or another node once its lease ran out) finds no
-        # answer recorded and closes it as failed: she is called again.
-        pytest.xfail(f"{len(twice)} of the {len(unrecorded)} women whose answer node 3 had "
-                     "not recorded at its kill -9 heard the message on two calls")
+    # a call node 3 had placed but whose answer it had not written when it was killed hears
+    # the apology only (ivr-fallback.conf case (a)): it is closed as failed and called again
+    assert not twice, (f"heard on two calls: {len(twice)} women, {len(twice & unrecorded)} "
+                       f"of them unrecorded at the kill: {sorted(twice)[:10]}")

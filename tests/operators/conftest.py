@@ -5,8 +5,9 @@ PostgreSQL runs, `-k sqlite` the others. Dates are relative to today: the comman
 real clock."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import pytest
@@ -53,5 +54,7 @@ def dmy(d: date) -> str:
     return d.strftime("%d/%m/%Y")
 
 
-TODAY = date.today()
+# the programme's today (mMitra: Asia/Kolkata), which the commands check dates against: from
+# 18:30 UTC it is a day ahead of the UTC date
+TODAY = datetime.now(ZoneInfo("Asia/Kolkata")).date()
 LMP = TODAY - timedelta(weeks=12)

@@ -7,7 +7,8 @@ import csv
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,11 +18,12 @@ from ivr.operators.session import utc_now
 from scheduler.followups import iso_week
 from scheduler.programme import load_programme
 from scheduler.questions_model import Answer, AnswerStatus, FollowUpToOpen, OwnerRole
-from tests.operators.conftest import TODAY, dmy
+from tests.operators.conftest import dmy
 from tests.operators.test_calls_report import add_calls
 from tests.operators.test_workers_followups_cli import with_schedule
 
 NOW = utc_now()
+TODAY = NOW.astimezone(ZoneInfo("Africa/Bamako")).date()     # pesinet's today (UTC+0)
 LAST_WEEK = iso_week((NOW - timedelta(days=7)).date())
 THIS_WEEK = iso_week(NOW.date())
 SKIP = AnswerStatus.SKIPPED
