@@ -18,7 +18,7 @@ CHUNK = 500         # ids in one IN (...) list
 Rows = list[sqlite3.Row]
 
 
-def _range(col: str, lo: float | None, hi: float | None) -> tuple[str, tuple]:
+def in_range(col: str, lo: float | None, hi: float | None) -> tuple[str, tuple]:
     sql, args = [], []
     if lo is not None:
         sql.append(f"{col} >= ?")
@@ -29,7 +29,7 @@ def _range(col: str, lo: float | None, hi: float | None) -> tuple[str, tuple]:
     return (" AND ".join(sql) or "1 = 1"), tuple(args)
 
 
-def _group(by: str | None) -> str:
+def group_column(by: str | None) -> str:
     if by not in DIMENSIONS:
         raise ValueError(f"cannot group by {by!r} (language, slot or partner)")
     return DIMENSIONS[by]
@@ -37,9 +37,9 @@ def _group(by: str | None) -> str:
 
 async def funnel(store: Store, by: str | None, lo: float | None, hi: float | None) -> Rows:
     """Women enrolled in the range: how many, with a valid number, tried, answered once."""
-    cond, args = _range("s.enrolled_at", lo, hi)
+    cond, args = in_range("s.enrolled_at", lo, hi)
     return await store.fetchall(
-        f"SELECT {_group(by)} AS grp, COUNT(*) AS enrolled, "
+        f"SELECT {group_column(by)} AS grp, COUNT(*) AS enrolled, "
         " SUM(CASE WHEN NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number')"
         "  THEN 1 ELSE 0 END) AS valid_number,"
         " SUM(CASE WHEN EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id"
@@ -53,10 +53,10 @@ async def funnel(store: Store, by: str | None, lo: float | None, hi: float | Non
 
 async def statuses(store: Store, by: str | None, lo: float | None, hi: float | None) -> Rows:
     """Women enrolled in the range, counted (n) by status and status_reason."""
-    cond, args = _range("s.enrolled_at", lo, hi)
+    cond, args = in_range("s.enrolled_at", lo, hi)
     return await store.fetchall(
-        f"SELECT {_group(by)} AS grp, s.status, s.status_reason, COUNT(*) AS n FROM subscribers s "
-        f"WHERE {cond} GROUP BY grp, s.status, s.status_reason", args)
+        f"SELECT {group_column(by)} AS grp, s.status, s.status_reason, COUNT(*) AS n "
+        f"FROM subscribers s WHERE {cond} GROUP BY grp, s.status, s.status_reason", args)
 
 
 async def call_cube(store: Store, by: str | None, lo: float | None, hi: float | None,
@@ -65,9 +65,9 @@ async def call_cube(store: Store, by: str | None, lo: float | None, hi: float | 
     weekday (wd, 0 = Sunday; `offset`: the zone's UTC offset in seconds), outcome, heard
     band (hb: 0 under half, 1 half, 2 three quarters) and replayed; heard: their heard
     shares summed. One scan of the attempts."""
-    cond, args = _range("a.created_at", lo, hi)
+    cond, args = in_range("a.created_at", lo, hi)
     return await store.fetchall(
-        f"SELECT {_group(by)} AS grp, a.kind, a.number, s.slot, "
+        f"SELECT {group_column(by)} AS grp, a.kind, a.number, s.slot, "
         # weekday 0 = Sunday, as strftime('%w'); 1970-01-01 was a Thursday (4)
         f" (CAST(FLOOR((a.created_at + {float(offset)}) / 86400) AS INTEGER) + 4) % 7 AS wd,"
         " a.outcome,"
@@ -83,9 +83,9 @@ async def missed_calls(store: Store, by: str | None, lo: float | None,
                        hi: float | None) -> Rows:
     """Missed calls received in the range (missed), and those from no known woman (strangers:
     their group is NULL)."""
-    cond, args = _range("m.received_at", lo, hi)
+    cond, args = in_range("m.received_at", lo, hi)
     return await store.fetchall(
-        f"SELECT {_group(by)} AS grp, COUNT(*) AS missed,"
+        f"SELECT {group_column(by)} AS grp, COUNT(*) AS missed,"
         " SUM(CASE WHEN m.subscriber_id IS NULL THEN 1 ELSE 0 END) AS strangers "
         "FROM missed_calls m LEFT JOIN subscribers s ON s.id = m.subscriber_id "
         f"WHERE {cond} GROUP BY grp", args)
@@ -94,9 +94,9 @@ async def missed_calls(store: Store, by: str | None, lo: float | None,
 async def callback_requests(store: Store, by: str | None, lo: float | None,
                             hi: float | None) -> Rows:
     """Callback requests made in the range: status and delay (served - requested, seconds)."""
-    cond, args = _range("c.requested_at", lo, hi)
+    cond, args = in_range("c.requested_at", lo, hi)
     return await store.fetchall(
-        f"SELECT {_group(by)} AS grp, c.status, c.served_at - c.requested_at AS delay "
+        f"SELECT {group_column(by)} AS grp, c.status, c.served_at - c.requested_at AS delay "
         "FROM callback_requests c JOIN subscribers s ON s.id = c.subscriber_id "
         f"WHERE {cond}", args)
 
@@ -134,7 +134,7 @@ async def women_with_last_answer(store: Store, by: str | None, ids: list[int]) -
         part = ids[i:i + CHUNK]
         out += await store.fetchall(
             f"SELECT s.id, s.phone, s.name, s.language, s.slot, s.partner, s.timezone, "
-            f"{_group(by)} AS grp, (SELECT MAX(a.created_at) FROM attempts a "
+            f"{group_column(by)} AS grp, (SELECT MAX(a.created_at) FROM attempts a "
             "WHERE a.subscriber_id = s.id "
             "AND a.outcome = 'answered') AS last_answered "
             f"FROM subscribers s WHERE s.id IN ({','.join('?' * len(part))})",
@@ -146,6 +146,6 @@ async def promised_calls(store: Store, by: str | None) -> Rows:
     """The call centre's list not yet handled, oldest first, with her contact columns."""
     return await store.fetchall(
         f"SELECT l.subscriber_id, l.attempt_id, l.reason, l.added_at, s.phone, s.name, "
-        f"s.language, s.timezone, {_group(by)} AS grp FROM call_centre_list l "
+        f"s.language, s.timezone, {group_column(by)} AS grp FROM call_centre_list l "
         "JOIN subscribers s ON s.id = l.subscriber_id WHERE l.done_at IS NULL "
         "ORDER BY l.added_at, l.id")

@@ -1,4 +1,5 @@
-"""`ivr report`: funnel, pick-up, listening, failures, retention, at-risk, callbacks."""
+"""`ivr report`: funnel, pick-up, listening, failures, retention, at-risk, callbacks, answers
+by week, follow-ups per worker, the answered line."""
 from __future__ import annotations
 
 import sys
@@ -16,7 +17,10 @@ TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
           "listening": "Listening", "failure_mix": "Failure mix", "retention": "Retention",
           "deactivation_reasons": "Deactivation reasons",
           "callbacks": "Missed calls and callbacks", "at_risk": "Women at risk of dropping out",
-          "promised_calls": "Women promised a call by the call centre"}
+          "promised_calls": "Women promised a call by the call centre",
+          "answers_by_week": "Answers by week, per question",
+          "followups_by_worker": "Follow-ups per worker (and role pool)",
+          "answered_line": "Answered line: calls and what callers did"}
 
 
 @click.command(name="report")
@@ -38,8 +42,11 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
     """Report on the programme: funnel (enrolled, valid number, first attempt, first
     answer), pick-up by attempt number, slot and weekday, listening (heard at least 50% and
     75%, replayed with key 1), failure mix, retention and deactivation reasons, missed-call
-    callbacks and their delay, and the women at risk of dropping out (a list the call centre
-    can work through).
+    callbacks and their delay, the women at risk of dropping out (a list the call centre
+    can work through), the answers to the programme's questions by week (answered, skipped,
+    yes/no and choice counts, a number's median, min and max: "<5" under 5 answers), and the
+    follow-ups per worker or role pool (opened, closed by outcome, open, overdue, median days
+    to close), and the answered line's use (calls by caller kind, what was done on them).
 
     Women enrolled, calls placed and missed calls received between --from and --to count
     (local days of the programme's zone); test calls never count.

@@ -4,7 +4,9 @@
 Sections (each a list of rows with a "group" key: the whole programme, or one language,
 slot or enrolment partner with `by`): funnel, pickup_by_attempt, pickup_by_slot,
 pickup_by_weekday, listening, failure_mix, retention, deactivation_reasons, callbacks, and
-the list of women at risk of dropping out (scheduler/engagement.py's rule).
+the list of women at risk of dropping out (scheduler/engagement.py's rule); her answers to
+the programme's questions by week, follow-ups per worker and the answered line's use
+(ivr/operators/report_two_way.py).
 
 A date range selects women enrolled in it (funnel, retention), calls placed in it (pick-up,
 listening, failures) and missed calls received in it (callbacks); days are local days of
@@ -18,10 +20,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ivr.adapters import reports
+from ivr.adapters import reports, reports_two_way
 from ivr.adapters.columns import instant
 from ivr.adapters.store import Store
 from ivr.operators.records import day_range, phone_out, when
+from ivr.operators.report_two_way import answered_line, answers_by_week, followups_by_worker
 from scheduler.engagement import at_risk, from_attempts, weeks_unanswered
 from scheduler.model import Attempt, AttemptKind
 from scheduler.outcome import Outcome
@@ -63,13 +66,19 @@ async def build_report(store: Store, programme: Programme, req: ReportRequest,
     out["callbacks"] = await _callbacks(store, req.by, lo, hi)
     out["at_risk"] = await _at_risk(store, programme, req.by, now, req.reveal)
     out["promised_calls"] = await _promised_calls(store, req.by, req.reveal)
+    out["answers_by_week"] = answers_by_week(map(dict, await reports_two_way.answer_counts(
+        store, req.by, lo, hi, programme.name)), programme)
+    out["followups_by_worker"] = followups_by_worker(
+        map(dict, await reports_two_way.follow_ups(store, req.by, lo, hi)), lo, hi,
+        now.astimezone(zone(programme.timezone)).date())
+    out["answered_line"] = await answered_line(store, lo, hi, now)
     return {k: out[k] for k in (*HEAD, *SECTIONS)}
 
 
 HEAD = ("programme", "from", "to", "by", "generated_at", "timezone")
 SECTIONS = ("funnel", "pickup_by_attempt", "pickup_by_slot", "pickup_by_weekday", "listening",
             "failure_mix", "retention", "deactivation_reasons", "callbacks", "at_risk",
-            "promised_calls")
+            "promised_calls", "answers_by_week", "followups_by_worker", "answered_line")
 
 
 async def _women(store: Store, by: str | None, lo, hi) -> dict:

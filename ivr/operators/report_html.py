@@ -20,6 +20,12 @@ SECTIONS = (
     ("callbacks", "Missed calls and callbacks"),
     ("at_risk", "Women at risk of dropping out (call-centre list)"),
     ("promised_calls", "Women promised a call by the call centre (their opt-out by key failed)"),
+    ("answers_by_week", "Answers by week, per question (median, min, max shown as <5 under 5 "
+                        "answers)"),
+    ("followups_by_worker", "Follow-ups per worker and role pool: opened and closed in the "
+                            "range, open and overdue now"),
+    ("answered_line", "Answered line: calls by caller (woman, unknown, agent) and what was done "
+                      "on them"),
 )
 
 
@@ -110,6 +116,21 @@ def _charts(plt, report: dict) -> list[tuple[str, str]]:
                             "status", ["women"], "Where the women enrolled are now", "women")),
         ("deactivation_reasons", _bars(plt, report["deactivation_reasons"], "reason", ["women"],
                                        "Why women left", "women")),
+        ("answers_by_week", _bars(plt, [dict(r, group=_joined(r["group"], r["question"]))
+                                        for r in report["answers_by_week"]],
+                                  "week", ["answered"], "Questions answered, by week",
+                                  "answers")),
+        ("followups_by_worker", _bars(plt, [dict(r, group="all", who=_joined(
+                                          r["group"], f"{r['role']} pool" if r["worker"] is None
+                                          else f"{r['name']} ({r['role']})"))
+                                          for r in report["followups_by_worker"]],
+                                      "who", ["open", "overdue"],
+                                      "Follow-ups open and overdue now", "follow-ups")),
+        ("answered_line", _bars(plt, [dict(group="all", what=k, n=v)
+                                      for r in report["answered_line"] for k, v in r.items()
+                                      if k not in ("group", "calls")],
+                                "what", ["n"], "Answered line: calls, and what was done",
+                                "calls")),
     ]
     out = []
     for name, fig in specs:
@@ -117,6 +138,11 @@ def _charts(plt, report: dict) -> list[tuple[str, str]]:
             out.append((name, _png(fig)))
             plt.close(fig)
     return out
+
+
+def _joined(group, label: str) -> str:
+    """A chart's series name: the label, after its group when the report is broken down."""
+    return label if group == "all" else f"{group} {label}"
 
 
 def _table(rows: list[dict], limit: int = 500) -> str:
