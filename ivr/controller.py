@@ -17,7 +17,7 @@ from typing import Awaitable, Callable
 from ivr import constants as C
 from ivr.adapters import call_records
 from ivr.adapters.ami import AmiError, AmiGateway, NotPlaced, Originate
-from ivr.adapters.store import Store
+from ivr.adapters.store import UNAVAILABLE_ERRORS, Store
 from ivr.call_tracker import (MAX_CALL_SECONDS, Action, Answered, HangUp, ListChannels,
                               Listening, Reached, Release, SendOriginate)
 from ivr.config import Config
@@ -115,6 +115,12 @@ class Controller:
                 try:
                     await self.store.attempt_answered(call.attempt_id, action.at,
                                                       action.channel)
+                except UNAVAILABLE_ERRORS:
+                    # the database is away, this process is not: her answer waits in memory
+                    # with the call's other writes (ivr/database_watch.py) and she is served.
+                    # Only if this process also dies before it lands is she reaped as not
+                    # answered and called again (a double fault: dialplan/README.md).
+                    call.feed([action])
                 except Exception:
                     call.feed(call.tracker.answer_unwritten(self.clock()))
                     raise

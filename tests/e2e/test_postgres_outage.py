@@ -88,7 +88,9 @@ async def test_postgres_stopped_20_s_mid_campaign_loses_and_doubles_nothing(sand
     assert "Traceback" not in run_log and "call task failed" not in run_log, run_log[-3000:]
     assert "not released" not in run_log and "no longer ours" not in run_log, run_log[-3000:]
     assert len(run_log.splitlines()) < 40 + 4 * c.placed, run_log[-3000:]
-    # `ivr status` meanwhile: unhealthy, the database unreachable, its address without secrets
-    assert "the database has been unreachable" in status_log, status_log
+    # `ivr status` meanwhile: the database unreachable, its address without secrets. (It tries
+    # one connection first and fails at once, before the service may have written its own
+    # view, "the database has been unreachable for N s", into the status file: that line is
+    # not asserted here.)
     assert "cannot connect to the database postgresql:///drill" in status_log, status_log
     assert "error connecting" not in status_log, status_log      # psycopg_pool kept quiet
