@@ -117,6 +117,7 @@ class CallTracker:
         self.agi_started = False
         self.agi_failed_seen = False   # the dialplan's fallback took the call before the route
         self.answer_said = False
+        self._answer_said_as: Answered | None = None     # as said (its channel may come later)
         self.flow_done = False
         self.listening: Listening | None = None
         self.reached = False
@@ -314,18 +315,26 @@ class CallTracker:
         if self.answer_said:
             return []
         self.answer_said = True
-        return [Answered(now, channel)]
+        self._answer_said_as = Answered(now, channel)
+        return [self._answer_said_as]
 
     def _respond(self, now: float, response: OriginateResponse) -> list[Action]:
         """Her answer is written when the in-call route takes the call (agi_begins), not
         here: an answered call the route never had is not delivered."""
         self.response = response
+        actions: list[Action] = []
+        if (self._answer_said_as is not None and self._answer_said_as.channel is None
+                and response.channel is not None):
+            # the route took her call before Asterisk's answer to the Originate came (a busy
+            # machine): her answer stands, written again with its channel name
+            self._answer_said_as = Answered(self._answer_said_as.at, response.channel)
+            actions.append(self._answer_said_as)
         if not response.success:
             if self.cause_seen:
-                return self._finish(now)
+                return actions + self._finish(now)
             self.state, self.deadline = FAILING, now + CAUSE_GRACE_SECONDS
-            return []
-        actions = self._reach()
+            return actions
+        actions += self._reach()
         self._call_deadline = now + MAX_CALL_SECONDS
         self.state, self.deadline = ANSWERED, self._call_deadline
         if not self.link_up:

@@ -92,6 +92,24 @@ def test_an_answered_call_ends_with_its_hangup_and_carries_what_she_heard():
     assert report.heard_share == 1.0
 
 
+def test_the_route_before_asterisks_answer_writes_her_answer_then_its_channel():
+    """A busy machine: the in-call route takes her call before the OriginateResponse comes.
+    Her answer is written at once (no channel name yet), then again, same time, with it."""
+    t = dialling()
+    assert t.agi_begins(101.0) == [Reached(), Answered(101.0, None)]
+    assert t.originate_response(101.4, response(True, 4)) == [Answered(101.0, "Local/9190@x;1")]
+    assert t.originate_response(101.5, response(True, 4)) == []       # the first one counts
+    t.agi_done(110.0, HEARD)
+    report = report_of(t.hangup(111.0, hangup(CH, 16)))
+    assert (report.outcome, report.listening) == (Outcome.ANSWERED, HEARD)
+
+
+def test_a_response_without_a_channel_name_writes_nothing_again():
+    t = dialling()
+    assert t.agi_begins(101.0) == [Reached(), Answered(101.0, None)]
+    assert t.originate_response(101.4, response(True, 4, None)) == []
+
+
 def test_the_flow_reports_after_the_hangup_within_its_grace():
     t = answered(dialling())
     t.agi_begins(102.0)
