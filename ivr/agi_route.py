@@ -1,9 +1,10 @@
 """The FastAGI route `call`: what happens once she has answered.
 
-Asterisk runs AGI(<url>/call,<attempt id>,<token>) from the ivr-outbound context. The route
-finds the live call by attempt id and serves the session only when it carries that call's
-secret token, on the channel the Originate named, once (FastAGI itself has no
-authentication). It then picks the language to play (hers, or the programme's fallback when
+Asterisk runs AGI(<url>/call,<attempt id>) from the ivr-outbound context. The route finds
+the live call by attempt id and serves the session only when the channel holds that call's
+secret token (IVR_AGI_TOKEN, set on the Originate, read here with GET VARIABLE: never an AGI()
+argument, which Asterisk logs), on the channel the Originate named, once (FastAGI itself has
+no authentication). It then picks the language to play (hers, or the programme's fallback when
 her recording is missing: never silence), runs the pure in-call flow (which asks for her
 opt-out to be recorded before she hears it is done), and reports what she heard to the
 call's tracker (written with the call's end, ivr/controller.py).
@@ -81,7 +82,7 @@ class CallRoute:
         self._refusals = LogThrottle(log, logging.WARNING)
 
     async def __call__(self, session: AgiSession) -> None:
-        call = self._live_call(session)
+        call = await self._live_call(session)
         if call is None:
             await session.command("SET", "VARIABLE", C.VAR_RESULT, RESULT_REFUSED)
             return
@@ -96,18 +97,17 @@ class CallRoute:
             # what she heard goes with the call's report to the one write of its end
             self.controller.agi_done(call, listening)
 
-    def _live_call(self, session: AgiSession) -> LiveCall | None:
+    async def _live_call(self, session: AgiSession) -> LiveCall | None:
         """The live call this session belongs to, or None (logged once): FastAGI has no
-        authentication, so a session is served only with the call's secret token (the
-        dialplan's second argument), on the channel the Originate named, once."""
+        authentication, so a session is served only when its channel holds the call's secret
+        token (IVR_AGI_TOKEN), on the channel the Originate named, once."""
         request = session.request
         args = request.args
         attempt_id = int(args[0]) if args and args[0].isdigit() else None
         call = self.controller.live.get(attempt_id) if attempt_id is not None else None
-        token = args[1] if len(args) > 1 else ""
         if call is None:
             why = "no live call of that attempt"
-        elif not call.owns_agi(token, request.uniqueid):
+        elif not call.owns_agi(await self._token(session), request.uniqueid):
             why = "wrong or missing token, or not the call's channel"
         elif call.agi_started:
             why = "the call has its session already"
@@ -117,6 +117,11 @@ class CallRoute:
                            why, args[0][:20] if args else None, request.uniqueid[:40],
                            masked_channel(request.channel[:80]))
         return None
+
+    @staticmethod
+    async def _token(session: AgiSession) -> str:
+        reply = await session.command("GET", "VARIABLE", C.VAR_AGI_TOKEN)
+        return reply.data if reply.result == "1" and reply.data else ""
 
     async def _play(self, session: AgiSession, call: LiveCall) -> Listening | None:
         attempt_id, language = call.attempt_id, call.request.language

@@ -174,10 +174,11 @@ def _check_step(plan: Dialplan, context: str, s: Step, events: frozenset[str]) -
     for name in set(NAME_RE.findall(s.data)) - KNOWN_NAMES:
         out.append(Problem(s.path, s.line, f"{name} is not a name of ivr/constants.py (a typo? "
                                            "add it there first)"))
-    if C.GLOBAL_LINE_SECRET in s.data:
-        out.append(Problem(s.path, s.line, f"{C.GLOBAL_LINE_SECRET} must not appear in a step "
-                                           "(Asterisk logs a step's arguments): the inbound route "
-                                           "reads the global itself"))
+    for secret in (C.GLOBAL_LINE_SECRET, C.VAR_AGI_TOKEN):
+        if secret in s.data:
+            out.append(Problem(s.path, s.line, f"{secret} must not appear in a step (Asterisk "
+                                               "logs a step's arguments): the route reads it "
+                                               "itself"))
     app = s.app.lower()
     if app == "userevent":
         event = split_args(s.data)[0].strip()

@@ -48,8 +48,10 @@ def test_names_shared_with_the_code_agree():
 @pytest.mark.parametrize("name,old,new,expected", [
     ("ivr-outbound.conf", "\n[ivr-outbound]\n", "\n[ivr-outbund]\n",
      "context [ivr-outbound] is missing"),
-    ("ivr-outbound.conf", "${IVR_AGI_TOKEN})\n same => n,GotoIf",
-     "${IVR_AGI_TOKN})\n same => n,GotoIf", "IVR_AGI_TOKN is not a name of ivr/constants.py"),
+    ("ivr-outbound.conf", "${IVR_ATTEMPT_ID})\n same => n,GotoIf",
+     "${IVR_ATEMPT_ID})\n same => n,GotoIf", "IVR_ATEMPT_ID is not a name of ivr/constants.py"),
+    ("ivr-outbound.conf", "/call,${IVR_ATTEMPT_ID})\n",
+     "/call,${IVR_ATTEMPT_ID},${IVR_AGI_TOKEN})\n", "IVR_AGI_TOKEN must not appear in a step"),
     ("ivr-outbound.conf", "n,AGI(${IVR_AGI_URL}/call,", "n,AGI(${IVR_AGI_URL}/cal,",
      "FastAGI route 'cal' is not in"),
     ("ivr-outbound.conf", '"call_centre"', '"callcentre"',

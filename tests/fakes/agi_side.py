@@ -36,8 +36,7 @@ class FastAgiSide:
                "agi_type": "Local", "agi_uniqueid": call.channel_id,
                "agi_callerid": call.digits, "agi_context": C.CONTEXT_OUTBOUND,
                "agi_extension": C.EXTEN_START, "agi_priority": "10",
-               "agi_arg_1": call.variables.get(C.VAR_ATTEMPT_ID, ""),
-               "agi_arg_2": call.variables.get(C.VAR_AGI_TOKEN, "")}
+               "agi_arg_1": call.variables.get(C.VAR_ATTEMPT_ID, "")}
         writer.write("".join(f"{k}: {v}\n" for k, v in env.items()).encode() + b"\n")
         try:
             while line := await asyncio.wait_for(reader.readline(), 30):
@@ -61,7 +60,10 @@ class FastAgiSide:
                 self.call.agi_variables[words[2]] = words[3]
                 if words[2] == "CHANNEL(language)":
                     self.language = words[3]
-            return "200 result=1\n" if verb == "SET VARIABLE" else "200 result=0\n"
+            if verb == "SET VARIABLE":
+                return "200 result=1\n"
+            value = self.call.variables.get(words[2]) if len(words) > 2 else None
+            return "200 result=0\n" if value is None else f"200 result=1 ({value})\n"
         if self.dead:
             return "511 Command Not Permitted on a dead channel or intercept routine\n"
         if verb in ("STREAM FILE", "CONTROL STREAM"):

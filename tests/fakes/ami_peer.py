@@ -14,9 +14,10 @@ A test scripts each call's fate by the number dialled (``fates``), and can drop 
 connection (``drop``), count the actions received (``actions``), and hold calls up.
 
 An answered call plays the Asterisk side of FastAGI, as the dialplan ivr-outbound does: it
-connects to the call's IVR_AGI_URL with the agi_* environment (the route "call", arguments
-IVR_ATTEMPT_ID and IVR_AGI_TOKEN, agi_uniqueid = the ChannelId), and answers each command as
-Asterisk does for a phone that listens to the end: STREAM FILE -> ``200 result=0 endpos=<the
+connects to the call's IVR_AGI_URL with the agi_* environment (the route "call", argument
+IVR_ATTEMPT_ID, agi_uniqueid = the ChannelId), and answers each command as Asterisk does for a
+phone that listens to the end: GET VARIABLE -> the Originate's channel variable (the route
+reads IVR_AGI_TOKEN so), STREAM FILE -> ``200 result=0 endpos=<the
 file's length in samples>`` (``200 result=-1 endpos=0`` for a missing file), GET DATA -> ``200
 result= (timeout)``, the others ``200 result=1``.  ``Fate.hangs_up_at`` makes her hang up
 part-way through the message (``HANGUP``, then 511 on a dead channel, as recorded in

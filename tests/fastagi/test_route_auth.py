@@ -29,6 +29,9 @@ def request(attempt: str, uniqueid: str, *extra: str) -> bytes:
     return ("\n".join(lines) + "\n\n").encode()
 
 
+ASKS_TOKEN = f"GET VARIABLE {C.VAR_AGI_TOKEN}\n".encode()
+
+
 @pytest.fixture
 async def route(tmp_path):
     config = Config(home=tmp_path, database=tmp_path / "ivr.db", sounds=tmp_path / "sounds")
@@ -55,22 +58,28 @@ async def live_call(route: CallRoute) -> LiveCall:
     return call
 
 
-async def forged(server: FastAgiServer, data: bytes) -> list[bytes]:
-    """Send one request, answer every command with success; what the server sent."""
+async def forged(server: FastAgiServer, data: bytes, token: str | None = None) -> list[bytes]:
+    """Send one request; answer GET VARIABLE IVR_AGI_TOKEN with `token` (None: not set on the
+    channel) and every other command with success; what the server sent."""
     reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server.port), 5)
     writer.write(data)
     sent = []
     try:
         while line := await asyncio.wait_for(reader.readline(), 5):
             sent.append(line)
-            writer.write(b"200 result=57 endpos=100\n")      # '9' pressed, for a play
+            if line == ASKS_TOKEN:
+                writer.write(b"200 result=0\n" if token is None
+                             else f"200 result=1 ({token})\n".encode())
+            else:
+                writer.write(b"200 result=57 endpos=100\n")      # '9' pressed, for a play
     finally:
         writer.close()
     return sent
 
 
 @pytest.mark.parametrize("how", ["no token", "wrong token", "right token, other channel",
-                                 "right token, the Local channel's second half"])
+                                 "right token, the Local channel's second half",
+                                 "right token as an argument only"])
 async def test_a_forged_session_is_refused_and_writes_nothing(route, caplog, how):
     call = await live_call(route)
     before = asdict(await route.store.attempt(call.attempt_id))
@@ -79,12 +88,13 @@ async def test_a_forged_session_is_refused_and_writes_nothing(route, caplog, how
         "wrong token": (call.channel_id, "x" * len(call.agi_token)),
         "right token, other channel": ("1764.5", call.agi_token),
         "right token, the Local channel's second half": (call.channel_id + "-2", call.agi_token),
+        "right token as an argument only": (call.channel_id, None),   # Asterisk logs arguments
     }[how]
-    extra = () if token is None else (token,)
+    extra = (call.agi_token,) if how == "right token as an argument only" else ()
     caplog.set_level(logging.INFO)
     async with FastAgiServer(route, port=0) as server:
-        sent = await forged(server, request(str(call.attempt_id), uniqueid, *extra))
-    assert sent == [f"SET VARIABLE {C.VAR_RESULT} {RESULT_REFUSED}\n".encode()]
+        sent = await forged(server, request(str(call.attempt_id), uniqueid, *extra), token)
+    assert sent == [ASKS_TOKEN, f"SET VARIABLE {C.VAR_RESULT} {RESULT_REFUSED}\n".encode()]
     assert not call.agi_started and not call.flow_done.is_set()
     assert asdict(await route.store.attempt(call.attempt_id)) == before
     refusals = [r for r in caplog.records if "refused" in r.getMessage()]
@@ -97,24 +107,24 @@ async def test_the_calls_own_session_is_served_once(route, caplog):
     caplog.set_level(logging.INFO)
     async with FastAgiServer(route, port=0) as server:
         real = asyncio.ensure_future(
-            forged(server, request(str(call.attempt_id), call.channel_id, call.agi_token)))
+            forged(server, request(str(call.attempt_id), call.channel_id), call.agi_token))
         await asyncio.wait_for(call.flow_done.wait(), 10)
         sent = await asyncio.wait_for(real, 10)
         # the real one got the flow, once her answer was written (here: no recording in the
         # catalogue, so "no_audio")
-        assert sent == [f"SET VARIABLE {C.VAR_SERVED} 1\n".encode(),
+        assert sent == [ASKS_TOKEN, f"SET VARIABLE {C.VAR_SERVED} 1\n".encode(),
                         f"SET VARIABLE {C.VAR_RESULT} no_audio\n".encode()]
         [row] = await route.store.fetchall("SELECT answered_at FROM attempts WHERE id = ?",
                                            (call.attempt_id,))
         assert row[0] is not None
         # a replay of the same request (token and channel right) is refused: one session a call
-        again = await forged(server, request(str(call.attempt_id), call.channel_id,
-                                             call.agi_token))
-    assert again == [f"SET VARIABLE {C.VAR_RESULT} {RESULT_REFUSED}\n".encode()]
+        again = await forged(server, request(str(call.attempt_id), call.channel_id),
+                             call.agi_token)
+    assert again == [ASKS_TOKEN, f"SET VARIABLE {C.VAR_RESULT} {RESULT_REFUSED}\n".encode()]
     assert "has its session already" in caplog.text
 
 
 async def test_an_unknown_attempt_is_refused(route):
     async with FastAgiServer(route, port=0) as server:
-        sent = await forged(server, request("999", "ivr-999-abc", "token"))
+        sent = await forged(server, request("999", "ivr-999-abc"), "token")
     assert sent == [f"SET VARIABLE {C.VAR_RESULT} {RESULT_REFUSED}\n".encode()]

@@ -72,8 +72,8 @@ def test_sim_phones_list_every_behaviour(sandbox):
 
 
 @pytest.mark.parametrize("context,needle", [
-    (C.CONTEXT_OUTBOUND, f"AGI(${{{C.GLOBAL_AGI_URL}}}/{C.AGI_ROUTE_CALL},${{{C.VAR_ATTEMPT_ID}}},"
-                        f"${{{C.VAR_AGI_TOKEN}}})"),
+    (C.CONTEXT_OUTBOUND,
+     f"AGI(${{{C.GLOBAL_AGI_URL}}}/{C.AGI_ROUTE_CALL},${{{C.VAR_ATTEMPT_ID}}})"),
     (C.CONTEXT_AGI_FAILED, f"UserEvent({C.USEREVENT_AGI_FAILED},"),
     (C.CONTEXT_MISSED_CALL, f"Gosub({C.CONTEXT_MISSED_CALL_RECORD},s,1)"),
     (C.CONTEXT_MISSED_CALL_RECORD, f"UserEvent({C.USEREVENT_MISSED_CALL},"),
