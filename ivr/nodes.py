@@ -71,6 +71,14 @@ def name_taken(rows: Iterable[NodeRow], name: str, *, host: str, pid: int, now: 
     return None
 
 
+def running(rows: Iterable[NodeRow], now: float,
+            dead: Callable[[str], bool]) -> list[NodeRow]:
+    """The nodes that run now: alive by their heartbeat, and not known dead (`dead`: its
+    process is gone from this host, so a node restarted after a crash is not held up by its
+    own last heartbeat)."""
+    return [r for r in rows if node_state(r, now) == ALIVE and not dead(r.owner)]
+
+
 def node_state(row: NodeRow, now: float) -> str:
     """ALIVE, STALE or STOPPED (see the module's docstring)."""
     if row.stopped_at is not None:

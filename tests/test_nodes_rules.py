@@ -9,7 +9,7 @@ import pytest
 from ivr.config import ConfigError, Trunk, load_config
 from ivr.lanes import Lane
 from ivr.nodes import (ALIVE, STALE, STOPPED, NodeNameError, NodeRow, check_node_name,
-                       cps_share, name_taken, node_state)
+                       cps_share, name_taken, node_state, running)
 from ivr.owner import owner_id, owner_node, owner_state
 from ivr.pacing import Pacer
 
@@ -178,3 +178,12 @@ def test_nodes_name_is_not_taken_by_this_very_process():
     mine = NodeRow(name="a", host="me-host", pid=7, owner="a@me-host:7:1", started_at=NOW,
                    heartbeat_at=NOW, heartbeat_every=5.0)
     assert name_taken([mine], "a", host="me-host", pid=7, now=NOW, dead=lambda o: False) is None
+
+
+# ---------------------------------------------------------------------------- who runs now
+def test_nodes_running_are_the_alive_ones_not_known_dead():
+    rows = [row("a"), row("b", beat=NOW - 16), row("c", stopped=NOW - 2), row("d")]
+    assert [r.name for r in running(rows, NOW, dead=lambda owner: False)] == ["a", "d"]
+    # d's process is gone from this host: its last heartbeat does not hold anything up
+    assert [r.name for r in running(rows, NOW, dead=lambda owner: owner.startswith("d@"))] == [
+        "a"]

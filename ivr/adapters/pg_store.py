@@ -38,8 +38,11 @@ from psycopg.adapt import Loader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ivr.adapters import pg_sql
+from ivr.adapters.nodes import read_nodes
 from ivr.adapters.pg_sql import masked
 from ivr.adapters.store import Store, StoreError, _statements, migrations
+from ivr.nodes import STALE_BEATS, running
+from ivr.owner import owner_state
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +241,8 @@ class PgStore(Store):
             raise StoreError(f"{self} has schema version {current}, newer than this "
                              f"program knows ({len(known)}): upgrade the program")
         tables = await self.table_names()
+        if current < len(known[:target]) and "nodes" in tables:
+            await self._refuse_under_running_nodes(current, len(known[:target]))
         for m in known[current:target]:
             statements = pg_sql.migration(_statements(m.sql), tables)
             try:
@@ -253,6 +258,22 @@ class PgStore(Store):
             tables |= pg_sql.created_tables(statements)
             applied.append(m.version)
         return applied
+
+    async def _refuse_under_running_nodes(self, current: int, newest: int) -> None:
+        """A node that runs now runs an older version (this one would have migrated when it
+        started): its SQL may not fit the new schema. Refused until every node stopped."""
+        now = time.time()
+        nodes = running(await read_nodes(self), now,
+                        lambda owner: owner_state(owner) == "dead")
+        if nodes:
+            said = ", ".join(f"{r.name} on {r.host} (heartbeat {now - r.heartbeat_at:.0f} s ago)"
+                             for r in nodes)
+            wait = max(r.heartbeat_at + STALE_BEATS * r.heartbeat_every - now for r in nodes)
+            raise StoreError(
+                f"{self} is at schema {current}; this version needs {newest}, but "
+                f"{len(nodes)} node(s) of an older version run on it: {said}. Stop every node "
+                "(then start them with this version) before migrating; a node that died "
+                f"counts as stopped {max(wait, 0):.0f} s after its last heartbeat")
 
     async def new_ids(self, table: str, n: int) -> list[int]:
         rows = await self.fetchall(

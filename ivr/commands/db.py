@@ -99,8 +99,10 @@ def migrate_cmd(settings) -> None:
 
     Commands that only read (status, report, calls, women list/show, schedule preview)
     never migrate: they ask for this. `ivr run` migrates when it starts. Refused while an
-    `ivr run` of an older version is running on the database (SQLite). On PostgreSQL one
-    node migrates at a time, each migration in one transaction; take a pg_dump first.
+    `ivr run` of an older version is running on the database: on SQLite its lock, on
+    PostgreSQL any node whose heartbeat is alive (`ivr status --nodes`; stop them all, then
+    start them with this version). On PostgreSQL one node migrates at a time, each migration
+    in one transaction; take a pg_dump first.
 
     \b
     Example:
