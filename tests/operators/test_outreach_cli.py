@@ -149,6 +149,10 @@ def test_outreach_done_records_once_a_week_audited_and_the_list_skips_her(cli):
                        {"outcome": "reached", "outreach_call": rows_of(
                            cli, "SELECT MAX(id) FROM outreach_calls")[0][0],
                         "week": week, "worker": 1}, sort_keys=True))]
+    exported = json.loads(cli("women", "export", str(first)).stdout)["outreach_calls"]
+    assert [(c["week"], c["worker"], c["outcome"], c["recorded_by"]) for c in exported][-1] == (
+        week, "Asha Devi", "reached", "cc-1")
+    assert exported[-1]["called_at"].endswith("+05:30")
     after = listed(cli, "-k", "5")
     assert first not in {x["id"] for x in after}
     assert [(x["id"], x["reason"]) for x in after] == expected(weeks, 5, {first})
