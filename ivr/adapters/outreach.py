@@ -40,10 +40,10 @@ async def week_rows(store: Store, programme: str, start: float, first_week: int)
     rows = await store.fetchall(
         "SELECT x.subscriber_id, x.wk, MAX(x.engaging) AS engaging, MAX(x.called) AS called "
         f"FROM (SELECT a.subscriber_id, {_week_of('a.created_at', start)} AS wk, "
-        "CASE WHEN a.outcome = 'answered' AND COALESCE(a.heard_seconds, 0) >= ? "
-        "THEN 1 ELSE 0 END AS engaging, 0 AS called FROM attempts a "
+        "MAX(CASE WHEN a.outcome = 'answered' AND COALESCE(a.heard_seconds, 0) >= ? "
+        "THEN 1 ELSE 0 END) AS engaging, 0 AS called FROM attempts a "
         "WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND a.subscriber_id IS NOT NULL "
-        "AND a.created_at >= ? AND a.created_at < ? "
+        "AND a.created_at >= ? AND a.created_at < ? GROUP BY a.subscriber_id, wk "
         f"UNION ALL SELECT o.subscriber_id, {_week_of('o.at', start)} AS wk, 0 AS engaging, "
         "CASE WHEN o.outcome = ? THEN 1 ELSE 0 END AS called FROM outreach_calls o "
         "WHERE o.at >= ? AND o.at < ?) x "
