@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ivr.commands import (audio, call, calls, db, demo, dialplan, enrol, followups, imports,
-                          report, run, sandbox, schedule, simulate, women, workers)
+                          outreach, report, run, sandbox, schedule, simulate, women, workers)
 from ivr.commands.common import Group, Settings
 from ivr.logs import quiet_libraries
 
@@ -33,7 +33,7 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 
 
 for module in (sandbox, call, audio, simulate, demo, dialplan, enrol, imports, women, workers,
-               followups, schedule, calls, report, db):
+               followups, outreach, schedule, calls, report, db):
     main.add_command(module.command)
 main.add_command(run.run_command)
 main.add_command(run.status_command)

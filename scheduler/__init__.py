@@ -21,5 +21,7 @@ simulation.py  simulate(): the scheduler against simulated phones over simulated
 answer_model.py  her chance to answer per slot (Beta posterior, population prior); the slot of
                a later attempt (Thompson sampling); suggest_slot() (issue 16: not wired yet)
 outreach.py    engagement chains per group, Whittle index, rank() for the call centre's
-               outreach list (issue 16: not wired yet)
+               outreach list (`ivr outreach list`)
+outreach_weeks.py  her weeks for the outreach list: local weeks, the store's weekly rows into
+               histories; the outreach call's outcomes
 """

@@ -239,6 +239,10 @@ async def export_woman(store: Store, sub_id: int) -> dict | None:
             ("workers", "SELECT w.name, w.role, a.since AS since_at, a.until AS until_at "
              "FROM assignments a JOIN workers w ON w.id = a.worker_id "
              "WHERE a.subscriber_id = ? ORDER BY a.id", (sub_id,)),
+            ("outreach_calls", "SELECT o.id, o.week, w.name AS worker, o.outcome, "
+             "o.at AS called_at, o.recorded_by FROM outreach_calls o "
+             "LEFT JOIN workers w ON w.id = o.worker_id WHERE o.subscriber_id = ? "
+             "ORDER BY o.id", (sub_id,)),
             ("history", "SELECT * FROM audit WHERE subscriber_id = ? ORDER BY id", (sub_id,))):
         out[key] = [_row(r, tz) for r in await store.fetchall(sql, args)]
     return out

@@ -1,5 +1,5 @@
 """`ivr report`: funnel, pick-up, listening, failures, retention, at-risk, callbacks, answers
-by week, follow-ups per worker, the answered line."""
+by week, follow-ups per worker, the answered line, outreach calls."""
 from __future__ import annotations
 
 import sys
@@ -20,7 +20,8 @@ TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
           "promised_calls": "Women promised a call by the call centre",
           "answers_by_week": "Answers by week, per question",
           "followups_by_worker": "Follow-ups per worker (and role pool)",
-          "answered_line": "Answered line: calls and what callers did"}
+          "answered_line": "Answered line: calls and what callers did",
+          "outreach": "Outreach calls by the call centre, per worker: this week and total"}
 
 
 @click.command(name="report")
@@ -46,7 +47,8 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
     can work through), the answers to the programme's questions by week (answered, skipped,
     yes/no and choice counts, a number's median, min and max: "<5" under 5 answers), and the
     follow-ups per worker or role pool (opened, closed by outcome, open, overdue, median days
-    to close), and the answered line's use (calls by caller kind, what was done on them).
+    to close), the answered line's use (calls by caller kind, what was done on them), and
+    the call centre's outreach calls per worker, this week and in all, by outcome.
 
     Women enrolled, calls placed and missed calls received between --from and --to count
     (local days of the programme's zone); test calls never count.

@@ -317,9 +317,9 @@ opt_out_cmd = _status_command("opt-out", "opt_out", "Opt her out at her request:
 @pass_settings
 def export_cmd(settings, woman_id, actor):
     """Print everything held about her as one JSON object (her right of access): her record,
-    messages, calls, missed calls, callbacks, answers, follow-ups, workers and history, her
-    phone number in clear, times in RFC 3339 with her zone's offset. Audited (who exported
-    whom, when).
+    messages, calls, missed calls, callbacks, answers, follow-ups, workers, outreach calls
+    and history, her phone number in clear, times in RFC 3339 with her zone's offset. Audited
+    (who exported whom, when).
 
     \b
     Example:

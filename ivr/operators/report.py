@@ -6,7 +6,8 @@ slot or enrolment partner with `by`): funnel, pickup_by_attempt, pickup_by_slot,
 pickup_by_weekday, listening, failure_mix, retention, deactivation_reasons, callbacks, and
 the list of women at risk of dropping out (scheduler/engagement.py's rule); her answers to
 the programme's questions by week, follow-ups per worker and the answered line's use
-(ivr/operators/report_two_way.py).
+(ivr/operators/report_two_way.py); the call centre's outreach calls
+(ivr/operators/report_outreach.py).
 
 A date range selects women enrolled in it (funnel, retention), calls placed in it (pick-up,
 listening, failures) and missed calls received in it (callbacks); days are local days of
@@ -24,8 +25,9 @@ from ivr.adapters import reports, reports_two_way
 from ivr.adapters.columns import instant
 from ivr.adapters.store import Store
 from ivr.operators.records import day_range, phone_out, when
+from ivr.operators.report_outreach import outreach_section
 from ivr.operators.report_two_way import answered_line, answers_by_week, followups_by_worker
-from scheduler.engagement import at_risk, from_attempts, weeks_unanswered
+from scheduler.engagement import Engagement, at_risk, from_attempts, weeks_unanswered
 from scheduler.model import Attempt, AttemptKind
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
@@ -72,13 +74,15 @@ async def build_report(store: Store, programme: Programme, req: ReportRequest,
         map(dict, await reports_two_way.follow_ups(store, req.by, lo, hi)), lo, hi,
         now.astimezone(zone(programme.timezone)).date())
     out["answered_line"] = await answered_line(store, lo, hi, now)
+    out["outreach"] = await outreach_section(store, req.by, lo, hi, now, programme.timezone)
     return {k: out[k] for k in (*HEAD, *SECTIONS)}
 
 
 HEAD = ("programme", "from", "to", "by", "generated_at", "timezone")
 SECTIONS = ("funnel", "pickup_by_attempt", "pickup_by_slot", "pickup_by_weekday", "listening",
             "failure_mix", "retention", "deactivation_reasons", "callbacks", "at_risk",
-            "promised_calls", "answers_by_week", "followups_by_worker", "answered_line")
+            "promised_calls", "answers_by_week", "followups_by_worker", "answered_line",
+            "outreach")
 
 
 async def _women(store: Store, by: str | None, lo, hi) -> dict:
@@ -192,11 +196,11 @@ async def _callbacks(store: Store, by: str | None, lo, hi) -> list[dict]:
     return out
 
 
-async def _at_risk(store: Store, programme: Programme, by: str | None, now: datetime,
-                   reveal: bool) -> list[dict]:
-    """Active women flagged by the programme's at-risk rule, worst first: the call centre's
-    list. Only calls after her last well-heard answered call matter to the rule (that call
-    resets both counters), so only those are read."""
+async def at_risk_engagements(store: Store, programme: Programme,
+                              now: datetime) -> dict[int, Engagement]:
+    """The active women flagged by the programme's at-risk rule, with their engagement. Only
+    calls after her last well-heard answered call matter to the rule (that call resets both
+    counters), so only those are read."""
     rule = programme.at_risk
     rows = await reports.at_risk_attempts(
         store, low_share=rule.low_listening_share,
@@ -214,6 +218,15 @@ async def _at_risk(store: Store, programme: Programme, by: str | None, now: date
         eng = from_attempts(attempts, rule)
         if at_risk(eng, rule, now):
             flagged[sid] = eng
+    return flagged
+
+
+async def _at_risk(store: Store, programme: Programme, by: str | None, now: datetime,
+                   reveal: bool) -> list[dict]:
+    """Active women flagged by the programme's at-risk rule, worst first: the call centre's
+    list."""
+    rule = programme.at_risk
+    flagged = await at_risk_engagements(store, programme, now)
     out = []
     for s in await reports.women_with_last_answer(store, by, list(flagged)):
         eng = flagged[s["id"]]

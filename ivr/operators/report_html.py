@@ -26,6 +26,8 @@ SECTIONS = (
                             "range, open and overdue now"),
     ("answered_line", "Answered line: calls by caller (woman, unknown, agent) and what was done "
                       "on them"),
+    ("outreach", "Outreach calls by the call centre, per worker: this week and in the range, "
+                 "by outcome"),
 )
 
 
@@ -131,6 +133,9 @@ def _charts(plt, report: dict) -> list[tuple[str, str]]:
                                       if k not in ("group", "calls")],
                                 "what", ["n"], "Answered line: calls, and what was done",
                                 "calls")),
+        ("outreach", _bars(plt, [dict(r, group=_joined(r["group"], r["period"].replace("_", " ")))
+                                 for r in report["outreach"]],
+                           "worker", ["calls"], "Outreach calls per worker", "calls")),
     ]
     out = []
     for name, fig in specs:

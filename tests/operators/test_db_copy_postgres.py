@@ -93,12 +93,14 @@ def database(tmp_path):
 def install(cli):
     """A SQLite install of five women, their calls, and the fifth erased after her opt-out;
     a worker following the first, her answer and the follow-up it opened (closed: she is
-    asked to come, a notification call), her call to the answered line; a node's row."""
+    asked to come, a notification call), her call to the answered line, the call centre's
+    outreach call to her; a node's row."""
     for phone in PHONES:
         enrol(cli, phone)
     assert cli("workers", "add", "--name", "Asha", "--phone", "9812345001", "--role",
                "health_worker").exit_code == 0
     assert cli("workers", "assign", "Asha", "--woman", "1").exit_code == 0
+    assert cli("outreach", "done", "1", "--outcome", "reached", "--worker", "Asha").exit_code == 0
     asyncio.run(asyncio.wait_for(_calls(cli.db), TIMEOUT))
     asked = cli("followups", "close", "1", "--outcome", "ask_to_come", "--come-on",
                 (TODAY + timedelta(days=3)).isoformat())

@@ -1,0 +1,112 @@
+"""`ivr outreach`: whom the call centre should call this week (list), and each call made
+(done). Phone numbers are masked unless --reveal; recording a call is audited."""
+from __future__ import annotations
+
+import csv
+import sys
+
+import click
+
+from ivr.commands.common import Group, emit_json, pass_settings, say
+from ivr.commands.women import _actor, _reveal
+from scheduler.outreach_weeks import OUTCOMES
+
+
+@click.group(name="outreach", cls=Group)
+def command() -> None:
+    """The call centre's weekly outreach list (list) and the calls made (done)."""
+
+
+@command.command(name="list")
+@click.option("--capacity", "-k", type=click.IntRange(min=1), required=True, metavar="K",
+              help="How many women the call centre can call this week (at least 1).")
+@click.option("--by", "by", type=click.Choice(["worker"]),
+              help="Add her worker (her health worker, else another of hers) and order the "
+                   "list by worker.")
+@click.option("--method", type=click.Choice(["whittle", "at-risk"]), default="whittle",
+              show_default=True, help="whittle: the women a call helps most (Whittle index of "
+              "their engagement chain); at-risk: the programme's at-risk rule.")
+@click.option("--weeks", type=click.IntRange(min=2), default=12, show_default=True,
+              help="Weeks of history the engagement chains are estimated from (whittle).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per woman.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header line.")
+@_reveal
+@pass_settings
+def list_cmd(settings, capacity, by, method, weeks, as_json, as_csv, reveal):
+    """List the K women to call this week, most helped first, with the reason per woman.
+    A woman whose call of this week is recorded (ivr outreach done) is not listed again;
+    ended, paused and opted-out women never are. ID (the woman's id) is what `ivr outreach
+    done` takes.
+
+    \b
+    Example:
+      ivr outreach list --capacity 50
+      ivr outreach list -k 200 --by worker --csv > this_week.csv
+      ivr outreach list -k 50 --method at-risk --json
+    """
+    from ivr.operators.outreach import COLUMNS, ListRequest, outreach_list
+    from ivr.operators.session import audit_reveal, run, utc_now
+    from ivr.operators.text import table
+
+    if as_json and as_csv:
+        raise click.UsageError("--json or --csv, not both")
+    programme = settings.programme
+    req = ListRequest(capacity, method, by == "worker", reveal, weeks)
+
+    async def go():
+        async with settings.open_schedule(read_only=True) as sched:
+            return await outreach_list(sched.store, programme, req, utc_now())
+
+    listing = run(go())
+    rows = listing.rows
+    if reveal:
+        audit_reveal(settings.config, "outreach list", [r["id"] for r in rows])
+    columns = [c for c in COLUMNS if c != "worker" or req.by_worker]
+    if not rows:
+        say(f"week {listing.week}: {listing.empty_because}")
+    elif as_json:
+        for r in rows:
+            emit_json({"week": listing.week, **r})
+    elif as_csv:
+        out = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
+        out.writeheader()
+        out.writerows(rows)
+    else:
+        say(f"week {listing.week}: {len(rows)} women to call ({method})")
+        click.echo(table(rows, columns))
+
+
+@command.command(name="done")
+@click.argument("woman_id", metavar="ID", type=int)
+@click.option("--outcome", required=True, type=click.Choice(OUTCOMES),
+              help=f"{', '.join(OUTCOMES)}.")
+@click.option("--worker", metavar="WORKER", help="Who called her (worker id or exact name).")
+@_actor
+@pass_settings
+def done_cmd(settings, woman_id, outcome, worker, actor):
+    """Record the call centre's call to woman ID this week (ID as `ivr outreach list` shows
+    it), once a week, with its outcome: reached (she was spoken to: the live call the list
+    learns from), not_reached, refused, wrong_number. Audited.
+
+    \b
+    Example:
+      ivr outreach done 12 --outcome reached --worker "Asha Devi"
+    """
+    from ivr.adapters import outreach
+    from ivr.operators.session import actor_name, run, utc_now
+    from ivr.operators.staff import find_worker
+    from scheduler.outreach_weeks import week_label, week_start
+
+    now = utc_now()
+    tz = settings.programme.timezone
+    week = week_label(week_start(now, tz), tz)
+
+    async def go():
+        async with settings.open_schedule() as sched:
+            worker_id = (await find_worker(sched, worker)).id if worker else None
+            return await outreach.record(sched.store, woman_id, week, outcome, worker_id,
+                                         actor_name(actor), now)
+
+    call = run(go())
+    say(f"recorded outreach call {call.id} (woman {call.subscriber_id}, week {call.week}): "
+        f"{call.outcome}")

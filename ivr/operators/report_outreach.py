@@ -1,0 +1,52 @@
+"""`ivr report`'s outreach section: the call centre's outreach calls (`ivr outreach done`),
+per group and worker ("(all)" first, then each worker, "(none)" when no worker was named),
+this week (the programme's local week, from Monday) and in the report's range ("total"):
+calls, and calls by outcome. Counts only, no woman's identity."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from ivr.adapters import outreach
+from ivr.adapters.columns import epoch
+from ivr.adapters.store import Store
+from scheduler.outreach_weeks import OUTCOMES, week_start
+
+ALL, NONE = "(all)", "(none)"
+PERIODS = ("this_week", "total")
+
+
+def outreach_calls(this_week: Iterable[Mapping[str, Any]],
+                   total: Iterable[Mapping[str, Any]]) -> list[dict]:
+    cells: dict[tuple, dict] = {}
+    for period, rows in zip(PERIODS, (this_week, total), strict=True):
+        for r in rows:
+            name = r["worker_name"] if r["worker_id"] is not None else NONE
+            for who in (ALL, (name, r["worker_id"] or 0)):
+                cell = cells.setdefault((str(r["grp"]), who, period),
+                                        {"calls": 0, **dict.fromkeys(OUTCOMES, 0)})
+                cell["calls"] += r["n"]
+                cell[r["outcome"]] += r["n"]
+    groups_workers = sorted({(g, w) for g, w, _ in cells}, key=lambda gw: (gw[0], _order(gw[1])))
+    out = []
+    for g, w in groups_workers:
+        for period in PERIODS:
+            cell = cells.get((g, w, period), {"calls": 0, **dict.fromkeys(OUTCOMES, 0)})
+            out.append({"group": g, "worker": w if w == ALL else w[0], "period": period,
+                        **cell})
+    return out
+
+
+def _order(who) -> tuple:
+    """(all) first, then the workers by name (and id), (none) last."""
+    if who == ALL:
+        return (0, "", 0)
+    return (2 if who[0] == NONE else 1, who[0], who[1])
+
+
+async def outreach_section(store: Store, by: str | None, lo: float | None, hi: float | None,
+                           now: datetime, timezone: str) -> list[dict]:
+    start = epoch(week_start(now, timezone))
+    return outreach_calls(map(dict, await outreach.call_counts(store, by, start, None)),
+                          map(dict, await outreach.call_counts(store, by, lo, hi)))
