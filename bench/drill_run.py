@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 import time
@@ -20,7 +19,7 @@ from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
 from ivr.sandbox import Sandbox
 from ivr.sandbox.postgres import Cluster
-from ivr.sandbox.run_home import TrunkLimits, write_run_config
+from ivr.sandbox.run_home import TrunkLimits, run_env, write_run_config
 from scheduler.programme import load_programme
 from tests.e2e.run_helpers import woman_on
 
@@ -75,8 +74,7 @@ class Drill:
         write_run_config(self.home, box, database=str(self.db), sounds=sounds,
                          programme=programme, trunk=TrunkLimits(channels=CHANNELS))
         self.programme = programme
-        self.env = {**os.environ, "IVR_HOME": str(self.home)}
-        self.env.pop("IVR_CONFIG", None)
+        self.env = run_env(self.home)
         self.watch = AmiWatch(box.ports.ami_port, *box.test_user())
         self.procs: list[asyncio.subprocess.Process] = []
         self.logs: list[Path] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -14,13 +13,13 @@ import pytest
 
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
+from ivr.sandbox.run_home import run_env
 from scheduler.programme import load_programme
 from tests.conftest import ROOT
 
 
 def counts_of(home, *args: str, timeout: float = 120) -> tuple[int, dict, str]:
-    env = {**os.environ, "IVR_HOME": str(home)}
-    env.pop("IVR_CONFIG", None)
+    env = run_env(home)
     done = subprocess.run([sys.executable, "-m", "tests.count_loads", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
     return done.returncode, json.loads(done.stdout.splitlines()[-1]), done.stderr

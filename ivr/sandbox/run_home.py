@@ -4,6 +4,7 @@ Asterisk: what the end-to-end tests (tests/e2e, tests/nodes) and the drills and 
 itself (render.toml_text)."""
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,3 +58,10 @@ cps = {trunk.cps}
 ring_timeout = {trunk.ring_timeout}
 """)
     return path
+
+
+def run_env(home: Path) -> dict[str, str]:
+    """The environment of an `ivr` subprocess for this home: ours, with IVR_HOME = home and
+    no IVR_CONFIG (it reads home/ivr.toml)."""
+    env = {k: v for k, v in os.environ.items() if k != "IVR_CONFIG"}
+    return {**env, "IVR_HOME": str(home)}

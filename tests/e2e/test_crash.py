@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import sys
@@ -14,7 +13,7 @@ import pytest
 from ivr import constants as C
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
-from ivr.sandbox.run_home import TrunkLimits, write_run_config
+from ivr.sandbox.run_home import TrunkLimits, run_env, write_run_config
 from scheduler.model import DeliveryStatus
 from scheduler.programme import load_programme
 from tests.conftest import ROOT
@@ -52,8 +51,7 @@ async def kill_9_then_restart(sandbox, test_sounds, tmp_path, log_from: int) -> 
     home = tmp_path / "home"
     write_run_config(home, sandbox, sounds=test_sounds, programme=path,
                      trunk=TrunkLimits(ring_timeout=8))
-    env = {**os.environ, "IVR_HOME": str(home)}
-    env.pop("IVR_CONFIG", None)
+    env = run_env(home)
     now = datetime.now(timezone.utc)
     listening = ["919000081", "919000082"]           # answer and stay on
     ringing = "919000041"                            # never answers
@@ -122,8 +120,7 @@ async def test_sigterm_drains_and_status_shows_the_live_call(sandbox, test_sound
     home = tmp_path / "home"
     write_run_config(home, sandbox, sounds=test_sounds, programme=path,
                      trunk=TrunkLimits(channels=1, ring_timeout=8))
-    env = {**os.environ, "IVR_HOME": str(home)}
-    env.pop("IVR_CONFIG", None)
+    env = run_env(home)
     now = datetime.now(timezone.utc)
     async with await Store.open(home / "ivr.db") as store:
         schedule = ScheduleStore(store, load_programme(path))
