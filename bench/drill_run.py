@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import sys
 import time
 from contextlib import contextmanager
@@ -21,6 +19,7 @@ from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
 from ivr.sandbox import Sandbox
 from ivr.sandbox.postgres import Cluster
+from ivr.sandbox.run_home import TrunkLimits, run_env, write_run_config
 from scheduler.programme import load_programme
 from tests.e2e.run_helpers import woman_on
 
@@ -57,33 +56,6 @@ def private_cluster(wanted: bool) -> Iterator[Cluster | None]:
         cluster.remove()
 
 
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_config(path: Path, box: Sandbox, sounds: Path, programme: Path,
-                 database: str = "ivr.db") -> None:
-    secret = (box.root / "ami-secret").read_text().strip()
-    path.write_text(f"""[ivr]
-database = "{database}"
-sounds = "{sounds}"
-programme = "{programme}"
-[ami]
-port = {box.ports.ami_port}
-secret = "{secret}"
-[agi]
-port = {free_tcp_port()}
-[[trunk]]
-name = "sim"
-dial = "Local/{{digits}}@sim-phones"
-channels = {CHANNELS}
-cps = 10
-ring_timeout = 20
-""")
-
-
 class Drill:
     """One drill's processes and files: a private Asterisk, the service's state directory,
     our AMI listener, and every subprocess it started (all stopped by close()). `cluster`:
@@ -99,10 +71,10 @@ class Drill:
         self.db: Path | str = self.home / "ivr.db"
         if cluster is not None:
             self.db = cluster.create_database("drill")
-        write_config(self.home / "ivr.toml", box, sounds, programme, str(self.db))
+        write_run_config(self.home, box, database=str(self.db), sounds=sounds,
+                         programme=programme, trunk=TrunkLimits(channels=CHANNELS))
         self.programme = programme
-        self.env = {**os.environ, "IVR_HOME": str(self.home)}
-        self.env.pop("IVR_CONFIG", None)
+        self.env = run_env(self.home)
         self.watch = AmiWatch(box.ports.ami_port, *box.test_user())
         self.procs: list[asyncio.subprocess.Process] = []
         self.logs: list[Path] = []

@@ -38,9 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.drill_parts import Failure, Result, count, describe, markdown, store_rows  # noqa: E402
 from bench.drill_run import (CHANNELS, MESSAGE_SECONDS, RESTART_AFTER, STATUS_EVERY,  # noqa: E402
-                             TEST_PHONE, VAR, Drill, free_tcp_port, private_cluster)
+                             TEST_PHONE, VAR, Drill, private_cluster)
 from bench.service_common import MESSAGE_KEY, loadavg, make_sounds, private_sandbox  # noqa: E402
 from ivr.sandbox import Sandbox, SandboxError  # noqa: E402
+from ivr.sandbox.run_home import free_tcp_port  # noqa: E402
 from tests.e2e.run_helpers import quick_programme  # noqa: E402
 
 DRILLS = ("kill-run", "kill-test", "restart", "ami-kick", "postgres-outage")

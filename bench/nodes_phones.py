@@ -33,7 +33,7 @@ from service_common import ROOT, flow_playback, loadavg, make_sounds
 from ivr.config import AmiSettings, home_dir
 from ivr.sandbox import Sandbox
 from tests.e2e.run_helpers import quick_programme
-from tests.nodes.harness import Cluster, TrunkLimits
+from tests.nodes.harness import Cluster
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,8 +52,7 @@ async def main(args: argparse.Namespace) -> list[dict]:
     programme = quick_programme(work, gaps={})
     playback, flow_s = flow_playback(make_sounds(work / "sounds", programme, args.message))
     results = []
-    async with Cluster(work, shared, work / "sounds", programme, [None], TrunkLimits()) \
-            as cluster:
+    async with Cluster(work, shared, work / "sounds", programme, [None]) as cluster:
         box = cluster.nodes[0].box
         user, secret = box.test_user()
         ami = AmiSettings(port=box.ports.ami_port, username=user, secret=secret)

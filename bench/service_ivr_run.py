@@ -22,6 +22,7 @@ from service_dialer import phones
 from ivr.adapters.schedule_store import Enrolment, ScheduleStore
 from ivr.adapters.store import Store
 from ivr.config import Config
+from ivr.sandbox.run_home import run_env
 from scheduler.programme import load_programme
 from tests.e2e.run_helpers import woman_on
 
@@ -65,8 +66,7 @@ async def enrol(cfg: Config, batch: int) -> None:
 def ivr_run(home: Path, timeout: float) -> dict:
     """`ivr run --until-idle` in `home`: wall, CPU and peak RSS of the process (blocking:
     os.wait4 needs the child to itself, which asyncio's child watcher would reap)."""
-    env = {**os.environ, "IVR_HOME": str(home)}
-    env.pop("IVR_CONFIG", None)
+    env = run_env(home)
     began = time.time()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen([*IVR, "run", "--until-idle"], cwd=ROOT, env=env, stderr=err)

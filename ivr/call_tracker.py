@@ -22,14 +22,16 @@ The rules (tests/test_call_tracker.py):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ivr.call_actions import (Action, Answered, HangUp, ListChannels, Reached, Release,
+                              SendOriginate)
 from ivr.call_report import CallReport, Listening
 from ivr.protocol.ami import Hangup, OriginateResponse
 from ivr.protocol.outcome import REASON_ANSWERED, classify
 from scheduler.outcome import Outcome
 
-__all__ = ["CallReport", "Listening"]   # what came of a call: ivr/call_report.py
+# what came of a call (ivr/call_report.py) and the tracker's actions (ivr/call_actions.py)
+__all__ = ["CallReport", "Listening", "Action", "Answered", "HangUp", "ListChannels", "Reached",
+           "Release", "SendOriginate", "CallTracker"]
 
 # After a failed originate, how long to wait for the Hangup that carries the cause.
 CAUSE_GRACE_SECONDS = 2.0
@@ -44,46 +46,6 @@ FLOW_GRACE_SECONDS = 10.0
 # Channel states (AMI Newstate ChannelState) that show the trunk reached her phone.
 REACHED_STATES = frozenset({"5", "6"})          # Ringing, Up
 
-
-@dataclass(frozen=True)
-class SendOriginate:
-    """Write the call's Originate now; answer with originate_response or originate_failed."""
-
-
-@dataclass(frozen=True)
-class Reached:
-    """Her phone rings, or she answered (said once)."""
-
-
-@dataclass(frozen=True)
-class Answered:
-    """Write the attempt's answer time now (a crash then closes it as answered). Said once,
-    when the in-call route takes her call, before it plays anything: the dialplan's fallback
-    plays her message only to a call whose answer is written (dialplan/ivr-fallback.conf)."""
-    at: float
-    channel: str | None
-
-
-@dataclass(frozen=True)
-class ListChannels:
-    """Ask Asterisk for its channels; answer with channels(). `cut`: to hang the call up
-    (longer than MAX_CALL_SECONDS)."""
-    cut: bool = False
-
-
-@dataclass(frozen=True)
-class HangUp:
-    """Hang up these channels (names from the list Asterisk gave just now)."""
-    channels: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Release:
-    """The call is over: close its attempt with this report."""
-    report: CallReport
-
-
-Action = SendOriginate | Reached | Answered | ListChannels | HangUp | Release
 
 # states
 NEW = "new"                    # before the Originate

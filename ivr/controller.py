@@ -18,8 +18,10 @@ from ivr import constants as C
 from ivr.adapters import call_records
 from ivr.adapters.ami import AmiError, AmiGateway, NotPlaced, Originate
 from ivr.adapters.store import UNAVAILABLE_ERRORS, Store
-from ivr.call_tracker import (MAX_CALL_SECONDS, Action, Answered, HangUp, ListChannels,
-                              Listening, Reached, Release, SendOriginate)
+from ivr.call_actions import (Action, Answered, HangUp, ListChannels, Reached, Release,
+                              SendOriginate)
+from ivr.call_report import Listening
+from ivr.call_tracker import MAX_CALL_SECONDS
 from ivr.config import Config
 from ivr.database_watch import CallWrites, DatabaseWatch
 from ivr.live_call import CallReport, CallRequest, LiveCall  # noqa: F401 - CallRequest: callers'

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Callable, Sequence
+from typing import Awaitable, Callable, Sequence
 
 from ivr import constants as C
 from ivr.adapters.retention import DailyPurge
@@ -135,15 +135,10 @@ class DialLoop:
             log.error("dial loop: %r; trying again in %.0f s (%d error(s) in a row)", error,
                       delay, stats.errors_in_a_row)
         # woken early when a call's write finds the database back
-        waiters: list[asyncio.Task] = [asyncio.create_task(stop.wait())]
+        waits: list[Awaitable[object]] = [stop.wait()]
         if not self.database.up:
-            waiters.append(asyncio.create_task(self.database.back(delay)))
-        try:
-            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
+            waits.append(self.database.back(delay))
+        await first_of(waits, delay)
 
     async def _renew_late_leases(self, now: float) -> None:
         """Renew the lease of each call of ours whose keeper is late (it renews at half
@@ -188,13 +183,7 @@ class DialLoop:
         elif timeout <= 0:
             delay = min(lane.pacer.delay(now) for lane in open_lanes)
             timeout = max(delay, 0.0 if more_due else 0.05)
-        waiters = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waiters:
-                w.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
+        await first_of([self.wake.wait(), stop.wait()], timeout)
         self.wake.clear()
 
     # ------------------------------------------------------------------ calls
@@ -341,3 +330,15 @@ class DialLoop:
             for task in left:
                 task.cancel()
             await asyncio.gather(*left, return_exceptions=True)
+
+
+async def first_of(waits: Sequence[Awaitable[object]], timeout: float) -> None:
+    """Wait until the first of `waits` is done, at most `timeout` seconds; the others are
+    cancelled (and awaited) before this returns."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

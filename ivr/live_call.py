@@ -10,7 +10,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ivr.call_tracker import Action, CallReport, CallTracker
+from ivr.call_actions import Action
+from ivr.call_report import CallReport
+from ivr.call_tracker import CallTracker
 from ivr.config import Trunk
 
 __all__ = ["CallReport", "CallRequest", "LiveCall"]

@@ -8,7 +8,6 @@ rows() and from_rows() stand for persisting and reloading (a crash and a restart
 """
 from __future__ import annotations
 
-import heapq
 import random
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ from datetime import date, datetime
 from typing import Callable
 
 from scheduler import callbacks, lifecycle, rules, unanswered
+from scheduler.due_queues import DueQueues
 from scheduler.engagement import Engagement, after_call, from_attempts
 from scheduler.model import (Attempt, CallbackRequest, CallbackStatus, Delivery, DeliveryStatus,
                              LifeEvent, SchedulerError, Subscriber, SubscriberStatus)
@@ -62,11 +62,7 @@ class MemoryStore:
         self._by_sub: dict[int, list[int]] = {}        # subscriber -> delivery ids, in order
         self._last_callback: dict[int, int] = {}       # subscriber -> latest request id
         self._live: dict[int, int] = {}                # subscriber -> live attempt id
-        self._blocked: dict[int, list[tuple[str, int]]] = {}  # waiting for her live call to end
-        self._plans: list[tuple[datetime, int]] = []   # heaps of (time, id); stale entries skipped
-        self._due: list[tuple[datetime, int]] = []
-        self._cb_due: list[tuple[datetime, int]] = []
-        self._leases: list[tuple[datetime, int]] = []  # (acquired_until, live attempt id)
+        self._queues = DueQueues()                     # stale entries skipped
         self._ids = {"subscriber": 0, "delivery": 0, "attempt": 0, "callback": 0}
 
     # ---- women -------------------------------------------------------------------------------
@@ -125,14 +121,14 @@ class MemoryStore:
             (_, d.status, d.attempts, d.next_attempt_at, d.closed_at, d.heard_share,
              d.acquired_by, d.acquired_until) = u
             if u.status is DeliveryStatus.PENDING and u.next_attempt_at is not None:
-                heapq.heappush(self._due, (u.next_attempt_at, u.id))
+                self._queues.push("delivery", u.next_attempt_at, u.id)
         a = claimed
         if a is not None:
             a.id = self._next("attempt")
             self.attempts[a.id] = a
             self._live[sub_id] = a.id
             assert a.acquired_until is not None
-            heapq.heappush(self._leases, (a.acquired_until, a.id))
+            self._queues.push("lease", a.acquired_until, a.id)
             if callback is None:
                 return a                # a claimed delivery: nothing more to write
         if ended is not None:
@@ -151,7 +147,7 @@ class MemoryStore:
             if claimed is not None:
                 cb.attempt_id = claimed.id
             if cb.status is CallbackStatus.PENDING and cb.next_attempt_at is not None:
-                heapq.heappush(self._cb_due, (cb.next_attempt_at, cb.id))
+                self._queues.push("callback", cb.next_attempt_at, cb.id)
         if cancel:
             last = self._last_callback.get(sub_id)
             gone = self.callbacks[last] if last is not None else None
@@ -166,8 +162,7 @@ class MemoryStore:
     def run_plans(self, now: datetime) -> int:
         """Plan every woman whose plan_at has come; returns how many."""
         n = 0
-        while self._plans and self._plans[0][0] <= now:
-            at, sub_id = heapq.heappop(self._plans)
+        for at, sub_id in self._queues.due("plan", now):
             if self.subscribers[sub_id].plan_at == at:
                 self._plan(sub_id, now)
                 n += 1
@@ -190,12 +185,12 @@ class MemoryStore:
             self.deliveries[d.id] = d
             ids.append(d.id)
             if d.next_attempt_at is not None:
-                heapq.heappush(self._due, (d.next_attempt_at, d.id))
+                self._queues.push("delivery", d.next_attempt_at, d.id)
         if plan.status is not None:
             sub = self.subscribers[sub_id] = replace(sub, status=plan.status, updated_at=now)
         sub.plan_at = plan.plan_at
         if plan.plan_at is not None:
-            heapq.heappush(self._plans, (plan.plan_at, sub_id))
+            self._queues.push("plan", plan.plan_at, sub_id)
 
     def add_notification(self, d: Delivery) -> Delivery:
         """Her notification call (scheduler/notifications.on_close): a pending delivery
@@ -204,7 +199,7 @@ class MemoryStore:
         self.deliveries[d.id] = d
         self._by_sub[d.subscriber_id].append(d.id)
         assert d.next_attempt_at is not None
-        heapq.heappush(self._due, (d.next_attempt_at, d.id))
+        self._queues.push("delivery", d.next_attempt_at, d.id)
         return d
 
     # ---- calls -------------------------------------------------------------------------------
@@ -212,27 +207,27 @@ class MemoryStore:
         """Due calls, callbacks first, at most one live call per woman; each comes back as a
         live Attempt leased to `owner` until now + the programme's lease."""
         out: list[Attempt] = []
-        while self._cb_due and self._cb_due[0][0] <= now and len(out) < limit:
-            at, cb_id = heapq.heappop(self._cb_due)
+        def wanted() -> bool:
+            return len(out) < limit
+        for at, cb_id in self._queues.due("callback", now, wanted):
             cb = self.callbacks[cb_id]
             if cb.status is not CallbackStatus.PENDING or cb.next_attempt_at != at:
                 continue                                     # stale index entry
             if cb.subscriber_id in self._live:
-                self._blocked.setdefault(cb.subscriber_id, []).append(("callback", cb.id))
+                self._queues.block(cb.subscriber_id, "callback", cb.id)
                 continue
             attempt = self._apply(cb.subscriber_id, rules.claim_callback(
                 self.programme, self.subscribers[cb.subscriber_id], cb,
                 self.deliveries_of(cb.subscriber_id), now, owner), now)
             if attempt is not None:
                 out.append(attempt)
-        while self._due and self._due[0][0] <= now and len(out) < limit:
-            at, d_id = heapq.heappop(self._due)
+        for at, d_id in self._queues.due("delivery", now, wanted):
             d = self.deliveries[d_id]
             if d.status is not DeliveryStatus.PENDING or d.next_attempt_at != at:
                 continue                                     # stale index entry
             sub = self.subscribers[d.subscriber_id]
             if sub.status is not SubscriberStatus.ACTIVE or sub.id in self._live:
-                self._blocked.setdefault(sub.id, []).append(("delivery", d.id))
+                self._queues.block(sub.id, "delivery", d.id)
                 continue
             attempt = self._apply(sub.id, rules.claim_delivery(self.programme, sub, d, now,
                                                                owner), now)
@@ -246,7 +241,7 @@ class MemoryStore:
         if a is None or not a.live or a.acquired_by != owner:
             return False
         a.acquired_until = until
-        heapq.heappush(self._leases, (until, a.id))
+        self._queues.push("lease", until, a.id)
         return True
 
     def answered(self, attempt_id: int, at: datetime) -> None:
@@ -303,18 +298,16 @@ class MemoryStore:
         return True
 
     def _unblock(self, sub_id: int) -> None:
-        for kind, item_id in self._blocked.pop(sub_id, []):
+        for kind, item_id in self._queues.unblock(sub_id):
             item = self.callbacks[item_id] if kind == "callback" else self.deliveries[item_id]
             if item.next_attempt_at is not None:
-                heapq.heappush(self._cb_due if kind == "callback" else self._due,
-                               (item.next_attempt_at, item_id))
+                self._queues.push(kind, item.next_attempt_at, item_id)
 
     def reap(self, now: datetime) -> list[int]:
         """Close the live calls whose lease has run out (their owner died), by the one reap
         rule (scheduler.rules.reaped)."""
         dead = []
-        while self._leases and self._leases[0][0] <= now:
-            until, attempt_id = heapq.heappop(self._leases)
+        for until, attempt_id in self._queues.due("lease", now):
             a = self.attempts.get(attempt_id)
             if a is not None and a.live and a.acquired_until == until:
                 self._release(a, None, None, now)
@@ -333,7 +326,7 @@ class MemoryStore:
         self.callbacks[cb.id] = cb
         self._last_callback[sub_id] = cb.id
         assert cb.next_attempt_at is not None
-        heapq.heappush(self._cb_due, (cb.next_attempt_at, cb.id))
+        self._queues.push("callback", cb.next_attempt_at, cb.id)
         return cb
 
     # ---- reading -----------------------------------------------------------------------------
@@ -349,10 +342,7 @@ class MemoryStore:
 
     def next_wake(self) -> datetime | None:
         """The earliest instant at which plan, claim or reap may have something to do."""
-        while self._leases and not self._is_live(self._leases[0][1]):
-            heapq.heappop(self._leases)
-        times = [h[0][0] for h in (self._plans, self._due, self._cb_due, self._leases) if h]
-        return min(times) if times else None
+        return self._queues.next_wake(self._is_live)
 
     def _is_live(self, attempt_id: int) -> bool:
         a = self.attempts.get(attempt_id)
@@ -380,22 +370,22 @@ class MemoryStore:
             store.subscribers[s.id] = s
             store._by_sub[s.id] = []
             if s.plan_at is not None:
-                heapq.heappush(store._plans, (s.plan_at, s.id))
+                store._queues.push("plan", s.plan_at, s.id)
         for d in sorted(rows.deliveries, key=lambda d: d.id):
             store.deliveries[d.id] = d
             store._by_sub[d.subscriber_id].append(d.id)
             if d.status is DeliveryStatus.PENDING and d.next_attempt_at is not None:
-                heapq.heappush(store._due, (d.next_attempt_at, d.id))
+                store._queues.push("delivery", d.next_attempt_at, d.id)
         for a in rows.attempts:
             store.attempts[a.id] = a
             if a.live and a.acquired_until is not None:
                 store._live[a.subscriber_id] = a.id
-                heapq.heappush(store._leases, (a.acquired_until, a.id))
+                store._queues.push("lease", a.acquired_until, a.id)
         for c in sorted(rows.callbacks, key=lambda c: c.id):
             store.callbacks[c.id] = c
             store._last_callback[c.subscriber_id] = c.id
             if c.status is CallbackStatus.PENDING and c.next_attempt_at is not None:
-                heapq.heappush(store._cb_due, (c.next_attempt_at, c.id))
+                store._queues.push("callback", c.next_attempt_at, c.id)
         for s in rows.subscribers:
             store.engagement[s.id] = from_attempts(
                 (a for a in rows.attempts if a.subscriber_id == s.id), programme.at_risk)

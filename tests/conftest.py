@@ -118,7 +118,7 @@ def database(request, tmp_path):
     """The test's store, twice: a SQLite file (<home>/ivr.db, created by the first command),
     then an empty PostgreSQL database at the newest schema (pg_emptied); home: tmp_path/var.
     `-k postgres` selects the PostgreSQL runs. (A PostgreSQL database created and migrated by
-    a command: pg_dsn, tests/store/test_db_refusals_postgres.py and the contract suite.)"""
+    a command: pg_dsn, tests/operators/test_db_postgres.py and the contract suite.)"""
     from tests.databases import Database
 
     home = tmp_path / "var"

@@ -7,8 +7,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PURE = ["scheduler", "ivr/protocol", "ivr/flow.py", "ivr/inbound_flow.py", "ivr/questions.py",
-        "ivr/call_tracker.py", "ivr/call_report.py", "audio/catalogue.py", "ivr/phone.py",
-        "ivr/errors.py",
+        "ivr/call_tracker.py", "ivr/call_actions.py", "ivr/call_report.py", "audio/catalogue.py",
+        "ivr/phone.py", "ivr/errors.py",
         "ivr/nodes.py"]
 FORBIDDEN = {"asyncio", "aiosqlite", "panoramisk", "pydub", "sqlite3", "socket", "subprocess"}
 
@@ -69,7 +69,8 @@ def test_the_phone_module_needs_only_the_standard_library_and_phonenumbers():
 SQL_HOMES = ("ivr/adapters/", "ivr/migrations/")
 PRODUCTION = ["ivr", "scheduler", "audio", "cli.py"]
 SQL = re.compile(r"\b(SELECT\b[\s\S]*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|"
-                 r"DELETE\s+FROM|CREATE\s+(TABLE|INDEX|VIEW|TRIGGER)|DROP\s+(TABLE|INDEX)|"
+                 r"DELETE\s+FROM|CREATE\s+(TABLE|INDEX|VIEW|TRIGGER|DATABASE|ROLE)|"
+                 r"DROP\s+(TABLE|INDEX|DATABASE|ROLE)|"
                  r"ALTER\s+TABLE|PRAGMA\s+\w+|BEGIN\s+(IMMEDIATE|EXCLUSIVE|TRANSACTION))\b")
 DB_METHODS = {"execute", "executemany", "executescript", "fetchall", "fetchone", "fetchmany"}
 DB_MODULES = {"sqlite3", "aiosqlite"}
@@ -140,3 +141,5 @@ async def f(store, t):
     assert [u.split(":")[0] for u in found] == [
         "line 4", "line 6", "line 6", "line 7", "line 8"], found
     assert database_uses('LABEL = "DELETE the file from disk"\nx = "UPDATE"\n') == []
+    assert database_uses('def f(name):\n    run(f"CREATE DATABASE {name}")\n') == [
+        "line 2: SQL 'CREATE DATABASE'"]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from ivr.call_actions import Answered, HangUp, ListChannels, Reached, Release, SendOriginate
+from ivr.call_report import CallReport, Listening
 from ivr.call_tracker import (CAUSE_GRACE_SECONDS, FLOW_GRACE_SECONDS, MAX_CALL_SECONDS,
-                              RECOVER_SECONDS, Answered, CallReport, CallTracker, HangUp,
-                              ListChannels, Listening, Reached, Release, SendOriginate)
+                              RECOVER_SECONDS, CallTracker)
 from ivr.protocol.ami import Hangup, OriginateResponse
 from scheduler.outcome import Outcome
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -14,13 +13,13 @@ import pytest
 
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
+from ivr.sandbox.run_home import run_env
 from scheduler.programme import load_programme
 from tests.conftest import ROOT
 
 
 def counts_of(home, *args: str, timeout: float = 120) -> tuple[int, dict, str]:
-    env = {**os.environ, "IVR_HOME": str(home)}
-    env.pop("IVR_CONFIG", None)
+    env = run_env(home)
     done = subprocess.run([sys.executable, "-m", "tests.count_loads", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
     return done.returncode, json.loads(done.stdout.splitlines()[-1]), done.stderr
@@ -60,12 +59,13 @@ def test_ivr_run_until_idle_builds_everything_once(sandbox, test_sounds, tmp_pat
     the programme, the database and the ScheduleStore, each once for the whole service (the
     dial loop and the AGI route share them)."""
     from tests.e2e.run_helpers import TEST_MESSAGE, all_messages_are, quick_programme, woman_on
-    from tests.e2e.test_crash import write_config
+    from ivr.sandbox.run_home import TrunkLimits, write_run_config
 
     path = quick_programme(tmp_path, gaps={}, max_attempts=1)
     all_messages_are(test_sounds, TEST_MESSAGE, path)
     home = tmp_path / "home"
-    write_config(home, sandbox, test_sounds, path, ring=8)
+    write_run_config(home, sandbox, sounds=test_sounds, programme=path,
+                     trunk=TrunkLimits(ring_timeout=8))
     now = datetime.now(timezone.utc)
 
     async def enrol():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Iterator
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,15 @@ def strip_comment(line: str) -> str:
     return "".join(out).strip()
 
 
+def meaningful_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number from 1, the line without its comment) of each line that says something:
+    blank lines, comments and `#include`-style directives are passed over."""
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = strip_comment(raw)
+        if line and not line.startswith("#"):
+            yield n, line
+
+
 def leading_comments(text: str) -> str:
     """The comment block that opens a file (its header)."""
     lines = []
@@ -134,10 +144,7 @@ def parse_dialplan(files: dict[str, str]) -> Dialplan:
         ctx: Context | None = None
         exten: str | None = None
         prio = 0
-        for n, raw in enumerate(text.splitlines(), 1):
-            line = strip_comment(raw)
-            if not line or line.startswith("#"):
-                continue
+        for n, line in meaningful_lines(text):
             head = HEADER_RE.fullmatch(line)
             if head:
                 name = head.group(1).strip()
@@ -187,10 +194,7 @@ def parse_dialplan(files: dict[str, str]) -> Dialplan:
 def parse_sections(path: str, text: str) -> list[Section]:
     """manager.conf-style sections with their `key = value` options, in order."""
     sections: list[Section] = []
-    for n, raw in enumerate(text.splitlines(), 1):
-        line = strip_comment(raw)
-        if not line or line.startswith("#"):
-            continue
+    for n, line in meaningful_lines(text):
         head = HEADER_RE.fullmatch(line)
         if head:
             flags = [f.strip() for f in (head.group(2) or "").split(",") if f.strip()]

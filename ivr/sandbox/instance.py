@@ -11,7 +11,6 @@ Files (home = ivr.config.home_dir()):
 """
 from __future__ import annotations
 
-import asyncio
 import errno
 import fcntl
 import json
@@ -22,16 +21,14 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Iterator
 
 from ivr import missed_fallback
-from ivr.config import ConfigError, node_name
 from ivr.line_secret import line_secret
-from ivr.sandbox import apt, process, render
+from ivr.sandbox import apt, controller_home, process, render
 from ivr.sandbox.model import Ports, SandboxError, SandboxStatus
 
 LOCK_WAIT = 900.0                 # another process provisioning/starting the same home
@@ -130,27 +127,8 @@ class Sandbox:
             raise
         render.write_ivr_toml(self.home / "ivr.toml", self.ports.ami_port, secret,
                               self.ports.agi_port)
-        self._create_database()
+        controller_home.create_database(self.home)
         return self.status()
-
-    def _create_database(self) -> None:
-        """The controller's database, with its schema, and its missed-call spool exist from
-        the start: the dialplan's fallback script drops missed calls into the spool even
-        before `ivr run` has ever run."""
-        from ivr.adapters.store import Store, StoreError
-        from ivr.config import ConfigError, load_config
-        from ivr.intake import IntakeError, prepare_spool
-
-        async def create(path: Path | str) -> None:
-            await (await Store.open(path)).close()
-
-        try:
-            cfg = load_config(self.home / "ivr.toml", env={"IVR_HOME": str(self.home)})
-            with ThreadPoolExecutor(1) as pool:     # callable from inside a running event loop
-                pool.submit(asyncio.run, create(cfg.store_address)).result(timeout=30)
-            prepare_spool(cfg.spool)
-        except (ConfigError, StoreError, OSError, IntakeError) as e:
-            raise SandboxError(f"the sandbox's database could not be created: {e}") from None
 
     def stop(self, timeout: float = 10) -> None:
         """`core stop now`, then SIGTERM, then SIGKILL, by pid. No-op when not running."""
@@ -314,7 +292,8 @@ class Sandbox:
             "RTP_START": str(p.rtp_start), "RTP_END": str(p.rtp_end),
             "AGI_PORT": str(p.agi_port), "SIPP_PORT": str(p.sipp_port),
         }
-        values.update({"MISSED_SPOOL": str(self._spool()), "NODE": self.node(),
+        values.update({"MISSED_SPOOL": str(controller_home.missed_spool(self.home)),
+                       "NODE": self.node(),
                        "AMI_TEST_USER": AMI_TEST_USER,
                        "AMI_TEST_SECRET": self._secret("ami-test-secret"),
                        # the answered line's secret, the file the controller reads by default
@@ -326,27 +305,8 @@ class Sandbox:
             raise SandboxError(str(e)) from None
 
     def node(self) -> str:
-        """The node name as `ivr run` reads it (IVR_NODE, ivr.toml [ivr] node, the host
-        name): Asterisk's systemname, the prefix of every Uniqueid."""
-        data = render.read_sections(self.home / "ivr.toml") or {}
-        ivr = data.get("ivr")
-        try:
-            return node_name(os.environ, ivr if isinstance(ivr, dict) else {},
-                             self.home / "ivr.toml")
-        except ConfigError as e:
-            raise SandboxError(str(e)) from None
-
-    def _spool(self) -> Path:
-        """The controller's missed-call spool as ivr.toml names it (default
-        home/spool/missed): the dialplan's IVR_MISSED_SPOOL."""
-        data = render.read_sections(self.home / "ivr.toml") or {}
-        spool = data.get("ivr", {}).get("missed_spool", "spool/missed") \
-            if isinstance(data.get("ivr"), dict) else "spool/missed"
-        if not isinstance(spool, str) or not spool or any(c in spool for c in "\r\n\0,"):
-            raise SandboxError(f"{self.home / 'ivr.toml'}: [ivr] missed_spool must be a "
-                               f"directory name, got {spool!r}")
-        path = Path(spool)
-        return path if path.is_absolute() else self.home / path
+        """The node name as `ivr run` reads it: Asterisk's systemname (controller_home)."""
+        return controller_home.node(self.home)
 
     # ------------------------------------------------------------------ process
     def _running_pid(self) -> int | None:

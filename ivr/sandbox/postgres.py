@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ivr.adapters import pg_admin
 from ivr.errors import Unavailable
 
 PORT = 5432          # names the socket file (.s.PGSQL.5432); no TCP listener
@@ -139,7 +140,7 @@ class Cluster:
         for n in (name, template or name):
             if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", n):
                 raise PostgresError(f"not a plain database name: {n!r}")
-        self.sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        pg_admin.create_database(self.dsn(), name, template)
         return self.dsn(name)
 
     def databases(self) -> set[str]:
@@ -151,10 +152,11 @@ class Cluster:
     def drop_database(self, name: str) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
             raise PostgresError(f"not a plain database name: {name!r}")
-        self.sql(f"DROP DATABASE IF EXISTS {name}")
+        pg_admin.drop_database(self.dsn(), name)
 
     def sql(self, statement: str, dbname: str = "postgres") -> str:
-        """One statement through psql; its unaligned output."""
+        """One statement through psql; its unaligned output (the tests' own statements:
+        this module's are in ivr/adapters/pg_admin.py)."""
         return self._run_as_client("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                                    "-h", str(self.socket_dir), "-p", str(PORT), "-U",
                                    "postgres", "-d", dbname, "-c", statement)
@@ -165,7 +167,7 @@ class Cluster:
         the server reloaded its pg_hba.conf (a wrong password is refused)."""
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
             raise PostgresError(f"not a plain role name: {name!r}")
-        self.sql(f"CREATE ROLE {name} LOGIN PASSWORD '{password.replace(chr(39), chr(39) * 2)}'")
+        pg_admin.create_login_role(self.dsn(), name, password)
         hba = self.data / "pg_hba.conf"
         with open(hba, "r+", encoding="utf-8") as f:       # in place: its owner stays
             rules = f.read()

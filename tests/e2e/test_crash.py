@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
-import socket
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from ivr import constants as C
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
+from ivr.sandbox.run_home import TrunkLimits, run_env, write_run_config
 from scheduler.model import DeliveryStatus
 from scheduler.programme import load_programme
 from tests.conftest import ROOT
@@ -25,34 +23,6 @@ from tests.nodes import asterisk_log
 pytestmark = pytest.mark.sandbox
 
 IVR = [sys.executable, "-c", "import cli; cli.main()"]
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_config(home: Path, sandbox, sounds: Path, programme: Path, ring: float) -> None:
-    secret = (sandbox.root / "ami-secret").read_text().strip()
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "ivr.toml").write_text(f"""
-[ivr]
-database = "ivr.db"
-sounds = "{sounds}"
-programme = "{programme}"
-[ami]
-port = {sandbox.ports.ami_port}
-secret = "{secret}"
-[agi]
-port = {free_tcp_port()}
-[[trunk]]
-name = "sim"
-dial = "Local/{{digits}}@sim-phones"
-channels = 10
-cps = 10
-ring_timeout = {ring}
-""")
 
 
 async def wait_for(predicate, timeout: float, what: str):
@@ -79,9 +49,9 @@ async def kill_9_then_restart(sandbox, test_sounds, tmp_path, log_from: int) -> 
     path = quick_programme(tmp_path, gaps={"no_answer": "1s", "failed": "1s"}, per_day=2)
     all_messages_are(test_sounds, TEST_MESSAGE, path)
     home = tmp_path / "home"
-    write_config(home, sandbox, test_sounds, path, ring=8)
-    env = {**os.environ, "IVR_HOME": str(home)}
-    env.pop("IVR_CONFIG", None)
+    write_run_config(home, sandbox, sounds=test_sounds, programme=path,
+                     trunk=TrunkLimits(ring_timeout=8))
+    env = run_env(home)
     now = datetime.now(timezone.utc)
     listening = ["919000081", "919000082"]           # answer and stay on
     ringing = "919000041"                            # never answers
@@ -148,11 +118,9 @@ async def test_sigterm_drains_and_status_shows_the_live_call(sandbox, test_sound
     path = quick_programme(tmp_path, gaps={})
     all_messages_are(test_sounds, TEST_MESSAGE, path)
     home = tmp_path / "home"
-    write_config(home, sandbox, test_sounds, path, ring=8)
-    text = (home / "ivr.toml").read_text().replace("channels = 10", "channels = 1")
-    (home / "ivr.toml").write_text(text)
-    env = {**os.environ, "IVR_HOME": str(home)}
-    env.pop("IVR_CONFIG", None)
+    write_run_config(home, sandbox, sounds=test_sounds, programme=path,
+                     trunk=TrunkLimits(channels=1, ring_timeout=8))
+    env = run_env(home)
     now = datetime.now(timezone.utc)
     async with await Store.open(home / "ivr.db") as store:
         schedule = ScheduleStore(store, load_programme(path))

@@ -4,7 +4,6 @@ when the database fails, and a stop whose deadline comes while calls are up (iss
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import subprocess
@@ -22,7 +21,8 @@ from scheduler.programme import load_programme
 from tests.conftest import ROOT, _tone
 from tests.e2e.run_helpers import (TEST_MESSAGE, all_messages_are, quick_programme, with_programme,
                                    woman_on)
-from tests.e2e.test_crash import IVR, wait_for, write_config
+from ivr.sandbox.run_home import TrunkLimits, run_env, write_run_config
+from tests.e2e.test_crash import IVR, wait_for
 
 pytestmark = pytest.mark.sandbox
 
@@ -43,9 +43,9 @@ def home_for(sandbox, test_sounds, tmp_path):
     path = quick_programme(tmp_path, gaps={"failed": "1s", "no_answer": "1s"})
     all_messages_are(test_sounds, TEST_MESSAGE, path)
     home = tmp_path / "home"
-    write_config(home, sandbox, test_sounds, path, ring=8)
-    env = {**os.environ, "IVR_HOME": str(home)}
-    env.pop("IVR_CONFIG", None)
+    write_run_config(home, sandbox, sounds=test_sounds, programme=path,
+                     trunk=TrunkLimits(ring_timeout=8))
+    env = run_env(home)
     return home, env
 
 

@@ -3,7 +3,6 @@ event at debug, and her number appears in none of it in clear."""
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import datetime, timezone
 
 import pytest
@@ -13,7 +12,8 @@ from ivr.adapters.store import Store
 from scheduler.programme import load_programme
 from tests.conftest import ROOT
 from tests.e2e.run_helpers import TEST_MESSAGE, all_messages_are, quick_programme, woman_on
-from tests.e2e.test_crash import IVR, write_config
+from ivr.sandbox.run_home import TrunkLimits, run_env, write_run_config
+from tests.e2e.test_crash import IVR
 
 pytestmark = pytest.mark.sandbox
 
@@ -24,9 +24,9 @@ async def test_debug_log_of_a_real_call_has_no_number_in_clear(sandbox, test_sou
     path = quick_programme(tmp_path, gaps={}, max_attempts=1)
     all_messages_are(test_sounds, TEST_MESSAGE, path)
     home = tmp_path / "home"
-    write_config(home, sandbox, test_sounds, path, ring=8)
-    env = {**os.environ, "IVR_HOME": str(home)}
-    env.pop("IVR_CONFIG", None)
+    write_run_config(home, sandbox, sounds=test_sounds, programme=path,
+                     trunk=TrunkLimits(ring_timeout=8))
+    env = run_env(home)
     now = datetime.now(timezone.utc)
     async with await Store.open(home / "ivr.db") as store:
         await ScheduleStore(store, load_programme(path)).enrol(woman_on(PHONE, now), now,

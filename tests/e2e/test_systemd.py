@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.run_helpers import TEST_MESSAGE, all_messages_are, quick_programme
-from tests.e2e.test_crash import IVR, free_tcp_port, write_config
+from ivr.sandbox.run_home import TrunkLimits, free_tcp_port, run_env, write_run_config
+from tests.e2e.test_crash import IVR
 
 pytestmark = pytest.mark.sandbox
 
@@ -41,7 +42,8 @@ async def test_ivr_run_under_systemd_notify_watchdog_journal_and_health(sandbox,
     path = quick_programme(tmp_path, gaps={})
     all_messages_are(test_sounds, TEST_MESSAGE, path)
     home = tmp_path / "home"
-    write_config(home, sandbox, test_sounds, path, ring=4)
+    write_run_config(home, sandbox, sounds=test_sounds, programme=path,
+                     trunk=TrunkLimits(ring_timeout=4))
     port = free_tcp_port()
     with open(home / "ivr.toml", "a") as f:
         f.write(f"[metrics]\nenabled = true\nhost = \"127.0.0.1\"\nport = {port}\n")
@@ -51,9 +53,8 @@ async def test_ivr_run_under_systemd_notify_watchdog_journal_and_health(sandbox,
     sock.setblocking(False)
     read_end, write_end = os.pipe()              # its stderr: the "journal" stream
     st = os.fstat(write_end)
-    env = {**os.environ, "IVR_HOME": str(home), "NOTIFY_SOCKET": str(notify_path),
+    env = {**run_env(home), "NOTIFY_SOCKET": str(notify_path),
            "WATCHDOG_USEC": "400000", "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
-    env.pop("IVR_CONFIG", None)
     probe_env = {k: v for k, v in env.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
     service = await asyncio.create_subprocess_exec(*IVR, "run", cwd=ROOT, env=env,
                                                    stderr=write_end)

@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Sequence
 
 from ivr.sandbox import Sandbox
+from ivr.sandbox.run_home import TrunkLimits, write_run_config
 from tests.conftest import ROOT
 from tests.sandbox.conftest import free_port
 
 RTP_BASE = 33000          # node i: RTP ports RTP_BASE + 1000 i .. + 999 (private_box: 32000)
 STOP_SECONDS = 20.0       # SIGTERM, then this long for the drain, then SIGKILL
 _TICKS = os.sysconf("SC_CLK_TCK")
+NODE_TRUNK = TrunkLimits(channels=100, cps=25.0, ring_timeout=8.0)
 
 
 def ivr_command() -> list[str]:
@@ -51,36 +53,6 @@ def cpu_seconds(pid: int, *, waited_children: bool = False) -> float:
     if waited_children:
         used += int(fields[13]) + int(fields[14])
     return used / _TICKS
-
-
-@dataclass(frozen=True)
-class TrunkLimits:
-    channels: int = 100
-    cps: float = 25.0
-    ring_timeout: float = 8.0
-
-
-def node_config(node: str, box: Sandbox, database: str, sounds: Path, programme: Path,
-                trunk: TrunkLimits, erasure_key: Path) -> str:
-    secret = (box.root / "ami-secret").read_text().strip()
-    return f"""# node {node} of a test cluster (tests/nodes/harness.py)
-[ivr]
-database = "{database}"
-erasure_key = "{erasure_key}"
-sounds = "{sounds}"
-programme = "{programme}"
-[ami]
-port = {box.ports.ami_port}
-secret = "{secret}"
-[agi]
-port = {box.ports.agi_port}
-[[trunk]]
-name = "sim"
-dial = "Local/{{digits}}@sim-phones"
-channels = {trunk.channels}
-cps = {trunk.cps}
-ring_timeout = {trunk.ring_timeout}
-"""
 
 
 @dataclass
@@ -165,7 +137,7 @@ def _ports(count: int) -> list[dict[str, int]]:
 
 class Cluster:
     def __init__(self, base: Path, sandbox: Sandbox, sounds: Path, programme: Path,
-                 databases: Sequence[str | None], trunk: TrunkLimits = TrunkLimits()):
+                 databases: Sequence[str | None], trunk: TrunkLimits = NODE_TRUNK):
         """One node per entry of `databases`: a path or URL the node uses (several nodes may
         share one), or None for the node's own <home>/ivr.db (its schema created when its
         Asterisk starts)."""
@@ -193,10 +165,12 @@ class Cluster:
         try:
             await asyncio.gather(*(asyncio.to_thread(n.box.start) for n in self.nodes))
             for n in self.nodes:
-                (n.home / "ivr.toml").write_text(node_config(
-                    n.name, n.box, n.database, n.home / "sounds", self._programme, self._trunk,
+                write_run_config(
+                    n.home, n.box, database=n.database, sounds=n.home / "sounds",
+                    programme=self._programme, trunk=self._trunk, agi_port=n.box.ports.agi_port,
                     # one key for every node (ivr/adapters/erasure.py): they may share a store
-                    self.base / "erasure.key"))
+                    erasure_key=self.base / "erasure.key",
+                    comment=f"node {n.name} of a test cluster (tests/nodes/harness.py)")
             started = True
         finally:
             if not started:                 # those that did start are stopped

@@ -1,16 +1,20 @@
-"""The `ivr db` commands on PostgreSQL (migrate migrates it, backup/restore name pg_dump and
-pg_restore, purge applies the retention rule), and a wrong connection string: every command
-that opens the database fails in one line naming it with its password masked, exit 1, never
-a traceback, never the password."""
+"""The `ivr db` commands on PostgreSQL (migrate migrates it, the read-only commands never do,
+backup/restore name pg_dump and pg_restore, purge applies the retention rule), `ivr demo`
+keeps to its own SQLite file, and a wrong connection string: every command that opens the
+database fails at once in one line naming it with its password masked, exit 1, never a
+traceback, never the password."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timezone
 
 import psycopg
 import pytest
 
 from ivr.adapters.store import migrations
+from ivr.config import load_config
+from ivr.demo import demo_config
 from tests.operators.conftest import LMP, TODAY, dmy
 from tests.test_retention import calls
 
@@ -33,28 +37,43 @@ def database(tmp_path):
 
 def test_migrate_migrates_postgresql_and_says_so_postgres(cli, pg_dsn, monkeypatch):
     monkeypatch.setenv("IVR_DATABASE", pg_dsn)
+    newest = len(migrations())
+    for command in (("report", "--json"), ("schedule", "preview"), ("calls",)):
+        before = cli(*command)                       # read-only: never migrates
+        assert before.exit_code == 1 and "ivr db migrate" in before.stderr, before.output
     r = cli("db", "migrate")
     assert r.exit_code == 0, r.output
-    assert f"schema 0 -> {len(migrations())}" in r.stderr
-    assert pg_rows(pg_dsn, "SELECT MAX(version) FROM schema_migrations") == [
-        (len(migrations()),)]
+    assert f"schema 0 -> {newest}" in r.stderr and "postgresql:///" in r.stderr
+    assert pg_rows(pg_dsn, "SELECT MAX(version) FROM schema_migrations") == [(newest,)]
     again = cli("db", "migrate")
-    assert again.exit_code == 0 and "nothing to do" in again.stderr
+    assert again.exit_code == 0
+    assert f"at schema {newest} already: nothing to do" in again.stderr
     assert not cli.db.exists()                       # no SQLite file made on the way
+    after = cli("report", "--json")
+    assert after.exit_code == 0, after.output
 
 
-@pytest.mark.parametrize("command,tool", [(("db", "backup", "ivr-backup.db"), "pg_dump"),
-                                         (("db", "restore", "{file}", "--yes"), "pg_restore")])
+@pytest.mark.parametrize("command,tool", [
+    (("db", "backup", "{dir}/ivr-backup.db"), "pg_dump"),
+    (("db", "restore", "{dir}/ivr.dump", "--yes"), "pg_restore")])
 def test_backup_and_restore_name_the_postgresql_tools_postgres(cli, pg_dsn, monkeypatch,
                                                               tmp_path, command, tool):
-    dump = tmp_path / "ivr.dump"
-    dump.write_bytes(b"a pg_dump file")
-    monkeypatch.setenv("IVR_DATABASE", pg_dsn)
-    r = cli(*(a.format(file=dump) for a in command))
+    (tmp_path / "ivr.dump").write_bytes(b"a pg_dump file")
+    monkeypatch.setenv("IVR_DATABASE", pg_dsn + f"&password={PASSWORD}")
+    r = cli(*(a.format(dir=tmp_path) for a in command))
     assert r.exit_code == 1
     assert f"`ivr db {command[1]}` is for the SQLite database" in r.stderr
     assert tool in r.stderr and r.stderr.count("\n") == 1
+    assert "password=***" in r.stderr and PASSWORD not in r.output
     assert not (tmp_path / "ivr-backup.db").exists()
+
+
+def test_the_demo_never_uses_the_configured_postgresql_postgres(tmp_path, pg_dsn):
+    config = load_config(env={"IVR_HOME": str(tmp_path), "IVR_DATABASE": pg_dsn})
+    assert config.store_address == pg_dsn
+    demo = demo_config(config, ring_timeout=5.0)
+    assert demo.store_address == tmp_path / "demo.db"
+    assert demo.erasure_key is None                    # demo.db.key beside its own file
 
 
 def test_purge_applies_the_retention_rule_on_postgresql_postgres(cli, pg_dsn, monkeypatch):
@@ -128,6 +147,18 @@ def test_a_wrong_dsn_fails_in_one_line_without_its_password_postgres(cli, wrong_
     (cli.home / "ivr.toml").write_text('[privacy]\nkeep_call_records = "400d"\n')
     monkeypatch.setenv("IVR_DATABASE", dsn)
     _one_clear_line(cli(*COMMANDS[command]), dsn, says)
+
+
+def test_an_unreachable_postgresql_is_said_at_once_postgres(cli, wrong_dsns, monkeypatch):
+    """No retries while the database is away at start: the commands end within seconds."""
+    dsn, says = wrong_dsns["no such socket"]
+    monkeypatch.setenv("IVR_DATABASE", dsn)
+    started = time.monotonic()
+    for command in ("women list", "report", "status", "db migrate"):
+        r = cli(*COMMANDS[command])
+        _one_clear_line(r, dsn, says)
+        assert "cannot" in r.stderr, (command, r.stderr)
+    assert time.monotonic() - started < 10                 # not 15 s of retries each
 
 
 @pytest.mark.parametrize("kind", ["bad syntax", "no such host", "no such socket",
