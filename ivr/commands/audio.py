@@ -66,32 +66,38 @@ def demo_cmd(settings: Settings, programme_name: str | None, force: bool,
     """Synthesise a complete demo catalogue with espeak-ng.
 
     Every message of the programme in each of its languages ("Demo message 12 of 141", a few
-    seconds each) and every prompt. Files that exist and are playable are kept, so real
+    seconds each), every prompt and every question's prompt, in the language's espeak-ng
+    voice; a language without one (pesinet's Bambara) is spoken in the programme's fallback
+    language, and the command says so. Files that exist and are playable are kept, so real
     recordings are never replaced (unless --force). The messages are short on purpose: check
     them with `ivr audio check --min 1`.
 
     \b
     Example:
       ivr audio demo
+      ivr audio demo --programme pesinet          # French; Bambara in the French voice
       ivr audio demo --programme mmitra --force
     """
-    from audio.demo import FAILED, KEPT, WRITTEN, make_demo, spoken_in
+    from audio.demo import FAILED, KEPT, WRITTEN, make_demo, programme_entries, spoken_in
     prog = settings.programme_named(programme_name)
     keys = [m.key for m in prog.messages]
-    entries = expected_entries(keys, prog.languages)
+    entries, questions = programme_entries(prog)
     sounds = settings.config.sounds
-    english = [lang for lang in prog.languages if spoken_in(lang) != lang]
-    if english:
-        say(f"no demo texts for {', '.join(english)}: those files are spoken in English")
+    for lang in prog.languages:
+        if spoken_in(lang, prog.fallback_language) != lang:
+            say(f"no espeak-ng voice nor demo texts for {lang}: its files are spoken in "
+                f"{spoken_in(lang, prog.fallback_language)} (the fallback's voice)")
     t0 = time.perf_counter()
     with _progress(len(entries), "demo audio") as tick:
-        results = make_demo(entries, keys, sounds, force=force, workers=workers, on_done=tick)
+        results = make_demo(entries, keys, sounds, force=force, workers=workers, on_done=tick,
+                            fallback=prog.fallback_language, questions=questions)
     elapsed = time.perf_counter() - t0
     failed = [r for r in results if r.status == FAILED]
     for r in failed:
         say(f"error: {r.entry.lang}/{r.entry.name}: {r.detail}")
     n = {s: sum(r.status == s for r in results) for s in (WRITTEN, KEPT, FAILED)}
-    say(f"{prog.name}: {len(keys)} messages + {len(C.PROMPTS)} prompts x "
+    asked = f" + {len(prog.questions)} questions" if prog.questions else ""
+    say(f"{prog.name}: {len(keys)} messages + {len(C.PROMPTS)} prompts{asked} x "
         f"{len(prog.languages)} languages in {sounds}: {n[WRITTEN]} written, {n[KEPT]} kept, "
         f"{n[FAILED]} failed, {elapsed:.1f} s")
     if failed:
