@@ -3,8 +3,8 @@ sandbox Asterisk, like the campaign (ivr/demo.py):
 
 - check-in: a pesinet child (programme pesinet, French) whose carer's simulated phone answers
   the week's questions with keys: her message three times (1, 1, 1: the last play allowed,
-  so the call goes on to the questions), fever yes (1), stools normal (1), weight 12.3 kg
-  (1 2 3 #). The sandbox's "presses keys" phone presses one key every 3 s from 3 s after it
+  so the call goes on to the questions), fever yes (1), stools normal (1), weight 5.1 kg
+  (5 1 #). The sandbox's "presses keys" phone presses one key every 3 s from 3 s after it
   answers, so the French greeting is short (audio/demo_texts.py) and the first key reaches her
   message. The fever opens a follow-up for the centre's doctor, a worker the scene adds and
   assigns to the child. Its own database (<home>/demo-pesinet.db, new each run), as one
@@ -43,7 +43,7 @@ from scheduler.programme import Programme, load_programme
 from scheduler.slots import local_date, zone
 
 CHECK_IN_PROGRAMME = "pesinet"
-CARER_KEYS = "111" + "1" + "1" + "123#"     # message x3, fever yes, stools normal, 12.3 kg
+CARER_KEYS = "111" + "1" + "1" + "51#"      # message x3, fever yes, stools normal, 5.1 kg
 CARER = DemoWoman("91900002" + CARER_KEYS, "Aminata", "fr", 10, infant=True,
                   phone_does="answers the questions with keys")
 DOCTOR = ("Dr Awa Diarra", "22370000001", "doctor")     # the partner centre's doctor

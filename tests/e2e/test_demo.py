@@ -1,7 +1,7 @@
 """`ivr demo` against the real sandbox Asterisk (issue 15 item 7): its campaign (one woman
 here, who answers and listens), then its two scenes as the command runs them:
 - the pesinet check-in: the carer's "presses keys" phone answers the week's questions (fever
-  yes, stools normal, weight 12.3 kg); the answers are stored with the call's attempt and the
+  yes, stools normal, weight 5.1 kg); the answers are stored with the call's attempt and the
   fever opens a follow-up for the doctor the scene enrolled;
 - the answered line: the campaign's woman calls it from her number (sipp), hears her latest
   message, presses 1 to hear it again; the line records the call.
@@ -70,7 +70,7 @@ def test_demo_check_in_question_answers_by_keys_are_stored_with_the_call(demo):
     assert [c["outcome"] for c in scene.calls] == [Outcome.ANSWERED.value]
     assert scene.calls[0]["keys"] == "111"              # the menu's keys; answers are apart
     assert {a.question: (a.value, a.status.value) for a in scene.answers} == {
-        "fever": ("1", "answered"), "stools": ("1", "answered"), "weight": ("12.3", "answered")}
+        "fever": ("1", "answered"), "stools": ("1", "answered"), "weight": ("5.1", "answered")}
     assert len({a.attempt_id for a in scene.answers}) == 1
     assert scene.answers[0].attempt_id is not None
     assert scene.message_key.startswith("pesinet-i")
@@ -103,7 +103,7 @@ def test_demo_scenes_on_screen_are_masked(demo, capsys):
     show_check_in(demo.check_in, as_json=False)
     show_line(demo.line, as_json=False)
     out = capsys.readouterr().out
-    assert "fever 1 (yes), stools 1, weight 12.3" in out
+    assert "fever 1 (yes), stools 1, weight 5.1" in out
     assert DOCTOR[0] in out and "fever this week" in out
     assert "latest latest" in out
     assert CARER.phone not in out and WOMAN.phone not in out
