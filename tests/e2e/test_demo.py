@@ -11,6 +11,7 @@ synthesises the French files it plays with espeak-ng, as `ivr demo` does on a fr
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -107,3 +108,15 @@ def test_demo_scenes_on_screen_are_masked(demo, capsys):
     assert DOCTOR[0] in out and "fever this week" in out
     assert "latest latest" in out
     assert CARER.phone not in out and WOMAN.phone not in out
+
+
+def test_demo_scenes_as_json_objects(demo, capsys):
+    show_check_in(demo.check_in, as_json=True)
+    show_line(demo.line, as_json=True)
+    check_in, line = (json.loads(x) for x in capsys.readouterr().out.splitlines())
+    assert check_in["scene"] == "check_in" and check_in["phone"].startswith("****")
+    assert {a["question"]: a["value"] for a in check_in["answers"]} == {
+        "fever": "1", "stools": "1", "weight": "5.1"}
+    assert [(f["rule"], f["owner"]) for f in check_in["follow_ups"]] == [("fever", DOCTOR[0])]
+    assert line["scene"] == "answered_line" and line["calls"][0]["kind"] == "woman"
+    assert CARER.phone not in str(check_in) and WOMAN.phone not in str(line)
