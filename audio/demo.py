@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from audio.batch import run_all
-from audio.catalogue import (EMPTY, FORMAT, MESSAGE, MISSING, PROMPT, UNREADABLE, Entry,
-                             Limits, expected_entries, file_path, validate)
+from audio.catalogue import (EMPTY, FORMAT, MESSAGE, MISSING, UNREADABLE, Entry, Limits,
+                             file_path, validate)
 from audio.convert import (ConversionError, ConvertOptions, ToolMissing, decode_wav_bytes,
                            prepare, to_telephone, write_wav)
 from audio.demo_texts import MESSAGE_TEXT as MORE_MESSAGE_TEXT
@@ -27,7 +27,6 @@ from audio.demo_texts import PROMPT_TEXT as MORE_PROMPT_TEXT
 from audio.demo_texts import QUESTION_TEXT
 from audio.probe import read_facts
 from ivr import constants as C
-from scheduler.programme import Programme
 
 ESPEAK = "espeak-ng"
 ESPEAK_PACKAGE = "espeak-ng"
@@ -177,21 +176,6 @@ def spoken_in(lang: str, fallback: str = "en") -> str:
     if lang in MESSAGE_TEXT:
         return lang
     return fallback if fallback in MESSAGE_TEXT else "en"
-
-
-def programme_entries(programme: Programme) -> tuple[list[Entry], dict[str, str]]:
-    """Every file of the programme's catalogue: each message and prompt in each language, and
-    each question's prompt in each language (the audio key the programme file names for it);
-    with the question key of each question prompt's name."""
-    entries = expected_entries([m.key for m in programme.messages], programme.languages)
-    questions: dict[str, str] = {}
-    for q in programme.questions:
-        for lang in programme.languages:
-            entry = Entry(lang, q.prompts[lang], PROMPT)
-            if entry not in entries:
-                entries.append(entry)
-            questions[q.prompts[lang]] = q.key
-    return entries, questions
 
 
 def text_of(entry: Entry, lang: str, number: dict[str, int],

@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from audio.catalogue import Entry
-from audio.demo import FAILED, make_demo, programme_entries
+from audio.catalogue import Entry, programme_entries
+from audio.demo import FAILED, make_demo
 from ivr import constants as C
 from ivr.adapters import inbound_calls, records
 from ivr.adapters.inbound_calls import InboundCall

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from audio.catalogue import MESSAGE, PROMPT, Entry, check
-from audio.demo import (DEMO_LIMITS, PROMPT_TEXT, WRITTEN, jobs_for, make_demo,
-                        programme_entries, spoken_in)
+from audio.catalogue import MESSAGE, PROMPT, Entry, check, programme_entries
+from audio.demo import DEMO_LIMITS, PROMPT_TEXT, WRITTEN, jobs_for, make_demo, spoken_in
 from audio.demo_texts import QUESTION_TEXT
 from audio.probe import catalogue_facts
 from ivr.constants import PROMPTS
@@ -84,3 +83,15 @@ def test_demo_command_says_bambara_is_spoken_in_the_fallback_voice(tmp_path):
     assert "bm: its files are spoken in fr (the fallback's voice)" in r.stderr
     assert f"0 written, {len(entries)} kept, 0 failed" in r.stderr
     assert "+ 3 questions x 2 languages" in r.stderr
+
+
+def test_audio_check_names_a_missing_question_prompt(tmp_path):
+    """`ivr audio check` expects the question prompts too (the in-call route skips the
+    questions of a message whose prompt is missing)."""
+    r = run(tmp_path / "home", "audio", "check", "--programme", "pesinet", "--min", "1")
+    assert r.exit_code == 1
+    assert "fr/pesinet-q-fever-fr: missing" in r.stdout
+    assert "bm/pesinet-q-weight-bm: missing" in r.stdout
+    prog = load_programme("pesinet")
+    expected = 2 * (len(prog.messages) + len(PROMPTS) + 3)
+    assert f"{expected} files expected" in r.stderr and "+ 3 questions x 2 languages" in r.stderr
