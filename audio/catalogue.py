@@ -14,10 +14,13 @@ import re
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ivr.constants import PROMPTS
 from ivr.errors import BadInput
+
+if TYPE_CHECKING:
+    from scheduler.programme import Programme
 
 SAMPLE_RATE = 8000
 CHANNELS = 1
@@ -93,6 +96,21 @@ def expected_entries(message_keys: Iterable[str], languages: Iterable[str],
         out.extend(Entry(lang, p, PROMPT) for p in prompt_names)
         out.extend(Entry(lang, k, MESSAGE) for k in keys)
     return out
+
+
+def programme_entries(programme: Programme) -> tuple[list[Entry], dict[str, str]]:
+    """Every file of the programme's catalogue: each message and prompt in each language, and
+    each question's prompt in each language (the audio key the programme file names for it);
+    with the question key of each question prompt's name."""
+    entries = expected_entries([m.key for m in programme.messages], programme.languages)
+    questions: dict[str, str] = {}
+    for q in programme.questions:
+        for lang in programme.languages:
+            entry = Entry(lang, q.prompts[lang], PROMPT)
+            if entry not in entries:
+                entries.append(entry)
+            questions[q.prompts[lang]] = q.key
+    return entries, questions
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """`ivr audio demo`: a complete demo catalogue spoken by espeak-ng.
 
 Every message of the programme in each of its languages ("Demo message 12 of 141", a few
-seconds on purpose so demos and tests with real calls stay quick) and every prompt in each
-language, converted by the same pipeline as imports and written atomically. Idempotent:
-files that exist and are playable are kept (real recordings included), so a second run only
-reads headers; --force replaces everything.
+seconds on purpose so demos and tests with real calls stay quick), every prompt and every
+question's prompt in each language, each in its language's espeak-ng voice; a language with
+no voice nor demo texts (Bambara) is spoken in the programme's fallback language (French),
+which `ivr audio demo` says on screen. Converted by the same pipeline as imports and written
+atomically. Idempotent: files that exist and are playable are kept (real recordings included),
+so a second run only reads headers; --force replaces everything.
 """
 from __future__ import annotations
 
@@ -12,13 +14,17 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from audio.batch import run_all
 from audio.catalogue import (EMPTY, FORMAT, MESSAGE, MISSING, UNREADABLE, Entry, Limits,
                              file_path, validate)
 from audio.convert import (ConversionError, ConvertOptions, ToolMissing, decode_wav_bytes,
                            prepare, to_telephone, write_wav)
+from audio.demo_texts import MESSAGE_TEXT as MORE_MESSAGE_TEXT
+from audio.demo_texts import MONTHS as MORE_MONTHS
+from audio.demo_texts import PROMPT_TEXT as MORE_PROMPT_TEXT
+from audio.demo_texts import QUESTION_TEXT
 from audio.probe import read_facts
 from ivr import constants as C
 
@@ -32,6 +38,7 @@ MESSAGE_TEXT = {
     "hi": "डेमो संदेश {n}, कुल {total} में से।",
     "mr": "डेमो संदेश {n}, एकूण {total} पैकी.",
     "gu": "ડેમો સંદેશ {n}, કુલ {total} માંથી.",
+    **MORE_MESSAGE_TEXT,
 }
 
 PROMPT_TEXT = {
@@ -125,6 +132,7 @@ PROMPT_TEXT = {
         C.PROMPT_SORRY: "માફ કરશો, અત્યારે તમારો સંદેશ વગાડી શકાતો નથી. અમે તમને ફરીથી કૉલ કરીશું.",
         C.PROMPT_NOTIFY_COME: "તમારા ડૉક્ટરે કહ્યું છે, કૃપા કરીને આ દિવસે આરોગ્ય કેન્દ્રમાં આવો:",
     },
+    **MORE_PROMPT_TEXT,
 }
 # the day she is expected (a notification call): the day of the month as a number (espeak
 # says it in the language), then the month's name
@@ -134,6 +142,7 @@ MONTHS = {
     "hi": "जनवरी फ़रवरी मार्च अप्रैल मई जून जुलाई अगस्त सितंबर अक्टूबर नवंबर दिसंबर",
     "mr": "जानेवारी फेब्रुवारी मार्च एप्रिल मे जून जुलै ऑगस्ट सप्टेंबर ऑक्टोबर नोव्हेंबर डिसेंबर",
     "gu": "જાન્યુઆરી ફેબ્રુઆરી માર્ચ એપ્રિલ મે જૂન જુલાઈ ઑગસ્ટ સપ્ટેમ્બર ઑક્ટોબર નવેમ્બર ડિસેમ્બર",
+    **MORE_MONTHS,
 }
 for _lang, _texts in PROMPT_TEXT.items():    # a language without MONTHS says "ivr month 12"
     _texts.update({name: str(n) for n, name in enumerate(C.PROMPT_DAYS, 1)})
@@ -161,24 +170,38 @@ class DemoResult:
     detail: str = ""
 
 
-def spoken_in(lang: str) -> str:
-    """The language whose texts and voice are used: the language itself, or English."""
-    return lang if lang in MESSAGE_TEXT else "en"
+def spoken_in(lang: str, fallback: str = "en") -> str:
+    """The language whose texts and espeak-ng voice are used: the language itself when it has
+    demo texts, else the programme's fallback language (Bambara: French), else English."""
+    if lang in MESSAGE_TEXT:
+        return lang
+    return fallback if fallback in MESSAGE_TEXT else "en"
 
 
-def jobs_for(entries: list[Entry], message_keys: list[str], sounds: Path) -> list[DemoJob]:
-    """One synthesis job per entry (messages are numbered by their place in the programme)."""
+def text_of(entry: Entry, lang: str, number: dict[str, int],
+            questions: Mapping[str, str]) -> str:
+    """What the demo file of `entry` says, in the language `lang` it is spoken in."""
+    if entry.kind == MESSAGE:
+        return MESSAGE_TEXT[lang].format(n=number[entry.name], total=len(number))
+    if entry.name in questions:
+        key = questions[entry.name]
+        asked = QUESTION_TEXT.get(lang, {}).get(key) or QUESTION_TEXT["en"].get(key)
+        return asked or key.replace("_", " ") + "? 1 for yes, 2 for no."
+    # a prompt not written in her language yet: the English text, not its file name
+    return (PROMPT_TEXT[lang].get(entry.name) or PROMPT_TEXT["en"].get(entry.name)
+            or entry.name.replace("-", " "))
+
+
+def jobs_for(entries: list[Entry], message_keys: list[str], sounds: Path,
+             fallback: str = "en", questions: Mapping[str, str] | None = None) -> list[DemoJob]:
+    """One synthesis job per entry (messages are numbered by their place in the programme);
+    a language without demo texts nor voice is spoken in `fallback` (spoken_in)."""
     number = {key: i for i, key in enumerate(message_keys, start=1)}
     jobs = []
     for entry in entries:
-        lang = spoken_in(entry.lang)
-        if entry.kind == MESSAGE:
-            text = MESSAGE_TEXT[lang].format(n=number[entry.name], total=len(message_keys))
-        else:
-            # a prompt not written in her language yet: the English text, not its file name
-            text = (PROMPT_TEXT[lang].get(entry.name) or PROMPT_TEXT["en"].get(entry.name)
-                    or entry.name.replace("-", " "))
-        jobs.append(DemoJob(entry, file_path(sounds, entry.lang, entry.name), text, lang))
+        lang = spoken_in(entry.lang, fallback)
+        jobs.append(DemoJob(entry, file_path(sounds, entry.lang, entry.name),
+                            text_of(entry, lang, number, questions or {}), lang))
     return jobs
 
 
@@ -223,9 +246,10 @@ def synthesise(job: DemoJob) -> DemoResult:
 
 def make_demo(entries: list[Entry], message_keys: list[str], sounds: Path, force: bool = False,
               workers: int | None = None,
-              on_done: Callable[[DemoResult], None] | None = None) -> list[DemoResult]:
+              on_done: Callable[[DemoResult], None] | None = None, *, fallback: str = "en",
+              questions: Mapping[str, str] | None = None) -> list[DemoResult]:
     """Synthesise every entry whose file is missing or invalid (all of them with `force`)."""
-    jobs = jobs_for(entries, message_keys, sounds)
+    jobs = jobs_for(entries, message_keys, sounds, fallback, questions)
     kept = [] if force else [DemoResult(j.entry, KEPT) for j in jobs if is_valid(j)]
     keep = {r.entry for r in kept}
     todo = [j for j in jobs if j.entry not in keep]

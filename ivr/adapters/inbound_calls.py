@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ivr.adapters.columns import epoch
+from ivr.adapters.columns import epoch, instant
 from ivr.adapters.store import Store
 from ivr.adapters.workers import _worker, inserted_id
 from scheduler.followups import Worker
@@ -34,6 +34,17 @@ async def record_inbound_call(store: Store, call: InboundCall) -> int:
         (epoch(call.started_at), epoch(call.ended_at), call.did, call.caller, call.kind,
          call.subscriber_id, call.worker_id, call.ended, call.keys, " ".join(call.played),
          " ".join(call.done)))
+
+
+async def inbound_calls_of(store: Store, subscriber_id: int) -> list[InboundCall]:
+    """The line's calls about one woman or child (hers, or an agent's for the child), oldest
+    first."""
+    rows = await store.fetchall(
+        "SELECT started_at, ended_at, did, caller, kind, ended, subscriber_id, worker_id, keys, "
+        "played, done FROM inbound_calls WHERE subscriber_id = ? ORDER BY id", (subscriber_id,))
+    return [InboundCall(instant(r[0]), instant(r[1]), r[2], r[3], r[4], r[5], r[6], r[7],
+                        r[8] or "", tuple((r[9] or "").split()), tuple((r[10] or "").split()))
+            for r in rows]
 
 
 async def worker_on(store: Store, phone: str) -> Worker | None:

@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 
 import click
 
-from audio.catalogue import CatalogueError, Limits, check, expected_entries
+from audio.catalogue import CatalogueError, Limits, check, programme_entries
 from ivr import constants as C
 from ivr.commands.common import Group, Settings, emit_json, is_terminal, pass_settings, say
 from ivr.errors import ProblemsFound
@@ -30,6 +30,11 @@ def _progress(total: int, label: str) -> Iterator[Callable[[object], None]]:
         return
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
         yield lambda _result: bar.update(1)
+
+
+def _asked(prog) -> str:
+    """' + N questions' (their prompts) when the programme asks any."""
+    return f" + {len(prog.questions)} questions" if prog.questions else ""
 
 
 programme_option = click.option(
@@ -66,32 +71,37 @@ def demo_cmd(settings: Settings, programme_name: str | None, force: bool,
     """Synthesise a complete demo catalogue with espeak-ng.
 
     Every message of the programme in each of its languages ("Demo message 12 of 141", a few
-    seconds each) and every prompt. Files that exist and are playable are kept, so real
+    seconds each), every prompt and every question's prompt, in the language's espeak-ng
+    voice; a language without one (pesinet's Bambara) is spoken in the programme's fallback
+    language, and the command says so. Files that exist and are playable are kept, so real
     recordings are never replaced (unless --force). The messages are short on purpose: check
     them with `ivr audio check --min 1`.
 
     \b
     Example:
       ivr audio demo
+      ivr audio demo --programme pesinet          # French; Bambara in the French voice
       ivr audio demo --programme mmitra --force
     """
     from audio.demo import FAILED, KEPT, WRITTEN, make_demo, spoken_in
     prog = settings.programme_named(programme_name)
     keys = [m.key for m in prog.messages]
-    entries = expected_entries(keys, prog.languages)
+    entries, questions = programme_entries(prog)
     sounds = settings.config.sounds
-    english = [lang for lang in prog.languages if spoken_in(lang) != lang]
-    if english:
-        say(f"no demo texts for {', '.join(english)}: those files are spoken in English")
+    for lang in prog.languages:
+        if spoken_in(lang, prog.fallback_language) != lang:
+            say(f"no espeak-ng voice nor demo texts for {lang}: its files are spoken in "
+                f"{spoken_in(lang, prog.fallback_language)} (the fallback's voice)")
     t0 = time.perf_counter()
     with _progress(len(entries), "demo audio") as tick:
-        results = make_demo(entries, keys, sounds, force=force, workers=workers, on_done=tick)
+        results = make_demo(entries, keys, sounds, force=force, workers=workers, on_done=tick,
+                            fallback=prog.fallback_language, questions=questions)
     elapsed = time.perf_counter() - t0
     failed = [r for r in results if r.status == FAILED]
     for r in failed:
         say(f"error: {r.entry.lang}/{r.entry.name}: {r.detail}")
     n = {s: sum(r.status == s for r in results) for s in (WRITTEN, KEPT, FAILED)}
-    say(f"{prog.name}: {len(keys)} messages + {len(C.PROMPTS)} prompts x "
+    say(f"{prog.name}: {len(keys)} messages + {len(C.PROMPTS)} prompts{_asked(prog)} x "
         f"{len(prog.languages)} languages in {sounds}: {n[WRITTEN]} written, {n[KEPT]} kept, "
         f"{n[FAILED]} failed, {elapsed:.1f} s")
     if failed:
@@ -162,9 +172,9 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
 @pass_settings
 def check_cmd(settings: Settings, programme_name: str | None, min_s: float, max_s: float,
               as_json: bool) -> None:
-    """Verify that every message and prompt of the programme is present and playable in every
-    language: 8 kHz mono 16-bit WAV, messages within --min/--max seconds, not silent, not
-    clipped. Prints one line per problem; exit 1 if there is any.
+    """Verify that every message, prompt and question prompt of the programme is present and
+    playable in every language: 8 kHz mono 16-bit WAV, messages within --min/--max seconds,
+    not silent, not clipped. Prints one line per problem; exit 1 if there is any.
 
     \b
     Example:
@@ -174,7 +184,7 @@ def check_cmd(settings: Settings, programme_name: str | None, min_s: float, max_
     from audio.probe import catalogue_facts
     prog = settings.programme_named(programme_name)
     limits = _limits(min_s, max_s)
-    entries = expected_entries([m.key for m in prog.messages], prog.languages)
+    entries, _ = programme_entries(prog)
     sounds = settings.config.sounds
     problems = check(entries, catalogue_facts(sounds, entries), limits)
     for p in problems:
@@ -184,7 +194,7 @@ def check_cmd(settings: Settings, programme_name: str | None, min_s: float, max_
             click.echo(str(p))
     bad_files = len({(p.lang, p.name) for p in problems})
     say(f"{prog.name}: {len(entries)} files expected in {sounds} ({len(prog.messages)} messages "
-        f"+ {len(C.PROMPTS)} prompts x {len(prog.languages)} languages): "
+        f"+ {len(C.PROMPTS)} prompts{_asked(prog)} x {len(prog.languages)} languages): "
         + (f"{bad_files} with problems ({len(problems)} problems)" if problems else "all good"))
     if problems:
         raise ProblemsFound()

@@ -5,135 +5,27 @@ The FastAGI server is the test's own (X-Ivr-Test-Agi-Url names it)."""
 from __future__ import annotations
 
 import asyncio
-import struct
 from dataclasses import replace
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.app import running
+from ivr.sandbox import line_caller
+from ivr.sandbox.line_caller import LINE_DID
 from scheduler.programme import load_programme
 from tests.conftest import _tone
 from tests.e2e.run_helpers import (TEST_MESSAGE, all_messages_are, quick_programme, with_programme,
                                    woman_on)
-from tests.sandbox.conftest import free_port
 
 pytestmark = pytest.mark.sandbox
-
-LINE_DID = "18005550100"
-DTMF = Path("/usr/share/sip-tester")
-SIP_HEAD = """
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      Call-ID: [call_id]
-      Max-Forwards: 70"""
-
-
-def key_press(key: str, n: int, into: Path) -> Path:
-    """sipp's RFC 4733 recording of `key` as the n-th key of a call: every recording has the
-    same RTP sequence numbers and timestamp, and Asterisk takes a second event with the
-    timestamp of the last one for a repeat of it; each press gets later ones."""
-    data = bytearray((DTMF / f"dtmf_2833_{'pound' if key == '#' else key}.pcap").read_bytes())
-    link = {1: 14, 113: 16}[struct.unpack_from("<I", data, 20)[0]]   # Ethernet, Linux SLL
-    at = 24
-    while at < len(data):
-        length = struct.unpack_from("<I", data, at + 8)[0]
-        ip = at + 16 + link
-        rtp = ip + (data[ip] & 15) * 4 + 8
-        seq, stamp = struct.unpack_from(">HI", data, rtp + 2)
-        struct.pack_into(">HI", data, rtp + 2, (seq + 100 * n) & 0xFFFF,
-                         (stamp + 80000 * n) & 0xFFFFFFFF)
-        at += 16 + length
-    path = into / f"key-{n}.pcap"
-    path.write_bytes(bytes(data))
-    return path
-
-
-def caller_scenario(keys: list[tuple[int, str]], hang_up_after_ms: int | None,
-                    into: Path) -> str:
-    """A sipp UAC: INVITE the DID (-s), answered, then each (pause ms, key) as RFC 4733
-    DTMF; then BYE after `hang_up_after_ms`, or (None) wait for Asterisk's BYE."""
-    presses = "\n".join(
-        f'  <pause milliseconds="{pause}"/>\n  <nop><action><exec play_pcap_audio='
-        f'"{key_press(key, n, into)}"/></action></nop>'
-        for n, (pause, key) in enumerate(keys, start=1))
-    if hang_up_after_ms is None:
-        end = """  <recv request="BYE" timeout="90000"/>
-  <send><![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-  ]]></send>"""
-    else:
-        end = f"""  <pause milliseconds="{hang_up_after_ms}"/>
-  <send retrans="500"><![CDATA[
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0{SIP_HEAD}
-      From: <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      CSeq: 2 BYE
-      Content-Length: 0
-
-  ]]></send>
-  <recv response="200"/>"""
-    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="answered-line caller">
-  <send retrans="500"><![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0{SIP_HEAD}
-      From: <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      CSeq: 1 INVITE
-      Contact: <sip:[caller]@[local_ip]:[local_port]>
-      X-Ivr-Test-Agi-Url: [agi]
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-
-  ]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rtd="true"/>
-  <send><![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0{SIP_HEAD}
-      [last_From:]
-      [last_To:]
-      CSeq: 1 ACK
-      Content-Length: 0
-
-  ]]></send>
-{presses}
-{end}
-</scenario>
-"""
 
 
 async def call_the_line(sandbox, tmp_path, agi_url: str, caller: str,
                         keys: list[tuple[int, str]], hang_up_after_ms: int | None) -> None:
-    scenario = tmp_path / f"line-{caller}.xml"
-    scenario.write_text(caller_scenario(keys, hang_up_after_ms, tmp_path), encoding="utf-8")
-    uac = await asyncio.create_subprocess_exec(
-        "sipp", f"127.0.0.1:{sandbox.ports.sip_port}", "-sf", str(scenario), "-s", LINE_DID,
-        "-key", "caller", caller, "-key", "agi", agi_url, "-i", "127.0.0.1",
-        "-p", str(free_port()), "-mp", str(free_port(span=4)), "-m", "1", "-nostdin",
-        "-timeout", "120", "-timeout_error",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path)
-    out, _ = await asyncio.wait_for(uac.communicate(), 150)
-    assert uac.returncode == 0, out.decode()[-2000:]
+    await line_caller.call_the_line(sandbox.ports.sip_port, tmp_path, agi_url, caller, keys,
+                                    hang_up_after_ms)
 
 
 async def line_rows(store):

@@ -57,6 +57,10 @@ async def test_answered_line_usage_counts_calls_by_kind_and_what_was_done(store)
     rows = await store.fetchall("SELECT caller, played, done FROM inbound_calls ORDER BY id")
     assert [tuple(r) for r in rows][0] == ("*********234", "latest", "slot:09-12")
     assert all("919000001234" not in str(tuple(r)) for r in rows)
+    # what the demo shows of her line calls: hers and the agent's about her, oldest first
+    hers = await inbound_calls.inbound_calls_of(store, sub.id)
+    assert hers == [calls[0], calls[1], calls[3]]
+    assert await inbound_calls.inbound_calls_of(store, sub.id + 1) == []
 
 
 async def test_answered_line_knows_a_worker_by_phone_only_while_active(store):
