@@ -7,6 +7,7 @@ answers counts as before; a second sweep writes nothing; a week she answered bre
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -172,3 +173,37 @@ async def test_followup_absent_sweep_of_ivr_run_hourly_a_page_a_turn(sched):
     assert later is not None and (later.checked, later.weeks, later.opened) == (1, 1, 0)
     assert await silent_weeks(sched, sub_id) == ["2026-W42", "2026-W43", "2026-W44"]
     assert len(await sched.follow_ups(subscriber_id=sub_id)) == 1
+
+
+def test_followup_absent_cli_runs_the_sweep_once(cli, monkeypatch):
+    """`ivr followups absent`: a Pesinet child whose calls of the last three weeks all rang
+    out gets the absence follow-up, and the command run again writes nothing."""
+    monkeypatch.setenv("IVR_PROGRAMME", "pesinet")
+    r = cli("followups", "absent", "--json")              # creates the database: nothing yet
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == {"checked": 0, "silent_weeks": 0, "opened": 0}
+    now = datetime.now(timezone.utc)
+    start = now - 3 * WEEK
+
+    async def calls():
+        async with asyncio.timeout(60):
+            store = await Store.open(cli.database.address, key_file=cli.key_file)
+            try:
+                sched = ScheduleStore(store, PROGRAMME)
+                her = await sched.enrol(Subscriber(
+                    id=0, phone="22376000001", language="fr", slot="08-11",
+                    timezone="Africa/Bamako", child_dob=(start - WEEK).date()), start)
+                await calls_until(sched, now - timedelta(minutes=5))
+                return her.id
+            finally:
+                await store.close()
+    sub_id = asyncio.run(calls())
+    r = cli("followups", "absent", "--json")
+    assert r.exit_code == 0, r.output
+    counts = json.loads(r.stdout)
+    assert counts["checked"] == counts["silent_weeks"] >= 2 and counts["opened"] == 1
+    r = cli("followups", "absent")
+    assert r.exit_code == 0 and "0 silent week(s) written, 0 follow-up(s) opened" in r.output
+    r = cli("followups", "list", "--json")
+    [f] = [json.loads(line) for line in r.stdout.splitlines()]
+    assert (f["woman"], f["rule"], f["owner"]) == (sub_id, "no-checkin", "pool")
