@@ -32,22 +32,28 @@ async def unanswered_check_ins(store: Store, keys: Collection[str], after: datet
     """Deliveries of the messages `keys` (those with questions) of active women, closed
     undelivered or superseded from `after` to `until` (at `after` itself only ids above
     from_id: the next page starts after the last row read), after at least one call, none
-    of whose calls wrote an answer of hers (a week the sweep wrote names the delivery's last
-    call: it is not read again); in (closed_at, id) order, at most `limit`."""
+    of whose calls she answered nor wrote a current answer of hers (a week the sweep wrote
+    names the delivery's last call: it is not read again); in (closed_at, id) order, at most
+    `limit`."""
     if not keys:
         return []
     marks = ", ".join("?" * len(keys))
+    # CROSS JOIN: SQLite walks deliveries_closed in order (not every active woman); the
+    # range on closed_at first, then the page's cursor; answers_current read by her id
     rows = await store.fetchall(
         "SELECT d.id, d.subscriber_id, d.message_key, d.status, d.attempts, d.due_at, "
         "d.closed_at, "
         "(SELECT MAX(t.id) FROM attempts t WHERE t.delivery_id = d.id) AS last_attempt "
-        "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
-        "WHERE d.status IN ('undelivered', 'superseded') AND d.attempts > 0 "
-        "AND (d.closed_at > ? OR (d.closed_at = ? AND d.id > ?)) AND d.closed_at <= ? "
-        f"AND d.message_key IN ({marks}) AND s.status = 'active' "
-        "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.subscriber_id = d.subscriber_id "
-        "AND a.attempt_id IN (SELECT t.id FROM attempts t WHERE t.delivery_id = d.id)) "
+        "FROM deliveries d CROSS JOIN subscribers s ON s.id = d.subscriber_id "
+        "WHERE d.status IN ('undelivered', 'superseded') "
+        "AND d.closed_at >= ? AND d.closed_at <= ? AND (d.closed_at > ? OR d.id > ?) "
+        f"AND d.attempts > 0 AND d.message_key IN ({marks}) AND s.status = 'active' "
+        "AND NOT EXISTS (SELECT 1 FROM attempts t WHERE t.delivery_id = d.id "
+        "AND (t.answered_at IS NOT NULL OR t.outcome = 'answered')) "
+        "AND NOT EXISTS (SELECT 1 FROM answers a CROSS JOIN attempts t ON t.id = a.attempt_id "
+        "WHERE a.subscriber_id = d.subscriber_id AND a.superseded_at IS NULL "
+        "AND t.delivery_id = d.id) "
         "ORDER BY d.closed_at, d.id LIMIT ?",
-        (epoch(after), epoch(after), from_id, epoch(until), *sorted(keys), limit))
+        (epoch(after), epoch(until), epoch(after), from_id, *sorted(keys), limit))
     return [UnansweredCheckIn(r[0], r[1], r[2], DeliveryStatus(r[3]), r[4], instant(r[5]),
                               instant(r[6]), r[7]) for r in rows]
