@@ -207,3 +207,22 @@ def test_followup_absent_cli_runs_the_sweep_once(cli, monkeypatch):
     r = cli("followups", "list", "--json")
     [f] = [json.loads(line) for line in r.stdout.splitlines()]
     assert (f["woman"], f["rule"], f["owner"]) == (sub_id, "no-checkin", "pool")
+
+
+async def test_followup_absent_two_nodes_sweeping_at_once_write_each_week_once(sched, database):
+    """Two processes sweep the same deliveries at the same time (two nodes' `ivr run`): her
+    row is locked first and her answers read again inside, so each week is written once."""
+    sub_id = await child(sched)
+    await calls_until(sched, START + WEEK + timedelta(days=3))
+    other = await Store.open(database.address, key_file=database.key_file)
+    now = START + 2 * WEEK
+    try:
+        async with asyncio.timeout(30):
+            a, b = await asyncio.gather(
+                AbsenceSweep(sched).sweep(START, now, now),
+                AbsenceSweep(ScheduleStore(other, PROGRAMME)).sweep(START, now, now))
+    finally:
+        await other.close()
+    assert (a.weeks + b.weeks, a.opened + b.opened) == (2, 1)
+    assert len(await sched.answers_of(sub_id, history=True)) == 2 * 3
+    assert len(await sched.follow_ups(subscriber_id=sub_id, open_only=False)) == 1
