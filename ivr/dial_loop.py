@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Callable, Sequence
 
 from ivr import constants as C
-from ivr.absence import AbsenceSweep
+from ivr.absence import TURN_PAGE, AbsenceSweep
 from ivr.adapters.retention import DailyPurge
 from ivr.adapters.store import UNAVAILABLE_ERRORS
 from ivr.app import Service
@@ -72,7 +72,7 @@ class DialLoop:
         self._swept_at = clock()
         self._reconciled = False
         self.retention = DailyPurge(service.config.privacy.keep_call_records)
-        self.absence = AbsenceSweep(service.schedule)     # weeks whose calls went unanswered
+        self.absence = AbsenceSweep(service.schedule, page=TURN_PAGE)   # silent weeks, hourly
         self.metrics = None                     # ivr.metrics.Metrics, set by `ivr run`
         self.loop_at: float | None = None       # the last turn (its heartbeat)
         self.database = service.controller.database
