@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Awaitable, Callable, Sequence
 
 from ivr import constants as C
+from ivr.absence import TURN_PAGE, AbsenceSweep
 from ivr.adapters.retention import DailyPurge
 from ivr.adapters.store import UNAVAILABLE_ERRORS
 from ivr.app import Service
@@ -71,6 +72,7 @@ class DialLoop:
         self._swept_at = clock()
         self._reconciled = False
         self.retention = DailyPurge(service.config.privacy.keep_call_records)
+        self.absence = AbsenceSweep(service.schedule, page=TURN_PAGE)   # silent weeks, hourly
         self.metrics = None                     # ivr.metrics.Metrics, set by `ivr run`
         self.loop_at: float | None = None       # the last turn (its heartbeat)
         self.database = service.controller.database
@@ -111,6 +113,7 @@ class DialLoop:
         await self.schedule.reap(utc(now))
         # retention ([privacy] keep_call_records): at most once a (UTC) day
         await self.retention.run_if_due(self.service.store, utc(now))
+        await self.absence.run_if_due(utc(now))     # hourly, a page a turn (ivr/absence.py)
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
             await self.intake.sweep()

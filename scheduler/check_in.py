@@ -12,17 +12,31 @@ Decisions:
   (`week_number`: weeks since 0001-01-01, so consecutive ISO weeks differ by one).
 - Her earlier answers come back from the store as text; they are read with each question's
   decimals. Answers to a question the programme no longer has are left out.
+- A silent week (`silent_week`): a delivery of a message with questions that ended without
+  being delivered (undelivered: its attempts exhausted; superseded: the next message fell
+  due first) after at least one call (a message skipped before any call was never asked),
+  none of whose calls was answered, is a check-in due and unanswered: it is written as
+  every question skipped, as a call she hung up on, so that `absent_weeks` counts a week
+  whose calls all went unanswered. Its week is the ISO week of the delivery's due date, in
+  her time zone: each weekly message then falls in its own week, consecutive messages in
+  consecutive weeks (the week of its last call would put two messages in one week, or
+  leave a week out, when the calls run past the next message's week start). Nothing is
+  written when that week has answers of hers already (a call of that week she answered).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from scheduler.followup_rules import FollowUpRule, followups_to_open
-from scheduler.followups import StoredAnswer
+from scheduler.followups import StoredAnswer, iso_week
+from scheduler.model import DeliveryStatus
 from scheduler.question_spec import Question
 from scheduler.questions_model import Answer, AnswerStatus, FollowUpToOpen
+from scheduler.slots import local_date, zone
+
+ENDED_UNDELIVERED = (DeliveryStatus.UNDELIVERED, DeliveryStatus.SUPERSEDED)
 
 
 def week_number(week: str) -> int:
@@ -36,6 +50,19 @@ def due_answers(questions: Sequence[Question], given: Sequence[Answer]) -> list[
     got = {a.question_key: a for a in given}
     return [got.get(q.key) or Answer(q.key, AnswerStatus.SKIPPED, None, q.decimals)
             for q in questions]
+
+
+def silent_week(status: DeliveryStatus, attempts: int, questions: Sequence[Question],
+                due_at: datetime, timezone: str,
+                stored: Iterable[StoredAnswer]) -> str | None:
+    """The week ('2026-W49') a delivery ended unanswered makes silent, None when it makes
+    none: it ended undelivered or superseded after at least one call, its message has
+    questions, and `stored` (her current answers) has nothing for the week of its due date
+    in her time zone. (That none of its calls was answered the store's query says.)"""
+    if status not in ENDED_UNDELIVERED or attempts < 1 or not questions:
+        return None
+    week = iso_week(local_date(due_at, zone(timezone)))
+    return None if any(s.week == week for s in stored) else week
 
 
 def as_answer(stored: StoredAnswer, question: Question) -> Answer:

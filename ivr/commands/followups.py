@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from datetime import timedelta
 
 import click
 
@@ -14,7 +15,7 @@ from scheduler.followups import OUTCOMES
 
 @click.group(name="followups", cls=Group)
 def command() -> None:
-    """Follow-ups opened for workers by the programme's rules (list, close)."""
+    """Follow-ups opened for workers by the programme's rules (list, close, absent)."""
 
 
 @command.command(name="list")
@@ -101,3 +102,35 @@ def close_cmd(settings, follow_up_id, outcome, come_on, actor):
     f = run(go())
     say(f"closed follow-up {f.id} (woman {f.subscriber_id}, {f.rule}): {outcome}"
         + (f"; she will be called and asked to come on {day.isoformat()}" if day else ""))
+
+
+@command.command(name="absent")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 366),
+              help="Read the check-ins that ended in the last DAYS days.")
+@click.option("--json", "as_json", is_flag=True, help="The counts as one JSON object.")
+@pass_settings
+def absent_cmd(settings, days, as_json):
+    """Write the silent weeks of the check-ins whose calls all went unanswered (ended
+    undelivered or superseded in the last --days days) and open the absence follow-ups
+    (absent_weeks rules) they complete. `ivr run` does this every hour by itself; a second
+    run writes nothing new.
+
+    \b
+    Example:
+      ivr followups absent --days 30
+    """
+    from ivr.absence import AbsenceSweep
+    from ivr.operators.session import run, utc_now
+
+    now = utc_now()
+
+    async def go():
+        async with settings.open_schedule() as sched:
+            return await AbsenceSweep(sched).sweep(now - timedelta(days=days), now, now)
+
+    r = run(go())
+    if as_json:
+        emit_json({"checked": r.checked, "silent_weeks": r.weeks, "opened": r.opened})
+    else:
+        say(f"{r.checked} check-in(s) ended unanswered read: {r.weeks} silent week(s) written, "
+            f"{r.opened} follow-up(s) opened")
