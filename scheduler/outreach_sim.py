@@ -16,6 +16,8 @@ and every state moves. Policies:
   whittle  estimate() the chains from every woman's weeks so far, then rank() by the
            Whittle index (scheduler/outreach.py) for the run's `objective`: "drops" (the
            default: reward a week that is not a drop) or "engaged" (reward an engaging week).
+  oracle   (a ceiling for the bench, not a policy the programme can run: `CEILINGS`) rank by
+           the index of each woman's TRUE chain, for the objective.
 Before the measured weeks, `history_weeks` weeks are lived with `capacity` calls a week
 at random (the call centre before targeting), the same for every policy: the estimate
 needs calls to learn from. Every woman-week's chance is compared with one uniform draw
@@ -35,10 +37,11 @@ from scheduler.engagement import Engagement, after_call
 from scheduler.model import SchedulerError
 from scheduler.outcome import Outcome
 from scheduler.outreach import (ACTIVE, DEFAULT_OBJECTIVE, OBJECTIVES, PASSIVE, Chain, Week,
-                                estimate, rank, rank_at_risk)
+                                estimate, rank, rank_at_risk, whittle_index)
 from scheduler.policy import AtRiskRule
 
 POLICIES = ("none", "random", "at-risk", "whittle")
+CEILINGS = ("oracle",)
 _START = datetime(2026, 1, 5, tzinfo=timezone.utc)    # the weeks' dates, for the at-risk rule
 _WEEK = timedelta(days=7)
 
@@ -89,8 +92,9 @@ class OutreachResult:
 
     @property
     def summary(self) -> dict[str, object]:
-        """The JSON's figures; `objective` only for whittle (the only policy it changes)."""
-        objective = {"objective": self.objective} if self.policy == "whittle" else {}
+        """The JSON's figures; `objective` only where it changes the policy (whittle, oracle)."""
+        ranked = self.policy in ("whittle", *CEILINGS)
+        objective = {"objective": self.objective} if ranked else {}
         return {"outreach": self.policy, **objective, "capacity": self.capacity,
                 "weeks": self.weeks,
                 "women": self.women, "engagement_drops": self.engagement_drops,
@@ -137,10 +141,24 @@ class _Run:
         if policy == "at-risk":
             now = _START + (week + 1) * _WEEK             # the end of this week
             return set(rank_at_risk(dict(enumerate(self.engagements)), self.rule, now, k))
+        if policy == "oracle":
+            return self._oracle(k)
         # whittle: this week's state is known, this week's call is not yet made
         current = {i: [*h, Week(self.engaging[i])] for i, h in enumerate(self.histories)}
         picks = rank(current, estimate(current), k, objective=self.objective)
         return {p.subscriber_id for p in picks}
+
+    def _oracle(self, k: int) -> set[int]:
+        """The top k by the index of each woman's true chain in her state (a ceiling)."""
+        index: dict[tuple[Chain, int], float] = {}
+        scored = []
+        for i, chain in enumerate(self.chains):
+            state = int(self.engaging[i])
+            if (chain, state) not in index:
+                index[chain, state] = whittle_index(chain, state, objective=self.objective)
+            if index[chain, state] > 0.0 and chain.effect(state) > 0.0:
+                scored.append((-index[chain, state], i))
+        return {i for _, i in sorted(scored)[:k]}
 
     def step(self, week: int, called: set[int]) -> tuple[int, int]:
         """Make the calls, move every state; the week's drops and engaged women next week."""
@@ -160,7 +178,7 @@ class _Run:
 def simulate_outreach(population: OutreachPopulation, policy: str, capacity: int, weeks: int,
                       rng: random.Random, objective: str = DEFAULT_OBJECTIVE) -> OutreachResult:
     """`weeks` measured weeks of outreach by `policy`, at most `capacity` calls a week."""
-    if policy not in POLICIES:
+    if policy not in POLICIES + CEILINGS:
         raise SchedulerError(f"unknown outreach policy {policy!r}: one of {', '.join(POLICIES)}")
     if objective not in OBJECTIVES:
         raise SchedulerError(f"unknown objective {objective!r}: one of {', '.join(OBJECTIVES)}")

@@ -9,8 +9,8 @@ from cli import main
 from ivr.commands.simulate import OBJECTIVES as CLI_OBJECTIVES, OUTREACH_POLICIES
 from scheduler.model import SchedulerError
 from scheduler.outreach import OBJECTIVES, Chain
-from scheduler.outreach_sim import (POLICIES, Kind, OutreachPopulation, _Run, simulate_outreach,
-                                    stationary_engaging)
+from scheduler.outreach_sim import (CEILINGS, POLICIES, Kind, OutreachPopulation, _Run,
+                                    simulate_outreach, stationary_engaging)
 
 SMALL = OutreachPopulation(women=120)
 
@@ -24,7 +24,7 @@ def test_the_same_seed_gives_the_same_run_and_another_seed_another():
     assert sim("random", seed=5) != sim("random", seed=6)
 
 
-@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("policy", POLICIES + CEILINGS)
 def test_capacity_is_respected_every_week(policy, monkeypatch):
     chosen = []
     choose = _Run.choose
@@ -88,6 +88,9 @@ def test_where_a_call_only_keeps_her_whittle_has_fewest_drops(objective):
     room for the noise (seeds 1-5 gave 150-180 and 60-95)."""
     none, rand = sim("none", 60, 10, 2, KEEPS), sim("random", 60, 10, 2, KEEPS)
     whittle = sim("whittle", 60, 10, 2, KEEPS, objective)
+    oracle = sim("oracle", 60, 10, 2, KEEPS, objective)          # knows the chain: the same
+    assert oracle.engagement_drops <= none.engagement_drops - 100, (none, oracle)
+    assert oracle.engagement_drops <= rand.engagement_drops - 30, (rand, oracle)
     assert whittle.engagement_drops <= none.engagement_drops - 100, (none, whittle)
     assert whittle.engagement_drops <= rand.engagement_drops - 30, (rand, whittle)
 
