@@ -1,6 +1,7 @@
 """`ivr simulate`: the real scheduler over simulated time, with a simulated phone population."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import datetime, timezone
 
@@ -55,9 +56,15 @@ OBJECTIVES = ("drops", "engaged")                               # scheduler.outr
               help="Give each woman a best slot (she answers half as often in the others): her "
                    "chosen slot, except for this share of women (default: off, her chance does "
                    "not depend on the time of the call).")
-@click.option("--retry-slots", type=click.Choice(["own", "random", "learned"]), default=None,
+@click.option("--away-day-answer", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
+              help="With --slot-mismatch: every woman has one away weekday (drawn at random) "
+                   "where she answers this share as often (default 0.5; 1: no weekday effect).")
+@click.option("--retry-slots", type=click.Choice(["own", "random", "learned", "oracle"]),
+              default=None,
               help="Where later attempts of a message go: own (her slot), random (any slot of "
-                   "the window), learned (her answers); default: the programme's retry_slots.")
+                   "the window), learned (her answers); oracle (with --slot-mismatch: the "
+                   "slot where she truly answers most, a ceiling no programme can run); "
+                   "default: the programme's retry_slots.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_settings
 def command(settings: Settings, programme_name: str | None, women: int, days: int,
@@ -65,7 +72,7 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
             busy_share: float, full_listen: float, missed_call_rate: float,
             timezones: tuple[str, ...], outreach: str | None, capacity: int | None,
             weeks: int, objective: str | None, slot_mismatch: float | None,
-            retry_slots: str | None, as_json: bool) -> None:
+            away_day_answer: float | None, retry_slots: str | None, as_json: bool) -> None:
     """Run the scheduler over simulated days with simulated phones and print the counts.
 
     Nothing is called and nothing is stored: the scheduler's in-memory store is used, the
@@ -91,6 +98,10 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
     from scheduler.simulation import Population, simulate
     from scheduler.slots import zone
 
+    if away_day_answer is not None and slot_mismatch is None:
+        raise click.UsageError("--away-day-answer goes with --slot-mismatch")
+    if retry_slots == "oracle" and slot_mismatch is None:
+        raise click.UsageError("--retry-slots oracle needs --slot-mismatch")
     programme = settings.programme_named(programme_name)
     for name in timezones:
         try:
@@ -103,11 +114,15 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
                             life_events=life_events,
                             timezones=tuple(timezones) or (programme.timezone,),
                             slot_mismatch=slot_mismatch)
+    if away_day_answer is not None:
+        population = dataclasses.replace(population, away_day_answer=away_day_answer)
     say(f"simulating {women} women for {days} days of {programme.name}...")
     began = time.perf_counter()
     result = simulate(programme, population, days=days, seed=seed,
                       start=start.replace(tzinfo=timezone.utc),
-                      retry_slots=RetrySlots(retry_slots) if retry_slots else None)
+                      retry_slots=RetrySlots(retry_slots)
+                      if retry_slots not in (None, "oracle") else None,
+                      oracle=retry_slots == "oracle")
     summary = dict(result.summary, seed=seed, answer_rate=answer_rate,
                    start=start.date().isoformat(),
                    elapsed_seconds=round(time.perf_counter() - began, 2))
