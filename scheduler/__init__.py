@@ -20,8 +20,9 @@ memory_schedule.py  MemorySchedule: MemoryStore behind the async Schedule interf
 simulation.py  simulate(): the scheduler against simulated phones over simulated days
 answer_model.py  her chance to answer per slot (Beta posterior, population prior); the slot of
                a later attempt (Thompson sampling); suggest_slot() (issue 16: not wired yet)
-outreach.py    engagement chains per group, Whittle index, rank() for the call centre's
-               outreach list (`ivr outreach list`)
+outreach.py    engagement chains per group, Whittle index (objective: fewest drops or most
+               engaged weeks), rank() for the call centre's outreach list (`ivr outreach list`)
 outreach_weeks.py  her weeks for the outreach list: local weeks, the store's weekly rows into
                histories; the outreach call's outcomes
+outreach_sim.py  the weekly outreach simulated: none / random / at-risk / whittle / oracle
 """

@@ -42,11 +42,12 @@ class MemoryStore:
     simulation needs only the live ones); rows() then holds the live attempts only."""
 
     def __init__(self, programme: Programme, *, keep_closed_attempts: bool = True,
-                 rng: random.Random | None = None):
-        """`rng`: the draws of retry_slots learned or random (needed only then)."""
+                 rng: random.Random | None = None, learner: Learner | None = None):
+        """`rng`: the draws of retry_slots learned or random (needed only then). `learner`:
+        another chooser of later attempts' slots (the simulation's ceiling), instead."""
         self.programme = programme
-        self._learner: Learner | None = None
-        if programme.retry.retry_slots is not RetrySlots.OWN:
+        self._learner: Learner | None = learner
+        if learner is None and programme.retry.retry_slots is not RetrySlots.OWN:
             if rng is None:
                 raise SchedulerError(f"retry_slots = {programme.retry.retry_slots.value} needs "
                                      "a random.Random")

@@ -18,15 +18,18 @@ transition it counts. The population's chances are Laplace-smoothed ((engaged + 
 (weeks + 2)); a group's chances are shrunk toward the population's by `prior_weeks`
 pseudo-weeks (a Beta prior): (engaged + k * p_population) / (weeks + k).
 
-The Whittle index (`whittle_index`) of a state, with discount `beta` < 1 and reward 1 in
-an engaging week: the subsidy lambda for a passive week at which calling and not calling
-are equally good in that state. Found by bisection on lambda, each step solving the
-2-state Bellman equation exactly (the value of each of the 4 deterministic policies by a
-2x2 linear solve; the optimum is their componentwise maximum). `closed_form_index` is the
-same index in closed form (derived in its docstring), used to check the bisection.
+The Whittle index (`whittle_index`) of a state, with discount `beta` < 1 and an
+`objective` (`reward`): "drops" (the default: reward 1 for a week that is not a drop, a
+drop being engaging this week and not the next; the field study's aim, the women most
+likely to drop out) or "engaged" (reward 1 in an engaging week). The index is the subsidy
+lambda for a passive week at which calling and not calling are equally good in that state.
+Found by bisection on lambda, each step solving the 2-state Bellman equation exactly (the
+value of each of the 4 deterministic policies by a 2x2 linear solve; the optimum is their
+componentwise maximum). `closed_form_index` is the same index in closed form (derived in
+its docstring), used to check the bisection.
 
 Ranking (`rank`): each woman's current state (her last week) and her current group's
-chain give her index; the K highest with a positive index, ties by subscriber id.
+chain give her index (by the objective); the K highest with a positive index, ties by subscriber id.
 `rank_at_risk` is the existing at-risk rule (scheduler/engagement.py) as a comparator.
 """
 from __future__ import annotations
@@ -43,6 +46,8 @@ NOT_ENGAGING, ENGAGING = 0, 1
 PASSIVE, ACTIVE = 0, 1
 ENGAGING_SECONDS = 30          # heard at least this much of a message in a week: engaging
 DEFAULT_BETA = 0.9
+OBJECTIVES = ("drops", "engaged")
+DEFAULT_OBJECTIVE = "drops"
 
 Pair = tuple[float, float]
 
@@ -85,9 +90,25 @@ def _check_beta(beta: float) -> None:
         raise SchedulerError(f"the discount factor must be in (0, 1), not {beta}")
 
 
-def _policy_value(chain: Chain, policy: tuple[int, int], subsidy: float, beta: float) -> Pair:
-    """V with V(s) = s + subsidy*[policy(s) passive] + beta * sum_s' P[policy(s)][s][s'] V(s')."""
-    r = [float(s) + (subsidy if policy[s] == PASSIVE else 0.0) for s in (0, 1)]
+def reward(chain: Chain, action: int, state: int, objective: str = DEFAULT_OBJECTIVE) -> float:
+    """Her expected reward for a week in `state` with `action`, by the objective.
+
+    engaged: 1 if she is engaging this week (the action does not change this week's);
+    drops: 1 unless she drops, i.e. 1 - [engaging] * P(not engaging next week | action).
+    """
+    if objective == "engaged":
+        return float(state)
+    if objective == "drops":
+        return 1.0 - state * (1.0 - chain.engage[action][state])
+    raise SchedulerError(f"unknown objective {objective!r}: one of {', '.join(OBJECTIVES)}")
+
+
+def _policy_value(chain: Chain, policy: tuple[int, int], subsidy: float, beta: float,
+                  objective: str) -> Pair:
+    """V with V(s) = r(s, policy(s)) + subsidy*[policy(s) passive]
+    + beta * sum_s' P[policy(s)][s][s'] V(s')."""
+    r = [reward(chain, policy[s], s, objective) + (subsidy if policy[s] == PASSIVE else 0.0)
+         for s in (0, 1)]
     q = [chain.engage[policy[s]][s] for s in (0, 1)]      # chance to go to ENGAGING
     # (1 - beta*(1-q0)) V0 - beta*q0 V1 = r0 ;  -beta*(1-q1) V0 + (1 - beta*q1) V1 = r1
     a, b = 1.0 - beta * (1.0 - q[0]), -beta * q[0]
@@ -96,53 +117,76 @@ def _policy_value(chain: Chain, policy: tuple[int, int], subsidy: float, beta: f
     return (r[0] * d - b * r[1]) / det, (a * r[1] - c * r[0]) / det
 
 
-def optimal_value(chain: Chain, subsidy: float, beta: float) -> Pair:
+def optimal_value(chain: Chain, subsidy: float, beta: float,
+                  objective: str = DEFAULT_OBJECTIVE) -> Pair:
     """The optimal value with a subsidy for passive weeks: the best of the 4 policies, per state."""
-    values = [_policy_value(chain, (a0, a1), subsidy, beta) for a0 in (0, 1) for a1 in (0, 1)]
+    values = [_policy_value(chain, (a0, a1), subsidy, beta, objective)
+              for a0 in (0, 1) for a1 in (0, 1)]
     return max(v[0] for v in values), max(v[1] for v in values)
 
 
-def call_advantage(chain: Chain, state: int, subsidy: float, beta: float) -> float:
+def _reward_gain(chain: Chain, state: int, objective: str) -> float:
+    """How much a call raises this week's reward in `state`."""
+    return reward(chain, ACTIVE, state, objective) - reward(chain, PASSIVE, state, objective)
+
+
+def call_advantage(chain: Chain, state: int, subsidy: float, beta: float,
+                   objective: str = DEFAULT_OBJECTIVE) -> float:
     """Q(state, active) - Q(state, passive) at this subsidy (positive: calling is better)."""
-    v = optimal_value(chain, subsidy, beta)
-    return -subsidy + beta * chain.effect(state) * (v[ENGAGING] - v[NOT_ENGAGING])
+    v = optimal_value(chain, subsidy, beta, objective)
+    return (_reward_gain(chain, state, objective) - subsidy
+            + beta * chain.effect(state) * (v[ENGAGING] - v[NOT_ENGAGING]))
 
 
 def whittle_index(chain: Chain, state: int, beta: float = DEFAULT_BETA,
-                  tolerance: float = 1e-10) -> float:
+                  tolerance: float = 1e-10, objective: str = DEFAULT_OBJECTIVE) -> float:
     """The subsidy at which calling and not calling are equally good in `state` (bisection).
 
-    The index lies within +-beta/(1-beta) (closed_form_index's bound), so the search starts
-    from +-1/(1-beta), where the sign of the call's advantage is known.
+    Rewards lie in [0, 1], so the index lies within +-1/(1-beta) (a week's reward gain at
+    most 1, the future's at most beta/(1-beta)): the search starts there, where the sign
+    of the call's advantage is known.
     """
     _check_beta(beta)
+    reward(chain, PASSIVE, state, objective)              # refuses an unknown objective
     lo, hi = -1.0 / (1.0 - beta), 1.0 / (1.0 - beta)
     while hi - lo > tolerance:
         mid = (lo + hi) / 2.0
-        if call_advantage(chain, state, mid, beta) > 0.0:
+        if call_advantage(chain, state, mid, beta, objective) > 0.0:
             lo = mid
         else:
             hi = mid
     return (lo + hi) / 2.0
 
 
-def closed_form_index(chain: Chain, state: int, beta: float = DEFAULT_BETA) -> float:
+def closed_form_index(chain: Chain, state: int, beta: float = DEFAULT_BETA,
+                      objective: str = DEFAULT_OBJECTIVE) -> float:
     """The Whittle index of a two-state chain in closed form.
 
-    Write p_a(s) = engage[a][s], d(s) = p_1(s) - p_0(s) (the call's effect) and
-    D = V(1) - V(0). At the index lambda, calling and not in s are equally good:
-    -lambda + beta * d(s) * D = 0, so lambda = beta * d(s) * D. If the other state o is
-    passive at that lambda, both values carry the subsidy, which cancels in D:
-    D = 1 + beta * (p_0(1) - p_0(0)) * D, so D = 1 / (1 - beta * (p_0(1) - p_0(0))).
-    If o is active, write s with its active form too (equal at the index): D = 1 / (1 - beta
-    * (p_1(1) - p_1(0))). o is passive iff lambda >= beta * d(o) * D, i.e. (D > 0) iff
-    d(s) >= d(o). So |index| <= beta / (1 - beta).
+    Write p_a(s) = engage[a][s], d(s) = p_1(s) - p_0(s) (the call's effect), r_a(s) the
+    week's reward (`reward`), g(s) = r_1(s) - r_0(s) and D = V(1) - V(0). At the index
+    lambda of s, calling and not in s are equally good: -lambda + g(s) + beta * d(s) * D
+    = 0, so lambda = h_a(s) := g(s) + beta * d(s) * D_a, where a is the other state o's
+    optimal action at lambda (s may take it too: it is indifferent). With both states on
+    action a the subsidy, if any, is in both values and cancels in D:
+        D_a = (r_a(1) - r_a(0)) / (1 - beta * (p_a(1) - p_a(0))).
+    a is consistent iff o's advantage at lambda has the right sign: passive iff
+    h_0(o) <= h_0(s), active iff h_1(o) > h_1(s); passive is tried first.
+    engaged: r_a(s) = s, g = 0, D_a > 0, so o is passive iff d(s) >= d(o).
+    drops: r_a(0) = 1, r_a(1) = p_a(1), g(0) = 0, g(1) = d(1), D_a = -(1 - p_a(1)) / (...)
+    <= 0: being engaging risks a drop, and bringing a woman back is worth nothing by itself.
     """
     _check_beta(beta)
     other = 1 - state
-    a = PASSIVE if chain.effect(state) >= chain.effect(other) else ACTIVE
-    p = chain.engage[a]
-    return beta * chain.effect(state) / (1.0 - beta * (p[ENGAGING] - p[NOT_ENGAGING]))
+
+    def h(s: int, a: int) -> float:
+        p = chain.engage[a]
+        d = ((reward(chain, a, ENGAGING, objective) - reward(chain, a, NOT_ENGAGING, objective))
+             / (1.0 - beta * (p[ENGAGING] - p[NOT_ENGAGING])))
+        return _reward_gain(chain, s, objective) + beta * chain.effect(s) * d
+
+    if h(other, PASSIVE) <= h(state, PASSIVE):
+        return h(state, PASSIVE)
+    return h(state, ACTIVE)
 
 
 # -- groups and estimation -------------------------------------------------------------
@@ -262,12 +306,15 @@ def _check_capacity(capacity: int) -> None:
 
 
 def rank(histories: Mapping[int, Sequence[Week]], model: Model, capacity: int,
-         beta: float = DEFAULT_BETA) -> list[Pick]:
-    """The `capacity` women a live call helps most this week, highest Whittle index first.
+         beta: float = DEFAULT_BETA, objective: str = DEFAULT_OBJECTIVE) -> list[Pick]:
+    """The `capacity` women a live call helps most this week, highest Whittle index first
+    (by the objective: fewest drops, the default, or most engaged weeks).
 
     Her state is her last week; her chain is her current group's. A woman with no week yet
-    has no state and is left out; so is one whose index is not positive (a call that cannot
-    raise her engagement is not worth a call-centre minute). Ties: lower subscriber id first.
+    has no state and is left out; so is one whose index is not positive (the call does not
+    serve the objective) or whose chain says a call does not raise her chance to be engaging
+    next week (under "drops" a call that kept a woman away would avoid her later drops: the
+    call centre never calls for that). Ties: lower subscriber id first.
     """
     _check_capacity(capacity)
     _check_beta(beta)
@@ -280,8 +327,8 @@ def rank(histories: Mapping[int, Sequence[Week]], model: Model, capacity: int,
         chain = model.chain(group)
         state = int(history[-1].engaging)
         if (group, state) not in index:
-            index[group, state] = whittle_index(chain, state, beta)
-        if index[group, state] > 0.0:
+            index[group, state] = whittle_index(chain, state, beta, objective=objective)
+        if index[group, state] > 0.0 and chain.effect(state) > 0.0:
             picks.append(Pick(sid, index[group, state], bool(state), group,
                               chain.engage[PASSIVE][state], chain.engage[ACTIVE][state]))
     picks.sort(key=lambda p: (-p.index, p.subscriber_id))

@@ -14,7 +14,10 @@ and every state moves. Policies:
            weeks, a proxy: an engaging week is one answered call heard in full, a week not
            engaging one unanswered call (so at risk = 3 weeks in a row not engaging);
   whittle  estimate() the chains from every woman's weeks so far, then rank() by the
-           Whittle index (scheduler/outreach.py).
+           Whittle index (scheduler/outreach.py) for the run's `objective`: "drops" (the
+           default: reward a week that is not a drop) or "engaged" (reward an engaging week).
+  oracle   (a ceiling for the bench, not a policy the programme can run: `CEILINGS`) rank by
+           the index of each woman's TRUE chain, for the objective.
 Before the measured weeks, `history_weeks` weeks are lived with `capacity` calls a week
 at random (the call centre before targeting), the same for every policy: the estimate
 needs calls to learn from. Every woman-week's chance is compared with one uniform draw
@@ -33,10 +36,12 @@ from datetime import datetime, timedelta, timezone
 from scheduler.engagement import Engagement, after_call
 from scheduler.model import SchedulerError
 from scheduler.outcome import Outcome
-from scheduler.outreach import ACTIVE, PASSIVE, Chain, Week, estimate, rank, rank_at_risk
+from scheduler.outreach import (ACTIVE, DEFAULT_OBJECTIVE, OBJECTIVES, PASSIVE, Chain, Week,
+                                estimate, rank, rank_at_risk, whittle_index)
 from scheduler.policy import AtRiskRule
 
 POLICIES = ("none", "random", "at-risk", "whittle")
+CEILINGS = ("oracle",)
 _START = datetime(2026, 1, 5, tzinfo=timezone.utc)    # the weeks' dates, for the at-risk rule
 _WEEK = timedelta(days=7)
 
@@ -83,10 +88,15 @@ class OutreachResult:
     engaged_weeks: int
     calls: int
     max_calls_in_a_week: int
+    objective: str = DEFAULT_OBJECTIVE
 
     @property
     def summary(self) -> dict[str, object]:
-        return {"outreach": self.policy, "capacity": self.capacity, "weeks": self.weeks,
+        """The JSON's figures; `objective` only where it changes the policy (whittle, oracle)."""
+        ranked = self.policy in ("whittle", *CEILINGS)
+        objective = {"objective": self.objective} if ranked else {}
+        return {"outreach": self.policy, **objective, "capacity": self.capacity,
+                "weeks": self.weeks,
                 "women": self.women, "engagement_drops": self.engagement_drops,
                 "engaged_weeks": self.engaged_weeks, "calls": self.calls,
                 "max_calls_in_a_week": self.max_calls_in_a_week}
@@ -109,9 +119,10 @@ class _Run:
     """One simulation's state: the population, its draws and every woman's weeks so far."""
 
     def __init__(self, population: OutreachPopulation, capacity: int, rng: random.Random,
-                 total_weeks: int) -> None:
+                 total_weeks: int, objective: str = DEFAULT_OBJECTIVE) -> None:
         n = population.women
         self.capacity = capacity
+        self.objective = objective
         self.chains = [k.chain for k in rng.choices(
             population.kinds, weights=[k.share for k in population.kinds], k=n)]
         self.engaging = [rng.random() < stationary_engaging(c) for c in self.chains]
@@ -130,9 +141,24 @@ class _Run:
         if policy == "at-risk":
             now = _START + (week + 1) * _WEEK             # the end of this week
             return set(rank_at_risk(dict(enumerate(self.engagements)), self.rule, now, k))
+        if policy == "oracle":
+            return self._oracle(k)
         # whittle: this week's state is known, this week's call is not yet made
         current = {i: [*h, Week(self.engaging[i])] for i, h in enumerate(self.histories)}
-        return {p.subscriber_id for p in rank(current, estimate(current), k)}
+        picks = rank(current, estimate(current), k, objective=self.objective)
+        return {p.subscriber_id for p in picks}
+
+    def _oracle(self, k: int) -> set[int]:
+        """The top k by the index of each woman's true chain in her state (a ceiling)."""
+        index: dict[tuple[Chain, int], float] = {}
+        scored = []
+        for i, chain in enumerate(self.chains):
+            state = int(self.engaging[i])
+            if (chain, state) not in index:
+                index[chain, state] = whittle_index(chain, state, objective=self.objective)
+            if index[chain, state] > 0.0 and chain.effect(state) > 0.0:
+                scored.append((-index[chain, state], i))
+        return {i for _, i in sorted(scored)[:k]}
 
     def step(self, week: int, called: set[int]) -> tuple[int, int]:
         """Make the calls, move every state; the week's drops and engaged women next week."""
@@ -150,14 +176,16 @@ class _Run:
 
 
 def simulate_outreach(population: OutreachPopulation, policy: str, capacity: int, weeks: int,
-                      rng: random.Random) -> OutreachResult:
+                      rng: random.Random, objective: str = DEFAULT_OBJECTIVE) -> OutreachResult:
     """`weeks` measured weeks of outreach by `policy`, at most `capacity` calls a week."""
-    if policy not in POLICIES:
+    if policy not in POLICIES + CEILINGS:
         raise SchedulerError(f"unknown outreach policy {policy!r}: one of {', '.join(POLICIES)}")
+    if objective not in OBJECTIVES:
+        raise SchedulerError(f"unknown objective {objective!r}: one of {', '.join(OBJECTIVES)}")
     if capacity < 0 or weeks < 1:
         raise SchedulerError(f"capacity must be >= 0 and weeks >= 1, not {capacity}, {weeks}")
     total = population.history_weeks + weeks
-    run = _Run(population, capacity, rng, total)
+    run = _Run(population, capacity, rng, total, objective)
     drops = engaged = calls = most = 0
     for week in range(total):
         measured = week >= population.history_weeks
@@ -168,5 +196,6 @@ def simulate_outreach(population: OutreachPopulation, policy: str, capacity: int
         if measured:
             drops, engaged, calls = drops + d, engaged + e, calls + len(called)
             most = max(most, len(called))
-    return OutreachResult(policy, capacity, weeks, population.women, drops, engaged, calls, most)
+    return OutreachResult(policy, capacity, weeks, population.women, drops, engaged, calls, most,
+                          objective)
 

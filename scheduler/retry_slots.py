@@ -3,13 +3,15 @@
 The first attempt of a message always goes in her chosen slot. Later attempts go:
 - own: in her chosen slot (the default, as before);
 - learned: to the slot `scheduler.answer_model.slot_for_attempt` picks from her answer
-  pattern (her calls, shrunk toward the population's prior), among the programme's slots
+  pattern (her calls, shrunk toward the population's prior, split by whether a slot is
+  hers: `Learner`, worth PRIOR_STRENGTH calls), among the programme's slots
   still reachable (`reachable`), all inside its window, by the upper-confidence rule
   (posterior mean + 1 sd). Why not the model's default, Thompson sampling: on the simulated
   population (bench/results/simulate.md) Thompson's exploration moved retries of women whose
   chosen slot suits them, and the upper-confidence rule needed fewer attempts per delivered
-  message at every seed. Its cost: women with no history yet all go to the population's
-  best slot at once (channels are not limited in the simulation);
+  message at every seed. Its cost: it explores only through the sd term, and women
+  with the same slot and no history yet all retry in the same slot at once (channels are
+  not limited in the simulation);
 - random: to a programme slot drawn at random (a comparator for `ivr simulate` only).
 The draws come from the rng passed in. The retry rule (scheduler/retry.py) then puts the
 attempt at the first instant of that slot allowed by the day's cap and the gap.
@@ -71,25 +73,49 @@ def reachable(programme: Programme, tz: ZoneInfo, attempts: int, outcome: Outcom
     return programme.slots
 
 
+# The prior of the retry rule is worth 4 pseudo-calls (answer_model's default is 10): with
+# the prior split by her own slot, her own calls should outweigh it sooner. Measured on the
+# simulated population (bench/results/simulate.md): attempts per delivered vs own -3.7 to
+# -5.2 % at 4 against -3.3 to -4.4 % at 10 (seeds 1-5, where it was chosen), and at seeds 6
+# and 7, not used to choose it, -5.0 / -3.7 % against -3.7 / -3.5 %.
+PRIOR_STRENGTH = 4.0
+
+
 class Learner:
     """The store's side of retry_slots: each woman's calls per slot, the population's, and
     the rng of the draws. `after_call` notes a scheduled call and chooses the slot of her
-    message's next attempt."""
+    message's next attempt.
+
+    The prior of her pattern (`prior(own)`) is the population's, split by whether a slot is
+    the woman's own chosen slot: in her own slot, the population's rate of calls placed in
+    the callee's own slot; in another, the rate of calls placed outside the callee's slot.
+    A woman's chosen slot says something of when she can answer (most choose one that suits
+    them), and the population's calls measure how much: the retry leaves her slot once her
+    own misses there outweigh it, not at her first miss."""
 
     def __init__(self, programme: Programme, rng: random.Random):
         self.programme, self.rng = programme, rng
         self.names = [s.name for s in programme.slots]
         self.hers: dict[int, dict[Cell, tuple[int, int]]] = {}
         self.pooled: dict[Cell, tuple[int, int]] = {}
-        self._prior: Prior | None = None
+        self.pooled_own: dict[Cell, tuple[int, int]] = {}      # calls in the callee's slot
+        self.pooled_other: dict[Cell, tuple[int, int]] = {}    # calls outside it
+        self._priors: dict[str | None, Prior] = {}
 
-    def prior(self) -> Prior:
-        if self._prior is None:
-            self._prior = prior_of_counts(self.pooled, self.names)
-        return self._prior
+    def prior(self, own: str | None = None) -> Prior:
+        """The population's prior; given her own slot's name, split as the class says."""
+        if own not in self._priors:
+            if own is None:
+                self._priors[own] = prior_of_counts(self.pooled, self.names, PRIOR_STRENGTH)
+            else:
+                mine = prior_of_counts(self.pooled_own, self.names, PRIOR_STRENGTH)
+                other = prior_of_counts(self.pooled_other, self.names, PRIOR_STRENGTH)
+                self._priors[own] = Prior({c: (mine if c[0] == own else other).rates[c]
+                                           for c in mine.rates}, mine.strength)
+        return self._priors[own]
 
-    def pattern(self, sub_id: int) -> AnswerPattern:
-        return pattern_of_counts(self.hers.get(sub_id, {}), self.prior())
+    def pattern(self, sub_id: int, own: str | None = None) -> AnswerPattern:
+        return pattern_of_counts(self.hers.get(sub_id, {}), self.prior(own))
 
     def after_call(self, sub: Subscriber, a: Attempt, d: Delivery, outcome: Outcome,
                    ended_at: datetime) -> TimeSlot | None:
@@ -102,15 +128,17 @@ class Learner:
         fact = fact_of(a.claimed_at, outcome, p.slots, her_zone(sub))
         if fact is not None and mode is RetrySlots.LEARNED:
             cell = (fact.slot, None)
-            for counts in (self.hers.setdefault(sub.id, {}), self.pooled):
+            split = self.pooled_own if fact.slot == sub.slot else self.pooled_other
+            for counts in (self.hers.setdefault(sub.id, {}), self.pooled, split):
                 n, k = counts.get(cell, (0, 0))
                 counts[cell] = (n + 1, k + fact.answered)
-            self._prior = None
+            self._priors.clear()
         if outcome.answered and p.retry.delivered_share <= 0:
             return None
-        pattern = self.pattern(sub.id) if mode is RetrySlots.LEARNED else None
+        own = her_slot(p, sub)
+        pattern = self.pattern(sub.id, own.name) if mode is RetrySlots.LEARNED else None
         among = reachable(p, her_zone(sub), d.attempts, outcome, ended_at)
-        return next_slot(p, her_slot(p, sub), d.attempts + 1, self.rng, pattern, among)
+        return next_slot(p, own, d.attempts + 1, self.rng, pattern, among)
 
 
 def callable_slot(programme: Programme, slot: TimeSlot, attempts: int, local: time) -> bool:

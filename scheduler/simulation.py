@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections import Counter
-from typing import Any
+from typing import Any, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
@@ -21,9 +21,9 @@ from scheduler.model import (Attempt, AttemptKind, CallbackStatus, DeliveryStatu
 from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
 from scheduler.programme import Programme
-from scheduler.retry_slots import slot_at
-from scheduler.slots import day_start, local_date, zone
-from scheduler.timeline import PREGNANCY_DAYS
+from scheduler.retry_slots import Learner, reachable, slot_at
+from scheduler.slots import TimeSlot, day_start, local_date, zone
+from scheduler.timeline import PREGNANCY_DAYS, her_slot, her_zone
 
 DEFAULT_SLOT_ANSWER = (("09-12", 0.9), ("12-15", 1.0), ("15-18", 1.0), ("18-21", 1.15))
 QUIET_ANSWER = 0.02               # a phone gone quiet answers at most this share of calls
@@ -52,6 +52,10 @@ class Population:
                                       # chosen slot, except for a share s of women, for whom it
                                       # is another slot drawn at random
     off_slot_answer: float = 0.5      # her chance outside her best slot, as a share of it
+    away_day_answer: float = 0.5      # with slot_mismatch, the weekday effect: every woman has
+                                      # one away day a week (market day, work, travel: a
+                                      # weekday drawn at random), where she answers this share
+                                      # as often, in every slot (1.0: no weekday effect)
 
     def __post_init__(self) -> None:
         if self.women < 0:
@@ -62,36 +66,63 @@ class Population:
             raise ValueError("enrol must be 'spread' or 'lmp'")
         for share in (self.busy_share, self.unreachable_share, self.full_listen,
                       self.missed_call_rate, self.silent_share, self.off_slot_answer,
-                      self.slot_mismatch or 0.0):
+                      self.away_day_answer, self.slot_mismatch or 0.0):
             if not 0.0 <= share <= 1.0:
                 raise ValueError("shares and rates must be between 0 and 1")
 
 
 @dataclass
-class _Woman:
+class Woman:
+    """What the simulation drew for a woman: the truth a policy must learn."""
     factor: float
     birth: date | None = None
     silent_from: datetime | None = None
     best: str | None = None           # her best slot (slot_mismatch given), else None
+    away: int | None = None           # her away weekday, 0 = Monday (slot_mismatch given)
+
+
+class BestSlot(Learner):
+    """The ceiling of retry_slots (`simulate(oracle=True)`): it knows the truth the simulation
+    drew, and sends each later attempt to the reachable slot (`reachable`, as learned) where
+    her true chance (the slot's factor, off_slot_answer outside her best slot) is highest,
+    her own slot on a tie. Not a rule a programme can run: a bound for the learned rule."""
+
+    def __init__(self, programme: Programme, rng: random.Random,
+                 chance: Callable[[int, str], float]):
+        super().__init__(programme, rng)
+        self.chance = chance
+
+    def after_call(self, sub: Subscriber, a: Attempt, d: Any, outcome: Outcome,
+                   ended_at: datetime) -> TimeSlot | None:
+        p = self.programme
+        if outcome.answered and p.retry.delivered_share <= 0:
+            return None
+        own = her_slot(p, sub)
+        among = reachable(p, her_zone(sub), d.attempts, outcome, ended_at)
+        return max(among, key=lambda s: (self.chance(sub.id, s.name), s is own))
 
 
 @dataclass
 class SimResult:
     summary: dict[str, Any]
     store: MemoryStore = field(repr=False)
+    women: dict[int, Woman] = field(repr=False, default_factory=dict)   # by subscriber id
 
 
 class _Sim:
     def __init__(self, programme: Programme, population: Population, seed: int,
-                 start: datetime, days: int, keep_attempts: bool):
+                 start: datetime, days: int, keep_attempts: bool, oracle: bool = False):
         self.p, self.pop, self.rng = programme, population, random.Random(seed)
         self.start, self.end = start, start + timedelta(days=days)
-        self.store = MemoryStore(programme, keep_closed_attempts=keep_attempts,
-                                 rng=random.Random(f"retry-slots-{seed}"))
+        rng = random.Random(f"retry-slots-{seed}")
+        self.oracle = oracle
+        self.store = MemoryStore(programme, keep_closed_attempts=keep_attempts, rng=rng,
+                                 learner=BestSlot(programme, rng, self.slot_chance)
+                                 if oracle else None)
         self.channel_seconds = 0.0
         self.events: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         self.seq = 0
-        self.women: dict[int, _Woman] = {}
+        self.women: dict[int, Woman] = {}
         self.live: set[int] = set()
         self.counts: Counter[str] = Counter()
         self.heard_total = 0.0
@@ -111,7 +142,7 @@ class _Sim:
             tz_name = rng.choice(pop.timezones)
             tz = zone(tz_name)
             today = local_date(self.start, tz)
-            woman = _Woman(factor=1.0 if pop.answer_rate >= 1 else rng.uniform(0.4, 1.6))
+            woman = Woman(factor=1.0 if pop.answer_rate >= 1 else rng.uniform(0.4, 1.6))
             if pop.answer_rate < 1 and rng.random() < pop.silent_share:
                 woman.silent_from = self.start + (self.end - self.start) * rng.random()
             sub = Subscriber(id=0, language=rng.choice(self.p.languages), slot=rng.choice(slots),
@@ -120,6 +151,7 @@ class _Sim:
                 woman.best = sub.slot
                 if len(slots) > 1 and rng.random() < pop.slot_mismatch:
                     woman.best = rng.choice([x for x in slots if x != sub.slot])
+                woman.away = rng.randrange(7)
             if pop.enrol == "lmp":
                 lmp = today + timedelta(days=rng.randrange(max(1, pop.stagger_days)))
                 enrol_at = day_start(lmp, tz)
@@ -132,7 +164,7 @@ class _Sim:
                 sub.child_dob = local_date(enrol_at, tz) - timedelta(days=rng.randrange(0, 120))
             self.at(enrol_at, "enrol", sub, woman)
 
-    def plan_life(self, sub: Subscriber, woman: _Woman) -> None:
+    def plan_life(self, sub: Subscriber, woman: Woman) -> None:
         rng, tz = self.rng, zone(sub.timezone)
         if sub.child_dob is None:
             assert sub.lmp is not None
@@ -202,7 +234,8 @@ class _Sim:
         if a.subscriber_id in self.live:
             c["double_live_attempts"] += 1
         self.live.add(a.subscriber_id)
-        local = now.astimezone(tz).time()
+        local_at = now.astimezone(tz)
+        local = local_at.time()
         if not self.p.window.contains(local):
             c["calls_outside_window"] += 1
         if a.kind is AttemptKind.SCHEDULED:
@@ -212,10 +245,10 @@ class _Sim:
             chance = pop.answer_rate * self.slot_factor.get(sub.slot, 1.0) * woman.factor
             if woman.best is not None:
                 slot = slot_at(self.p.slots, local)
-                name = slot.name if slot is not None else ""
-                chance = pop.answer_rate * self.slot_factor.get(name, 1.0) * woman.factor
-                if name != woman.best:
-                    chance *= pop.off_slot_answer
+                chance = pop.answer_rate * woman.factor * self.slot_chance(
+                    sub.id, slot.name if slot is not None else "")
+                if local_at.weekday() == woman.away:
+                    chance *= pop.away_day_answer
             if woman.silent_from is not None and now >= woman.silent_from:
                 chance = min(chance, QUIET_ANSWER)
             self.tried[a.number] += 1
@@ -246,6 +279,12 @@ class _Sim:
                     self.at(later + timedelta(minutes=rng.uniform(0.5, 3)), "missed", sub.id)
         self.channel_seconds += seconds
         self.at(now + timedelta(seconds=seconds), "release", a.id, sub.id, outcome, heard)
+
+    def slot_chance(self, sub_id: int, slot: str) -> float:
+        """Her chance in a slot relative to answer_rate x her factor (slot_mismatch given):
+        the slot's factor, times off_slot_answer outside her best slot."""
+        factor = self.slot_factor.get(slot, 1.0)
+        return factor if slot == self.women[sub_id].best else factor * self.pop.off_slot_answer
 
     def elsewhere(self, a: Attempt, local: time) -> bool:
         """A later attempt in another programme slot, as retry_slots not own allows."""
@@ -312,7 +351,7 @@ class _Sim:
             "women_by_status": {k.value: v for k, v in sorted(subs.items())},
             "deactivated_by_reason": dict(sorted(reasons.items())),
             "events_refused": c["events_refused"],
-            "retry_slots": self.p.retry.retry_slots.value,
+            "retry_slots": "oracle" if self.oracle else self.p.retry.retry_slots.value,
             "slot_mismatch": self.pop.slot_mismatch,
             "attempts_per_delivered": _per(c["attempts"], delivered),
             "channel_minutes_per_delivered": _per(self.channel_seconds / 60, delivered),
@@ -330,7 +369,7 @@ def _first_attempts(tried: Counter[int]) -> int:
 
 def simulate(programme: Programme, population: Population, *, days: int, seed: int,
              start: datetime, keep_attempts: bool = False,
-             retry_slots: RetrySlots | None = None) -> SimResult:
+             retry_slots: RetrySlots | None = None, oracle: bool = False) -> SimResult:
     """Run `days` of the programme from `start` (aware UTC) and summarise. The store keeps
     the live attempts only unless keep_attempts (memory: the year's attempts of 10,000
     women take about 360 MB more). `retry_slots` overrides the programme's (random: the
@@ -338,12 +377,17 @@ def simulate(programme: Programme, population: Population, *, days: int, seed: i
     callback) per message delivered; channel_minutes_per_delivered: the minutes a trunk
     channel was held per message delivered, by the simulated network's own call lengths
     (answered: 8 s + the share heard of the message; busy 3 s, switched off 2 s, no answer
-    30 s of ringing)."""
+    30 s of ringing). `oracle` (needs the population's slot_mismatch): later attempts go
+    where her true chance is highest (`BestSlot`), the ceiling of learned."""
+    if oracle:
+        if population.slot_mismatch is None:
+            raise ValueError("the oracle needs slot_mismatch (a best slot per woman)")
+        retry_slots = RetrySlots.LEARNED          # later attempts may leave her slot
     if retry_slots is not None:
         programme = replace(programme, retry=replace(programme.retry, retry_slots=retry_slots))
     if days < 1:
         raise ValueError("days must be at least 1")
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
-    sim = _Sim(programme, population, seed, start, days, keep_attempts)
-    return SimResult(sim.run(), sim.store)
+    sim = _Sim(programme, population, seed, start, days, keep_attempts, oracle)
+    return SimResult(sim.run(), sim.store, sim.women)

@@ -1,6 +1,7 @@
 """`ivr simulate`: the real scheduler over simulated time, with a simulated phone population."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import datetime, timezone
 
@@ -10,6 +11,7 @@ from click.core import ParameterSource
 from ivr.commands.common import Settings, emit_json, pass_settings, say
 
 OUTREACH_POLICIES = ("none", "random", "at-risk", "whittle")   # scheduler.outreach_sim.POLICIES
+OBJECTIVES = ("drops", "engaged")                               # scheduler.outreach.OBJECTIVES
 
 
 @click.command(name="simulate")
@@ -47,21 +49,30 @@ OUTREACH_POLICIES = ("none", "random", "at-risk", "whittle")   # scheduler.outre
               help="With --outreach: live calls the call centre makes a week.")
 @click.option("--weeks", type=click.IntRange(min=1, max=520), default=20, show_default=True,
               help="With --outreach: simulated weeks.")
+@click.option("--objective", type=click.Choice(OBJECTIVES), default=None,
+              help="With --outreach whittle: what the index rewards: drops (a week that is not "
+                   "a drop; the default) or engaged (an engaging week).")
 @click.option("--slot-mismatch", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
               help="Give each woman a best slot (she answers half as often in the others): her "
                    "chosen slot, except for this share of women (default: off, her chance does "
                    "not depend on the time of the call).")
-@click.option("--retry-slots", type=click.Choice(["own", "random", "learned"]), default=None,
+@click.option("--away-day-answer", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
+              help="With --slot-mismatch: every woman has one away weekday (drawn at random) "
+                   "where she answers this share as often (default 0.5; 1: no weekday effect).")
+@click.option("--retry-slots", type=click.Choice(["own", "random", "learned", "oracle"]),
+              default=None,
               help="Where later attempts of a message go: own (her slot), random (any slot of "
-                   "the window), learned (her answers); default: the programme's retry_slots.")
+                   "the window), learned (her answers); oracle (with --slot-mismatch: the "
+                   "slot where she truly answers most, a ceiling no programme can run); "
+                   "default: the programme's retry_slots.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_settings
 def command(settings: Settings, programme_name: str | None, women: int, days: int,
             answer_rate: float, seed: int, start: datetime, enrol: str, life_events: bool,
             busy_share: float, full_listen: float, missed_call_rate: float,
             timezones: tuple[str, ...], outreach: str | None, capacity: int | None,
-            weeks: int, slot_mismatch: float | None, retry_slots: str | None,
-            as_json: bool) -> None:
+            weeks: int, objective: str | None, slot_mismatch: float | None,
+            away_day_answer: float | None, retry_slots: str | None, as_json: bool) -> None:
     """Run the scheduler over simulated days with simulated phones and print the counts.
 
     Nothing is called and nothing is stored: the scheduler's in-memory store is used, the
@@ -73,17 +84,24 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
       ivr simulate --programme mmitra --women 10000 --days 365 --answer-rate 0.6 --seed 1 --json
       ivr simulate --women 100 --days 660 --answer-rate 1 --enrol lmp --no-life-events
       ivr simulate --outreach whittle --capacity 50 --weeks 20 --seed 1 --json
+      ivr simulate --outreach whittle --objective engaged --capacity 50 --json
       ivr simulate --women 2000 --days 180 --slot-mismatch 0.3 --retry-slots learned --json
     """
     if outreach is not None or capacity is not None:
-        _outreach(outreach, capacity, weeks, women, seed, as_json)
+        _outreach(outreach, capacity, weeks, objective, women, seed, as_json)
         return
+    if objective is not None:
+        raise click.UsageError("--objective goes with --outreach whittle")
     if click.get_current_context().get_parameter_source("weeks") is not ParameterSource.DEFAULT:
         raise click.UsageError("--weeks goes with --outreach (the daily simulation has --days)")
     from scheduler.policy import RetrySlots
     from scheduler.simulation import Population, simulate
     from scheduler.slots import zone
 
+    if away_day_answer is not None and slot_mismatch is None:
+        raise click.UsageError("--away-day-answer goes with --slot-mismatch")
+    if retry_slots == "oracle" and slot_mismatch is None:
+        raise click.UsageError("--retry-slots oracle needs --slot-mismatch")
     programme = settings.programme_named(programme_name)
     for name in timezones:
         try:
@@ -96,31 +114,38 @@ def command(settings: Settings, programme_name: str | None, women: int, days: in
                             life_events=life_events,
                             timezones=tuple(timezones) or (programme.timezone,),
                             slot_mismatch=slot_mismatch)
+    if away_day_answer is not None:
+        population = dataclasses.replace(population, away_day_answer=away_day_answer)
     say(f"simulating {women} women for {days} days of {programme.name}...")
     began = time.perf_counter()
     result = simulate(programme, population, days=days, seed=seed,
                       start=start.replace(tzinfo=timezone.utc),
-                      retry_slots=RetrySlots(retry_slots) if retry_slots else None)
+                      retry_slots=RetrySlots(retry_slots)
+                      if retry_slots not in (None, "oracle") else None,
+                      oracle=retry_slots == "oracle")
     summary = dict(result.summary, seed=seed, answer_rate=answer_rate,
                    start=start.date().isoformat(),
                    elapsed_seconds=round(time.perf_counter() - began, 2))
     _print(summary, as_json)
 
 
-def _outreach(policy: str | None, capacity: int | None, weeks: int, women: int, seed: int,
-              as_json: bool) -> None:
+def _outreach(policy: str | None, capacity: int | None, weeks: int, objective: str | None,
+              women: int, seed: int, as_json: bool) -> None:
     """`--outreach`: the weekly outreach simulation (scheduler/outreach_sim.py), on its own."""
     import random
 
+    from scheduler.outreach import DEFAULT_OBJECTIVE
     from scheduler.outreach_sim import OutreachPopulation, simulate_outreach
 
     if policy is None or capacity is None:
         raise click.UsageError("--outreach and --capacity go together")
+    if objective is not None and policy != "whittle":
+        raise click.UsageError("--objective goes with --outreach whittle")
     say(f"simulating {weeks} weeks of outreach ({policy}, capacity {capacity}) "
         f"for {women} women...")
     began = time.perf_counter()
     result = simulate_outreach(OutreachPopulation(women=women), policy, capacity, weeks,
-                               random.Random(seed))
+                               random.Random(seed), objective or DEFAULT_OBJECTIVE)
     summary = dict(result.summary, seed=seed,
                    elapsed_seconds=round(time.perf_counter() - began, 2))
     _print(summary, as_json)

@@ -7,9 +7,10 @@ from hypothesis import given, settings, strategies as st
 
 from scheduler.engagement import Engagement
 from scheduler.model import SchedulerError
-from scheduler.outreach import (ACTIVE, ENGAGING, NOT_ENGAGING, PASSIVE, Chain, Counts, Group,
-                                Grouping, Model, Week, call_advantage, closed_form_index, estimate,
-                                group_of, is_engaging, rank, rank_at_risk, whittle_index)
+from scheduler.outreach import (ACTIVE, DEFAULT_OBJECTIVE, ENGAGING, NOT_ENGAGING, OBJECTIVES,
+                                PASSIVE, Chain, Counts, Group, Grouping, Model, Week,
+                                call_advantage, closed_form_index, estimate, group_of, is_engaging,
+                                rank, rank_at_risk, reward, whittle_index)
 from scheduler.policy import AtRiskRule
 
 FAST = settings(max_examples=200, deadline=None)
@@ -18,8 +19,8 @@ FAST = settings(max_examples=200, deadline=None)
 HAND = Chain(((0.20, 0.80), (0.45, 0.85)))
 
 
-def test_the_index_of_a_chain_computed_by_hand():
-    """beta = 0.9, reward 1 in an engaging week.
+def test_the_engaged_index_of_a_chain_computed_by_hand():
+    """beta = 0.9, objective "engaged": reward 1 in an engaging week.
 
     Not engaging (s = 0): the call's effect d(0) = 0.45 - 0.20 = 0.25; engaging: d(1) =
     0.85 - 0.80 = 0.05. At the index lambda of s = 0, calling and not are equal:
@@ -32,32 +33,88 @@ def test_the_index_of_a_chain_computed_by_hand():
         D = 1 + 0.9 * (0.85 - 0.45) * D = 1 + 0.36 D   =>   D = 1 / 0.64
         lambda(1) = 0.9 * 0.05 / 0.64 = 0.045 / 0.64 = 0.0703125
     """
-    assert whittle_index(HAND, NOT_ENGAGING, 0.9) == pytest.approx(0.225 / 0.46, abs=1e-6)
-    assert whittle_index(HAND, ENGAGING, 0.9) == pytest.approx(0.0703125, abs=1e-6)
-    assert closed_form_index(HAND, NOT_ENGAGING, 0.9) == pytest.approx(0.225 / 0.46, abs=1e-12)
-    assert closed_form_index(HAND, ENGAGING, 0.9) == pytest.approx(0.0703125, abs=1e-12)
+    e = "engaged"
+    assert whittle_index(HAND, NOT_ENGAGING, 0.9, objective=e) == \
+        pytest.approx(0.225 / 0.46, abs=1e-6)
+    assert whittle_index(HAND, ENGAGING, 0.9, objective=e) == pytest.approx(0.0703125, abs=1e-6)
+    assert closed_form_index(HAND, NOT_ENGAGING, 0.9, e) == pytest.approx(0.225 / 0.46, abs=1e-12)
+    assert closed_form_index(HAND, ENGAGING, 0.9, e) == pytest.approx(0.0703125, abs=1e-12)
 
 
-def test_at_the_index_calling_and_not_are_equally_good_and_not_elsewhere():
-    w = whittle_index(HAND, NOT_ENGAGING, 0.9)
-    assert abs(call_advantage(HAND, NOT_ENGAGING, w, 0.9)) < 1e-8
-    assert call_advantage(HAND, NOT_ENGAGING, w - 0.01, 0.9) > 0      # cheaper rest: call
-    assert call_advantage(HAND, NOT_ENGAGING, w + 0.01, 0.9) < 0      # dearer rest: don't
+# the simulation's wavering kind: passive 0.20 / 0.60, active 0.60 / 0.90
+WAVERING = Chain(((0.20, 0.60), (0.60, 0.90)))
+
+
+def test_the_drops_index_of_a_chain_computed_by_hand():
+    """beta = 0.9, objective "drops" (the default): reward 1 for a week that is not a drop.
+
+    The week's reward: not engaging, r_a(0) = 1 (she cannot drop); engaging, r_a(1) =
+    P(engaging next week) = p_a(1): r_0(1) = 0.60, r_1(1) = 0.90. The call's effects: d(0) =
+    0.40, d(1) = 0.30; its gain in this week's reward g(0) = 0, g(1) = d(1) = 0.30.
+    At the index lambda of s, -lambda + g(s) + beta * d(s) * D = 0 with D = V(1) - V(0),
+    where both states take the other state's action a (the subsidy cancels in D):
+        D_a = (r_a(1) - r_a(0)) / (1 - beta * (p_a(1) - p_a(0))).
+    s = 1 (engaging), other passive: D_0 = (0.60 - 1) / (1 - 0.9 * 0.40) = -0.4 / 0.64
+    = -0.625; lambda(1) = 0.30 + 0.9 * 0.30 * (-0.625) = 0.30 - 0.16875 = 0.13125 (= 21/160).
+    Consistent: the other state's h_0(0) = 0.9 * 0.40 * (-0.625) = -0.225 <= 0.13125, so
+    not engaging rests at that subsidy.
+    s = 0 (not engaging): passive for the other is not consistent (h_0(1) = 0.13125 >
+    h_0(0) = -0.225), so engaging is called: D_1 = (0.90 - 1) / (1 - 0.9 * 0.30) = -0.1 / 0.73;
+    lambda(0) = 0.9 * 0.40 * (-0.1 / 0.73) = -0.036 / 0.73 = -18/365 = -0.04931...
+    (consistent: h_1(1) = 0.30 - 0.027 / 0.73 = 0.263 > -0.0493). Negative: under "drops",
+    bringing a woman back is worth nothing by itself and exposes her to a drop.
+    """
+    assert whittle_index(WAVERING, ENGAGING, 0.9) == pytest.approx(21 / 160, abs=1e-6)
+    assert whittle_index(WAVERING, NOT_ENGAGING, 0.9) == pytest.approx(-18 / 365, abs=1e-6)
+    assert closed_form_index(WAVERING, ENGAGING, 0.9) == pytest.approx(21 / 160, abs=1e-12)
+    assert closed_form_index(WAVERING, NOT_ENGAGING, 0.9) == pytest.approx(-18 / 365, abs=1e-12)
+    assert DEFAULT_OBJECTIVE == "drops"
+    for s in (NOT_ENGAGING, ENGAGING):
+        w = whittle_index(WAVERING, s, 0.9, objective="drops")
+        assert abs(call_advantage(WAVERING, s, w, 0.9, "drops")) < 1e-8
+        assert call_advantage(WAVERING, s, w - 0.01, 0.9, "drops") > 0
+        assert call_advantage(WAVERING, s, w + 0.01, 0.9, "drops") < 0
+
+
+def test_the_weeks_reward_by_objective():
+    assert [reward(WAVERING, a, s, "engaged") for a in (0, 1) for s in (0, 1)] == [0, 1, 0, 1]
+    assert [reward(WAVERING, a, s, "drops") for a in (0, 1) for s in (0, 1)] == \
+        pytest.approx([1.0, 0.60, 1.0, 0.90])
+    with pytest.raises(SchedulerError):
+        reward(WAVERING, PASSIVE, ENGAGING, "weeks")
+    with pytest.raises(SchedulerError):
+        whittle_index(WAVERING, ENGAGING, objective="weeks")
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_at_the_index_calling_and_not_are_equally_good_and_not_elsewhere(objective):
+    for s in (NOT_ENGAGING, ENGAGING):
+        w = whittle_index(HAND, s, 0.9, objective=objective)
+        assert abs(call_advantage(HAND, s, w, 0.9, objective)) < 1e-8
+        assert call_advantage(HAND, s, w - 0.01, 0.9, objective) > 0      # cheaper rest: call
+        assert call_advantage(HAND, s, w + 0.01, 0.9, objective) < 0      # dearer rest: don't
 
 
 @pytest.mark.parametrize("chain", [Chain(((0.3, 0.7), (0.3, 0.9))),
                                    Chain(((0.0, 1.0), (0.0, 1.0))),
                                    Chain(((0.5, 0.5), (0.5, 0.2)))])
-def test_a_state_where_the_call_makes_no_difference_has_index_0(chain):
-    assert whittle_index(chain, NOT_ENGAGING, 0.9) == pytest.approx(0.0, abs=1e-9)
-    assert closed_form_index(chain, NOT_ENGAGING, 0.9) == 0.0
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_a_state_where_the_call_makes_no_difference_has_index_0(chain, objective):
+    assert whittle_index(chain, NOT_ENGAGING, 0.9, objective=objective) == \
+        pytest.approx(0.0, abs=1e-9)
+    assert closed_form_index(chain, NOT_ENGAGING, 0.9, objective) == 0.0
 
 
 def test_a_call_that_hurts_has_a_negative_index_and_a_bigger_effect_a_bigger_one():
     hurts = Chain(((0.5, 0.8), (0.3, 0.8)))
-    assert whittle_index(hurts, NOT_ENGAGING) < 0
+    assert whittle_index(hurts, NOT_ENGAGING, objective="engaged") < 0
     small, big = Chain(((0.2, 0.8), (0.3, 0.8))), Chain(((0.2, 0.8), (0.6, 0.8)))
-    assert whittle_index(small, NOT_ENGAGING) < whittle_index(big, NOT_ENGAGING)
+    assert whittle_index(small, NOT_ENGAGING, objective="engaged") < \
+        whittle_index(big, NOT_ENGAGING, objective="engaged")
+    # drops: a call that lowers her chance to stay engaging has a negative index there
+    assert whittle_index(Chain(((0.5, 0.8), (0.5, 0.6))), ENGAGING) < 0
+    keep_small, keep_big = Chain(((0.2, 0.6), (0.2, 0.7))), Chain(((0.2, 0.6), (0.2, 0.9)))
+    assert 0 < whittle_index(keep_small, ENGAGING) < whittle_index(keep_big, ENGAGING)
 
 
 @pytest.mark.parametrize("beta", [0.0, 1.0, -0.5, 1.5])
@@ -71,10 +128,26 @@ chains = st.tuples(st.tuples(chances, chances), st.tuples(chances, chances)).map
 
 
 @FAST
-@given(chains, st.sampled_from([NOT_ENGAGING, ENGAGING]), st.floats(0.05, 0.99))
-def test_bisection_matches_the_closed_form(chain, state, beta):
-    assert whittle_index(chain, state, beta) == pytest.approx(closed_form_index(chain, state, beta),
-                                                               abs=1e-6)
+@given(chains, st.sampled_from([NOT_ENGAGING, ENGAGING]), st.floats(0.05, 0.99),
+       st.sampled_from(OBJECTIVES))
+def test_bisection_matches_the_closed_form(chain, state, beta, objective):
+    assert whittle_index(chain, state, beta, objective=objective) == \
+        pytest.approx(closed_form_index(chain, state, beta, objective), abs=1e-6)
+
+
+@FAST
+@given(chains, st.sampled_from([NOT_ENGAGING, ENGAGING]), st.floats(0.05, 0.99),
+       st.sampled_from(OBJECTIVES))
+def test_the_chain_is_indexable_the_call_advantage_falls_as_the_subsidy_rises(chain, state, beta,
+                                                                             objective):
+    """Indexable: the set of subsidies where resting is best only grows with the subsidy, so
+    the call's advantage changes sign once (what the bisection relies on)."""
+    bound = 1.0 / (1.0 - beta)
+    grid = [-bound + 2 * bound * k / 60 for k in range(61)]
+    advantages = [call_advantage(chain, state, x, beta, objective) for x in grid]
+    assert all(later <= earlier + 1e-9 for earlier, later in
+               zip(advantages, advantages[1:], strict=False))
+    assert advantages[0] >= -1e-9 and advantages[-1] <= 1e-9
 
 
 @FAST
@@ -248,21 +321,36 @@ def test_ranking_order_on_a_small_table():
         9: [],                  # no week yet: no state, left out
         1: weeks("EEE"),        # engaging: 0.0703, ties with 3
     }
-    picks = rank(histories, model, capacity=10, beta=0.9)
+    picks = rank(histories, model, capacity=10, beta=0.9, objective="engaged")
     assert [p.subscriber_id for p in picks] == [4, 5, 1, 3]
     assert picks[0].index == pytest.approx(0.225 / 0.46, abs=1e-6)
     assert picks[0].outreach_reason == \
         "not engaging; a call raises her chance to engage next week from 0.20 to 0.45"
     assert picks[2].outreach_reason == \
         "engaging; a call raises her chance to keep engaging next week from 0.80 to 0.85"
-    assert [p.subscriber_id for p in rank(histories, model, capacity=3, beta=0.9)] == [4, 5, 1]
+    assert [p.subscriber_id for p in rank(histories, model, 3, 0.9, "engaged")] == [4, 5, 1]
     assert rank(histories, model, capacity=0) == []
+    # drops (the default): only the engaging women (d(1) = 0.05 > 0: a positive index, tied,
+    # lower id first); not engaging ones have a negative index and are left out
+    drops = rank(histories, model, capacity=10, beta=0.9)
+    assert [p.subscriber_id for p in drops] == [1, 3]
+    assert drops[0].index == pytest.approx(closed_form_index(HAND, ENGAGING, 0.9), abs=1e-6)
 
 
-def test_a_woman_a_call_cannot_help_is_not_listed():
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_a_woman_a_call_cannot_help_is_not_listed(objective):
     model = table_model({Group("low", "new"): Chain(((0.3, 0.8), (0.3, 0.8))),
                          Group("high", "new"): Chain(((0.3, 0.8), (0.3, 0.6)))})
-    assert rank({1: weeks("."), 2: weeks("E")}, model, capacity=5) == []
+    assert rank({1: weeks("."), 2: weeks("E")}, model, 5, objective=objective) == []
+
+
+def test_under_drops_a_call_that_would_keep_her_away_is_never_listed():
+    """Not engaging, a call lowers her chance to come back (0.5 -> 0.2): under "drops" that
+    avoids her later drops, so the index is positive, but the call centre does not call for that."""
+    hurts = Chain(((0.5, 0.6), (0.2, 0.6)))
+    assert whittle_index(hurts, NOT_ENGAGING) > 0
+    model = table_model({Group("low", "new"): hurts})
+    assert rank({1: weeks(".")}, model, capacity=5) == []
     with pytest.raises(SchedulerError):
         rank({}, model, capacity=-1)
 
@@ -271,10 +359,10 @@ def test_a_woman_a_call_cannot_help_is_not_listed():
 @given(st.dictionaries(st.integers(1, 400),
                        st.lists(st.builds(Week, st.booleans(), st.booleans()), max_size=10),
                        max_size=40),
-       st.integers(0, 50))
-def test_the_ranking_lists_at_most_k_distinct_women_best_first(histories, k):
+       st.integers(0, 50), st.sampled_from(OBJECTIVES))
+def test_the_ranking_lists_at_most_k_distinct_women_best_first(histories, k, objective):
     model = estimate(histories)
-    picks = rank(histories, model, k)
+    picks = rank(histories, model, k, objective=objective)
     ids = [p.subscriber_id for p in picks]
     assert len(ids) <= k and len(set(ids)) == len(ids)
     assert set(ids) <= {sid for sid, h in histories.items() if h}

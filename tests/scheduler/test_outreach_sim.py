@@ -6,17 +6,17 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from ivr.commands.simulate import OUTREACH_POLICIES
+from ivr.commands.simulate import OBJECTIVES as CLI_OBJECTIVES, OUTREACH_POLICIES
 from scheduler.model import SchedulerError
-from scheduler.outreach import Chain
-from scheduler.outreach_sim import (POLICIES, Kind, OutreachPopulation, _Run, simulate_outreach,
-                                    stationary_engaging)
+from scheduler.outreach import OBJECTIVES, Chain
+from scheduler.outreach_sim import (CEILINGS, POLICIES, Kind, OutreachPopulation, _Run,
+                                    simulate_outreach, stationary_engaging)
 
 SMALL = OutreachPopulation(women=120)
 
 
-def sim(policy, capacity=10, weeks=6, seed=5, population=SMALL):
-    return simulate_outreach(population, policy, capacity, weeks, random.Random(seed))
+def sim(policy, capacity=10, weeks=6, seed=5, population=SMALL, objective="drops"):
+    return simulate_outreach(population, policy, capacity, weeks, random.Random(seed), objective)
 
 
 def test_the_same_seed_gives_the_same_run_and_another_seed_another():
@@ -24,7 +24,7 @@ def test_the_same_seed_gives_the_same_run_and_another_seed_another():
     assert sim("random", seed=5) != sim("random", seed=6)
 
 
-@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("policy", POLICIES + CEILINGS)
 def test_capacity_is_respected_every_week(policy, monkeypatch):
     chosen = []
     choose = _Run.choose
@@ -61,12 +61,13 @@ STRONG = OutreachPopulation(women=200, kinds=(Kind("helped", 1.0, Chain(((0.10, 
                                                                           (0.90, 0.95)))),))
 
 
-def test_where_calls_help_much_whittle_engages_far_more_than_none():
+def test_where_calls_help_much_whittle_for_engaged_weeks_engages_far_more_than_none():
     """Without calls she engages 1/6 of weeks (stationary 0.10 / 0.60): about 200 * 10 / 6 =
     333 engaged weeks. 40 calls a week that each lift her chance by 0.45-0.80 add at least
     ~18 engaged weeks a week: the margin asked, +150 over 10 weeks, cannot come by chance."""
     assert stationary_engaging(STRONG.kinds[0].chain) == pytest.approx(1 / 6)
-    none, whittle = sim("none", 40, 10, 1, STRONG), sim("whittle", 40, 10, 1, STRONG)
+    none = sim("none", 40, 10, 1, STRONG)
+    whittle = sim("whittle", 40, 10, 1, STRONG, objective="engaged")
     assert whittle.calls > 0
     assert whittle.engaged_weeks >= none.engaged_weeks + 150, (none, whittle)
 
@@ -77,14 +78,19 @@ KEEPS = OutreachPopulation(women=400, kinds=(Kind("kept", 1.0, Chain(((0.50, 0.5
                                                                        (0.50, 0.99)))),))
 
 
-def test_where_a_call_only_keeps_her_whittle_has_fewest_drops():
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_where_a_call_only_keeps_her_whittle_has_fewest_drops(objective):
     """By hand, per week at steady state (E women engaging, C of the calls on engaging ones):
     E' = 0.5 * (400 - E) + 0.5 * (E - C) + 0.99 * C, drops = 0.5 * (E - C) + 0.01 * C.
     None (C = 0): E = 200, 100 drops a week. Whittle calls engaging women only (C = 60):
     E = 229.4, 85.3 drops. Random: C = 60 * E / 400, E = 215.9, 92.1 drops. Over 10 weeks:
     whittle ~147 below none and ~68 below random; the margins asked, 100 and 30, leave
     room for the noise (seeds 1-5 gave 150-180 and 60-95)."""
-    none, rand, whittle = (sim(p, 60, 10, 2, KEEPS) for p in ("none", "random", "whittle"))
+    none, rand = sim("none", 60, 10, 2, KEEPS), sim("random", 60, 10, 2, KEEPS)
+    whittle = sim("whittle", 60, 10, 2, KEEPS, objective)
+    oracle = sim("oracle", 60, 10, 2, KEEPS, objective)          # knows the chain: the same
+    assert oracle.engagement_drops <= none.engagement_drops - 100, (none, oracle)
+    assert oracle.engagement_drops <= rand.engagement_drops - 30, (rand, oracle)
     assert whittle.engagement_drops <= none.engagement_drops - 100, (none, whittle)
     assert whittle.engagement_drops <= rand.engagement_drops - 30, (rand, whittle)
 
@@ -96,14 +102,44 @@ def test_bad_arguments_are_refused():
         sim("random", capacity=-1)
     with pytest.raises(SchedulerError):
         OutreachPopulation(women=0)
+    with pytest.raises(SchedulerError):
+        sim("whittle", objective="weeks")
 
 
 def run(*args):
     return CliRunner().invoke(main, ["simulate", *args])
 
 
-def test_the_cli_names_the_same_policies():
+def test_the_cli_names_the_same_policies_and_objectives():
     assert OUTREACH_POLICIES == POLICIES
+    assert CLI_OBJECTIVES == OBJECTIVES
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_cli_outreach_objective(objective):
+    r = run("--outreach", "whittle", "--objective", objective, "--capacity", "5", "--weeks", "3",
+            "--women", "60", "--seed", "3", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout.strip().splitlines()[-1])
+    assert data["objective"] == objective
+    expected = sim("whittle", 5, 3, 3, OutreachPopulation(women=60), objective)
+    assert data["engagement_drops"] == expected.engagement_drops
+    assert data["calls"] == expected.calls
+
+
+def test_under_drops_whittle_calls_only_women_engaging_that_week(monkeypatch):
+    """Under "drops" a not-engaging woman's index is negative (bringing her back is worth
+    nothing by itself): every measured call goes to a woman engaging that week."""
+    states = []
+    step = _Run.step
+
+    def spy(self, week, called):
+        if week >= SMALL.history_weeks:
+            states.extend(self.engaging[i] for i in called)
+        return step(self, week, called)
+    monkeypatch.setattr(_Run, "step", spy)
+    r = sim("whittle", capacity=10, weeks=6)
+    assert r.calls == len(states) > 0 and all(states)
 
 
 def test_cli_outreach_json():
@@ -128,6 +164,11 @@ def test_cli_outreach_text():
                                   ("--outreach", "random"),
                                   ("--capacity", "3"),
                                   ("--weeks", "3"),
+                                  ("--objective", "drops"),
+                                  ("--outreach", "random", "--capacity", "3", "--objective",
+                                   "drops"),
+                                  ("--outreach", "whittle", "--capacity", "3", "--objective",
+                                   "weeks"),
                                   ("--outreach", "best", "--capacity", "3")])
 def test_cli_bad_outreach_arguments_exit_2(args):
     r = run(*args)

@@ -3,7 +3,7 @@ the programme's setting, the retry time in another slot, and the stores."""
 import asyncio
 import random
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import pytest
 
@@ -11,12 +11,12 @@ from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import Store
 from scheduler.answer_model import CallFact, answer_pattern, population_prior
 from scheduler.memory import MemoryStore
-from scheduler.model import SchedulerError
+from scheduler.model import Attempt, AttemptKind, Delivery, SchedulerError, Subscriber
 from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
 from scheduler.programme import PROGRAMMES_DIR, ProgrammeError, parse_programme
 from scheduler.retry import next_retry_at
-from scheduler.retry_slots import callable_slot, next_slot, reachable
+from scheduler.retry_slots import Learner, callable_slot, next_slot, reachable
 from scheduler.slots import zone
 
 MMITRA = (PROGRAMMES_DIR / "mmitra.toml").read_text(encoding="utf-8")
@@ -142,3 +142,52 @@ def test_learned_and_random_choose_only_among_the_candidates(mmitra):
         p = with_slots(mmitra, mode)
         for _ in range(20):
             assert next_slot(p, p.slot("09-12"), 2, rng, pattern, only).name == "12-15"
+
+
+def learned_call(learner, sub, slot_hour, answered, attempts=1):
+    """One scheduled call of hers at slot_hour (Monday 2 March 2026, IST), noted by the learner."""
+    at = datetime(2026, 3, 2, slot_hour, 30, tzinfo=IST)
+    a = Attempt(id=1, subscriber_id=sub.id, kind=AttemptKind.SCHEDULED, message_key="m",
+                number=attempts, claimed_at=at)
+    d = Delivery(id=1, subscriber_id=sub.id, message_key="m", due_at=at, attempts=attempts)
+    outcome = Outcome.ANSWERED if answered else Outcome.NO_ANSWER
+    return learner.after_call(sub, a, d, outcome, at + timedelta(seconds=40))
+
+
+def test_the_learned_prior_tells_her_own_slot_from_the_others(mmitra):
+    """The population's calls: in the callee's own slot 09-12, 8 of 10 answered; women of
+    09-12 called in 18-21 (outside their slot), 1 of 10. Her prior (Laplace: (a+1)/(n+2)):
+    in her own slot 09-12: 9/12 = 0.75; in 18-21, not hers: 2/12; a slot nobody was called
+    in: 1/2. The pooled prior (own slot or not) would give 18-21 2/12 too, but 09-12 the
+    same 0.75 to a woman of 18-21, for whom it is another's slot: split, 1/2."""
+    p = with_slots(mmitra, RetrySlots.LEARNED)
+    learner = Learner(p, random.Random(1))
+    morning = Subscriber(id=1, language="hi", slot="09-12", timezone="Asia/Kolkata")
+    for i in range(10):
+        learned_call(learner, morning, 10, answered=i < 8)
+        learned_call(learner, morning, 19, answered=i < 1)
+    mine = learner.prior("09-12").rates
+    assert mine[("09-12", None)] == pytest.approx(9 / 12)
+    assert mine[("18-21", None)] == pytest.approx(2 / 12)
+    assert mine[("12-15", None)] == pytest.approx(1 / 2)
+    theirs = learner.prior("18-21").rates
+    assert theirs[("09-12", None)] == pytest.approx(1 / 2)     # nobody called outside 09-12
+    assert theirs[("18-21", None)] == pytest.approx(1 / 2)     # nor anyone in her own 18-21
+    assert learner.prior().rates[("09-12", None)] == pytest.approx(9 / 12)   # pooled
+
+
+def test_a_learned_retry_stays_in_her_slot_until_her_misses_outweigh_it(mmitra):
+    """The population answers 8 of 10 calls in the callee's own slot, 1 of 10 outside it:
+    after one miss in her slot 09-12, her retry stays there; after many, it leaves."""
+    p = with_slots(mmitra, RetrySlots.LEARNED)
+    learner = Learner(p, random.Random(1))
+    others = [Subscriber(id=i, language="hi", slot="09-12", timezone="Asia/Kolkata")
+              for i in range(2, 12)]
+    for i, other in enumerate(others):
+        learned_call(learner, other, 10, answered=i < 8)
+        learned_call(learner, other, 16, answered=i < 1)
+    her = Subscriber(id=1, language="hi", slot="09-12", timezone="Asia/Kolkata")
+    assert learned_call(learner, her, 10, answered=False).name == "09-12"
+    for _ in range(12):
+        slot = learned_call(learner, her, 10, answered=False)
+    assert slot.name != "09-12"

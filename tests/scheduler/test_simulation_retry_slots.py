@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from cli import main
 from scheduler.model import AttemptKind
+from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
 from scheduler.simulation import Population, simulate
 from scheduler.slots import zone
@@ -92,3 +93,56 @@ def test_the_command_options():
                                                    4)
     bad = CliRunner().invoke(main, ["simulate", "--retry-slots", "best", "--json"])
     assert bad.exit_code == 2 and "best" in bad.output
+
+
+def answered_on_her_away_day(result):
+    """Scheduled calls answered on the woman's away weekday (her local date)."""
+    store, n = result.store, 0
+    for a in store.attempts.values():
+        if a.kind is AttemptKind.SCHEDULED and a.outcome is Outcome.ANSWERED:
+            her = store.subscribers[a.subscriber_id]
+            n += a.claimed_at.astimezone(zone(her.timezone)).weekday() == \
+                result.women[her.id].away
+    return n
+
+
+def test_the_weekday_effect_each_woman_has_an_away_day(mmitra):
+    """away_day_answer 0: she never answers on her away day; without the effect (1.0) she
+    does, about 1/7 of her answers. Each woman's away day is one of 7, drawn."""
+    runs = {f: simulate(mmitra, Population(women=60, answer_rate=0.9, slot_mismatch=0.0,
+                                           away_day_answer=f),
+                        days=60, seed=4, start=START, keep_attempts=True)
+            for f in (0.0, 1.0)}
+    assert answered_on_her_away_day(runs[0.0]) == 0
+    assert answered_on_her_away_day(runs[1.0]) > 50
+    assert {w.away for w in runs[1.0].women.values()} == set(range(7))
+    assert runs[0.0].summary["answer_rate_observed"] < runs[1.0].summary["answer_rate_observed"]
+
+
+def test_the_oracle_retries_where_she_answers_and_stays_in_the_window(mmitra):
+    pop = Population(women=200, slot_mismatch=0.5)
+    own = simulate(mmitra, pop, days=50, seed=3, start=START, retry_slots=RetrySlots.OWN)
+    oracle = simulate(mmitra, pop, days=50, seed=3, start=START, keep_attempts=True,
+                      oracle=True)
+    s = oracle.summary
+    assert s["retry_slots"] == "oracle"
+    assert s["calls_outside_window"] == 0 and s["calls_outside_slot"] == 0
+    assert s["attempts_per_delivered"] < own.summary["attempts_per_delivered"]
+    for a in oracle.store.attempts.values():
+        her = oracle.store.subscribers[a.subscriber_id]
+        if a.kind is AttemptKind.SCHEDULED and a.number == 1:
+            assert mmitra.slot(her.slot).contains(a.claimed_at.astimezone(zone(her.timezone))
+                                                  .time())
+    with pytest.raises(ValueError, match="slot_mismatch"):
+        simulate(mmitra, Population(women=5), days=2, seed=1, start=START, oracle=True)
+
+
+def test_the_oracle_and_weekday_options():
+    r = CliRunner().invoke(main, ["simulate", "--programme", "mmitra", "--women", "40",
+                                  "--days", "20", "--slot-mismatch", "0.3", "--away-day-answer",
+                                  "0.2", "--retry-slots", "oracle", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["retry_slots"] == "oracle"
+    for args in (["--retry-slots", "oracle"], ["--away-day-answer", "0.5"]):
+        bad = CliRunner().invoke(main, ["simulate", "--days", "2", *args])
+        assert bad.exit_code == 2 and "--slot-mismatch" in bad.output
