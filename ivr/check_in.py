@@ -58,7 +58,8 @@ class CheckIn:
 
     async def _write(self, call: LiveCall, sub_id: int, plan: QuestionPlan,
                      asked: QuestionsResult | None, now: datetime) -> None:
-        schedule, programme = self.schedule, self.schedule.programme
+        schedule = await self.schedule.hers(sub_id)
+        programme = schedule.programme
         her = await schedule.subscriber(sub_id)
         today = now.astimezone(zone(her.timezone)).date()
         week = iso_week(today)

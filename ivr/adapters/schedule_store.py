@@ -56,6 +56,15 @@ class ScheduleStore:
         self.answers = Answers(store, self.staff, programme)
 
     # ------------------------------------------------------------------ reading
+    @property
+    def programmes(self) -> list[Programme]:
+        """The programmes this store serves: its one (several: ivr/adapters/schedules.py)."""
+        return [self.programme]
+
+    async def hers(self, sub_id: int) -> ScheduleStore:
+        """The store of her programme: this one (several programmes: ivr/adapters/schedules.py)."""
+        return self
+
     async def subscriber(self, sub_id: int) -> Subscriber:
         return await her_record(self.store, sub_id)
 
@@ -99,7 +108,10 @@ class ScheduleStore:
         written in a few statements. Each is planned at most once per call (a plan that asks
         to be run again at once waits for the next). `share` (k, n): only the women whose
         id is k modulo n, so that n nodes plan a day in parallel without meeting."""
-        part, args = ("", ()) if share is None else (" AND s.id % ? = ?", (share[1], share[0]))
+        part = " AND s.programme = ?"                   # hers only (schedule_calls.py)
+        args: list[Any] = [self.programme.name]
+        if share is not None:
+            part, args = part + " AND s.id % ? = ?", [*args, share[1], share[0]]
         due = (await self.store.fetchall(
             "SELECT COUNT(*) FROM subscribers s WHERE s.plan_at IS NOT NULL AND s.plan_at <= ?"
             + part, (epoch(now), *args)))[0][0]
