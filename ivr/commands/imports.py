@@ -21,12 +21,16 @@ from ivr.errors import ProblemsFound
 @click.option("--unchecked-numbers", is_flag=True,
               help="Keep phone digits as given, without checking they are valid numbers "
               "(the sandbox's simulated phones).")
+@click.option("--programme", "programme_name", default=None,
+              help="The women's programme, one the installation runs ([ivr] programmes): "
+              "needed when it runs several; default: its only one.")
 @click.option("--actor", default=None, callback=free_text_option,
               help="Who imports, for the record (default: $IVR_ACTOR or cli:<login>).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per problem, then a summary object.")
 @pass_settings
-def command(settings, file, template, dry_run, strict, unchecked_numbers, actor, as_json):
+def command(settings, file, template, dry_run, strict, unchecked_numbers, programme_name, actor,
+            as_json):
     """Enrol the women listed in a CSV file (from `ivr import --template`); FILE `-` reads
     standard input.
 
@@ -79,7 +83,7 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
             data = file.read_bytes()
     except OSError as e:
         fail(f"cannot read {file}: {e.strerror or e}")
-    programme = settings.programme
+    programme = settings.run_programme(programme_name)
     now = utc_now()
     if is_terminal():
         say(f"checking {file}...")
@@ -106,12 +110,13 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
     async def go():
         async with settings.open_schedule() as sched:
             if not (is_terminal() and plan.rows):
-                return await enrolment.run_import(sched, plan, now, actor=actor_name(actor),
-                                                  dry_run=dry_run)
+                return await enrolment.run_import(sched.of(programme.name), plan, now,
+                                                  actor=actor_name(actor), dry_run=dry_run)
             with click.progressbar(length=len(plan.rows), label="importing",
                                    file=sys.stderr) as bar:
-                return await enrolment.run_import(sched, plan, now, actor=actor_name(actor),
-                                                  dry_run=dry_run, progress=bar.update)
+                return await enrolment.run_import(sched.of(programme.name), plan, now,
+                                                  actor=actor_name(actor), dry_run=dry_run,
+                                                  progress=bar.update)
 
     try:
         result = run(go())
