@@ -77,10 +77,11 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
         return
     for r in rows:
         r["dates"] = (f"dob {r['child_dob']}" if r["child_dob"] else f"edd {r['edd']}")
-    click.echo(table(rows, ["id", "phone", "name", "language", "slot", "track", "dates",
-                            "status", "partner", "enrolled_at"],
-                     ["id", "phone", "name", "lang", "slot", "track", "dates", "status",
-                      "partner", "enrolled"]))
+    several = ["programme"] if len(settings.programmes) > 1 else []   # whose rules she follows
+    click.echo(table(rows, ["id", "phone", "name", *several, "language", "slot", "track",
+                            "dates", "status", "partner", "enrolled_at"],
+                     ["id", "phone", "name", *several, "lang", "slot", "track", "dates",
+                      "status", "partner", "enrolled"]))
 
 
 @command.command(name="show")
