@@ -34,7 +34,7 @@ from ivr.adapters.fastagi import AgiSession, perform
 from ivr.adapters.inbound_calls import InboundCall
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import DB_ERRORS, Store
-from ivr.adapters.subscribers import find_live_subscriber
+from ivr.adapters.subscribers import find_caller
 from ivr.adapters.log_throttle import LogThrottle
 from ivr.agi_route import CALL_CENTRE_OPT_OUT
 from ivr.line_secret import GLOBAL_NAME, proves
@@ -44,7 +44,7 @@ from ivr.inbound_flow import (CALLER_AGENT, CALLER_UNKNOWN, CALLER_WOMAN, AskQue
                               ChangeLanguage, Changed, ChangeSlot, ChildFound, FindChild,
                               LineAction, LineEvent, LineFinish, LineFlow, LinePlan, LineResult,
                               ChildQuestionsAsked, Recording, ReportBirth)
-from ivr.phone import Phone, mask
+from ivr.phone import mask
 from ivr.questions import QuestionMachine, QuestionPlan, QuestionsDone
 from scheduler.followup_rules import followups_to_open
 from scheduler.followups import Worker, iso_week
@@ -104,7 +104,8 @@ class InboundRoute:
         started = self._now()
         args = session.request.args
         did = re.sub(r"\D", "", args[0])[:16] if args else ""
-        digits, woman = await self._caller(session.request.callerid)
+        digits, woman = await find_caller(self.store, session.request.callerid,
+                                          [p.region for p in self.schedule.programmes])
         programme = (await self.schedule.hers(woman.id)).programme if woman else self.programme
         worker = None
         if woman is None and digits:
@@ -132,20 +133,6 @@ class InboundRoute:
         except DB_ERRORS as e:
             log.error("line %s: the call could not be recorded (%s: %s)", did,
                       type(e).__name__, e)
-
-    async def _caller(self, callerid: str) -> tuple[str, Subscriber | None]:
-        """The caller's digits and the live woman of that number: the number read by the
-        region of each programme in turn (the default's first) until one is hers."""
-        digits = ""
-        for region in dict.fromkeys(p.region for p in self.schedule.programmes):
-            phone = Phone.from_caller_id(callerid, region)
-            if phone is None:
-                continue
-            woman = await find_live_subscriber(self.store, phone.digits)
-            if woman is not None:
-                return phone.digits, woman
-            digits = digits or phone.digits
-        return digits, None
 
     async def _plan(self, caller: str, woman: Subscriber | None, language: str,
                     programme: Programme) -> LinePlan:

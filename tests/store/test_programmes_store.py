@@ -106,3 +106,26 @@ async def test_programmes_refuse_a_name_the_installation_does_not_run(database):
             await schedules.pause(woman, NOW)
         with pytest.raises(ProgrammeError, match="two programmes are named 'mmitra'"):
             Schedules(store, [MMITRA, MMITRA])
+
+
+async def test_programmes_missed_call_served_by_her_programme_and_found_in_her_region(database):
+    """A missed call (or the answered line) from a Mali number in national form: read in
+    India's region first it is nobody's, in Mali's it is his; his callback follows Pesinet's
+    window (08:00-20:00 in Bamako), not mMitra's."""
+    from ivr.adapters.subscribers import find_caller
+    async with await Store.open(database.address, key_file=database.key_file) as store:
+        schedules = Schedules(store, [MMITRA, PESINET])
+        kid = await schedules.of("pesinet").enrol(
+            Subscriber(id=0, phone="22376123456", language="fr", slot="08-11",
+                       timezone="Africa/Bamako", child_dob=date(2026, 10, 1),
+                       track=Track.INFANT), NOW)
+        assert await find_caller(store, "76123456", ["IN"]) == ("9176123456", None)
+        digits, found = await find_caller(store, "76123456", ["IN", "ML"])
+        assert digits == "22376123456" and found is not None and found.id == kid.id
+        # 21:00 in Bamako (02:30 in Kolkata, outside mMitra's window too): Pesinet's next
+        # window opens at 08:00 in Bamako
+        late = datetime(2026, 12, 1, 21, 0, tzinfo=timezone.utc)
+        cb = await schedules.missed_call(kid.id, late)
+        assert cb is not None and cb.next_attempt_at is not None
+        assert local(cb.next_attempt_at, "Africa/Bamako").replace(tzinfo=None) == \
+            datetime(2026, 12, 2, 8, 0)
