@@ -179,7 +179,7 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
     from ivr.phone import Phone
     from scheduler.slots import local_date, zone
 
-    programme = settings.programme
+    programme = her_programme(settings, woman_id)
     fields = {}
     try:
         if phone is not None:
@@ -214,6 +214,20 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
 
     _change(go, settings, woman_id, as_json, reveal, f"updated woman {woman_id}: "
             + ", ".join(sorted(fields) + (["slot"] if slot else [])), actor, "women update")
+
+
+def her_programme(settings, woman_id: int):
+    """Her programme (its region reads her new number, its zone her consent date): the
+    installation's one, or with several, her record's."""
+    from ivr.operators.session import run
+
+    if len(settings.programmes) == 1:
+        return settings.programme
+
+    async def go():
+        async with settings.open_schedule(read_only=True) as sched:
+            return (await sched.hers(woman_id)).programme
+    return run(go())
 
 
 def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str,

@@ -80,3 +80,11 @@ def test_programmes_one_programme_install_needs_no_option(cli):
     assert enrol_her(cli).exit_code == 0
     r = enrol_her(cli, "--programme", "pesinet")
     assert r.exit_code == 2 and "does not run it (it runs: mmitra" in r.output
+
+
+def test_programmes_update_reads_her_number_in_her_programmes_region(two):
+    assert enrol_her(two, "--programme", "mmitra").exit_code == 0
+    assert enrol_child(two, "--programme", "pesinet").exit_code == 0
+    r = two("women", "update", "2", "--phone", "76 12 34 57")       # national, in Mali
+    assert r.exit_code == 0, r.output
+    assert two.sql("SELECT phone FROM subscribers WHERE id = 2") == [("22376123457",)]
