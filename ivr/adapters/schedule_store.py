@@ -23,6 +23,7 @@ from ivr.adapters.schedule_rows import (_ATTEMPT_COLUMNS, _CALLBACK_COLUMNS, _at
 from ivr.adapters.schedule_women import Enrolment, Women
 from ivr.adapters.store import Store
 from ivr.adapters.workers import Workers
+from ivr.errors import BadInput
 from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
 from scheduler.notifications import Notification
@@ -60,6 +61,13 @@ class ScheduleStore:
     def programmes(self) -> list[Programme]:
         """The programmes this store serves: its one (several: ivr/adapters/schedules.py)."""
         return [self.programme]
+
+    def of(self, name: str | None) -> ScheduleStore:
+        """A programme's store by its name (None: the default): this one."""
+        if name not in (None, self.programme.name):
+            raise BadInput(f"programme {name!r} is not run by this store (it runs: "
+                           f"{self.programme.name})")
+        return self
 
     async def hers(self, sub_id: int) -> ScheduleStore:
         """The store of her programme: this one (several programmes: ivr/adapters/schedules.py)."""

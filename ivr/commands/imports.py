@@ -46,6 +46,8 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, progra
       health_worker  optional
       consent_date   required; the day she agreed to the calls
       timezone       optional; IANA zone, default the programme's
+      programme      optional; her programme (default: --programme, or the only one the
+                     installation runs)
 
     Dates: 2026-03-15, 15/03/2026, 15-03-2026, 15.03.2026, 15 Mar 2026 (numbers are read
     day first, as India writes them). Blank lines are skipped.
@@ -83,12 +85,15 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, progra
             data = file.read_bytes()
     except OSError as e:
         fail(f"cannot read {file}: {e.strerror or e}")
-    programme = settings.run_programme(programme_name)
+    # the rows' default programme: --programme, else the only one (several: each row names hers)
+    programme = (settings.run_programme(programme_name)
+                 if programme_name or len(settings.programmes) == 1 else None)
     now = utc_now()
     if is_terminal():
         say(f"checking {file}...")
     try:
-        plan = imports.parse(data, programme, now, check_numbers=not unchecked_numbers)
+        plan = imports.parse(data, programme, now, check_numbers=not unchecked_numbers,
+                             programmes=settings.programmes)
     except imports.ImportFileError as e:
         fail(f"{file}: {e}")
 
@@ -110,13 +115,12 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, progra
     async def go():
         async with settings.open_schedule() as sched:
             if not (is_terminal() and plan.rows):
-                return await enrolment.run_import(sched.of(programme.name), plan, now,
-                                                  actor=actor_name(actor), dry_run=dry_run)
+                return await enrolment.run_import(sched, plan, now, actor=actor_name(actor),
+                                                  dry_run=dry_run)
             with click.progressbar(length=len(plan.rows), label="importing",
                                    file=sys.stderr) as bar:
-                return await enrolment.run_import(sched.of(programme.name), plan, now,
-                                                  actor=actor_name(actor), dry_run=dry_run,
-                                                  progress=bar.update)
+                return await enrolment.run_import(sched, plan, now, actor=actor_name(actor),
+                                                  dry_run=dry_run, progress=bar.update)
 
     try:
         result = run(go())

@@ -57,11 +57,31 @@ def test_programmes_import_names_the_files_programme(two, tmp_path):
                  f"+223 76 12 34 56,bm,14-17,{dmy(TODAY - timedelta(weeks=10))},{CONSENT}\n",
                  encoding="utf-8")
     r = two("import", str(f))
-    assert r.exit_code == 2 and "name hers with --programme" in r.output
+    assert r.exit_code == 1 and "line 2: error: no programme: name hers (the installation runs: " \
+        "mmitra, pesinet), or give --programme" in r.output
+    r = two("import", str(f), "--programme", "kilkari")
+    assert r.exit_code == 2 and "does not run it" in r.output
     r = two("import", str(f), "--programme", "pesinet")
     assert r.exit_code == 0, r.output
     assert two.sql("SELECT programme, language, slot, timezone FROM subscribers") == [
         ("pesinet", "bm", "14-17", "Africa/Bamako")]
+
+
+def test_programmes_import_a_programme_column(two, tmp_path):
+    """Each row names her programme, checked by its rules (region, languages, slots)."""
+    f = tmp_path / "women.csv"
+    child = dmy(TODAY - timedelta(weeks=10))
+    f.write_text("phone,language,slot,lmp,child_dob,consent_date,programme\n"
+                 f"98765 43210,hi,09-12,{dmy(LMP)},,{CONSENT},mmitra\n"
+                 f"76 12 34 56,bm,14-17,,{child},{CONSENT},pesinet\n"
+                 f"98765 43211,hi,09-12,{dmy(LMP)},,{CONSENT},kilkari\n"
+                 f"76 12 34 57,hi,14-17,,{child},{CONSENT},pesinet\n", encoding="utf-8")
+    r = two("import", str(f))
+    assert r.exit_code == 1
+    assert "line 4: error: programme 'kilkari' is not run by this installation" in r.output
+    assert "line 5: error: language 'hi' is not offered by pesinet" in r.output
+    assert two.sql("SELECT phone, programme, timezone FROM subscribers ORDER BY phone") == [
+        ("22376123456", "pesinet", "Africa/Bamako"), ("919876543210", "mmitra", "Asia/Kolkata")]
 
 
 def test_programmes_schedule_preview_of_one_or_all(two):
