@@ -108,3 +108,18 @@ def test_programmes_update_reads_her_number_in_her_programmes_region(two):
     r = two("women", "update", "2", "--phone", "76 12 34 57")       # national, in Mali
     assert r.exit_code == 0, r.output
     assert two.sql("SELECT phone FROM subscribers WHERE id = 2") == [("22376123457",)]
+
+
+def test_programmes_report_of_one_or_every_programme(two):
+    assert enrol_her(two, "--programme", "mmitra").exit_code == 0
+    assert enrol_child(two, "--programme", "pesinet").exit_code == 0
+    every = json.loads(two("report", "--json").output)
+    assert (every["programme"], every["timezone"]) == ("mmitra", "Asia/Kolkata")
+    assert [r["enrolled"] for r in every["funnel"]] == [2]
+    one = two("report", "--json", "--programme", "pesinet")
+    assert one.exit_code == 0, one.output
+    report = json.loads(one.output)
+    assert (report["programme"], report["timezone"]) == ("pesinet", "Africa/Bamako")
+    assert [r["enrolled"] for r in report["funnel"]] == [1]
+    assert [r["enrolled"] for r in report["retention"]] == [1]
+    assert two("report", "--programme", "kilkari").exit_code == 2
