@@ -54,9 +54,10 @@ class AbsenceSweep:
     def __init__(self, schedule: ScheduleStore, *, page: int = PAGE):
         self.schedule = schedule
         self.page = page
-        programme = schedule.programme
-        self.keys = frozenset(m.key for m in programme.messages
-                              if programme.questions_after(m.key))
+        # every programme the installation runs (ivr/adapters/schedules.py): a key with
+        # questions in one programme only is read for all, and her own programme decides
+        self.keys = frozenset(m.key for programme in schedule.programmes
+                              for m in programme.messages if programme.questions_after(m.key))
         self._after: datetime | None = None     # the sweep in progress: its cursor...
         self._from_id = 0
         self._until: datetime | None = None     # ... and its end (None: none in progress)
@@ -111,7 +112,7 @@ class AbsenceSweep:
 
     async def _write_one(self, c: UnansweredCheckIn, now: datetime) -> int | None:
         """Her silent week, if the delivery makes one: the follow-ups opened (None: none)."""
-        schedule = self.schedule
+        schedule = await self.schedule.hers(c.subscriber_id)        # her programme's
         questions = schedule.programme.questions_after(c.message_key)
         async with schedule.store.transaction():
             her = await schedule.subscriber(c.subscriber_id)      # her row locked

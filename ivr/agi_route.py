@@ -41,6 +41,7 @@ from ivr.questions import QuestionMachine, QuestionPlan
 from ivr.phone import mask
 from scheduler.model import SchedulerError
 from scheduler.notifications import come_on_of
+from scheduler.programme import Programme
 
 log = logging.getLogger(__name__)
 
@@ -129,17 +130,20 @@ class CallRoute:
         come_on = come_on_of(key)           # a notification: its prompt, then the day said
         if come_on is not None:
             key = C.PROMPT_NOTIFY_COME
-        played = self.catalogue.language_for(language, key, self.fallback_language)
+        programme = await self._her_programme(call)
+        fallback = (self.fallback_language if programme is self.schedule.programme
+                    else programme.fallback_language)
+        played = self.catalogue.language_for(language, key, fallback)
         if played is None:
             log.error("attempt %s: message %s missing in %s and in the fallback %s",
-                      attempt_id, key, language, self.fallback_language)
+                      attempt_id, key, language, fallback)
             await session.command("SET", "VARIABLE", C.VAR_RESULT, "no_audio")
             return None
         if played != language:
             log.warning("attempt %s: message %s missing in %s, playing %s", attempt_id, key,
                         language, played)
             await session.command("SET", "VARIABLE", "CHANNEL(language)", played)
-        questions = self._questions(call, played)
+        questions = self._questions(call, played, programme)
         plan = CallPlan(
             attempt_id=attempt_id,
             message=sound_path(self.catalogue.sounds, key),
@@ -166,13 +170,27 @@ class CallRoute:
                          heard_share=result.heard_share, ended=result.ended, keys=result.keys,
                          language_played=played, plays=result.plays, answers=answers)
 
-    def _questions(self, call: LiveCall, played: str) -> QuestionPlan | None:
+    async def _her_programme(self, call: LiveCall) -> Programme:
+        """Her programme (several in the installation: her record's); the default one for a
+        call with no woman, or when the database cannot say (logged)."""
+        sub_id = call.request.subscriber_id
+        if sub_id is None:
+            return self.schedule.programme
+        try:
+            return (await self.schedule.hers(sub_id)).programme
+        except DB_ERRORS as e:
+            log.warning("attempt %s: her programme unknown (%s: %s): the default's rules",
+                        call.attempt_id, type(e).__name__, e)
+            return self.schedule.programme
+
+    def _questions(self, call: LiveCall, played: str,
+                   programme: Programme) -> QuestionPlan | None:
         """Her message's questions in the language it plays in; None when it has none, the
         call has no woman, or a prompt is missing in that language (logged)."""
         if call.request.subscriber_id is None:
             return None
         try:
-            questions = self.schedule.programme.questions_after(call.request.message_key)
+            questions = programme.questions_after(call.request.message_key)
         except KeyError:
             return None
         if not questions:

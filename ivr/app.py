@@ -5,12 +5,12 @@ import asyncio
 import re
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import AsyncIterator, Sequence
 
 from audio.catalogue import Catalogue
 from ivr import constants as C
 from ivr.adapters.fastagi import FastAgiServer, by_route
-from ivr.adapters.schedule_store import ScheduleStore
+from ivr.adapters.schedules import Schedules
 from ivr.adapters.store import CallRecord, NewAttempt, Store, open_store
 from ivr.agi_route import CallRoute
 from ivr.config import Config
@@ -31,26 +31,33 @@ class Service:
     controller: Controller
     catalogue: Catalogue
     fallback_language: str
-    programme: Programme
-    schedule: ScheduleStore         # the one scheduling store over `store`, for every user
+    programme: Programme            # the first (default) of the installation's programmes
+    schedule: Schedules             # the one scheduling store over `store`, for every user
+
+
+def load_programmes(config: Config) -> list[Programme]:
+    """Every programme the configuration names ([ivr] programmes), the default first."""
+    return [load_programme(name) for name in config.programmes]
 
 
 @asynccontextmanager
 async def running(config: Config, *, programme: Programme | None = None,
+                  programmes: Sequence[Programme] | None = None,
                   agi_port: int | None = None) -> AsyncIterator[Service]:
     """Open the store, start the FastAGI server and log in to AMI; undo it all on exit.
-    The programme is the configured one unless given (the command line loads it once:
-    ivr/commands/common.py, Settings). agi_port=0 picks a free port (tests); the default is
-    the configured one."""
-    if programme is None:
-        programme = load_programme(config.programme)
+    The programmes are the configured ones unless given (the command line loads them once:
+    ivr/commands/common.py, Settings; `programme`: just this one). agi_port=0 picks a free
+    port (tests); the default is the configured one."""
+    if programmes is None:
+        programmes = [programme] if programme is not None else load_programmes(config)
+    programme = programmes[0]
     store = await open_store(config)
     catalogue = Catalogue(config.sounds)
     server = None
     controller = None
     try:
         controller = Controller(config, store, agi_url="")     # the server's, once it listens
-        schedule = ScheduleStore(store, programme)
+        schedule = Schedules(store, programmes)
         route = CallRoute(controller, store, catalogue, programme.fallback_language, schedule)
         line = InboundRoute(store, schedule, programme, catalogue,
                             call_centre=config.call_centre, clock=controller.clock,

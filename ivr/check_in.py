@@ -61,11 +61,12 @@ class CheckIn:
 
     async def _write(self, call: LiveCall, sub_id: int, plan: QuestionPlan,
                      asked: QuestionsResult | None, now: datetime) -> None:
-        her = await self.schedule.subscriber(sub_id)
+        schedule = await self.schedule.hers(sub_id)
+        her = await schedule.subscriber(sub_id)
         today = now.astimezone(zone(her.timezone)).date()
         week = iso_week(today)
         answers = due_answers(plan.questions, asked.answers if asked is not None else ())
-        written, opened = await write_check_in(self.schedule, sub_id, call.attempt_id, week,
+        written, opened = await write_check_in(schedule, sub_id, call.attempt_id, week,
                                                answers, now, today)
         log.info("attempt %s: subscriber %s: %d answer(s) written for %s, %d follow-up(s) "
                  "opened", call.attempt_id, sub_id, len(written), week, opened)

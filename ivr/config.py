@@ -19,6 +19,7 @@ from typing import Mapping, Sequence
 from ivr.errors import BadInput
 from ivr.netaddr import private_host
 from ivr.nodes import NodeNameError, check_node_name
+from scheduler.programme import ProgrammeError, programme_path
 
 
 class ConfigError(BadInput):
@@ -116,7 +117,9 @@ class Config:
     home: Path
     database: Path
     sounds: Path
-    programme: str = "mmitra"
+    programme: str = "mmitra"        # the first programme: an unknown caller's, the default
+    # the installation's other programmes ([ivr] programmes after the first): see `programmes`
+    other_programmes: tuple[str, ...] = ()
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
@@ -142,6 +145,12 @@ class Config:
     erasure_key: Path | None = None
     # the answered line's secret file (ivr/line_secret.py), 0600, generated once
     line_secret: Path = Path("line.secret")
+
+    @property
+    def programmes(self) -> tuple[str, ...]:
+        """Every programme this installation runs, the first one first (each a shipped name
+        or a file's path)."""
+        return (self.programme, *self.other_programmes)
 
     @property
     def store_address(self) -> Path | str:
@@ -222,7 +231,7 @@ def _get(section: dict, key: str, kind: type, default, where: str):
 
 _KNOWN = {"ivr", "ami", "agi", "trunk", "metrics", "privacy", "run"}
 _KEYS = {
-    "ivr": {"database", "erasure_key", "sounds", "programme", "call_centre",
+    "ivr": {"database", "erasure_key", "sounds", "programme", "programmes", "call_centre",
             "database_group_writable", "missed_spool", "node", "line_secret"},
     "run": {"heartbeat_seconds"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
@@ -295,11 +304,13 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
     sounds = Path(env.get("IVR_SOUNDS") or _get(ivr, "sounds", str, "sounds", "ivr"))
     spool = Path(env.get("IVR_MISSED_SPOOL")
                  or _get(ivr, "missed_spool", str, "spool/missed", "ivr"))
+    programmes = programme_names(env, ivr, path)
     cfg = Config(
         home=home,
         database=database if database.is_absolute() else home / database,
         sounds=sounds if sounds.is_absolute() else home / sounds,
-        programme=env.get("IVR_PROGRAMME") or _get(ivr, "programme", str, "mmitra", "ivr"),
+        programme=programmes[0],
+        other_programmes=programmes[1:],
         ami=ami_s,
         agi_host=_get(agi, "host", str, "127.0.0.1", "agi"),
         agi_port=_get(agi, "port", int, 4573, "agi"),
@@ -329,6 +340,37 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
     except ValueError as e:
         raise ConfigError(str(e)) from None
     return cfg
+
+
+def programme_names(env: Mapping[str, str], ivr: dict, path: Path | None) -> tuple[str, ...]:
+    """IVR_PROGRAMME (one name, or several separated by commas), else [ivr] programmes (a
+    list), else [ivr] programme (one), else mmitra. Given both, `programme` must be the
+    first of `programmes`. Each a shipped programme's name or a file's path."""
+    if env.get("IVR_PROGRAMME"):
+        names = [n.strip() for n in env["IVR_PROGRAMME"].split(",")]
+        where = "IVR_PROGRAMME"
+    elif "programmes" in ivr:
+        names = ivr["programmes"]
+        where = f"[ivr] programmes in {path}"
+        if not isinstance(names, list) or not names or \
+                not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"{where} must be a non-empty list of programme names, "
+                              f"got {names!r}")
+        if "programme" in ivr and ivr["programme"] != names[0]:
+            raise ConfigError(f"[ivr] programme = {ivr['programme']!r} and programmes = "
+                              f"{names!r} in {path} disagree: keep only programmes (the first "
+                              "is the default), or name its first in programme")
+    else:
+        names = [_get(ivr, "programme", str, "mmitra", "ivr")]
+        where = f"[ivr] programme in {path}"
+    for name in names:
+        try:
+            programme_path(name)
+        except ProgrammeError as e:
+            raise ConfigError(f"{where}: {e}") from None
+    if len(set(names)) < len(names):
+        raise ConfigError(f"{where}: a programme is named twice in {names!r}")
+    return tuple(names)
 
 
 def node_name(env: Mapping[str, str], ivr: dict, path: Path | None) -> str:

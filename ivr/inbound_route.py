@@ -34,7 +34,7 @@ from ivr.adapters.fastagi import AgiSession, perform
 from ivr.adapters.inbound_calls import InboundCall
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import DB_ERRORS, Store
-from ivr.adapters.subscribers import find_live_subscriber
+from ivr.adapters.subscribers import find_caller
 from ivr.adapters.log_throttle import LogThrottle
 from ivr.agi_route import CALL_CENTRE_OPT_OUT
 from ivr.line_secret import GLOBAL_NAME, proves
@@ -44,7 +44,7 @@ from ivr.inbound_flow import (CALLER_AGENT, CALLER_UNKNOWN, CALLER_WOMAN, AskQue
                               ChangeLanguage, Changed, ChangeSlot, ChildFound, FindChild,
                               LineAction, LineEvent, LineFinish, LineFlow, LinePlan, LineResult,
                               ChildQuestionsAsked, Recording, ReportBirth)
-from ivr.phone import Phone, mask
+from ivr.phone import mask
 from ivr.questions import QuestionMachine, QuestionPlan, QuestionsDone
 from scheduler.followup_rules import followups_to_open
 from scheduler.followups import Worker, iso_week
@@ -104,19 +104,19 @@ class InboundRoute:
         started = self._now()
         args = session.request.args
         did = re.sub(r"\D", "", args[0])[:16] if args else ""
-        phone = Phone.from_caller_id(session.request.callerid, self.programme.region)
-        digits = phone.digits if phone else ""
-        woman = await find_live_subscriber(self.store, digits) if digits else None
+        digits, woman = await find_caller(self.store, session.request.callerid,
+                                          [p.region for p in self.schedule.programmes])
+        programme = (await self.schedule.hers(woman.id)).programme if woman else self.programme
         worker = None
         if woman is None and digits:
             worker = await inbound_calls.worker_on(self.store, digits)
             if worker is not None and worker.role not in AGENT_ROLES:
                 worker = None
         caller = CALLER_WOMAN if woman else CALLER_AGENT if worker else CALLER_UNKNOWN
-        language = woman.language if woman else self.programme.fallback_language
+        language = woman.language if woman else programme.fallback_language
         if not self.catalogue.has(language, C.PROMPT_LINE_MENU):
-            language = self.programme.fallback_language
-        plan = await self._plan(caller, woman, language)
+            language = programme.fallback_language
+        plan = await self._plan(caller, woman, language, programme)
         call = _Call(self, session, woman, worker, language)
         # (a caller gone already: the flow's first step sees the hang-up, the call is recorded)
         await perform(session, SetVariable("CHANNEL(language)", language))
@@ -134,7 +134,8 @@ class InboundRoute:
             log.error("line %s: the call could not be recorded (%s: %s)", did,
                       type(e).__name__, e)
 
-    async def _plan(self, caller: str, woman: Subscriber | None, language: str) -> LinePlan:
+    async def _plan(self, caller: str, woman: Subscriber | None, language: str,
+                    programme: Programme) -> LinePlan:
         latest = previous = None
         if woman is not None:
             keys = [self._recording(language, k) for k in await self.messages_of(woman)]
@@ -144,8 +145,8 @@ class InboundRoute:
             caller=caller,
             prompts={name: sound_path(self.catalogue.sounds, name) for name in C.PROMPTS},
             latest=latest, previous=previous,
-            slots=tuple(s.name for s in self.programme.slots)[:9],
-            languages=self.programme.languages[:9], call_centre=self.call_centre)
+            slots=tuple(s.name for s in programme.slots)[:9],
+            languages=programme.languages[:9], call_centre=self.call_centre)
 
     def _recording(self, language: str, key: str) -> Recording:
         return Recording(sound_path(self.catalogue.sounds, key),
@@ -162,10 +163,12 @@ class InboundRoute:
         last = delivered[-1] if delivered else len(owed) - 1
         return [owed[i].message_key for i in range(last, max(last - 2, -1), -1)]
 
-    def questions_for(self, child: Subscriber, latest: str | None) -> tuple[Question, ...]:
-        """The questions of her latest message, else every question of her track."""
-        asked = self.programme.questions_after(latest) if latest else ()
-        return asked or tuple(q for q in self.programme.questions if child.track in q.tracks)
+    def questions_for(self, child: Subscriber, latest: str | None,
+                      programme: Programme) -> tuple[Question, ...]:
+        """The questions of her latest message, else every question of her track (of her
+        programme's)."""
+        asked = programme.questions_after(latest) if latest else ()
+        return asked or tuple(q for q in programme.questions if child.track in q.tracks)
 
 
 class _Call:
@@ -251,7 +254,8 @@ class _Call:
             return ChildFound(found=False)
         keys = await route.messages_of(child)
         latest = keys[0] if keys else None
-        questions = route.questions_for(child, latest)
+        programme = (await route.schedule.hers(child.id)).programme
+        questions = route.questions_for(child, latest, programme)
         self._child = (child, questions)
         return ChildFound(found=True, has_questions=bool(questions))
 
@@ -284,14 +288,15 @@ class _Call:
             stored = await route.schedule.record_answers(child.id, None, week, answers, now,
                                                          actor=ACTOR)
             earlier: dict[int, list[Answer]] = {}
-            questions = {q.key: q for q in route.programme.questions}
+            programme = (await route.schedule.hers(child.id)).programme
+            questions = {q.key: q for q in programme.questions}
             for a in await route.schedule.answers_of(child.id):
                 q = questions.get(a.question)
                 if a.week != week and a.value is not None and q is not None:
                     earlier.setdefault(week_number(a.week), []).append(Answer(
                         a.question, a.status, int(Decimal(a.value).scaleb(q.decimals)),
                         q.decimals))
-            for f in followups_to_open(route.programme.followups, week_number(week), answers,
+            for f in followups_to_open(programme.followups, week_number(week), answers,
                                        earlier, today):
                 answer_id = next((s.id for s in stored if s.question == f.question_key), None)
                 await route.schedule.open_follow_up(child.id, f, now, answer_id=answer_id,

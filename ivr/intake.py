@@ -22,14 +22,14 @@ import stat
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from ivr import constants as C
 from ivr import missed_spool
 from ivr.adapters import missed_calls, subscribers
 from ivr.adapters.store import DB_ERRORS, Store
 from ivr.errors import Unavailable
-from ivr.phone import Phone, mask
+from ivr.phone import mask
 from ivr.protocol.ami import UserEvent
 from ivr.schedule import Schedule
 
@@ -70,11 +70,13 @@ class MissedCallIntake:
     """`woken`: called when a callback request was made (the dialer then claims it)."""
 
     def __init__(self, store: Store, schedule: Schedule, spool: Path, *, region: str,
-                 clock: Callable[[], float], woken: Callable[[], None] = lambda: None):
+                 clock: Callable[[], float], woken: Callable[[], None] = lambda: None,
+                 regions: Sequence[str] = ()):
         self.store = store
         self.schedule = schedule
         self.spool = spool
         self.region = region
+        self.regions = regions         # the other programmes': tried in turn after `region`
         self.clock = clock
         self.woken = woken
         self.ingested = 0            # missed calls taken from the spool
@@ -193,9 +195,9 @@ class MissedCallIntake:
         row = await missed_calls.get(self.store, row_id)
         if row is None or row.handled_at is not None:
             return False                                 # handled already
-        caller = Phone.from_caller_id(row.phone or "", self.region)
-        phone = caller.digits if caller else None
-        sub = await subscribers.find_live_subscriber(self.store, phone) if phone else None
+        digits, sub = await subscribers.find_caller(self.store, row.phone or "",
+                                                    [self.region, *self.regions])
+        phone = digits or None
         if sub is None:
             # not enrolled: nothing of hers to keep; the row stays, masked, for the counts
             log.info("missed call from %s, not enrolled: ignored", mask(phone or row.phone))

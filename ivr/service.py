@@ -51,6 +51,7 @@ class Dialer:
         self.recovery = Recovery(service, schedule, self.owner, self.stats, clock)
         self.intake = MissedCallIntake(service.store, schedule, service.config.spool,
                                        region=region, clock=clock,
+                                       regions=[p.region for p in service.schedule.programmes],
                                        woken=lambda: self.wake.set())   # claim it now
         self.loop = DialLoop(service, schedule, self.lanes, self.stats, recovery=self.recovery,
                              intake=self.intake, lease_seconds=lease_seconds,

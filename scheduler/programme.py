@@ -106,8 +106,9 @@ class Programme:
         return {t: tuple(m.day for m in self._tracks[t]) for t in Track}
 
 
-def load_programme(name_or_path: str | Path) -> Programme:
-    """A shipped programme by name ("mmitra", "kilkari") or a TOML file by path."""
+def programme_path(name_or_path: str | Path) -> Path:
+    """The file of a shipped programme's name ("mmitra", "kilkari"), or the path as given;
+    ProgrammeError for a name that is neither."""
     path = Path(name_or_path)
     if isinstance(name_or_path, str) and _NAME.fullmatch(name_or_path) and not path.exists():
         path = PROGRAMMES_DIR / f"{name_or_path}.toml"
@@ -115,6 +116,12 @@ def load_programme(name_or_path: str | Path) -> Programme:
             shipped = sorted(p.stem for p in PROGRAMMES_DIR.glob("*.toml"))
             raise ProgrammeError(f"no programme named {name_or_path!r} "
                                  f"(shipped: {', '.join(shipped)}; or give a file path)")
+    return path
+
+
+def load_programme(name_or_path: str | Path) -> Programme:
+    """A shipped programme by name ("mmitra", "kilkari") or a TOML file by path."""
+    path = programme_path(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:

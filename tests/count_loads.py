@@ -1,6 +1,6 @@
 """`python -m tests.count_loads ARGS...`: run `ivr ARGS...` in this process, counting how often
-the configuration and the programme are loaded, the database opened and a ScheduleStore
-built; the counts go to standard output as the last line (JSON), after the command's own
+the configuration and the programme are loaded, the database opened and a scheduling store
+(Schedules) built; the counts go to standard output as the last line (JSON), after the command's own
 output. The proof that one composition root builds each of them once."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections import Counter
 import click
 
 import cli
-from ivr.adapters.schedule_store import ScheduleStore
+from ivr.adapters.schedules import Schedules
 from ivr.adapters.store import Store
 from ivr.config import load_config
 from scheduler.programme import load_programme
@@ -41,7 +41,9 @@ def main(argv: list[str]) -> int:
     count_everywhere("config", load_config)
     count_everywhere("programme", load_programme)
     Store.open = classmethod(counted("store", Store.open.__func__))
-    ScheduleStore.__init__ = counted("schedule", ScheduleStore.__init__)
+    # the scheduling store a command builds: a Schedules (its one ScheduleStore per programme
+    # are its parts; nothing else in ivr/ builds one: test_schedules_are_built_only_by_schedules)
+    Schedules.__init__ = counted("schedule", Schedules.__init__)
     try:
         cli.main(argv, prog_name="ivr", standalone_mode=False)
         code = 0

@@ -77,3 +77,13 @@ def test_ivr_run_until_idle_builds_everything_once(sandbox, test_sounds, tmp_pat
     assert code == 0, err[-2000:]
     assert "placed 1 call(s): 1 answered" in err
     assert counts == {"config": 1, "programme": 1, "store": 1, "schedule": 1}
+
+
+def test_schedules_are_built_only_by_schedules():
+    """tests/count_loads.py counts the Schedules a command builds: in production code only
+    Schedules builds a ScheduleStore (one per programme), so that count is every one."""
+    import re
+    builders = [str(p.relative_to(ROOT)) for d in ("ivr", "scheduler")
+                for p in (ROOT / d).rglob("*.py")
+                if re.search(r"\bScheduleStore\(", p.read_text(encoding="utf-8"))]
+    assert builders == ["ivr/adapters/schedules.py"]

@@ -18,8 +18,14 @@ CHUNK = 500         # ids in one IN (...) list
 Rows = list[sqlite3.Row]
 
 
-def in_range(col: str, lo: float | None, hi: float | None) -> tuple[str, tuple]:
-    sql, args = [], []
+def in_range(col: str, lo: float | None, hi: float | None,
+             programme: str | None = None) -> tuple[str, tuple]:
+    """[lo, hi) of `col`; with `programme`, only her programme's women (alias s)."""
+    sql: list[str] = []
+    args: list[object] = []
+    if programme is not None:
+        sql.append("s.programme = ?")
+        args.append(programme)
     if lo is not None:
         sql.append(f"{col} >= ?")
         args.append(lo)
@@ -35,9 +41,10 @@ def group_column(by: str | None) -> str:
     return DIMENSIONS[by]
 
 
-async def funnel(store: Store, by: str | None, lo: float | None, hi: float | None) -> Rows:
+async def funnel(store: Store, by: str | None, lo: float | None, hi: float | None,
+                 programme: str | None = None) -> Rows:
     """Women enrolled in the range: how many, with a valid number, tried, answered once."""
-    cond, args = in_range("s.enrolled_at", lo, hi)
+    cond, args = in_range("s.enrolled_at", lo, hi, programme)
     return await store.fetchall(
         f"SELECT {group_column(by)} AS grp, COUNT(*) AS enrolled, "
         " SUM(CASE WHEN NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number')"
@@ -51,21 +58,22 @@ async def funnel(store: Store, by: str | None, lo: float | None, hi: float | Non
         f"FROM subscribers s WHERE {cond} GROUP BY grp", args)
 
 
-async def statuses(store: Store, by: str | None, lo: float | None, hi: float | None) -> Rows:
+async def statuses(store: Store, by: str | None, lo: float | None, hi: float | None,
+                   programme: str | None = None) -> Rows:
     """Women enrolled in the range, counted (n) by status and status_reason."""
-    cond, args = in_range("s.enrolled_at", lo, hi)
+    cond, args = in_range("s.enrolled_at", lo, hi, programme)
     return await store.fetchall(
         f"SELECT {group_column(by)} AS grp, s.status, s.status_reason, COUNT(*) AS n "
         f"FROM subscribers s WHERE {cond} GROUP BY grp, s.status, s.status_reason", args)
 
 
 async def call_cube(store: Store, by: str | None, lo: float | None, hi: float | None,
-                    offset: float) -> Rows:
+                    offset: float, programme: str | None = None) -> Rows:
     """Ended calls placed in the range, counted (n) by kind, attempt number, slot, local
     weekday (wd, 0 = Sunday; `offset`: the zone's UTC offset in seconds), outcome, heard
     band (hb: 0 under half, 1 half, 2 three quarters) and replayed; heard: their heard
     shares summed. One scan of the attempts."""
-    cond, args = in_range("a.created_at", lo, hi)
+    cond, args = in_range("a.created_at", lo, hi, programme)
     return await store.fetchall(
         f"SELECT {group_column(by)} AS grp, a.kind, a.number, s.slot, "
         # weekday 0 = Sunday, as strftime('%w'); 1970-01-01 was a Thursday (4)
@@ -80,10 +88,10 @@ async def call_cube(store: Store, by: str | None, lo: float | None, hi: float | 
 
 
 async def missed_calls(store: Store, by: str | None, lo: float | None,
-                       hi: float | None) -> Rows:
+                       hi: float | None, programme: str | None = None) -> Rows:
     """Missed calls received in the range (missed), and those from no known woman (strangers:
-    their group is NULL)."""
-    cond, args = in_range("m.received_at", lo, hi)
+    their group is NULL; with `programme`, only her programme's women: no stranger)."""
+    cond, args = in_range("m.received_at", lo, hi, programme)
     return await store.fetchall(
         f"SELECT {group_column(by)} AS grp, COUNT(*) AS missed,"
         " SUM(CASE WHEN m.subscriber_id IS NULL THEN 1 ELSE 0 END) AS strangers "
@@ -92,9 +100,9 @@ async def missed_calls(store: Store, by: str | None, lo: float | None,
 
 
 async def callback_requests(store: Store, by: str | None, lo: float | None,
-                            hi: float | None) -> Rows:
+                            hi: float | None, programme: str | None = None) -> Rows:
     """Callback requests made in the range: status and delay (served - requested, seconds)."""
-    cond, args = in_range("c.requested_at", lo, hi)
+    cond, args = in_range("c.requested_at", lo, hi, programme)
     return await store.fetchall(
         f"SELECT {group_column(by)} AS grp, c.status, c.served_at - c.requested_at AS delay "
         "FROM callback_requests c JOIN subscribers s ON s.id = c.subscriber_id "
@@ -102,7 +110,7 @@ async def callback_requests(store: Store, by: str | None, lo: float | None,
 
 
 async def at_risk_attempts(store: Store, *, low_share: float, unanswered_since: float,
-                           low_calls: int) -> Rows:
+                           low_calls: int, programme: str | None = None) -> Rows:
     """The ended calls (not tests) of active women after their last call answered and heard
     at least `low_share`, for the women who may be at risk: a call not answered before
     `unanswered_since`, or at least `low_calls` answered calls, since then. Necessary, not
@@ -123,8 +131,9 @@ async def at_risk_attempts(store: Store, *, low_share: float, unanswered_since: 
         " JOIN subscribers s ON s.id = c.subscriber_id AND s.status = 'active'"
         " JOIN attempts a ON a.subscriber_id = c.subscriber_id"
         " LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
-        f" WHERE a.kind != 'test' AND a.outcome IS NOT NULL{since}",
-        (low_share, unanswered_since, low_calls))
+        f" WHERE a.kind != 'test' AND a.outcome IS NOT NULL{since}"
+        + ("" if programme is None else " AND s.programme = ?"),
+        (low_share, unanswered_since, low_calls, *([] if programme is None else [programme])))
 
 
 async def women_with_last_answer(store: Store, by: str | None, ids: list[int]) -> Rows:
@@ -142,10 +151,11 @@ async def women_with_last_answer(store: Store, by: str | None, ids: list[int]) -
     return out
 
 
-async def promised_calls(store: Store, by: str | None) -> Rows:
+async def promised_calls(store: Store, by: str | None, programme: str | None = None) -> Rows:
     """The call centre's list not yet handled, oldest first, with her contact columns."""
+    cond, args = in_range("l.added_at", None, None, programme)
     return await store.fetchall(
         f"SELECT l.subscriber_id, l.attempt_id, l.reason, l.added_at, s.phone, s.name, "
         f"s.language, s.timezone, {group_column(by)} AS grp FROM call_centre_list l "
-        "JOIN subscribers s ON s.id = l.subscriber_id WHERE l.done_at IS NULL "
-        "ORDER BY l.added_at, l.id")
+        f"JOIN subscribers s ON s.id = l.subscriber_id WHERE l.done_at IS NULL AND {cond} "
+        "ORDER BY l.added_at, l.id", args)

@@ -26,17 +26,20 @@ async def answer_counts(store: Store, by: str | None, lo: float | None, hi: floa
         (programme, *args))
 
 
-async def follow_ups(store: Store, by: str | None, lo: float | None, hi: float | None) -> Rows:
+async def follow_ups(store: Store, by: str | None, lo: float | None, hi: float | None,
+                     programme: str | None = None) -> Rows:
     """The follow-ups that matter to the range: opened in it, closed in it, or open now (and
     opened before its end): their owner (worker id, name and role; NULL: the role's pool),
     when opened and closed, due date and outcome."""
     opened, o_args = in_range("f.opened_at", lo, hi)
     closed, c_args = in_range("f.closed_at", lo, hi)
     before_end, e_args = in_range("f.opened_at", None, hi)
+    hers, h_args = in_range("f.opened_at", None, None, programme)
     return await store.fetchall(
         f"SELECT {group_column(by)} AS grp, f.worker_id, w.name AS worker_name, f.owner_role, "
         "f.opened_at, f.closed_at, f.due_on, f.outcome "
         "FROM follow_ups f JOIN subscribers s ON s.id = f.subscriber_id "
         "LEFT JOIN workers w ON w.id = f.worker_id "
-        f"WHERE ({opened}) OR (f.closed_at IS NOT NULL AND {closed}) "
-        f"OR (f.closed_at IS NULL AND {before_end})", (*o_args, *c_args, *e_args))
+        f"WHERE (({opened}) OR (f.closed_at IS NOT NULL AND {closed}) "
+        f"OR (f.closed_at IS NULL AND {before_end})) AND {hers}",
+        (*o_args, *c_args, *e_args, *h_args))

@@ -29,9 +29,14 @@ _CLAIM_DELIVERIES = (
     "s.phone, s.language, s.slot, s.timezone "
     "FROM deliveries d CROSS JOIN subscribers s ON s.id = d.subscriber_id "
     "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
-    "AND s.status = 'active' AND NOT EXISTS (SELECT 1 FROM attempts a "
+    "AND s.status = 'active' AND s.programme = ? AND NOT EXISTS (SELECT 1 FROM attempts a "
     "WHERE a.subscriber_id = d.subscriber_id AND a.outcome IS NULL) "
     "ORDER BY d.next_attempt_at, d.id LIMIT ?")
+# Several programmes in one database (config.programmes): each ScheduleStore claims, moves,
+# plans and reaps only the women of its programme (`s.programme = ?`, her record's), so that
+# each call follows her programme's rules; ivr/adapters/schedules.py runs them in turn.
+_HER_PROGRAMME = ("EXISTS (SELECT 1 FROM subscribers s WHERE s.id = {}.subscriber_id "
+                  "AND s.programme = ?)")
 # a claim of PostgreSQL skips the rows another node's claim holds (Store.skip_locked)
 
 
@@ -56,8 +61,9 @@ class Calls:
                     f"SELECT {_CALLBACK_COLUMNS} FROM callback_requests c "
                     "WHERE status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS ("
                     " SELECT 1 FROM attempts a WHERE a.subscriber_id = c.subscriber_id"
-                    " AND a.outcome IS NULL) ORDER BY next_attempt_at, id LIMIT ?"
-                    + self.store.skip_locked("c"), (epoch(now), want))
+                    " AND a.outcome IS NULL) AND " + _HER_PROGRAMME.format("c")
+                    + " ORDER BY next_attempt_at, id LIMIT ?"
+                    + self.store.skip_locked("c"), (epoch(now), self.programme.name, want))
                 for row in rows:
                     attempt = await self._claim_callback(_callback(row), now, owner)
                     if attempt is not None:
@@ -67,7 +73,8 @@ class Calls:
             while len(out) < limit:
                 want = limit - len(out)
                 rows = await self.store.fetchall(
-                    _CLAIM_DELIVERIES + self.store.skip_locked("d, s"), (epoch(now), want))
+                    _CLAIM_DELIVERIES + self.store.skip_locked("d, s"),
+                    (epoch(now), self.programme.name, want))
                 claimed, more_to_move = await self._claim_deliveries(rows, now, owner)
                 out += claimed
                 if len(rows) < want or more_to_move:
@@ -139,10 +146,11 @@ class Calls:
             "UPDATE deliveries SET next_attempt_at = ? WHERE id IN (SELECT d.id FROM "
             "deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
             "AND d.slot = ? AND EXISTS (SELECT 1 FROM subscribers s WHERE "
-            "s.id = d.subscriber_id AND s.timezone = ? AND s.status = 'active') "
+            "s.id = d.subscriber_id AND s.timezone = ? AND s.status = 'active' "
+            "AND s.programme = ?) "
             "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = d.subscriber_id "
             "AND a.outcome IS NULL) ORDER BY d.next_attempt_at LIMIT ?)",
-            (epoch(when), epoch(now), slot, tz, self.move_batch))
+            (epoch(when), epoch(now), slot, tz, self.programme.name, self.move_batch))
         return bool(cur.rowcount == self.move_batch)
 
     # ------------------------------------------------------------------ during and after
@@ -223,8 +231,9 @@ class Calls:
         """Close the live calls whose lease has run out (their owner died), by the one reap
         rule (scheduler.rules.reaped), each in its own transaction."""
         rows = await self.store.fetchall(
-            "SELECT id FROM attempts WHERE outcome IS NULL AND acquired_until <= ? ORDER BY id",
-            (epoch(now),))
+            "SELECT id FROM attempts a WHERE outcome IS NULL AND acquired_until <= ? "
+            "AND (subscriber_id IS NULL OR " + _HER_PROGRAMME.format("a") + ") ORDER BY id",
+            (epoch(now), self.programme.name))
         closed = []
         for row in rows:
             async with self.store.transaction():

@@ -23,6 +23,7 @@ from ivr.adapters.schedule_rows import (_ATTEMPT_COLUMNS, _CALLBACK_COLUMNS, _at
 from ivr.adapters.schedule_women import Enrolment, Women
 from ivr.adapters.store import Store
 from ivr.adapters.workers import Workers
+from ivr.errors import BadInput
 from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
 from scheduler.notifications import Notification
@@ -56,6 +57,22 @@ class ScheduleStore:
         self.answers = Answers(store, self.staff, programme)
 
     # ------------------------------------------------------------------ reading
+    @property
+    def programmes(self) -> list[Programme]:
+        """The programmes this store serves: its one (several: ivr/adapters/schedules.py)."""
+        return [self.programme]
+
+    def of(self, name: str | None) -> ScheduleStore:
+        """A programme's store by its name (None: the default): this one."""
+        if name not in (None, self.programme.name):
+            raise BadInput(f"programme {name!r} is not run by this store (it runs: "
+                           f"{self.programme.name})")
+        return self
+
+    async def hers(self, sub_id: int) -> ScheduleStore:
+        """The store of her programme: this one (several programmes: ivr/adapters/schedules.py)."""
+        return self
+
     async def subscriber(self, sub_id: int) -> Subscriber:
         return await her_record(self.store, sub_id)
 
@@ -99,7 +116,10 @@ class ScheduleStore:
         written in a few statements. Each is planned at most once per call (a plan that asks
         to be run again at once waits for the next). `share` (k, n): only the women whose
         id is k modulo n, so that n nodes plan a day in parallel without meeting."""
-        part, args = ("", ()) if share is None else (" AND s.id % ? = ?", (share[1], share[0]))
+        part = " AND s.programme = ?"                   # hers only (schedule_calls.py)
+        args: list[Any] = [self.programme.name]
+        if share is not None:
+            part, args = part + " AND s.id % ? = ?", [*args, share[1], share[0]]
         due = (await self.store.fetchall(
             "SELECT COUNT(*) FROM subscribers s WHERE s.plan_at IS NOT NULL AND s.plan_at <= ?"
             + part, (epoch(now), *args)))[0][0]

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Sequence
 
 from ivr.adapters.columns import day as _day, epoch, instant
 from ivr.adapters.store import Store
+from ivr.phone import Phone
 from scheduler.content import Track
 from scheduler.model import Subscriber, SubscriberStatus
 
@@ -45,3 +47,20 @@ async def find_live_subscriber(store: Store, phone: str) -> Subscriber | None:
         f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers "
         "WHERE phone = ? AND status IN ('active', 'paused')", (phone,))
     return _subscriber(rows[0]) if rows else None
+
+
+async def find_caller(store: Store, caller_id: str,
+                      regions: Sequence[str]) -> tuple[str, Subscriber | None]:
+    """A caller ID as a stored number, and the live woman on it: the number read in each
+    region in turn (the programmes' of the installation, the default's first) until one is
+    hers; else the first reading's digits ("" when it is no phone number) and None."""
+    digits = ""
+    for region in dict.fromkeys(regions):
+        phone = Phone.from_caller_id(caller_id, region)
+        if phone is None:
+            continue
+        woman = await find_live_subscriber(store, phone.digits)
+        if woman is not None:
+            return phone.digits, woman
+        digits = digits or phone.digits
+    return digits, None

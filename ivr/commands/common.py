@@ -77,7 +77,7 @@ class Settings:
     programme, each loaded once (on first use) and shared by everything the command builds."""
     config_path: Path | None = None
     _config: Config | None = field(default=None, repr=False)
-    _programme: "Programme | None" = field(default=None, repr=False)
+    _programmes: "list[Programme] | None" = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
@@ -86,24 +86,51 @@ class Settings:
         return self._config
 
     @property
+    def programmes(self) -> "list[Programme]":
+        """The installation's programmes ([ivr] programmes), the default first."""
+        if self._programmes is None:
+            from scheduler.programme import load_programme
+            self._programmes = [_operator_file(load_programme, name)
+                                for name in self.config.programmes]
+        return self._programmes
+
+    @property
     def programme(self) -> "Programme":
-        """The configured programme ([ivr] programme)."""
-        if self._programme is None:
-            self._programme = self.programme_named(None)
-        return self._programme
+        """The configured programme (the first of [ivr] programmes: the default)."""
+        return self.programmes[0]
 
     def programme_named(self, name: str | None) -> "Programme":
-        """A programme named by an option (--programme), else the configured one."""
+        """A programme named by an option (--programme): one of the installation's by its
+        name, else a shipped one or a file; None: the configured one."""
         from scheduler.programme import load_programme
-        if name is None and self._programme is not None:
-            return self._programme
-        return _operator_file(load_programme, name or self.config.programme)
+        if name is None:
+            return self.programme
+        for p in self.programmes:
+            if name == p.name:
+                return p
+        return _operator_file(load_programme, name)
+
+    def run_programme(self, name: str | None) -> "Programme":
+        """The installation's programme of this name (--programme of enrol, import, report):
+        None is the only one; a name it does not run, or none when it runs several, is a
+        usage error naming them."""
+        names = [p.name for p in self.programmes]
+        if name is None and len(names) == 1:
+            return self.programme
+        if name is None:
+            raise click.UsageError(f"this installation runs several programmes "
+                                   f"({', '.join(names)}): name hers with --programme")
+        for p in self.programmes:
+            if name == p.name:
+                return p
+        raise click.UsageError(f"--programme {name!r}: this installation does not run it "
+                               f"(it runs: {', '.join(names)}; [ivr] programmes)")
 
     def open_schedule(self, *, read_only: bool = False):
-        """The configured database, opened once for the command, with the programme's rules
-        (an async context manager of a ScheduleStore)."""
+        """The configured database, opened once for the command, with the rules of each
+        programme (an async context manager of a Schedules, ivr/adapters/schedules.py)."""
         from ivr.operators.session import open_schedule
-        return open_schedule(self.config, self.programme, read_only=read_only)
+        return open_schedule(self.config, self.programmes, read_only=read_only)
 
 
 pass_settings = click.make_pass_decorator(Settings, ensure=True)

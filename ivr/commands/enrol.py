@@ -50,11 +50,15 @@ def free_text_option(ctx, param, value):
 @click.option("--actor", default=None, callback=free_text_option,
               help="Who enrols her, for the record "
               "(default: $IVR_ACTOR or cli:<login>).")
+@click.option("--programme", "programme_name", default=None,
+              help="Her programme, one the installation runs ([ivr] programmes): needed "
+              "when it runs several; default: its only one.")
 @click.option("--json", "as_json", is_flag=True, help="Print her record as one JSON object.")
 @click.option("--reveal", is_flag=True, help="Show her phone number in clear.")
 @pass_settings
 def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, name, partner,
-            health_worker, timezone, unchecked_number, re_enrol, actor, as_json, reveal):
+            health_worker, timezone, unchecked_number, re_enrol, programme_name, actor, as_json,
+            reveal):
     """Enrol one woman: she gets the message for her week from her next slot on.
 
     Dates may be written 2026-03-15, 15/03/2026, 15-03-2026, 15.03.2026 or 15 Mar 2026
@@ -76,7 +80,7 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
     from scheduler.model import Subscriber
     from scheduler.slots import zone
 
-    config, programme = settings.config, settings.programme
+    config, programme = settings.config, settings.run_programme(programme_name)
     now = utc_now()
     try:
         digits = (Phone.unchecked(phone) if unchecked_number else
@@ -103,9 +107,9 @@ def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, 
     async def go():
         async with settings.open_schedule() as sched:
             e = enrolment
-            done = await sched.enrol(e.subscriber, now, actor=actor_name(actor), name=e.name,
-                                     partner=e.partner, health_worker=e.health_worker,
-                                     consent_date=e.consent_date, re_enrol=re_enrol)
+            done = await sched.of(programme.name).enrol(
+                e.subscriber, now, actor=actor_name(actor), name=e.name, partner=e.partner,
+                health_worker=e.health_worker, consent_date=e.consent_date, re_enrol=re_enrol)
             return await show_woman(sched.store, done.id, reveal=reveal, iso=as_json)
 
     record = run(go())

@@ -21,12 +21,16 @@ from ivr.errors import ProblemsFound
 @click.option("--unchecked-numbers", is_flag=True,
               help="Keep phone digits as given, without checking they are valid numbers "
               "(the sandbox's simulated phones).")
+@click.option("--programme", "programme_name", default=None,
+              help="The women's programme, one the installation runs ([ivr] programmes): "
+              "needed when it runs several; default: its only one.")
 @click.option("--actor", default=None, callback=free_text_option,
               help="Who imports, for the record (default: $IVR_ACTOR or cli:<login>).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per problem, then a summary object.")
 @pass_settings
-def command(settings, file, template, dry_run, strict, unchecked_numbers, actor, as_json):
+def command(settings, file, template, dry_run, strict, unchecked_numbers, programme_name, actor,
+            as_json):
     """Enrol the women listed in a CSV file (from `ivr import --template`); FILE `-` reads
     standard input.
 
@@ -42,6 +46,8 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
       health_worker  optional
       consent_date   required; the day she agreed to the calls
       timezone       optional; IANA zone, default the programme's
+      programme      optional; her programme (default: --programme, or the only one the
+                     installation runs)
 
     Dates: 2026-03-15, 15/03/2026, 15-03-2026, 15.03.2026, 15 Mar 2026 (numbers are read
     day first, as India writes them). Blank lines are skipped.
@@ -79,12 +85,15 @@ def command(settings, file, template, dry_run, strict, unchecked_numbers, actor,
             data = file.read_bytes()
     except OSError as e:
         fail(f"cannot read {file}: {e.strerror or e}")
-    programme = settings.programme
+    # the rows' default programme: --programme, else the only one (several: each row names hers)
+    programme = (settings.run_programme(programme_name)
+                 if programme_name or len(settings.programmes) == 1 else None)
     now = utc_now()
     if is_terminal():
         say(f"checking {file}...")
     try:
-        plan = imports.parse(data, programme, now, check_numbers=not unchecked_numbers)
+        plan = imports.parse(data, programme, now, check_numbers=not unchecked_numbers,
+                             programmes=settings.programmes)
     except imports.ImportFileError as e:
         fail(f"{file}: {e}")
 

@@ -38,8 +38,12 @@ TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
 @click.option("--section", type=click.Choice(list(TITLES)),
               help="Only this section; with --csv, as a plain table (one row per line).")
 @click.option("--reveal", is_flag=True, help="Show phone numbers (at-risk list) in clear.")
+@click.option("--programme", "programme_name", default=None,
+              help="Only this programme's women (its zone, at-risk rule and questions); "
+              "default: every woman, by the first programme's.")
 @pass_settings
-def command(settings, first, last, by, as_json, as_csv, html_path, section, reveal):
+def command(settings, first, last, by, as_json, as_csv, html_path, section, reveal,
+            programme_name):
     """Report on the programme: funnel (enrolled, valid number, first attempt, first
     answer), pick-up by attempt number, slot and weekday, listening (heard at least 50% and
     75%, replayed with key 1), failure mix, retention and deactivation reasons, missed-call
@@ -67,13 +71,14 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
     if first and last and first > last:
         raise click.UsageError(f"--from {first} is after --to {last}")
     config = settings.config
-    programme = settings.programme
+    programme = settings.run_programme(programme_name) if programme_name else settings.programme
+    only = programme.name if programme_name and len(settings.programmes) > 1 else None
     now = utc_now()
 
     async def go():
         async with settings.open_schedule(read_only=True) as sched:
             return await build_report(sched.store, programme,
-                                      ReportRequest(first, last, by, reveal), now)
+                                      ReportRequest(first, last, by, reveal, only), now)
 
     report = run(go())
     report["revealed"] = reveal

@@ -61,9 +61,11 @@ def run_command(settings, trunks, until_idle, log_level, drain_seconds):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with running(config, programme=programme) as service:
+        async with running(config, programmes=settings.programmes) as service:
+            # the leases are renewed often enough for the shortest programme's
+            lease = min(p.retry.lease for p in settings.programmes)
             dialer = Dialer(service, service.schedule, chosen, region=programme.region,
-                            lease_seconds=programme.retry.lease.total_seconds())
+                            lease_seconds=lease.total_seconds())
             async with serving(config.metrics, dialer), \
                     notifying(Notifier(), lambda: dialer.loop_at, stop):
                 await dialer.run(stop, until_idle=until_idle, drain_seconds=drain_seconds)

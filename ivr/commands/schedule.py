@@ -20,8 +20,11 @@ def command() -> None:
 @click.option("--summary", is_flag=True, help="Only the number of calls per slot.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per call.")
 @click.option("--reveal", is_flag=True, help="Show phone numbers in clear.")
+@click.option("--programme", "programme_name", default=None,
+              help="Only this programme's calls (the day in its time zone); default: every "
+              "programme the installation runs (the day in the first one's).")
 @pass_settings
-def preview_cmd(settings, day, summary, as_json, reveal):
+def preview_cmd(settings, day, summary, as_json, reveal, programme_name):
     """Show the calls the service would place on a day, per slot, and why (first attempt,
     retry after busy..., callback after a missed call).
 
@@ -42,7 +45,8 @@ def preview_cmd(settings, day, summary, as_json, reveal):
     from scheduler.slots import local_date, zone
 
     config = settings.config
-    programme = settings.programme
+    programme = settings.run_programme(programme_name) if programme_name else settings.programme
+    programmes = [programme] if programme_name else settings.programmes
     now = utc_now()
     today = local_date(now, zone(programme.timezone))
     day = day or today
@@ -53,14 +57,14 @@ def preview_cmd(settings, day, summary, as_json, reveal):
     async def go(copy):
         # read the database as it is first: one that needs a migration is refused
         await (await open_store(config, read_only=True)).close()
-        async with open_schedule(replace(config, database=copy), programme) as sched:
+        async with open_schedule(replace(config, database=copy), programmes) as sched:
             return await preview(sched, day, now, reveal=reveal)
 
     async def rolled_back():
         # PostgreSQL: the day is planned inside one transaction that is then rolled back; the
         # database is read as it is (never migrated), and the service's locks are not waited
         # for nor skipped (Store.locks_rows)
-        async with open_schedule(config, programme, read_only=True) as sched:
+        async with open_schedule(config, programmes, read_only=True) as sched:
             sched.store.locks_rows = False
             return await in_rolled_back_transaction(
                 sched.store, preview(sched, day, now, reveal=reveal))

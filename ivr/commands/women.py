@@ -77,10 +77,11 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
         return
     for r in rows:
         r["dates"] = (f"dob {r['child_dob']}" if r["child_dob"] else f"edd {r['edd']}")
-    click.echo(table(rows, ["id", "phone", "name", "language", "slot", "track", "dates",
-                            "status", "partner", "enrolled_at"],
-                     ["id", "phone", "name", "lang", "slot", "track", "dates", "status",
-                      "partner", "enrolled"]))
+    several = ["programme"] if len(settings.programmes) > 1 else []   # whose rules she follows
+    click.echo(table(rows, ["id", "phone", "name", *several, "language", "slot", "track",
+                            "dates", "status", "partner", "enrolled_at"],
+                     ["id", "phone", "name", *several, "lang", "slot", "track", "dates",
+                      "status", "partner", "enrolled"]))
 
 
 @command.command(name="show")
@@ -178,7 +179,7 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
     from ivr.phone import Phone
     from scheduler.slots import local_date, zone
 
-    programme = settings.programme
+    programme = her_programme(settings, woman_id)
     fields = {}
     try:
         if phone is not None:
@@ -213,6 +214,20 @@ def update_cmd(settings, woman_id, phone, name, language, slot, timezone, lmp, e
 
     _change(go, settings, woman_id, as_json, reveal, f"updated woman {woman_id}: "
             + ", ".join(sorted(fields) + (["slot"] if slot else [])), actor, "women update")
+
+
+def her_programme(settings, woman_id: int):
+    """Her programme (its region reads her new number, its zone her consent date): the
+    installation's one, or with several, her record's."""
+    from ivr.operators.session import run
+
+    if len(settings.programmes) == 1:
+        return settings.programme
+
+    async def go():
+        async with settings.open_schedule(read_only=True) as sched:
+            return (await sched.hers(woman_id)).programme
+    return run(go())
 
 
 def _change(go, settings, woman_id: int, as_json: bool, reveal: bool, done: str,

@@ -81,11 +81,19 @@ async def run_import(sched: ScheduleStore, plan: ImportPlan, now: datetime, *, a
                     result.skipped.append(Problem(row.line, reason, duplicate=True))
                 else:
                     todo.append(row)
+            # each woman by her programme's store (several programmes: ivr/adapters/schedules.py)
+            todo.sort(key=lambda r: (r.programme, r.line))
             for i in range(0, len(todo), CHUNK):
                 part = todo[i:i + CHUNK]
                 try:
-                    result.enrolled += await sched.enrol_many(
-                        [r.enrolment for r in part], now, actor=actor)
+                    for name in dict.fromkeys(r.programme for r in part):
+                        hers = [r for r in part if r.programme == name]
+                        try:
+                            result.enrolled += await sched.of(name or None).enrol_many(
+                                [r.enrolment for r in hers], now, actor=actor)
+                        except _REFUSED:
+                            part = hers            # its row numbers count in this group
+                            raise
                 except _REFUSED as e:
                     m = re.match(r"row (\d+): (.*)", str(e), re.S)
                     if m and int(m.group(1)) <= len(part):

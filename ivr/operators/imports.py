@@ -11,6 +11,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Sequence
 
 from ivr.adapters.schedule_women import Enrolment
 from ivr.errors import BadInput
@@ -36,12 +37,14 @@ COLUMNS = (
     ("health_worker", False, "health worker who enrolled her"),
     ("consent_date", True, "the day she gave her consent to the calls"),
     ("timezone", False, "IANA time zone (default: the programme's, e.g. Asia/Kolkata)"),
+    ("programme", False, "her programme, one the installation runs (default: --programme, "
+                         "else its only one)"),
 )
 COLUMN_NAMES = tuple(c[0] for c in COLUMNS)
 REQUIRED = tuple(c[0] for c in COLUMNS if c[1])
 EXAMPLE_ROW = {"phone": "+91 98765 43210", "name": "सीमा पाटील", "language": "hi",
                "slot": "09-12", "edd": "", "child_dob": "", "partner": "KEM Hospital",
-               "health_worker": "Asha Kamble", "timezone": ""}
+               "health_worker": "Asha Kamble", "timezone": "", "programme": ""}
 
 
 class ImportFileError(BadInput):
@@ -52,6 +55,7 @@ class ImportFileError(BadInput):
 class Row:
     line: int
     enrolment: Enrolment
+    programme: str = ""         # her programme's name
 
     @property
     def phone(self) -> str:
@@ -108,9 +112,12 @@ def decode(data: bytes) -> str:
                               "use \"Save as: CSV UTF-8\"") from None
 
 
-def parse(data: bytes, programme: Programme, now: datetime, *,
-          check_numbers: bool = True) -> ImportPlan:
-    """Every data row checked as `ivr enrol` would check it, at `now`."""
+def parse(data: bytes, programme: Programme | None, now: datetime, *,
+          check_numbers: bool = True, programmes: Sequence[Programme] = ()) -> ImportPlan:
+    """Every data row checked as `ivr enrol` would check it, at `now`, by the rules of her
+    programme: the row's `programme` cell, one of `programmes` (the installation's), else
+    `programme` (None: each row must name hers)."""
+    installed = {p.name: p for p in (*programmes, *([programme] if programme else []))}
     text = decode(data)
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
@@ -158,7 +165,8 @@ def parse(data: bytes, programme: Programme, now: datetime, *,
                 plan.problems.append(Problem(line, "; ".join(hidden), refuses_file=True))
                 continue
             try:
-                row = Row(line, _enrolment(values, programme, now, check_numbers))
+                hers = _programme(values, programme, installed)
+                row = Row(line, _enrolment(values, hers, now, check_numbers), hers.name)
             except (ValueError, SchedulerError) as e:
                 plan.problems.append(Problem(line, str(e)))
                 continue
@@ -171,6 +179,21 @@ def parse(data: bytes, programme: Programme, now: datetime, *,
     except csv.Error as e:
         raise ImportFileError(f"line {reader.line_num or line}: {e}") from None
     return plan
+
+
+def _programme(v: dict[str, str], default: Programme | None,
+               installed: dict[str, Programme]) -> Programme:
+    """Her programme: the row's, else the file's default."""
+    name = (v.get("programme") or "").strip().lower()
+    if not name:
+        if default is None:
+            raise ValueError(f"no programme: name hers (the installation runs: "
+                             f"{', '.join(installed)}), or give --programme")
+        return default
+    if name not in installed:
+        raise ValueError(f"programme {name!r} is not run by this installation (it runs: "
+                         f"{', '.join(installed)})")
+    return installed[name]
 
 
 def _enrolment(v: dict[str, str], programme: Programme, now: datetime,

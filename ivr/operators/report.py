@@ -47,6 +47,7 @@ class ReportRequest:
     last: date | None = None
     by: str | None = None          # None, "language", "slot", "partner"
     reveal: bool = False
+    programme: str | None = None   # only this programme's women (None: every woman)
 
 
 def _rate(n: float, d: float) -> float | None:
@@ -63,15 +64,16 @@ async def build_report(store: Store, programme: Programme, req: ReportRequest,
            "to": req.last and req.last.isoformat(), "by": req.by or "all",
            "generated_at": when(now.timestamp(), programme.timezone),
            "timezone": programme.timezone}
-    out.update(await _women(store, req.by, lo, hi))
-    out.update(await _calls(store, req.by, lo, hi, offset))
-    out["callbacks"] = await _callbacks(store, req.by, lo, hi)
-    out["at_risk"] = await _at_risk(store, programme, req.by, now, req.reveal)
-    out["promised_calls"] = await _promised_calls(store, req.by, req.reveal)
+    only = req.programme
+    out.update(await _women(store, req.by, lo, hi, only))
+    out.update(await _calls(store, req.by, lo, hi, offset, only))
+    out["callbacks"] = await _callbacks(store, req.by, lo, hi, only)
+    out["at_risk"] = await _at_risk(store, programme, req.by, now, req.reveal, only)
+    out["promised_calls"] = await _promised_calls(store, req.by, req.reveal, only)
     out["answers_by_week"] = answers_by_week(map(dict, await reports_two_way.answer_counts(
         store, req.by, lo, hi, programme.name)), programme)
     out["followups_by_worker"] = followups_by_worker(
-        map(dict, await reports_two_way.follow_ups(store, req.by, lo, hi)), lo, hi,
+        map(dict, await reports_two_way.follow_ups(store, req.by, lo, hi, only)), lo, hi,
         now.astimezone(zone(programme.timezone)).date())
     out["answered_line"] = await answered_line(store, lo, hi, now)
     out["outreach"] = await outreach_section(store, req.by, lo, hi, now, programme.timezone)
@@ -85,11 +87,11 @@ SECTIONS = ("funnel", "pickup_by_attempt", "pickup_by_slot", "pickup_by_weekday"
             "outreach")
 
 
-async def _women(store: Store, by: str | None, lo, hi) -> dict:
+async def _women(store: Store, by: str | None, lo, hi, only: str | None) -> dict:
     # the groups in code point order, whatever the database's collation (as retention)
-    funnel = sorted((dict(r) for r in await reports.funnel(store, by, lo, hi)),
+    funnel = sorted((dict(r) for r in await reports.funnel(store, by, lo, hi, only)),
                     key=lambda r: r["grp"])
-    status = await reports.statuses(store, by, lo, hi)
+    status = await reports.statuses(store, by, lo, hi, only)
     retention: dict[str, dict] = {}
     reasons: dict[tuple, int] = defaultdict(int)
     for r in status:
@@ -112,8 +114,9 @@ def _groups(rows: list[dict]) -> list[dict]:
     return [{"group": r.pop("grp"), **r} for r in rows]
 
 
-async def _calls(store: Store, by: str | None, lo, hi, offset: float) -> dict:
-    cube = await reports.call_cube(store, by, lo, hi, offset)
+async def _calls(store: Store, by: str | None, lo, hi, offset: float,
+                 only: str | None) -> dict:
+    cube = await reports.call_cube(store, by, lo, hi, offset, only)
     by_number: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     by_slot: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     by_day: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
@@ -172,11 +175,11 @@ def _pickup_by_attempt(by_number: dict[tuple, list[int]]) -> list[dict]:
     return out
 
 
-async def _callbacks(store: Store, by: str | None, lo, hi) -> list[dict]:
-    missed = {r["grp"]: r for r in await reports.missed_calls(store, by, lo, hi)}
+async def _callbacks(store: Store, by: str | None, lo, hi, only: str | None) -> list[dict]:
+    missed = {r["grp"]: r for r in await reports.missed_calls(store, by, lo, hi, only)}
     reqs: dict[str, dict] = {}
     delays: dict[str, list[float]] = defaultdict(list)
-    for r in await reports.callback_requests(store, by, lo, hi):
+    for r in await reports.callback_requests(store, by, lo, hi, only):
         row = reqs.setdefault(r["grp"], {"requests": 0, "served": 0, "expired": 0,
                                          "cancelled": 0, "pending": 0})
         row["requests"] += 1
@@ -196,16 +199,16 @@ async def _callbacks(store: Store, by: str | None, lo, hi) -> list[dict]:
     return out
 
 
-async def at_risk_engagements(store: Store, programme: Programme,
-                              now: datetime) -> dict[int, Engagement]:
-    """The active women flagged by the programme's at-risk rule, with their engagement. Only
-    calls after her last well-heard answered call matter to the rule (that call resets both
-    counters), so only those are read."""
+async def at_risk_engagements(store: Store, programme: Programme, now: datetime,
+                              only: str | None = None) -> dict[int, Engagement]:
+    """The active women flagged by the programme's at-risk rule, with their engagement (`only`:
+    the women of that programme). Only calls after her last well-heard answered call matter to
+    the rule (that call resets both counters), so only those are read."""
     rule = programme.at_risk
     rows = await reports.at_risk_attempts(
         store, low_share=rule.low_listening_share,
         unanswered_since=now.timestamp() - rule.unanswered_weeks * 7 * 86400,
-        low_calls=rule.low_listening_calls)
+        low_calls=rule.low_listening_calls, programme=only)
     mine: dict[int, list[Attempt]] = defaultdict(list)
     for r in rows:
         mine[r["subscriber_id"]].append(Attempt(
@@ -222,11 +225,11 @@ async def at_risk_engagements(store: Store, programme: Programme,
 
 
 async def _at_risk(store: Store, programme: Programme, by: str | None, now: datetime,
-                   reveal: bool) -> list[dict]:
+                   reveal: bool, only: str | None) -> list[dict]:
     """Active women flagged by the programme's at-risk rule, worst first: the call centre's
     list."""
     rule = programme.at_risk
-    flagged = await at_risk_engagements(store, programme, now)
+    flagged = await at_risk_engagements(store, programme, now, only)
     out = []
     for s in await reports.women_with_last_answer(store, by, list(flagged)):
         eng = flagged[s["id"]]
@@ -241,10 +244,11 @@ async def _at_risk(store: Store, programme: Programme, by: str | None, now: date
     return out
 
 
-async def _promised_calls(store: Store, by: str | None, reveal: bool) -> list[dict]:
+async def _promised_calls(store: Store, by: str | None, reveal: bool,
+                          only: str | None) -> list[dict]:
     """Women the IVR told that the call centre will call them (their opt-out by key could
     not be recorded), not yet handled, oldest first."""
-    rows = await reports.promised_calls(store, by)
+    rows = await reports.promised_calls(store, by, only)
     return [{"group": r["grp"], "woman": r["subscriber_id"],
              "phone": phone_out(r["phone"], reveal), "name": r["name"],
              "language": r["language"], "why": r["reason"], "attempt": r["attempt_id"],

@@ -7,9 +7,9 @@ import getpass
 import os
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from typing import AsyncIterator
+from typing import AsyncIterator, Sequence
 
-from ivr.adapters.schedule_store import ScheduleStore
+from ivr.adapters.schedules import Schedules
 from ivr.adapters.store import open_store
 from ivr.config import Config
 from scheduler.programme import Programme, load_programme
@@ -36,12 +36,18 @@ def programme_of(config: Config) -> Programme:
 
 
 @asynccontextmanager
-async def open_schedule(config: Config, programme: Programme | None = None, *,
-                        read_only: bool = False) -> AsyncIterator[ScheduleStore]:
-    """read_only: for the commands that only read (never create, migrate nor write it)."""
+async def open_schedule(config: Config,
+                        programmes: Programme | Sequence[Programme] | None = None, *,
+                        read_only: bool = False) -> AsyncIterator[Schedules]:
+    """The scheduling store of these programmes (one, or several), else of the configured
+    ones. read_only: for the commands that only read (never create, migrate nor write it)."""
+    if programmes is None:
+        programmes = [load_programme(name) for name in config.programmes]
+    elif isinstance(programmes, Programme):
+        programmes = [programmes]
     store = await open_store(config, read_only=read_only)
     try:
-        yield ScheduleStore(store, programme or programme_of(config))
+        yield Schedules(store, programmes)
     finally:
         await store.close()
 

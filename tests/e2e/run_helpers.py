@@ -21,15 +21,15 @@ def noon_zone(now: datetime) -> str:
 
 
 def quick_programme(tmp: Path, *, gaps: dict[str, str], max_attempts: int = 3,
-                   per_day: int = 3, lease: str = "5m") -> Path:
-    """mmitra with one wide slot, quick retries and the test message standing in for all."""
-    text = (PROGRAMMES_DIR / "mmitra.toml").read_text(encoding="utf-8")
+                   per_day: int = 3, lease: str = "5m", base: str = "mmitra") -> Path:
+    """mmitra (or another shipped programme, `base`) with quick retries."""
+    text = (PROGRAMMES_DIR / f"{base}.toml").read_text(encoding="utf-8")
     text = re.sub(r'(?m)^max_attempts = \d+', f"max_attempts = {max_attempts}", text, count=1)
     text = re.sub(r'(?m)^per_day = \d+', f"per_day = {per_day}", text, count=1)
     text = re.sub(r'(?m)^(\[retry\]\n)', rf'\1lease = "{lease}"\n', text, count=1)
     for outcome, gap in gaps.items():
         text = re.sub(rf'(?m)^{outcome} = "[^"]*"', f'{outcome} = "{gap}"', text, count=1)
-    path = tmp / "test-programme.toml"
+    path = tmp / ("test-programme.toml" if base == "mmitra" else f"test-{base}.toml")
     path.write_text(text, encoding="utf-8")
     load_programme(path)                       # a bad patch fails here, clearly
     return path

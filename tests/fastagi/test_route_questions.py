@@ -36,7 +36,7 @@ def sounds(tmp_path) -> Path:
 
 
 def test_question_plan_of_her_message_in_the_language_played(sounds):
-    plan = route(sounds)._questions(call(), "hi")
+    plan = route(sounds)._questions(call(), "hi", PROGRAMME)
     assert plan is not None
     assert [q.key for q in plan.questions] == ["fever", "weight"]
     assert plan.prompts == {"fever": f"{sounds}/test-q-fever", "weight": f"{sounds}/test-q-weight"}
@@ -45,10 +45,10 @@ def test_question_plan_of_her_message_in_the_language_played(sounds):
 
 @pytest.mark.parametrize("live", [call(subscriber_id=None), call(message="other-msg")])
 def test_no_question_without_a_woman_or_for_a_message_without_questions(sounds, live):
-    assert route(sounds)._questions(live, "hi") is None
+    assert route(sounds)._questions(live, "hi", PROGRAMME) is None
 
 
 def test_question_prompt_missing_in_her_language_asks_none_and_logs(sounds, caplog):
     with caplog.at_level(logging.ERROR, logger="ivr.agi_route"):
-        assert route(sounds)._questions(call(), "mr") is None
+        assert route(sounds)._questions(call(), "mr", PROGRAMME) is None
     assert "test-q-weight missing in mr: questions not asked" in caplog.text
