@@ -25,8 +25,9 @@ from collections.abc import Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from scheduler.answer_model import (AnswerPattern, Cell, Prior, Rule, check_inside, fact_of,
-                                    pattern_of_counts, prior_of_counts, slot_for_attempt)
+from scheduler.answer_model import (AnswerPattern, CallFact, Cell, Prior, Rule, check_inside,
+                                    fact_of, pattern_of_counts, prior_of_counts,
+                                    slot_for_attempt)
 from scheduler.model import Attempt, Delivery, SchedulerError, Subscriber
 from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
@@ -71,10 +72,39 @@ def reachable(programme: Programme, tz: ZoneInfo, attempts: int, outcome: Outcom
     return programme.slots
 
 
+def add_fact(counts: dict[Cell, tuple[int, int]], fact: CallFact) -> None:
+    """Count one call in (calls, answered) per cell, per slot (no weekday)."""
+    cell = (fact.slot, None)
+    n, k = counts.get(cell, (0, 0))
+    counts[cell] = (n + 1, k + fact.answered)
+
+
+def fact_of_call(programme: Programme, sub: Subscriber, a: Attempt,
+                 outcome: Outcome) -> CallFact | None:
+    """What her scheduled call adds to her answer pattern (answer_model.fact_of), or None."""
+    return fact_of(a.claimed_at, outcome, programme.slots, her_zone(sub))
+
+
+def slot_after_call(programme: Programme, sub: Subscriber, d: Delivery, outcome: Outcome,
+                    ended_at: datetime, rng: random.Random,
+                    pattern: AnswerPattern | None) -> TimeSlot | None:
+    """The slot of the delivery's next attempt after the call that ended (its fact already
+    in `pattern`: learned only), or None: retry_slots is own, or the call delivered it
+    (answered, with delivered_share 0). The one rule every store applies."""
+    p = programme
+    if p.retry.retry_slots is RetrySlots.OWN:
+        return None
+    if outcome.answered and p.retry.delivered_share <= 0:
+        return None
+    among = reachable(p, her_zone(sub), d.attempts, outcome, ended_at)
+    return next_slot(p, her_slot(p, sub), d.attempts + 1, rng, pattern, among)
+
+
 class Learner:
-    """The store's side of retry_slots: each woman's calls per slot, the population's, and
-    the rng of the draws. `after_call` notes a scheduled call and chooses the slot of her
-    message's next attempt."""
+    """The in-memory store's side of retry_slots: each woman's calls per slot, the
+    population's, and the rng of the draws. `after_call` notes a scheduled call and chooses
+    the slot of her message's next attempt (the SQL store keeps the same counts in a table:
+    ivr/adapters/slot_answers.py)."""
 
     def __init__(self, programme: Programme, rng: random.Random):
         self.programme, self.rng = programme, rng
@@ -93,24 +123,15 @@ class Learner:
 
     def after_call(self, sub: Subscriber, a: Attempt, d: Delivery, outcome: Outcome,
                    ended_at: datetime) -> TimeSlot | None:
-        """The slot of the delivery's next attempt, or None: retry_slots is own, or the call
-        delivered it (answered, with delivered_share 0)."""
-        p = self.programme
-        mode = p.retry.retry_slots
-        if mode is RetrySlots.OWN:
-            return None
-        fact = fact_of(a.claimed_at, outcome, p.slots, her_zone(sub))
-        if fact is not None and mode is RetrySlots.LEARNED:
-            cell = (fact.slot, None)
-            for counts in (self.hers.setdefault(sub.id, {}), self.pooled):
-                n, k = counts.get(cell, (0, 0))
-                counts[cell] = (n + 1, k + fact.answered)
+        """The slot of the delivery's next attempt, or None (see slot_after_call)."""
+        learned = self.programme.retry.retry_slots is RetrySlots.LEARNED
+        fact = fact_of_call(self.programme, sub, a, outcome)
+        if fact is not None and learned:
+            add_fact(self.hers.setdefault(sub.id, {}), fact)
+            add_fact(self.pooled, fact)
             self._prior = None
-        if outcome.answered and p.retry.delivered_share <= 0:
-            return None
-        pattern = self.pattern(sub.id) if mode is RetrySlots.LEARNED else None
-        among = reachable(p, her_zone(sub), d.attempts, outcome, ended_at)
-        return next_slot(p, her_slot(p, sub), d.attempts + 1, self.rng, pattern, among)
+        return slot_after_call(self.programme, sub, d, outcome, ended_at, self.rng,
+                               self.pattern(sub.id) if learned else None)
 
 
 def callable_slot(programme: Programme, slot: TimeSlot, attempts: int, local: time) -> bool:
