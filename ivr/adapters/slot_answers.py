@@ -95,3 +95,17 @@ class SlotLearning:
             pattern = pattern_of_counts(await her_counts(store, sub.id),
                                         await self.prior(store, ended_at))
         return slot_after_call(self.programme, sub, d, outcome, ended_at, self.rng, pattern)
+
+
+async def suggestion_rows(store: Store, min_calls: int) -> list:
+    """The counts of the active women with at least `min_calls` calls in their own slot and
+    in another: (subscriber_id, phone, her slot, slot, calls, answered), one statement for
+    every woman, ordered by woman."""
+    return await store.fetchall(
+        "SELECT a.subscriber_id, s.phone, s.slot AS her_slot, a.slot, a.calls, a.answered "
+        "FROM slot_answers a JOIN subscribers s ON s.id = a.subscriber_id "
+        "WHERE s.status = 'active' AND EXISTS (SELECT 1 FROM slot_answers h "
+        " WHERE h.subscriber_id = a.subscriber_id AND h.slot = s.slot AND h.calls >= ?) "
+        "AND EXISTS (SELECT 1 FROM slot_answers o WHERE o.subscriber_id = a.subscriber_id "
+        " AND o.slot <> s.slot AND o.calls >= ?) "
+        "ORDER BY a.subscriber_id, a.slot", (min_calls, min_calls))

@@ -20,10 +20,14 @@ IST = ZoneInfo("Asia/Kolkata")
 EVENING = (time(18), time(21))
 
 
-@pytest.fixture(scope="module")
-def programme():
+def learned_mmitra():
     p = load_programme("mmitra")
     return replace(p, retry=replace(p.retry, retry_slots=RetrySlots.LEARNED))
+
+
+@pytest.fixture(scope="module")
+def programme():
+    return learned_mmitra()
 
 
 def at(c) -> time:
