@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -73,20 +74,21 @@ async def build(store: Store, total: int) -> None:
     await sched.run_plans(at(0, 8))
 
 
-async def releases(store: Store, way: str, rounds: int) -> list[float]:
+async def release_round(sched: ScheduleStore, r: int, times: list[float]) -> None:
+    """Claim 500 due calls at 09:0r and release each (no answer), timing each release."""
+    now = at(0, 9, r)
+    for a in await sched.claim(now, "bench", 500):
+        t = time.perf_counter()
+        await sched.release(a.id, Outcome.NO_ANSWER, None, now + (at(0, 0, 1) - at(0, 0)))
+        times.append(time.perf_counter() - t)
+
+
+def schedule(store: Store, way: str) -> ScheduleStore:
     p = load_programme("mmitra")
     if way == "learned":
         p = replace(p, retry=replace(p.retry, retry_slots=RetrySlots.LEARNED))
     learning = (Uncounted if way == "uncounted" else SlotLearning)(p, random.Random(1))
-    sched = ScheduleStore(store, p, learning=learning)
-    times = []
-    for r in range(rounds):
-        now = at(0, 9, r)
-        for a in await sched.claim(now, "bench", 500):
-            t = time.perf_counter()
-            await sched.release(a.id, Outcome.NO_ANSWER, None, now + (at(0, 0, 1) - at(0, 0)))
-            times.append(time.perf_counter() - t)
-    return times
+    return ScheduleStore(store, p, learning=learning)
 
 
 async def reads(store: Store) -> tuple[float, float, int]:
@@ -99,22 +101,37 @@ async def reads(store: Store) -> tuple[float, float, int]:
     return prior, time.perf_counter() - t, len(found)
 
 
-def ms(xs: list[float], q: float) -> float:
-    return 1000 * statistics.quantiles(xs, n=100)[int(q) - 1] if q < 100 else 1000 * max(xs)
+def ms(xs: list[float], q: int) -> float:
+    return 1000 * statistics.quantiles(xs, n=100)[q - 1]
 
 
-async def one(address, way: str, women_n: int, rounds: int, key: Path) -> dict:
+async def measure(addresses: dict[str, object], key: Path, rounds: int) -> None:
+    """The ways side by side: each round, 500 releases of each way in turn (the machine's
+    load shared alike)."""
+    stores = {w: await Store.open(a, key_file=key) for w, a in addresses.items()}
+    try:
+        scheds = {w: schedule(s, w) for w, s in stores.items()}
+        times: dict[str, list[float]] = {w: [] for w in stores}
+        for r in range(rounds):
+            for w, sched in scheds.items():
+                await release_round(sched, r, times[w])
+        for w, xs in times.items():
+            print(f"  {w:9}: {len(xs)} releases, mean {1000 * statistics.fmean(xs):.2f} ms, "
+                  f"p50 {ms(xs, 50):.2f} ms, p95 {ms(xs, 95):.2f} ms", flush=True)
+        prior, suggest, found = await reads(stores["learned"])
+        print(f"  prior read (a sum per slot over every woman): {1000 * prior:.0f} ms; "
+              f"suggest-slots: {suggest:.1f} s, {found:,} women suggested", flush=True)
+    finally:
+        for s in stores.values():
+            await s.close()
+
+
+async def build_at(address, key: Path, total: int) -> float:
     store = await Store.open(address, key_file=key)
     try:
         t = time.perf_counter()
-        await build(store, women_n)
-        built = time.perf_counter() - t
-        times = await releases(store, way, rounds)
-        prior, suggest, found = await reads(store) if way == "learned" else (None, None, None)
-        return {"way": way, "built_s": built, "releases": len(times),
-                "mean_ms": 1000 * statistics.fmean(times), "p50_ms": ms(times, 50),
-                "p95_ms": ms(times, 95), "prior_s": prior, "suggest_s": suggest,
-                "suggested": found}
+        await build(store, total)
+        return time.perf_counter() - t
     finally:
         await store.close()
 
@@ -126,19 +143,21 @@ def main() -> None:
     ap.add_argument("--pg", action="store_true", help="on a private PostgreSQL cluster")
     args = ap.parse_args()
     cluster = Cluster.start(durable=True) if args.pg else None
+    ways = ("uncounted", "own", "learned")
     try:
         with tempfile.TemporaryDirectory() as home:
-            for way in ("uncounted", "own", "learned"):
-                address = cluster.create_database(way) if cluster else Path(home) / f"{way}.db"
-                r = asyncio.run(one(address, way, args.women, args.rounds,
-                                    Path(home) / f"{way}.key"))
-                extra = "" if r["prior_s"] is None else (
-                    f"; prior read {1000 * r['prior_s']:.0f} ms; suggest-slots "
-                    f"{r['suggest_s']:.1f} s ({r['suggested']} women)")
-                print(f"{'postgres' if cluster else 'sqlite'} {args.women:,} women, {way:9}: "
-                      f"{r['releases']} releases, mean {r['mean_ms']:.2f} ms, p50 "
-                      f"{r['p50_ms']:.2f} ms, p95 {r['p95_ms']:.2f} ms (built in "
-                      f"{r['built_s']:.0f} s){extra}", flush=True)
+            key = Path(home) / "ivr.key"
+            base: object = cluster.create_database("base") if cluster else Path(home) / "base.db"
+            built = asyncio.run(build_at(base, key, args.women))
+            print(f"{'postgres' if cluster else 'sqlite'}: {args.women:,} women with their "
+                  f"answer history built in {built:.0f} s; day D planned", flush=True)
+            if cluster:
+                addresses = {w: cluster.create_database(w, template="base") for w in ways}
+            else:
+                addresses = {w: Path(home) / f"{w}.db" for w in ways}
+                for a in addresses.values():
+                    shutil.copyfile(base, a)          # closed: WAL checkpointed
+            asyncio.run(measure(addresses, key, args.rounds))
     finally:
         if cluster is not None:
             cluster.stop()
