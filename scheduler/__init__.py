@@ -19,7 +19,8 @@ memory.py      MemoryStore: the store in memory (sync, fast), applying the rules
 memory_schedule.py  MemorySchedule: MemoryStore behind the async Schedule interface
 simulation.py  simulate(): the scheduler against simulated phones over simulated days
 answer_model.py  her chance to answer per slot (Beta posterior, population prior); the slot of
-               a later attempt (Thompson sampling); suggest_slot() (issue 16: not wired yet)
+               a later attempt (Thompson sampling); suggest_slot() (`ivr women suggest-slots`)
+retry_slots.py where a message's later attempts go (own, learned): the rule every store applies
 outreach.py    engagement chains per group, Whittle index (objective: fewest drops or most
                engaged weeks), rank() for the call centre's outreach list (`ivr outreach list`)
 outreach_weeks.py  her weeks for the outreach list: local weeks, the store's weekly rows into

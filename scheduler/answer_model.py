@@ -33,7 +33,14 @@ otherwise).
 Suggestion (`suggest_slot`, for the call centre to confirm with her; a slot is never changed
 without her say): the other slot with the highest posterior mean, when she has at least
 `min_calls` calls in both slots and the posterior probability that it beats her slot,
-estimated from `draws` paired draws with the rng passed in, is at least `confidence`.
+estimated from `draws` paired draws with the rng passed in, is at least `confidence`. The
+draws (up to 8,000 Beta variates, about 10-40 ms; they stop once the answer is clear
+either way) are made only when a normal approximation of the
+two posteriors gives at least `confidence` - SCREEN_MARGIN: over a whole store
+(`ivr women suggest-slots`) most women are settled by it at once. The approximation is
+within 0.15 of the draws' answer on the table of tests/scheduler/test_answer_model.py (it
+errs low, by up to 0.12, only for the skewed posteriors of a population answering 1-3 %
+of calls), so the margin of 0.2 drops no woman the draws would suggest.
 """
 from __future__ import annotations
 
@@ -253,13 +260,35 @@ class Suggestion:
         return self.chance - self.her_slot_chance
 
 
+SCREEN_MARGIN = 0.2
+
+
+def normal_probability_better(better: SlotEstimate, than: SlotEstimate) -> float:
+    """P(X > Y) by the normal approximation of the two posteriors (mean and sd)."""
+    spread = math.sqrt(better.sd ** 2 + than.sd ** 2)
+    return 0.5 * (1 + math.erf((better.mean - than.mean) / (spread * math.sqrt(2))))
+
+
+DRAW_BATCH = 250
+
+
 def probability_better(better: SlotEstimate, than: SlotEstimate, rng: random.Random,
-                       draws: int) -> float:
-    """P(X > Y) for X, Y from the two posteriors, from `draws` paired draws."""
+                       draws: int, decide_at: float | None = None) -> float:
+    """P(X > Y) for X, Y from the two posteriors, from `draws` paired draws. With
+    `decide_at`, the draws stop early, by batches of DRAW_BATCH, once the share so far is
+    more than 4 standard errors from it (the side it falls on is then settled)."""
     if draws < 1:
         raise SchedulerError(f"draws must be at least 1, got {draws}")
-    wins = sum(better.draw(rng) > than.draw(rng) for _ in range(draws))
-    return wins / draws
+    wins = done = 0
+    while done < draws:
+        n = min(DRAW_BATCH, draws - done)
+        wins += sum(better.draw(rng) > than.draw(rng) for _ in range(n))
+        done += n
+        share = wins / done
+        if decide_at is not None and \
+                abs(share - decide_at) > 4 * math.sqrt(max(share * (1 - share), 1 / done) / done):
+            break
+    return wins / done
 
 
 def suggest_slot(pattern: AnswerPattern, her_slot: str, others: Sequence[str],
@@ -273,9 +302,10 @@ def suggest_slot(pattern: AnswerPattern, her_slot: str, others: Sequence[str],
     if mine.calls < min_calls or not choices:
         return None
     name, best = max(choices, key=lambda ne: ne[1].mean)
-    if best.mean <= mine.mean:
+    if best.mean <= mine.mean or \
+            normal_probability_better(best, mine) < confidence - SCREEN_MARGIN:
         return None
-    p = probability_better(best, mine, rng, draws)
+    p = probability_better(best, mine, rng, draws, decide_at=confidence)
     return Suggestion(name, best.mean, mine.mean, p) if p >= confidence else None
 
 

@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from scheduler.answer_model import (AnswerPattern, Cell, Prior, Rule, check_inside, fact_of,
-                                    pattern_of_counts, prior_of_counts, slot_for_attempt)
+from scheduler.answer_model import (AnswerPattern, CallFact, Cell, Prior, Rule, check_inside,
+                                    fact_of, pattern_of_counts, prior_of_counts,
+                                    slot_for_attempt)
 from scheduler.model import Attempt, Delivery, SchedulerError, Subscriber
 from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
@@ -80,38 +81,76 @@ def reachable(programme: Programme, tz: ZoneInfo, attempts: int, outcome: Outcom
 # and 7, not used to choose it, -5.0 / -3.7 % against -3.7 / -3.5 %.
 PRIOR_STRENGTH = 4.0
 
+Counts = dict[Cell, tuple[int, int]]
+
+
+def add_fact(counts: Counts, fact: CallFact) -> None:
+    """Count one call in (calls, answered) per cell, per slot (no weekday)."""
+    cell = (fact.slot, None)
+    n, k = counts.get(cell, (0, 0))
+    counts[cell] = (n + 1, k + fact.answered)
+
+
+def fact_of_call(programme: Programme, sub: Subscriber, a: Attempt,
+                 outcome: Outcome) -> CallFact | None:
+    """What her scheduled call adds to her answer pattern (answer_model.fact_of), or None."""
+    return fact_of(a.claimed_at, outcome, programme.slots, her_zone(sub))
+
+
+def retry_prior(pooled: Counts, in_own: Counts, outside_own: Counts, names: Sequence[str],
+                own: str | None = None) -> Prior:
+    """The prior of the retry rule, PRIOR_STRENGTH pseudo-calls. Without `own`: the
+    population's calls per slot (`pooled`). Given her own slot's name, split: in her own slot,
+    the population's rate of calls placed in the callee's own slot (`in_own`); in another,
+    the rate of calls placed outside the callee's slot (`outside_own`). A woman's chosen slot
+    says something of when she can answer (most choose one that suits them), and the
+    population's calls measure how much: the retry leaves her slot once her own misses there
+    outweigh it, not at her first miss. Every store applies this one rule."""
+    if own is None:
+        return prior_of_counts(pooled, names, PRIOR_STRENGTH)
+    mine = prior_of_counts(in_own, names, PRIOR_STRENGTH)
+    other = prior_of_counts(outside_own, names, PRIOR_STRENGTH)
+    return Prior({c: (mine if c[0] == own else other).rates[c] for c in mine.rates},
+                 mine.strength)
+
+
+def slot_after_call(programme: Programme, sub: Subscriber, d: Delivery, outcome: Outcome,
+                    ended_at: datetime, rng: random.Random,
+                    pattern: AnswerPattern | None) -> TimeSlot | None:
+    """The slot of the delivery's next attempt after the call that ended (its fact already
+    in `pattern`, built on retry_prior with her own slot: learned only), or None:
+    retry_slots is own, or the call delivered it (answered, with delivered_share 0). The one
+    rule every store applies."""
+    p = programme
+    if p.retry.retry_slots is RetrySlots.OWN:
+        return None
+    if outcome.answered and p.retry.delivered_share <= 0:
+        return None
+    among = reachable(p, her_zone(sub), d.attempts, outcome, ended_at)
+    return next_slot(p, her_slot(p, sub), d.attempts + 1, rng, pattern, among)
+
 
 class Learner:
-    """The store's side of retry_slots: each woman's calls per slot, the population's, and
+    """The in-memory store's side of retry_slots: each woman's calls per slot, the
+    population's (pooled, and split by whether the call was in the callee's own slot), and
     the rng of the draws. `after_call` notes a scheduled call and chooses the slot of her
-    message's next attempt.
-
-    The prior of her pattern (`prior(own)`) is the population's, split by whether a slot is
-    the woman's own chosen slot: in her own slot, the population's rate of calls placed in
-    the callee's own slot; in another, the rate of calls placed outside the callee's slot.
-    A woman's chosen slot says something of when she can answer (most choose one that suits
-    them), and the population's calls measure how much: the retry leaves her slot once her
-    own misses there outweigh it, not at her first miss."""
+    message's next attempt (the SQL store keeps the same counts in a table:
+    ivr/adapters/slot_answers.py)."""
 
     def __init__(self, programme: Programme, rng: random.Random):
         self.programme, self.rng = programme, rng
         self.names = [s.name for s in programme.slots]
-        self.hers: dict[int, dict[Cell, tuple[int, int]]] = {}
-        self.pooled: dict[Cell, tuple[int, int]] = {}
-        self.pooled_own: dict[Cell, tuple[int, int]] = {}      # calls in the callee's slot
-        self.pooled_other: dict[Cell, tuple[int, int]] = {}    # calls outside it
+        self.hers: dict[int, Counts] = {}
+        self.pooled: Counts = {}
+        self.pooled_own: Counts = {}      # calls in the callee's slot
+        self.pooled_other: Counts = {}    # calls outside it
         self._priors: dict[str | None, Prior] = {}
 
     def prior(self, own: str | None = None) -> Prior:
-        """The population's prior; given her own slot's name, split as the class says."""
+        """retry_prior over the calls noted so far."""
         if own not in self._priors:
-            if own is None:
-                self._priors[own] = prior_of_counts(self.pooled, self.names, PRIOR_STRENGTH)
-            else:
-                mine = prior_of_counts(self.pooled_own, self.names, PRIOR_STRENGTH)
-                other = prior_of_counts(self.pooled_other, self.names, PRIOR_STRENGTH)
-                self._priors[own] = Prior({c: (mine if c[0] == own else other).rates[c]
-                                           for c in mine.rates}, mine.strength)
+            self._priors[own] = retry_prior(self.pooled, self.pooled_own, self.pooled_other,
+                                            self.names, own)
         return self._priors[own]
 
     def pattern(self, sub_id: int, own: str | None = None) -> AnswerPattern:
@@ -119,26 +158,17 @@ class Learner:
 
     def after_call(self, sub: Subscriber, a: Attempt, d: Delivery, outcome: Outcome,
                    ended_at: datetime) -> TimeSlot | None:
-        """The slot of the delivery's next attempt, or None: retry_slots is own, or the call
-        delivered it (answered, with delivered_share 0)."""
-        p = self.programme
-        mode = p.retry.retry_slots
-        if mode is RetrySlots.OWN:
-            return None
-        fact = fact_of(a.claimed_at, outcome, p.slots, her_zone(sub))
-        if fact is not None and mode is RetrySlots.LEARNED:
-            cell = (fact.slot, None)
+        """The slot of the delivery's next attempt, or None (see slot_after_call)."""
+        learned = self.programme.retry.retry_slots is RetrySlots.LEARNED
+        fact = fact_of_call(self.programme, sub, a, outcome)
+        if fact is not None and learned:
             split = self.pooled_own if fact.slot == sub.slot else self.pooled_other
             for counts in (self.hers.setdefault(sub.id, {}), self.pooled, split):
-                n, k = counts.get(cell, (0, 0))
-                counts[cell] = (n + 1, k + fact.answered)
+                add_fact(counts, fact)
             self._priors.clear()
-        if outcome.answered and p.retry.delivered_share <= 0:
-            return None
-        own = her_slot(p, sub)
-        pattern = self.pattern(sub.id, own.name) if mode is RetrySlots.LEARNED else None
-        among = reachable(p, her_zone(sub), d.attempts, outcome, ended_at)
-        return next_slot(p, own, d.attempts + 1, self.rng, pattern, among)
+        own = her_slot(self.programme, sub).name
+        return slot_after_call(self.programme, sub, d, outcome, ended_at, self.rng,
+                               self.pattern(sub.id, own) if learned else None)
 
 
 def callable_slot(programme: Programme, slot: TimeSlot, attempts: int, local: time) -> bool:

@@ -95,15 +95,23 @@ def slot_opening(programme: Programme, slot: TimeSlot, tz: ZoneInfo,
     return next_opening(now, slot, tz)
 
 
+def claim_opening(programme: Programme, slot: TimeSlot, tz: ZoneInfo, attempts: int,
+                  now: datetime) -> datetime | None:
+    """None when her due delivery (`attempts` made so far, `slot` hers) may be called now,
+    else the next opening of her slot, where it moves. A later attempt may be called in any
+    programme slot when retry_slots is not own (retry_slots.callable_slot)."""
+    opening = slot_opening(programme, slot, tz, now)
+    if opening is not None and callable_slot(programme, slot, attempts,
+                                             now.astimezone(tz).time()):
+        return None
+    return opening
+
+
 def claim_delivery(programme: Programme, sub: Subscriber, d: Delivery, now: datetime,
                    owner: str) -> Changes:
     """Her due delivery (she is active, with no live call): called now, as a new live
     attempt leased to `owner`, or moved to the next opening of her slot."""
-    slot, tz = her_slot(programme, sub), her_zone(sub)
-    opening = slot_opening(programme, slot, tz, now)
-    if opening is not None and callable_slot(programme, slot, d.attempts,
-                                             now.astimezone(tz).time()):
-        opening = None          # a later attempt in another slot (retry_slots not own)
+    opening = claim_opening(programme, her_slot(programme, sub), her_zone(sub), d.attempts, now)
     if opening is not None:
         return Changes(deliveries=(DeliveryUpdate(
             d.id, d.status, d.attempts, opening, d.closed_at, d.heard_share, d.acquired_by,

@@ -158,6 +158,7 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
                 f"(subscriber_id IS NULL AND phone IN ({marks}))", (sub_id, *phones))
             done["missed_calls"] = cur.rowcount
             await store.execute("DELETE FROM notifications WHERE subscriber_id = ?", (sub_id,))
+            await store.execute("DELETE FROM slot_answers WHERE subscriber_id = ?", (sub_id,))
             await store.execute(                 # the day she was asked to come: health data
                 f"UPDATE attempts SET message_key = ? WHERE subscriber_id = ? AND "
                 f"substr(message_key, 1, {len(COME)}) = ?", (COME.rstrip(":"), sub_id, COME))
@@ -232,6 +233,8 @@ async def export_woman(store: Store, sub_id: int) -> dict | None:
             ("callbacks", "SELECT * FROM callback_requests WHERE subscriber_id = ? ORDER BY id",
              (sub_id,)),
             ("answers", "SELECT * FROM answers WHERE subscriber_id = ? ORDER BY id", (sub_id,)),
+            ("slot_answers", "SELECT slot, calls, answered FROM slot_answers "
+             "WHERE subscriber_id = ? ORDER BY slot", (sub_id,)),
             ("line_calls", "SELECT * FROM inbound_calls WHERE subscriber_id = ? ORDER BY id",
              (sub_id,)),
             ("follow_ups", "SELECT * FROM follow_ups WHERE subscriber_id = ? ORDER BY id",

@@ -5,6 +5,7 @@ statements for 500 calls at 2.5 M women) with the rule's per-row decisions.
 """
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -14,11 +15,13 @@ from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
 from ivr.adapters.schedule_rows import (_CALLBACK_COLUMNS, _callback, apply, callback_request,
                                         her_deliveries, her_record, her_unanswered,
                                         live_attempt)
+from ivr.adapters.slot_answers import SlotLearning
 from ivr.adapters.store import Store
 from scheduler import callbacks, rules
 from scheduler.model import (Attempt, AttemptKind, CallbackRequest, Delivery, SchedulerError,
                              Subscriber)
 from scheduler.outcome import Outcome
+from scheduler.policy import RetrySlots
 from scheduler.programme import Programme
 from scheduler.timeline import her_slot, her_zone
 
@@ -43,10 +46,12 @@ _HER_PROGRAMME = ("EXISTS (SELECT 1 FROM subscribers s WHERE s.id = {}.subscribe
 class Calls:
     """`move_batch`: out-of-slot calls moved per statement (a claim at a slot's close)."""
 
-    def __init__(self, store: Store, programme: Programme, move_batch: int = MOVE_BATCH):
+    def __init__(self, store: Store, programme: Programme, move_batch: int = MOVE_BATCH,
+                 learning: SlotLearning | None = None):
         self.store = store
         self.programme = programme
         self.move_batch = move_batch
+        self.learning = learning or SlotLearning(programme, random.Random())
 
     # ------------------------------------------------------------------ claim
     async def claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:
@@ -94,19 +99,20 @@ class Calls:
         rules.claim_delivery: those inside her slot become live attempts, the others move to
         the next opening of her slot (all those of the slot and zone at once). True with the
         attempts when more calls are left to move than one claim moves."""
-        openings: dict[tuple[str, str], datetime | None] = {}
+        openings: dict[tuple[str, str, bool | None], datetime | None] = {}
         claims, more = [], False
         women: set[int] = set()
         for row in rows:
             if row["subscriber_id"] in women:
                 continue        # her second due call (a notification): after this one
             women.add(row["subscriber_id"])
-            case = (row["slot"], row["timezone"])
+            case = (row["slot"], row["timezone"], self._later(row["attempts"]))
             if case not in openings:
                 her = Subscriber(id=row["subscriber_id"], language="", slot=case[0],
                                  timezone=case[1])
-                opening = openings[case] = rules.slot_opening(
-                    self.programme, her_slot(self.programme, her), her_zone(her), now)
+                opening = openings[case] = rules.claim_opening(
+                    self.programme, her_slot(self.programme, her), her_zone(her),
+                    row["attempts"], now)
                 if opening is not None:
                     more |= await self._move_out_of_slot(*case, now, opening)
             if openings[case] is None:
@@ -136,16 +142,26 @@ class Calls:
             f"acquired_by = ?, acquired_until = ? WHERE id IN {taken}", (owner, until, param))
         return out, more
 
-    async def _move_out_of_slot(self, slot: str, tz: str, now: datetime,
+    def _later(self, attempts: int) -> bool | None:
+        """Whether a due call is a later attempt of its message, when that changes where it
+        may be placed (retry_slots not own: in any programme slot); None under own."""
+        if self.programme.retry.retry_slots is RetrySlots.OWN:
+            return None
+        return attempts >= 1
+
+    async def _move_out_of_slot(self, slot: str, tz: str, later: bool | None, now: datetime,
                                 when: datetime) -> bool:
         """The due calls of this slot and zone found outside it (the slot closed before they
         were placed) move to the slot's next opening together, move_batch per statement: at
         12:00 the 09-12 calls not placed move in a few statements, not 500 per claim, and no
-        transaction holds the database for seconds. True when more are left to move."""
+        transaction holds the database for seconds. True when more are left to move.
+        `later` (retry_slots not own): only the later attempts (True) or only the first
+        ones (False), which may be placed at other times."""
+        only = {None: "", True: "AND d.attempts >= 1 ", False: "AND d.attempts = 0 "}[later]
         cur = await self.store.execute(
             "UPDATE deliveries SET next_attempt_at = ? WHERE id IN (SELECT d.id FROM "
             "deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
-            "AND d.slot = ? AND EXISTS (SELECT 1 FROM subscribers s WHERE "
+            f"AND d.slot = ? {only}AND EXISTS (SELECT 1 FROM subscribers s WHERE "
             "s.id = d.subscriber_id AND s.timezone = ? AND s.status = 'active' "
             "AND s.programme = ?) "
             "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = d.subscriber_id "
@@ -194,8 +210,11 @@ class Calls:
             weeks = None
             if self.programme.retry.deactivate_after_weeks_unanswered and not outcome.answered:
                 weeks = await her_unanswered(self.store, sub)
+            slot = None
+            if d is not None:
+                slot = await self.learning.after_call(self.store, sub, a, d, outcome, ended_at)
             c = rules.release(self.programme, sub, a, d, cb, mine, outcome, heard_share,
-                              ended_at, weeks)
+                              ended_at, weeks, slot)
             await apply(self.store, self.programme, sub, c, ended_at)
         assert c.ended is not None
         _, a.outcome, a.heard_share, a.ended_at = c.ended

@@ -21,6 +21,7 @@ from ivr.adapters.schedule_calls import MOVE_BATCH, Calls
 from ivr.adapters.schedule_rows import (_ATTEMPT_COLUMNS, _CALLBACK_COLUMNS, _attempt, _callback,
                                         her_deliveries, her_record)
 from ivr.adapters.schedule_women import Enrolment, Women
+from ivr.adapters.slot_answers import SlotLearning
 from ivr.adapters.store import Store
 from ivr.adapters.workers import Workers
 from ivr.errors import BadInput
@@ -28,8 +29,7 @@ from scheduler.followups import Assignment, FollowUp, StoredAnswer, Worker
 from scheduler.model import Attempt, CallbackRequest, Delivery, LifeEvent, Subscriber
 from scheduler.notifications import Notification
 from scheduler.outcome import Outcome
-from scheduler.policy import RetrySlots
-from scheduler.programme import Programme, ProgrammeError
+from scheduler.programme import Programme
 from scheduler.questions_model import Answer, FollowUpToOpen
 
 __all__ = ["Enrolment", "ScheduleStore", "MOVE_BATCH", "PLAN_BATCH", "_CALLBACK_COLUMNS",
@@ -43,15 +43,13 @@ class ScheduleStore:
 
     UPDATABLE = Women.UPDATABLE
 
-    def __init__(self, store: Store, programme: Programme, *, move_batch: int = MOVE_BATCH):
-        if programme.retry.retry_slots is not RetrySlots.OWN:
-            raise ProgrammeError(f"programme {programme.name}: retry_slots = "
-                                 f"{programme.retry.retry_slots.value} is not supported by the "
-                                 "SQLite store yet (use retry_slots = \"own\"; ivr simulate "
-                                 "--retry-slots learned shows what it would do)")
+    def __init__(self, store: Store, programme: Programme, *, move_batch: int = MOVE_BATCH,
+                 learning: SlotLearning | None = None):
+        """`learning`: retry_slots' side (slot_answers.SlotLearning: its prior's refresh,
+        the rng of the draws); by default one of its own."""
         self.store = store
         self.programme = programme
-        self.calls = Calls(store, programme, move_batch)
+        self.calls = Calls(store, programme, move_batch, learning)
         self.women = Women(store, programme)
         self.staff = Workers(store)
         self.answers = Answers(store, self.staff, programme)

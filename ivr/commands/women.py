@@ -5,6 +5,7 @@ import click
 
 from ivr.commands.common import Group, confirm_destructive, emit_json, fail, pass_settings, say
 from ivr.commands.enrol import free_text_option, parse_date_option
+from ivr.commands.women_slots import suggest_slots_command
 
 EVENTS = ("birth", "miscarriage", "still_birth", "infant_death", "maternal_death")
 
@@ -12,7 +13,8 @@ EVENTS = ("birth", "miscarriage", "still_birth", "infant_death", "maternal_death
 @click.group(name="women", cls=Group)
 def command() -> None:
     """Find, show and change women's records (list, show, update, event, pause, resume,
-    opt-out), and her rights over her data (export, erase)."""
+    opt-out), the slots her answers suggest (suggest-slots), and her rights over her data
+    (export, erase)."""
 
 
 def _reveal(f):
@@ -90,7 +92,8 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
 @_reveal
 @pass_settings
 def show_cmd(settings, woman_id, as_json, reveal):
-    """Show one woman: her record, messages, recent calls, callbacks and history.
+    """Show one woman: her record, messages, recent calls, callbacks, answer pattern (per
+    slot: her calls, answered, her estimated chance to answer there) and history.
 
     \b
     Example:
@@ -107,10 +110,15 @@ def _show(settings, woman_id: int, reveal: bool, command: str = "women show",
           actor: str | None = None, iso: bool = False) -> dict:
     from ivr.operators.records import show_woman
     from ivr.operators.session import audit_reveal, run
+    from ivr.operators.slot_answers import answer_pattern
 
     async def go():
         async with settings.open_schedule(read_only=True) as sched:
-            return await show_woman(sched.store, woman_id, reveal=reveal, iso=iso)
+            record = await show_woman(sched.store, woman_id, reveal=reveal, iso=iso)
+            if record is not None:
+                record["answer_pattern"] = await answer_pattern(sched.store, sched.programme,
+                                                                woman_id)
+            return record
 
     record = run(go())
     if record is None:
@@ -134,6 +142,8 @@ def _print_record(r: dict) -> None:
              ["id", "at", "kind", "message", "attempt", "outcome", "heard", "keys",
               "answers"]),
             ("callbacks", "callbacks", ["requested", "status", "served"]),
+            ("answer pattern (per slot; chance: hers, shrunk toward everyone's)",
+             "answer_pattern", ["slot", "calls", "answered", "chance"]),
             ("answers (current, by week)", "answers",
              ["week", "question", "status", "value", "at"]),
             ("follow-ups", "follow_ups",
@@ -405,3 +415,6 @@ def erase_cmd(settings, woman_id, yes, actor):
     if others:
         say(f"other records on her number: woman {', '.join(map(str, others))} "
             "(erase them too if they are hers)")
+
+
+command.add_command(suggest_slots_command)

@@ -9,11 +9,14 @@ restart.
 from __future__ import annotations
 
 import asyncio
+import random
 from copy import deepcopy
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
 from ivr.adapters.schedule_store import ScheduleStore
+from ivr.adapters.slot_answers import SlotLearning
 from ivr.adapters.store import Store
 from scheduler.memory import MemoryStore
 from scheduler.memory_schedule import MemorySchedule
@@ -48,7 +51,11 @@ class Face:
 class MemoryFace(Face):
     def __init__(self, programme: Programme):
         self.programme = programme
-        self.schedule = self.memory = MemorySchedule(programme)
+        self.schedule = self.memory = MemorySchedule(programme, self._store())
+
+    def _store(self) -> MemoryStore:
+        """retry_slots learned needs the draws' rng (the upper-confidence rule draws none)."""
+        return MemoryStore(self.programme, rng=random.Random(1))
 
     async def close(self) -> None:
         pass
@@ -57,7 +64,8 @@ class MemoryFace(Face):
         rows = self.memory.mem.rows()
         facts = deepcopy(self.memory.facts)      # workers, answers, follow-ups, as saved
         self.schedule = self.memory = MemorySchedule(
-            self.programme, MemoryStore.from_rows(self.programme, rows), facts)
+            self.programme, MemoryStore.from_rows(self.programme, rows, random.Random(1)),
+            facts)
 
 
 class SqliteFace(Face):
@@ -72,7 +80,10 @@ class SqliteFace(Face):
     async def open(self) -> "SqliteFace":
         async with asyncio.timeout(TIMEOUT):
             self.store = await Store.open(self.path, key_file=self.key_file)
-        self.schedule = self.sched = ScheduleStore(self.store, self.programme)
+        # the prior of retry_slots learned read at every call, as the in-memory store's
+        learning = SlotLearning(self.programme, random.Random(1), refresh=timedelta(0))
+        self.schedule = self.sched = ScheduleStore(self.store, self.programme,
+                                                   learning=learning)
         return self
 
     async def close(self) -> None:

@@ -64,6 +64,8 @@ def test_export_prints_everything_about_her_and_is_audited(cli):
     other = enrol(cli, "9876543211", "Rekha")
     calls_for(cli, her, "91" + PHONE)
     calls_for(cli, other, "919876543211")
+    cli.sql("INSERT INTO slot_answers (subscriber_id, slot, calls, answered) "
+            "VALUES (?, '09-12', 2, 1)", her)
     r = cli("women", "export", str(her), "--actor", "op-7")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
@@ -75,6 +77,7 @@ def test_export_prints_everything_about_her_and_is_audited(cli):
     assert len(data["missed_calls"]) == 1 and len(data["callbacks"]) == 1
     assert [h["action"] for h in data["history"]] == ["enrol"]
     assert data["deliveries"][0]["subscriber_id"] == her
+    assert data["slot_answers"] == [{"slot": "09-12", "calls": 2, "answered": 1}]
     assert "9876543211" not in r.stdout and "Rekha" not in r.stdout
     assert cli.sql("SELECT actor, subscriber_id FROM audit WHERE action = 'export'"
                    ) == [("op-7", her)]
@@ -86,6 +89,9 @@ def test_erase_removes_her_from_every_table_and_keeps_the_report(cli):
     other = enrol(cli, "9876543211", "Rekha", LMP - timedelta(days=9), "KEM", "Sunita", TODAY)
     calls_for(cli, her, "91" + PHONE)
     calls_for(cli, other, "919876543211")
+    for woman in (her, other):
+        cli.sql("INSERT INTO slot_answers (subscriber_id, slot, calls, answered) "
+                "VALUES (?, '09-12', 2, 1)", woman)
     assert cli("women", "opt-out", str(her), "--yes").exit_code == 0
     before = report(cli)
     # the old bytes on disk: SQLite's file (PostgreSQL keeps old row versions until VACUUM:
@@ -112,6 +118,7 @@ def test_erase_removes_her_from_every_table_and_keeps_the_report(cli):
     key = cli.key_file
     assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) == 32
     assert cli.sql("SELECT COUNT(*) FROM erased_numbers") == [(1,)]
+    assert cli.sql("SELECT subscriber_id FROM slot_answers") == [(other,)]  # her pattern gone
     assert cli.sql("SELECT action FROM audit WHERE subscriber_id = ? ORDER BY id",
                    her)[-1] == ("erase",)
     # her opt-out is still honoured: enrol refuses, import skips, --re-enrol takes her back

@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 from scheduler.answer_model import (
     AnswerPattern, CallFact, Prior, Rule, SlotEstimate, answer_pattern, check_inside,
     choose_slot, fact_of, population_prior, probability_better, slot_for_attempt, suggest_slot,
+    normal_probability_better, SCREEN_MARGIN, DRAW_BATCH,
 )
 from scheduler.model import SchedulerError
 from scheduler.outcome import Outcome
@@ -272,6 +273,44 @@ def test_the_probability_of_beating_matches_the_closed_form():
     # so P(X > Y) = integral_0^1 (2x - x^2) dx = 1 - 1/3 = 2/3.
     p = probability_better(estimate(0, 0, 1, 1), estimate(0, 0, 1, 2), random.Random(9), 40000)
     assert p == pytest.approx(2 / 3, abs=0.01)
+
+
+@pytest.mark.parametrize("rate", [0.01, 0.03, 0.1, 0.3, 0.5, 0.8, 0.97, 0.99])
+@pytest.mark.parametrize("hers, other", [
+    ((5, 0), (5, 2)), ((5, 0), (5, 5)), ((5, 1), (6, 4)), ((9, 2), (5, 4)), ((20, 5), (8, 6)),
+    ((5, 5), (5, 5)), ((40, 10), (30, 15)), ((5, 0), (200, 20)), ((100, 1), (5, 1)),
+    ((5, 0), (5, 1)), ((50, 0), (5, 1)), ((300, 3), (5, 2))])
+def test_slot_suggestion_screen_is_close_to_the_draws(rate, hers, other):
+    """The normal approximation that spares the draws (SCREEN_MARGIN 0.2) is within 0.15
+    of P(better) from 20,000 paired draws, skewed posteriors (rare or near-certain
+    answers, few calls) included: no woman the draws would suggest is screened out."""
+    assert SCREEN_MARGIN >= 0.2
+    mine, best = estimate(*hers, 10 * rate, 10 * (1 - rate)), \
+        estimate(*other, 10 * rate, 10 * (1 - rate))
+    drawn = probability_better(best, mine, random.Random(3), 20000)
+    assert normal_probability_better(best, mine) == pytest.approx(drawn, abs=0.15)
+
+
+@pytest.mark.parametrize("hers, other", [
+    ((5, 0), (5, 2)), ((5, 0), (5, 5)), ((5, 1), (6, 4)), ((9, 2), (5, 4)), ((20, 5), (8, 6)),
+    ((40, 10), (30, 15)), ((5, 0), (200, 20)), ((5, 1), (5, 4)), ((10, 2), (10, 6))])
+def test_slot_suggestion_draws_stop_early_on_the_same_side(hers, other):
+    """Stopping the draws once the share is 4 standard errors from 0.9 settles the same
+    side of 0.9 as 20,000 draws, the share within 0.04 of theirs."""
+    mine, best = estimate(*hers, 3, 7), estimate(*other, 3, 7)
+    full = probability_better(best, mine, random.Random(3), 20000)
+    early = probability_better(best, mine, random.Random(3), 20000, decide_at=0.9)
+    assert (early >= 0.9) is (full >= 0.9)
+    assert early == pytest.approx(full, abs=0.04)
+
+
+def test_slot_suggestion_draws_stop_after_one_batch_when_clear():
+    rng = random.Random(3)
+    probability_better(estimate(20, 20, 1, 1), estimate(20, 0, 1, 1), rng, 4000, decide_at=0.9)
+    after_one_batch = random.Random(3)
+    for _ in range(DRAW_BATCH):
+        after_one_batch.betavariate(21, 1), after_one_batch.betavariate(1, 21)
+    assert rng.random() == after_one_batch.random()
 
 
 def test_a_suggestion_from_a_weekday_pattern_sums_her_week():

@@ -111,14 +111,13 @@ def test_the_memory_store_needs_an_rng_to_learn(mmitra):
     assert MemoryStore(with_slots(mmitra, RetrySlots.LEARNED), rng=random.Random(1)) is not None
 
 
-async def test_the_sqlite_store_refuses_learned(mmitra, tmp_path):
+async def test_the_sqlite_store_takes_learned(mmitra, tmp_path):
+    """It refused it until it learned (tests/contract/test_store_learned_slots.py)."""
+    learned = with_slots(mmitra, RetrySlots.LEARNED)
     async with asyncio.timeout(30):
         store = await Store.open(tmp_path / "ivr.db")
         try:
-            with pytest.raises(ProgrammeError, match="retry_slots = learned is not supported by "
-                                                     "the SQLite store yet"):
-                ScheduleStore(store, with_slots(mmitra, RetrySlots.LEARNED))
-            assert ScheduleStore(store, mmitra).programme is mmitra
+            assert ScheduleStore(store, learned).programme is learned
         finally:
             await store.close()
 
