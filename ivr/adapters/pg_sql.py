@@ -60,6 +60,21 @@ def statement(sql: str) -> str:
     return "".join(out)
 
 
+def insert_arrays(table: str, columns: tuple[str, ...], types: list[str],
+                  along: str | None = None) -> str:
+    """One statement (the store's SQL, `?` placeholders) that inserts the rows given as one
+    array per column (in that order, typed by `types`), each with a new id from the table's
+    sequence, runs `along` (an UPDATE or DELETE; its parameters after the arrays) in the same
+    statement, and returns the new ids in the order of the arrays' elements."""
+    names = ", ".join(columns)
+    arrays = ", ".join(f"?::{t}[]" for t in types)
+    return (f"WITH new AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{table}', "
+            f"'id')) AS id, u.* FROM unnest({arrays}) WITH ORDINALITY AS u({names}, ord))"
+            + (f", along AS ({along})" if along else "")
+            + f", inserted AS (INSERT INTO {table} (id, {names}) SELECT id, {names} FROM new) "
+            "SELECT id FROM new ORDER BY ord")
+
+
 _CREATE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
 _ALTER = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)", re.IGNORECASE)
 _REF = re.compile(r"\n(\s*)(\w+)(\s+[^\n]*?)\s+REFERENCES\s+(\w+)\s*\((\w+)\)", re.IGNORECASE)

@@ -139,6 +139,7 @@ class PgStore(Store):
         self.path = None                              # type: ignore[assignment]
         self.migration_backup = None
         self.key_file: Path | None = None             # ivr.adapters.erasure: [ivr] erasure_key
+        self._types: dict[str, dict[str, str]] = {}   # insert_new: each table's column types
 
     def skip_locked(self, tables: str) -> str:
         if not self.locks_rows:
@@ -259,6 +260,26 @@ class PgStore(Store):
             f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
             "FROM generate_series(1, ?)", (n,))
         return [r[0] for r in rows]
+
+    async def insert_new(self, table: str, columns: tuple[str, ...], rows: list[tuple],
+                         along: tuple[str, tuple] | None = None) -> list[int]:
+        """Store.insert_new in one statement (pg_sql.insert_arrays): the new ids, the rows
+        and `along` in one round trip."""
+        types = await self._column_types(table)
+        sql = pg_sql.insert_arrays(table, columns, [types[c] for c in columns],
+                                   along[0] if along else None)
+        arrays = [[r[k] for r in rows] for k in range(len(columns))]
+        params = (*arrays, *(along[1] if along else ()))
+        return [r[0] for r in await self.fetchall(sql, params)]
+
+    async def _column_types(self, table: str) -> dict[str, str]:
+        """Each column's type (read once per table)."""
+        if table not in self._types:
+            rows = await self.fetchall(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped", (table,))
+            self._types[table] = {r[0]: r[1] for r in rows}
+        return self._types[table]
 
     def ids_in(self, ids: Sequence[int]) -> tuple[str, Any]:
         return "(SELECT unnest(?::bigint[]))", list(ids)

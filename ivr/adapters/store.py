@@ -145,7 +145,8 @@ class Store:
 
     What differs between the two is said by: `dialect`; `for_update` (appended to a read of
     a row the transaction then changes); `skip_locked(tables)` (appended to a claim's read);
-    `new_ids(table, n)`; `ids_in(ids)`. On SQLite the one writer makes the first two empty.
+    `new_ids(table, n)`; `insert_new(table, columns, rows, along)`; `ids_in(ids)`. On SQLite
+    the one writer makes the first two empty.
     `locks_rows` False: reads neither lock the rows they take nor skip those another
     transaction holds (a preview, rolled back: `ivr schedule preview` on PostgreSQL must
     neither miss a woman the service holds for a moment nor hold up the service's claims)."""
@@ -292,6 +293,18 @@ class Store:
         """n ids for new rows of `table` (call inside a transaction)."""
         top = (await self.fetchall(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))[0][0]
         return list(range(top + 1, top + 1 + n))
+
+    async def insert_new(self, table: str, columns: tuple[str, ...], rows: list[tuple],
+                         along: tuple[str, tuple] | None = None) -> list[int]:
+        """Many new rows of `table` (call inside a transaction) and their new ids, in the order
+        of `rows`; `along`: one more statement (sql, params) that goes with them, run after
+        them here, in the same statement on PostgreSQL (one round trip for all)."""
+        ids = await self.new_ids(table, len(rows))
+        await self.insert_rows(table, ("id", *columns),
+                               [(i, *r) for i, r in zip(ids, rows, strict=True)])
+        if along is not None:
+            await self.execute(*along)
+        return ids
 
     def ids_in(self, ids) -> tuple[str, object]:
         """`col IN <sql>` for a list of ids of any length: the SQL and its one parameter."""
