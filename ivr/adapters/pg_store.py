@@ -37,7 +37,7 @@ from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg.adapt import Loader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from ivr.adapters import pg_sql
+from ivr.adapters import pg_rows, pg_sql
 from ivr.adapters.pg_sql import masked
 from ivr.adapters.store import Store, StoreError, _statements, migrations
 
@@ -139,7 +139,7 @@ class PgStore(Store):
         self.path = None                              # type: ignore[assignment]
         self.migration_backup = None
         self.key_file: Path | None = None             # ivr.adapters.erasure: [ivr] erasure_key
-        self._types: dict[str, dict[str, str]] = {}   # insert_new: each table's column types
+        self.column_types: dict[str, dict[str, str]] = {}   # pg_rows: each table's, read once
 
     def skip_locked(self, tables: str) -> str:
         if not self.locks_rows:
@@ -263,23 +263,14 @@ class PgStore(Store):
 
     async def insert_new(self, table: str, columns: tuple[str, ...], rows: list[tuple],
                          along: tuple[str, tuple] | None = None) -> list[int]:
-        """Store.insert_new in one statement (pg_sql.insert_arrays): the new ids, the rows
-        and `along` in one round trip."""
-        types = await self._column_types(table)
-        sql = pg_sql.insert_arrays(table, columns, [types[c] for c in columns],
-                                   along[0] if along else None)
-        arrays = [[r[k] for r in rows] for k in range(len(columns))]
-        params = (*arrays, *(along[1] if along else ()))
-        return [r[0] for r in await self.fetchall(sql, params)]
+        return await pg_rows.insert_new(self, table, columns, rows, along)
 
-    async def _column_types(self, table: str) -> dict[str, str]:
-        """Each column's type (read once per table)."""
-        if table not in self._types:
-            rows = await self.fetchall(
-                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-                "WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped", (table,))
-            self._types[table] = {r[0]: r[1] for r in rows}
-        return self._types[table]
+    async def insert_ignoring(self, table: str, columns: tuple[str, ...], rows: list[tuple],
+                              key: str) -> None:
+        await pg_rows.insert_ignoring(self, table, columns, rows, key)
+
+    async def set_each(self, table: str, column: str, values: list[tuple[int, Any]]) -> None:
+        await pg_rows.set_each(self, table, column, values)
 
     def ids_in(self, ids: Sequence[int]) -> tuple[str, Any]:
         return "(SELECT unnest(?::bigint[]))", list(ids)

@@ -1,11 +1,15 @@
-"""Store.insert_new (new rows, their ids in row order, one more statement with them) on
-both stores: SQLite's new_ids + INSERT + the statement, PostgreSQL's one statement
-(pg_sql.insert_arrays). The claim writes its attempts and its deliveries' UPDATE with it."""
+"""Many rows at once on both stores: Store.insert_new (new rows, their ids in row order, one
+more statement with them; SQLite's new_ids + INSERT + the statement, PostgreSQL's one
+statement, pg_sql.insert_arrays: the claim writes its attempts and its deliveries' UPDATE
+with it), Store.insert_ignoring and Store.set_each (the day plan's writes; on PostgreSQL
+10,000 rows per statement, pg_rows.BATCH)."""
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+
+from ivr.adapters import pg_rows
 
 from ivr.adapters.pg_store import PgStore
 from ivr.adapters.store import Store
@@ -66,3 +70,33 @@ async def test_insert_new_rolls_back_with_its_transaction(store):
                                    along=("UPDATE audit SET action = 'x'", ()))
             raise RuntimeError("after the insert")
     assert await audit(store) == []
+
+
+async def test_insert_ignoring_leaves_out_the_rows_whose_key_is_taken(store, monkeypatch):
+    monkeypatch.setattr(pg_rows, "BATCH", 3)      # several statements on PostgreSQL
+    await store.execute("INSERT INTO subscribers (id, phone, language, slot, timezone, "
+                        "programme, track, status, enrolled_at, updated_at) VALUES "
+                        "(1, '+919900000001', 'hi', '09-12', 'Asia/Kolkata', 'mmitra', "
+                        "'pregnancy', 'active', 0, 0)")
+    columns = ("subscriber_id", "message_key", "slot", "due_at", "status", "next_attempt_at",
+               "closed_at")
+    first = [(1, "m1", "09-12", 10.0, "pending", 10.0, None)]
+    await store.insert_ignoring("deliveries", columns, first, "subscriber_id, message_key")
+    more = [(1, f"m{k}", "09-12", 20.0 + k, "pending", None, 5.5) for k in range(1, 8)]
+    async with store.transaction():
+        await asyncio.wait_for(store.insert_ignoring("deliveries", columns, more,
+                                                     "subscriber_id, message_key"), 10)
+    rows = await store.fetchall(f"SELECT {', '.join(columns)} FROM deliveries ORDER BY id")
+    assert [tuple(r) for r in rows] == first + more[1:]      # m1 was taken: kept as it was
+
+
+async def test_set_each_sets_each_rows_own_value(store, monkeypatch):
+    monkeypatch.setattr(pg_rows, "BATCH", 4)
+    async with store.transaction():
+        ids = await store.insert_new("audit", COLUMNS,
+                                     [(1.0, "w", k, "a", None) for k in range(10)])
+    values = [(i, None if k == 3 else 100 + k % 3) for k, i in enumerate(ids[:9])]
+    async with store.transaction():
+        await asyncio.wait_for(store.set_each("audit", "subscriber_id", values), 10)
+    got = {r[0]: r[1] for r in await store.fetchall("SELECT id, subscriber_id FROM audit")}
+    assert got == {**dict(values), ids[9]: 9}
