@@ -346,6 +346,17 @@ class PgStore(Store):
         async with self._connection() as conn:
             return await (await conn.execute(_sql(sql), params)).fetchall()
 
+    async def fetch_grouped(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Store.fetch_grouped. The planner takes each computed value's groups from its
+        column's (a weekday from created_at: one per call), so it expects as many groups as
+        rows and sorts them all on disk (`ivr report`'s calls: 4.2 s over 1 M calls); sorts
+        off for this statement, it counts the 1,853 groups in a hash table (1.3 s)."""
+        async with self.transaction():
+            await self.execute("SET LOCAL enable_sort = off")
+            rows = await self.fetchall(sql, params)
+            await self.execute("RESET enable_sort")     # inside another transaction
+            return rows
+
 
 async def _copy(conn: AsyncConnection[Any], sql: str, rows: Iterable[Sequence[Any]]) -> None:
     async with conn.cursor() as cur, cur.copy(sql) as copy:

@@ -438,6 +438,12 @@ class Store:
         async with self._lock:
             return await (await self._db.execute(sql, params)).fetchall()
 
+    async def fetch_grouped(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """An aggregate whose groups are few though the planner cannot tell (groups of
+        computed values, e.g. a call's weekday and heard band): fetchall here; PostgreSQL
+        counts them in a hash table instead of sorting every row (PgStore)."""
+        return await self.fetchall(sql, params)
+
 
 class _RollBack(Exception):
     pass

@@ -100,3 +100,21 @@ async def test_set_each_sets_each_rows_own_value(store, monkeypatch):
         await asyncio.wait_for(store.set_each("audit", "subscriber_id", values), 10)
     got = {r[0]: r[1] for r in await store.fetchall("SELECT id, subscriber_id FROM audit")}
     assert got == {**dict(values), ids[9]: 9}
+
+
+async def test_fetch_grouped_counts_as_fetchall_and_sorts_are_back_after(store):
+    async with store.transaction():
+        await store.insert_new("audit", COLUMNS, [(float(k), "w", k % 3, "a", None)
+                                                  for k in range(30)])
+    sql = ("SELECT subscriber_id AS grp, CAST(FLOOR(at / 10) AS INTEGER) AS tens, COUNT(*) AS n "
+           "FROM audit GROUP BY grp, tens")
+    grouped = await asyncio.wait_for(store.fetch_grouped(sql), 10)
+    assert sorted(map(tuple, grouped)) == sorted(map(tuple, await store.fetchall(sql)))
+    assert sum(r[2] for r in grouped) == 30 and len(grouped) == 9
+    if store.dialect == "postgresql":      # no sort inside it, sorts again after it
+        [[inside]] = await store.fetch_grouped("SELECT current_setting('enable_sort')")
+        assert inside == "off"
+        async with store.transaction():    # inside a transaction: back on for what follows
+            await store.fetch_grouped("SELECT 1")
+            assert (await store.fetchall("SELECT current_setting('enable_sort')"))[0][0] == "on"
+        assert (await store.fetchall("SELECT current_setting('enable_sort')"))[0][0] == "on"
