@@ -146,8 +146,8 @@ class Store:
     What differs between the two is said by: `dialect`; `for_update` (appended to a read of
     a row the transaction then changes); `skip_locked(tables)` (appended to a claim's read);
     `new_ids(table, n)`; `insert_new`, `insert_ignoring`, `set_each` (many rows, one
-    statement per batch on PostgreSQL); `ids_in(ids)`. On SQLite the one writer makes the
-    first two empty.
+    statement per batch on PostgreSQL); `ids_in(ids)`; `fetch_grouped` (an aggregate of few
+    groups: no sort on PostgreSQL). On SQLite the one writer makes the first two empty.
     `locks_rows` False: reads neither lock the rows they take nor skip those another
     transaction holds (a preview, rolled back: `ivr schedule preview` on PostgreSQL must
     neither miss a woman the service holds for a moment nor hold up the service's claims)."""
