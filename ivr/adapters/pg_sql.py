@@ -60,6 +60,41 @@ def statement(sql: str) -> str:
     return "".join(out)
 
 
+def arrays(columns: tuple[str, ...], types: list[str], ordinality: bool = False) -> str:
+    """The rows given as one array parameter per column, typed, as a FROM item `u`."""
+    typed = ", ".join(f"?::{t}[]" for t in types)
+    names = ", ".join((*columns, "ord") if ordinality else columns)
+    return f"unnest({typed}){' WITH ORDINALITY' if ordinality else ''} AS u({names})"
+
+
+def insert_arrays(table: str, columns: tuple[str, ...], types: list[str],
+                  along: str | None = None) -> str:
+    """One statement (the store's SQL, `?` placeholders) that inserts the rows given as one
+    array per column (in that order, typed by `types`), each with a new id from the table's
+    sequence, runs `along` (an UPDATE or DELETE; its parameters after the arrays) in the same
+    statement, and returns the new ids in the order of the arrays' elements."""
+    names = ", ".join(columns)
+    return (f"WITH new AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{table}', "
+            f"'id')) AS id, u.* FROM {arrays(columns, types, ordinality=True)})"
+            + (f", along AS ({along})" if along else "")
+            + f", inserted AS (INSERT INTO {table} (id, {names}) SELECT id, {names} FROM new) "
+            "SELECT id FROM new ORDER BY ord")
+
+
+def insert_ignoring(table: str, columns: tuple[str, ...], types: list[str], key: str) -> str:
+    """The rows given as arrays into `table`, those whose `key` is taken left out."""
+    names = ", ".join(columns)
+    return (f"INSERT INTO {table} ({names}) SELECT {names} FROM {arrays(columns, types)} "
+            f"ON CONFLICT ({key}) DO NOTHING")
+
+
+def set_each(table: str, column: str, types: list[str]) -> str:
+    """`column` of each row of `table` whose id is in the first array set to the value at
+    the same place in the second."""
+    return (f"UPDATE {table} SET {column} = u.value FROM "
+            f"{arrays(('id', 'value'), types)} WHERE {table}.id = u.id")
+
+
 _CREATE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
 _ALTER = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)", re.IGNORECASE)
 _REF = re.compile(r"\n(\s*)(\w+)(\s+[^\n]*?)\s+REFERENCES\s+(\w+)\s*\((\w+)\)", re.IGNORECASE)

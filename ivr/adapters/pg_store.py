@@ -37,7 +37,7 @@ from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg.adapt import Loader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from ivr.adapters import pg_sql
+from ivr.adapters import pg_rows, pg_sql
 from ivr.adapters.nodes import read_nodes
 from ivr.adapters.pg_sql import masked
 from ivr.adapters.store import Store, StoreError, _statements, migrations
@@ -142,6 +142,7 @@ class PgStore(Store):
         self.path = None                              # type: ignore[assignment]
         self.migration_backup = None
         self.key_file: Path | None = None             # ivr.adapters.erasure: [ivr] erasure_key
+        self.column_types: dict[str, dict[str, str]] = {}   # pg_rows: each table's, read once
 
     def skip_locked(self, tables: str) -> str:
         if not self.locks_rows:
@@ -281,6 +282,17 @@ class PgStore(Store):
             "FROM generate_series(1, ?)", (n,))
         return [r[0] for r in rows]
 
+    async def insert_new(self, table: str, columns: tuple[str, ...], rows: list[tuple],
+                         along: tuple[str, tuple] | None = None) -> list[int]:
+        return await pg_rows.insert_new(self, table, columns, rows, along)
+
+    async def insert_ignoring(self, table: str, columns: tuple[str, ...], rows: list[tuple],
+                              key: str) -> None:
+        await pg_rows.insert_ignoring(self, table, columns, rows, key)
+
+    async def set_each(self, table: str, column: str, values: list[tuple[int, Any]]) -> None:
+        await pg_rows.set_each(self, table, column, values)
+
     def ids_in(self, ids: Sequence[int]) -> tuple[str, Any]:
         return "(SELECT unnest(?::bigint[]))", list(ids)
 
@@ -354,6 +366,17 @@ class PgStore(Store):
             return await (await conn.execute(_sql(sql), params)).fetchall()
         async with self._connection() as conn:
             return await (await conn.execute(_sql(sql), params)).fetchall()
+
+    async def fetch_grouped(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Store.fetch_grouped. The planner takes each computed value's groups from its
+        column's (a weekday from created_at: one per call), so it expects as many groups as
+        rows and sorts them all on disk (`ivr report`'s calls: 4.2 s over 1 M calls); sorts
+        off for this statement, it counts the 1,853 groups in a hash table (1.3 s)."""
+        async with self.transaction():
+            await self.execute("SET LOCAL enable_sort = off")
+            rows = await self.fetchall(sql, params)
+            await self.execute("RESET enable_sort")     # inside another transaction
+            return rows
 
 
 async def _copy(conn: AsyncConnection[Any], sql: str, rows: Iterable[Sequence[Any]]) -> None:

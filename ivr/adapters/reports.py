@@ -72,9 +72,10 @@ async def call_cube(store: Store, by: str | None, lo: float | None, hi: float | 
     """Ended calls placed in the range, counted (n) by kind, attempt number, slot, local
     weekday (wd, 0 = Sunday; `offset`: the zone's UTC offset in seconds), outcome, heard
     band (hb: 0 under half, 1 half, 2 three quarters) and replayed; heard: their heard
-    shares summed. One scan of the attempts."""
+    shares summed. One scan of the attempts, its few groups counted in memory
+    (Store.fetch_grouped)."""
     cond, args = in_range("a.created_at", lo, hi, programme)
-    return await store.fetchall(
+    return await store.fetch_grouped(
         f"SELECT {group_column(by)} AS grp, a.kind, a.number, s.slot, "
         # weekday 0 = Sunday, as strftime('%w'); 1970-01-01 was a Thursday (4)
         f" (CAST(FLOOR((a.created_at + {float(offset)}) / 86400) AS INTEGER) + 4) % 7 AS wd,"

@@ -96,17 +96,17 @@ class Planner:
 
 async def apply_plans(store: Store, plans: list[WomanPlan], now: datetime) -> None:
     """Write the plans: closes, opens, then each woman's next planning time and status.
-    Updates that set the same values go as one statement over a JSON list of ids (a third
-    faster than executemany for a day's plan of hundreds of thousands)."""
+    Updates that set the same values go as one statement over a list of ids (a third
+    faster than executemany for a day's plan of hundreds of thousands); the new deliveries
+    and the planning times go by Store.insert_ignoring and Store.set_each (on PostgreSQL
+    10,000 rows per statement)."""
     at = epoch(now)
     closes: dict[str, list[int]] = {}
-    plan_at: dict[float | None, list[int]] = {}
     done: dict[str, list[int]] = {}
     for p in plans:
         for status in p.plan.close:
             assert p.latest_id is not None          # a plan closes only her latest delivery
             closes.setdefault(status, []).append(p.latest_id)
-        plan_at.setdefault(p.plan.plan_at, []).append(p.subscriber_id)
         if p.plan.status:
             done.setdefault(p.plan.status, []).append(p.subscriber_id)
     for status, ids in closes.items():
@@ -114,11 +114,10 @@ async def apply_plans(store: Store, plans: list[WomanPlan], now: datetime) -> No
                       "next_attempt_at = NULL WHERE id IN {ids}", (status, at), ids)
     opens = _opens(plans)
     if opens:
-        await store.executemany(
-            f"INSERT INTO deliveries ({', '.join(DELIVERY_ROW)}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (subscriber_id, message_key) DO NOTHING", opens)
-    for when, ids in plan_at.items():
-        await _by_ids(store, "UPDATE subscribers SET plan_at = ? WHERE id IN {ids}", (when,), ids)
+        await store.insert_ignoring("deliveries", DELIVERY_ROW, opens,
+                                    "subscriber_id, message_key")
+    await store.set_each("subscribers", "plan_at",
+                         [(p.subscriber_id, p.plan.plan_at) for p in plans])
     for status, ids in done.items():         # her programme is complete
         await _by_ids(store, "UPDATE subscribers SET status = ?, updated_at = ? "
                       "WHERE id IN {ids}", (status, at), ids)

@@ -27,19 +27,27 @@ from scheduler.timeline import her_slot, her_zone
 
 MOVE_BATCH = 50000          # out-of-slot calls moved per claim (~0.25 s)
 
-_CLAIM_DELIVERIES = (
-    f"SELECT {', '.join('d.' + c for c in _DELIVERY_COLUMNS.split(', '))}, "
-    "s.phone, s.language, s.slot, s.timezone "
-    "FROM deliveries d CROSS JOIN subscribers s ON s.id = d.subscriber_id "
-    "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
-    "AND s.status = 'active' AND s.programme = ? AND NOT EXISTS (SELECT 1 FROM attempts a "
-    "WHERE a.subscriber_id = d.subscriber_id AND a.outcome IS NULL) "
-    "ORDER BY d.next_attempt_at, d.id LIMIT ?")
 # Several programmes in one database (config.programmes): each ScheduleStore claims, moves,
 # plans and reaps only the women of its programme (`s.programme = ?`, her record's), so that
 # each call follows her programme's rules; ivr/adapters/schedules.py runs them in turn.
 _HER_PROGRAMME = ("EXISTS (SELECT 1 FROM subscribers s WHERE s.id = {}.subscriber_id "
                   "AND s.programme = ?)")
+# a callback is due: pending, due, she has no live call, and she is of this programme
+# (parameters: now, the programme)
+_CALLBACK_DUE = ("FROM callback_requests c WHERE c.status = 'pending' "
+                 "AND c.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM attempts a "
+                 "WHERE a.subscriber_id = c.subscriber_id AND a.outcome IS NULL) AND "
+                 + _HER_PROGRAMME.format("c"))
+# parameters: now, the programme (the callback's EXISTS), now, the programme, the limit
+_CLAIM_DELIVERIES = (
+    f"SELECT {', '.join('d.' + c for c in _DELIVERY_COLUMNS.split(', '))}, "
+    "s.phone, s.language, s.slot, s.timezone, "
+    f"EXISTS (SELECT 1 {_CALLBACK_DUE}) AS callback_due "
+    "FROM deliveries d CROSS JOIN subscribers s ON s.id = d.subscriber_id "
+    "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
+    "AND s.status = 'active' AND s.programme = ? AND NOT EXISTS (SELECT 1 FROM attempts a "
+    "WHERE a.subscriber_id = d.subscriber_id AND a.outcome IS NULL) "
+    "ORDER BY d.next_attempt_at, d.id LIMIT ?")
 # a claim of PostgreSQL skips the rows another node's claim holds (Store.skip_locked)
 
 
@@ -57,34 +65,48 @@ class Calls:
     async def claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:
         """Due calls, callbacks first, at most one live call per woman; each becomes a live
         attempt row leased to `owner`. Work found outside her slot (or the window) moves to
-        its next opening, and the claim goes on past it until `limit` calls or no more due."""
+        its next opening, and the claim goes on past it until `limit` calls or no more due.
+        The due calls' read says whether a callback is due too: the callbacks are read only
+        then (or when no call is due), and the calls read again after them."""
         out: list[Attempt] = []
         async with self.store.transaction():
+            rows = await self._due_deliveries(now, limit)
+            if not rows or rows[0]["callback_due"]:
+                if await self._claim_callbacks(now, owner, limit, out):
+                    rows = await self._due_deliveries(now, limit - len(out))
             while len(out) < limit:
                 want = limit - len(out)
-                rows = await self.store.fetchall(
-                    f"SELECT {_CALLBACK_COLUMNS} FROM callback_requests c "
-                    "WHERE status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS ("
-                    " SELECT 1 FROM attempts a WHERE a.subscriber_id = c.subscriber_id"
-                    " AND a.outcome IS NULL) AND " + _HER_PROGRAMME.format("c")
-                    + " ORDER BY next_attempt_at, id LIMIT ?"
-                    + self.store.skip_locked("c"), (epoch(now), self.programme.name, want))
-                for row in rows:
-                    attempt = await self._claim_callback(_callback(row), now, owner)
-                    if attempt is not None:
-                        out.append(attempt)
-                if len(rows) < want:
-                    break
-            while len(out) < limit:
-                want = limit - len(out)
-                rows = await self.store.fetchall(
-                    _CLAIM_DELIVERIES + self.store.skip_locked("d, s"),
-                    (epoch(now), self.programme.name, want))
                 claimed, more_to_move = await self._claim_deliveries(rows, now, owner)
                 out += claimed
-                if len(rows) < want or more_to_move:
+                if len(rows) < want or more_to_move or len(out) >= limit:
                     break
+                rows = await self._due_deliveries(now, limit - len(out))
         return out
+
+    async def _due_deliveries(self, now: datetime, want: int) -> list[Any]:
+        if want <= 0:
+            return []
+        return await self.store.fetchall(
+            _CLAIM_DELIVERIES + self.store.skip_locked("d, s"),
+            (epoch(now), self.programme.name, epoch(now), self.programme.name, want))
+
+    async def _claim_callbacks(self, now: datetime, owner: str, limit: int,
+                               out: list[Attempt]) -> int:
+        """The due callbacks, first come first, into `out` up to `limit`; how many were read."""
+        read = 0
+        while len(out) < limit:
+            want = limit - len(out)
+            rows = await self.store.fetchall(
+                f"SELECT {_CALLBACK_COLUMNS} {_CALLBACK_DUE} ORDER BY c.next_attempt_at, c.id "
+                "LIMIT ?" + self.store.skip_locked("c"), (epoch(now), self.programme.name, want))
+            read += len(rows)
+            for row in rows:
+                attempt = await self._claim_callback(_callback(row), now, owner)
+                if attempt is not None:
+                    out.append(attempt)
+            if len(rows) < want:
+                break
+        return read
 
     async def _claim_callback(self, cb: CallbackRequest, now: datetime,
                               owner: str) -> Attempt | None:
@@ -119,27 +141,26 @@ class Calls:
                 claims.append(row)
         if not claims:
             return [], more
-        ids = await self.store.new_ids("attempts", len(claims))
-        out = []
-        for i, r in zip(ids, claims, strict=True):
-            a = rules.new_attempt(self.programme, AttemptKind.SCHEDULED, r["message_key"],
-                                  r["attempts"] + 1, now, owner, subscriber_id=r["subscriber_id"],
-                                  phone=r["phone"], language=r["language"], delivery_id=r["id"])
-            a.id = i
-            out.append(a)
+        out = [rules.new_attempt(self.programme, AttemptKind.SCHEDULED, r["message_key"],
+                                 r["attempts"] + 1, now, owner, subscriber_id=r["subscriber_id"],
+                                 phone=r["phone"], language=r["language"], delivery_id=r["id"])
+               for r in claims]
         until = epoch(rules.lease_until(self.programme, now))
-        await self.store.insert_rows(
-            "attempts", ("id", "delivery_id", "subscriber_id", "number", "kind", "phone",
+        # each attempt's number is her delivery's attempts + 1, read in this transaction (the
+        # row locked on PostgreSQL, the database on SQLite): one statement for all, with the
+        # attempts' rows on PostgreSQL (Store.insert_new)
+        taken, param = self.store.ids_in([a.delivery_id for a in out])
+        ids = await self.store.insert_new(
+            "attempts", ("delivery_id", "subscriber_id", "number", "kind", "phone",
                          "language", "message_key", "created_at", "acquired_by",
                          "acquired_until"),
-            [(a.id, a.delivery_id, a.subscriber_id, a.number, "scheduled", a.phone, a.language,
-              a.message_key, epoch(now), owner, until) for a in out])
-        # each attempt's number is her delivery's attempts + 1, read in this transaction (the
-        # row locked on PostgreSQL, the database on SQLite): one statement for all
-        taken, param = self.store.ids_in([a.delivery_id for a in out])
-        await self.store.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = NULL, "
-            f"acquired_by = ?, acquired_until = ? WHERE id IN {taken}", (owner, until, param))
+            [(a.delivery_id, a.subscriber_id, a.number, "scheduled", a.phone, a.language,
+              a.message_key, epoch(now), owner, until) for a in out],
+            along=("UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = NULL, "
+                   f"acquired_by = ?, acquired_until = ? WHERE id IN {taken}",
+                   (owner, until, param)))
+        for a, i in zip(out, ids, strict=True):
+            a.id = i
         return out, more
 
     def _later(self, attempts: int) -> bool | None:

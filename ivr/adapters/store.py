@@ -145,7 +145,9 @@ class Store:
 
     What differs between the two is said by: `dialect`; `for_update` (appended to a read of
     a row the transaction then changes); `skip_locked(tables)` (appended to a claim's read);
-    `new_ids(table, n)`; `ids_in(ids)`. On SQLite the one writer makes the first two empty.
+    `new_ids(table, n)`; `insert_new`, `insert_ignoring`, `set_each` (many rows, one
+    statement per batch on PostgreSQL); `ids_in(ids)`; `fetch_grouped` (an aggregate of few
+    groups: no sort on PostgreSQL). On SQLite the one writer makes the first two empty.
     `locks_rows` False: reads neither lock the rows they take nor skip those another
     transaction holds (a preview, rolled back: `ivr schedule preview` on PostgreSQL must
     neither miss a woman the service holds for a moment nor hold up the service's claims)."""
@@ -293,6 +295,39 @@ class Store:
         top = (await self.fetchall(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))[0][0]
         return list(range(top + 1, top + 1 + n))
 
+    async def insert_new(self, table: str, columns: tuple[str, ...], rows: list[tuple],
+                         along: tuple[str, tuple] | None = None) -> list[int]:
+        """Many new rows of `table` (call inside a transaction) and their new ids, in the order
+        of `rows`; `along`: one more statement (sql, params) that goes with them, run after
+        them here, in the same statement on PostgreSQL (one round trip for all)."""
+        ids = await self.new_ids(table, len(rows))
+        await self.insert_rows(table, ("id", *columns),
+                               [(i, *r) for i, r in zip(ids, rows, strict=True)])
+        if along is not None:
+            await self.execute(*along)
+        return ids
+
+    async def insert_ignoring(self, table: str, columns: tuple[str, ...], rows: list[tuple],
+                              key: str) -> None:
+        """Many new rows of `table`, those whose unique `key` (its columns, e.g.
+        "subscriber_id, message_key") is taken left out: a statement per row here, one per
+        10,000 rows on PostgreSQL."""
+        marks = ", ".join("?" * len(columns))
+        await self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+                               f"ON CONFLICT ({key}) DO NOTHING", rows)
+
+    async def set_each(self, table: str, column: str, values: list[tuple[int, object]]) -> None:
+        """`column` of each row (id, value) of `table` set to its value: a statement per
+        distinct value and 10,000 ids here, one per 10,000 rows on PostgreSQL."""
+        ids: dict[object, list[int]] = {}
+        for i, value in values:
+            ids.setdefault(value, []).append(i)
+        for value, same in ids.items():
+            for k in range(0, len(same), 10_000):
+                taken, param = self.ids_in(same[k:k + 10_000])
+                await self.execute(f"UPDATE {table} SET {column} = ? WHERE id IN {taken}",
+                                   (value, param))
+
     def ids_in(self, ids) -> tuple[str, object]:
         """`col IN <sql>` for a list of ids of any length: the SQL and its one parameter."""
         return "(SELECT value FROM json_each(?))", json.dumps(list(ids))
@@ -402,6 +437,12 @@ class Store:
             return await (await self._db.execute(sql, params)).fetchall()
         async with self._lock:
             return await (await self._db.execute(sql, params)).fetchall()
+
+    async def fetch_grouped(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """An aggregate whose groups are few though the planner cannot tell (groups of
+        computed values, e.g. a call's weekday and heard band): fetchall here; PostgreSQL
+        counts them in a hash table instead of sorting every row (PgStore)."""
+        return await self.fetchall(sql, params)
 
 
 class _RollBack(Exception):

@@ -118,6 +118,22 @@ async def test_missed_calls_merge_into_one_callback_served_before_scheduled_call
     assert d.status is DeliveryStatus.DELIVERED and nxt.message_key == "mmitra-p018"
 
 
+async def test_one_claim_takes_the_callbacks_then_the_due_calls_of_other_women(face):
+    # the due calls' read says a callback is due: the callback first, then the due calls
+    # read again without the caller's (she has her live call now)
+    early = await face.enrol(woman(1, lmp=weeks_ago(12)), DAY)
+    caller = await face.enrol(woman(2, lmp=weeks_ago(12)), DAY)
+    late = await face.enrol(woman(3, lmp=weeks_ago(12)), DAY)
+    await face.missed_call(caller.id, OPEN + timedelta(minutes=5))
+    got = await face.claim(OPEN + timedelta(minutes=6), "w", 10)
+    assert [(a.kind, a.subscriber_id) for a in got] == [
+        (AttemptKind.CALLBACK, caller.id), (AttemptKind.SCHEDULED, early.id),
+        (AttemptKind.SCHEDULED, late.id)]
+    assert len({a.id for a in got}) == 3 and all(a.number == 1 for a in got)
+    assert sorted(x.id for x in await face.live_attempts()) == sorted(a.id for a in got)
+    assert await face.claim(OPEN + timedelta(minutes=7), "w", 10) == []
+
+
 async def test_one_live_call_per_woman_even_with_a_callback_due(face):
     sub = await face.enrol(woman(1, lmp=weeks_ago(12)), DAY)
     [a] = await face.claim(OPEN, "w", 10)

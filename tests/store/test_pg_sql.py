@@ -59,3 +59,26 @@ def test_every_shipped_migration_translates():
 ])
 def test_a_password_is_never_shown(dsn, shown):
     assert pg_sql.masked(dsn) == shown
+
+
+def test_insert_arrays_is_one_statement_with_its_along_and_ids_in_row_order():
+    sql = pg_sql.insert_arrays("attempts", ("delivery_id", "phone"), ["bigint", "text"],
+                               "UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?")
+    assert sql == (
+        "WITH new AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('attempts', 'id')) "
+        "AS id, u.* FROM unnest(?::bigint[], ?::text[]) WITH ORDINALITY AS "
+        "u(delivery_id, phone, ord)), along AS (UPDATE deliveries SET attempts = attempts + 1 "
+        "WHERE id = ?), inserted AS (INSERT INTO attempts (id, delivery_id, phone) SELECT id, "
+        "delivery_id, phone FROM new) SELECT id FROM new ORDER BY ord")
+    assert "along" not in pg_sql.insert_arrays("audit", ("at",), ["double precision"])
+
+
+def test_many_rows_as_arrays_in_one_statement():
+    assert pg_sql.insert_ignoring("deliveries", ("subscriber_id", "message_key"),
+                                  ["bigint", "text"], "subscriber_id, message_key") == (
+        "INSERT INTO deliveries (subscriber_id, message_key) SELECT subscriber_id, "
+        "message_key FROM unnest(?::bigint[], ?::text[]) AS u(subscriber_id, message_key) "
+        "ON CONFLICT (subscriber_id, message_key) DO NOTHING")
+    assert pg_sql.set_each("subscribers", "plan_at", ["bigint", "double precision"]) == (
+        "UPDATE subscribers SET plan_at = u.value FROM unnest(?::bigint[], "
+        "?::double precision[]) AS u(id, value) WHERE subscribers.id = u.id")
