@@ -3,7 +3,12 @@
 Pure: no pydub, no asyncio, no subprocess. The layout is `<sounds>/<lang>/<name>.wav`, 8 kHz mono
 16-bit PCM, where <name> is a programme message key or a prompt name (ivr.constants.PROMPTS).
 Asterisk is told `STREAM FILE <sounds>/<name>` and picks `<sounds>/<lang>/<name>.wav` by the
-channel's language itself. Facts about files (read by audio/probe.py) come in as FileFacts;
+channel's language itself (it puts the language's folder before the file's name).
+
+A programme may have its own recording of any file (its own English "press 1 for ...", say) in
+its own folder, `<sounds>/<programme>/<lang>/<name>.wav`: a call of a woman of that programme
+plays it (Asterisk is told `<sounds>/<programme>/<name>`), else the shared file.
+Facts about files (read by audio/probe.py) come in as FileFacts;
 validate() turns them into Problems against Limits.
 """
 from __future__ import annotations
@@ -61,6 +66,14 @@ def file_path(sounds: Path, lang: str, name: str) -> Path:
     return Path(sounds) / check_lang(lang) / f"{check_name(name)}{EXTENSION}"
 
 
+def own_folder(sounds: Path, programme: str | None) -> Path | None:
+    """The programme's own folder, `<sounds>/<programme>`; None for no programme or a name that
+    cannot be a folder (such a programme has no own recordings)."""
+    if not programme or not NAME_RE.match(programme):
+        return None
+    return Path(sounds) / programme
+
+
 def duration_seconds(path: Path) -> float:
     """Duration from the WAV header (stdlib wave). Raises OSError or wave.Error."""
     with wave.open(os.fspath(path), "rb") as w:
@@ -80,6 +93,23 @@ class Entry:
     lang: str
     name: str
     kind: str = MESSAGE        # MESSAGE or PROMPT
+    programme: str = ""        # "": the shared file; else that programme's own recording
+
+
+def entry_path(sounds: Path, entry: Entry) -> Path:
+    """Where the entry's file lives: <sounds>/[<programme>/]<lang>/<name>.wav."""
+    return file_path(own_folder(sounds, entry.programme) or Path(sounds), entry.lang, entry.name)
+
+
+def own_entries(sounds: Path, programme: str, entries: Iterable[Entry]) -> list[Entry]:
+    """The entries, each one the programme has its own recording of (a file in its folder)
+    replaced by that one: the file its women hear, the one to check."""
+    out = []
+    for entry in entries:
+        own = Entry(entry.lang, entry.name, entry.kind, programme)
+        out.append(own if own_folder(sounds, programme) and entry_path(sounds, own).is_file()
+                   else entry)
+    return out
 
 
 def expected_entries(message_keys: Iterable[str], languages: Iterable[str],
@@ -166,9 +196,11 @@ class Problem:
     name: str
     code: str
     detail: str
+    programme: str = ""        # set: the programme's own recording
 
     def __str__(self) -> str:
-        return f"{self.lang}/{self.name}: {self.code}: {self.detail}"
+        where = f"{self.programme}/" if self.programme else ""
+        return f"{where}{self.lang}/{self.name}: {self.code}: {self.detail}"
 
 
 def _db(x: float | None) -> str:
@@ -202,7 +234,8 @@ def duration_problems(seconds: float, kind: str, limits: Limits) -> list[tuple[s
 def validate(entry: Entry, facts: FileFacts | None, limits: Limits) -> list[Problem]:
     """Everything wrong with one expected file (facts None: the file does not exist)."""
     def problems(pairs: Iterable[tuple[str, str]]) -> list[Problem]:
-        return [Problem(entry.lang, entry.name, code, detail) for code, detail in pairs]
+        return [Problem(entry.lang, entry.name, code, detail, entry.programme)
+                for code, detail in pairs]
 
     if facts is None:
         return problems([(MISSING, "no file")])
@@ -242,12 +275,13 @@ def check(entries: Iterable[Entry], facts: Mapping[Entry, FileFacts | None],
 
 
 class Catalogue:
-    """Which recordings exist and how long they are. Durations are read from the WAV header once
-    per file version (the cache is keyed by mtime and size, so a re-import is seen)."""
+    """Which recordings exist and how long they are, a programme's own recordings first.
+    Durations are read from the WAV header once per file version (the cache is keyed by path,
+    mtime and size, so a re-import is seen)."""
 
     def __init__(self, sounds: Path):
         self.sounds = Path(sounds)
-        self._durations: dict[tuple[str, str], tuple[int, int, float | None]] = {}
+        self._durations: dict[Path, tuple[int, int, float | None]] = {}
 
     def path(self, lang: str, name: str) -> Path:
         return file_path(self.sounds, lang, name)
@@ -255,15 +289,38 @@ class Catalogue:
     def sound(self, name: str) -> str:
         return sound_path(self.sounds, name)
 
-    def duration(self, lang: str, name: str) -> float | None:
-        """Seconds, or None when the file is missing or not a readable, non-empty WAV."""
-        path = self.path(lang, name)
+    def _own(self, lang: str, name: str, programme: str | None) -> Path | None:
+        """The programme's own folder when it holds a playable recording of the file."""
+        folder = own_folder(self.sounds, programme)
+        if folder is None or self._seconds(file_path(folder, lang, name)) is None:
+            return None
+        return folder
+
+    def sound_for(self, lang: str, name: str, programme: str | None = None) -> str:
+        """What STREAM FILE takes for a channel in `lang`: the programme's own recording's
+        "<sounds>/<programme>/<name>" when it has one in that language, else the shared
+        "<sounds>/<name>"."""
+        return sound_path(self._own(lang, name, programme) or self.sounds, name)
+
+    def prompts(self, lang: str, programme: str | None,
+                names: Iterable[str] = PROMPTS) -> dict[str, str]:
+        """Each prompt's path for a channel in `lang` (sound_for)."""
+        return {name: self.sound_for(lang, name, programme) for name in names}
+
+    def duration(self, lang: str, name: str, programme: str | None = None) -> float | None:
+        """Seconds of the file played (the programme's own, else the shared one), or None when
+        neither is a readable, non-empty WAV."""
+        folder = own_folder(self.sounds, programme)
+        own = self._seconds(file_path(folder, lang, name)) if folder is not None else None
+        return own if own is not None else self._seconds(self.path(lang, name))
+
+    def _seconds(self, path: Path) -> float | None:
         try:
             st = path.stat()
         except OSError:
-            self._durations.pop((lang, name), None)
+            self._durations.pop(path, None)
             return None
-        cached = self._durations.get((lang, name))
+        cached = self._durations.get(path)
         if cached is not None and cached[:2] == (st.st_mtime_ns, st.st_size):
             return cached[2]
         try:
@@ -272,16 +329,18 @@ class Catalogue:
             seconds = None
         if seconds is not None and seconds <= 0:
             seconds = None
-        self._durations[(lang, name)] = (st.st_mtime_ns, st.st_size, seconds)
+        self._durations[path] = (st.st_mtime_ns, st.st_size, seconds)
         return seconds
 
-    def has(self, lang: str, name: str) -> bool:
-        return self.duration(lang, name) is not None
+    def has(self, lang: str, name: str, programme: str | None = None) -> bool:
+        return self.duration(lang, name, programme) is not None
 
-    def language_for(self, lang: str, name: str, fallback: str) -> str | None:
-        """The language to play: hers if recorded, else the fallback if recorded, else None."""
-        if self.has(lang, name):
+    def language_for(self, lang: str, name: str, fallback: str,
+                     programme: str | None = None) -> str | None:
+        """The language to play: hers if recorded (the programme's own or shared), else the
+        fallback if recorded, else None."""
+        if self.has(lang, name, programme):
             return lang
-        if fallback != lang and self.has(fallback, name):
+        if fallback != lang and self.has(fallback, name, programme):
             return fallback
         return None

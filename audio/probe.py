@@ -14,7 +14,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from audio.catalogue import Entry, FileFacts, file_path
+from audio.catalogue import Entry, FileFacts, entry_path
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -91,7 +91,7 @@ def catalogue_facts(sounds: Path, entries: list[Entry],
     """Facts for every entry whose file exists (missing files are left out)."""
     out: dict[Entry, FileFacts | None] = {}
     for entry in entries:
-        path = file_path(sounds, entry.lang, entry.name)
+        path = entry_path(sounds, entry)
         if path.is_file():
             out[entry] = read_facts(path, content)
     return out

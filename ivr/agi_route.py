@@ -26,7 +26,7 @@ import logging
 import re
 from datetime import date, datetime, timezone
 
-from audio.catalogue import Catalogue, sound_path
+from audio.catalogue import Catalogue
 from ivr import constants as C
 from ivr.adapters.fastagi import AgiSession, run_flow
 from ivr.call_questions import CallWithQuestions
@@ -42,6 +42,7 @@ from ivr.phone import mask
 from scheduler.model import SchedulerError
 from scheduler.notifications import come_on_of
 from scheduler.programme import Programme
+from scheduler.question_spec import Question
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,15 @@ _NUMBER_IN_CHANNEL = re.compile(r"(?<![-\w])\d{5,}")
 def masked_channel(channel: str) -> str:
     """The channel name with any phone number in it masked but for its last 3 digits."""
     return _NUMBER_IN_CHANNEL.sub(lambda m: mask(m.group()), channel)
+
+
+def question_plan(catalogue: Catalogue, questions: tuple[Question, ...], audio: dict[str, str],
+                  lang: str, programme: str) -> QuestionPlan:
+    """The questions with their prompts' paths (`audio`: each question's audio key) and the
+    invalid-key prompt, the programme's own recordings first."""
+    return QuestionPlan(questions, {q: catalogue.sound_for(lang, a, programme)
+                                    for q, a in audio.items()},
+                        invalid=catalogue.sound_for(lang, C.PROMPT_INVALID, programme))
 
 
 def day_prompts(come_on: date | None) -> tuple[str, ...]:
@@ -133,7 +143,8 @@ class CallRoute:
         programme = await self._her_programme(call)
         fallback = (self.fallback_language if programme is self.schedule.programme
                     else programme.fallback_language)
-        played = self.catalogue.language_for(language, key, fallback)
+        own = programme.name            # her programme's own recordings first
+        played = self.catalogue.language_for(language, key, fallback, own)
         if played is None:
             log.error("attempt %s: message %s missing in %s and in the fallback %s",
                       attempt_id, key, language, fallback)
@@ -146,13 +157,14 @@ class CallRoute:
         questions = self._questions(call, played, programme)
         plan = CallPlan(
             attempt_id=attempt_id,
-            message=sound_path(self.catalogue.sounds, key),
-            message_seconds=self.catalogue.duration(played, key) or 0.0,
+            message=self.catalogue.sound_for(played, key, own),
+            message_seconds=self.catalogue.duration(played, key, own) or 0.0,
             language=played,
-            prompts={name: sound_path(self.catalogue.sounds, name) for name in C.PROMPTS},
+            prompts=self.catalogue.prompts(played, own),
             call_centre=self.controller.config.call_centre,
             questions=questions is not None,
-            then=tuple(sound_path(self.catalogue.sounds, name) for name in day_prompts(come_on)),
+            then=tuple(self.catalogue.sound_for(played, name, own)
+                       for name in day_prompts(come_on)),
         )
         flow = CallFlow(plan)
         driven = flow if questions is None else CallWithQuestions(flow, QuestionMachine(questions))
@@ -197,14 +209,12 @@ class CallRoute:
             return None
         audio = {q.key: q.prompts.get(played, "") for q in questions}
         missing = [a or q for q, a in audio.items()
-                   if not a or self.catalogue.duration(played, a) is None]
+                   if not a or self.catalogue.duration(played, a, programme.name) is None]
         if missing:
             log.error("attempt %s: question prompt(s) %s missing in %s: questions not asked",
                       call.attempt_id, ", ".join(missing), played)
             return None
-        sounds = self.catalogue.sounds
-        return QuestionPlan(questions, {q: sound_path(sounds, a) for q, a in audio.items()},
-                            invalid=sound_path(sounds, C.PROMPT_INVALID))
+        return question_plan(self.catalogue, questions, audio, played, programme.name)
 
     async def _opt_out(self, session: AgiSession, attempt_id: int,
                        subscriber_id: int | None) -> bool:

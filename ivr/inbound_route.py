@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from audio.catalogue import Catalogue, sound_path
+from audio.catalogue import Catalogue
 from ivr import constants as C
 from ivr.adapters import inbound_calls
 from ivr.adapters.fastagi import AgiSession, perform
@@ -36,7 +36,7 @@ from ivr.adapters.schedule_store import ScheduleStore
 from ivr.adapters.store import DB_ERRORS, Store
 from ivr.adapters.subscribers import find_caller
 from ivr.adapters.log_throttle import LogThrottle
-from ivr.agi_route import CALL_CENTRE_OPT_OUT
+from ivr.agi_route import CALL_CENTRE_OPT_OUT, question_plan
 from ivr.line_secret import GLOBAL_NAME, proves
 from ivr.flow import (Answered, Ask, HungUp, OptOutRecorded, Play, Played, RecordOptOut,
                       SetVariable)
@@ -45,7 +45,7 @@ from ivr.inbound_flow import (CALLER_AGENT, CALLER_UNKNOWN, CALLER_WOMAN, AskQue
                               LineAction, LineEvent, LineFinish, LineFlow, LinePlan, LineResult,
                               ChildQuestionsAsked, Recording, ReportBirth)
 from ivr.phone import mask
-from ivr.questions import QuestionMachine, QuestionPlan, QuestionsDone
+from ivr.questions import QuestionMachine, QuestionsDone
 from scheduler.followup_rules import followups_to_open
 from scheduler.followups import Worker, iso_week
 from scheduler.model import DeliveryStatus, SchedulerError, Subscriber
@@ -114,10 +114,10 @@ class InboundRoute:
                 worker = None
         caller = CALLER_WOMAN if woman else CALLER_AGENT if worker else CALLER_UNKNOWN
         language = woman.language if woman else programme.fallback_language
-        if not self.catalogue.has(language, C.PROMPT_LINE_MENU):
+        if not self.catalogue.has(language, C.PROMPT_LINE_MENU, programme.name):
             language = programme.fallback_language
         plan = await self._plan(caller, woman, language, programme)
-        call = _Call(self, session, woman, worker, language)
+        call = _Call(self, session, woman, worker, language, programme.name)
         # (a caller gone already: the flow's first step sees the hang-up, the call is recorded)
         await perform(session, SetVariable("CHANNEL(language)", language))
         result = await call.run(LineFlow(plan))
@@ -138,19 +138,20 @@ class InboundRoute:
                     programme: Programme) -> LinePlan:
         latest = previous = None
         if woman is not None:
-            keys = [self._recording(language, k) for k in await self.messages_of(woman)]
+            keys = [self._recording(language, k, programme.name)
+                    for k in await self.messages_of(woman)]
             latest = keys[0] if keys else None
             previous = keys[1] if len(keys) > 1 else None
         return LinePlan(
             caller=caller,
-            prompts={name: sound_path(self.catalogue.sounds, name) for name in C.PROMPTS},
+            prompts=self.catalogue.prompts(language, programme.name),
             latest=latest, previous=previous,
             slots=tuple(s.name for s in programme.slots)[:9],
             languages=programme.languages[:9], call_centre=self.call_centre)
 
-    def _recording(self, language: str, key: str) -> Recording:
-        return Recording(sound_path(self.catalogue.sounds, key),
-                         self.catalogue.duration(language, key) or 0.0)
+    def _recording(self, language: str, key: str, programme: str) -> Recording:
+        return Recording(self.catalogue.sound_for(language, key, programme),
+                         self.catalogue.duration(language, key, programme) or 0.0)
 
     async def messages_of(self, woman: Subscriber) -> list[str]:
         """Her latest message first (the last delivered, else the current one), then the one
@@ -175,14 +176,16 @@ class _Call:
     """One session of the line: the flow's shell actions against the store."""
 
     def __init__(self, route: InboundRoute, session: AgiSession, woman: Subscriber | None,
-                 worker: Worker | None, language: str):
+                 worker: Worker | None, language: str, programme: str):
+        """`programme`: the caller's (her own recordings are played first)."""
         self.route = route
+        self.programme = programme
         self.session = session
         self.woman = woman
         self.worker = worker
         self.language = language
         self.last_child: int | None = None
-        self._child: tuple[Subscriber, tuple[Question, ...]] | None = None
+        self._child: tuple[Subscriber, tuple[Question, ...], str] | None = None
 
     async def run(self, flow: LineFlow) -> LineResult:
         action: LineAction = flow.start()
@@ -256,17 +259,15 @@ class _Call:
         latest = keys[0] if keys else None
         programme = (await route.schedule.hers(child.id)).programme
         questions = route.questions_for(child, latest, programme)
-        self._child = (child, questions)
+        self._child = (child, questions, programme.name)    # her programme's prompts
         return ChildFound(found=True, has_questions=bool(questions))
 
     async def _questions(self) -> ChildQuestionsAsked:
         assert self._child is not None and self.worker is not None
-        child, questions = self._child
+        child, questions, programme = self._child
         route, lang = self.route, self.language
-        sounds = route.catalogue.sounds
-        plan = QuestionPlan(questions, {q.key: sound_path(sounds, q.prompts[lang])
-                                        for q in questions},
-                            invalid=sound_path(sounds, C.PROMPT_INVALID))
+        plan = question_plan(route.catalogue, questions,
+                             {q.key: q.prompts[lang] for q in questions}, lang, programme)
         machine = QuestionMachine(plan)
         action = machine.start()
         while not isinstance(action, QuestionsDone):
