@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping
 
 from audio.batch import run_all
 from audio.catalogue import (EMPTY, FORMAT, MESSAGE, MISSING, UNREADABLE, Entry, Limits,
-                             file_path, validate)
+                             entry_path, validate)
 from audio.convert import (ConversionError, ConvertOptions, ToolMissing, decode_wav_bytes,
                            prepare, to_telephone, write_wav)
 from audio.demo_texts import MESSAGE_TEXT as MORE_MESSAGE_TEXT
@@ -149,6 +149,21 @@ for _lang, _texts in PROMPT_TEXT.items():    # a language without MONTHS says "i
     _texts.update(zip(C.PROMPT_MONTHS, MONTHS.get(_lang, "").split() or C.PROMPT_MONTHS,
                       strict=True))
 
+# A programme's own recordings (<sounds>/<programme>/<lang>/<name>.wav): the prompts whose shared
+# text names another programme's choices. mMitra's English language list is the shared one.
+OWN_PROMPT_TEXT = {
+    "m2m": {"en": {C.PROMPT_LINE_LANGUAGES: "Press 1 for English, 2 for Swahili, "
+                                            "3 for Portuguese."}},
+}
+
+
+def with_own_prompts(programme: str, entries: list[Entry]) -> list[Entry]:
+    """The entries, those the programme has its own demo text of moved to its own folder."""
+    own = OWN_PROMPT_TEXT.get(programme, {})
+    return [replace(e, programme=programme) if e.name in own.get(e.lang, {}) else e
+            for e in entries]
+
+
 WRITTEN = "written"
 KEPT = "kept"
 FAILED = "failed"
@@ -187,6 +202,9 @@ def text_of(entry: Entry, lang: str, number: dict[str, int],
         key = questions[entry.name]
         asked = QUESTION_TEXT.get(lang, {}).get(key) or QUESTION_TEXT["en"].get(key)
         return asked or key.replace("_", " ") + "? 1 for yes, 2 for no."
+    own = OWN_PROMPT_TEXT.get(entry.programme, {}).get(lang, {}).get(entry.name)
+    if own:
+        return own
     # a prompt not written in her language yet: the English text, not its file name
     return (PROMPT_TEXT[lang].get(entry.name) or PROMPT_TEXT["en"].get(entry.name)
             or entry.name.replace("-", " "))
@@ -200,7 +218,7 @@ def jobs_for(entries: list[Entry], message_keys: list[str], sounds: Path,
     jobs = []
     for entry in entries:
         lang = spoken_in(entry.lang, fallback)
-        jobs.append(DemoJob(entry, file_path(sounds, entry.lang, entry.name),
+        jobs.append(DemoJob(entry, entry_path(sounds, entry),
                             text_of(entry, lang, number, questions or {}), lang))
     return jobs
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from audio.batch import run_all
-from audio.catalogue import (EMPTY, MESSAGE, PROMPT, SILENT, Entry, Limits, Problem, file_path,
+from audio.catalogue import (EMPTY, MESSAGE, PROMPT, SILENT, Entry, Limits, Problem, entry_path,
                              validate)
 from audio.convert import AUDIO_EXTENSIONS, ConversionError, ConvertOptions, convert_file
 
@@ -58,11 +58,13 @@ class ImportResult:
 
 
 def plan(src: Path, names: Mapping[str, str], lang: str, sounds: Path, limits: Limits,
-         options: ConvertOptions = ConvertOptions()) -> tuple[list[ImportJob], list[ImportResult]]:
+         options: ConvertOptions = ConvertOptions(), programme: str = ""
+         ) -> tuple[list[ImportJob], list[ImportResult]]:
     """Jobs for the files whose names are known; results for everything set aside.
 
     `names` maps each importable name (message keys and prompts) to its kind. `src` is a folder
-    (its files, not sub-folders) or one file."""
+    (its files, not sub-folders) or one file. `programme`: the files are that programme's own
+    recordings (<sounds>/<programme>/<lang>/), played to its women instead of the shared ones."""
     src = Path(src)
     if src.is_dir():
         files = sorted(p for p in src.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -90,8 +92,8 @@ def plan(src: Path, names: Mapping[str, str], lang: str, sounds: Path, limits: L
             set_aside.extend(ImportResult(p, DUPLICATE, f"several files for {name}: {others}; "
                                           "keep one") for p in paths)
             continue
-        entry = Entry(lang, name, names[name])
-        jobs.append(ImportJob(paths[0], file_path(sounds, lang, name), entry, limits, options))
+        entry = Entry(lang, name, names[name], programme)
+        jobs.append(ImportJob(paths[0], entry_path(sounds, entry), entry, limits, options))
     return jobs, set_aside
 
 

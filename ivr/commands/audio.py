@@ -9,7 +9,8 @@ from typing import Callable, Iterator
 
 import click
 
-from audio.catalogue import CatalogueError, Limits, check, programme_entries
+from audio.catalogue import (CatalogueError, Limits, check, entry_path, own_entries, own_folder,
+                             programme_entries)
 from ivr import constants as C
 from ivr.commands.common import Group, Settings, emit_json, is_terminal, pass_settings, say
 from ivr.errors import ProblemsFound
@@ -72,21 +73,25 @@ def demo_cmd(settings: Settings, programme_name: str | None, force: bool,
 
     Every message of the programme in each of its languages ("Demo message 12 of 141", a few
     seconds each), every prompt and every question's prompt, in the language's espeak-ng
-    voice; a language without one (pesinet's Bambara) is spoken in the programme's fallback
-    language, and the command says so. Files that exist and are playable are kept, so real
-    recordings are never replaced (unless --force). The messages are short on purpose: check
-    them with `ivr audio check --min 1`.
+    voice; a prompt whose shared text names another programme's choices (m2m's English
+    "press 1 for English, 2 for Swahili...") goes to the programme's own folder
+    <sounds>/<programme>/<lang>/; a language without a voice (pesinet's Bambara) is spoken in
+    the programme's fallback language, and the command says so. Files that exist and are
+    playable are kept, so real recordings are never replaced (unless --force). The messages
+    are short on purpose: check them with `ivr audio check --min 1`.
 
     \b
     Example:
       ivr audio demo
       ivr audio demo --programme pesinet          # French; Bambara in the French voice
       ivr audio demo --programme mmitra --force
+      ivr audio demo --programme m2m              # m2m's English language list: <sounds>/m2m/en/
     """
-    from audio.demo import FAILED, KEPT, WRITTEN, make_demo, spoken_in
+    from audio.demo import FAILED, KEPT, WRITTEN, make_demo, spoken_in, with_own_prompts
     prog = settings.programme_named(programme_name)
     keys = [m.key for m in prog.messages]
     entries, questions = programme_entries(prog)
+    entries = with_own_prompts(prog.name, entries)
     sounds = settings.config.sounds
     for lang in prog.languages:
         if spoken_in(lang, prog.fallback_language) != lang:
@@ -99,7 +104,9 @@ def demo_cmd(settings: Settings, programme_name: str | None, force: bool,
     elapsed = time.perf_counter() - t0
     failed = [r for r in results if r.status == FAILED]
     for r in failed:
-        say(f"error: {r.entry.lang}/{r.entry.name}: {r.detail}")
+        say(f"error: {entry_path(sounds, r.entry).relative_to(sounds)}: {r.detail}")
+    for e in (e for e in entries if e.programme):
+        say(f"{prog.name}'s own recording: {entry_path(sounds, e).relative_to(sounds)}")
     n = {s: sum(r.status == s for r in results) for s in (WRITTEN, KEPT, FAILED)}
     say(f"{prog.name}: {len(keys)} messages + {len(C.PROMPTS)} prompts{_asked(prog)} x "
         f"{len(prog.languages)} languages in {sounds}: {n[WRITTEN]} written, {n[KEPT]} kept, "
@@ -115,10 +122,14 @@ def demo_cmd(settings: Settings, programme_name: str | None, force: bool,
 @min_option
 @max_option
 @jobs_option
+@click.option("--own", is_flag=True,
+              help="The programme's own recordings: into <sounds>/<programme>/<lang>/, played "
+                   "to its women instead of the shared files.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file on stdout.")
 @pass_settings
 def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | None,
-               min_s: float, max_s: float, workers: int | None, as_json: bool) -> None:
+               min_s: float, max_s: float, workers: int | None, own: bool,
+               as_json: bool) -> None:
     """Import recordings named by message key (WAV, MP3, OGG, M4A...) into the catalogue.
 
     Each file is converted to 8 kHz mono 16-bit WAV, its leading and trailing silence trimmed
@@ -127,11 +138,14 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
     (silent files are not written), unknown names. Exit 1 if an audio file was not imported
     cleanly (other files, e.g. notes.txt, are listed as ignored).
     Formats other than plain WAV need ffmpeg (apt-get install ffmpeg).
+    With --own they are the programme's own recordings (its own English prompts in an
+    installation of several programmes, say), written to <sounds>/<programme>/<lang>/<key>.wav.
 
     \b
     Example:
       ivr audio import ~/recordings/hindi --lang hi      # mmitra-p001.mp3 ... mmitra-p141.mp3
       ivr audio import ivr-greeting.wav --lang mr --json
+      ivr audio import ivr-line-languages.wav --lang en --programme m2m --own
     """
     from audio.importer import IGNORED, IMPORTED, import_all, names_of, plan
     prog = settings.programme_named(programme_name)
@@ -140,7 +154,12 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
                                  f"({', '.join(prog.languages)})", param_hint="'--lang'")
     limits = _limits(min_s, max_s)
     names = names_of([m.key for m in prog.messages], C.PROMPTS)
-    todo, set_aside = plan(src, names, lang, settings.config.sounds, limits)
+    sounds = settings.config.sounds
+    folder = own_folder(sounds, prog.name) if own else sounds
+    if folder is None:
+        raise click.BadParameter(f"{prog.name!r} cannot name a folder: no own recordings",
+                                 param_hint="'--own'")
+    todo, set_aside = plan(src, names, lang, sounds, limits, programme=prog.name if own else "")
     t0 = time.perf_counter()
     with _progress(len(todo), f"importing {lang}") as tick:
         results = import_all(todo, workers, tick)
@@ -159,7 +178,7 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
     imported = sum(r.status == IMPORTED for r in results)
     bad = [r for r in results + set_aside if not r.ok and r.status != IGNORED]
     say(f"{imported} of {len(results) + len(set_aside)} files imported into "
-        f"{settings.config.sounds / lang} in {elapsed:.1f} s; {len(bad)} with problems")
+        f"{folder / lang} in {elapsed:.1f} s; {len(bad)} with problems")
     if bad:
         raise ProblemsFound()
 
@@ -174,7 +193,9 @@ def check_cmd(settings: Settings, programme_name: str | None, min_s: float, max_
               as_json: bool) -> None:
     """Verify that every message, prompt and question prompt of the programme is present and
     playable in every language: 8 kHz mono 16-bit WAV, messages within --min/--max seconds,
-    not silent, not clipped. Prints one line per problem; exit 1 if there is any.
+    not silent, not clipped. Where the programme has its own recording of a file
+    (<sounds>/<programme>/<lang>/<name>.wav, played to its women) that one is checked.
+    Prints one line per problem; exit 1 if there is any.
 
     \b
     Example:
@@ -184,17 +205,20 @@ def check_cmd(settings: Settings, programme_name: str | None, min_s: float, max_
     from audio.probe import catalogue_facts
     prog = settings.programme_named(programme_name)
     limits = _limits(min_s, max_s)
-    entries, _ = programme_entries(prog)
     sounds = settings.config.sounds
+    entries = own_entries(sounds, prog.name, programme_entries(prog)[0])
     problems = check(entries, catalogue_facts(sounds, entries), limits)
     for p in problems:
         if as_json:
-            emit_json({"lang": p.lang, "name": p.name, "code": p.code, "detail": p.detail})
+            emit_json({"lang": p.lang, "name": p.name, "code": p.code, "detail": p.detail,
+                       **({"programme": p.programme} if p.programme else {})})
         else:
             click.echo(str(p))
-    bad_files = len({(p.lang, p.name) for p in problems})
+    bad_files = len({(p.programme, p.lang, p.name) for p in problems})
+    own = sum(bool(e.programme) for e in entries)
     say(f"{prog.name}: {len(entries)} files expected in {sounds} ({len(prog.messages)} messages "
         f"+ {len(C.PROMPTS)} prompts{_asked(prog)} x {len(prog.languages)} languages): "
+        + (f"{own} of them the programme's own, " if own else "")
         + (f"{bad_files} with problems ({len(problems)} problems)" if problems else "all good"))
     if problems:
         raise ProblemsFound()
