@@ -68,8 +68,8 @@ def file_path(sounds: Path, lang: str, name: str) -> Path:
 
 def own_folder(sounds: Path, programme: str | None) -> Path | None:
     """The programme's own folder, `<sounds>/<programme>`; None for no programme or a name that
-    cannot be a folder (such a programme has no own recordings)."""
-    if not programme or not NAME_RE.match(programme):
+    cannot be a folder or looks like a language's (such a programme has no own recordings)."""
+    if not programme or not NAME_RE.match(programme) or LANG_RE.match(programme):
         return None
     return Path(sounds) / programme
 

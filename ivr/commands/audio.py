@@ -157,7 +157,8 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
     sounds = settings.config.sounds
     folder = own_folder(sounds, prog.name) if own else sounds
     if folder is None:
-        raise click.BadParameter(f"{prog.name!r} cannot name a folder: no own recordings",
+        raise click.BadParameter(f"{prog.name!r} cannot name a folder beside the languages': "
+                                 "no own recordings",
                                  param_hint="'--own'")
     todo, set_aside = plan(src, names, lang, sounds, limits, programme=prog.name if own else "")
     t0 = time.perf_counter()

@@ -59,7 +59,8 @@ def test_programme_prompt_language_fallback_counts_the_own_recording(tmp_path):
 def test_programme_prompt_a_name_that_cannot_be_a_folder_has_no_own_recordings(tmp_path):
     write_wav(tmp_path / "en" / f"{LANGUAGES}.wav", 1.0)
     c = Catalogue(tmp_path)
-    for name in ("../en", "", None, "M2M"):
+    write_wav(tmp_path / "hi" / "en" / f"{LANGUAGES}.wav", 2.0)    # not a programme's folder
+    for name in ("../en", "", None, "M2M", "hi"):
         assert c.sound_for("en", LANGUAGES, name) == f"{tmp_path}/{LANGUAGES}"
 
 
