@@ -55,3 +55,14 @@ def all_messages_are(sounds: Path, key: str, programme_path: Path) -> None:
 
 def with_programme(config, path: Path):
     return replace(config, programme=str(path))
+
+
+def linked_sounds(test_sounds: Path, tmp_path: Path, languages: dict[str, str]) -> Path:
+    """A catalogue in tmp_path/sounds: each language's files links to the test catalogue's
+    files of the language it is mapped to ({"fr": "hi"}: the Hindi recordings as French)."""
+    sounds = tmp_path / "sounds"
+    for lang, source in languages.items():
+        (sounds / lang).mkdir(parents=True)
+        for f in (test_sounds / source).glob("*.wav"):
+            (sounds / lang / f.name).symlink_to(f.resolve())
+    return sounds

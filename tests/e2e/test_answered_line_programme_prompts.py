@@ -15,7 +15,8 @@ from ivr import constants as C
 from ivr.app import running
 from scheduler.model import Subscriber
 from tests.conftest import _tone
-from tests.e2e.run_helpers import TEST_MESSAGE, all_messages_are, quick_programme, woman_on
+from tests.e2e.run_helpers import (TEST_MESSAGE, all_messages_are, linked_sounds,
+                                   quick_programme, woman_on)
 from tests.e2e.test_answered_line import call_the_line, wait_for_row
 from tests.nodes.asterisk_log import LINE, PLAYING
 
@@ -25,11 +26,7 @@ pytestmark = pytest.mark.sandbox
 def shared_sounds_with_english(test_sounds, tmp_path):
     """The test catalogue with English (the Hindi recordings linked), and m2m's own English
     recording of the line's language list (and of nothing else)."""
-    sounds = tmp_path / "sounds"
-    for lang, source in (("hi", "hi"), ("mr", "mr"), ("en", "hi")):
-        (sounds / lang).mkdir(parents=True)
-        for f in (test_sounds / source).glob("*.wav"):
-            (sounds / lang / f.name).symlink_to(f.resolve())
+    sounds = linked_sounds(test_sounds, tmp_path, {"hi": "hi", "mr": "mr", "en": "hi"})
     _tone(sounds / "m2m" / "en" / f"{C.PROMPT_LINE_LANGUAGES}.wav", 0.4, 880)
     return sounds
 

@@ -12,7 +12,8 @@ import pytest
 from ivr.app import running
 from scheduler.content import Track
 from scheduler.model import Subscriber
-from tests.e2e.run_helpers import TEST_MESSAGE, all_messages_are, quick_programme
+from tests.e2e.run_helpers import (TEST_MESSAGE, all_messages_are, linked_sounds,
+                                   quick_programme)
 from tests.e2e.test_answered_line import LINE_DID, call_the_line, wait_for_row
 
 pytestmark = pytest.mark.sandbox
@@ -20,12 +21,7 @@ pytestmark = pytest.mark.sandbox
 
 def sounds_in_french(test_sounds, tmp_path):
     """The test catalogue with French: the Hindi recordings (test message, prompts) linked."""
-    sounds = tmp_path / "sounds"
-    for lang, source in (("hi", "hi"), ("mr", "mr"), ("fr", "hi")):
-        (sounds / lang).mkdir(parents=True)
-        for f in (test_sounds / source).glob("*.wav"):
-            (sounds / lang / f.name).symlink_to(f.resolve())
-    return sounds
+    return linked_sounds(test_sounds, tmp_path, {"hi": "hi", "mr": "mr", "fr": "hi"})
 
 
 async def test_answered_line_programmes_her_programme_serves_her_call(
