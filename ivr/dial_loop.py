@@ -13,6 +13,11 @@ renewal) waits in memory until the database is back (ivr/database_watch.py). Bef
 reap, the loop renews the lease of any call of its own whose keeper is late (its renewal
 waits for the database): a call that went on while the database was away is its owner's to
 release, not the reaper's.
+
+Each call's lease is its own programme's (Retry.lease: the claim writes until = claimed +
+her programme's lease): its keeper renews it at half that length and for that length, so a
+programme with a long lease (patient with a slow database) keeps it when another programme
+of the installation has a short one. `lease_seconds` serves only a call that carries none.
 """
 from __future__ import annotations
 
@@ -49,6 +54,14 @@ def utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, timezone.utc)
 
 
+def lease_length(attempt: Attempt, default: float) -> float:
+    """The lease its claim gave it (her programme's Retry.lease), in seconds; `default` for
+    an attempt that carries no lease."""
+    if attempt.acquired_until is None or attempt.acquired_until <= attempt.claimed_at:
+        return default
+    return (attempt.acquired_until - attempt.claimed_at).total_seconds()
+
+
 class DialLoop:
     """`lanes`: one per trunk, in order of preference. `recovery` and `intake` are swept
     from the loop (at its first turn, then every SWEEP_EVERY seconds). `chores`: the
@@ -77,6 +90,7 @@ class DialLoop:
         self.loop_at: float | None = None       # the last turn (its heartbeat)
         self.database = service.controller.database
         self.leased: dict[int, float] = {}      # this process's live attempts: lease ends
+        self.lengths: dict[int, float] = {}     # and their programme's lease, in seconds
 
     # ------------------------------------------------------------------ the loop
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False,
@@ -148,7 +162,7 @@ class DialLoop:
         the lease: one that is not done by three quarters waits for the database), before
         this turn reaps what ran out. Nothing to do while the keepers keep up."""
         late = sorted(i for i, until in self.leased.items()
-                      if until <= now + self.lease_seconds / 4)
+                      if until <= now + self._length(i) / 4)
         if not late:
             return
         lost = [attempt_id for attempt_id in late
@@ -162,12 +176,15 @@ class DialLoop:
 
     async def _extend(self, attempt_id: int) -> bool:
         """Renew one lease of ours for its full length; False if it is not ours any more."""
-        until = self.clock() + self.lease_seconds
+        until = self.clock() + self._length(attempt_id)
         if not await self.schedule.extend(attempt_id, self.owner, utc(until)):
             return False
         if attempt_id in self.leased:
             self.leased[attempt_id] = until
         return True
+
+    def _length(self, attempt_id: int) -> float:
+        return self.lengths.get(attempt_id, self.lease_seconds)
 
     async def _sleep(self, stop: asyncio.Event, wake_at: datetime | None,
                      more_due: bool = False) -> None:
@@ -256,6 +273,7 @@ class DialLoop:
                 gate = await self.metrics.callback_gate(gate, attempt, store)
             except UNAVAILABLE_ERRORS as e:       # a metric is not worth her call
                 self.database.failed(e)
+        self.lengths[attempt.id] = lease_length(attempt, self.lease_seconds)
         keeper = asyncio.create_task(self._keep_lease(attempt))
         self.leased[attempt.id] = (attempt.acquired_until.timestamp()
                                    if attempt.acquired_until else self.clock())
@@ -276,6 +294,7 @@ class DialLoop:
             await self._release(attempt.id, report.outcome, report.heard_share, report.ended_at)
         finally:
             self.leased.pop(attempt.id, None)
+            self.lengths.pop(attempt.id, None)
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
         return None if report.link_lost or report.unserved else report.outcome
@@ -304,8 +323,8 @@ class DialLoop:
 
     async def _keep_lease(self, attempt: Attempt) -> None:
         """Renew the claim at half its length while the call goes on (a long call is not a
-        dead owner's)."""
-        lease = self.lease_seconds
+        dead owner's), for her programme's lease."""
+        lease = self._length(attempt.id)
         while True:
             await asyncio.sleep(lease / 2)
             # the database away: tried again until it answers (the lease has half its

@@ -62,7 +62,8 @@ def run_command(settings, trunks, until_idle, log_level, drain_seconds):
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         async with running(config, programmes=settings.programmes) as service:
-            # the leases are renewed often enough for the shortest programme's
+            # each call's lease is renewed for its own programme's length (the one its claim
+            # wrote: ivr/dial_loop.py); this one serves only a call that carries none
             lease = min(p.retry.lease for p in settings.programmes)
             dialer = Dialer(service, service.schedule, chosen, region=programme.region,
                             lease_seconds=lease.total_seconds())
