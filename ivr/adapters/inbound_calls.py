@@ -55,17 +55,24 @@ async def worker_on(store: Store, phone: str) -> Worker | None:
     return _worker(rows[0]) if rows else None
 
 
-async def line_usage(store: Store, since: datetime, until: datetime) -> dict[str, int]:
-    """Answered-line use over [since, until): calls by kind, and what was done on them."""
+async def line_usage(store: Store, since: datetime, until: datetime,
+                     programme: str | None = None, nobodys: bool = True) -> dict[str, int]:
+    """Answered-line use over [since, until): calls by kind, and what was done on them.
+    `programme`: only the calls about its women (hers, or an agent's for its child), and,
+    with `nobodys`, the calls about nobody (an unknown caller, an agent who answered for no
+    child: the default programme's line served them)."""
+    cond = "i.started_at >= ? AND i.started_at < ?"
+    args: list[object] = [epoch(since), epoch(until)]
+    if programme is not None:
+        cond += " AND (s.programme = ?" + (" OR i.subscriber_id IS NULL)" if nobodys else ")")
+        args.append(programme)
     rows = await store.fetchall(
-        "SELECT kind, COUNT(*) FROM inbound_calls WHERE started_at >= ? AND started_at < ? "
-        "GROUP BY kind", (epoch(since), epoch(until)))
+        "SELECT i.kind, i.done, i.ended FROM inbound_calls i "
+        f"LEFT JOIN subscribers s ON s.id = i.subscriber_id WHERE {cond}", tuple(args))
     usage = {f"calls_{kind}": 0 for kind in ("woman", "unknown", "agent")}
-    usage.update({f"calls_{r[0]}": int(r[1]) for r in rows})
-    done = await store.fetchall(
-        "SELECT done, ended FROM inbound_calls WHERE started_at >= ? AND started_at < ?",
-        (epoch(since), epoch(until)))
+    for r in rows:
+        usage[f"calls_{r[0]}"] = usage.get(f"calls_{r[0]}", 0) + 1
     for what in ("slot", "language", "birth", "opt_out", "child"):
-        usage[what] = sum(1 for r in done for d in r[0].split() if d.split(":")[0] == what)
-    usage["call_centre"] = sum(1 for r in done if r[1] == "call_centre")
+        usage[what] = sum(1 for r in rows for d in r[1].split() if d.split(":")[0] == what)
+    usage["call_centre"] = sum(1 for r in rows if r[2] == "call_centre")
     return usage

@@ -96,9 +96,10 @@ async def record(store: Store, sub_id: int, week: str, outcome: str, worker_id: 
 
 
 async def call_counts(store: Store, by: str | None, lo: float | None,
-                      hi: float | None) -> Rows:
-    """Outreach calls recorded in [lo, hi), counted (n) by group, worker and outcome."""
-    cond, args = in_range("o.at", lo, hi)
+                      hi: float | None, programme: str | None = None) -> Rows:
+    """Outreach calls recorded in [lo, hi), counted (n) by group, worker and outcome (with
+    `programme`: only the calls to its women)."""
+    cond, args = in_range("o.at", lo, hi, programme)
     return await store.fetchall(
         f"SELECT {group_column(by)} AS grp, o.worker_id, w.name AS worker_name, o.outcome, "
         "COUNT(*) AS n FROM outreach_calls o JOIN subscribers s ON s.id = o.subscriber_id "

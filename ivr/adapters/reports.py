@@ -89,10 +89,15 @@ async def call_cube(store: Store, by: str | None, lo: float | None, hi: float | 
 
 
 async def missed_calls(store: Store, by: str | None, lo: float | None,
-                       hi: float | None, programme: str | None = None) -> Rows:
+                       hi: float | None, programme: str | None = None,
+                       nobodys: bool = True) -> Rows:
     """Missed calls received in the range (missed), and those from no known woman (strangers:
-    their group is NULL; with `programme`, only her programme's women: no stranger)."""
-    cond, args = in_range("m.received_at", lo, hi, programme)
+    their group is NULL). With `programme`, only her programme's women, and the strangers
+    with `nobodys` (the default programme's: nobody's calls are its own)."""
+    cond, args = in_range("m.received_at", lo, hi)
+    if programme is not None:
+        cond += " AND (s.programme = ?" + (" OR m.subscriber_id IS NULL)" if nobodys else ")")
+        args = (*args, programme)
     return await store.fetchall(
         f"SELECT {group_column(by)} AS grp, COUNT(*) AS missed,"
         " SUM(CASE WHEN m.subscriber_id IS NULL THEN 1 ELSE 0 END) AS strangers "

@@ -40,7 +40,7 @@ TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
 @click.option("--reveal", is_flag=True, help="Show phone numbers (at-risk list) in clear.")
 @click.option("--programme", "programme_name", default=None,
               help="Only this programme's women (its zone, at-risk rule and questions); "
-              "default: every woman, by the first programme's.")
+              "default: every programme, each by its own, and their totals.")
 @pass_settings
 def command(settings, first, last, by, as_json, as_csv, html_path, section, reveal,
             programme_name):
@@ -71,13 +71,14 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
     if first and last and first > last:
         raise click.UsageError(f"--from {first} is after --to {last}")
     config = settings.config
-    programme = settings.run_programme(programme_name) if programme_name else settings.programme
-    only = programme.name if programme_name and len(settings.programmes) > 1 else None
+    # checked, and a filter only when the installation runs several (one: every woman)
+    only = settings.run_programme(programme_name).name if programme_name else None
+    only = only if len(settings.programmes) > 1 else None
     now = utc_now()
 
     async def go():
         async with settings.open_schedule(read_only=True) as sched:
-            return await build_report(sched.store, programme,
+            return await build_report(sched.store, settings.programmes,
                                       ReportRequest(first, last, by, reveal, only), now)
 
     report = run(go())

@@ -19,18 +19,19 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Callable, Sequence
 
-from ivr.adapters import reports, reports_two_way
-from ivr.adapters.columns import instant
+from ivr.adapters import outreach, reports, reports_two_way
+from ivr.adapters.columns import epoch, instant
 from ivr.adapters.store import Store
 from ivr.operators.records import day_range, phone_out, when
-from ivr.operators.report_outreach import outreach_section
+from ivr.operators.report_outreach import outreach_calls
 from ivr.operators.report_two_way import answered_line, answers_by_week, followups_by_worker
 from scheduler.engagement import Engagement, at_risk, from_attempts, weeks_unanswered
 from scheduler.model import Attempt, AttemptKind
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
+from scheduler.outreach_weeks import week_start
 from scheduler.slots import zone
 
 WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")   # SQLite's %w order
@@ -54,44 +55,111 @@ def _rate(n: float, d: float) -> float | None:
     return round(n / d, 4) if d else None
 
 
-async def build_report(store: Store, programme: Programme, req: ReportRequest,
-                       now: datetime) -> dict:
-    if req.by not in reports.DIMENSIONS:
-        raise ValueError(f"cannot group by {req.by!r} (language, slot or partner)")
-    lo, hi = day_range(req.first, req.last, programme.timezone)
-    offset = (now.astimezone(zone(programme.timezone)).utcoffset() or timedelta(0)).total_seconds()
-    out: dict[str, Any] = {"programme": programme.name, "from": req.first and req.first.isoformat(),
-           "to": req.last and req.last.isoformat(), "by": req.by or "all",
-           "generated_at": when(now.timestamp(), programme.timezone),
-           "timezone": programme.timezone}
-    only = req.programme
-    out.update(await _women(store, req.by, lo, hi, only))
-    out.update(await _calls(store, req.by, lo, hi, offset, only))
-    out["callbacks"] = await _callbacks(store, req.by, lo, hi, only)
-    out["at_risk"] = await _at_risk(store, programme, req.by, now, req.reveal, only)
-    out["promised_calls"] = await _promised_calls(store, req.by, req.reveal, only)
-    out["answers_by_week"] = answers_by_week(map(dict, await reports_two_way.answer_counts(
-        store, req.by, lo, hi, programme.name)), programme)
-    out["followups_by_worker"] = followups_by_worker(
-        map(dict, await reports_two_way.follow_ups(store, req.by, lo, hi, only)), lo, hi,
-        now.astimezone(zone(programme.timezone)).date())
-    out["answered_line"] = await answered_line(store, lo, hi, now)
-    out["outreach"] = await outreach_section(store, req.by, lo, hi, now, programme.timezone)
-    return {k: out[k] for k in (*HEAD, *SECTIONS)}
-
-
 HEAD = ("programme", "from", "to", "by", "generated_at", "timezone")
 SECTIONS = ("funnel", "pickup_by_attempt", "pickup_by_slot", "pickup_by_weekday", "listening",
             "failure_mix", "retention", "deactivation_reasons", "callbacks", "at_risk",
             "promised_calls", "answers_by_week", "followups_by_worker", "answered_line",
             "outreach")
+TOTAL = "all programmes"       # the group of the totals over several programmes
+NOT_ENROLLED = "(not enrolled)"
 
 
-async def _women(store: Store, by: str | None, lo, hi, only: str | None) -> dict:
+async def build_report(store: Store, programmes: Sequence[Programme], req: ReportRequest,
+                       now: datetime) -> dict:
+    """The report of the installation's `programmes` (the default first). `req.programme`:
+    only that programme's women, in its zone, by its rules. Else, with several programmes,
+    every section per programme (each in its own zone, by its own rules: its group is the
+    programme's name, "pesinet: fr" with `by`), and the sections that count also their
+    totals over every programme (group "all programmes"): the sum of the programmes' own
+    figures, each counted in its own zone. One programme: every woman, group "all"."""
+    if req.by not in reports.DIMENSIONS:
+        raise ValueError(f"cannot group by {req.by!r} (language, slot or partner)")
+    default = programmes[0]
+    if req.programme is not None:
+        chosen = [p for p in programmes if p.name == req.programme][:1] or [default]
+    else:
+        chosen = list(programmes) if len(programmes) > 1 else [default]
+    several = len(chosen) > 1
+    first = chosen[0]
+    out: dict[str, Any] = {"programme": ", ".join(p.name for p in chosen),
+                           "from": req.first and req.first.isoformat(),
+                           "to": req.last and req.last.isoformat(), "by": req.by or "all",
+                           "generated_at": when(now.timestamp(), first.timezone),
+                           "timezone": ", ".join(dict.fromkeys(p.timezone for p in chosen))}
+    raw: dict[str, list[dict]] = defaultdict(list)
+    lists: dict[str, list[dict]] = defaultdict(list)
+    for p in chosen:
+        # `only`: a filter when the installation runs several (one: every woman, as ever)
+        only = p.name if several or req.programme is not None else None
+        label = _labeller(p.name if several else None, req.by)
+        part = await _programme_rows(store, p, req, now, only, nobodys=p is default)
+        for key, rows in part.items():
+            raw[key] += [{**r, "grp": label(r["grp"])} for r in rows]
+            if several:
+                total = _labeller(TOTAL, req.by)
+                raw[f"{key}:total"] += [{**r, "grp": total(r["grp"])} for r in rows]
+        lo, hi = day_range(req.first, req.last, p.timezone)
+        today = now.astimezone(zone(p.timezone)).date()
+        for key, rows in (
+                ("at_risk", await _at_risk(store, p, req.by, now, req.reveal, only)),
+                ("promised_calls", await _promised_calls(store, req.by, req.reveal, only)),
+                ("answers_by_week", answers_by_week(map(dict, await reports_two_way.answer_counts(
+                    store, req.by, lo, hi, p.name)), p)),
+                ("followups_by_worker", followups_by_worker(map(dict, await reports_two_way.
+                    follow_ups(store, req.by, lo, hi, only)), lo, hi, today))):
+            lists[key] += [{**r, "group": label(r["group"])} for r in rows]
+        usage = await answered_line(store, lo, hi, now, only, nobodys=p is default)
+        lists["answered_line"] += [{**r, "group": p.name if several else r["group"]}
+                                   for r in usage]
+    out.update(lists)
+    for suffix in ((":total", "") if several else ("",)):
+        built = {**_women(raw[f"funnel{suffix}"], raw[f"statuses{suffix}"]),
+                 **_calls(raw[f"cube{suffix}"]),
+                 "callbacks": _callbacks(raw[f"missed{suffix}"], raw[f"requests{suffix}"]),
+                 "outreach": outreach_calls(raw[f"week{suffix}"], raw[f"outreach{suffix}"])}
+        for key, rows in built.items():
+            out[key] = out.get(key, []) + rows
+    if several and lists["answered_line"]:
+        out["answered_line"] = [_sum_usage(lists["answered_line"]), *lists["answered_line"]]
+    return {k: out[k] for k in (*HEAD, *SECTIONS)}
+
+
+def _labeller(programme: str | None, by: str | None) -> Callable[[Any], Any]:
+    """A row's group in a report of several programmes: her programme's name, with `by` its
+    value after it; one programme: the group as it is."""
+    if programme is None:
+        return lambda grp: grp
+    if by is None:
+        return lambda grp: programme
+    return lambda grp: f"{programme}: {NOT_ENROLLED if grp is None else grp}"
+
+
+def _sum_usage(rows: list[dict]) -> dict:
+    return {"group": TOTAL, **{k: sum(r[k] for r in rows) for k in rows[0] if k != "group"}}
+
+
+async def _programme_rows(store: Store, p: Programme, req: ReportRequest, now: datetime,
+                          only: str | None, *, nobodys: bool) -> dict[str, list[dict]]:
+    """The raw rows of one programme's counting sections (its women enrolled, its calls
+    placed, its missed calls received, in its zone's days; `nobodys`: the missed calls of
+    no woman too, the default programme's); grouped by `req.by` (grp)."""
+    lo, hi = day_range(req.first, req.last, p.timezone)
+    offset = (now.astimezone(zone(p.timezone)).utcoffset() or timedelta(0)).total_seconds()
+    by = req.by
+    rows = {"funnel": await reports.funnel(store, by, lo, hi, only),
+            "statuses": await reports.statuses(store, by, lo, hi, only),
+            "cube": await reports.call_cube(store, by, lo, hi, offset, only),
+            "missed": await reports.missed_calls(store, by, lo, hi, only, nobodys),
+            "requests": await reports.callback_requests(store, by, lo, hi, only),
+            "week": await outreach.call_counts(store, by, epoch(week_start(now, p.timezone)),
+                                               None, only),
+            "outreach": await outreach.call_counts(store, by, lo, hi, only)}
+    return {k: [dict(r) for r in v] for k, v in rows.items()}
+
+
+def _women(funnel_rows: list[dict], status: list[dict]) -> dict:
     # the groups in code point order, whatever the database's collation (as retention)
-    funnel = sorted((dict(r) for r in await reports.funnel(store, by, lo, hi, only)),
-                    key=lambda r: r["grp"])
-    status = await reports.statuses(store, by, lo, hi, only)
+    funnel = _summed(funnel_rows, ("enrolled", "valid_number", "first_attempt", "first_answer"))
     retention: dict[str, dict] = {}
     reasons: dict[tuple, int] = defaultdict(int)
     for r in status:
@@ -110,13 +178,22 @@ async def _women(store: Store, by: str | None, lo, hi, only: str | None) -> dict
                                              for k, n in sorted(reasons.items())])}
 
 
+def _summed(rows: list[dict], columns: tuple[str, ...]) -> list[dict]:
+    """Rows of the same group added up (a total's rows come from several programmes), in
+    code point order of the groups."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        row = out.setdefault(r["grp"], {"grp": r["grp"], **dict.fromkeys(columns, 0)})
+        for c in columns:
+            row[c] += r[c] or 0
+    return sorted(out.values(), key=lambda r: (r["grp"] is None, str(r["grp"])))
+
+
 def _groups(rows: list[dict]) -> list[dict]:
     return [{"group": r.pop("grp"), **r} for r in rows]
 
 
-async def _calls(store: Store, by: str | None, lo, hi, offset: float,
-                 only: str | None) -> dict:
-    cube = await reports.call_cube(store, by, lo, hi, offset, only)
+def _calls(cube: list[dict]) -> dict:
     by_number: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     by_slot: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     by_day: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
@@ -175,11 +252,11 @@ def _pickup_by_attempt(by_number: dict[tuple, list[int]]) -> list[dict]:
     return out
 
 
-async def _callbacks(store: Store, by: str | None, lo, hi, only: str | None) -> list[dict]:
-    missed = {r["grp"]: r for r in await reports.missed_calls(store, by, lo, hi, only)}
+def _callbacks(missed_rows: list[dict], requests: list[dict]) -> list[dict]:
+    missed = {r["grp"]: r for r in _summed(missed_rows, ("missed", "strangers"))}
     reqs: dict[str, dict] = {}
     delays: dict[str, list[float]] = defaultdict(list)
-    for r in await reports.callback_requests(store, by, lo, hi, only):
+    for r in requests:
         row = reqs.setdefault(r["grp"], {"requests": 0, "served": 0, "expired": 0,
                                          "cancelled": 0, "pending": 0})
         row["requests"] += 1
@@ -190,7 +267,7 @@ async def _callbacks(store: Store, by: str | None, lo, hi, only: str | None) -> 
     for grp in sorted(set(missed) | set(reqs), key=str):
         m = missed.get(grp)
         d = sorted(delays[grp])
-        out.append({"group": grp if grp is not None else "(not enrolled)",
+        out.append({"group": grp if grp is not None else NOT_ENROLLED,
                     "missed_calls": m["missed"] if m else 0, **reqs.get(grp, {
                         "requests": 0, "served": 0, "expired": 0, "cancelled": 0, "pending": 0}),
                     "median_delay_min": round(d[len(d) // 2] / 60, 1) if d else None,

@@ -5,13 +5,9 @@ calls, and calls by outcome. Counts only, no woman's identity."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
-from ivr.adapters import outreach
-from ivr.adapters.columns import epoch
-from ivr.adapters.store import Store
-from scheduler.outreach_weeks import OUTCOMES, week_start
+from scheduler.outreach_weeks import OUTCOMES
 
 ALL, NONE = "(all)", "(none)"
 PERIODS = ("this_week", "total")
@@ -43,10 +39,3 @@ def _order(who) -> tuple:
     if who == ALL:
         return (0, "", 0)
     return (2 if who[0] == NONE else 1, who[0], who[1])
-
-
-async def outreach_section(store: Store, by: str | None, lo: float | None, hi: float | None,
-                           now: datetime, timezone: str) -> list[dict]:
-    start = epoch(week_start(now, timezone))
-    return outreach_calls(map(dict, await outreach.call_counts(store, by, start, None)),
-                          map(dict, await outreach.call_counts(store, by, lo, hi)))

@@ -14,8 +14,11 @@
 - answered_line: the answered line's use in the range (ivr/adapters/inbound_calls.py's
   line_usage): calls by caller kind (woman, unknown, agent), and what was done on them (slot
   or language changed, birth reported, opted out, children answered for by an agent, calls
-  passed to the call centre). The whole line, one row (group "all", whatever `by`: an
-  unknown caller has no language, slot or partner); nothing when nobody called.
+  passed to the call centre). One row (group "all", whatever `by`: an unknown caller has no
+  language, slot or partner); nothing when nobody called. With a programme: the calls about
+  its women (hers, or an agent's about its child); the calls about nobody (an unknown
+  caller, an agent who answered for no child) are the default programme's, whose line
+  served them.
 """
 from __future__ import annotations
 
@@ -105,10 +108,12 @@ def _within(t: float, lo: float | None, hi: float | None) -> bool:
     return (lo is None or t >= lo) and (hi is None or t < hi)
 
 
-async def answered_line(store: Store, lo: float | None, hi: float | None,
-                        now: datetime) -> list[dict]:
+async def answered_line(store: Store, lo: float | None, hi: float | None, now: datetime,
+                        programme: str | None = None, *, nobodys: bool = True) -> list[dict]:
+    """`programme`: the calls about its women (and with `nobodys` the calls about nobody,
+    which the default programme's line served); None: every call."""
     since = datetime.fromtimestamp(lo if lo is not None else 0, timezone.utc)
     until = datetime.fromtimestamp(hi, timezone.utc) if hi is not None else now + timedelta(days=1)
-    usage = await line_usage(store, since, until)
+    usage = await line_usage(store, since, until, programme, nobodys)
     calls = sum(v for k, v in usage.items() if k.startswith("calls_"))
     return [{"group": "all", "calls": calls, **usage}] if calls else []

@@ -114,8 +114,10 @@ def test_programmes_report_of_one_or_every_programme(two):
     assert enrol_her(two, "--programme", "mmitra").exit_code == 0
     assert enrol_child(two, "--programme", "pesinet").exit_code == 0
     every = json.loads(two("report", "--json").output)
-    assert (every["programme"], every["timezone"]) == ("mmitra", "Asia/Kolkata")
-    assert [r["enrolled"] for r in every["funnel"]] == [2]
+    assert (every["programme"], every["timezone"]) == ("mmitra, pesinet",
+                                                       "Asia/Kolkata, Africa/Bamako")
+    assert [(r["group"], r["enrolled"]) for r in every["funnel"]] == [
+        ("all programmes", 2), ("mmitra", 1), ("pesinet", 1)]
     one = two("report", "--json", "--programme", "pesinet")
     assert one.exit_code == 0, one.output
     report = json.loads(one.output)
