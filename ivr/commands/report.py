@@ -55,7 +55,10 @@ def command(settings, first, last, by, as_json, as_csv, html_path, section, reve
     the call centre's outreach calls per worker, this week and in all, by outcome.
 
     Women enrolled, calls placed and missed calls received between --from and --to count
-    (local days of the programme's zone); test calls never count.
+    (local days of the programme's zone); test calls never count. An installation of
+    several programmes: every section per programme (each in its own zone, by its own
+    rules) and the totals of the counting sections ("all programmes"); --programme for
+    one.
 
     \b
     Example:

@@ -13,6 +13,9 @@ A date range selects women enrolled in it (funnel, retention), calls placed in i
 listening, failures) and missed calls received in it (callbacks); days are local days of
 the programme's zone. Test calls never count. One scan of the attempts feeds every call
 section, so a report over a million calls takes a few seconds.
+
+An installation of several programmes: each section per programme (its zone, its rules), and
+the counting sections' totals over them, built from the programmes' own rows (build_report).
 """
 from __future__ import annotations
 
