@@ -3,6 +3,7 @@ each woman's calls follow her programme's rules (window, slots, zone, retries), 
 programme's store claims first; a name the installation does not run is refused."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -129,3 +130,30 @@ async def test_programmes_missed_call_served_by_her_programme_and_found_in_her_r
         assert cb is not None and cb.next_attempt_at is not None
         assert local(cb.next_attempt_at, "Africa/Bamako").replace(tzinfo=None) == \
             datetime(2026, 12, 2, 8, 0)
+
+
+async def test_programmes_reap_each_call_at_the_end_of_its_own_programmes_lease(database):
+    """Two programmes with different leases (mMitra 2 min, Pesinet 30 min), both calls
+    claimed at the same instant: a reap after 5 min closes hers only (her lease ran out, his
+    has 25 min left); his, renewed for his own lease, is reaped only once that runs out."""
+    short = replace(MMITRA, retry=replace(MMITRA.retry, lease=timedelta(minutes=2)))
+    long = replace(PESINET, retry=replace(PESINET.retry, lease=timedelta(minutes=30)))
+    # 08:30 UTC: 14:00 in Kolkata (her 12-15 open), 08:30 in Bamako (his 08-11 open)
+    at = datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc)
+    async with await Store.open(database.address, key_file=database.key_file) as store:
+        schedules = Schedules(store, [short, long])
+        woman = await schedules.of("mmitra").enrol(replace(her(), slot="12-15"),
+                                                   at - timedelta(hours=1))
+        kid = await schedules.of("pesinet").enrol(child(), at - timedelta(hours=1))
+        claimed = {a.subscriber_id: a for a in await schedules.claim(at, OWNER, 10)}
+        hers, his = claimed[woman.id], claimed[kid.id]
+        assert (hers.acquired_until, his.acquired_until) == (at + timedelta(minutes=2),
+                                                            at + timedelta(minutes=30))
+        assert await schedules.reap(at + timedelta(minutes=1)) == []
+        assert await schedules.reap(at + timedelta(minutes=5)) == [hers.id]
+        # his keeper renews at half his lease, for his lease
+        renewed = at + timedelta(minutes=15)
+        assert await schedules.extend(his.id, OWNER, renewed + long.retry.lease)
+        assert await schedules.reap(at + timedelta(minutes=31)) == []
+        assert await schedules.reap(renewed + long.retry.lease) == [his.id]
+        assert (await store.attempt(hers.id)).outcome is not None
