@@ -108,8 +108,9 @@ class Controller:
 
     # the in-call route's reports (ivr/agi_route.py)
     async def agi_begins(self, call: LiveCall) -> None:
-        """The route has her call: her answer is written before this returns (the route then
-        tells the dialplan, whose fallback plays her message only to such a call)."""
+        """The route has her call, and Asterisk already knows it (IVR_SERVED: from then on
+        she hears her message, from the route or the dialplan's fallback): her answer is
+        written before this returns."""
         actions = call.tracker.agi_begins(self.clock())
         call.feed([a for a in actions if not isinstance(a, Answered)])
         for action in actions:
