@@ -8,7 +8,8 @@ import asyncio
 
 from ivr import constants as C
 from ivr.adapters.fastagi import FastAgiServer
-from tests.fastagi.test_route_auth import ASKS_TOKEN, live_call, request, route  # noqa: F401
+from tests.fastagi.test_route_auth import (ASKS_TOKEN, forged, live_call, request,  # noqa: F401
+                                          route)
 
 SERVED = f"SET VARIABLE {C.VAR_SERVED} 1\n".encode()
 UNSERVED = f"SET VARIABLE {C.VAR_SERVED} 0\n".encode()
@@ -20,36 +21,18 @@ async def answered_at(call_route, attempt_id: int):
     return row[0]
 
 
-async def asterisk(server: FastAgiServer, data: bytes, token: str, on_served) -> list[bytes]:
-    """A channel's side of the session: answers the token, awaits `on_served()` when
-    IVR_SERVED=1 arrives (before replying to it), every other command succeeds."""
-    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server.port), 5)
-    writer.write(data)
-    sent = []
-    try:
-        while line := await asyncio.wait_for(reader.readline(), 5):
-            sent.append(line)
-            if line == ASKS_TOKEN:
-                writer.write(f"200 result=1 ({token})\n".encode())
-                continue
-            if line == SERVED:
-                await on_served()
-            writer.write(b"200 result=1\n")
-    finally:
-        writer.close()
-    return sent
-
-
 async def test_asterisk_is_told_before_her_answer_is_written(route):  # noqa: F811
     call = await live_call(route)
     at_served = []
 
-    async def on_served():
-        at_served.append(await answered_at(route, call.attempt_id))
+    async def before_reply(command: bytes) -> None:
+        if command == SERVED:        # Asterisk has it, the route waits for the reply
+            at_served.append(await answered_at(route, call.attempt_id))
 
     async with FastAgiServer(route, port=0) as server:
-        sent = await asyncio.wait_for(asterisk(
-            server, request(str(call.attempt_id), call.channel_id), call.agi_token, on_served), 10)
+        sent = await asyncio.wait_for(forged(
+            server, request(str(call.attempt_id), call.channel_id), call.agi_token,
+            before_reply), 10)
         await asyncio.wait_for(call.flow_done.wait(), 10)
     assert sent[:2] == [ASKS_TOKEN, SERVED]
     assert at_served == [None]                 # not written while Asterisk was being told
@@ -66,12 +49,9 @@ async def test_an_answer_that_cannot_be_written_clears_served(route):  # noqa: F
         raise RuntimeError("answer write broke")
     route.store.attempt_answered = broken       # this store instance only
 
-    async def nothing():
-        return None
-
     async with FastAgiServer(route, port=0) as server:
-        sent = await asyncio.wait_for(asterisk(
-            server, request(str(call.attempt_id), call.channel_id), call.agi_token, nothing), 10)
+        sent = await asyncio.wait_for(forged(
+            server, request(str(call.attempt_id), call.channel_id), call.agi_token), 10)
         await asyncio.wait_for(call.flow_done.wait(), 10)
     assert sent == [ASKS_TOKEN, SERVED, UNSERVED]
     assert call.tracker.agi_failed_seen         # an answered call ends as failed
