@@ -34,7 +34,7 @@ from ivr.check_in import CheckIn
 from ivr.adapters.log_throttle import LogThrottle
 from ivr.adapters.store import DB_ERRORS, Store
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.call_tracker import Listening
+from ivr.call_tracker import Answered, Listening
 from ivr.controller import Controller, LiveCall
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
 from ivr.questions import QuestionMachine, QuestionPlan
@@ -105,19 +105,21 @@ class CallRoute:
             # so an answer written always means a message she hears (the reap rule,
             # scheduler/rules.py `reaped`). Killed between the two, she hears it and is
             # called again (dialplan/README.md, "One window is left").
+            answers = self.controller.agi_takes(call)   # any other session refused now
             await session.command("SET", "VARIABLE", C.VAR_SERVED, "1")
-            await self._answer(session, call)
+            await self._answer(session, call, answers)
             listening = await self._play(session, call)
         finally:
             # what she heard goes with the call's report to the one write of its end
             self.controller.agi_done(call, listening)
 
-    async def _answer(self, session: AgiSession, call: LiveCall) -> None:
+    async def _answer(self, session: AgiSession, call: LiveCall,
+                      answers: list[Answered]) -> None:
         """Her answer written (or kept for the database's return). When it cannot be
         written, the call ends as failed and she is called again: IVR_SERVED is cleared
         first, so the fallback plays her the apology, not her message (never twice)."""
         try:
-            await self.controller.agi_begins(call)
+            await self.controller.agi_begins(call, answers)
         except Exception:
             try:
                 await session.command("SET", "VARIABLE", C.VAR_SERVED, "0")

@@ -8,6 +8,7 @@ import asyncio
 
 from ivr import constants as C
 from ivr.adapters.fastagi import FastAgiServer
+from ivr.agi_route import RESULT_REFUSED
 from tests.fastagi.test_route_auth import (ASKS_TOKEN, forged, live_call, request,  # noqa: F401
                                           route)
 
@@ -56,3 +57,26 @@ async def test_an_answer_that_cannot_be_written_clears_served(route):  # noqa: F
     assert sent == [ASKS_TOKEN, SERVED, UNSERVED]
     assert call.tracker.agi_failed_seen         # an answered call ends as failed
     assert await answered_at(route, call.attempt_id) is None
+
+
+async def test_a_second_session_while_asterisk_is_told_is_refused(route):  # noqa: F811
+    """The call is the route's (one session a call) before it tells Asterisk: a replay of
+    the same request (token and channel right) meanwhile is refused and writes nothing."""
+    call = await live_call(route)
+    replies = []
+
+    async with FastAgiServer(route, port=0) as server:
+        async def before_reply(command: bytes) -> None:
+            if command == SERVED:
+                replies.append(await forged(
+                    server, request(str(call.attempt_id), call.channel_id), call.agi_token))
+                replies.append(await answered_at(route, call.attempt_id))
+
+        sent = await asyncio.wait_for(forged(
+            server, request(str(call.attempt_id), call.channel_id), call.agi_token,
+            before_reply), 10)
+        await asyncio.wait_for(call.flow_done.wait(), 10)
+    assert replies == [[ASKS_TOKEN, f"SET VARIABLE {C.VAR_RESULT} {RESULT_REFUSED}\n".encode()],
+                       None]
+    assert sent[:2] == [ASKS_TOKEN, SERVED]
+    assert await answered_at(route, call.attempt_id) is not None
