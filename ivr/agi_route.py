@@ -34,7 +34,7 @@ from ivr.check_in import CheckIn
 from ivr.adapters.log_throttle import LogThrottle
 from ivr.adapters.store import DB_ERRORS, Store
 from ivr.adapters.schedule_store import ScheduleStore
-from ivr.call_tracker import Listening
+from ivr.call_tracker import Answered, Listening
 from ivr.controller import Controller, LiveCall
 from ivr.flow import ENDED_CALL_CENTRE, CallFlow, CallPlan
 from ivr.questions import QuestionMachine, QuestionPlan
@@ -99,14 +99,34 @@ class CallRoute:
             return
         listening = None
         try:
-            # her answer is written first; only then may the dialplan's fallback play her
-            # message should the controller go away (dialplan/ivr-fallback.conf)
-            await self.controller.agi_begins(call)
+            # Asterisk is told first (acknowledged), her answer written after: from
+            # IVR_SERVED on she hears her message whatever becomes of this process (the
+            # route plays it, or the dialplan's fallback does: dialplan/ivr-fallback.conf),
+            # so an answer written always means a message she hears (the reap rule,
+            # scheduler/rules.py `reaped`). Killed between the two, she hears it and is
+            # called again (dialplan/README.md, "One window is left").
+            answers = self.controller.agi_takes(call)   # any other session refused now
             await session.command("SET", "VARIABLE", C.VAR_SERVED, "1")
+            await self._answer(session, call, answers)
             listening = await self._play(session, call)
         finally:
             # what she heard goes with the call's report to the one write of its end
             self.controller.agi_done(call, listening)
+
+    async def _answer(self, session: AgiSession, call: LiveCall,
+                      answers: list[Answered]) -> None:
+        """Her answer written (or kept for the database's return). When it cannot be
+        written, the call ends as failed and she is called again: IVR_SERVED is cleared
+        first, so the fallback plays her the apology, not her message (never twice)."""
+        try:
+            await self.controller.agi_begins(call, answers)
+        except Exception:
+            try:
+                await session.command("SET", "VARIABLE", C.VAR_SERVED, "0")
+            except Exception as e:      # she or Asterisk is gone: nothing more plays
+                log.warning("attempt %s: IVR_SERVED not cleared (%s)", call.attempt_id,
+                            type(e).__name__)
+            raise
 
     async def _live_call(self, session: AgiSession) -> LiveCall | None:
         """The live call this session belongs to, or None (logged once): FastAGI has no

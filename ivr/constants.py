@@ -16,9 +16,10 @@ VAR_MESSAGE = "IVR_MESSAGE"      # her message's key: the dialplan plays it if t
 VAR_AGI_TOKEN = "IVR_AGI_TOKEN"
 # Set by the AGI route before it returns, for the dialplan (and CDRs) to read.
 VAR_RESULT = "IVR_RESULT"
-# Set to 1 by the AGI route once her answer is written, before it plays anything: the
-# dialplan's fallback plays her message only when it is set (else the apology: her attempt
-# is closed as not delivered and she is called again).
+# Set to 1 by the AGI route once it has her call, before it writes her answer and plays
+# anything (0 again if her answer cannot be written): the dialplan's fallback plays her
+# message only when it is 1 (else the apology: her attempt is closed as not delivered and
+# she is called again).
 VAR_SERVED = "IVR_SERVED"
 
 # Dialplan contexts.

@@ -107,25 +107,30 @@ class Controller:
             call.feed(call.tracker.link_lost(now))
 
     # the in-call route's reports (ivr/agi_route.py)
-    async def agi_begins(self, call: LiveCall) -> None:
-        """The route has her call: her answer is written before this returns (the route then
-        tells the dialplan, whose fallback plays her message only to such a call)."""
+    def agi_takes(self, call: LiveCall) -> list[Answered]:
+        """The route has her call (from now on any other session for it is refused): her
+        answer, which agi_begins writes once Asterisk knows it (IVR_SERVED)."""
         actions = call.tracker.agi_begins(self.clock())
         call.feed([a for a in actions if not isinstance(a, Answered)])
-        for action in actions:
-            if isinstance(action, Answered):
-                try:
-                    await self.store.attempt_answered(call.attempt_id, action.at,
-                                                      action.channel)
-                except UNAVAILABLE_ERRORS:
-                    # the database is away, this process is not: her answer waits in memory
-                    # with the call's other writes (ivr/database_watch.py) and she is served.
-                    # Only if this process also dies before it lands is she reaped as not
-                    # answered and called again (a double fault: dialplan/README.md).
-                    call.feed([action])
-                except Exception:
-                    call.feed(call.tracker.answer_unwritten(self.clock()))
-                    raise
+        return [a for a in actions if isinstance(a, Answered)]
+
+    async def agi_begins(self, call: LiveCall, answers: list[Answered]) -> None:
+        """Asterisk knows the route has her call (IVR_SERVED: from then on she hears her
+        message, from the route or the dialplan's fallback): her answer (agi_takes) is
+        written before this returns."""
+        for action in answers:
+            try:
+                await self.store.attempt_answered(call.attempt_id, action.at,
+                                                  action.channel)
+            except UNAVAILABLE_ERRORS:
+                # the database is away, this process is not: her answer waits in memory
+                # with the call's other writes (ivr/database_watch.py) and she is served.
+                # Only if this process also dies before it lands is she reaped as not
+                # answered and called again (a double fault: dialplan/README.md).
+                call.feed([action])
+            except Exception:
+                call.feed(call.tracker.answer_unwritten(self.clock()))
+                raise
 
     def agi_done(self, call: LiveCall, listening: Listening | None) -> None:
         call.flow_done.set()

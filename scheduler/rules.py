@@ -250,9 +250,10 @@ def unclaim(a: Attempt, delivery: Delivery | None, request: CallbackRequest | No
 
 def reaped(answered: bool) -> Outcome:
     """The one reap rule, for a live attempt whose owner died (its lease ran out, or its
-    process is gone): answered before the owner died, it was answered (she heard something:
-    calling her again with the same message would play it twice; what she heard decides
-    whether it is delivered); never answered, it failed and is retried."""
+    process is gone): answered before the owner died, it was answered (her answer is written
+    only after Asterisk was told to play her message should the owner die, dialplan/README.md:
+    she heard it, so calling her again would play it twice; what she heard decides whether it
+    is delivered); never answered, it failed and is retried."""
     return Outcome.ANSWERED if answered else Outcome.FAILED
 
 

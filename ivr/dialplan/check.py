@@ -69,7 +69,7 @@ def contract() -> list[Rule]:
         Rule(C.CONTEXT_AGI_FAILED, rf"Goto\({_q(C.CONTEXT_APOLOGY)},.*", "apologises"),
         Rule(C.CONTEXT_AGI_FAILED, SERVED_CHECK,
              f"apologises only (never her message) when the route never had her call "
-             f"({C.VAR_SERVED} not 1: her answer may be unwritten, she is called again)"),
+             f"({C.VAR_SERVED} not 1: her answer is not written, she is called again)"),
         Rule(C.CONTEXT_AGI_FAILED, rf"Playback\({v(C.GLOBAL_SOUNDS)}/.*\)",
              f"plays her message ({C.VAR_MESSAGE}) when the controller cannot"),
         Rule(C.CONTEXT_AGI_FAILED, rf"Set\(.*{v(C.VAR_MESSAGE)}.*\)",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
 import pytest
@@ -58,9 +59,11 @@ async def live_call(route: CallRoute) -> LiveCall:
     return call
 
 
-async def forged(server: FastAgiServer, data: bytes, token: str | None = None) -> list[bytes]:
+async def forged(server: FastAgiServer, data: bytes, token: str | None = None,
+                 before_reply: Callable[[bytes], Awaitable[None]] | None = None) -> list[bytes]:
     """Send one request; answer GET VARIABLE IVR_AGI_TOKEN with `token` (None: not set on the
-    channel) and every other command with success; what the server sent."""
+    channel) and every other command with success (once `before_reply(command)` returned);
+    what the server sent."""
     reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", server.port), 5)
     writer.write(data)
     sent = []
@@ -71,6 +74,8 @@ async def forged(server: FastAgiServer, data: bytes, token: str | None = None) -
                 writer.write(b"200 result=0\n" if token is None
                              else f"200 result=1 ({token})\n".encode())
             else:
+                if before_reply is not None:
+                    await before_reply(line)
                 writer.write(b"200 result=57 endpos=100\n")      # '9' pressed, for a play
     finally:
         writer.close()

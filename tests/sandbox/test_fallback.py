@@ -2,10 +2,10 @@
 she hears when the controller cannot serve her call.
 
 (a) the in-call route never had her call (FastAGI unreachable; or the session opened but the
-    controller went away before the route set IVR_SERVED, i.e. before her answer was
-    written): the apology only, never her message (her attempt is closed as failed and she
-    is called again: hearing it now would make twice);
-(b) the route had her call (IVR_SERVED=1, set once her answer is written) and went away
+    controller went away before the route set IVR_SERVED, which it sets before it writes
+    her answer): the apology only, never her message (her attempt is closed as failed and
+    she is called again: hearing it now would make twice);
+(b) the route had her call (IVR_SERVED=1, set before her answer is written) and went away
     during it: the greeting and her message (the attempt is closed as answered).
 """
 from __future__ import annotations
@@ -24,10 +24,12 @@ pytestmark = pytest.mark.sandbox
 MESSAGE = "fallback-test-msg"
 
 
-async def controller_gone(served: bool) -> tuple[str, asyncio.Server, asyncio.Event]:
+async def controller_gone(served: bool, cleared: bool = False,
+                          ) -> tuple[str, asyncio.Server, asyncio.Event]:
     """A FastAGI server that takes the session and goes away at once, as a killed `ivr run`
-    would; with `served`, after it set IVR_SERVED=1 as the route does once her answer is
-    written. Returns its URL, the server, and an event set once the session ended."""
+    would; with `served`, after it set IVR_SERVED=1 as the route does before it writes her
+    answer; with `cleared`, after it set it back to 0, as the route does when her answer
+    cannot be written. Returns its URL, the server, and an event set once the session ended."""
     ended = asyncio.Event()
 
     async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -35,8 +37,8 @@ async def controller_gone(served: bool) -> tuple[str, asyncio.Server, asyncio.Ev
             async with asyncio.timeout(10):
                 while (await reader.readline()).strip():      # the agi_* environment
                     pass
-                if served:
-                    writer.write(f"SET VARIABLE {C.VAR_SERVED} 1\n".encode())
+                for value in ("1", "0") if cleared else ("1",) if served else ():
+                    writer.write(f"SET VARIABLE {C.VAR_SERVED} {value}\n".encode())
                     await writer.drain()
                     assert (await reader.readline()).startswith(b"200 result=1")
         finally:
@@ -95,10 +97,20 @@ async def test_a_controller_gone_before_it_wrote_her_answer_apologises_only(ami,
 
 
 async def test_a_controller_gone_during_her_call_plays_her_message(ami, sounds):
-    """(b) IVR_SERVED=1 (her answer written), then the controller went away: she hears the
-    greeting and her message, not the apology."""
+    """(b) IVR_SERVED=1 (her answer is written next), then the controller went away: she
+    hears the greeting and her message, not the apology."""
     url, server, ended = await controller_gone(served=True)
     async with server:
         _, plays = await heard(ami, url, sounds, uid("fb-b"))
         await asyncio.wait_for(ended.wait(), 5)
     assert plays == [f"{sounds}/{C.PROMPT_GREETING}", f"{sounds}/{MESSAGE}"]
+
+
+async def test_a_controller_that_could_not_write_her_answer_apologises_only(ami, sounds):
+    """(a) IVR_SERVED=1, then 0 (her answer could not be written: the call ends as failed
+    and she is called again), then the controller went away: the apology only."""
+    url, server, ended = await controller_gone(served=True, cleared=True)
+    async with server:
+        _, plays = await heard(ami, url, sounds, uid("fb-a3"))
+        await asyncio.wait_for(ended.wait(), 5)
+    assert plays == [f"{sounds}/{C.PROMPT_SORRY}"]
