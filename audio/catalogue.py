@@ -277,11 +277,20 @@ def check(entries: Iterable[Entry], facts: Mapping[Entry, FileFacts | None],
 class Catalogue:
     """Which recordings exist and how long they are, a programme's own recordings first.
     Durations are read from the WAV header once per file version (the cache is keyed by path,
-    mtime and size, so a re-import is seen)."""
+    mtime and size, so a re-import is seen).
+
+    Which own recordings a programme has is read once per process: the first call of one of
+    its women in a language lists `<sounds>/<programme>/<lang>/` (one directory read), and
+    the listing is kept until the process ends, so a call plays the shared file of every
+    prompt the programme has no own recording of without a filesystem call. An own file that
+    was listed is still checked (stat, header cached as above): re-imported, it plays its new
+    version; removed or unplayable, the shared file plays. A file new to the folder (`ivr
+    audio import --own`, `ivr audio demo --programme`) is played after `ivr run` restarts."""
 
     def __init__(self, sounds: Path):
         self.sounds = Path(sounds)
         self._durations: dict[Path, tuple[int, int, float | None]] = {}
+        self._own_names: dict[tuple[Path, str], frozenset[str]] = {}
 
     def path(self, lang: str, name: str) -> Path:
         return file_path(self.sounds, lang, name)
@@ -289,12 +298,31 @@ class Catalogue:
     def sound(self, name: str) -> str:
         return sound_path(self.sounds, name)
 
+    def _own_file(self, lang: str, name: str, programme: str | None) -> Path | None:
+        """The programme's own recording of the file when the process's listing of its
+        folder holds one (whether it is playable is the caller's question)."""
+        folder = own_folder(self.sounds, programme)
+        if folder is None:
+            return None
+        key = (folder, check_lang(lang))
+        names = self._own_names.get(key)
+        if names is None:
+            try:
+                with os.scandir(folder / lang) as found:
+                    names = frozenset(e.name for e in found if e.name.endswith(EXTENSION))
+            except OSError:                     # no own folder (the usual case): none
+                names = frozenset()
+            self._own_names[key] = names
+        if f"{check_name(name)}{EXTENSION}" not in names:
+            return None
+        return file_path(folder, lang, name)
+
     def _own(self, lang: str, name: str, programme: str | None) -> Path | None:
         """The programme's own folder when it holds a playable recording of the file."""
-        folder = own_folder(self.sounds, programme)
-        if folder is None or self._seconds(file_path(folder, lang, name)) is None:
+        own = self._own_file(lang, name, programme)
+        if own is None or self._seconds(own) is None:
             return None
-        return folder
+        return own.parent.parent
 
     def sound_for(self, lang: str, name: str, programme: str | None = None) -> str:
         """What STREAM FILE takes for a channel in `lang`: the programme's own recording's
@@ -310,8 +338,8 @@ class Catalogue:
     def duration(self, lang: str, name: str, programme: str | None = None) -> float | None:
         """Seconds of the file played (the programme's own, else the shared one), or None when
         neither is a readable, non-empty WAV."""
-        folder = own_folder(self.sounds, programme)
-        own = self._seconds(file_path(folder, lang, name)) if folder is not None else None
+        own_file = self._own_file(lang, name, programme)
+        own = self._seconds(own_file) if own_file is not None else None
         return own if own is not None else self._seconds(self.path(lang, name))
 
     def _seconds(self, path: Path) -> float | None:

@@ -87,7 +87,8 @@ def _text(node: ast.AST) -> str | None:
 
 def database_uses(source: str) -> list[str]:
     """What in this module talks to a database: SQL text, a cursor-style call
-    (x.execute / fetchall...), or sqlite3/aiosqlite.connect. Docstrings are prose, not SQL."""
+    (x.execute / fetchall...), sqlite3/aiosqlite.connect, or the psql client named to run
+    (its statements pass as arguments, unseen). Docstrings are prose, not SQL."""
     tree = ast.parse(source)
     docstrings = {id(n.body[0].value) for n in ast.walk(tree)
                   if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef,
@@ -99,6 +100,8 @@ def database_uses(source: str) -> list[str]:
         text = _text(node)
         if text is not None and id(node) not in docstrings | parts and SQL.search(text):
             found.append((node.lineno, f"SQL {text.strip()[:40]!r}"))
+        if text is not None and (text == "psql" or text.endswith("/psql")):
+            found.append((node.lineno, "psql"))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             owner = node.func.value
             if node.func.attr in DB_METHODS:
@@ -143,3 +146,5 @@ async def f(store, t):
     assert database_uses('LABEL = "DELETE the file from disk"\nx = "UPDATE"\n') == []
     assert database_uses('def f(name):\n    run(f"CREATE DATABASE {name}")\n') == [
         "line 2: SQL 'CREATE DATABASE'"]
+    assert database_uses('run([str(bin / "psql"), "-l"])\nrun(["/usr/bin/psql", "-c", x])\n'
+                         'HELP = "psql is the client"\n') == ["line 1: psql", "line 2: psql"]

@@ -55,7 +55,7 @@ PUBLIC = {name: cls for name, cls in ALL.items()
 
 def test_the_walk_sees_the_errors_of_every_layer():
     for name in ("scheduler.model.SchedulerError", "scheduler.programme.ProgrammeError",
-                 "audio.catalogue.CatalogueError", "ivr.config.ConfigError",
+                 "audio.catalogue.CatalogueError", "ivr.config_tables.ConfigError",
                  "ivr.adapters.store.StoreError", "ivr.adapters.ami.NotPlaced",
                  "ivr.sandbox.model.SandboxError", "ivr.operators.preview._Rollback"):
         assert name in ALL, name

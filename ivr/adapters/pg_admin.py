@@ -1,7 +1,7 @@
 """Administration of a PostgreSQL cluster: databases and login roles. The private cluster of
-the tests and benchmarks (ivr/sandbox/postgres.py) makes its databases through these; the
-store's own statements are elsewhere (pg_store.py). Each statement runs alone, outside a
-transaction (CREATE DATABASE cannot run inside one), on a connection of its own."""
+the tests and benchmarks (ivr/sandbox/postgres.py) talks to its server only through these
+(no psql); the store's own statements are elsewhere (pg_store.py). Each statement runs alone,
+outside a transaction (CREATE DATABASE cannot run inside one), on a connection of its own."""
 from __future__ import annotations
 
 import psycopg
@@ -13,12 +13,35 @@ from ivr.errors import Unavailable
 CONNECT_SECONDS = 30
 
 
-def _run(dsn: str, statement: sql.Composed) -> None:
+def _run(dsn: str, statement: str | sql.SQL | sql.Composed) -> list[tuple]:
+    """The statement's rows (none when it returns none)."""
     try:
         with psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
-            conn.execute(statement)
+            cursor = conn.execute(statement)
+            return cursor.fetchall() if cursor.description else []
     except psycopg.Error as e:
         raise Unavailable(f"PostgreSQL at {masked(dsn)}: {str(e).strip()[:300]}") from e
+
+
+def run_script(dsn: str, statements: str) -> list[tuple]:
+    """Statements written by a test (several, `;`-separated, run as one script without
+    parameters, in autocommit); the rows of the last one."""
+    return _run(dsn, statements)
+
+
+def database_names(dsn: str) -> set[str]:
+    """The names of the cluster's databases (templates included)."""
+    return {name for (name,) in _run(dsn, sql.SQL("SELECT datname FROM pg_database"))}
+
+
+def refuses_password(dsn: str, wrong_password: str) -> bool:
+    """True once the server refuses this login role with a wrong password (it reloaded a
+    pg_hba.conf asking for one); False while it still lets it in, or fails otherwise."""
+    try:
+        psycopg.connect(dsn, password=wrong_password, connect_timeout=CONNECT_SECONDS).close()
+    except psycopg.OperationalError as e:
+        return "password authentication failed" in str(e)
+    return False
 
 
 def create_database(dsn: str, name: str, template: str | None = None) -> None:

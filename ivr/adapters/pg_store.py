@@ -16,16 +16,15 @@ itself (psycopg_pool), and a statement meanwhile fails with psycopg.OperationalE
 StoreError when no connection can be had within OPEN_TIMEOUT: both are UNAVAILABLE_ERRORS,
 which the calling service waits out (ivr/database_watch.py). Two settings make the return
 quick and clean: a short `reconnect_timeout` (the pool's own back-off doubles without end:
-a slot given up is grown again, from a 1 s delay, at the next request), and `_Freshness`,
-which pings, once, each connection that was open when a statement found the database gone.
+a slot given up is grown again, from a 1 s delay, at the next request), and `Freshness`
+(ivr/adapters/pg_connection.py), which pings, once, each connection that was open when a
+statement found the database gone.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
-import weakref
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -34,11 +33,12 @@ from typing import Any, AsyncIterator, Iterable, Sequence
 
 import psycopg
 from psycopg import AsyncClientCursor, AsyncConnection
-from psycopg.adapt import Loader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ivr.adapters import pg_rows, pg_sql
 from ivr.adapters.nodes import read_nodes
+from ivr.adapters.pg_connection import (OPEN_TIMEOUT, RECONNECT_TIMEOUT, Freshness, reason,
+                                       row_factory, try_connect)
 from ivr.adapters.pg_sql import masked
 from ivr.adapters.store import Store, StoreError, _statements, migrations
 from ivr.nodes import STALE_BEATS, running
@@ -50,67 +50,6 @@ log = logging.getLogger(__name__)
 _CONNECTION: ContextVar[AsyncConnection[Any] | None] = ContextVar("ivr_pg_connection",
                                                                   default=None)
 _MIGRATE_LOCK = 727_001             # pg_advisory_lock key: one node migrates at a time
-OPEN_TIMEOUT = 15.0                 # seconds to get a first connection
-RECONNECT_TIMEOUT = 5.0             # the pool gives a lost connection up after this; regrown
-
-
-class Row(tuple):
-    """A row read by position, by column name, and as dict(row), like sqlite3.Row."""
-    _index: dict[str, int]
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self._index[key])
-        return tuple.__getitem__(self, key)
-
-    def keys(self) -> list[str]:
-        return list(self._index)
-
-
-def row_factory(cursor: Any) -> Any:
-    names = [c.name for c in cursor.description or ()]
-    index = {n: i for i, n in enumerate(names)}
-
-    def make(values: Sequence[Any]) -> Row:
-        row = Row(values)
-        row._index = index
-        return row
-    return make
-
-
-class _Number(Loader):
-    """numeric (SUM, AVG of integers) as int when whole, else float, like SQLite."""
-
-    def load(self, data: Any) -> int | float:
-        text = bytes(data).decode()
-        if text in ("NaN", "Infinity", "-Infinity"):
-            return float(text)
-        return int(text) if "." not in text else float(text)
-
-
-class _Freshness:
-    """The pool's `configure` and `check`. When a statement finds the database gone, every
-    connection opened before may be dead too (a restarted server closed them all, and an
-    idle connection does not know it): each is pinged once at its next checkout, and
-    replaced by the pool if the ping fails. Otherwise nothing is pinged: a checkout costs
-    no round trip."""
-
-    def __init__(self) -> None:
-        self.generation = 0
-        self._of: weakref.WeakKeyDictionary[AsyncConnection[Any], int] = \
-            weakref.WeakKeyDictionary()
-
-    def lost(self) -> None:
-        self.generation += 1
-
-    async def configure(self, conn: AsyncConnection[Any]) -> None:
-        conn.adapters.register_loader("numeric", _Number)
-        self._of[conn] = self.generation
-
-    async def check(self, conn: AsyncConnection[Any]) -> None:
-        if self._of.get(conn) != self.generation:
-            await AsyncConnectionPool.check_connection(conn)
-            self._of[conn] = self.generation
 
 
 class _Done:
@@ -135,9 +74,9 @@ class PgStore(Store):
         return " FOR UPDATE" if self.locks_rows else ""
 
     def __init__(self, pool: AsyncConnectionPool, dsn: str,
-                 freshness: _Freshness | None = None):  # noqa: D107
+                 freshness: Freshness | None = None):  # noqa: D107
         self._pool = pool
-        self._freshness = freshness or _Freshness()
+        self._freshness = freshness or Freshness()
         self.dsn = dsn
         self.path = None                              # type: ignore[assignment]
         self.migration_backup = None
@@ -159,9 +98,9 @@ class PgStore(Store):
             psycopg.conninfo.conninfo_to_dict(dsn)
         except psycopg.ProgrammingError as e:
             raise StoreError(f"not a PostgreSQL connection string ({masked(dsn)}): "
-                             f"{_reason(e, dsn)}") from None
-        await _try_connect(dsn)
-        freshness = _Freshness()
+                             f"{reason(e, dsn)}") from None
+        await try_connect(dsn)
+        freshness = Freshness()
         pool: AsyncConnectionPool = AsyncConnectionPool(
             dsn, min_size=1, max_size=max(1, pool_size), open=False,
             configure=freshness.configure, check=freshness.check,
@@ -173,7 +112,7 @@ class PgStore(Store):
         except (PoolTimeout, psycopg.Error, OSError) as e:
             await pool.close()
             raise StoreError(f"cannot connect to the database {masked(dsn)}: "
-                             f"{_reason(e, dsn)}") from None
+                             f"{reason(e, dsn)}") from None
         store = cls(pool, dsn, freshness)
         store.key_file = key_file
         try:
@@ -383,35 +322,3 @@ async def _copy(conn: AsyncConnection[Any], sql: str, rows: Iterable[Sequence[An
     async with conn.cursor() as cur, cur.copy(sql) as copy:
         for row in rows:
             await copy.write_row(row)
-
-
-async def _try_connect(dsn: str) -> None:
-    """One connection first: a wrong host, socket, database, user or password is told at
-    once, in libpq's words (the pool would retry it until OPEN_TIMEOUT and say only that)."""
-    try:
-        async with asyncio.timeout(OPEN_TIMEOUT):
-            conn = await psycopg.AsyncConnection.connect(dsn, connect_timeout=int(OPEN_TIMEOUT))
-    except (psycopg.Error, OSError) as e:
-        raise StoreError(f"cannot connect to the database {masked(dsn)}: "
-                         f"{_reason(e, dsn)}") from None
-    except TimeoutError:
-        raise StoreError(f"cannot connect to the database {masked(dsn)}: no answer in "
-                         f"{OPEN_TIMEOUT:.0f} s") from None
-    await conn.close()
-
-
-_NOISE = re.compile(r"^(connection failed|connection is bad):\s*|FATAL:\s*")
-
-
-def _reason(e: BaseException, dsn: str) -> str:
-    """The first line of libpq's message, without its prefixes, the password masked."""
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    text = masked(text.replace(dsn, masked(dsn)))
-    try:
-        password = psycopg.conninfo.conninfo_to_dict(dsn).get("password")
-    except psycopg.Error:
-        password = None
-    if password:
-        text = text.replace(str(password), "***")
-    return re.sub(r"\s+", " ", _NOISE.sub("", text)).strip()
-

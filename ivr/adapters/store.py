@@ -13,7 +13,7 @@ import sqlite3
 import time
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -21,8 +21,10 @@ import aiosqlite
 import psycopg
 
 from ivr.adapters import backup as backups
+from ivr.adapters.attempt_rows import AttemptRows
+from ivr.adapters.attempt_rows import CallRecord as CallRecord  # imported from here too
+from ivr.adapters.attempt_rows import NewAttempt as NewAttempt  # imported from here too
 from ivr.errors import Unavailable
-from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -74,62 +76,6 @@ def migrations() -> list[Migration]:
     return found
 
 
-@dataclass(frozen=True)
-class NewAttempt:
-    phone: str                 # E.164 digits (no '+')
-    language: str
-    message_key: str
-    trunk: str | None = None   # set when the call is placed
-    kind: str = "test"
-    subscriber_id: int | None = None
-    delivery_id: int | None = None
-    number: int = 1
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    id: int
-    delivery_id: int | None
-    callback_id: int | None
-    subscriber_id: int | None
-    number: int
-    kind: str
-    phone: str
-    language: str
-    message_key: str
-    trunk: str | None
-    created_at: float
-    started_at: float | None
-    answered_at: float | None
-    ended_at: float | None
-    outcome: Outcome | None
-    reason: int | None
-    cause: int | None
-    cause_text: str | None
-    heard_seconds: float | None
-    message_seconds: float | None
-    heard_share: float | None
-    ended: str | None
-    keys: str | None
-    language_played: str | None
-    channel: str | None
-    uniqueid: str | None
-    acquired_by: str | None
-    acquired_until: float | None
-    plays: int | None
-    answers: int | None            # questions she answered in the call (None: none asked)
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "CallRecord":
-        values = dict(row)
-        if values["outcome"] is not None:
-            values["outcome"] = Outcome(values["outcome"])
-        return cls(**values)
-
-
-_ATTEMPT_COLUMNS = ", ".join(f.name for f in fields(CallRecord))
-
-
 def _private_file(path: Path, group_writable: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o770 if group_writable else 0o700)
     mode = 0o660 if group_writable else 0o600
@@ -138,7 +84,7 @@ def _private_file(path: Path, group_writable: bool) -> None:
     os.chmod(path, mode)
 
 
-class Store:
+class Store(AttemptRows):
     """The SQLite store: one connection (aiosqlite runs it in its own thread). Open with
     `await Store.open(path)`; a PostgreSQL connection string opens the PostgreSQL store
     (ivr/adapters/pg_store.py, a subclass that runs the same statements).
@@ -331,64 +277,6 @@ class Store:
     def ids_in(self, ids) -> tuple[str, object]:
         """`col IN <sql>` for a list of ids of any length: the SQL and its one parameter."""
         return "(SELECT value FROM json_each(?))", json.dumps(list(ids))
-
-    # ------------------------------------------------------------------ attempts
-    async def create_attempt(self, new: NewAttempt, now: float, owner: str | None = None) -> int:
-        """A live attempt row; `owner` (ivr.owner) is the process placing it, so that a
-        restarted service can tell a call still being placed from one left by a dead process."""
-        rows = await self.fetchall(
-            "INSERT INTO attempts (delivery_id, subscriber_id, number, kind, phone, language, "
-            "message_key, trunk, created_at, acquired_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING id",
-            (new.delivery_id, new.subscriber_id, new.number, new.kind, new.phone, new.language,
-             new.message_key, new.trunk, now, owner))
-        return int(rows[0][0])
-
-    async def attempt_started(self, attempt_id: int, at: float, uniqueid: str,
-                              trunk: str) -> None:
-        await self.execute(
-            "UPDATE attempts SET started_at = ?, uniqueid = ?, trunk = ? WHERE id = ?",
-            (at, uniqueid, trunk, attempt_id))
-
-    async def attempt_answered(self, attempt_id: int, at: float, channel: str | None) -> None:
-        await self.execute(
-            "UPDATE attempts SET answered_at = ?, channel = COALESCE(?, channel) WHERE id = ?",
-            (at, channel, attempt_id))
-
-    async def add_to_call_centre_list(self, subscriber_id: int, attempt_id: int | None,
-                                      reason: str, at: float) -> int:
-        """She must be called by a health worker (migration 004, call_centre_list)."""
-        rows = await self.fetchall(
-            "INSERT INTO call_centre_list (subscriber_id, attempt_id, reason, added_at) "
-            "VALUES (?, ?, ?, ?) RETURNING id", (subscriber_id, attempt_id, reason, at))
-        return int(rows[0][0])
-
-    async def attempt_ended(self, attempt_id: int, *, at: float, outcome: Outcome,
-                            heard_share: float | None = None) -> bool:
-        """Close an attempt that has no scheduling behind it (a test call). Only a live one
-        (outcome NULL) changes: a late duplicate is ignored (returns False)."""
-        cur = await self.execute(
-            "UPDATE attempts SET ended_at = ?, outcome = ?, heard_share = COALESCE(?, "
-            "heard_share), acquired_by = NULL, acquired_until = NULL "
-            "WHERE id = ? AND outcome IS NULL",
-            (at, outcome.value, heard_share, attempt_id))
-        return cur.rowcount == 1
-
-    async def attempt(self, attempt_id: int) -> CallRecord | None:
-        rows = await self.fetchall(
-            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", (attempt_id,))
-        row = rows[0] if rows else None
-        return CallRecord.from_row(row) if row else None
-
-    async def attempts(self, limit: int = 100) -> list[CallRecord]:
-        rows = await self.fetchall(
-            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts ORDER BY id DESC LIMIT ?", (limit,))
-        return [CallRecord.from_row(r) for r in rows]
-
-    async def live_attempts(self) -> list[CallRecord]:
-        rows = await self.fetchall(
-            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY id")
-        return [CallRecord.from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ statements, transactions
     @asynccontextmanager

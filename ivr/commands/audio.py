@@ -139,7 +139,8 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
     cleanly (other files, e.g. notes.txt, are listed as ignored).
     Formats other than plain WAV need ffmpeg (apt-get install ffmpeg).
     With --own they are the programme's own recordings (its own English prompts in an
-    installation of several programmes, say), written to <sounds>/<programme>/<lang>/<key>.wav.
+    installation of several programmes, say), written to <sounds>/<programme>/<lang>/<key>.wav;
+    a running `ivr run` plays a file new to that folder after its restart.
 
     \b
     Example:
@@ -180,6 +181,8 @@ def import_cmd(settings: Settings, src: Path, lang: str, programme_name: str | N
     bad = [r for r in results + set_aside if not r.ok and r.status != IGNORED]
     say(f"{imported} of {len(results) + len(set_aside)} files imported into "
         f"{folder / lang} in {elapsed:.1f} s; {len(bad)} with problems")
+    if own and imported:
+        say("a running `ivr run` plays a recording new to this folder after its restart")
     if bad:
         raise ProblemsFound()
 

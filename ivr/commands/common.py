@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, Sequence
 
 import click
 
@@ -151,6 +151,22 @@ def fail(message: str) -> NoReturn:
 def emit_json(obj) -> None:
     """Data goes to standard output, one JSON object per line."""
     click.echo(json.dumps(obj, ensure_ascii=False, default=str, sort_keys=True))
+
+
+def emit_rows(rows: list[dict], columns: Sequence[str], *, as_json: bool, as_csv: bool) -> bool:
+    """A listing's rows as data on standard output: --json, each row one JSON object a line;
+    --csv, a header of `columns` then each row's values of them (a missing one empty), through
+    the one CSV writer (ivr/operators/csvout.py: formulas neutralised). False when neither was
+    asked: the command shows its own text."""
+    if as_json:
+        for row in rows:
+            emit_json(row)
+    elif as_csv:
+        from ivr.operators.csvout import CsvOut
+        out = CsvOut(sys.stdout)
+        out.writerow(columns)
+        out.writerows([row.get(c) for c in columns] for row in rows)
+    return as_json or as_csv
 
 
 def say(message: str) -> None:

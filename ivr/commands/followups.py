@@ -2,13 +2,11 @@
 about a woman (list, close). Phone numbers are masked unless --reveal; closing is audited."""
 from __future__ import annotations
 
-import csv
-import sys
 from datetime import timedelta
 
 import click
 
-from ivr.commands.common import Group, emit_json, pass_settings, say
+from ivr.commands.common import Group, emit_json, emit_rows, pass_settings, say
 from ivr.commands.women import _actor, _reveal
 from scheduler.followups import OUTCOMES
 
@@ -55,14 +53,9 @@ def list_cmd(settings, worker, open_only, as_json, as_csv, reveal):
     rows = run(go())
     if reveal:
         audit_reveal(settings.config, "followups list", [r["woman"] for r in rows])
-    if as_json:
-        for r in rows:
-            emit_json(r)
-    elif as_csv:
-        out = csv.DictWriter(sys.stdout, FOLLOW_UP_COLUMNS, lineterminator="\n")
-        out.writeheader()
-        out.writerows(rows)
-    elif not rows:
+    if emit_rows(rows, FOLLOW_UP_COLUMNS, as_json=as_json, as_csv=as_csv):
+        return
+    if not rows:
         say("no follow-up" + (" open" if open_only else ""))
     else:
         click.echo(table(rows, ["id", "woman", "phone", "rule", "reason", "due_on", "state",

@@ -2,12 +2,9 @@
 (done). Phone numbers are masked unless --reveal; recording a call is audited."""
 from __future__ import annotations
 
-import csv
-import sys
-
 import click
 
-from ivr.commands.common import Group, emit_json, pass_settings, say
+from ivr.commands.common import Group, emit_rows, pass_settings, say
 from ivr.commands.women import _actor, _reveal
 from scheduler.outreach_weeks import OUTCOMES
 
@@ -64,14 +61,8 @@ def list_cmd(settings, capacity, by, method, weeks, as_json, as_csv, reveal):
     columns = [c for c in COLUMNS if c != "worker" or req.by_worker]
     if not rows:
         say(f"week {listing.week}: {listing.empty_because}")
-    elif as_json:
-        for r in rows:
-            emit_json({"week": listing.week, **r})
-    elif as_csv:
-        out = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
-        out.writeheader()
-        out.writerows(rows)
-    else:
+    elif not emit_rows([{"week": listing.week, **r} for r in rows], columns, as_json=as_json,
+                       as_csv=as_csv):
         say(f"week {listing.week}: {len(rows)} women to call ({method})")
         click.echo(table(rows, columns))
 

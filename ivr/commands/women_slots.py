@@ -2,11 +2,9 @@
 for the call centre to confirm with her. It changes nothing."""
 from __future__ import annotations
 
-import sys
-
 import click
 
-from ivr.commands.common import emit_json, pass_settings, say
+from ivr.commands.common import emit_rows, pass_settings, say
 
 
 @click.command(name="suggest-slots")
@@ -27,7 +25,6 @@ def suggest_slots_command(settings, min_calls, as_json, as_csv, reveal):
       ivr women suggest-slots
       ivr women suggest-slots --min-calls 8 --csv > slots.csv
     """
-    from ivr.operators.csvout import CsvOut
     from ivr.operators.session import audit_reveal, run
     from ivr.operators.slot_answers import SUGGESTION_COLUMNS, suggest_slots
     from ivr.operators.text import table
@@ -43,14 +40,9 @@ def suggest_slots_command(settings, min_calls, as_json, as_csv, reveal):
     rows = run(go())
     if reveal:
         audit_reveal(settings.config, "women suggest-slots", [r["id"] for r in rows])
-    if as_json:
-        for r in rows:
-            emit_json(r)
-    elif as_csv:
-        out = CsvOut(sys.stdout)
-        out.writerow(SUGGESTION_COLUMNS)
-        out.writerows([r[c] for c in SUGGESTION_COLUMNS] for r in rows)
-    elif not rows:
+    if emit_rows(rows, SUGGESTION_COLUMNS, as_json=as_json, as_csv=as_csv):
+        return
+    if not rows:
         say(f"no woman's answers suggest another slot (with {min_calls}+ calls in both)")
     else:
         click.echo(table(rows, list(SUGGESTION_COLUMNS),

@@ -144,22 +144,18 @@ class Cluster:
         return self.dsn(name)
 
     def databases(self) -> set[str]:
-        """The names of its databases (psql --list)."""
-        out = self._run_as_client("psql", "-X", "-l", "-A", "-t", "-h", str(self.socket_dir),
-                                  "-p", str(PORT), "-U", "postgres", "-d", "postgres")
-        return {line.split("|", 1)[0] for line in out.splitlines() if "|" in line}
+        """The names of its databases."""
+        return pg_admin.database_names(self.dsn())
 
     def drop_database(self, name: str) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
             raise PostgresError(f"not a plain database name: {name!r}")
         pg_admin.drop_database(self.dsn(), name)
 
-    def sql(self, statement: str, dbname: str = "postgres") -> str:
-        """One statement through psql; its unaligned output (the tests' own statements:
-        this module's are in ivr/adapters/pg_admin.py)."""
-        return self._run_as_client("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                                   "-h", str(self.socket_dir), "-p", str(PORT), "-U",
-                                   "postgres", "-d", dbname, "-c", statement)
+    def sql(self, statement: str, dbname: str = "postgres") -> list[tuple]:
+        """The tests' own statements (one or several, `;`-separated) in database `dbname`;
+        the rows of the last one. This module's own are in ivr/adapters/pg_admin.py."""
+        return pg_admin.run_script(self.dsn(dbname), statement)
 
     def password_role(self, name: str, password: str) -> str:
         """A role that must give its password (the cluster trusts every other one), for the
@@ -175,22 +171,12 @@ class Cluster:
             f.write(f"local all {name} scram-sha-256\n{rules}")
         self._pg_ctl("reload")
         deadline = time.monotonic() + 30
+        dsn = f"postgresql:///postgres?host={self.socket_dir}&port={PORT}&user={name}"
         while time.monotonic() < deadline:
-            done = subprocess.run(
-                [str(self.bin / "psql"), "-X", "-h", str(self.socket_dir), "-p", str(PORT),
-                 "-U", name, "-d", "postgres", "-c", "SELECT 1"], capture_output=True,
-                text=True, timeout=30, env={**os.environ, "PGPASSWORD": password + "-wrong"})
-            if done.returncode != 0 and "password authentication failed" in done.stderr:
-                return f"postgresql:///postgres?host={self.socket_dir}&port={PORT}&user={name}"
+            if pg_admin.refuses_password(dsn, password + "-wrong"):
+                return dsn
             time.sleep(0.1)
         raise PostgresError(f"the server did not reload {hba} in 30 s")
-
-    def _run_as_client(self, *argv: str) -> str:
-        done = subprocess.run([str(self.bin / argv[0]), *argv[1:]], capture_output=True,
-                              text=True, timeout=120)
-        if done.returncode != 0:
-            raise PostgresError(f"{argv[0]} failed: {done.stderr.strip()[:300]}")
-        return done.stdout
 
     def stop(self, mode: str = "fast") -> None:
         self._pg_ctl("stop", "-w", "-m", mode)

@@ -78,3 +78,30 @@ def test_programme_prompt_check_validates_the_own_file_instead_of_the_shared(tmp
     too_long = check(own, facts, Limits(max_prompt_seconds=1.0))
     assert str(too_long[0]).startswith(f"m2m/en/{LANGUAGES}: too-long")
     assert own_entries(tmp_path, "mmitra", entries) == entries
+
+
+def test_programme_prompt_own_files_are_listed_once_per_process(tmp_path):
+    """The own folder is listed on the first call in that language and kept: a file new to
+    it plays after a restart (a new Catalogue); a listed one re-imported plays its new
+    version, removed the shared one."""
+    write_wav(tmp_path / "en" / f"{LANGUAGES}.wav", 1.0)
+    write_wav(tmp_path / "en" / f"{C.PROMPT_LINE_MENU}.wav", 1.0)
+    own = write_wav(tmp_path / "m2m" / "en" / f"{LANGUAGES}.wav", 2.0)
+    c = Catalogue(tmp_path)
+    assert c.prompts("en", "m2m")[C.PROMPT_LINE_MENU] == f"{tmp_path}/{C.PROMPT_LINE_MENU}"
+    assert c.prompts("sw", "m2m")[LANGUAGES] == f"{tmp_path}/{LANGUAGES}"   # no sw folder
+    write_wav(tmp_path / "m2m" / "en" / f"{C.PROMPT_LINE_MENU}.wav", 3.0)  # new: not listed
+    write_wav(tmp_path / "m2m" / "sw" / f"{LANGUAGES}.wav", 3.0)
+    assert c.sound_for("en", C.PROMPT_LINE_MENU, "m2m") == f"{tmp_path}/{C.PROMPT_LINE_MENU}"
+    assert c.duration("en", C.PROMPT_LINE_MENU, "m2m") == 1.0
+    assert c.sound_for("sw", LANGUAGES, "m2m") == f"{tmp_path}/{LANGUAGES}"
+    write_wav(own, 4.0)                                         # re-imported: its new length
+    assert c.duration("en", LANGUAGES, "m2m") == 4.0
+    own.unlink()                                                # removed: the shared file
+    assert c.sound_for("en", LANGUAGES, "m2m") == f"{tmp_path}/{LANGUAGES}"
+    assert c.duration("en", LANGUAGES, "m2m") == 1.0
+    restarted = Catalogue(tmp_path)
+    assert restarted.sound_for("en", C.PROMPT_LINE_MENU, "m2m") == \
+        f"{tmp_path}/m2m/{C.PROMPT_LINE_MENU}"
+    assert restarted.duration("en", C.PROMPT_LINE_MENU, "m2m") == 3.0
+    assert restarted.sound_for("sw", LANGUAGES, "m2m") == f"{tmp_path}/m2m/{LANGUAGES}"

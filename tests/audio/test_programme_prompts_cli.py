@@ -54,6 +54,8 @@ def test_programme_prompt_import_own_and_check_it(tmp_path):
     r = run(home, "audio", "import", str(src), "--lang", "en", "--programme", "m2m", "--own")
     assert r.exit_code == 0, r.output
     assert f"1 of 1 files imported into {sounds / 'm2m' / 'en'}" in r.stderr
+    assert "a running `ivr run` plays a recording new to this folder after its restart" in \
+        r.stderr
     assert (sounds / "m2m" / "en" / LANGUAGES).is_file()
     # a broken own recording is what check names (its women would hear it), not the shared one
     (sounds / "m2m" / "en" / LANGUAGES).write_bytes(b"RIFF broken")

@@ -57,6 +57,18 @@ def with_programme(config, path: Path):
     return replace(config, programme=str(path))
 
 
+def two_programmes(call_config, tmp_path: Path, sounds: Path, other: str):
+    """The configuration of an installation running mMitra (the default) and the shipped
+    programme `other`, both with quick retries (quick_programme), on the catalogue `sounds`
+    where every message of both plays the test recording."""
+    mmitra_path = quick_programme(tmp_path, gaps={})
+    other_path = quick_programme(tmp_path, gaps={}, base=other)
+    for path in (mmitra_path, other_path):
+        all_messages_are(sounds, TEST_MESSAGE, path)
+    return replace(call_config, sounds=sounds, programme=str(mmitra_path),
+                   other_programmes=(str(other_path),))
+
+
 def linked_sounds(test_sounds: Path, tmp_path: Path, languages: dict[str, str]) -> Path:
     """A catalogue in tmp_path/sounds: each language's files links to the test catalogue's
     files of the language it is mapped to ({"fr": "hi"}: the Hindi recordings as French)."""

@@ -6,7 +6,6 @@ the language key (<sounds>/m2m/en/ivr-line-languages.wav), an mMitra woman the s
 a STREAM FILE's path only once it has opened the file, the language's folder put in by itself."""
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,8 +14,7 @@ from ivr import constants as C
 from ivr.app import running
 from scheduler.model import Subscriber
 from tests.conftest import _tone
-from tests.e2e.run_helpers import (TEST_MESSAGE, all_messages_are, linked_sounds,
-                                   quick_programme, woman_on)
+from tests.e2e.run_helpers import linked_sounds, two_programmes, woman_on
 from tests.e2e.test_answered_line import call_the_line, wait_for_row
 from tests.nodes.asterisk_log import LINE, PLAYING
 
@@ -44,13 +42,8 @@ def played(log_text: str, name: str) -> list[tuple[str, str]]:
 
 async def test_answered_line_programme_prompt_m2m_woman_hears_her_programmes_own(
         call_config, test_sounds, sandbox, tmp_path):
-    mmitra_path = quick_programme(tmp_path, gaps={})
-    m2m_path = quick_programme(tmp_path, gaps={}, base="m2m")
     sounds = shared_sounds_with_english(test_sounds, tmp_path)
-    for path in (mmitra_path, m2m_path):
-        all_messages_are(sounds, TEST_MESSAGE, path)
-    config = replace(call_config, sounds=sounds, programme=str(mmitra_path),
-                     other_programmes=(str(m2m_path),))
+    config = two_programmes(call_config, tmp_path, sounds, "m2m")
     now = datetime.now(timezone.utc)
     log_from = sandbox.log_file.stat().st_size
     async with running(config, agi_port=0) as service:

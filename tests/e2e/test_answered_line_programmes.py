@@ -4,7 +4,6 @@ form is found (read in Mali's region, not India's) and served by Pesinet's line:
 first slot is Pesinet's (08-11), not mMitra's (09-12)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,8 +11,7 @@ import pytest
 from ivr.app import running
 from scheduler.content import Track
 from scheduler.model import Subscriber
-from tests.e2e.run_helpers import (TEST_MESSAGE, all_messages_are, linked_sounds,
-                                   quick_programme)
+from tests.e2e.run_helpers import linked_sounds, two_programmes
 from tests.e2e.test_answered_line import LINE_DID, call_the_line, wait_for_row
 
 pytestmark = pytest.mark.sandbox
@@ -26,13 +24,8 @@ def sounds_in_french(test_sounds, tmp_path):
 
 async def test_answered_line_programmes_her_programme_serves_her_call(
         call_config, test_sounds, sandbox, tmp_path):
-    mmitra_path = quick_programme(tmp_path, gaps={})
-    pesinet_path = quick_programme(tmp_path, gaps={}, base="pesinet")
-    sounds = sounds_in_french(test_sounds, tmp_path)
-    for path in (mmitra_path, pesinet_path):
-        all_messages_are(sounds, TEST_MESSAGE, path)
-    config = replace(call_config, sounds=sounds, programme=str(mmitra_path),
-                     other_programmes=(str(pesinet_path),))
+    config = two_programmes(call_config, tmp_path, sounds_in_french(test_sounds, tmp_path),
+                            "pesinet")
     now = datetime.now(timezone.utc)
     async with running(config, agi_port=0) as service:
         schedules = service.schedule

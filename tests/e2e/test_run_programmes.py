@@ -5,7 +5,6 @@ length), each attempt under her programme's rules."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,8 +16,7 @@ from scheduler.model import DeliveryStatus, Subscriber
 from scheduler.outcome import Outcome
 from scheduler.programme import load_programme
 from tests.conftest import MESSAGE_SECONDS, _tone
-from tests.e2e.run_helpers import TEST_MESSAGE, all_messages_are, noon_zone, quick_programme, \
-    woman_on
+from tests.e2e.run_helpers import TEST_MESSAGE, noon_zone, two_programmes, woman_on
 
 pytestmark = pytest.mark.sandbox
 
@@ -40,14 +38,9 @@ def sounds_with_french(test_sounds, tmp_path):
 
 async def test_ivr_run_two_programmes_each_woman_hears_her_programmes_message(
         call_config, test_sounds, tmp_path):
-    mmitra_path = quick_programme(tmp_path, gaps={})
-    pesinet_path = quick_programme(tmp_path, gaps={}, base="pesinet")
-    mmitra, pesinet = load_programme(mmitra_path), load_programme(pesinet_path)
-    sounds = sounds_with_french(test_sounds, tmp_path)
-    all_messages_are(sounds, TEST_MESSAGE, mmitra_path)
-    all_messages_are(sounds, TEST_MESSAGE, pesinet_path)
-    config = replace(call_config, sounds=sounds, programme=str(mmitra_path),
-                     other_programmes=(str(pesinet_path),))
+    config = two_programmes(call_config, tmp_path, sounds_with_french(test_sounds, tmp_path),
+                            "pesinet")
+    mmitra, pesinet = load_programme(config.programme), load_programme(config.other_programmes[0])
     now = datetime.now(timezone.utc)
     zone = noon_zone(now)                       # midday: mMitra's 12-15, Pesinet's 11-14 open
     child = Subscriber(id=0, phone="919000014", language="fr", slot="11-14", timezone=zone,

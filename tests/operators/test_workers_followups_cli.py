@@ -134,6 +134,8 @@ def test_followups_list_for_a_worker_close_once_json_csv(cli):
     every = list(csv.DictReader(io.StringIO(cli("followups", "list", "--all", "--csv").stdout)))
     assert [(r["id"], r["state"], r["outcome"], r["closed_by"]) for r in every] == [
         ("1", "closed", "visited", "asha"), ("2", "open", "", ""), ("3", "open", "", "")]
+    revealed = csv.DictReader(io.StringIO(cli("followups", "list", "--csv", "--reveal").stdout))
+    assert [r["phone"] for r in revealed] == ["'+919876543211", "'+919876543210"]  # as text
     assert rows_of(cli, "SELECT actor, subscriber_id, detail FROM audit "
                    "WHERE action = 'follow_up_close'") == [
         ("asha", 1, '{"follow_up": 1, "outcome": "visited", "rule": "fever_yes"}')]
