@@ -12,6 +12,11 @@ The first attempt of a message always goes in her chosen slot. Later attempts go
   message at every seed. Its cost: it explores only through the sd term, and women
   with the same slot and no history yet all retry in the same slot at once (channels are
   not limited in the simulation);
+  With the programme's retry_slots_by_weekday, her pattern is per slot and weekday
+  (`weekday_pattern`: each cell starts from her per-slot figure, worth WEEKDAY_STRENGTH
+  calls) and the rule reads the cells of the weekday the attempt goes on (`reachable_on`:
+  today's while today's slots are reachable, else tomorrow's). Off by default: measured on
+  the simulated population with an away weekday per woman (bench/results/simulate.md);
 - random: to a programme slot drawn at random (a comparator for `ivr simulate` only).
 The draws come from the rng passed in. The retry rule (scheduler/retry.py) then puts the
 attempt at the first instant of that slot allowed by the day's cap and the gap.
@@ -184,7 +189,8 @@ class Learner:
 
     def pattern(self, sub_id: int, own: str | None = None) -> AnswerPattern:
         """Her pattern: per slot, or per slot and weekday when the programme asks."""
-        if self.programme.retry.retry_slots_by_weekday:
+        if self.programme.retry.retry_slots_by_weekday and \
+                self.programme.retry.retry_slots is RetrySlots.LEARNED:
             return weekday_pattern(self.hers.get(sub_id, {}), self.hers_by_day.get(sub_id, {}),
                                    self.prior(own))
         return pattern_of_counts(self.hers.get(sub_id, {}), self.prior(own))

@@ -1,7 +1,10 @@
 """Her answer pattern in the SQL store (SQLite and PostgreSQL): the slot_answers table
 (migration 015), per woman and programme slot, her scheduled calls that said whether she
 could answer then and how many she answered; slot_weekday_answers (migration 016) the same
-per slot and weekday of her local date (read with retry_slots_by_weekday only).
+per slot and weekday of her local date, written and read only while the programme's
+retry_slots_by_weekday is on (the default release costs no more; her weekday cells start
+from her per-slot figure, so a programme that turns it on loses nothing: the rule chooses
+as per slot until her weekday calls come in).
 
 Written at the end of every scheduled call, whatever the programme's retry_slots (so that
 `ivr women show` and `ivr women suggest-slots` have her pattern under own too), in the
@@ -131,12 +134,18 @@ class SlotLearning:
                   for c in set(in_own) | set(outside)}
         return retry_prior(pooled, in_own, outside, slot_names(self.programme), own)
 
+    @property
+    def weekday_cells(self) -> bool:
+        """Her cells per slot and weekday: learned with retry_slots_by_weekday on."""
+        policy = self.programme.retry
+        return policy.retry_slots is RetrySlots.LEARNED and policy.retry_slots_by_weekday
+
     async def pattern(self, store: Store, sub: Subscriber, now: datetime) -> AnswerPattern:
         """Her answer pattern as the learned rule sees it: her counts over the prior with her
         own slot (per slot and weekday when the programme asks: weekday_pattern)."""
         prior = await self.prior(store, now, her_slot(self.programme, sub).name)
         mine = await her_counts(store, sub.id)
-        if self.programme.retry.retry_slots_by_weekday:
+        if self.weekday_cells:
             return weekday_pattern(mine, await her_weekday_counts(store, sub.id), prior)
         return pattern_of_counts(mine, prior)
 
@@ -146,7 +155,8 @@ class SlotLearning:
         fact = fact_of_call(self.programme, sub, a, outcome)
         if fact is not None:
             await count_call(store, sub.id, fact, own=fact.slot == sub.slot)
-            await count_call_on_weekday(store, sub.id, fact)
+            if self.weekday_cells:
+                await count_call_on_weekday(store, sub.id, fact)
         mode = self.programme.retry.retry_slots
         if mode is RetrySlots.OWN:
             return None

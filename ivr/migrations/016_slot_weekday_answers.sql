@@ -1,10 +1,10 @@
 -- 016: her answer pattern per slot and weekday (issue 16, `retry_slots_by_weekday`): per woman,
 -- programme slot and weekday of her local date (0 = Monday .. 6 = Sunday), the same calls as
 -- slot_answers (015) counts per slot, and how many she answered. Written at the end of each
--- such call, in its transaction, whatever the programme's settings (so the cells are ready
--- when a programme turns the setting on); read by retry_slots = "learned" only with
--- retry_slots_by_weekday = true (scheduler/retry_slots.weekday_pattern). Calls before this
--- migration are not counted.
+-- such call, in its transaction, and read by retry_slots = "learned", both only while the
+-- programme's retry_slots_by_weekday is true (scheduler/retry_slots.weekday_pattern: her
+-- weekday cells start from her per-slot figure, so cells without calls cost nothing).
+-- Calls before this migration, or while the setting was off, are not counted.
 CREATE TABLE slot_weekday_answers (
     id             INTEGER PRIMARY KEY,
     subscriber_id  INTEGER NOT NULL REFERENCES subscribers(id),
