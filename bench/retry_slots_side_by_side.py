@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/retry_slots_side_by_side.py [--seeds 1-5] [--women 2000]
         [--days 180] [--slot-mismatch 0.3] [--away-day-answer 0.5]
-        [--policies own,random,learned,oracle]
+        [--policies own,random,learned,oracle] [--weekday-strength 2]
 
 For each seed, the four runs of
 `ivr simulate --women W --days D --seed N --slot-mismatch S --retry-slots own|random|learned|oracle`
@@ -11,7 +11,8 @@ Prints a markdown table (delivered, attempts per delivered and vs own, channel m
 delivered, calls outside the window) and the goal's verdict for learned: >= 15 % fewer
 attempts per delivered message than own, and at least as many delivered.
 `learned-weekday` (only with --policies): learned with the programme's
-`retry_slots_by_weekday = true` (her cells per slot and weekday, scheduler/retry_slots.py).
+`retry_slots_by_weekday = true` (her cells per slot and weekday, scheduler/retry_slots.py);
+--weekday-strength: a variant of its WEEKDAY_STRENGTH (set on the module for this process).
 The policies of one seed run one after the other in the order given, on the same population.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scheduler import retry_slots  # noqa: E402
 from scheduler.policy import RetrySlots  # noqa: E402
 from scheduler.programme import load_programme  # noqa: E402
 from scheduler.simulation import Population, simulate  # noqa: E402
@@ -46,7 +48,10 @@ def main() -> int:
     ap.add_argument("--slot-mismatch", type=float, default=0.3)
     ap.add_argument("--away-day-answer", type=float, default=0.5)
     ap.add_argument("--policies", type=lambda t: t.split(","), default=list(POLICIES[:4]))
+    ap.add_argument("--weekday-strength", type=float, default=None)
     args = ap.parse_args()
+    if args.weekday_strength is not None:
+        retry_slots.WEEKDAY_STRENGTH = args.weekday_strength
     if "own" not in args.policies or set(args.policies) - set(POLICIES):
         ap.error(f"--policies: own and any of {', '.join(POLICIES)}")
     base = load_programme("mmitra")
