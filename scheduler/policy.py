@@ -38,6 +38,7 @@ class RetryPolicy:
     lease: timedelta = timedelta(minutes=5)   # a claim not released by then is reaped
     deactivate_after_weeks_unanswered: int = 0  # 0: off; else see scheduler/unanswered.py
     retry_slots: RetrySlots = RetrySlots.OWN    # the slot of a message's later attempts
+    retry_slots_by_weekday: bool = False        # learned: her cells per slot and weekday
 
     def gap(self, outcome: Outcome) -> timedelta:
         for o, gap in self.gaps:

@@ -321,7 +321,10 @@ class _Parser:
                            delivered_share=share,
                            lease=self.duration(t, "lease", base.lease, "retry"),
                            deactivate_after_weeks_unanswered=weeks,
-                           retry_slots=RetrySlots(slots_text))
+                           retry_slots=RetrySlots(slots_text),
+                           retry_slots_by_weekday=self.get(t, "retry_slots_by_weekday", bool,
+                                                           base.retry_slots_by_weekday,
+                                                           "retry"))
 
     def callback(self) -> CallbackPolicy:
         t = self.get(self.data, "callback", dict, {})

@@ -12,6 +12,11 @@ The first attempt of a message always goes in her chosen slot. Later attempts go
   message at every seed. Its cost: it explores only through the sd term, and women
   with the same slot and no history yet all retry in the same slot at once (channels are
   not limited in the simulation);
+  With the programme's retry_slots_by_weekday, her pattern is per slot and weekday
+  (`weekday_pattern`: each cell starts from her per-slot figure, worth WEEKDAY_STRENGTH
+  calls) and the rule reads the cells of the weekday the attempt goes on (`reachable_on`:
+  today's while today's slots are reachable, else tomorrow's). Off by default: measured on
+  the simulated population with an away weekday per woman (bench/results/simulate.md);
 - random: to a programme slot drawn at random (a comparator for `ivr simulate` only).
 The draws come from the rng passed in. The retry rule (scheduler/retry.py) then puts the
 attempt at the first instant of that slot allowed by the day's cap and the gap.
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from scheduler.answer_model import (AnswerPattern, CallFact, Cell, Prior, Rule, check_inside,
@@ -40,10 +45,12 @@ from scheduler.timeline import her_slot, her_zone
 
 def next_slot(programme: Programme, own: TimeSlot, number: int, rng: random.Random,
               pattern: AnswerPattern | None = None,
-              candidates: Sequence[TimeSlot] | None = None) -> TimeSlot:
+              candidates: Sequence[TimeSlot] | None = None,
+              weekday: int | None = None) -> TimeSlot:
     """The slot of attempt `number` (1..) of a message, among `candidates` (default: the
     programme's slots; see `reachable`). `pattern` (learned only): her answer pattern over
-    the programme's slots (her calls and the population's prior)."""
+    the programme's slots (her calls and the population's prior); per weekday
+    (`weekday_pattern`), the weekday of the attempt's day is needed."""
     mode = programme.retry.retry_slots
     if number <= 1 or mode is RetrySlots.OWN:
         return own
@@ -54,6 +61,7 @@ def next_slot(programme: Programme, own: TimeSlot, number: int, rng: random.Rand
     if pattern is None:
         raise SchedulerError("retry_slots = learned needs her answer pattern")
     return slot_for_attempt(number, own, pattern, among, programme.window, rng,
+                            weekday if pattern.by_weekday else None,
                             rule=Rule.UPPER_CONFIDENCE)
 
 
@@ -63,15 +71,23 @@ def reachable(programme: Programme, tz: ZoneInfo, attempts: int, outcome: Outcom
     the day's cap (per_day) allows another attempt today, the slots still open today `gap`
     after the call ended (the same days of calling as own; a slot already gone today would
     put the attempt off to tomorrow); else, or when none is left today, all of them."""
+    return reachable_on(programme, tz, attempts, outcome, ended_at)[0]
+
+
+def reachable_on(programme: Programme, tz: ZoneInfo, attempts: int, outcome: Outcome,
+                 ended_at: datetime) -> tuple[tuple[TimeSlot, ...], int]:
+    """`reachable`, and the weekday (her local date, 0 = Monday) of the day the next attempt
+    goes: today's when today's slots are reachable, else tomorrow's (scheduler/retry.py
+    puts it at tomorrow's opening of the chosen slot)."""
     policy = programme.retry
+    ended = ended_at.astimezone(tz)
     if attempts % policy.per_day != 0 and not outcome.answered:
-        ended = ended_at.astimezone(tz)
         at = (ended_at + policy.gap(outcome)).astimezone(tz)
         if at.date() == ended.date():
             today = tuple(s for s in programme.slots if at.time() < s.end)
             if today:
-                return today
-    return programme.slots
+                return today, ended.weekday()
+    return programme.slots, (ended.date() + timedelta(days=1)).weekday()
 
 
 # The prior of the retry rule is worth 4 pseudo-calls (answer_model's default is 10): with
@@ -84,11 +100,28 @@ PRIOR_STRENGTH = 4.0
 Counts = dict[Cell, tuple[int, int]]
 
 
-def add_fact(counts: Counts, fact: CallFact) -> None:
-    """Count one call in (calls, answered) per cell, per slot (no weekday)."""
-    cell = (fact.slot, None)
+def add_fact(counts: Counts, fact: CallFact, by_weekday: bool = False) -> None:
+    """Count one call in (calls, answered) per cell: per slot, or per slot and weekday."""
+    cell = (fact.slot, fact.weekday if by_weekday else None)
     n, k = counts.get(cell, (0, 0))
     counts[cell] = (n + 1, k + fact.answered)
+
+
+# Her weekday cells (retry_slots_by_weekday): each (slot, weekday) cell starts from her own
+# per-slot chance (itself shrunk toward the population's), worth WEEKDAY_STRENGTH calls, so a
+# weekday without calls of hers keeps her slot's figure and a few misses on one weekday move
+# only that day. Measured against per slot alone: bench/results/simulate.md.
+WEEKDAY_STRENGTH = 2.0
+
+
+def weekday_pattern(slot_counts: Counts, day_counts: Counts, prior: Prior) -> AnswerPattern:
+    """Her pattern per slot and weekday: `day_counts` (her calls per (slot, weekday)) over
+    a prior per cell equal to her per-slot posterior mean (`slot_counts` over `prior`, a
+    per-slot prior such as retry_prior's)."""
+    per_slot = pattern_of_counts(slot_counts, prior)
+    rates: dict[Cell, float] = {(slot, d): per_slot.of(slot).mean
+                                for slot, _ in prior.rates for d in range(7)}
+    return pattern_of_counts(day_counts, Prior(rates, WEEKDAY_STRENGTH, by_weekday=True))
 
 
 def fact_of_call(programme: Programme, sub: Subscriber, a: Attempt,
@@ -126,8 +159,8 @@ def slot_after_call(programme: Programme, sub: Subscriber, d: Delivery, outcome:
         return None
     if outcome.answered and p.retry.delivered_share <= 0:
         return None
-    among = reachable(p, her_zone(sub), d.attempts, outcome, ended_at)
-    return next_slot(p, her_slot(p, sub), d.attempts + 1, rng, pattern, among)
+    among, weekday = reachable_on(p, her_zone(sub), d.attempts, outcome, ended_at)
+    return next_slot(p, her_slot(p, sub), d.attempts + 1, rng, pattern, among, weekday)
 
 
 class Learner:
@@ -141,6 +174,7 @@ class Learner:
         self.programme, self.rng = programme, rng
         self.names = [s.name for s in programme.slots]
         self.hers: dict[int, Counts] = {}
+        self.hers_by_day: dict[int, Counts] = {}    # retry_slots_by_weekday only
         self.pooled: Counts = {}
         self.pooled_own: Counts = {}      # calls in the callee's slot
         self.pooled_other: Counts = {}    # calls outside it
@@ -154,6 +188,11 @@ class Learner:
         return self._priors[own]
 
     def pattern(self, sub_id: int, own: str | None = None) -> AnswerPattern:
+        """Her pattern: per slot, or per slot and weekday when the programme asks."""
+        if self.programme.retry.retry_slots_by_weekday and \
+                self.programme.retry.retry_slots is RetrySlots.LEARNED:
+            return weekday_pattern(self.hers.get(sub_id, {}), self.hers_by_day.get(sub_id, {}),
+                                   self.prior(own))
         return pattern_of_counts(self.hers.get(sub_id, {}), self.prior(own))
 
     def after_call(self, sub: Subscriber, a: Attempt, d: Delivery, outcome: Outcome,
@@ -165,6 +204,8 @@ class Learner:
             split = self.pooled_own if fact.slot == sub.slot else self.pooled_other
             for counts in (self.hers.setdefault(sub.id, {}), self.pooled, split):
                 add_fact(counts, fact)
+            if self.programme.retry.retry_slots_by_weekday:
+                add_fact(self.hers_by_day.setdefault(sub.id, {}), fact, by_weekday=True)
             self._priors.clear()
         own = her_slot(self.programme, sub).name
         return slot_after_call(self.programme, sub, d, outcome, ended_at, self.rng,

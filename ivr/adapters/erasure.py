@@ -159,6 +159,8 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
             done["missed_calls"] = cur.rowcount
             await store.execute("DELETE FROM notifications WHERE subscriber_id = ?", (sub_id,))
             await store.execute("DELETE FROM slot_answers WHERE subscriber_id = ?", (sub_id,))
+            await store.execute("DELETE FROM slot_weekday_answers WHERE subscriber_id = ?",
+                                (sub_id,))
             await store.execute(                 # the day she was asked to come: health data
                 f"UPDATE attempts SET message_key = ? WHERE subscriber_id = ? AND "
                 f"substr(message_key, 1, {len(COME)}) = ?", (COME.rstrip(":"), sub_id, COME))
@@ -235,6 +237,9 @@ async def export_woman(store: Store, sub_id: int) -> dict | None:
             ("answers", "SELECT * FROM answers WHERE subscriber_id = ? ORDER BY id", (sub_id,)),
             ("slot_answers", "SELECT slot, calls, answered FROM slot_answers "
              "WHERE subscriber_id = ? ORDER BY slot", (sub_id,)),
+            ("slot_weekday_answers", "SELECT slot, weekday, calls, answered "
+             "FROM slot_weekday_answers WHERE subscriber_id = ? ORDER BY slot, weekday",
+             (sub_id,)),
             ("line_calls", "SELECT * FROM inbound_calls WHERE subscriber_id = ? ORDER BY id",
              (sub_id,)),
             ("follow_ups", "SELECT * FROM follow_ups WHERE subscriber_id = ? ORDER BY id",

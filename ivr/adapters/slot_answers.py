@@ -1,6 +1,10 @@
 """Her answer pattern in the SQL store (SQLite and PostgreSQL): the slot_answers table
 (migration 015), per woman and programme slot, her scheduled calls that said whether she
-could answer then and how many she answered.
+could answer then and how many she answered; slot_weekday_answers (migration 016) the same
+per slot and weekday of her local date, written and read only while the programme's
+retry_slots_by_weekday is on (the default release costs no more; her weekday cells start
+from her per-slot figure, so a programme that turns it on loses nothing: the rule chooses
+as per slot until her weekday calls come in).
 
 Written at the end of every scheduled call, whatever the programme's retry_slots (so that
 `ivr women show` and `ivr women suggest-slots` have her pattern under own too), in the
@@ -20,12 +24,13 @@ import random
 from datetime import datetime, timedelta
 
 from ivr.adapters.store import Store
-from scheduler.answer_model import CallFact, Cell, Prior, pattern_of_counts, prior_of_counts
+from scheduler.answer_model import (AnswerPattern, CallFact, Cell, Prior, pattern_of_counts,
+                                    prior_of_counts)
 from scheduler.model import Attempt, Delivery, Subscriber
 from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
 from scheduler.programme import Programme
-from scheduler.retry_slots import fact_of_call, retry_prior, slot_after_call
+from scheduler.retry_slots import fact_of_call, retry_prior, slot_after_call, weekday_pattern
 from scheduler.slots import TimeSlot
 from scheduler.timeline import her_slot
 
@@ -47,6 +52,24 @@ async def count_call(store: Store, sub_id: int, fact: CallFact, own: bool) -> No
         "own_calls = slot_answers.own_calls + excluded.own_calls, "
         "own_answered = slot_answers.own_answered + excluded.own_answered",
         (sub_id, fact.slot, answered, mine, answered * mine))
+
+
+async def count_call_on_weekday(store: Store, sub_id: int, fact: CallFact) -> None:
+    """One more call of hers in the fact's slot and weekday (migration 016)."""
+    await store.execute(
+        "INSERT INTO slot_weekday_answers (subscriber_id, slot, weekday, calls, answered) "
+        "VALUES (?, ?, ?, 1, ?) ON CONFLICT (subscriber_id, slot, weekday) DO UPDATE SET "
+        "calls = slot_weekday_answers.calls + 1, "
+        "answered = slot_weekday_answers.answered + excluded.answered",
+        (sub_id, fact.slot, fact.weekday, 1 if fact.answered else 0))
+
+
+async def her_weekday_counts(store: Store, sub_id: int) -> Counts:
+    """Her (calls, answered) per slot and weekday."""
+    rows = await store.fetchall(
+        "SELECT slot, weekday, calls, answered FROM slot_weekday_answers "
+        "WHERE subscriber_id = ?", (sub_id,))
+    return {(r[0], int(r[1])): (int(r[2]), int(r[3])) for r in rows}
 
 
 async def her_counts(store: Store, sub_id: int) -> Counts:
@@ -111,20 +134,34 @@ class SlotLearning:
                   for c in set(in_own) | set(outside)}
         return retry_prior(pooled, in_own, outside, slot_names(self.programme), own)
 
+    @property
+    def weekday_cells(self) -> bool:
+        """Her cells per slot and weekday: learned with retry_slots_by_weekday on."""
+        policy = self.programme.retry
+        return policy.retry_slots is RetrySlots.LEARNED and policy.retry_slots_by_weekday
+
+    async def pattern(self, store: Store, sub: Subscriber, now: datetime) -> AnswerPattern:
+        """Her answer pattern as the learned rule sees it: her counts over the prior with her
+        own slot (per slot and weekday when the programme asks: weekday_pattern)."""
+        prior = await self.prior(store, now, her_slot(self.programme, sub).name)
+        mine = await her_counts(store, sub.id)
+        if self.weekday_cells:
+            return weekday_pattern(mine, await her_weekday_counts(store, sub.id), prior)
+        return pattern_of_counts(mine, prior)
+
     async def after_call(self, store: Store, sub: Subscriber, a: Attempt, d: Delivery,
                          outcome: Outcome, ended_at: datetime) -> TimeSlot | None:
         """Count the call; the slot of the delivery's next attempt, or None (her own)."""
         fact = fact_of_call(self.programme, sub, a, outcome)
         if fact is not None:
             await count_call(store, sub.id, fact, own=fact.slot == sub.slot)
+            if self.weekday_cells:
+                await count_call_on_weekday(store, sub.id, fact)
         mode = self.programme.retry.retry_slots
         if mode is RetrySlots.OWN:
             return None
-        pattern = None
-        if mode is RetrySlots.LEARNED:
-            own = her_slot(self.programme, sub).name
-            pattern = pattern_of_counts(await her_counts(store, sub.id),
-                                        await self.prior(store, ended_at, own))
+        pattern = await self.pattern(store, sub, ended_at) if mode is RetrySlots.LEARNED \
+            else None
         return slot_after_call(self.programme, sub, d, outcome, ended_at, self.rng, pattern)
 
 

@@ -8,6 +8,11 @@ a preview's write lock; the snapshot is deleted afterwards.
 
 Each woman appears at her first call of the day (what happens after depends on whether she
 answers); retries owed from earlier days show as retries, missed calls waiting as callbacks.
+A call is listed under the programme slot it is placed in. Under retry_slots = "learned" a
+retry's slot was chosen by the rule (scheduler/retry_slots.py, the upper-confidence rule:
+deterministic) when her last call ended, and its time carries it, as `ivr run` will place
+it: the why names that slot and her chance to answer there and in her own slot (the
+posterior mean, +- one sd, and her calls there), from the pattern the rule reads.
 """
 from __future__ import annotations
 
@@ -19,7 +24,12 @@ from ivr.adapters.backup import snapshot
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.schedule_store import ScheduleStore
 from ivr.operators.records import phone_out
+from scheduler.answer_model import SlotEstimate
+from scheduler.model import Subscriber
+from scheduler.policy import RetrySlots
+from scheduler.retry_slots import slot_at
 from scheduler.slots import day_start, zone
+from scheduler.timeline import her_zone
 
 __all__ = ["PlannedCall", "preview", "snapshot"]   # snapshot: `ivr schedule preview` runs on one
 
@@ -60,6 +70,34 @@ async def _why(sched: ScheduleStore, attempt) -> str:
     return f"retry after {before['outcome'] or 'a call'} at {_local(before['created_at'], sched)}"
 
 
+def _chance(e: SlotEstimate) -> str:
+    return f"{e.mean:.2f} +- {e.sd:.2f} ({e.answered} of {e.calls} calls)"
+
+
+async def _learned(sched: ScheduleStore, sub: Subscriber, slot: str, t: datetime) -> str:
+    """Why a learned retry goes in `slot`: her chance there and in her own slot."""
+    pattern = await sched.calls.learning.pattern(sched.store, sub, t)
+    weekday = t.astimezone(her_zone(sub)).weekday() if pattern.by_weekday else None
+    day = f" on {t.astimezone(her_zone(sub)):%A}s" if weekday is not None else ""
+    there = pattern.of(slot, weekday)
+    if slot == sub.slot:
+        return f"learned: her own slot {slot}, her chance{day} {_chance(there)}"
+    return (f"learned slot {slot}: her chance{day} {_chance(there)}, in her own slot "
+            f"{sub.slot} {_chance(pattern.of(sub.slot, weekday))}")
+
+
+async def _placed(sched, sub: Subscriber, a, t: datetime) -> tuple[str, str]:
+    """The programme slot the call is placed in (her own if none), and why."""
+    why = await _why(sched, a)
+    her = await sched.hers(sub.id)
+    inside = slot_at(her.programme.slots, t.astimezone(her_zone(sub)).time())
+    slot = inside.name if inside is not None else sub.slot
+    if a.kind.value == "scheduled" and a.number > 1 and \
+            her.programme.retry.retry_slots is RetrySlots.LEARNED:
+        why += "; " + await _learned(her, sub, slot, t)
+    return slot, why
+
+
 def _local(x: float, sched: ScheduleStore) -> str:
     return instant(x).astimezone(zone(sched.programme.timezone)).strftime("%d %b %H:%M")
 
@@ -77,10 +115,11 @@ async def preview(sched: ScheduleStore, day: date, now: datetime, *,
                 await sched.run_plans(t)
                 for a in await sched.claim(t, OWNER, BIG):
                     sub = await sched.subscriber(a.subscriber_id)
+                    slot, why = await _placed(sched, sub, a, t)
                     out.append(PlannedCall(
-                        at=t, slot=sub.slot, woman=sub.id, phone=phone_out(sub.phone, reveal),
+                        at=t, slot=slot, woman=sub.id, phone=phone_out(sub.phone, reveal),
                         language=sub.language, message=a.message_key, attempt=a.number,
-                        kind=a.kind.value, why=await _why(sched, a)))
+                        kind=a.kind.value, why=why))
                 t = await _next_time(sched, t)
             raise _Rollback
     except _Rollback:

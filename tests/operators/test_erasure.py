@@ -66,6 +66,8 @@ def test_export_prints_everything_about_her_and_is_audited(cli):
     calls_for(cli, other, "919876543211")
     cli.sql("INSERT INTO slot_answers (subscriber_id, slot, calls, answered) "
             "VALUES (?, '09-12', 2, 1)", her)
+    cli.sql("INSERT INTO slot_weekday_answers (subscriber_id, slot, weekday, calls, answered) "
+            "VALUES (?, '09-12', 3, 2, 1)", her)
     r = cli("women", "export", str(her), "--actor", "op-7")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
@@ -78,6 +80,8 @@ def test_export_prints_everything_about_her_and_is_audited(cli):
     assert [h["action"] for h in data["history"]] == ["enrol"]
     assert data["deliveries"][0]["subscriber_id"] == her
     assert data["slot_answers"] == [{"slot": "09-12", "calls": 2, "answered": 1}]
+    assert data["slot_weekday_answers"] == [{"slot": "09-12", "weekday": 3, "calls": 2,
+                                             "answered": 1}]
     assert "9876543211" not in r.stdout and "Rekha" not in r.stdout
     assert cli.sql("SELECT actor, subscriber_id FROM audit WHERE action = 'export'"
                    ) == [("op-7", her)]
@@ -92,6 +96,8 @@ def test_erase_removes_her_from_every_table_and_keeps_the_report(cli):
     for woman in (her, other):
         cli.sql("INSERT INTO slot_answers (subscriber_id, slot, calls, answered) "
                 "VALUES (?, '09-12', 2, 1)", woman)
+        cli.sql("INSERT INTO slot_weekday_answers (subscriber_id, slot, weekday, calls, "
+                "answered) VALUES (?, '09-12', 3, 2, 1)", woman)
     assert cli("women", "opt-out", str(her), "--yes").exit_code == 0
     before = report(cli)
     # the old bytes on disk: SQLite's file (PostgreSQL keeps old row versions until VACUUM:
@@ -119,6 +125,7 @@ def test_erase_removes_her_from_every_table_and_keeps_the_report(cli):
     assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) == 32
     assert cli.sql("SELECT COUNT(*) FROM erased_numbers") == [(1,)]
     assert cli.sql("SELECT subscriber_id FROM slot_answers") == [(other,)]  # her pattern gone
+    assert cli.sql("SELECT subscriber_id FROM slot_weekday_answers") == [(other,)]
     assert cli.sql("SELECT action FROM audit WHERE subscriber_id = ? ORDER BY id",
                    her)[-1] == ("erase",)
     # her opt-out is still honoured: enrol refuses, import skips, --re-enrol takes her back
