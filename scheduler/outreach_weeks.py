@@ -99,8 +99,12 @@ def histories(women: Iterable[Woman], rows: Iterable[WeekRow],
     return out
 
 
+_WEEKS = {(e, c): Week(e, c) for e in (False, True) for c in (False, True)}
+
+
 def _week(row: WeekRow | None) -> Week:
-    return Week(False, False) if row is None else Week(row.engaging, row.called)
+    """One of the four weeks (a Week is frozen: shared, not made 600,000 times)."""
+    return _WEEKS[False, False] if row is None else _WEEKS[bool(row.engaging), bool(row.called)]
 
 
 def transitions(weeks: Mapping[int, list[Week]]) -> int:
