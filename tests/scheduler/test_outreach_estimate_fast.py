@@ -6,52 +6,9 @@ import random
 
 from hypothesis import given, settings, strategies as st
 
-from scheduler.outreach import (
-    ACTIVE, PASSIVE, Chain, Counts, Grouping, Model, Pick, Week, _group, estimate, group_of,
-    rank, whittle_index,
-)
-
-
-def reference_estimate(histories, grouping=Grouping(), prior_weeks=8.0) -> Model:
-    total = Counts()
-    counts = {}
-    n = grouping.recent_weeks
-    for history in histories.values():
-        engaged = 0
-        for t in range(len(history) - 1):
-            engaged += history[t].engaging
-            if t >= n:
-                engaged -= history[t - n].engaging
-            group = _group(engaged, min(t + 1, n), t + 1, grouping)
-            counts.setdefault(group, Counts()).add(history[t], history[t + 1])
-            total.add(history[t], history[t + 1])
-
-    def chain(rows):
-        return Chain(((rows[0][0], rows[0][1]), (rows[1][0], rows[1][1])))
-    population = chain([[(total.engaged[a][s] + 1) / (total.weeks[a][s] + 2) for s in (0, 1)]
-                        for a in (0, 1)])
-    groups = {g: chain([[(c.engaged[a][s] + prior_weeks * population.engage[a][s])
-                         / (c.weeks[a][s] + prior_weeks) for s in (0, 1)] for a in (0, 1)])
-              for g, c in counts.items()}
-    return Model(population, groups, counts, grouping)
-
-
-def reference_rank(histories, model, capacity, beta=0.9, objective="drops"):
-    index = {}
-    picks = []
-    for sid, history in histories.items():
-        if not history:
-            continue
-        group = group_of(history, model.grouping)
-        chain = model.chain(group)
-        state = int(history[-1].engaging)
-        if (group, state) not in index:
-            index[group, state] = whittle_index(chain, state, beta, objective=objective)
-        if index[group, state] > 0.0 and chain.effect(state) > 0.0:
-            picks.append(Pick(sid, index[group, state], bool(state), group,
-                              chain.engage[PASSIVE][state], chain.engage[ACTIVE][state]))
-    picks.sort(key=lambda p: (-p.index, p.subscriber_id))
-    return picks[:capacity]
+from bench.outreach_old import reference_estimate, reference_histories, reference_rank
+from scheduler.outreach import Grouping, Week, estimate, rank
+from scheduler.outreach_weeks import WeekRow, Woman, histories
 
 
 def random_histories(rnd: random.Random, women: int, most_weeks: int) -> dict[int, list[Week]]:
@@ -63,7 +20,8 @@ def random_histories(rnd: random.Random, women: int, most_weeks: int) -> dict[in
     return out
 
 
-def same(histories, grouping=Grouping(), prior_weeks=8.0):
+def same(histories, grouping=None, prior_weeks=8.0):
+    grouping = grouping or Grouping()
     new = estimate(histories, grouping, prior_weeks)
     old = reference_estimate(histories, grouping, prior_weeks)
     assert new.population == old.population
@@ -90,3 +48,16 @@ def test_the_same_model_and_ranking_on_random_histories(seed, women, most_weeks,
                                                          settled_after, prior_weeks):
     same(random_histories(random.Random(seed), women, most_weeks),
          Grouping(recent, settled_after), prior_weeks)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 40), st.integers(2, 16))
+def test_the_same_histories_from_random_rows(seed, women, weeks):
+    """histories (the four shared weeks, her rows put in place) against the week-by-week
+    reference: rows before her enrolment, outside the window, ended women included."""
+    rnd = random.Random(seed)
+    who = [Woman(sid, -rnd.randint(0, 3 * weeks), rnd.random() < 0.7)
+           for sid in range(1, women + 1)]
+    rows = [WeekRow(rnd.randint(1, women + 1), rnd.randint(-3 * weeks, 0),
+                    rnd.random() < 0.5, rnd.random() < 0.2) for _ in range(5 * women)]
+    assert histories(who, rows, -weeks) == reference_histories(who, rows, -weeks)
