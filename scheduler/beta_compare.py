@@ -35,6 +35,7 @@ _SURE_STEP = 1.0 / 32                 # than this (a narrow peak missed by the c
 _REACH = 6.5                          # |t| beyond this: x or 1 - x below 1e-300
 _EPS = 1e-15
 _TINY = 1e-300
+_SMALL = 1e-250                       # g below this: recomputed from lgamma, not scaled
 
 
 def _check(*params: float) -> None:
@@ -120,28 +121,32 @@ def probability_greater(prior_x: Beta, counts_x: tuple[int, int], prior_y: Beta,
     at the priors, then one exact step per call (Cook's recurrences)."""
     (a1, b1), (a2, b2) = prior_x, prior_y
     h = integral_greater(a1, b1, a2, b2)
-    log_g = _log_beta(a1 + a2, b1 + b2) - _log_beta(a1, b1) - _log_beta(a2, b2)
-    moves = []                                     # (side, count): one step per call
+    moves = []                                     # (which parameter, how many steps)
     for (calls, answered), side in ((counts_x, 0), (counts_y, 1)):
         if not 0 <= answered <= calls:
             raise SchedulerError(f"answered must lie in 0..calls, got {answered} of {calls}")
         moves += [(2 * side, answered), (2 * side + 1, calls - answered)]
-    p = [a1, b1, a2, b2]
+    g = 0.0
     for which, count in moves:
         for _ in range(count):
-            s1, s2 = p[0] + p[2], p[1] + p[3]      # a1 + a2, b1 + b2
-            g = math.exp(log_g)
+            if g < _SMALL:     # at the start, and where g (updated by ratios) would underflow
+                g = math.exp(_log_beta(a1 + a2, b1 + b2) - _log_beta(a1, b1)
+                             - _log_beta(a2, b2))
+            s1, s2 = a1 + a2, b1 + b2
             if which == 0:        # a1 + 1: X answered once more
-                h += g / p[0]
-                log_g += math.log(s1 * (p[0] + p[1]) / ((s1 + s2) * p[0]))
+                h += g / a1
+                g *= s1 * (a1 + b1) / ((s1 + s2) * a1)
+                a1 += 1.0
             elif which == 1:      # b1 + 1: X missed once more
-                h -= g / p[1]
-                log_g += math.log(s2 * (p[0] + p[1]) / ((s1 + s2) * p[1]))
+                h -= g / b1
+                g *= s2 * (a1 + b1) / ((s1 + s2) * b1)
+                b1 += 1.0
             elif which == 2:      # a2 + 1
-                h -= g / p[2]
-                log_g += math.log(s1 * (p[2] + p[3]) / ((s1 + s2) * p[2]))
+                h -= g / a2
+                g *= s1 * (a2 + b2) / ((s1 + s2) * a2)
+                a2 += 1.0
             else:                 # b2 + 1
-                h += g / p[3]
-                log_g += math.log(s2 * (p[2] + p[3]) / ((s1 + s2) * p[3]))
-            p[which] += 1.0
+                h += g / b2
+                g *= s2 * (a2 + b2) / ((s1 + s2) * b2)
+                b2 += 1.0
     return min(1.0, max(0.0, h))

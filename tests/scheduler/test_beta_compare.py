@@ -43,6 +43,10 @@ def test_the_integral_keeps_the_symmetries(x, y):
     ((9.9, 0.1), (30, 30), (9.5, 0.5), (7, 6)),
     ((3, 7), (200, 80), (3, 7), (150, 45)),
     ((3, 7), (0, 0), (3, 7), (0, 0)),
+    ((5, 5), (3000, 2900), (5, 5), (3000, 100)),       # far apart at the end
+    # X's answers come first: X ~ Beta(805, 5) against Y ~ Beta(1, 2000) on the way, where
+    # g = exp(-1649) underflows (recomputed), then both end near 0.4 (P about 0.51)
+    ((5, 5), (2000, 800), (1, 2000), (3000, 2000)),
 ])
 def test_the_recurrence_from_the_priors_equals_the_integral_at_the_posteriors(
         prior_x, counts_x, prior_y, counts_y):
