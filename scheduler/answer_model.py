@@ -36,7 +36,7 @@ least `min_calls` in her own), the one with the highest posterior mean, when the
 probability that it beats her slot is at least 1 - (1 - `confidence`) / m (a Bonferroni
 correction over the slots compared). The probability is exact (scheduler/beta_compare.py:
 an integral at the priors, then one exact step per call; no draws), so the same counts
-always give the same list, at about 60 microseconds a woman. Chance alone: with no woman
+always give the same list, at about 50 microseconds a woman. Chance alone: with no woman
 truly preferring a slot, the share of eligible women suggested tends to at most
 1 - `confidence` as her calls grow (the posterior probability of the best of m slots then
 behaves like a one-sided test at (1 - confidence) / m each); the shrinkage toward the
