@@ -12,6 +12,12 @@ woman) and `ivr women suggest-slots` (one query, then suggest_slot per candidate
 
     .venv/bin/python bench/slot_answers_bench.py --women 100000
     .venv/bin/python bench/slot_answers_bench.py --pg --women 100000
+    .venv/bin/python bench/slot_answers_bench.py --women 100000 --suggest-only --suggest-rounds 2
+
+--suggest-only: no releases; `ivr women suggest-slots` by the Monte Carlo rule of before
+(bench/slot_suggest_old.py) and by the exact rule, alternated SUGGEST_ROUNDS times on the
+same store, then the lists compared: the old one against the exact rule at the same 0.9
+with no correction (the same women up to the draws' noise), and the new default's share.
 
 --pg: a private PostgreSQL cluster (durable: PostgreSQL's defaults), one database per way.
 """
@@ -37,6 +43,7 @@ from ivr.adapters.slot_answers import SlotLearning  # noqa: E402
 from ivr.adapters.store import Store  # noqa: E402
 from ivr.operators.slot_answers import suggest_slots  # noqa: E402
 from ivr.sandbox.postgres import Cluster  # noqa: E402
+from bench.slot_suggest_old import exact_probabilities, old_suggested  # noqa: E402
 from scheduler.outcome import Outcome  # noqa: E402
 from scheduler.policy import RetrySlots  # noqa: E402
 from scheduler.programme import load_programme  # noqa: E402
@@ -126,6 +133,44 @@ async def measure(addresses: dict[str, object], key: Path, rounds: int) -> None:
             await s.close()
 
 
+async def suggest_side_by_side(address, key: Path, rounds: int, women: int) -> None:
+    """Old (draws) and new (exact) suggest-slots alternated on one store, then compared."""
+    store = await Store.open(address, key_file=key)
+    p = load_programme("mmitra")
+    try:
+        await slot_answers.population_prior(store, p)           # warm the page cache alike
+        times: dict[str, list[float]] = {"old": [], "new": []}
+        for r in range(rounds):
+            for way in (("old", "new") if r % 2 == 0 else ("new", "old")):
+                t = time.perf_counter()
+                if way == "old":
+                    old = await old_suggested(store, p)
+                else:
+                    new = {row["id"] for row in await suggest_slots(store, p)}
+                times[way].append(time.perf_counter() - t)
+                print(f"  round {r + 1} {way}: {times[way][-1]:.2f} s", flush=True)
+        exact = await exact_probabilities(store, p)
+        at_09 = {i for i, q in exact.items() if q >= 0.9}
+        differ = old ^ at_09
+        gap = max((abs(exact[i] - 0.9) for i in differ), default=0.0)
+        eligible = sum(1 for _ in [r async for r in _eligible(store, p)])
+        for way, xs in times.items():
+            print(f"  {way}: " + ", ".join(f"{x:.2f} s" for x in xs), flush=True)
+        print(f"  old (draws, P >= 0.9): {len(old):,} women; exact at 0.9 uncorrected: "
+              f"{len(at_09):,}; differ: {len(differ)} (all within {gap:.4f} of 0.9)")
+        print(f"  new default (exact, 0.99, Bonferroni): {len(new):,} women = "
+              f"{100 * len(new) / women:.2f} % of all, {100 * len(new) / eligible:.2f} % of "
+              f"the {eligible:,} eligible", flush=True)
+    finally:
+        await store.close()
+
+
+async def _eligible(store: Store, p):
+    from bench.slot_suggest_old import women_with_counts
+    async for row in women_with_counts(store, p, 5):
+        yield row
+
+
 async def build_at(address, key: Path, total: int) -> float:
     store = await Store.open(address, key_file=key)
     try:
@@ -141,6 +186,9 @@ def main() -> None:
     ap.add_argument("--women", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=4, help="claims of 500 calls per way")
     ap.add_argument("--pg", action="store_true", help="on a private PostgreSQL cluster")
+    ap.add_argument("--suggest-only", action="store_true",
+                    help="only suggest-slots, old (draws) vs new (exact), side by side")
+    ap.add_argument("--suggest-rounds", type=int, default=2)
     args = ap.parse_args()
     cluster = Cluster.start(durable=True) if args.pg else None
     ways = ("uncounted", "own", "learned")
@@ -151,6 +199,9 @@ def main() -> None:
             built = asyncio.run(build_at(base, key, args.women))
             print(f"{'postgres' if cluster else 'sqlite'}: {args.women:,} women with their "
                   f"answer history built in {built:.0f} s; day D planned", flush=True)
+            if args.suggest_only:
+                asyncio.run(suggest_side_by_side(base, key, args.suggest_rounds, args.women))
+                return
             if cluster:
                 addresses = {w: cluster.create_database(w, template="base") for w in ways}
             else:

@@ -20,6 +20,7 @@ memory_schedule.py  MemorySchedule: MemoryStore behind the async Schedule interf
 simulation.py  simulate(): the scheduler against simulated phones over simulated days
 answer_model.py  her chance to answer per slot (Beta posterior, population prior); the slot of
                a later attempt (Thompson sampling); suggest_slot() (`ivr women suggest-slots`)
+beta_compare.py  P(X > Y) for two Beta posteriors, exact (suggest_slot's probability)
 retry_slots.py where a message's later attempts go (own, learned): the rule every store applies
 outreach.py    engagement chains per group, Whittle index (objective: fewest drops or most
                engaged weeks), rank() for the call centre's outreach list (`ivr outreach list`)

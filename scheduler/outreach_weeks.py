@@ -95,12 +95,17 @@ def histories(women: Iterable[Woman], rows: Iterable[WeekRow],
             last = LAST_WEEK
         else:
             last = min(LAST_WEEK, max((n for n in mine if n >= first), default=first - 1))
-        out[w.subscriber_id] = [_week(mine.get(n)) for n in range(first, last + 1)]
+        weeks = [_QUIET] * max(0, last + 1 - first)     # then her rows in their weeks
+        for n, r in mine.items():
+            if first <= n <= last:
+                weeks[n - first] = _WEEKS[bool(r.engaging), bool(r.called)]
+        out[w.subscriber_id] = weeks
     return out
 
 
-def _week(row: WeekRow | None) -> Week:
-    return Week(False, False) if row is None else Week(row.engaging, row.called)
+# The four weeks there are (a Week is frozen: shared, not made once per woman and week).
+_WEEKS = {(e, c): Week(e, c) for e in (False, True) for c in (False, True)}
+_QUIET = _WEEKS[False, False]
 
 
 def transitions(weeks: Mapping[int, list[Week]]) -> int:

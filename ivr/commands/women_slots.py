@@ -18,7 +18,9 @@ def suggest_slots_command(settings, min_calls, as_json, as_csv, reveal):
     """List active women whose answers say another slot suits them better: her slot, the
     suggested one, her estimated chance to answer in each (her calls shrunk toward everyone's)
     and her calls in each. Listed only when the other slot beats hers with a probability of
-    0.9 or more. Nothing is changed: confirm with her, then `ivr women update ID --slot ...`.
+    0.99 or more over the slots compared (with no slot truly better for anyone, under 1 %
+    of the women are listed by chance). Nothing is changed: confirm with her, then
+    `ivr women update ID --slot ...`.
 
     \b
     Example:

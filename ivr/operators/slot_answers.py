@@ -6,19 +6,18 @@ the population's, 10 pseudo-calls). Nothing here changes a woman: her slot chang
 an operator or by her confirmed key."""
 from __future__ import annotations
 
-import random
 from itertools import groupby
 
 from ivr.adapters import slot_answers
 from ivr.adapters.store import Store
 from ivr.operators.records import phone_out
-from scheduler.answer_model import Prior, pattern_of_counts, suggest_slot
+from scheduler.answer_model import SUGGEST_CONFIDENCE, SUGGEST_MIN_CALLS, Prior, \
+    pattern_of_counts, suggest_slot
 from scheduler.programme import Programme
 
 SUGGESTION_COLUMNS = ("id", "phone", "slot", "suggested", "chance_slot", "chance_suggested",
                       "calls_slot", "calls_suggested", "probability")
-MIN_CALLS = 5
-CONFIDENCE = 0.9
+MIN_CALLS = SUGGEST_MIN_CALLS
 
 
 def _chance(x: float) -> float:
@@ -39,8 +38,8 @@ async def answer_pattern(store: Store, programme: Programme, sub_id: int,
 async def suggest_slots(store: Store, programme: Programme, *, min_calls: int = MIN_CALLS,
                         reveal: bool = False) -> list[dict]:
     """The active women whose answers say another programme slot suits them better
-    (answer_model.suggest_slot: min_calls calls in both slots, P(better) >= 0.9), by
-    woman id. Each woman's draws are seeded with her id: the same store, the same list."""
+    (answer_model.suggest_slot: min_calls calls in both slots, P(better) >= 0.99 over the
+    other slots compared, exact), by woman id: the same store, the same list."""
     names = slot_answers.slot_names(programme)
     prior = await slot_answers.population_prior(store, programme)
     rows = await slot_answers.suggestion_rows(store, min_calls)
@@ -52,8 +51,8 @@ async def suggest_slots(store: Store, programme: Programme, *, min_calls: int = 
             continue            # a slot no longer in the programme
         pattern = pattern_of_counts({(r["slot"], None): (int(r["calls"]), int(r["answered"]))
                                      for r in mine}, prior)
-        s = suggest_slot(pattern, her_slot, names, random.Random(sub_id),
-                         confidence=CONFIDENCE, min_calls=min_calls)
+        s = suggest_slot(pattern, her_slot, names, confidence=SUGGEST_CONFIDENCE,
+                         min_calls=min_calls)
         if s is None:
             continue
         out.append({"id": sub_id, "phone": phone_out(mine[0]["phone"], reveal),
