@@ -209,8 +209,9 @@ class CallTracker:
         return []
 
     def agi_begins(self, now: float) -> list[Action]:
-        """The in-call route has the call's session: she answered. Her answer is written
-        now, before the route plays anything."""
+        """The in-call route has the call's session: she answered. The route writes her
+        answer once Asterisk knows it has her call (IVR_SERVED), before it plays anything
+        (answer_written, or answer_unwritten)."""
         if self.state == DONE or self.agi_started:
             return []
         self.agi_started = True
