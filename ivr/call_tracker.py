@@ -80,6 +80,7 @@ class CallTracker:
         self.agi_failed_seen = False   # the dialplan's fallback took the call before the route
         self.answer_said = False
         self._answer_said_as: Answered | None = None     # as said (its channel may come later)
+        self.answer_held = False     # the route has her answer, to write after IVR_SERVED
         self.flow_done = False
         self.listening: Listening | None = None
         self.reached = False
@@ -208,13 +209,15 @@ class CallTracker:
         return []
 
     def agi_begins(self, now: float) -> list[Action]:
-        """The in-call route has the call's session: she answered. Her answer is written
-        now, before the route plays anything."""
+        """The in-call route has the call's session: she answered. The route writes her
+        answer once Asterisk knows it has her call (IVR_SERVED), before it plays anything
+        (answer_written, or answer_unwritten)."""
         if self.state == DONE or self.agi_started:
             return []
         self.agi_started = True
         actions = self._reach()
         actions += self._answer(now, self.response.channel if self.response else None)
+        self.answer_held = self.answer_said
         if self.state == TAKING_BACK:
             actions += self._taken_back(now)
         return actions
@@ -231,9 +234,18 @@ class CallTracker:
     def answer_unwritten(self, now: float) -> list[Action]:
         """Her answer could not be written: the route does not serve her (the dialplan's
         fallback apologises), so an answered call ends as FAILED, as in agi_failed."""
+        self.answer_held = False
         if self.state != DONE:
             self.agi_failed_seen = True
         return []
+
+    def answer_written(self, written: Answered) -> list[Action]:
+        """The route wrote her answer (or queued it: the database away) once Asterisk knew
+        it had her call: the channel name Asterisk's answer to the Originate gave meanwhile
+        is written now, not before IVR_SERVED."""
+        self.answer_held = False
+        latest = self._answer_said_as
+        return [latest] if latest is not None and latest != written else []
 
     def agi_done(self, now: float, listening: Listening | None) -> list[Action]:
         """The in-call route is done (listening None: it played nothing)."""
@@ -288,9 +300,11 @@ class CallTracker:
         if (self._answer_said_as is not None and self._answer_said_as.channel is None
                 and response.channel is not None):
             # the route took her call before Asterisk's answer to the Originate came (a busy
-            # machine): her answer stands, written again with its channel name
+            # machine): her answer stands, written again with its channel name (once the
+            # route wrote it: answer_written; never when it could not be written)
             self._answer_said_as = Answered(self._answer_said_as.at, response.channel)
-            actions.append(self._answer_said_as)
+            if not self.answer_held and not self.agi_failed_seen:
+                actions.append(self._answer_said_as)
         if not response.success:
             if self.cause_seen:
                 return actions + self._finish(now)

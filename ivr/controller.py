@@ -131,6 +131,8 @@ class Controller:
             except Exception:
                 call.feed(call.tracker.answer_unwritten(self.clock()))
                 raise
+            # its channel name, when Asterisk's answer to the Originate gave it meanwhile
+            call.feed(call.tracker.answer_written(action))
 
     def agi_done(self, call: LiveCall, listening: Listening | None) -> None:
         call.flow_done.set()

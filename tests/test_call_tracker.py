@@ -95,14 +95,38 @@ def test_an_answered_call_ends_with_its_hangup_and_carries_what_she_heard():
 
 def test_the_route_before_asterisks_answer_writes_her_answer_then_its_channel():
     """A busy machine: the in-call route takes her call before the OriginateResponse comes.
-    Her answer is written at once (no channel name yet), then again, same time, with it."""
+    Her answer is written by the route (no channel name yet) once Asterisk knows it has her
+    call (IVR_SERVED), then again, same time, with the channel name. The response may come
+    while the route is still telling Asterisk: the channel's write waits for the route's,
+    else her answer would be in the store before IVR_SERVED (reaped as answered while the
+    fallback apologised: dialplan/README.md, "One window is left")."""
     t = dialling()
-    assert t.agi_begins(101.0) == [Reached(), Answered(101.0, None)]
-    assert t.originate_response(101.4, response(True, 4)) == [Answered(101.0, "Local/9190@x;1")]
+    said = t.agi_begins(101.0)
+    assert said == [Reached(), Answered(101.0, None)]
+    assert t.originate_response(101.4, response(True, 4)) == []     # the route's not written
+    assert t.answer_written(said[1]) == [Answered(101.0, "Local/9190@x;1")]
     assert t.originate_response(101.5, response(True, 4)) == []       # the first one counts
     t.agi_done(110.0, HEARD)
     report = report_of(t.hangup(111.0, hangup(CH, 16)))
     assert (report.outcome, report.listening) == (Outcome.ANSWERED, HEARD)
+
+
+def test_a_response_after_the_route_wrote_her_answer_writes_its_channel_at_once():
+    t = dialling()
+    said = t.agi_begins(101.0)
+    assert t.answer_written(said[1]) == []                # no channel name known yet
+    assert t.originate_response(101.4, response(True, 4)) == [Answered(101.0, "Local/9190@x;1")]
+
+
+def test_an_answer_that_could_not_be_written_is_not_written_with_its_channel():
+    """The route could not write her answer (IVR_SERVED cleared, the fallback apologises):
+    Asterisk's later answer to the Originate does not write it either."""
+    t = dialling()
+    t.agi_begins(101.0)
+    assert t.answer_unwritten(101.2) == []
+    assert t.originate_response(101.4, response(True, 4)) == []
+    t.agi_done(101.5, None)
+    assert report_of(t.hangup(102.0, hangup(CH, 16))).outcome is Outcome.FAILED
 
 
 def test_a_response_without_a_channel_name_writes_nothing_again():

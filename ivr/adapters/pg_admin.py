@@ -14,10 +14,13 @@ CONNECT_SECONDS = 30
 
 
 def _run(dsn: str, statement: str | sql.SQL | sql.Composed) -> list[tuple]:
-    """The statement's rows (none when it returns none)."""
+    """The statement's rows (none when it returns none); of several, the last one's (the
+    cursor stands on the first result until nextset moves it)."""
     try:
         with psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
             cursor = conn.execute(statement)
+            while cursor.nextset():
+                pass
             return cursor.fetchall() if cursor.description else []
     except psycopg.Error as e:
         raise Unavailable(f"PostgreSQL at {masked(dsn)}: {str(e).strip()[:300]}") from e

@@ -9,6 +9,8 @@ import asyncio
 from ivr import constants as C
 from ivr.adapters.fastagi import FastAgiServer
 from ivr.agi_route import RESULT_REFUSED
+from ivr.call_actions import Answered
+from ivr.protocol.ami import OriginateResponse
 from tests.fastagi.test_route_auth import (ASKS_TOKEN, forged, live_call, request,  # noqa: F401
                                           route)
 
@@ -80,3 +82,29 @@ async def test_a_second_session_while_asterisk_is_told_is_refused(route):  # noq
                        None]
     assert sent[:2] == [ASKS_TOKEN, SERVED]
     assert await answered_at(route, call.attempt_id) is not None
+
+
+async def test_asterisks_late_answer_waits_for_the_routes_write(route):  # noqa: F811
+    """A busy machine: Asterisk's answer to the Originate (with the channel name) comes while
+    the route is telling Asterisk it has her call. Nothing is written for it before the
+    route's own write; the channel name is written just after it."""
+    call = await live_call(route)
+    call.tracker.start(1000.0)
+    at_served = []
+
+    async def before_reply(command: bytes) -> None:
+        if command == SERVED:
+            call.feed(call.tracker.originate_response(1001.0, OriginateResponse(
+                f"orig-{call.channel_id}", True, 4, call.channel_id, "PJSIP/sim-1")))
+            at_served.append([a for a in call.todo if isinstance(a, Answered)])
+
+    async with FastAgiServer(route, port=0) as server:
+        await asyncio.wait_for(forged(
+            server, request(str(call.attempt_id), call.channel_id), call.agi_token,
+            before_reply), 10)
+        await asyncio.wait_for(call.flow_done.wait(), 10)
+    assert at_served == [[]]                    # nothing to write before IVR_SERVED's reply
+    written = await answered_at(route, call.attempt_id)
+    assert written is not None
+    assert [a for a in call.todo if isinstance(a, Answered)] == [
+        Answered(written, "PJSIP/sim-1")]      # the channel's write, after the route's

@@ -53,3 +53,13 @@ def test_a_password_role_logs_in_with_its_password_only(pg_cluster):
         assert conn.execute("SELECT current_user").fetchone() == ("admin_login",)
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(dsn, password="wrong").close()
+
+
+def test_a_script_gives_the_rows_of_its_last_statement_postgres(pg_cluster):
+    """Cluster.sql / pg_admin.run_script: several statements, the rows of the last one (as
+    their docstrings say; psycopg's cursor stands on the first result)."""
+    assert pg_cluster.sql("SELECT 1; SELECT 2, 'two'") == [(2, "two")]
+    assert pg_cluster.sql("CREATE TEMP TABLE t (x INTEGER); INSERT INTO t VALUES (5); "
+                          "SELECT x FROM t") == [(5,)]
+    assert pg_cluster.sql("SELECT 3; CREATE TEMP TABLE u (x INTEGER)") == []
+    assert pg_cluster.sql("SELECT 4") == [(4,)]
