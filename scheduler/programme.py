@@ -316,15 +316,19 @@ class _Parser:
                                  "retry.gap", key) from None
             gaps[outcome] = self.duration(gap_table, key, gaps.get(outcome, timedelta(0)),
                                           "retry.gap")   # the key is there: no default used
+        by_weekday = self.get(t, "retry_slots_by_weekday", bool, base.retry_slots_by_weekday,
+                              "retry")
+        if by_weekday and slots_text != RetrySlots.LEARNED.value:
+            raise self.error("retry_slots_by_weekday = true needs retry_slots = \"learned\" "
+                             f"(got {slots_text!r}): it splits what the learned rule counts",
+                             "retry", "retry_slots_by_weekday")
         return RetryPolicy(max_attempts=max_attempts, per_day=per_day, gaps=tuple(gaps.items()),
                            supersede=self.get(t, "supersede", bool, base.supersede, "retry"),
                            delivered_share=share,
                            lease=self.duration(t, "lease", base.lease, "retry"),
                            deactivate_after_weeks_unanswered=weeks,
                            retry_slots=RetrySlots(slots_text),
-                           retry_slots_by_weekday=self.get(t, "retry_slots_by_weekday", bool,
-                                                           base.retry_slots_by_weekday,
-                                                           "retry"))
+                           retry_slots_by_weekday=by_weekday)
 
     def callback(self) -> CallbackPolicy:
         t = self.get(self.data, "callback", dict, {})

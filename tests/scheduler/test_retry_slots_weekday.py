@@ -8,7 +8,6 @@ from datetime import datetime, time
 import pytest
 
 from scheduler.answer_model import CallFact, Prior
-from scheduler.memory import MemoryStore
 from scheduler.model import Attempt, AttemptKind, Delivery, Subscriber
 from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
@@ -31,8 +30,14 @@ def by_weekday(programme, on=True):
 @pytest.mark.parametrize("value, expected", [(None, False), ("true", True), ("false", False)])
 def test_the_programme_setting(value, expected):
     text = MMITRA if value is None else MMITRA.replace(
-        "[retry]\n", f"[retry]\nretry_slots_by_weekday = {value}\n", 1)
+        "[retry]\n", f"[retry]\nretry_slots = \"learned\"\nretry_slots_by_weekday = {value}\n", 1)
     assert parse_programme(text, "x.toml").retry.retry_slots_by_weekday is expected
+
+
+def test_weekday_cells_without_the_learned_rule_are_refused():
+    text = MMITRA.replace("[retry]\n", "[retry]\nretry_slots_by_weekday = true\n", 1)
+    with pytest.raises(ProgrammeError, match="needs retry_slots = \"learned\""):
+        parse_programme(text, "x.toml")
 
 
 def test_a_bad_programme_setting_is_refused():
@@ -110,4 +115,3 @@ def test_the_memory_store_learns_per_weekday_only_when_the_programme_asks(mmitra
         assert learner.hers[1] == {("09-12", None): (1, 0)}
         assert learner.hers_by_day.get(1, {}) == ({("09-12", 0): (1, 0)} if on else {})
         assert learner.pattern(1, "09-12").by_weekday is on
-    assert MemoryStore(by_weekday(mmitra), rng=random.Random(1)) is not None
