@@ -20,6 +20,7 @@ from ivr.adapters.store import Store
 from scheduler.programme import Programme
 
 CHUNK = 100_000            # women planned per transaction
+LOCK = 0x1D14              # PostgreSQL: the advisory lock of the women's plan (+ share)
 
 # What the plan reads of a woman and her latest delivery, and the key of her case (the
 # same fields joined; '' for a NULL: no field of a case is ever the empty string)
@@ -63,13 +64,24 @@ async def plan_by_cases(store: Store, programme: Programme, now: datetime,
     if share is not None:
         part, args = part + " AND s.id % ? = ?", [*args, share[1], share[0]]
     planner = Planner(programme, now)
+    lock = LOCK if share is None else LOCK + 1 + share[0] * 1000 + share[1]
     done, last = 0, 0
     while True:
         async with store.transaction():
+            if not await _locked(store, lock):
+                return done                 # another node plans these women now
             n, last = await _chunk(store, planner, now, part, args, last, chunk)
         done += n
         if n < chunk:
             return done
+
+
+async def _locked(store: Store, lock: int) -> bool:
+    """PostgreSQL: this transaction holds the plan's lock, or another node does (False):
+    two nodes never plan the same women at once. SQLite: its one writer holds the file."""
+    if store.dialect != "postgresql":
+        return True
+    return bool((await store.fetchall("SELECT pg_try_advisory_xact_lock(?)", (lock,)))[0][0])
 
 
 async def _chunk(store: Store, planner: Planner, now: datetime, part: str, args: list,

@@ -1,5 +1,5 @@
 """The set-based day plan (ivr/adapters/plan_sets.py) writes what the per-woman path
-(ScheduleStore.run_plans) writes, on SQLite and on PostgreSQL: random women, planned on
+(ScheduleStore.plan_each) writes, on SQLite and on PostgreSQL: random women, planned on
 the same database by each path in turn (each inside a transaction rolled back), over
 several days; the same deliveries and the same plan_at, status and updated_at."""
 import asyncio
@@ -87,7 +87,7 @@ async def run(store: Store, women, gaps, chunk: int, by_cases: bool):
         if by_cases:
             n = await plan_sets.plan_by_cases(store, programme, now, chunk=chunk)
         else:
-            n = await sched.run_plans(now)
+            n = await sched.plan_each(now)
         out.append((n, await state(store)))
     return out
 
@@ -95,7 +95,7 @@ async def run(store: Store, women, gaps, chunk: int, by_cases: bool):
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=CASE)
-def test_plan_by_cases_writes_what_run_plans_writes(database, case):
+def test_plan_by_cases_writes_what_plan_each_writes(database, case):
     old, new, left = asyncio.run(both_paths(database.address, case))
     assert old is not None and len(old) == len(case[1])
     assert new == old
