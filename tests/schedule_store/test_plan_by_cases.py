@@ -3,6 +3,7 @@
 the same database by each path in turn (each inside a transaction rolled back), over
 several days; the same deliveries and the same plan_at, status and updated_at."""
 import asyncio
+import contextvars
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -122,3 +123,27 @@ async def test_plan_by_cases_plans_a_share_and_each_woman_once(store):
     assert sum(due) >= 9 and min(due) >= 2           # chunks of 2: several per share
     assert got == due
     assert again == 0                           # each planned once: none due any more
+
+
+async def test_plan_by_cases_on_postgres_leaves_women_another_node_is_planning(pg_emptied):
+    """Two nodes planning at once: the one that finds the plan's lock taken plans nobody
+    (no woman planned twice, no wait); once it is free, the women are all planned."""
+    dsn = pg_emptied()
+    programme = load_programme("mmitra")
+    one, two = await Store.open(dsn), await Store.open(dsn)
+    try:
+        await ScheduleStore(one, programme).enrol_many(
+            enrolments([("09-12", True, 60 + n, "active", False) for n in range(5)]), NOW,
+            actor="test")
+        later = NOW + timedelta(days=30)
+        async with one.transaction():                   # node one plans (holds the lock)
+            assert await plan_sets._locked(one, plan_sets.LOCK)
+            # node two: a task of its own context (not inside node one's transaction)
+            other = asyncio.create_task(plan_sets.plan_by_cases(two, programme, later),
+                                        context=contextvars.Context())
+            assert await asyncio.wait_for(other, 30) == 0
+        assert await plan_sets.plan_by_cases(two, programme, later) == 5
+        assert await plan_sets.plan_by_cases(one, programme, later) == 0
+    finally:
+        await one.close()
+        await two.close()
