@@ -7,7 +7,7 @@ set their plan_at and status. Nothing of a woman travels to the client but her c
 
 The rule still lives once (scheduler/plan.py); this only applies it to many women at a
 time. Same result as schedule_bulk.apply_plans over PLAN_SELECT rows (a property test
-checks it on both stores); a chunk of CHUNK women per transaction, in id order.
+checks it on both stores); CHUNK women per transaction, in (plan_at, id) order.
 """
 from __future__ import annotations
 
@@ -30,13 +30,15 @@ CASE_KEY = " || '|' || ".join(f"COALESCE({f}, '')" for f in CASE_FIELDS)
 
 WOMEN = (
     "CREATE TEMP TABLE plan_women AS "
-    f"SELECT s.id AS id, s.slot AS slot, d.id AS latest_id, {CASE_KEY} AS case_key, "
+    f"SELECT s.id AS id, s.plan_at AS plan_at, s.slot AS slot, d.id AS latest_id, "
+    f"{CASE_KEY} AS case_key, "
     "s.timezone AS timezone, s.status AS status, s.lmp AS lmp, s.edd AS edd, "
     "s.child_dob AS child_dob, d.message_key AS message_key, d.status AS d_status "
     "FROM subscribers s LEFT JOIN deliveries d ON d.id = (SELECT id FROM deliveries "
     f"WHERE subscriber_id = s.id AND {A_MESSAGE} ORDER BY id DESC LIMIT 1) "
-    "WHERE s.plan_at IS NOT NULL AND s.plan_at <= ? AND s.id > ?{part} "
-    "ORDER BY s.id LIMIT ?")
+    "WHERE s.plan_at IS NOT NULL AND s.plan_at <= ? "
+    "AND (s.plan_at > ? OR (s.plan_at = ? AND s.id > ?)){part} "
+    "ORDER BY s.plan_at, s.id LIMIT ?")
 CASES = ("SELECT case_key, MIN(slot), MIN(timezone), MIN(status), MIN(lmp), MIN(edd), "
          "MIN(child_dob), MIN(message_key), MIN(d_status) FROM plan_women GROUP BY case_key")
 CLOSE = ("UPDATE deliveries SET status = c.close_status, closed_at = ?, "
@@ -46,7 +48,8 @@ CLOSE = ("UPDATE deliveries SET status = c.close_status, closed_at = ?, "
 OPEN = (f"INSERT INTO deliveries ({', '.join(DELIVERY_ROW)}) "
         "SELECT w.id, o.message_key, w.slot, o.due_at, o.status, o.next_attempt_at, "
         "o.closed_at FROM plan_women w JOIN plan_opens o ON o.case_key = w.case_key "
-        "WHERE 1 = 1 ORDER BY w.id, o.ord ON CONFLICT (subscriber_id, message_key) DO NOTHING")
+        "WHERE 1 = 1 ORDER BY w.plan_at, w.id, o.ord "
+        "ON CONFLICT (subscriber_id, message_key) DO NOTHING")
 SET = ("UPDATE subscribers SET plan_at = c.plan_at, "
        "status = COALESCE(c.new_status, subscribers.status), "
        "updated_at = CASE WHEN c.new_status IS NULL THEN subscribers.updated_at ELSE ? END "
@@ -65,7 +68,7 @@ async def plan_by_cases(store: Store, programme: Programme, now: datetime,
         part, args = part + " AND s.id % ? = ?", [*args, share[1], share[0]]
     planner = Planner(programme, now)
     lock = LOCK if share is None else LOCK + 1 + share[0] * 1000 + share[1]
-    done, last = 0, 0
+    done, last = 0, (float("-inf"), 0)
     while True:
         async with store.transaction():
             if not await _locked(store, lock):
@@ -85,13 +88,20 @@ async def _locked(store: Store, lock: int) -> bool:
 
 
 async def _chunk(store: Store, planner: Planner, now: datetime, part: str, args: list,
-                 after: int, chunk: int) -> tuple[int, int]:
-    """One chunk of women after id `after`, planned and written: (how many, the last id)."""
+                 after: tuple[float, int], chunk: int) -> tuple[int, tuple[float, int]]:
+    """One chunk of women after (plan_at, id) `after`, in that order (run_plans' order: the
+    new deliveries get the same ids), planned and written: (how many, the last one's)."""
     at = epoch(now)
     for table in TABLES:
         await store.execute(f"DROP TABLE IF EXISTS {table}")
-    await store.execute(WOMEN.format(part=part), (at, after, *args, chunk))
-    n, last = (await store.fetchall("SELECT COUNT(*), MAX(id) FROM plan_women"))[0]
+    await store.execute(WOMEN.format(part=part), (at, after[0], after[0], after[1], *args,
+                                                  chunk))
+    n = (await store.fetchall("SELECT COUNT(*) FROM plan_women"))[0][0]
+    last = after
+    if n:
+        row = (await store.fetchall("SELECT plan_at, id FROM plan_women "
+                                    "ORDER BY plan_at DESC, id DESC LIMIT 1"))[0]
+        last = (float(row[0]), int(row[1]))
     if n:
         cases, opens = [], []
         for key, *fields in await store.fetchall(CASES):
@@ -117,4 +127,4 @@ async def _chunk(store: Store, planner: Planner, now: datetime, part: str, args:
         await store.execute(SET, (at,))
     for table in TABLES:
         await store.execute(f"DROP TABLE IF EXISTS {table}")
-    return int(n), int(last or after)
+    return int(n), last
