@@ -3,7 +3,8 @@ each its own Python, its own connection pool), started together at a barrier.
 
   - claims(): each node claims 500 due calls at the same instant (the slot opening) over and
     over and releases each call it got (no answer), like `ivr run` on N machines;
-  - plans(): each node runs run_plans() over its share of the women (id modulo N).
+  - plans(): each node plans its share of the women (id modulo N): plan_each(), or
+    plan_sets.plan_by_cases() with by_cases.
 
 Each node reports its timings and its own peak memory (ru_maxrss).
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ivr.adapters import plan_sets  # noqa: E402
 from ivr.adapters.pg_store import PgStore  # noqa: E402
 from ivr.adapters.schedule_store import ScheduleStore  # noqa: E402
 from scheduler.outcome import Outcome  # noqa: E402
@@ -65,13 +67,18 @@ async def _claims(dsn: str, node: int, now: datetime, n: int, barrier: Any) -> d
         await store.close()
 
 
-async def _plan(dsn: str, share: tuple[int, int], now: datetime, barrier: Any) -> dict:
+async def _plan(dsn: str, share: tuple[int, int], now: datetime, barrier: Any,
+                by_cases: bool) -> dict:
     store = await PgStore.open(dsn, pool_size=2)
     try:
-        sched = ScheduleStore(store, load_programme("mmitra"))
+        programme = load_programme("mmitra")
+        sched = ScheduleStore(store, programme)
         barrier.wait()
         t, cpu = time.perf_counter(), time.process_time()
-        n = await sched.run_plans(now, share=share)
+        if by_cases:                # the set-based path (ivr/adapters/plan_sets.py)
+            n = await plan_sets.plan_by_cases(store, programme, now, share=share)
+        else:
+            n = await sched.plan_each(now, share=share)
         return {"node": share[0], "women_planned": n,
                 "seconds": round(time.perf_counter() - t, 1),
                 "cpu_seconds": round(time.process_time() - cpu, 1), "peak_rss_mb": round(rss_mb())}
@@ -83,8 +90,9 @@ def _claims_node(dsn: str, node: int, now: datetime, n: int, barrier: Any, out: 
     out.put(asyncio.run(_claims(dsn, node, now, n, barrier)))
 
 
-def _plan_node(dsn: str, share: tuple[int, int], now: datetime, barrier: Any, out: Any) -> None:
-    out.put(asyncio.run(_plan(dsn, share, now, barrier)))
+def _plan_node(dsn: str, share: tuple[int, int], now: datetime, by_cases: bool, barrier: Any,
+               out: Any) -> None:
+    out.put(asyncio.run(_plan(dsn, share, now, barrier, by_cases)))
 
 
 def _run(target: Any, args_of: Any, nodes: int) -> tuple[list[dict], float]:
@@ -117,9 +125,10 @@ def claims(dsn: str, now: datetime, nodes: int, n: int) -> dict:
             "per_node": per_node}
 
 
-def plans(dsn: str, now: datetime, nodes: int) -> dict:
-    """run_plans(now) split into `nodes` shares, one process each, at once."""
-    results, wall = _run(_plan_node, lambda k: (dsn, (k, nodes), now), nodes)
+def plans(dsn: str, now: datetime, nodes: int, by_cases: bool = False) -> dict:
+    """plan_each(now) (by_cases: plan_sets.plan_by_cases) split into `nodes` shares, one
+    process each, at once."""
+    results, wall = _run(_plan_node, lambda k: (dsn, (k, nodes), now, by_cases), nodes)
     n = sum(r["women_planned"] for r in results)
     return {"nodes": nodes, "women_planned": n, "seconds": round(wall, 1),
             "women_per_s": round(n / wall) if wall else None, "per_node": results}

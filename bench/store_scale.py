@@ -259,8 +259,8 @@ async def on_postgres(args, out: dict) -> None:
         if cluster and args.plan_nodes and not args.claims_only:    # the plan again, split
             cluster.drop_database("work")
             dsn = cluster.create_database("work", template="scale")
-            out[f"day_plan_{args.plan_nodes}_nodes"] = store_nodes.plans(
-                dsn, at(1, 23, 59), args.plan_nodes)
+            out[f"day_plan_{args.plan_nodes}_nodes"] = store_nodes.plans(   # as run_plans
+                dsn, at(1, 23, 59), args.plan_nodes, by_cases=True)
         if cluster:
             cluster.drop_database("work")
     finally:

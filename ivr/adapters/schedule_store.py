@@ -16,6 +16,7 @@ from typing import Any
 
 from ivr.adapters.answers import Answers
 from ivr.adapters.columns import epoch, instant
+from ivr.adapters.plan_sets import plan_by_cases
 from ivr.adapters.schedule_bulk import PLAN_SELECT, Planner, apply_plans
 from ivr.adapters.schedule_calls import MOVE_BATCH, Calls
 from ivr.adapters.schedule_rows import (_ATTEMPT_COLUMNS, _CALLBACK_COLUMNS, _attempt, _callback,
@@ -113,7 +114,15 @@ class ScheduleStore:
         latest delivery in one query, planned once per distinct case (schedule_bulk.Planner),
         written in a few statements. Each is planned at most once per call (a plan that asks
         to be run again at once waits for the next). `share` (k, n): only the women whose
-        id is k modulo n, so that n nodes plan a day in parallel without meeting."""
+        id is k modulo n, so that n nodes plan a day in parallel without meeting. On
+        PostgreSQL: the set-based path (plan_sets.plan_by_cases; the same writes)."""
+        if self.store.dialect == "postgresql":
+            return await plan_by_cases(self.store, self.programme, now, share)
+        return await self.plan_each(now, share)
+
+    async def plan_each(self, now: datetime, share: tuple[int, int] | None = None) -> int:
+        """run_plans woman by woman (PLAN_SELECT rows, apply_plans): SQLite's path; on
+        PostgreSQL the reference the set-based path is tested and measured against."""
         part = " AND s.programme = ?"                   # hers only (schedule_calls.py)
         args: list[Any] = [self.programme.name]
         if share is not None:
