@@ -66,9 +66,16 @@ async def audit_trail(store: Store, sub_id: int) -> list[sqlite3.Row]:
 async def calls(store: Store, *, woman_id: int | None = None, lo: float | None = None,
                 hi: float | None = None, outcome: str | None = None,
                 message: str | None = None, kind: str | None = None,
-                phone: str | None = None, limit: int = 100) -> list[sqlite3.Row]:
-    """Attempts placed in [lo, hi), newest first; outcome "live": not ended yet."""
-    where, args = [], []
+                phone: str | None = None, limit: int = 100, programme: str | None = None,
+                nobodys: bool = False) -> list[sqlite3.Row]:
+    """Attempts placed in [lo, hi), newest first; outcome "live": not ended yet. programme:
+    only the calls to its women (nobodys: and the calls about nobody, test calls)."""
+    where: list[str] = []
+    args: list[object] = []
+    if programme is not None:
+        where.append("(subscriber_id IN (SELECT id FROM subscribers WHERE programme = ?)"
+                     + (" OR subscriber_id IS NULL)" if nobodys else ")"))
+        args.append(programme)
     for cond, value in (("subscriber_id = ?", woman_id), ("created_at >= ?", lo),
                         ("created_at < ?", hi), ("message_key = ?", message),
                         ("kind = ?", kind), ("phone = ?", phone)):
