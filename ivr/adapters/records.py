@@ -4,6 +4,7 @@ seconds); the operators' code formats them (ivr/operators/records.py)."""
 from __future__ import annotations
 
 import sqlite3
+from typing import Sequence
 
 from ivr.adapters.store import Store
 
@@ -22,14 +23,17 @@ def _where(conditions: list[str]) -> str:
 async def women(store: Store, *, status: str | None = None, partner: str | None = None,
                 language: str | None = None, slot: str | None = None,
                 phone: str | None = None, name: str | None = None,
-                limit: int = 100) -> list[sqlite3.Row]:
-    """Women matching every filter given (name: contains), by id."""
+                limit: int = 100, phones: Sequence[str] = ()) -> list[sqlite3.Row]:
+    """Women matching every filter given (name: contains; phones: any of them), by id."""
     where, args = [], []
     for col, value in (("status", status), ("partner", partner), ("language", language),
                        ("slot", slot), ("phone", phone)):
         if value is not None:
             where.append(f"{col} = ?")
             args.append(value)
+    if phones:
+        where.append(f"phone IN ({','.join('?' * len(phones))})")
+        args.extend(phones)
     if name:        # the text as it is: its % and _ are not wildcards
         where.append("name LIKE ? ESCAPE '\\'")
         args.append("%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -40,10 +40,11 @@ def woman(row, reveal: bool, iso: bool = False) -> dict:
 
 async def list_women(store: Store, *, status: str | None = None, partner: str | None = None,
                      language: str | None = None, slot: str | None = None,
-                     phone: str | None = None, name: str | None = None, limit: int = 100,
+                     phones: Sequence[str] = (), name: str | None = None, limit: int = 100,
                      reveal: bool = False, iso: bool = False) -> list[dict]:
+    """phones: the number as read in each programme's region (any of them)."""
     rows = await records.women(store, status=status, partner=partner, language=language,
-                               slot=slot, phone=phone, name=name, limit=limit)
+                               slot=slot, phones=phones, name=name, limit=limit)
     return [woman(r, reveal, iso) for r in rows]
 
 

@@ -1,0 +1,30 @@
+"""`ivr women list --phone` of an installation of two programmes (mMitra in India, Pesinet in
+Mali), on SQLite and PostgreSQL: a national number is read in each programme's region (was:
+the first programme's only, so a Malian woman was not found by her national number)."""
+import json
+
+import pytest
+
+from tests.operators.test_programmes_cli import enrol_child, enrol_her
+
+
+@pytest.fixture
+def two(cli, monkeypatch):
+    monkeypatch.setenv("IVR_PROGRAMME", "mmitra,pesinet")
+    assert enrol_her(cli, "--programme", "mmitra").exit_code == 0       # +91 98765 43210
+    assert enrol_child(cli, "--programme", "pesinet").exit_code == 0    # +223 70 12 34 56
+    return cli
+
+
+def found(cli, phone) -> list[int]:
+    r = cli("women", "list", "--phone", phone, "--json")
+    assert r.exit_code == 0, r.output
+    return [json.loads(x)["id"] for x in r.stdout.splitlines()]
+
+
+def test_women_programmes_list_by_national_number(two):
+    assert found(two, "70 12 34 56") == [2]            # national, in Mali
+    assert found(two, "098765 43210") == [1]           # national, in India
+    assert found(two, "+223 70 12 34 56") == [2]
+    assert found(two, "+91 98765 43210") == [1]
+    assert found(two, "70 12 34 57") == []
