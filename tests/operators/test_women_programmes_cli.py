@@ -28,3 +28,17 @@ def test_women_programmes_list_by_national_number(two):
     assert found(two, "+223 70 12 34 56") == [2]
     assert found(two, "+91 98765 43210") == [1]
     assert found(two, "70 12 34 57") == []
+
+
+def test_women_programmes_suggest_slots_by_her_programmes_slots(two):
+    """Each woman read by her programme's slots (was: the first programme's, so a Pesinet
+    woman, her slot not one of mMitra's, was never listed)."""
+    for sid, slot, calls, answered in ((1, "09-12", 9, 0), (1, "18-21", 6, 5),
+                                       (2, "17-20", 9, 0), (2, "11-14", 6, 6)):
+        two.sql("INSERT INTO slot_answers (subscriber_id, slot, calls, answered) "
+                "VALUES (?, ?, ?, ?)", sid, slot, calls, answered)
+    r = two("women", "suggest-slots", "--json")
+    assert r.exit_code == 0, r.output
+    assert [(x["id"], x["slot"], x["suggested"]) for x in map(json.loads,
+                                                             r.stdout.splitlines())] == [
+        (1, "09-12", "18-21"), (2, "17-20", "11-14")]
