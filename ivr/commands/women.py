@@ -118,8 +118,9 @@ def _show(settings, woman_id: int, reveal: bool, command: str = "women show",
         async with settings.open_schedule(read_only=True) as sched:
             record = await show_woman(sched.store, woman_id, reveal=reveal, iso=iso)
             if record is not None:
-                record["answer_pattern"] = await answer_pattern(sched.store, sched.programme,
-                                                                woman_id)
+                # per her programme's slots
+                hers = (await sched.hers(woman_id)).programme
+                record["answer_pattern"] = await answer_pattern(sched.store, hers, woman_id)
             return record
 
     record = run(go())

@@ -42,3 +42,16 @@ def test_women_programmes_suggest_slots_by_her_programmes_slots(two):
     assert [(x["id"], x["slot"], x["suggested"]) for x in map(json.loads,
                                                              r.stdout.splitlines())] == [
         (1, "09-12", "18-21"), (2, "17-20", "11-14")]
+
+
+def test_women_programmes_show_her_answer_pattern_by_her_slots(two):
+    two.sql("INSERT INTO slot_answers (subscriber_id, slot, calls, answered) "
+            "VALUES (2, '17-20', 4, 3)")
+    shown = {}
+    for sid in (1, 2):
+        r = two("women", "show", str(sid), "--json")
+        assert r.exit_code == 0, r.output
+        shown[sid] = {x["slot"]: x for x in json.loads(r.stdout)["answer_pattern"]}
+    assert list(shown[1]) == ["09-12", "12-15", "15-18", "18-21"]
+    assert list(shown[2]) == ["08-11", "11-14", "14-17", "17-20"]
+    assert (shown[2]["17-20"]["calls"], shown[2]["17-20"]["answered"]) == (4, 3)
