@@ -55,3 +55,15 @@ def test_women_programmes_show_her_answer_pattern_by_her_slots(two):
     assert list(shown[1]) == ["09-12", "12-15", "15-18", "18-21"]
     assert list(shown[2]) == ["08-11", "11-14", "14-17", "17-20"]
     assert (shown[2]["17-20"]["calls"], shown[2]["17-20"]["answered"]) == (4, 3)
+
+
+def test_women_programmes_worker_national_number_of_either_region(two):
+    r = two("workers", "add", "--name", "Awa", "--phone", "76 12 34 99", "--role", "agent")
+    assert r.exit_code == 0, r.output                        # national, in Mali
+    r = two("workers", "add", "--name", "Asha", "--phone", "98123 45001",
+            "--role", "health_worker")
+    assert r.exit_code == 0, r.output                        # national, in India
+    assert two.sql("SELECT name, phone FROM workers ORDER BY id") == [
+        ("Awa", "22376123499"), ("Asha", "919812345001")]
+    r = two("workers", "add", "--name", "X", "--phone", "12", "--role", "agent")
+    assert r.exit_code == 2 and two.sql("SELECT COUNT(*) FROM workers") == [(2,)]
