@@ -40,7 +40,6 @@ from ivr.service import Dialer
 from scheduler.followups import FollowUp, StoredAnswer, Worker
 from scheduler.model import Subscriber
 from scheduler.programme import Programme, load_programme
-from scheduler.slots import local_date, zone
 
 CHECK_IN_PROGRAMME = "pesinet"
 CARER_KEYS = "111" + "1" + "1" + "51#"      # message x3, fever yes, stools normal, 5.1 kg
@@ -118,13 +117,12 @@ async def run_check_in(config: Config, now: datetime, *, ring_timeout: float = 1
                         lease_seconds=programme.retry.lease.total_seconds())
         await dialer.run(asyncio.Event(), until_idle=True, idle_horizon=5.0)
         follow_ups = await schedule.follow_ups(subscriber_id=child.id)
-        today = local_date(now, zone(programme.timezone))
         return CheckInScene(
             carer=carer, child=child, doctor=doctor, message_key=delivery.message_key,
             calls=await records.delivery_calls(service.store, delivery.id),
             answers=await schedule.answers_of(child.id), follow_ups=follow_ups,
-            follow_up_rows=await follow_up_rows(schedule, follow_ups, today,
-                                                programme.timezone, reveal=False, iso=False))
+            follow_up_rows=await follow_up_rows(schedule, follow_ups, now, reveal=False,
+                                                iso=False))
 
 
 async def run_line_call(config: Config, woman: DemoWoman, *, programme: Programme | None = None,

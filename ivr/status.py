@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Sequence
 
-from ivr.adapters.counts import service_counts
+from ivr.adapters.counts import ended_by_outcome, service_counts
 from ivr.adapters.store import open_store
 from ivr.config import Config
 from ivr.owner import alive
@@ -57,19 +59,38 @@ def times_as_rfc3339(value, tz: str, key=None):
     return value
 
 
-async def read_status(config: Config, tz: str, now: float) -> dict:
-    """`tz`: the programme's zone (its day is "today"), from the command's composition root."""
+async def read_status(config: Config, tz: str, now: float,
+                      programmes: Sequence[tuple[str, str]] = ()) -> dict:
+    """`tz`: the programme's zone (its day is "today"), from the command's composition root.
+    programmes (several: each one's name and zone, the default first): each programme's
+    calls of its own today too ("programmes"; calls about nobody: the default's), and
+    "today" their sum (each call in her programme's day)."""
     lo, hi = today_bounds(datetime.fromtimestamp(now, timezone.utc), tz)
+    each = []
     async with await open_store(config, read_only=True) as store:
         counts = await service_counts(store, day_from=lo.timestamp(), day_to=hi.timestamp(),
                                       now=now)
+        for i, (name, its_tz) in enumerate(programmes):
+            its_lo, its_hi = today_bounds(datetime.fromtimestamp(now, timezone.utc), its_tz)
+            each.append({"programme": name, "day": _day(its_lo, its_hi, its_tz),
+                         "today": await ended_by_outcome(
+                             store, day_from=its_lo.timestamp(), day_to=its_hi.timestamp(),
+                             programme=name, nobodys=i == 0)})
+    today = counts.ended_by_outcome
+    if each:
+        today = dict(sum((Counter(p["today"]) for p in each), Counter()))
     return {"database": config.database_name,         # a PostgreSQL password masked
-            "service": service_status(config, now), "today": counts.ended_by_outcome,
-            "day": {"date": lo.date().isoformat(), "timezone": tz, "from": lo.isoformat(),
-                    "to": hi.isoformat()},
+            "service": service_status(config, now), "today": today,
+            "day": _day(lo, hi, tz),
+            **({"programmes": each} if each else {}),
             "live_attempts": counts.live,
             "due_now": counts.due, "pending": counts.pending,
             "callbacks_pending": counts.callbacks}
+
+
+def _day(lo: datetime, hi: datetime, tz: str) -> dict:
+    return {"date": lo.date().isoformat(), "timezone": tz, "from": lo.isoformat(),
+            "to": hi.isoformat()}
 
 
 # ---------------------------------------------------------------------- health (exit code)

@@ -16,6 +16,18 @@ class ServiceCounts:
     callbacks: int                      # pending callback requests
 
 
+async def ended_by_outcome(store: Store, *, day_from: float, day_to: float, programme: str,
+                           nobodys: bool) -> dict[str, int]:
+    """The calls of `programme`'s women created in [day_from, day_to) and ended, by outcome
+    (nobodys: and the calls about nobody, test calls)."""
+    rows = await store.fetchall(
+        "SELECT outcome, COUNT(*) FROM attempts WHERE created_at >= ? AND created_at < ? "
+        "AND outcome IS NOT NULL AND (subscriber_id IN (SELECT id FROM subscribers WHERE "
+        "programme = ?)" + (" OR subscriber_id IS NULL)" if nobodys else ")")
+        + " GROUP BY outcome", (day_from, day_to, programme))
+    return {r[0]: r[1] for r in rows}
+
+
 async def _one(store: Store, sql: str, args: tuple = ()) -> int:
     return (await store.fetchall(sql, args))[0][0]
 

@@ -4,6 +4,7 @@ seconds); the operators' code formats them (ivr/operators/records.py)."""
 from __future__ import annotations
 
 import sqlite3
+from typing import Sequence
 
 from ivr.adapters.store import Store
 
@@ -22,14 +23,17 @@ def _where(conditions: list[str]) -> str:
 async def women(store: Store, *, status: str | None = None, partner: str | None = None,
                 language: str | None = None, slot: str | None = None,
                 phone: str | None = None, name: str | None = None,
-                limit: int = 100) -> list[sqlite3.Row]:
-    """Women matching every filter given (name: contains), by id."""
+                limit: int = 100, phones: Sequence[str] = ()) -> list[sqlite3.Row]:
+    """Women matching every filter given (name: contains; phones: any of them), by id."""
     where, args = [], []
     for col, value in (("status", status), ("partner", partner), ("language", language),
                        ("slot", slot), ("phone", phone)):
         if value is not None:
             where.append(f"{col} = ?")
             args.append(value)
+    if phones:
+        where.append(f"phone IN ({','.join('?' * len(phones))})")
+        args.extend(phones)
     if name:        # the text as it is: its % and _ are not wildcards
         where.append("name LIKE ? ESCAPE '\\'")
         args.append("%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -66,9 +70,16 @@ async def audit_trail(store: Store, sub_id: int) -> list[sqlite3.Row]:
 async def calls(store: Store, *, woman_id: int | None = None, lo: float | None = None,
                 hi: float | None = None, outcome: str | None = None,
                 message: str | None = None, kind: str | None = None,
-                phone: str | None = None, limit: int = 100) -> list[sqlite3.Row]:
-    """Attempts placed in [lo, hi), newest first; outcome "live": not ended yet."""
-    where, args = [], []
+                phone: str | None = None, limit: int = 100, programme: str | None = None,
+                nobodys: bool = False) -> list[sqlite3.Row]:
+    """Attempts placed in [lo, hi), newest first; outcome "live": not ended yet. programme:
+    only the calls to its women (nobodys: and the calls about nobody, test calls)."""
+    where: list[str] = []
+    args: list[object] = []
+    if programme is not None:
+        where.append("(subscriber_id IN (SELECT id FROM subscribers WHERE programme = ?)"
+                     + (" OR subscriber_id IS NULL)" if nobodys else ")"))
+        args.append(programme)
     for cond, value in (("subscriber_id = ?", woman_id), ("created_at >= ?", lo),
                         ("created_at < ?", hi), ("message_key = ?", message),
                         ("kind = ?", kind), ("phone = ?", phone)):

@@ -165,15 +165,17 @@ class SlotLearning:
         return slot_after_call(self.programme, sub, d, outcome, ended_at, self.rng, pattern)
 
 
-async def suggestion_rows(store: Store, min_calls: int) -> list:
-    """The counts of the active women with at least `min_calls` calls in their own slot and
-    in another: (subscriber_id, phone, her slot, slot, calls, answered), one statement for
-    every woman, ordered by woman."""
+async def suggestion_rows(store: Store, min_calls: int, programme: str | None = None) -> list:
+    """The counts of the active women (of `programme`, if given) with at least `min_calls`
+    calls in their own slot and in another: (subscriber_id, phone, her slot, slot, calls,
+    answered), one statement for every woman, ordered by woman."""
+    mine = "" if programme is None else " AND s.programme = ?"
     return await store.fetchall(
         "SELECT a.subscriber_id, s.phone, s.slot AS her_slot, a.slot, a.calls, a.answered "
         "FROM slot_answers a JOIN subscribers s ON s.id = a.subscriber_id "
-        "WHERE s.status = 'active' AND EXISTS (SELECT 1 FROM slot_answers h "
+        f"WHERE s.status = 'active'{mine} AND EXISTS (SELECT 1 FROM slot_answers h "
         " WHERE h.subscriber_id = a.subscriber_id AND h.slot = s.slot AND h.calls >= ?) "
         "AND EXISTS (SELECT 1 FROM slot_answers o WHERE o.subscriber_id = a.subscriber_id "
         " AND o.slot <> s.slot AND o.calls >= ?) "
-        "ORDER BY a.subscriber_id, a.slot", (min_calls, min_calls))
+        "ORDER BY a.subscriber_id, a.slot",
+        (*([programme] if programme is not None else []), min_calls, min_calls))

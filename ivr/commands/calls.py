@@ -25,7 +25,9 @@ OUTCOMES = ("answered", "busy", "no_answer", "congestion", "rejected", "invalid_
 @click.option("--reveal", is_flag=True, help="Show phone numbers in clear.")
 @pass_settings
 def command(settings, woman_id, day, first, last, outcome, message, kind, limit, as_json, reveal):
-    """List calls, latest first. Days are local days in the programme's time zone.
+    """List calls, latest first. Days are local days in the programme's time zone (several
+    programmes: each call's in her programme's zone, its time too; a test call's in the
+    first programme's).
     "answers": how many of her message's questions she answered in the call (empty: none
     was asked); the answers themselves are in `ivr women show`.
 
@@ -44,13 +46,15 @@ def command(settings, woman_id, day, first, last, outcome, message, kind, limit,
         first = last = day
     if first and last and first > last:
         raise click.UsageError(f"--from {first} is after --to {last}")
-    programme = settings.programme
+    programmes = settings.programmes
+    zones = [(p.name, p.timezone) for p in programmes] if len(programmes) > 1 else []
 
     async def go():
         async with settings.open_schedule(read_only=True) as sched:
             return await find_calls(sched.store, woman_id=woman_id, first=first, last=last,
                                     outcome=outcome, message=message, kind=kind, limit=limit,
-                                    reveal=reveal, tz=programme.timezone, iso=as_json)
+                                    reveal=reveal, tz=programmes[0].timezone, iso=as_json,
+                                    zones=zones)
 
     rows = run(go())
     if reveal:

@@ -26,8 +26,9 @@ def command() -> None:
 @_reveal
 @pass_settings
 def list_cmd(settings, worker, open_only, as_json, as_csv, reveal):
-    """List follow-ups by due date. state: open, overdue (due before today) or closed; owner:
-    the worker, or "pool" when she has no worker of the role.
+    """List follow-ups by due date. state: open, overdue (due before her today, in her zone) or
+    closed; owner: the worker, or "pool" when she has no worker of the role. Its times are in
+    her zone.
 
     \b
     Example:
@@ -37,18 +38,16 @@ def list_cmd(settings, worker, open_only, as_json, as_csv, reveal):
     from ivr.operators.session import audit_reveal, run, utc_now
     from ivr.operators.staff import FOLLOW_UP_COLUMNS, find_worker, follow_up_rows
     from ivr.operators.text import table
-    from scheduler.slots import local_date, zone
 
     if as_json and as_csv:
         raise click.UsageError("--json or --csv, not both")
-    tz = settings.programme.timezone
-    today = local_date(utc_now(), zone(tz))
+    now = utc_now()
 
     async def go():
         async with settings.open_schedule(read_only=True) as sched:
             worker_id = (await find_worker(sched, worker)).id if worker else None
             found = await sched.follow_ups(open_only=open_only, worker_id=worker_id)
-            return await follow_up_rows(sched, found, today, tz, reveal=reveal, iso=as_json)
+            return await follow_up_rows(sched, found, now, reveal=reveal, iso=as_json)
 
     rows = run(go())
     if reveal:

@@ -27,19 +27,25 @@ def command() -> None:
               help="Weeks of history the engagement chains are estimated from (whittle).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per woman.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header line.")
+@click.option("--programme", "programme_name", default=None,
+              help="Only this programme's women; default: every programme the installation "
+              "runs, each its own list of K.")
 @_reveal
 @pass_settings
-def list_cmd(settings, capacity, by, method, weeks, as_json, as_csv, reveal):
+def list_cmd(settings, capacity, by, method, weeks, as_json, as_csv, programme_name, reveal):
     """List the K women to call this week, most helped first, with the reason per woman.
     A woman whose call of this week is recorded (ivr outreach done) is not listed again;
     ended, paused and opted-out women never are. ID (the woman's id) is what `ivr outreach
-    done` takes.
+    done` takes. An installation of several programmes lists each programme on its own (its
+    call centre's K women; its week in its zone, its at-risk rule), the programme named on
+    each row.
 
     \b
     Example:
       ivr outreach list --capacity 50
       ivr outreach list -k 200 --by worker --csv > this_week.csv
       ivr outreach list -k 50 --method at-risk --json
+      ivr outreach list -k 50 --programme pesinet
     """
     from ivr.operators.outreach import COLUMNS, ListRequest, outreach_list
     from ivr.operators.session import audit_reveal, run, utc_now
@@ -47,24 +53,35 @@ def list_cmd(settings, capacity, by, method, weeks, as_json, as_csv, reveal):
 
     if as_json and as_csv:
         raise click.UsageError("--json or --csv, not both")
-    programme = settings.programme
+    programmes = [settings.run_programme(programme_name)] if programme_name \
+        else settings.programmes
+    several = len(programmes) > 1
     req = ListRequest(capacity, method, by == "worker", reveal, weeks)
 
     async def go():
+        now = utc_now()
         async with settings.open_schedule(read_only=True) as sched:
-            return await outreach_list(sched.store, programme, req, utc_now())
+            return [(p.name, await outreach_list(sched.store, p, req, now))
+                    for p in programmes]
 
-    listing = run(go())
-    rows = listing.rows
+    listings = run(go())
     if reveal:
-        audit_reveal(settings.config, "outreach list", [r["id"] for r in rows])
-    columns = [c for c in COLUMNS if c != "worker" or req.by_worker]
-    if not rows:
-        say(f"week {listing.week}: {listing.empty_because}")
-    elif not emit_rows([{"week": listing.week, **r} for r in rows], columns, as_json=as_json,
-                       as_csv=as_csv):
-        say(f"week {listing.week}: {len(rows)} women to call ({method})")
-        click.echo(table(rows, columns))
+        audit_reveal(settings.config, "outreach list",
+                     [r["id"] for _, listing in listings for r in listing.rows])
+    columns = (["programme"] if several else []) + \
+        [c for c in COLUMNS if c != "worker" or req.by_worker]
+    every = [{"week": listing.week, **({"programme": name} if several else {}), **r}
+             for name, listing in listings for r in listing.rows]
+    data = bool(every) and (as_json or as_csv)
+    for name, listing in listings:
+        of = f"{name}, " if several else ""
+        if not listing.rows:
+            say(f"{of}week {listing.week}: {listing.empty_because}")
+        elif not data:
+            say(f"{of}week {listing.week}: {len(listing.rows)} women to call ({method})")
+            click.echo(table(listing.rows, [c for c in columns if c != "programme"]))
+    if data:
+        emit_rows(every, columns, as_json=as_json, as_csv=as_csv)
 
 
 @command.command(name="done")
@@ -89,11 +106,12 @@ def done_cmd(settings, woman_id, outcome, worker, actor):
     from scheduler.outreach_weeks import week_label, week_start
 
     now = utc_now()
-    tz = settings.programme.timezone
-    week = week_label(week_start(now, tz), tz)
 
     async def go():
         async with settings.open_schedule() as sched:
+            # her week: in her programme's zone, as `ivr outreach list` counted it
+            tz = (await sched.hers(woman_id)).programme.timezone
+            week = week_label(week_start(now, tz), tz)
             worker_id = (await find_worker(sched, worker)).id if worker else None
             return await outreach.record(sched.store, woman_id, week, outcome, worker_id,
                                          actor_name(actor), now)

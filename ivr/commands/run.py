@@ -114,7 +114,9 @@ def status_command(settings, as_json, nodes):
         return
     problems = health(config, now)
     try:
-        status = asyncio.run(read_status(config, settings.programme.timezone, now))
+        several = [(p.name, p.timezone) for p in settings.programmes] \
+            if len(settings.programmes) > 1 else []
+        status = asyncio.run(read_status(config, settings.programme.timezone, now, several))
     except (StoreError, OSError) as e:
         # the health as it is now: the store may have taken its open timeout to fail (the
         # database away: the running service has noticed meanwhile)
@@ -156,6 +158,10 @@ def status_command(settings, as_json, nodes):
                f"{status['callbacks_pending']} callback(s)")
     today = status["today"]
     click.echo("today: " + (", ".join(f"{n} {k}" for k, n in sorted(today.items())) or "no calls"))
+    for p in status.get("programmes", []):      # several: each in its own today
+        click.echo(f"  {p['programme']} ({p['day']['date']}, {p['day']['timezone']}): "
+                   + (", ".join(f"{n} {k}" for k, n in sorted(p["today"].items()))
+                      or "no calls"))
     _exit_if_unhealthy(problems)
 
 

@@ -26,7 +26,8 @@ def command() -> None:
 @click.option("--partner", help="Only this enrolment partner (exact name).")
 @click.option("--language", "--lang", "language", help="Only this language.")
 @click.option("--slot", help="Only this time slot.")
-@click.option("--phone", help="The woman (or women, over time) on this number.")
+@click.option("--phone", help="The woman (or women, over time) on this number (a national "
+              "number read in each programme's region).")
 @click.option("--name", help="Names containing this text.")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per woman.")
@@ -46,18 +47,19 @@ def list_cmd(settings, status, partner, language, slot, phone, name, limit, as_j
     from ivr.phone import Phone, PhoneError
 
     config = settings.config
-    programme = settings.programme
-    digits = None
-    if phone:
+    digits: list[str] = []
+    # the number as read in each programme's region: a national number of any of them
+    for p in settings.programmes if phone else []:
         try:
-            digits = Phone.parse(phone, programme.region, foreign=True).digits
+            read = Phone.parse(phone, p.region, foreign=True).digits
         except PhoneError:
-            digits = "".join(ch for ch in phone if ch.isdigit())
+            read = "".join(ch for ch in phone if ch.isdigit())
+        digits += [read] if read not in digits else []
 
     async def go():
         async with settings.open_schedule(read_only=True) as sched:
             return await list_women(sched.store, status=status, partner=partner,
-                                    language=language, slot=slot, phone=digits, name=name,
+                                    language=language, slot=slot, phones=digits, name=name,
                                     limit=limit, reveal=reveal, iso=as_json)
 
     rows = run(go())
@@ -109,8 +111,9 @@ def _show(settings, woman_id: int, reveal: bool, command: str = "women show",
         async with settings.open_schedule(read_only=True) as sched:
             record = await show_woman(sched.store, woman_id, reveal=reveal, iso=iso)
             if record is not None:
-                record["answer_pattern"] = await answer_pattern(sched.store, sched.programme,
-                                                                woman_id)
+                # per her programme's slots
+                hers = (await sched.hers(woman_id)).programme
+                record["answer_pattern"] = await answer_pattern(sched.store, hers, woman_id)
             return record
 
     record = run(go())

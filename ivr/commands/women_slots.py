@@ -20,7 +20,7 @@ def suggest_slots_command(settings, min_calls, as_json, as_csv, reveal):
     and her calls in each. Listed only when the other slot beats hers with a probability of
     0.99 or more over the slots compared (with no slot truly better for anyone, under 1 %
     of the women are listed by chance). Nothing is changed: confirm with her, then
-    `ivr women update ID --slot ...`.
+    `ivr women update ID --slot ...`. Each woman is read by her programme's slots.
 
     \b
     Example:
@@ -35,9 +35,12 @@ def suggest_slots_command(settings, min_calls, as_json, as_csv, reveal):
         raise click.UsageError("--json or --csv, not both")
 
     async def go():
+        # several programmes: each woman by her programme's slots
+        several = len(settings.programmes) > 1
         async with settings.open_schedule(read_only=True) as sched:
-            return await suggest_slots(sched.store, sched.programme, min_calls=min_calls,
-                                       reveal=reveal)
+            found = [r for p in settings.programmes for r in await suggest_slots(
+                sched.store, p, min_calls=min_calls, reveal=reveal, only=several)]
+        return sorted(found, key=lambda r: r["id"])
 
     rows = run(go())
     if reveal:

@@ -25,7 +25,8 @@ def command() -> None:
 @_reveal
 @pass_settings
 def add_cmd(settings, name, phone, role, as_json, actor, reveal):
-    """Add a worker. One active worker per phone number.
+    """Add a worker. One active worker per phone number. With several programmes a national
+    number is read in each programme's region (one that reads in two needs +country).
 
     \b
     Example:
@@ -35,12 +36,21 @@ def add_cmd(settings, name, phone, role, as_json, actor, reveal):
     from ivr.operators.session import actor_name, run, utc_now
     from ivr.phone import Phone, PhoneError
 
-    programme = settings.programme
-    try:
-        digits = Phone.parse(phone, programme.region,
-                             foreign=programme.allow_foreign_numbers).digits
-    except PhoneError as e:
-        raise click.BadParameter(str(e), param_hint="--phone") from None
+    # the number read in each programme's region (a worker serves whichever programme's
+    # women): one reading, else +country is needed
+    read, errors = set(), []
+    for p in settings.programmes:
+        try:
+            read.add(Phone.parse(phone, p.region, foreign=p.allow_foreign_numbers).digits)
+        except PhoneError as e:
+            errors.append(str(e))
+    if not read:
+        raise click.BadParameter(errors[0], param_hint="--phone")
+    if len(read) > 1:
+        raise click.BadParameter(f"{phone!r} is a national number in more than one of the "
+                                 "programmes' regions: give it with +country",
+                                 param_hint="--phone")
+    digits = read.pop()
 
     async def go():
         async with settings.open_schedule() as sched:

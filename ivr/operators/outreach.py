@@ -96,7 +96,8 @@ async def _at_risk(store: Store, programme: Programme, capacity: int, now: datet
                    called: set[int]) -> tuple[list[tuple[int, str]], str]:
     rule = programme.at_risk
     flagged = {sid: eng for sid, eng in
-               (await at_risk_engagements(store, programme, now)).items() if sid not in called}
+               (await at_risk_engagements(store, programme, now, only=programme.name)).items()
+               if sid not in called}
     ids = rank_at_risk(flagged, rule, now, capacity)
     return ([(sid, _at_risk_reason(flagged[sid], rule, now)) for sid in ids],
             "no woman at risk who was not called this week")

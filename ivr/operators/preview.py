@@ -48,6 +48,7 @@ class PlannedCall:
     attempt: int
     kind: str
     why: str
+    programme: str
 
 
 class _Rollback(Exception):
@@ -104,7 +105,9 @@ def _local(x: float, sched: ScheduleStore) -> str:
 
 async def preview(sched: ScheduleStore, day: date, now: datetime, *,
                   reveal: bool = False) -> list[PlannedCall]:
-    """The calls of `day` (a local date of the programme's zone) from `now` on."""
+    """The calls of `day` (a local date of the programme's zone) from `now` on: one
+    programme's (`ivr schedule preview` previews each programme on its own, its day in its
+    own zone)."""
     tz = zone(sched.programme.timezone)
     t: datetime | None = max(day_start(day, tz), now)
     end = day_start(day + timedelta(days=1), tz)
@@ -119,7 +122,7 @@ async def preview(sched: ScheduleStore, day: date, now: datetime, *,
                     out.append(PlannedCall(
                         at=t, slot=slot, woman=sub.id, phone=phone_out(sub.phone, reveal),
                         language=sub.language, message=a.message_key, attempt=a.number,
-                        kind=a.kind.value, why=why))
+                        kind=a.kind.value, why=why, programme=sched.programme.name))
                 t = await _next_time(sched, t)
             raise _Rollback
     except _Rollback:

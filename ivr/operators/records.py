@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, time, timedelta
+from typing import Sequence
 
 from ivr.adapters import records
 from ivr.adapters.answers import Answers
@@ -39,10 +40,11 @@ def woman(row, reveal: bool, iso: bool = False) -> dict:
 
 async def list_women(store: Store, *, status: str | None = None, partner: str | None = None,
                      language: str | None = None, slot: str | None = None,
-                     phone: str | None = None, name: str | None = None, limit: int = 100,
+                     phones: Sequence[str] = (), name: str | None = None, limit: int = 100,
                      reveal: bool = False, iso: bool = False) -> list[dict]:
+    """phones: the number as read in each programme's region (any of them)."""
     rows = await records.women(store, status=status, partner=partner, language=language,
-                               slot=slot, phone=phone, name=name, limit=limit)
+                               slot=slot, phones=phones, name=name, limit=limit)
     return [woman(r, reveal, iso) for r in rows]
 
 
@@ -93,17 +95,25 @@ async def find_calls(store: Store, *, woman_id: int | None = None, first: date |
                      last: date | None = None, outcome: str | None = None,
                      message: str | None = None, kind: str | None = None,
                      phone: str | None = None, limit: int = 100, reveal: bool = False,
-                     tz: str = "Asia/Kolkata", iso: bool = False) -> list[dict]:
-    """Calls, newest first. Dates are local days in `tz`."""
-    lo, hi = day_range(first, last, tz)
+                     tz: str = "Asia/Kolkata", iso: bool = False,
+                     zones: Sequence[tuple[str, str]] = ()) -> list[dict]:
+    """Calls, newest first. Dates are local days in `tz`; zones (several programmes: each
+    programme's name and zone, the default first): each call's days and time in her
+    programme's zone (a call about nobody: the default programme's)."""
+    found = []
+    for i, (name, z) in enumerate(zones or [(None, tz)]):
+        lo, hi = day_range(first, last, z)
+        found += [(r, z) for r in await records.calls(
+            store, woman_id=woman_id, lo=lo, hi=hi, outcome=outcome, message=message,
+            kind=kind, phone=phone, limit=limit, programme=name, nobodys=i == 0)]
+    found = sorted(found, key=lambda x: x[0]["id"], reverse=True)[:limit]
     out = []
-    for r in await records.calls(store, woman_id=woman_id, lo=lo, hi=hi, outcome=outcome,
-                                 message=message, kind=kind, phone=phone, limit=limit):
+    for r, z in found:
         out.append({
             "id": r["id"], "woman": r["subscriber_id"], "kind": r["kind"],
             "attempt": r["number"], "phone": phone_out(r["phone"], reveal),
             "language": r["language"], "message": r["message_key"],
-            "at": when(r["created_at"], tz, iso),
+            "at": when(r["created_at"], z, iso),
             "seconds": None if r["ended_at"] is None else round(r["ended_at"] - r["created_at"]),
             "outcome": r["outcome"] or "live", "cause": r["cause"],
             "heard": None if r["heard_share"] is None else round(r["heard_share"], 2),

@@ -36,13 +36,15 @@ async def answer_pattern(store: Store, programme: Programme, sub_id: int,
 
 
 async def suggest_slots(store: Store, programme: Programme, *, min_calls: int = MIN_CALLS,
-                        reveal: bool = False) -> list[dict]:
+                        reveal: bool = False, only: bool = False) -> list[dict]:
     """The active women whose answers say another programme slot suits them better
     (answer_model.suggest_slot: min_calls calls in both slots, P(better) >= 0.99 over the
-    other slots compared, exact), by woman id: the same store, the same list."""
+    other slots compared, exact), by woman id (only: the women of this programme, with
+    several): the same store, the same list."""
     names = slot_answers.slot_names(programme)
     prior = await slot_answers.population_prior(store, programme)
-    rows = await slot_answers.suggestion_rows(store, min_calls)
+    rows = await slot_answers.suggestion_rows(store, min_calls,
+                                              programme.name if only else None)
     out = []
     for sub_id, group in groupby(rows, key=lambda r: r[0]):
         mine = list(group)

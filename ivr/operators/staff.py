@@ -4,13 +4,15 @@ or name, and plain dicts ready to print, dump as JSON or CSV, phone numbers mask
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import datetime
 
 from ivr.adapters.columns import epoch
 from ivr.operators.records import phone_out, when
 from scheduler.followups import FollowUp, Worker
 from scheduler.model import SchedulerError
+from scheduler.slots import local_date
 from scheduler.store import Schedule
+from scheduler.timeline import her_zone
 
 FOLLOW_UP_COLUMNS = ["id", "woman", "phone", "rule", "reason", "due_on", "state", "owner",
                      "role", "opened_at", "closed_at", "outcome", "closed_by"]
@@ -41,21 +43,25 @@ async def worker_rows(sched: Schedule, tz: str, *, reveal: bool, iso: bool) -> l
             for w in await sched.workers()]
 
 
-async def follow_up_rows(sched: Schedule, follow_ups: list[FollowUp], today: date, tz: str, *,
+async def follow_up_rows(sched: Schedule, follow_ups: list[FollowUp], now: datetime, *,
                          reveal: bool, iso: bool) -> list[dict]:
-    """state: open, overdue (open and due before today) or closed; owner: the worker's name,
-    or 'pool' (her role's pool)."""
+    """state: open, overdue (open and due before her today) or closed; owner: the worker's
+    name, or 'pool' (her role's pool). Her days and times in her zone (her calendar: the
+    one her follow-up's due day is counted in), whichever programme she is in."""
     names = {w.id: w.name for w in await sched.workers()}
-    phones = {}
-    for sub_id in {f.subscriber_id for f in follow_ups}:
-        phones[sub_id] = (await sched.subscriber(sub_id)).phone
+    women = {sub_id: await sched.subscriber(sub_id)
+             for sub_id in {f.subscriber_id for f in follow_ups}}
+    today = {sub_id: local_date(now, her_zone(sub)) for sub_id, sub in women.items()}
+    tz = {sub_id: sub.timezone for sub_id, sub in women.items()}
     return [{"id": f.id, "woman": f.subscriber_id,
-             "phone": phone_out(phones[f.subscriber_id], reveal), "rule": f.rule,
+             "phone": phone_out(women[f.subscriber_id].phone, reveal), "rule": f.rule,
              "reason": f.reason, "due_on": f.due_on.isoformat(),
-             "state": ("closed" if not f.open else "overdue" if f.due_on < today else "open"),
+             "state": ("closed" if not f.open else
+                       "overdue" if f.due_on < today[f.subscriber_id] else "open"),
              "owner": (names.get(f.worker_id, f"worker {f.worker_id}")
                        if f.worker_id is not None else "pool"),
-             "role": f.owner_role.value, "opened_at": when(epoch(f.opened_at), tz, iso),
-             "closed_at": when(epoch(f.closed_at), tz, iso),
+             "role": f.owner_role.value,
+             "opened_at": when(epoch(f.opened_at), tz[f.subscriber_id], iso),
+             "closed_at": when(epoch(f.closed_at), tz[f.subscriber_id], iso),
              "outcome": f.outcome.value if f.outcome else None, "closed_by": f.closed_by}
             for f in follow_ups]
