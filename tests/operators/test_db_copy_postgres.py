@@ -6,6 +6,7 @@ with nothing written: a target with rows, a table it cannot copy, a running `ivr
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import json
 import sqlite3
 from datetime import datetime, timedelta, timezone
@@ -24,6 +25,7 @@ from ivr.nodes import NodeRow
 from ivr.run_lock import RunLock
 from scheduler.followups import iso_week
 from scheduler.outcome import Outcome
+from scheduler.policy import RetrySlots
 from scheduler.programme import load_programme
 from scheduler.questions_model import Answer, AnswerStatus, FollowUpToOpen, OwnerRole
 from tests.operators.conftest import LMP, TODAY, dmy
@@ -40,9 +42,12 @@ def enrol(cli, phone: str) -> None:
 
 async def _calls(db) -> None:
     """Calls as the service makes them: claimed, ended (answered, busy), one still live, a
-    missed call whose callback is being placed, one on the call-centre list."""
+    missed call whose callback is being placed, one on the call-centre list; the learned
+    rule's counts per slot and weekday."""
     store = await Store.open(db)
-    sched = ScheduleStore(store, load_programme("mmitra"))
+    mmitra = load_programme("mmitra")      # learned per weekday: every counting table is filled
+    sched = ScheduleStore(store, replace(mmitra, retry=replace(
+        mmitra.retry, retry_slots=RetrySlots.LEARNED, retry_slots_by_weekday=True)))
     try:
         day = datetime.now(ZoneInfo("Asia/Kolkata")).date() + timedelta(days=2)
         at = datetime(day.year, day.month, day.day, 10, tzinfo=ZoneInfo("Asia/Kolkata")) \
