@@ -12,7 +12,8 @@ the programme's questions by week, follow-ups per worker and the answered line's
 A date range selects women enrolled in it (funnel, retention), calls placed in it (pick-up,
 listening, failures) and missed calls received in it (callbacks); days are local days of
 the programme's zone. Test calls never count. One scan of the attempts feeds every call
-section, so a report over a million calls takes a few seconds.
+section, so a report over a million calls takes a few seconds; the calls of closed days are
+read from their daily counts (ivr/adapters/report_rollup.py) when `ivr run` has rolled them.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ivr.adapters import reports, reports_two_way
+from ivr.adapters import report_calls, reports, reports_two_way
 from ivr.adapters.columns import instant
 from ivr.adapters.store import Store
 from ivr.operators.records import day_range, phone_out, when
@@ -116,7 +117,7 @@ def _groups(rows: list[dict]) -> list[dict]:
 
 async def _calls(store: Store, by: str | None, lo, hi, offset: float,
                  only: str | None) -> dict:
-    cube = await reports.call_cube(store, by, lo, hi, offset, only)
+    cube = await report_calls.call_cube(store, by, lo, hi, offset, only)
     by_number: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     by_slot: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     by_day: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
