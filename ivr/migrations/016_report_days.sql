@@ -8,12 +8,14 @@
 -- change). report_lock: one row (id 1), written first by every writer of these tables, so
 -- that two nodes never roll the same day twice.
 CREATE TABLE report_days (
+    id          INTEGER PRIMARY KEY,
     utc_offset  INTEGER NOT NULL,
     day         INTEGER NOT NULL,
-    rolled_at   REAL NOT NULL,
-    PRIMARY KEY (utc_offset, day)
+    rolled_at   REAL NOT NULL
 );
+CREATE UNIQUE INDEX report_days_key ON report_days(utc_offset, day);
 CREATE TABLE report_calls (
+    id          INTEGER PRIMARY KEY,
     utc_offset  INTEGER NOT NULL,
     day         INTEGER NOT NULL,
     programme   TEXT NOT NULL,
@@ -31,6 +33,7 @@ CREATE TABLE report_calls (
 CREATE UNIQUE INDEX report_calls_key ON report_calls(utc_offset, day, programme, language,
     slot, partner, kind, number, outcome, hb, replayed);
 CREATE TABLE report_women (
+    id             INTEGER PRIMARY KEY,
     subscriber_id  INTEGER NOT NULL REFERENCES subscribers(id),
     programme      TEXT NOT NULL,
     language       TEXT NOT NULL,
