@@ -34,6 +34,8 @@ from ivr.adapters.store import Store  # noqa: E402
 from ivr.sandbox.postgres import Cluster  # noqa: E402
 
 KOLKATA = 19800
+CALL_SECTIONS = ("pickup_by_attempt", "pickup_by_slot", "pickup_by_weekday", "listening",
+                 "failure_mix")
 
 
 def _cpu() -> float:
@@ -97,6 +99,7 @@ def main() -> None:
     ap.add_argument("--pg-cluster", help="a cluster made by report_bench.py --pg --keep")
     ap.add_argument("--before", required=True, type=Path, help="the code before")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--out", help="a directory for each run's output")
     ap.add_argument("--no-roll", action="store_true", help="use the rollup as it is")
     args = ap.parse_args()
     address = args.db or Cluster.reuse(Path(args.pg_cluster)).dsn("report")
@@ -108,16 +111,21 @@ def main() -> None:
         env = dict(os.environ, IVR_HOME=tmp, IVR_DATABASE=address)
         env.pop("IVR_CONFIG", None)
         (Path(tmp) / "erasure.key").write_bytes(os.urandom(32))
-        outputs = {}
         for run in range(1, args.runs + 1):
+            pair = {}
             for label, code in (("before", args.before), ("after", ROOT)):
-                took, cpu, body = report(code, env)
-                outputs.setdefault(label, set()).add(body)
+                took, cpu, pair[label] = report(code, env)
                 line = {"run": run, "code": label, "wall_s": round(took, 2),
-                        "cpu_s": round(cpu, 2), "load": _load(), "bytes": len(body)}
+                        "cpu_s": round(cpu, 2), "load": _load(), "bytes": len(pair[label])}
                 result.setdefault("runs", []).append(line)
                 print(json.dumps(line), flush=True)
-        result["same_output"] = len(outputs["before"] | outputs["after"]) == 1
+            # the whole output, and the call sections (at_risk moves with the clock)
+            result.setdefault("same_output", []).append(pair["before"] == pair["after"])
+            calls = [{k: json.loads(pair[c])[k] for k in CALL_SECTIONS} for c in pair]
+            result.setdefault("same_call_sections", []).append(calls[0] == calls[1])
+            if args.out:
+                for label, body in pair.items():
+                    Path(args.out, f"{label}-{run}.json").write_bytes(body)
     result.update(asyncio.run(sections(address)))
     result["load_after"] = _load()
     print(json.dumps(result), flush=True)

@@ -43,6 +43,7 @@ DAYS_PER_TURN = 2            # at most this many days per turn of its loop (a da
 KEY = ("utc_offset", "day", "programme", "language", "slot", "partner", "kind", "number",
        "outcome", "hb", "replayed")
 WOMAN = ("programme", "language", "slot", "partner")
+LIVE = "SELECT created_at FROM attempts WHERE outcome IS NULL"    # a few: an index of them
 HER = "s.programme, s.language, s.slot, COALESCE(s.partner, '(none)')"
 
 
@@ -73,8 +74,7 @@ async def closed_days(store: Store, now: float, offset: int) -> list[int]:
     if first is None:
         return []
     last = day_of(now - GRACE, offset) - 1
-    live = {day_of(r[0], offset) for r in await store.fetchall(
-        "SELECT created_at FROM attempts WHERE outcome IS NULL")}
+    live = {day_of(r[0], offset) for r in await store.fetchall(LIVE)}
     rolled = {r[0] for r in await store.fetchall(
         "SELECT day FROM report_days WHERE utc_offset = ?", (offset,))}
     return [d for d in range(day_of(first, offset), last + 1) if d not in rolled | live]
@@ -91,8 +91,7 @@ async def roll_day(store: Store, offset: int, day: int, now: float) -> bool:
         if await store.fetchall("SELECT 1 FROM report_days WHERE utc_offset = ? AND day = ?",
                                 (offset, day)):
             return False
-        if await store.fetchall("SELECT 1 FROM attempts WHERE created_at >= ? AND "
-                                "created_at < ? AND outcome IS NULL LIMIT 1", (lo, hi)):
+        if any(lo <= r[0] < hi for r in await store.fetchall(LIVE)):
             return False
         ended = "a.created_at >= ? AND a.created_at < ? AND a.kind != 'test' " \
                 "AND a.outcome IS NOT NULL"
