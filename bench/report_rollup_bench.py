@@ -8,8 +8,8 @@ side by side on one database made by bench/report_bench.py --keep.
 
 --before: a checkout of the code before (git archive of the commit before the rollup, with
 ivr/migrations/016_report_days.sql copied in so that it opens the migrated database). Steps:
-migrate (016: empty tables), roll up every closed day (timed: the one-time cost of the
-first `ivr run` hour), then `ivr report --json` from the code before and from this code,
+migrate (016: empty tables), roll up every closed day (timed: the one-time catch-up, --run
+days a transaction), then `ivr report --json` from the code before and from this code,
 alternating, each a fresh process; their outputs compared byte for byte (generated_at aside).
 Then each query of the report's biggest sections timed in this process (--sections).
 """
@@ -47,12 +47,12 @@ def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-async def roll(address: str) -> dict:
+async def roll(address: str, run: int) -> dict:
     t = time.perf_counter()
     store = await Store.open(address)
     migrated = time.perf_counter() - t
     t = time.perf_counter()
-    days = await report_rollup.roll_up(store, time.time(), KOLKATA)
+    days = await report_rollup.roll_up(store, time.time(), KOLKATA, run=run)
     rolled = time.perf_counter() - t
     rows = (await store.fetchall("SELECT COUNT(*), COALESCE(SUM(n), 0) FROM report_calls"))[0]
     await store.close()
@@ -99,13 +99,15 @@ def main() -> None:
     ap.add_argument("--pg-cluster", help="a cluster made by report_bench.py --pg --keep")
     ap.add_argument("--before", required=True, type=Path, help="the code before")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--run", type=int, default=31,
+                    help="days rolled in one transaction (a catch-up: 31; ivr run: 1)")
     ap.add_argument("--out", help="a directory for each run's output")
     ap.add_argument("--no-roll", action="store_true", help="use the rollup as it is")
     args = ap.parse_args()
     address = args.db or Cluster.reuse(Path(args.pg_cluster)).dsn("report")
     result: dict = {"database": args.db or args.pg_cluster, "load_before": _load()}
     if not args.no_roll:
-        result.update(asyncio.run(roll(address)))
+        result.update(asyncio.run(roll(address, args.run)))
         print(json.dumps(result), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, IVR_HOME=tmp, IVR_DATABASE=address)

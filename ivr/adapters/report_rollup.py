@@ -38,6 +38,7 @@ DAY = 86400
 GRACE = 6 * 3600.0           # a day is closed this long after its end (and with no live call)
 CHUNK = 500                  # women in one IN (...) list
 EVERY = timedelta(hours=1)   # `ivr run` rolls the days closed since, once an hour
+SCAN_DAYS = 7                # a run of this many days is read by a scan of the calls
 DAYS_PER_TURN = 2            # at most this many days per turn of its loop (a day: a transaction)
 
 KEY = ("utc_offset", "day", "programme", "language", "slot", "partner", "kind", "number",
@@ -80,46 +81,65 @@ async def closed_days(store: Store, now: float, offset: int) -> list[int]:
     return [d for d in range(day_of(first, offset), last + 1) if d not in rolled | live]
 
 
-async def roll_day(store: Store, offset: int, day: int, now: float) -> bool:
-    """Roll one closed day up, in one transaction; False when it is rolled already (another
-    node did it) or a call of it is live after all."""
-    lo, hi = day_bounds(offset, day)
-    if hi + GRACE > now:
-        raise ValueError(f"day {day} (offset {offset}) is not closed at {now}")
+async def roll_days(store: Store, offset: int, first: int, last: int, now: float) -> int:
+    """Roll the closed days first..last up, in one transaction. Returns how many: none when
+    one of them is rolled already (another node did it) or a call of one is live after all.
+    A long run (a catch-up, SCAN_DAYS or more) reads the calls by a scan of the table, and
+    her values for each woman: cheaper than by day then."""
+    lo, hi = day_bounds(offset, first)[0], day_bounds(offset, last)[1]
+    if hi + GRACE > now or last < first:
+        raise ValueError(f"days {first}-{last} (offset {offset}) are not closed at {now}")
+    scan = "+" if last - first + 1 >= SCAN_DAYS else ""
     async with store.transaction():
         await lock(store, now)
-        if await store.fetchall("SELECT 1 FROM report_days WHERE utc_offset = ? AND day = ?",
-                                (offset, day)):
-            return False
+        if await store.fetchall("SELECT 1 FROM report_days WHERE utc_offset = ? AND day >= ? "
+                                "AND day <= ?", (offset, first, last)):
+            return 0
         if any(lo <= r[0] < hi for r in await store.fetchall(LIVE)):
-            return False
-        ended = "a.created_at >= ? AND a.created_at < ? AND a.kind != 'test' " \
+            return 0
+        ended = f"{scan}a.created_at >= ? AND a.created_at < ? AND a.kind != 'test' " \
                 "AND a.outcome IS NOT NULL"
-        await store.execute(
-            f"INSERT INTO report_women (subscriber_id, {', '.join(WOMAN)}) "
-            f"SELECT DISTINCT s.id, {HER} FROM attempts a JOIN subscribers s "
-            f"ON s.id = a.subscriber_id WHERE {ended} "
-            "ON CONFLICT (subscriber_id) DO NOTHING", (lo, hi))
+        women = (f"SELECT DISTINCT s.id, {HER} FROM attempts a JOIN subscribers s "
+                 f"ON s.id = a.subscriber_id WHERE {ended}") if not scan else (
+                 f"SELECT s.id, {HER} FROM subscribers s WHERE EXISTS (SELECT 1 FROM "
+                 "attempts a WHERE a.subscriber_id = s.id AND a.created_at >= ? "
+                 "AND a.created_at < ?)")
+        await store.execute(f"INSERT INTO report_women (subscriber_id, {', '.join(WOMAN)}) "
+                            f"{women} ON CONFLICT (subscriber_id) DO NOTHING", (lo, hi))
         await store.execute(
             f"INSERT INTO report_calls ({', '.join(KEY)}, n, heard) "
-            "SELECT ?, ?, w.programme, w.language, w.slot, w.partner, a.kind, a.number, "
+            f"SELECT ?, CAST(FLOOR((a.created_at + {offset}) / 86400) AS INTEGER) AS day, "
+            "w.programme, w.language, w.slot, w.partner, a.kind, a.number, "
             f"a.outcome, {HEARD_BAND} AS hb, {REPLAYED} AS replayed, COUNT(*), "
             "SUM(COALESCE(a.heard_share, 0)) FROM attempts a JOIN report_women w "
             f"ON w.subscriber_id = a.subscriber_id WHERE {ended} "
-            "GROUP BY w.programme, w.language, w.slot, w.partner, a.kind, a.number, a.outcome, "
-            "hb, replayed", (offset, day, lo, hi))
-        await store.execute("INSERT INTO report_days (utc_offset, day, rolled_at) "
-                            "VALUES (?, ?, ?)", (offset, day, now))
-    return True
+            "GROUP BY day, w.programme, w.language, w.slot, w.partner, a.kind, a.number, "
+            "a.outcome, hb, replayed", (offset, lo, hi))
+        await store.executemany("INSERT INTO report_days (utc_offset, day, rolled_at) "
+                                "VALUES (?, ?, ?)",
+                                [(offset, d, now) for d in range(first, last + 1)])
+    return last - first + 1
 
 
-async def roll_up(store: Store, now: float, offset: int, *, most: int | None = None) -> int:
+async def roll_day(store: Store, offset: int, day: int, now: float) -> bool:
+    """Roll one closed day up, in one transaction (roll_days)."""
+    return await roll_days(store, offset, day, day, now) == 1
+
+
+async def roll_up(store: Store, now: float, offset: int, *, most: int | None = None,
+                  run: int = 1) -> int:
     """Rekey the women whose values changed, then roll the closed days not rolled yet (at
-    most `most`), each in its own transaction. Returns the days rolled."""
+    most `most`), `run` days in one transaction (1: each day in its own; more: a catch-up,
+    when nothing else writes). Returns the days rolled."""
     await rekey(store, now)
     done = 0
-    for day in (await closed_days(store, now, offset))[:most]:
-        done += await roll_day(store, offset, day, now)
+    days = (await closed_days(store, now, offset))[:most]
+    while days:
+        n = 1
+        while n < min(run, len(days)) and days[n] == days[0] + n:
+            n += 1
+        done += await roll_days(store, offset, days[0], days[n - 1], now)
+        days = days[n:]
     return done
 
 
