@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -170,3 +170,23 @@ def test_a_day_is_closed_grace_after_its_end(offset):
     assert start <= END < end and end - start == DAY
     with pytest.raises(ValueError):
         asyncio.run(report_rollup.roll_day(None, offset, day, end + 60))   # type: ignore[arg-type]
+
+
+async def test_ivr_runs_chore_rolls_two_days_a_turn_then_hourly(database):
+    database.home.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(database.address, key_file=database.key_file)
+    try:
+        await fill(store)
+        chore = report_rollup.HourlyRollUp(("Asia/Kolkata",))
+        late = NOW + timedelta(days=1)                 # every generated day closed but one
+        turns = []
+        while (n := await asyncio.wait_for(chore.run_if_due(store, late), STEP * 4)):
+            turns.append(n)
+        assert set(turns) == {report_rollup.DAYS_PER_TURN} or turns[-1] < turns[0]
+        assert sum(turns) == (await rolled(store))[0] >= 85
+        assert await chore.run_if_due(store, late + timedelta(minutes=59)) == 0
+        await store.execute("UPDATE attempts SET outcome = 'busy' WHERE outcome IS NULL")
+        assert await chore.run_if_due(store, late + timedelta(minutes=61)) == 1
+        await assert_as_raw(store)
+    finally:
+        await store.close()
