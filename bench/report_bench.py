@@ -189,6 +189,8 @@ def main() -> None:
                     help="keep what was generated and reuse it: the SQLite file "
                          "/tmp/ivr-report/<calls>.db, or with --pg the cluster "
                          "/tmp/ivr-pg-report/<calls>")
+    ap.add_argument("--keep-dir", default="/tmp",
+                    help="with --keep: where ivr-report/ and ivr-pg-report/ are (default /tmp)")
     ap.add_argument("--generate-only", action="store_true", help="with --keep: no report")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -200,13 +202,13 @@ def main() -> None:
         try:
             dsn, sqlite_db = args.db, home / "ivr.db"
             if args.pg:
-                base = Path(f"/tmp/ivr-pg-report/{args.calls}") if args.keep else None
+                base = Path(args.keep_dir) / f"ivr-pg-report/{args.calls}" if args.keep else None
                 cluster = Cluster.reuse(base) if base and base.exists() else \
                     Cluster.start(durable=True, base=base)
                 dsn = cluster.dsn("report") if "report" in cluster.databases() else None
                 print(f"cluster {cluster.base}")
             elif args.keep and not dsn:
-                sqlite_db = Path(f"/tmp/ivr-report/{args.calls}.db")
+                sqlite_db = Path(args.keep_dir) / f"ivr-report/{args.calls}.db"
                 sqlite_db.parent.mkdir(exist_ok=True)
             began = time.perf_counter()
             if (dsn and cluster) or (not dsn and not args.pg and sqlite_db.exists()):

@@ -29,6 +29,7 @@ from typing import Awaitable, Callable, Sequence
 
 from ivr import constants as C
 from ivr.absence import TURN_PAGE, AbsenceSweep
+from ivr.adapters.report_rollup import HourlyRollUp
 from ivr.adapters.retention import DailyPurge
 from ivr.adapters.store import UNAVAILABLE_ERRORS
 from ivr.app import Service
@@ -85,6 +86,8 @@ class DialLoop:
         self._swept_at = clock()
         self._reconciled = False
         self.retention = DailyPurge(service.config.privacy.keep_call_records)
+        self.rollup = HourlyRollUp(tuple(sorted({p.timezone for p in
+                                                 service.schedule.programmes})))
         self.absence = AbsenceSweep(service.schedule, page=TURN_PAGE)   # silent weeks, hourly
         self.metrics = None                     # ivr.metrics.Metrics, set by `ivr run`
         self.loop_at: float | None = None       # the last turn (its heartbeat)
@@ -128,6 +131,7 @@ class DialLoop:
         # retention ([privacy] keep_call_records): at most once a (UTC) day
         await self.retention.run_if_due(self.service.store, utc(now))
         await self.absence.run_if_due(utc(now))     # hourly, a page a turn (ivr/absence.py)
+        await self.rollup.run_if_due(self.service.store, utc(now))  # the report's closed days
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
             await self.intake.sweep()

@@ -5,7 +5,8 @@ Erasure keeps every row reports count (her anonymised record: language, slot, tr
 status, enrolment time; her calls: times, message, outcome, how much she heard; her missed
 calls and callbacks: times) and removes what says who she is: phone, name, dates, partner,
 health worker, consent date, channel names, the keys she pressed, her messages' due dates,
-the details of her history. With SQLite's secure_delete on, the old bytes are overwritten,
+the details of her history; the report's daily counts (ivr/adapters/report_rollup.py) move
+her calls to no partner at once. With SQLite's secure_delete on, the old bytes are overwritten,
 and the WAL is checkpointed so no copy stays in it. PostgreSQL keeps the old row versions
 until VACUUM reuses their space (autovacuum does it; `VACUUM` at once if it must be now).
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal, overload
 
 from ivr.adapters.columns import epoch, instant
+from ivr.adapters.report_rollup import rekey
 from ivr.adapters.store import Store
 from ivr.adapters.subscribers import audit
 from scheduler.model import SchedulerError
@@ -179,6 +181,7 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
                 "UPDATE subscribers SET phone = '', name = NULL, lmp = NULL, edd = NULL, "
                 "child_dob = NULL, partner = NULL, health_worker = NULL, consent_date = NULL, "
                 "plan_at = NULL, updated_at = ? WHERE id = ?", (epoch(now), sub_id))
+            await rekey(store, epoch(now), [sub_id])    # her rolled calls: partner (none)
             done["number_hash_kept"] = kept
             await audit(store, actor=actor, action="erase", at=now, subscriber_id=sub_id,
                         detail=done)

@@ -14,6 +14,10 @@ from ivr.adapters.store import Store
 DIMENSIONS = {None: "'all'", "language": "s.language", "slot": "s.slot",
               "partner": "COALESCE(s.partner, '(none)')"}
 CHUNK = 500         # ids in one IN (...) list
+# a call's heard band (0 under half, 1 half, 2 three quarters) and whether it was replayed
+HEARD_BAND = ("CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 "
+              "ELSE 0 END")
+REPLAYED = "CASE WHEN COALESCE(a.plays, 0) >= 2 THEN 1 ELSE 0 END"
 
 Rows = list[sqlite3.Row]
 
@@ -80,8 +84,7 @@ async def call_cube(store: Store, by: str | None, lo: float | None, hi: float | 
         # weekday 0 = Sunday, as strftime('%w'); 1970-01-01 was a Thursday (4)
         f" (CAST(FLOOR((a.created_at + {float(offset)}) / 86400) AS INTEGER) + 4) % 7 AS wd,"
         " a.outcome,"
-        " CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 ELSE 0 END"
-        " AS hb, CASE WHEN COALESCE(a.plays, 0) >= 2 THEN 1 ELSE 0 END AS replayed,"
+        f" {HEARD_BAND} AS hb, {REPLAYED} AS replayed,"
         " COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
         "FROM attempts a JOIN subscribers s ON s.id = a.subscriber_id "
         f"WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND {cond} "

@@ -6,7 +6,8 @@ before it that the service has handled. Never a live call (outcome NULL: the ser
 owns it) nor an unhandled missed call. A callback that was served by a deleted call keeps
 its row (times, status) without the link to it.
 
-What `ivr report` loses (it counts from the call rows, and keeps no aggregate): calls placed
+What `ivr report` loses (it counts from the call rows; the daily counts of the days the
+cut-off reaches are dropped with them and rolled again from the rows left): calls placed
 before the cut-off drop out of pick-up, listening and failure figures, missed calls received
 before it out of the callback figures, and the funnel's "first attempt" / "first answer"
 no longer count a woman whose every call was deleted. Women (enrolled, retention,
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ivr.adapters.columns import epoch
+from ivr.adapters.report_rollup import lock, unroll_before
 from ivr.adapters.store import Store
 from ivr.adapters.subscribers import audit
 
@@ -29,6 +31,8 @@ async def purge_call_records(store: Store, before: datetime, *, now: datetime,
     counts. Returns {"before": ..., "calls": n, "missed_calls": n}."""
     cut = epoch(before)
     async with store.transaction():
+        await lock(store, epoch(now))
+        await unroll_before(store, cut)
         old = "SELECT id FROM attempts WHERE created_at < ? AND outcome IS NOT NULL"
         await store.execute(f"UPDATE callback_requests SET attempt_id = NULL "
                             f"WHERE attempt_id IN ({old})", (cut,))

@@ -12,7 +12,8 @@ the programme's questions by week, follow-ups per worker and the answered line's
 A date range selects women enrolled in it (funnel, retention), calls placed in it (pick-up,
 listening, failures) and missed calls received in it (callbacks); days are local days of
 the programme's zone. Test calls never count. One scan of the attempts feeds every call
-section, so a report over a million calls takes a few seconds.
+section, so a report over a million calls takes a few seconds; the calls of closed days are
+read from their daily counts (ivr/adapters/report_rollup.py) when `ivr run` has rolled them.
 
 An installation of several programmes: each section per programme (its zone, its rules), and
 the counting sections' totals over them, built from the programmes' own rows (build_report).
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Sequence
 
-from ivr.adapters import outreach, reports, reports_two_way
+from ivr.adapters import outreach, report_calls, reports, reports_two_way
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.store import Store
 from ivr.operators.records import day_range, phone_out, when
@@ -151,7 +152,7 @@ async def _programme_rows(store: Store, p: Programme, req: ReportRequest, now: d
     by = req.by
     rows = {"funnel": await reports.funnel(store, by, lo, hi, only),
             "statuses": await reports.statuses(store, by, lo, hi, only),
-            "cube": await reports.call_cube(store, by, lo, hi, offset, only),
+            "cube": await report_calls.call_cube(store, by, lo, hi, offset, only),
             "missed": await reports.missed_calls(store, by, lo, hi, only, nobodys),
             "requests": await reports.callback_requests(store, by, lo, hi, only),
             "week": await outreach.call_counts(store, by, epoch(week_start(now, p.timezone)),

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from ivr.adapters import missed_calls, nodes
+from ivr.adapters import missed_calls, nodes, report_rollup
 from ivr.adapters.inbound_calls import InboundCall, record_inbound_call
 from ivr.adapters.db_copy import Table, order
 from ivr.adapters.schedule_store import ScheduleStore
@@ -82,6 +82,17 @@ async def _calls(db) -> None:
         await record_inbound_call(store, InboundCall(
             ended, ended + timedelta(seconds=40), "18005550100", "*******210", "woman", "hangup",
             subscriber_id=first.subscriber_id, keys="1", played=("message",)))
+        # the report's daily counts (ivr/adapters/report_rollup.py): a day before, as rolled
+        day_before = report_rollup.day_of(at.timestamp(), 19800) - 1
+        await store.execute("INSERT INTO report_days (utc_offset, day, rolled_at) VALUES "
+                            "(19800, ?, ?)", (day_before, at.timestamp()))
+        await store.execute("INSERT INTO report_women (subscriber_id, programme, language, "
+                            "slot, partner) VALUES (?, 'mmitra', 'hi', '09-12', "
+                            "'(none)')", (first.subscriber_id,))
+        await store.execute(f"INSERT INTO report_calls ({', '.join(report_rollup.KEY)}, n, "
+                            "heard) VALUES (19800, ?, 'mmitra', 'hi', '09-12', '(none)', "
+                            "'scheduled', 1, 'answered', 2, 0, 1, 0.9)",
+                            (day_before,))
     finally:
         await store.close()
 
