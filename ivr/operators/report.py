@@ -150,7 +150,7 @@ async def _programme_rows(store: Store, p: Programme, req: ReportRequest, now: d
     lo, hi = day_range(req.first, req.last, p.timezone)
     offset = (now.astimezone(zone(p.timezone)).utcoffset() or timedelta(0)).total_seconds()
     by = req.by
-    rows = {"funnel": await reports.funnel(store, by, lo, hi, only),
+    rows: dict[str, Any] = {"funnel": await reports.funnel(store, by, lo, hi, only),
             "statuses": await reports.statuses(store, by, lo, hi, only),
             "cube": await report_calls.call_cube(store, by, lo, hi, offset, only),
             "missed": await reports.missed_calls(store, by, lo, hi, only, nobodys),
