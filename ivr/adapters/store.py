@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
@@ -350,10 +351,21 @@ class Store:
             "UPDATE attempts SET started_at = ?, uniqueid = ?, trunk = ? WHERE id = ?",
             (at, uniqueid, trunk, attempt_id))
 
-    async def attempt_answered(self, attempt_id: int, at: float, channel: str | None) -> None:
-        await self.execute(
-            "UPDATE attempts SET answered_at = ?, channel = COALESCE(?, channel) WHERE id = ?",
-            (at, channel, attempt_id))
+    async def attempt_answered(self, attempt_id: int, at: float, channel: str | None,
+                               told: Callable[[], None] | None = None) -> None:
+        """Her answer written. `told` (no await in it: a socket's write) is called inside
+        the answer's transaction, after its UPDATE, and the COMMIT is sent at once with no
+        await in between (the in-call route tells Asterisk IVR_SERVED there): both leave
+        this process in one step of the event loop (dialplan/README.md, "One window is
+        left"). Not called when the UPDATE fails; called once otherwise, even if the COMMIT
+        then fails. Used outside any other transaction (nested, the COMMIT is the outer's)."""
+        sql = "UPDATE attempts SET answered_at = ?, channel = COALESCE(?, channel) WHERE id = ?"
+        if told is None:
+            await self.execute(sql, (at, channel, attempt_id))
+            return
+        async with self.transaction():
+            await self.execute(sql, (at, channel, attempt_id))
+            told()
 
     async def add_to_call_centre_list(self, subscriber_id: int, attempt_id: int | None,
                                       reason: str, at: float) -> int:
