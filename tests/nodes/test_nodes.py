@@ -121,8 +121,8 @@ async def test_three_nodes_deliver_once_kill_9_and_missed_calls(
             killed = time.monotonic()
             assert await n3.ended(10) == -9
             # her call placed, its answer not recorded: ringing, or answered just then (the
-            # one window left, dialplan/README.md "One window is left": IVR_SERVED set, her
-            # answer not yet written)
+            # window left, dialplan/README.md "One window is left": IVR_SERVED sent, her
+            # answer's COMMIT not yet run)
             unrecorded = {r[0] for r in await store_of["n3"].fetchall(
                 f"SELECT phone FROM attempts WHERE outcome IS NULL AND answered_at IS NULL "
                 f"AND {dead}")}
