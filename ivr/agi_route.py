@@ -79,6 +79,20 @@ def day_prompts(come_on: date | None) -> tuple[str, ...]:
     return C.PROMPT_DAYS[come_on.day - 1], C.PROMPT_MONTHS[come_on.month - 1]
 
 
+class Told:
+    """Tells Asterisk IVR_SERVED=1 with no await (AgiSession.send), once; the reply is read
+    later (AgiSession.reply)."""
+
+    def __init__(self, session: AgiSession):
+        self.session = session
+        self.sent = False
+
+    def __call__(self) -> None:
+        if not self.sent:
+            self.session.send("SET", "VARIABLE", C.VAR_SERVED, "1")
+            self.sent = True
+
+
 class CallRoute:
     def __init__(self, controller: Controller, store: Store, catalogue: Catalogue,
                  fallback_language: str, schedule: ScheduleStore):
@@ -99,14 +113,15 @@ class CallRoute:
             return
         listening = None
         try:
-            # Asterisk is told first (acknowledged), her answer written after: from
-            # IVR_SERVED on she hears her message whatever becomes of this process (the
-            # route plays it, or the dialplan's fallback does: dialplan/ivr-fallback.conf),
-            # so an answer written always means a message she hears (the reap rule,
-            # scheduler/rules.py `reaped`). Killed between the two, she hears it and is
-            # called again (dialplan/README.md, "One window is left").
+            # Asterisk is told IVR_SERVED=1 inside her answer's transaction, and its COMMIT
+            # is sent right after, in the same step of the event loop: from IVR_SERVED on
+            # she hears her message whatever becomes of this process (the route plays it,
+            # or the dialplan's fallback does: dialplan/ivr-fallback.conf), and an answer
+            # written means a message she hears (the reap rule, scheduler/rules.py
+            # `reaped`). Killed before both writes: nothing told, nothing written (the
+            # apology, called again); after both: both land (dialplan/README.md, "One
+            # window is left").
             answers = self.controller.agi_takes(call)   # any other session refused now
-            await session.command("SET", "VARIABLE", C.VAR_SERVED, "1")
             await self._answer(session, call, answers)
             listening = await self._play(session, call)
         finally:
@@ -115,18 +130,25 @@ class CallRoute:
 
     async def _answer(self, session: AgiSession, call: LiveCall,
                       answers: list[Answered]) -> None:
-        """Her answer written (or kept for the database's return). When it cannot be
-        written, the call ends as failed and she is called again: IVR_SERVED is cleared
-        first, so the fallback plays her the apology, not her message (never twice)."""
+        """Her answer written with IVR_SERVED=1 sent just before its COMMIT (or, the database
+        away, kept for its return and IVR_SERVED=1 sent after), Asterisk's reply read after.
+        When it cannot be written (its COMMIT included), the call ends as failed and she is
+        called again: IVR_SERVED is cleared, so the fallback plays her the apology, not her
+        message (never twice)."""
+        told = Told(session)
         try:
-            await self.controller.agi_begins(call, answers)
+            await self.controller.agi_begins(call, answers, told)
         except Exception:
             try:
+                if told.sent:
+                    await session.reply()
                 await session.command("SET", "VARIABLE", C.VAR_SERVED, "0")
             except Exception as e:      # she or Asterisk is gone: nothing more plays
                 log.warning("attempt %s: IVR_SERVED not cleared (%s)", call.attempt_id,
                             type(e).__name__)
             raise
+        told()               # not sent yet: no answer to write, or the database away
+        await session.reply()
 
     async def _live_call(self, session: AgiSession) -> LiveCall | None:
         """The live call this session belongs to, or None (logged once): FastAGI has no

@@ -16,8 +16,9 @@ VAR_MESSAGE = "IVR_MESSAGE"      # her message's key: the dialplan plays it if t
 VAR_AGI_TOKEN = "IVR_AGI_TOKEN"
 # Set by the AGI route before it returns, for the dialplan (and CDRs) to read.
 VAR_RESULT = "IVR_RESULT"
-# Set to 1 by the AGI route once it has her call, before it writes her answer and plays
-# anything (0 again if her answer cannot be written): the dialplan's fallback plays her
+# Set to 1 by the AGI route once it has her call, inside her answer's transaction just
+# before its COMMIT is sent, before it plays anything (0 again if her answer cannot be
+# written, its COMMIT included): the dialplan's fallback plays her
 # message only when it is 1 (else the apology: her attempt is closed as not delivered and
 # she is called again).
 VAR_SERVED = "IVR_SERVED"

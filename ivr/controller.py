@@ -114,14 +114,16 @@ class Controller:
         call.feed([a for a in actions if not isinstance(a, Answered)])
         return [a for a in actions if isinstance(a, Answered)]
 
-    async def agi_begins(self, call: LiveCall, answers: list[Answered]) -> None:
-        """Asterisk knows the route has her call (IVR_SERVED: from then on she hears her
-        message, from the route or the dialplan's fallback): her answer (agi_takes) is
-        written before this returns."""
+    async def agi_begins(self, call: LiveCall, answers: list[Answered],
+                         told: Callable[[], None] | None = None) -> None:
+        """Her answer (agi_takes) written before this returns; `told` (the route telling
+        Asterisk IVR_SERVED: from then on she hears her message, from the route or the
+        dialplan's fallback) is called inside its transaction, just before its COMMIT is
+        sent (Store.attempt_answered)."""
         for action in answers:
             try:
                 await self.store.attempt_answered(call.attempt_id, action.at,
-                                                  action.channel)
+                                                  action.channel, told)
             except UNAVAILABLE_ERRORS:
                 # the database is away, this process is not: her answer waits in memory
                 # with the call's other writes (ivr/database_watch.py) and she is served.

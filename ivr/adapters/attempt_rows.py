@@ -5,8 +5,10 @@ whose statements (execute, fetchall) these run through, on SQLite and PostgreSQL
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scheduler.outcome import Outcome
 
@@ -75,6 +77,8 @@ class AttemptRows:
 
         async def fetchall(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]: ...
 
+        def transaction(self) -> AbstractAsyncContextManager[Any]: ...
+
     async def create_attempt(self, new: NewAttempt, now: float, owner: str | None = None) -> int:
         """A live attempt row; `owner` (ivr.owner) is the process placing it, so that a
         restarted service can tell a call still being placed from one left by a dead process."""
@@ -92,10 +96,21 @@ class AttemptRows:
             "UPDATE attempts SET started_at = ?, uniqueid = ?, trunk = ? WHERE id = ?",
             (at, uniqueid, trunk, attempt_id))
 
-    async def attempt_answered(self, attempt_id: int, at: float, channel: str | None) -> None:
-        await self.execute(
-            "UPDATE attempts SET answered_at = ?, channel = COALESCE(?, channel) WHERE id = ?",
-            (at, channel, attempt_id))
+    async def attempt_answered(self, attempt_id: int, at: float, channel: str | None,
+                               told: Callable[[], None] | None = None) -> None:
+        """Her answer written. `told` (no await in it: a socket's write) is called inside
+        the answer's transaction, after its UPDATE, and the COMMIT is sent at once with no
+        await in between (the in-call route tells Asterisk IVR_SERVED there): both leave
+        this process in one step of the event loop (dialplan/README.md, "One window is
+        left"). Not called when the UPDATE fails; called once otherwise, even if the COMMIT
+        then fails. Used outside any other transaction (nested, the COMMIT is the outer's)."""
+        sql = "UPDATE attempts SET answered_at = ?, channel = COALESCE(?, channel) WHERE id = ?"
+        if told is None:
+            await self.execute(sql, (at, channel, attempt_id))
+            return
+        async with self.transaction():
+            await self.execute(sql, (at, channel, attempt_id))
+            told()
 
     async def add_to_call_centre_list(self, subscriber_id: int, attempt_id: int | None,
                                       reason: str, at: float) -> int:

@@ -64,6 +64,7 @@ class AgiSession:
         self._timeout = command_timeout
         self._closed = False
         self._lock = asyncio.Lock()
+        self._sent: tuple[str, ...] | None = None     # written by send(), reply not read
 
     @property
     def name(self) -> str:
@@ -80,10 +81,8 @@ class AgiSession:
         """
         data = encode_command(*words)        # ValueError before anything is sent
         async with self._lock:
-            reply = await self._exchange(data, self._timeout if timeout is None else timeout)
-            if reply.code == 511:
-                self.hung_up = True
-                raise AgiHangup(f"{self.name}: {words[0]} refused on a dead channel", reply)
+            reply = self._alive(words, await self._exchange(
+                data, self._timeout if timeout is None else timeout))
             verb = " ".join(w.upper() for w in words[:3])
             media = any(verb.startswith(m) for m in _MEDIA)
             if media and reply.code == 200 and reply.result == "-1":
@@ -91,6 +90,34 @@ class AgiSession:
                     self.hung_up = True
                     raise AgiHangup(f"{self.name}: hung up during {words[0]} {words[1:2]}", reply)
             return reply
+
+    def send(self, *words: str) -> None:
+        """Write one command now, with no await (its reply is read later by `reply()`): what
+        must reach Asterisk in the same event-loop step as another write (ivr/agi_route.py).
+        Raises ValueError for a word with CR/LF/NUL, AgiHangup when the connection is closed,
+        RuntimeError when a command is in flight."""
+        data = encode_command(*words)
+        if self._lock.locked() or self._sent is not None:
+            raise RuntimeError(f"{self.name}: a command is in flight")
+        if self._closed:
+            raise AgiHangup(f"{self.name}: connection closed")
+        self._writer.write(data)
+        self._sent = words
+
+    async def reply(self, timeout: float | None = None) -> AgiReply:
+        """The final reply to the command `send()` wrote (errors as `command()`)."""
+        words, self._sent = self._sent, None
+        if words is None:
+            raise RuntimeError(f"{self.name}: no command sent")
+        async with self._lock:
+            return self._alive(words, await self._read_after(
+                encode_command(*words), self._timeout if timeout is None else timeout))
+
+    def _alive(self, words: tuple[str, ...], reply: AgiReply) -> AgiReply:
+        if reply.code == 511:
+            self.hung_up = True
+            raise AgiHangup(f"{self.name}: {words[0]} refused on a dead channel", reply)
+        return reply
 
     async def _probe_dead(self) -> bool:
         """After result=-1 on a play: is the channel gone, or was it only the file?  Asterisk
@@ -105,8 +132,12 @@ class AgiSession:
     async def _exchange(self, data: bytes, timeout: float) -> AgiReply:
         if self._closed:
             raise AgiHangup(f"{self.name}: connection closed")
+        self._writer.write(data)
+        return await self._read_after(data, timeout)
+
+    async def _read_after(self, data: bytes, timeout: float) -> AgiReply:
+        """The reply to `data`, written already."""
         try:
-            self._writer.write(data)
             async with asyncio.timeout(timeout):
                 await self._writer.drain()
                 return await self._read_reply()

@@ -121,8 +121,8 @@ async def test_three_nodes_deliver_once_kill_9_and_missed_calls(
             killed = time.monotonic()
             assert await n3.ended(10) == -9
             # her call placed, its answer not recorded: ringing, or answered just then (the
-            # one window left, dialplan/README.md "One window is left": IVR_SERVED set, her
-            # answer not yet written)
+            # window left, dialplan/README.md "One window is left": IVR_SERVED sent, her
+            # answer's COMMIT not yet run)
             unrecorded = {r[0] for r in await store_of["n3"].fetchall(
                 f"SELECT phone FROM attempts WHERE outcome IS NULL AND answered_at IS NULL "
                 f"AND {dead}")}
@@ -175,7 +175,7 @@ async def test_three_nodes_deliver_once_kill_9_and_missed_calls(
     assert len(campaign) == 3 * WOMEN
     assert {expected[k] for k in campaign} == {"delivered"}
     # Asterisk: each message counted delivered was heard to its end on at least one call
-    # (the route tells Asterisk IVR_SERVED before it writes her answer: an answer written is
+    # (the route tells Asterisk IVR_SERVED before her answer's COMMIT: an answer written is
     # a message the route or the dialplan's fallback plays her)
     heard = {k for k in delivered if k[0] not in callers}
     assert heard <= campaign
@@ -201,11 +201,15 @@ async def test_three_nodes_deliver_once_kill_9_and_missed_calls(
     if not shared:
         assert all(dialled["n2"][p] == 1 for p in callers)
     assert sum(c for (p, _), c in delivered.items() if p in callers) == MISSED
-    # ... and on one call only, but for the one window left (dialplan/README.md, "One window
-    # is left"): node 3 killed after IVR_SERVED reached its Asterisk and before her answer
-    # was written: the fallback plays her message, her attempt is reaped as failed and she
-    # is called again. Every message heard twice must be of that kind: a call of node 3,
-    # live at the kill with no answer written.
+    # ... and on one call only. IVR_SERVED and her answer's COMMIT leave the route in one
+    # step of the event loop (dialplan/README.md, "One window is left"): on PostgreSQL none
+    # heard twice in 5 measured runs (bench/results/kill9_window.md). On SQLite the commit
+    # runs in aiosqlite's thread after IVR_SERVED is sent: a small window is left, where
+    # the fallback plays her message, her attempt is reaped as failed and she is called
+    # again; every message heard twice must be of that kind: a call of node 3, live at the
+    # kill with no answer written.
+    if shared:
+        assert not twice, f"heard on two calls: {len(twice)} women: {sorted(twice)[:10]}"
     assert twice <= unrecorded, (f"heard on two calls: {len(twice)} women, "
                                  f"{len(twice - unrecorded)} of them not live and unrecorded "
                                  f"at the kill: {sorted(twice - unrecorded)[:10]}")

@@ -2,10 +2,10 @@
 she hears when the controller cannot serve her call.
 
 (a) the in-call route never had her call (FastAGI unreachable; or the session opened but the
-    controller went away before the route set IVR_SERVED, which it sets before it writes
-    her answer): the apology only, never her message (her attempt is closed as failed and
+    controller went away before the route set IVR_SERVED, which it sends just before
+    her answer's COMMIT): the apology only, never her message (her attempt is closed as failed and
     she is called again: hearing it now would make twice);
-(b) the route had her call (IVR_SERVED=1, set before her answer is written) and went away
+(b) the route had her call (IVR_SERVED=1, sent just before her answer's COMMIT) and went away
     during it: the greeting and her message (the attempt is closed as answered).
 """
 from __future__ import annotations
