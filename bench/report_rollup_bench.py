@@ -72,6 +72,9 @@ async def sections(address: str) -> dict:
                 ("funnel", lambda: reports.funnel(store, None, None, None)),
                 ("at_risk_attempts", lambda: reports.at_risk_attempts(
                     store, low_share=0.5, unanswered_since=time.time() - 14 * 86400,
+                    low_calls=3)),
+                ("at_risk_women", lambda: reports.at_risk_women(
+                    store, low_share=0.5, unanswered_since=time.time() - 14 * 86400,
                     low_calls=3))):
             t = time.perf_counter()
             await work()

@@ -123,7 +123,9 @@ async def at_risk_attempts(store: Store, *, low_share: float, unanswered_since: 
     """The ended calls (not tests) of active women after their last call answered and heard
     at least `low_share`, for the women who may be at risk: a call not answered before
     `unanswered_since`, or at least `low_calls` answered calls, since then. Necessary, not
-    sufficient conditions: scheduler/engagement.py's rule decides."""
+    sufficient conditions: scheduler/engagement.py's rule decides. The report reads
+    at_risk_women (the same, reduced per woman by the database); this one is the reference
+    its tests and bench/at_risk_bench.py compare it with."""
     since = " AND a.created_at > COALESCE(good.t, -1)"
     return await store.fetchall(
         "WITH good AS (SELECT subscriber_id, MAX(created_at) AS t FROM attempts"
@@ -141,6 +143,40 @@ async def at_risk_attempts(store: Store, *, low_share: float, unanswered_since: 
         " JOIN attempts a ON a.subscriber_id = c.subscriber_id"
         " LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
         f" WHERE a.kind != 'test' AND a.outcome IS NOT NULL{since}"
+        + ("" if programme is None else " AND s.programme = ?"),
+        (low_share, unanswered_since, low_calls, *([] if programme is None else [programme])))
+
+
+async def at_risk_women(store: Store, *, low_share: float, unanswered_since: float,
+                        low_calls: int, programme: str | None = None) -> Rows:
+    """Per active woman who may be at risk, what scheduler/engagement.py's rule reads of her
+    ended calls (not tests) after her last call answered and heard at least `low_share` (that
+    call resets both counters): `low_run`, her answered calls since (each heard under the
+    share), and `since`, when her first unanswered call after her last answered one ended (or
+    was placed; NULL if none). The database does the per-woman reduction; only women with a
+    call not answered before `unanswered_since` or `low_calls` answered calls since come back
+    (necessary, not sufficient: the rule decides). The same women and figures as
+    at_risk_attempts folded by scheduler/engagement.from_attempts (tests/scheduler and
+    tests/operators/test_at_risk_women_sql.py)."""
+    return await store.fetchall(
+        "WITH good AS (SELECT subscriber_id, MAX(created_at) AS t FROM attempts"
+        " WHERE outcome = 'answered' AND COALESCE(heard_share, 0) >= ? AND kind != 'test'"
+        " GROUP BY subscriber_id), "
+        # her calls after it, numbered in her order (placed, then id)
+        "after AS (SELECT a.subscriber_id AS sid, COALESCE(a.ended_at, a.created_at) AS t,"
+        " CASE WHEN a.outcome = 'answered' THEN 1 ELSE 0 END AS ans,"
+        " ROW_NUMBER() OVER (PARTITION BY a.subscriber_id ORDER BY a.created_at, a.id) AS k"
+        " FROM attempts a LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
+        " WHERE a.kind != 'test' AND a.outcome IS NOT NULL"
+        " AND a.created_at > COALESCE(good.t, -1)), "
+        # la: the number of her last answered call (0: none); the next one began the run
+        "marked AS (SELECT sid, t, ans, k, MAX(ans * k) OVER (PARTITION BY sid) AS la"
+        " FROM after), "
+        "women AS (SELECT sid, SUM(ans) AS low_run,"
+        " MAX(CASE WHEN k = la + 1 THEN t END) AS since FROM marked GROUP BY sid) "
+        "SELECT w.sid AS subscriber_id, w.low_run, w.since FROM women w"
+        " JOIN subscribers s ON s.id = w.sid AND s.status = 'active'"
+        " WHERE (w.since <= ? OR w.low_run >= ?)"
         + ("" if programme is None else " AND s.programme = ?"),
         (low_share, unanswered_since, low_calls, *([] if programme is None else [programme])))
 

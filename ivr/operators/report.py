@@ -31,8 +31,7 @@ from ivr.adapters.store import Store
 from ivr.operators.records import day_range, phone_out, when
 from ivr.operators.report_outreach import outreach_calls
 from ivr.operators.report_two_way import answered_line, answers_by_week, followups_by_worker
-from scheduler.engagement import Engagement, at_risk, from_attempts, weeks_unanswered
-from scheduler.model import Attempt, AttemptKind
+from scheduler.engagement import Engagement, at_risk, weeks_unanswered
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
 from scheduler.outreach_weeks import week_start
@@ -282,26 +281,21 @@ def _callbacks(missed_rows: list[dict], requests: list[dict]) -> list[dict]:
 
 async def at_risk_engagements(store: Store, programme: Programme, now: datetime,
                               only: str | None = None) -> dict[int, Engagement]:
-    """The active women flagged by the programme's at-risk rule, with their engagement (`only`:
-    the women of that programme). Only calls after her last well-heard answered call matter to
-    the rule (that call resets both counters), so only those are read."""
+    """The active women flagged by the programme's at-risk rule, with what the rule reads of
+    her engagement (`only`: the women of that programme): the weeks unanswered and the run of
+    low listening since her last well-heard answered call (that call resets both counters),
+    reduced per woman by the database (reports.at_risk_women); the rule decides."""
     rule = programme.at_risk
-    rows = await reports.at_risk_attempts(
+    rows = await reports.at_risk_women(
         store, low_share=rule.low_listening_share,
         unanswered_since=now.timestamp() - rule.unanswered_weeks * 7 * 86400,
         low_calls=rule.low_listening_calls, programme=only)
-    mine: dict[int, list[Attempt]] = defaultdict(list)
-    for r in rows:
-        mine[r["subscriber_id"]].append(Attempt(
-            id=r["id"], subscriber_id=r["subscriber_id"], kind=AttemptKind(r["kind"]),
-            message_key=r["message_key"], number=r["number"], claimed_at=instant(r["created_at"]),
-            ended_at=instant(r["ended_at"]), outcome=Outcome(r["outcome"]),
-            heard_share=r["heard_share"]))
     flagged = {}
-    for sid, attempts in mine.items():
-        eng = from_attempts(attempts, rule)
+    for r in rows:
+        eng = Engagement(unanswered_since=instant(r["since"]),
+                         low_listening_run=r["low_run"])
         if at_risk(eng, rule, now):
-            flagged[sid] = eng
+            flagged[r["subscriber_id"]] = eng
     return flagged
 
 

@@ -49,7 +49,7 @@ async def _raw(store: Store, programme, req: ReportRequest) -> dict:
 
 async def assert_as_raw(store: Store) -> None:
     """Every request's report, read with the rollup, is the one without it."""
-    programme = load_programme("mmitra")
+    programme = [load_programme("mmitra")]           # build_report takes the installation's
     for req in REQUESTS:
         got = await asyncio.wait_for(build_report(store, programme, req, NOW), STEP * 4)
         raw = await asyncio.wait_for(
