@@ -29,6 +29,7 @@ from typing import Awaitable, Callable, Sequence
 
 from ivr import constants as C
 from ivr.absence import TURN_PAGE, AbsenceSweep
+from ivr.adapters.log_throttle import LogThrottle
 from ivr.adapters.report_rollup import HourlyRollUp
 from ivr.adapters.retention import DailyPurge
 from ivr.adapters.store import UNAVAILABLE_ERRORS
@@ -43,6 +44,7 @@ from scheduler.model import Attempt, AttemptKind, SchedulerError
 from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
+CHORE_LOG_EVERY = 600.0      # a failing chore is logged at most once in this many seconds
 
 MAX_SLEEP = 30.0          # re-check at least this often (plans written by other processes)
 SWEEP_EVERY = 30.0        # look for missed calls no event told us of, and dead processes' calls
@@ -85,6 +87,7 @@ class DialLoop:
         self.chores: set[asyncio.Task] = set()
         self._swept_at = clock()
         self._reconciled = False
+        self._chore_logs: dict[str, LogThrottle] = {}
         self.retention = DailyPurge(service.config.privacy.keep_call_records)
         self.rollup = HourlyRollUp(tuple(sorted({p.timezone for p in
                                                  service.schedule.programmes})))
@@ -129,15 +132,31 @@ class DialLoop:
         await self.schedule.run_plans(utc(now))
         await self.schedule.reap(utc(now))
         # retention ([privacy] keep_call_records): at most once a (UTC) day
-        await self.retention.run_if_due(self.service.store, utc(now))
-        await self.absence.run_if_due(utc(now))     # hourly, a page a turn (ivr/absence.py)
-        await self.rollup.run_if_due(self.service.store, utc(now))  # the report's closed days
+        await self._chore("retention", self.retention.run_if_due(self.service.store, utc(now)))
+        # hourly, a page a turn (ivr/absence.py)
+        await self._chore("absence sweep", self.absence.run_if_due(utc(now)))
+        # the report's closed days
+        await self._chore("report rollup", self.rollup.run_if_due(self.service.store, utc(now)))
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
             await self.intake.sweep()
             await self.recovery.reconcile()         # a killed `ivr call test`, say
         full = await self._dial_due()
         return await self.schedule.next_wake(), full
+
+    async def _chore(self, name: str, work: Awaitable[object]) -> None:
+        """A chore of the turn (retention, the absence sweep, the report's rollup). Its own
+        failure is logged (at most once every 10 minutes a chore) and the turn goes on to
+        the calls: a chore never stops the service's calls. The database away stops the
+        turn as before (the loop's back-off)."""
+        try:
+            await work
+        except UNAVAILABLE_ERRORS:
+            raise
+        except Exception as e:
+            throttle = self._chore_logs.setdefault(
+                name, LogThrottle(log, logging.ERROR, every=CHORE_LOG_EVERY))
+            throttle.log("%s failed, the calls go on: %s: %s", name, type(e).__name__, e)
 
     async def _back_off(self, stop: asyncio.Event, error: Exception) -> None:
         """A turn failed: wait 1, 2, 4... up to BACKOFF_CAP seconds (or until stopped)."""
