@@ -72,3 +72,13 @@ async def drive(face, start: datetime, until: datetime, decide: Decide = no_answ
             return out
         now = max(wake, now + timedelta(seconds=1))
     raise AssertionError(f"drive() did not reach {until} in {max_steps} steps (stuck at {now})")
+
+
+async def same_calls(m, others, scenario) -> None:
+    """Every other store's run of `scenario` makes memory's calls `m`, claim by claim."""
+    assert len(others) == 2
+    for other in others:
+        s = await scenario(other)
+        for i, (a, b) in enumerate(zip(m[0], s[0], strict=True)):
+            assert a == b, f"claim {i} differs"
+        assert m[1:] == s[1:]

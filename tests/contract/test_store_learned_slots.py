@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from contract_drive import drive, woman
+from contract_drive import drive, same_calls, woman
 from scheduler.model import DeliveryStatus
 from scheduler.outcome import Outcome
 from scheduler.policy import RetrySlots
@@ -104,9 +104,5 @@ async def test_learned_slots_every_store_makes_the_same_calls_postgres_too(both)
     m = await scenario(memory)
     assert len(m[0]) > 200
     assert any(moved(c) for c in m[0])          # some retries went to another slot
-    assert len(others) == 2
-    for other in others:
-        s = await scenario(other)
-        for i, (a, b) in enumerate(zip(m[0], s[0], strict=True)):
-            assert a == b, f"claim {i} differs"
-        assert m[1:] == s[1:]
+    await same_calls(m, others, scenario)
+

@@ -56,6 +56,22 @@ class Outside:
         return row[0]
 
 
+async def served_while_the_answer_raises(route, error: Exception):
+    """A call served while her answer's write raises `error` (this store instance only):
+    the call and what Asterisk was sent."""
+    call = await live_call(route)
+
+    async def raising(*args, **kwargs):
+        raise error
+    route.store.attempt_answered = raising
+
+    async with FastAgiServer(route, port=0) as server:
+        sent = await asyncio.wait_for(forged(
+            server, request(str(call.attempt_id), call.channel_id), call.agi_token), 10)
+        await asyncio.wait_for(call.flow_done.wait(), 10)
+    return call, sent
+
+
 async def test_served_sent_inside_the_answer_s_transaction_reply_read_after_commit(
         served_route, monkeypatch):
     route, database = served_route
@@ -122,16 +138,7 @@ async def test_an_answer_that_cannot_be_written_tells_nothing_served(served_rout
     """Her answer's UPDATE fails (an error, not the database away): Asterisk never hears
     IVR_SERVED=1 (the fallback apologises), the call ends as failed (called again)."""
     route, database = served_route
-    call = await live_call(route)
-
-    async def broken(*args, **kwargs):
-        raise RuntimeError("answer write broke")
-    route.store.attempt_answered = broken       # this store instance only
-
-    async with FastAgiServer(route, port=0) as server:
-        sent = await asyncio.wait_for(forged(
-            server, request(str(call.attempt_id), call.channel_id), call.agi_token), 10)
-        await asyncio.wait_for(call.flow_done.wait(), 10)
+    call, sent = await served_while_the_answer_raises(route, RuntimeError("answer write broke"))
     assert SERVED not in sent
     assert sent == [ASKS_TOKEN, UNSERVED]
     assert call.tracker.agi_failed_seen
@@ -143,16 +150,8 @@ async def test_the_database_away_she_is_served_and_her_answer_kept(served_route)
     """The database away before her answer is written (ivr/database_watch.py): as before,
     IVR_SERVED=1 is sent and she is served, her answer waiting in memory."""
     route, database = served_route
-    call = await live_call(route)
-
-    async def away(*args, **kwargs):
-        raise StoreError("the database does not answer")
-    route.store.attempt_answered = away         # this store instance only
-
-    async with FastAgiServer(route, port=0) as server:
-        sent = await asyncio.wait_for(forged(
-            server, request(str(call.attempt_id), call.channel_id), call.agi_token), 10)
-        await asyncio.wait_for(call.flow_done.wait(), 10)
+    call, sent = await served_while_the_answer_raises(
+        route, StoreError("the database does not answer"))
     assert sent[:2] == [ASKS_TOKEN, SERVED]
     assert UNSERVED not in sent
     assert not call.tracker.agi_failed_seen

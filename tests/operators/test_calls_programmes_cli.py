@@ -2,27 +2,20 @@
 SQLite and PostgreSQL: each call's day and time in her programme's zone (a test call, about
 nobody: the first programme's)."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
-from tests.operators.conftest import TODAY, dmy
-from tests.operators.test_programmes_cli import enrol_child, enrol_her
+from tests.operators.conftest import dmy
+from tests.operators.test_programmes_cli import DAY, EVENING, enrol_both, first_delivery
 
-DAY = TODAY - timedelta(days=2)               # a past day in both zones
-# 20:00 UTC on DAY: still DAY in Bamako (UTC), already the next day in Kolkata (UTC+5:30)
-EVENING = datetime(DAY.year, DAY.month, DAY.day, 20, tzinfo=timezone.utc).timestamp()
 
 
 @pytest.fixture
 def two(cli, monkeypatch):
-    monkeypatch.setenv("IVR_PROGRAMME", "mmitra,pesinet")
-    assert enrol_her(cli, "--programme", "mmitra").exit_code == 0       # woman 1
-    assert enrol_child(cli, "--programme", "pesinet").exit_code == 0    # child 2
+    enrol_both(cli, monkeypatch)
     for sid in (1, 2):
-        [(phone, lang, did)] = cli.sql(
-            "SELECT s.phone, s.language, d.id FROM subscribers s JOIN deliveries d "
-            "ON d.subscriber_id = s.id WHERE s.id = ? ORDER BY d.id LIMIT 1", sid)
+        phone, lang, did = first_delivery(cli, sid)
         cli.sql("INSERT INTO attempts (delivery_id, subscriber_id, number, kind, phone, "
                 "language, message_key, created_at, started_at, ended_at, outcome) "
                 "VALUES (?, ?, 1, 'scheduled', ?, ?, 'm', ?, ?, ?, 'busy')",

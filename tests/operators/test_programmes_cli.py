@@ -2,7 +2,7 @@
 on SQLite and PostgreSQL: enrolment and import name her programme (--programme), refused
 without it or with one the installation does not run; the lists show every programme."""
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -27,6 +27,26 @@ def enrol_child(cli, *extra):
     return cli("enrol", "--phone", "22370123456", "--unchecked-number", "--lang", "fr",
                "--slot", "17-20", "--child-dob", dmy(TODAY - timedelta(weeks=30)),
                "--consent-date", CONSENT, *extra)
+
+
+# for the calls of both: a past day in both zones, and 20:00 UTC on it: still DAY in Bamako
+# (UTC), already the next day in Kolkata (UTC+5:30)
+DAY = TODAY - timedelta(days=2)
+EVENING = datetime(DAY.year, DAY.month, DAY.day, 20, tzinfo=timezone.utc).timestamp()
+
+
+def enrol_both(cli, monkeypatch) -> None:
+    """mMitra's woman 1 and Pesinet's child 2 in an installation of both."""
+    monkeypatch.setenv("IVR_PROGRAMME", "mmitra,pesinet")
+    assert enrol_her(cli, "--programme", "mmitra").exit_code == 0       # woman 1
+    assert enrol_child(cli, "--programme", "pesinet").exit_code == 0    # child 2
+
+
+def first_delivery(cli, sid: int) -> tuple:
+    """(phone, language, her first delivery's id) of subscriber `sid`."""
+    [row] = cli.sql("SELECT s.phone, s.language, d.id FROM subscribers s JOIN deliveries d "
+                    "ON d.subscriber_id = s.id WHERE s.id = ? ORDER BY d.id LIMIT 1", sid)
+    return tuple(row)
 
 
 def test_programmes_enrol_names_her_programme(two):
