@@ -45,6 +45,8 @@ from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
 CHORE_LOG_EVERY = 600.0      # a failing chore is logged at most once in this many seconds
+PLAN_PER_TURN = 20_000    # women planned a turn (a programme): a big day's plan (midnight
+#                           for millions, a big import) goes a page a turn between the calls
 
 MAX_SLEEP = 30.0          # re-check at least this often (plans written by other processes)
 SWEEP_EVERY = 30.0        # look for missed calls no event told us of, and dead processes' calls
@@ -82,6 +84,7 @@ class DialLoop:
         self.lease_seconds = lease_seconds
         self.owner = owner
         self.clock = clock
+        self.plan_per_turn = PLAN_PER_TURN
         self.wake = asyncio.Event()
         self.calls: set[asyncio.Task] = set()
         self.chores: set[asyncio.Task] = set()
@@ -129,7 +132,7 @@ class DialLoop:
             self._reconciled = True
         now = self.clock()
         await self._renew_late_leases(now)
-        await self.schedule.run_plans(utc(now))
+        await self.schedule.run_plans(utc(now), self.plan_per_turn)
         await self.schedule.reap(utc(now))
         # retention ([privacy] keep_call_records): at most once a (UTC) day
         await self._chore("retention", self.retention.run_if_due(self.service.store, utc(now)))

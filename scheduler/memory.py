@@ -160,13 +160,18 @@ class MemoryStore:
         return a
 
     # ---- planning ----------------------------------------------------------------------------
-    def run_plans(self, now: datetime) -> int:
-        """Plan every woman whose plan_at has come; returns how many."""
+    def run_plans(self, now: datetime, most: int | None = None) -> int:
+        """Plan every woman whose plan_at has come (the `most` earliest when given);
+        returns how many."""
         n = 0
-        for at, sub_id in self._queues.due("plan", now):
+        if most is not None and most <= 0:
+            return 0
+        for at, sub_id in self._queues.due("plan", now):   # lazy: one taken out a turn
             if self.subscribers[sub_id].plan_at == at:
                 self._plan(sub_id, now)
                 n += 1
+            if most is not None and n >= most:
+                break
         return n
 
     def _plan(self, sub_id: int, now: datetime) -> None:

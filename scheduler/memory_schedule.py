@@ -52,8 +52,8 @@ class MemorySchedule:
                       detail: dict[str, Any] | None = None) -> Subscriber:
         return deepcopy(self.mem.opt_out(sub_id, now, reason))
 
-    async def run_plans(self, now: datetime) -> int:
-        return self.mem.run_plans(now)
+    async def run_plans(self, now: datetime, most: int | None = None) -> int:
+        return self.mem.run_plans(now, most)
 
     async def claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:
         return deepcopy(self.mem.claim(now, owner, limit))

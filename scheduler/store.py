@@ -35,8 +35,9 @@ class Schedule(Protocol):
                       reason: str = "by_user",
                       detail: dict[str, Any] | None = None) -> Subscriber: ...
 
-    async def run_plans(self, now: datetime) -> int:
-        """Plan every woman whose plan_at has come; returns how many."""
+    async def run_plans(self, now: datetime, most: int | None = None) -> int:
+        """Plan every woman whose plan_at has come (the `most` earliest, by plan_at, when
+        given: the rest on the next call); returns how many."""
 
     # ---- calls
     async def claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:

@@ -59,9 +59,11 @@ TABLES = ("plan_women", "plan_cases", "plan_opens")
 
 
 async def plan_by_cases(store: Store, programme: Programme, now: datetime,
-                        share: tuple[int, int] | None = None, chunk: int = CHUNK) -> int:
+                        share: tuple[int, int] | None = None, chunk: int = CHUNK,
+                        most: int | None = None) -> int:
     """Plan every woman of `programme` whose plan_at has come (only those whose id is k
-    modulo n with `share` (k, n)), each once; how many were planned."""
+    modulo n with `share` (k, n); the `most` earliest when given), each once; how many
+    were planned."""
     part = " AND s.programme = ?"
     args: list[Any] = [programme.name]
     if share is not None:
@@ -69,14 +71,16 @@ async def plan_by_cases(store: Store, programme: Programme, now: datetime,
     planner = Planner(programme, now)
     lock = LOCK if share is None else LOCK + 1 + share[0] * 1000 + share[1]
     done, last = 0, (float("-inf"), 0)
-    while True:
+    while most is None or done < most:
+        want = chunk if most is None else min(chunk, most - done)
         async with store.transaction():
             if not await _locked(store, lock):
                 return done                 # another node plans these women now
-            n, last = await _chunk(store, planner, now, part, args, last, chunk)
+            n, last = await _chunk(store, planner, now, part, args, last, want)
         done += n
-        if n < chunk:
+        if n < want:
             return done
+    return done
 
 
 async def _locked(store: Store, lock: int) -> bool:

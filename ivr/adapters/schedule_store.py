@@ -109,18 +109,22 @@ class ScheduleStore:
         return instant(row)
 
     # ------------------------------------------------------------------ planning
-    async def run_plans(self, now: datetime, share: tuple[int, int] | None = None) -> int:
+    async def run_plans(self, now: datetime, most: int | None = None,
+                        share: tuple[int, int] | None = None) -> int:
         """Plan every woman whose plan_at has come, PLAN_BATCH per transaction: read with her
         latest delivery in one query, planned once per distinct case (schedule_bulk.Planner),
         written in a few statements. Each is planned at most once per call (a plan that asks
         to be run again at once waits for the next). `share` (k, n): only the women whose
         id is k modulo n, so that n nodes plan a day in parallel without meeting. On
-        PostgreSQL: the set-based path (plan_sets.plan_by_cases; the same writes)."""
+        PostgreSQL: the set-based path (plan_sets.plan_by_cases; the same writes). `most`:
+        only the `most` earliest (plan_at, id) now, the rest at the next call (`ivr run`
+        plans a page a turn, so that a big day's plan never holds its calls up)."""
         if self.store.dialect == "postgresql":
-            return await plan_by_cases(self.store, self.programme, now, share)
-        return await self.plan_each(now, share)
+            return await plan_by_cases(self.store, self.programme, now, share, most=most)
+        return await self.plan_each(now, share, most)
 
-    async def plan_each(self, now: datetime, share: tuple[int, int] | None = None) -> int:
+    async def plan_each(self, now: datetime, share: tuple[int, int] | None = None,
+                        most: int | None = None) -> int:
         """run_plans woman by woman (PLAN_SELECT rows, apply_plans): SQLite's path; on
         PostgreSQL the reference the set-based path is tested and measured against."""
         part = " AND s.programme = ?"                   # hers only (schedule_calls.py)
@@ -130,6 +134,7 @@ class ScheduleStore:
         due = (await self.store.fetchall(
             "SELECT COUNT(*) FROM subscribers s WHERE s.plan_at IS NOT NULL AND s.plan_at <= ?"
             + part, (epoch(now), *args)))[0][0]
+        due = due if most is None else min(due, most)
         planner = Planner(self.programme, now)
         done = 0
         while done < due:

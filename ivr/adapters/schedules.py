@@ -84,8 +84,10 @@ class Schedules(ScheduleStore):
         return self.of(self.programme.name) if sub_id is None else await self.hers(sub_id)
 
     # ------------------------------------------------------------ every programme in turn
-    async def run_plans(self, now: datetime, share: tuple[int, int] | None = None) -> int:
-        return sum([await s.run_plans(now, share) for s in self.by_name.values()])
+    async def run_plans(self, now: datetime, most: int | None = None,
+                        share: tuple[int, int] | None = None) -> int:
+        """Each programme's plans (`most` women at most for each)."""
+        return sum([await s.run_plans(now, most, share) for s in self.by_name.values()])
 
     async def claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:
         """Each programme's due calls, up to what is left of `limit`; the programme asked

@@ -99,6 +99,25 @@ async def test_an_unreached_message_is_superseded_when_the_next_falls_due(face):
     assert (new.message_key, new.status) == ("mmitra-p018", DeliveryStatus.PENDING)
 
 
+async def test_plans_run_a_page_at_a_time_earliest_first(face):
+    """`most`: only the most earliest plans (by plan_at, then woman) now, the others at the
+    next call (`ivr run` plans a page a turn between its calls)."""
+    subs = [await face.enrol(woman(i, lmp=weeks_ago(12, i)), DAY) for i in range(1, 6)]
+    plan_ats = {s.id: (await face.subscriber(s.id)).plan_at for s in subs}
+    assert len(set(plan_ats.values())) >= 3
+    later = max(plan_ats.values())
+    assert await face.run_plans(later, 0) == 0
+    assert await face.run_plans(later, 2) == 2
+    planned = {i for i in plan_ats if (await face.subscriber(i)).plan_at > later}
+    assert planned == set(sorted(plan_ats, key=lambda i: (plan_ats[i], i))[:2])   # the earliest
+    assert await face.run_plans(later, 2) == 2
+    assert await face.run_plans(later, 2) == 1
+    assert await face.run_plans(later) == 0
+    for s in subs:
+        assert [d.status for d in await face.deliveries_of(s.id)] == [
+            DeliveryStatus.SUPERSEDED, DeliveryStatus.PENDING]
+
+
 async def test_missed_calls_merge_into_one_callback_served_before_scheduled_calls(face):
     early = await face.enrol(woman(1, lmp=weeks_ago(12)), DAY)
     caller = await face.enrol(woman(2, lmp=weeks_ago(12)), DAY)
