@@ -134,24 +134,32 @@ class DialLoop:
         await self._renew_late_leases(now)
         await self.schedule.run_plans(utc(now), self.plan_per_turn)
         await self.schedule.reap(utc(now))
-        # retention ([privacy] keep_call_records): at most once a (UTC) day
-        await self._chore("retention", self.retention.run_if_due(self.service.store, utc(now)))
+        # retention ([privacy] keep_call_records): once a (UTC) day, a page a turn
+        again = (await self._chore("retention",
+                                   self.retention.run_if_due(self.service.store, utc(now)))
+                 and self.retention.behind)
         # hourly, a page a turn (ivr/absence.py)
         await self._chore("absence sweep", self.absence.run_if_due(utc(now)))
-        # the report's closed days
-        await self._chore("report rollup", self.rollup.run_if_due(self.service.store, utc(now)))
+        # the report's closed days (not while retention's pages cut into them)
+        if not self.retention.behind:
+            again |= (await self._chore("report rollup",
+                                        self.rollup.run_if_due(self.service.store, utc(now)))
+                      and self.rollup.behind)
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
             await self.intake.sweep()
             await self.recovery.reconcile()         # a killed `ivr call test`, say
         full = await self._dial_due()
+        if again:
+            return utc(now), full       # a chore has pages left: the next turn at once
         return await self.schedule.next_wake(), full
 
-    async def _chore(self, name: str, work: Awaitable[object]) -> None:
+    async def _chore(self, name: str, work: Awaitable[object]) -> bool:
         """A chore of the turn (retention, the absence sweep, the report's rollup). Its own
         failure is logged (at most once every 10 minutes a chore) and the turn goes on to
         the calls: a chore never stops the service's calls. The database away stops the
-        turn as before (the loop's back-off)."""
+        turn as before (the loop's back-off). True when it did its work (a chore that fails
+        is never asked again at once)."""
         try:
             await work
         except UNAVAILABLE_ERRORS:
@@ -160,6 +168,8 @@ class DialLoop:
             throttle = self._chore_logs.setdefault(
                 name, LogThrottle(log, logging.ERROR, every=CHORE_LOG_EVERY))
             throttle.log("%s failed, the calls go on: %s: %s", name, type(e).__name__, e)
+            return False
+        return True
 
     async def _back_off(self, stop: asyncio.Event, error: Exception) -> None:
         """A turn failed: wait 1, 2, 4... up to BACKOFF_CAP seconds (or until stopped)."""

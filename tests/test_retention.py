@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from ivr.adapters.retention import DailyPurge, purge_call_records
+from ivr.adapters.retention import DailyPurge, purge_call_records, purge_page
 from ivr.adapters.store import NewAttempt, Store
 from ivr.config import ConfigError, load_config
 from scheduler.outcome import Outcome
@@ -86,6 +86,61 @@ async def test_purge_deletes_old_ended_calls_only(database):
     assert [r[0] for r in link] == [None]                  # the callback row stays
     assert [r[0] for r in missed] == [1, 0]                 # unhandled and recent stay
     assert [r[0] for r in audit] == ["purge_call_records"]
+
+
+async def old_calls(store, calls: int, missed: int) -> None:
+    """`calls` old ended calls and `missed` old handled missed calls (401 days old)."""
+    at = (NOW - timedelta(days=401)).timestamp()
+    for i in range(calls):
+        a = await store.create_attempt(NewAttempt("919000011", "hi", "mmitra-p001"), at + i)
+        await store.attempt_ended(a, at=at + i + 9, outcome=Outcome.NO_ANSWER)
+    for i in range(missed):
+        await store.execute("INSERT INTO missed_calls (phone, received_at, handled_at) "
+                            "VALUES (?, ?, ?)", ("919000011", at + i, at + i))
+
+
+async def test_purge_goes_a_page_a_transaction_until_none_is_left(database):
+    """A page of at most `page` rows of each kind a transaction, the oldest first, each
+    audited; the totals returned; the live call and the recent one stay."""
+    ids = await asyncio.wait_for(calls(database.address), 10)
+    store = await Store.open(database.address)
+    try:
+        await old_calls(store, calls=4, missed=2)           # 5 old calls, 3 old missed calls
+        first = await purge_page(store, NOW - timedelta(days=400), now=NOW, page=2)
+        oldest = {r[0] for r in await store.fetchall("SELECT id FROM attempts")}
+        done = await asyncio.wait_for(purge_call_records(
+            store, NOW - timedelta(days=400), now=NOW, page=2), 10)
+        left = {r[0] for r in await store.fetchall("SELECT id FROM attempts")}
+        missed = (await store.fetchall("SELECT COUNT(*) FROM missed_calls"))[0][0]
+        audit = await store.fetchall("SELECT detail FROM audit ORDER BY id")
+    finally:
+        await store.close()
+    assert (first["calls"], first["missed_calls"]) == (2, 2)
+    assert ids["old"] not in oldest                         # the oldest call went first
+    assert (done["calls"], done["missed_calls"]) == (3, 1)   # the rest, in two more pages
+    assert left == {ids["old_live"], ids["recent"]}
+    assert missed == 2                                      # the unhandled and the recent
+    assert len(audit) == 3                                  # a row per page that deleted
+
+
+async def test_the_daily_chore_purges_a_page_a_turn_then_rests_till_tomorrow(tmp_path):
+    db = tmp_path / "ivr.db"
+    await asyncio.wait_for(calls(db), 10)
+    store = await Store.open(db)
+    try:
+        await old_calls(store, calls=2, missed=0)           # 3 old ended calls in all
+        chore = DailyPurge(timedelta(days=400), page=2)
+        pages = []
+        for minute in range(4):
+            pages.append(await asyncio.wait_for(
+                chore.run_if_due(store, NOW + timedelta(minutes=minute)), 10))
+            pages.append(chore.behind)
+        count = (await store.fetchall("SELECT COUNT(*) FROM attempts"))[0][0]
+    finally:
+        await store.close()
+    assert [p["calls"] if isinstance(p, dict) else p for p in pages] == [
+        2, True, 1, False, None, False, None, False]       # two pages, then not today
+    assert count == 2                                       # the live one and the recent one
 
 
 async def test_daily_chore_runs_once_a_day_and_not_without_a_rule(tmp_path):

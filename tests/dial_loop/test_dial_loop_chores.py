@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import timedelta
 
 import pytest
 
 from ivr.adapters.report_rollup import HourlyRollUp
 from ivr.adapters.retention import DailyPurge
 from ivr.absence import AbsenceSweep
-from ivr.adapters.store import StoreError
+from ivr.adapters.store import NewAttempt, StoreError
 from ivr.app import running
 from ivr.service import Dialer
+from scheduler.outcome import Outcome
 from tests.dial_loop.conftest import attempts, config_for, enrol, lease, schedule_of
 
 PHONE = "919000091"
@@ -61,3 +64,37 @@ async def test_the_database_away_in_a_chore_still_stops_the_turn(peer, tmp_path,
         await asyncio.wait_for(task, 30)
         assert await attempts(service.store) == {}
         assert dialer.loop.stats.loop_errors >= 1
+
+
+async def test_retention_goes_a_page_a_turn_and_the_rollup_waits_for_it(peer, tmp_path, sounds,
+                                                                        monkeypatch):
+    """A first purge of many old calls goes a page a turn (her call is placed meanwhile);
+    the report's rollup does not run while pages are left (it would roll again the days
+    each page cuts into), and runs once the purge is done."""
+    seen = []
+    rollup = HourlyRollUp.run_if_due
+
+    async def watched(self, store, now):
+        seen.append(dialer.loop.retention.behind)
+        return await rollup(self, store, now)
+    monkeypatch.setattr(HourlyRollUp, "run_if_due", watched)
+    config = config_for(peer, tmp_path, sounds)
+    async with running(config, agi_port=0) as service:
+        schedule = schedule_of(service)
+        sub = (await enrol(schedule, [PHONE]))[PHONE]
+        old = time.time() - 500 * 86400
+        for i in range(5):                                  # 5 old ended calls
+            a = await service.store.create_attempt(NewAttempt(PHONE, "hi", "mmitra-p001"),
+                                                   old + i)
+            await service.store.attempt_ended(a, at=old + i + 9, outcome=Outcome.NO_ANSWER)
+        dialer = Dialer(service, schedule, config.run_trunks(), lease_seconds=lease(service))
+        dialer.loop.retention = DailyPurge(timedelta(days=400), page=2)
+        await asyncio.wait_for(dialer.run(asyncio.Event(), until_idle=True), 30)
+        rows = await service.store.fetchall("SELECT created_at, outcome FROM attempts")
+        pages = await service.store.fetchall(
+            "SELECT COUNT(*) FROM audit WHERE action = 'purge_call_records'")
+    assert [r["outcome"] for r in rows] == ["answered"]     # the old ones gone, hers placed
+    assert rows[0]["created_at"] > old + 86400
+    assert pages[0][0] == 3                                 # 2 + 2 + 1
+    assert seen and True not in seen                        # never while pages were left
+    assert sub
