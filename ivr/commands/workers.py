@@ -59,7 +59,7 @@ def add_cmd(settings, name, phone, role, as_json, actor, reveal):
 
     w = run(go())
     if reveal:
-        audit_reveal(settings.config, "workers add", None, actor)
+        audit_reveal(settings.config, "workers add", [], actor)
     out = {"id": w.id, "name": name_out(w.name, reveal), "phone": phone_out(w.phone, reveal),
            "role": w.role.value}
     if as_json:
