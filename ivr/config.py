@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ivr.config_tables import (AmiSettings, ConfigError, MetricsSettings, PrivacySettings, Trunk,
-                               ami_settings, host_node, metrics_settings, node_name,
-                               privacy_settings, programme_names, setting, trunk_settings)
+                               ami_settings, host_node, installation_timezone,
+                               metrics_settings, node_name, privacy_settings, programme_names,
+                               setting, trunk_settings)
 from ivr.netaddr import private_host
 
 
@@ -54,6 +55,14 @@ class Config:
     erasure_key: Path | None = None
     # the answered line's secret file (ivr/line_secret.py), 0600, generated once
     line_secret: Path = Path("line.secret")
+    # [ivr] timezone (IVR_TIMEZONE): the zone of the times that belong to no programme
+    # (`ivr workers list`, `ivr status --nodes`); None: UTC
+    timezone: str | None = None
+
+    @property
+    def installation_zone(self) -> str:
+        """The zone the times of no programme are shown in: [ivr] timezone, else "UTC"."""
+        return self.timezone or "UTC"
 
     @property
     def programmes(self) -> tuple[str, ...]:
@@ -132,7 +141,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
 _KNOWN = {"ivr", "ami", "agi", "trunk", "metrics", "privacy", "run"}
 _KEYS = {
     "ivr": {"database", "erasure_key", "sounds", "programme", "programmes", "call_centre",
-            "database_group_writable", "missed_spool", "node", "line_secret"},
+            "database_group_writable", "missed_spool", "node", "line_secret", "timezone"},
     "run": {"heartbeat_seconds"},
     "ami": {"host", "port", "username", "secret", "ping_interval", "connect_timeout"},
     "agi": {"host", "port", "max_connections"},
@@ -193,6 +202,7 @@ def _build(home: Path, data: dict, env: Mapping[str, str], path: Path | None) ->
         erasure_key=None if erasure_key is None else
         erasure_key if erasure_key.is_absolute() else home / erasure_key,
         node=node_name(env, ivr, path),
+        timezone=installation_timezone(env, ivr, path),
         heartbeat_seconds=setting(data.get("run", {}), "heartbeat_seconds", float,
                                HEARTBEAT_SECONDS, "run"),
     )

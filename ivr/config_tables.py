@@ -1,6 +1,6 @@
 """The tables of ivr.toml as ivr/config.py reads them, each value checked, a wrong one named
 by its key: [ami], [[trunk]], [metrics], [privacy], and the names in [ivr] (its programmes,
-the node), with the IVR_* variables that come before them."""
+the node, its time zone), with the IVR_* variables that come before them."""
 from __future__ import annotations
 
 import ipaddress
@@ -14,6 +14,7 @@ from typing import Mapping
 from ivr.errors import BadInput
 from ivr.nodes import NodeNameError, check_node_name
 from scheduler.programme import ProgrammeError, programme_path
+from scheduler.slots import zone
 
 
 class ConfigError(BadInput):
@@ -216,3 +217,19 @@ def node_name(env: Mapping[str, str], ivr: dict, path: Path | None) -> str:
         return check_node_name(raw, where)
     except NodeNameError as e:
         raise ConfigError(str(e)) from None
+
+
+def installation_timezone(env: Mapping[str, str], ivr: dict, path: Path | None) -> str | None:
+    """IVR_TIMEZONE, else [ivr] timezone, an IANA zone name ('Asia/Kolkata'); None when
+    neither is set. ConfigError naming the setting when the zone is unknown."""
+    if env.get("IVR_TIMEZONE"):
+        raw, where = env["IVR_TIMEZONE"], "IVR_TIMEZONE"
+    elif "timezone" in ivr:
+        raw, where = setting(ivr, "timezone", str, "", "ivr"), f"[ivr] timezone in {path}"
+    else:
+        return None
+    try:
+        zone(raw.strip())
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    return raw.strip()

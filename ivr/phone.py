@@ -15,6 +15,9 @@ number comes in has its constructor, with that door's rule and refusal messages:
 A refusal is a PhoneError (a ValueError) whose message shows the number masked. str() and
 repr() of a Phone are masked as well: a Phone in a log line or an f-string never shows in
 clear; `.digits` (the store's form) and `.e164` ('+919876543210') are asked for by name.
+
+Beside the number's masking rule, the one for a person's name (a woman's, her health
+worker's, a worker's): `mask_name`, her initials.
 """
 from __future__ import annotations
 
@@ -49,6 +52,17 @@ def mask(text: str | None) -> str:
         return "-"
     text = str(text)
     return "*" * (len(text) - SHOWN) + text[-SHOWN:] if len(text) > SHOWN else "*" * SHOWN
+
+
+def mask_name(text: str | None) -> str:
+    """The one masking rule for a person's name, in any script: the first character of each
+    word and a dot ('Seema Patil' -> 'S. P.', 'सीमा पाटील' -> 'स. प.'); nothing -> '-'.
+    Initials let an operator tell the women of a short list apart without reading their
+    names; the name itself is shown only with --reveal."""
+    words = str(text or "").split()
+    if not words:
+        return "-"
+    return " ".join(f"{w[0].upper()}." for w in words)
 
 
 @dataclass(frozen=True, slots=True, repr=False)

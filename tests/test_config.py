@@ -18,6 +18,17 @@ def test_defaults_without_a_file(tmp_path):
     assert cfg.agi_max_connections == 1000
 
 
+def test_the_installations_zone_for_times_of_no_programme(tmp_path):
+    assert load_config(env={"IVR_HOME": str(tmp_path)}).installation_zone == "UTC"
+    write(tmp_path, '[ivr]\ntimezone = "Asia/Kolkata"\n')
+    cfg = load_config(env={"IVR_HOME": str(tmp_path)})
+    assert (cfg.timezone, cfg.installation_zone) == ("Asia/Kolkata", "Asia/Kolkata")
+    cfg = load_config(env={"IVR_HOME": str(tmp_path), "IVR_TIMEZONE": "Africa/Bamako"})
+    assert cfg.installation_zone == "Africa/Bamako"                  # the variable first
+    with pytest.raises(ConfigError, match="IVR_TIMEZONE: unknown time zone 'Nowhere'"):
+        load_config(env={"IVR_HOME": str(tmp_path), "IVR_TIMEZONE": "Nowhere"})
+
+
 def test_fastagi_connection_limit_is_read(tmp_path):
     write(tmp_path, "[agi]\nmax_connections = 64\n")
     assert load_config(env={"IVR_HOME": str(tmp_path)}).agi_max_connections == 64
@@ -55,6 +66,8 @@ def test_file_in_home_is_read_and_env_overrides_secrets(tmp_path):
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrest_after = -1\n', r"rest_after must be >= 0"),
     ('[[trunk]]\nname = "x"\ndial = "L/{digits}"\nrest_seconds = 0\n', r"rest_seconds > 0"),
     ("[agi]\nmax_connections = 0\n", r"agi.max_connections must be 1..100000"),
+    ('[ivr]\ntimezone = "Asia/Pune"\n', r"\[ivr\] timezone in .*unknown time zone 'Asia/Pune'"),
+    ("[ivr]\ntimezone = 5\n", r"ivr.timezone must be str"),
 ])
 def test_bad_files_get_a_clear_error(tmp_path, text, message):
     path = write(tmp_path, text)

@@ -54,7 +54,8 @@ def free_text_option(ctx, param, value):
               help="Her programme, one the installation runs ([ivr] programmes): needed "
               "when it runs several; default: its only one.")
 @click.option("--json", "as_json", is_flag=True, help="Print her record as one JSON object.")
-@click.option("--reveal", is_flag=True, help="Show her phone number in clear.")
+@click.option("--reveal", is_flag=True, help="Show her phone number, name and health "
+              "worker's name in clear (audited).")
 @pass_settings
 def command(settings, phone, language, slot, lmp, edd, child_dob, consent_date, name, partner,
             health_worker, timezone, unchecked_number, re_enrol, programme_name, actor, as_json,

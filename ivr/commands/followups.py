@@ -1,5 +1,6 @@
 """`ivr followups`: what the programme's rules asked a health worker, agent or doctor to do
-about a woman (list, close). Phone numbers are masked unless --reveal; closing is audited."""
+about a woman (list, close). Phone numbers and workers' names are masked unless --reveal
+(audited); closing is audited."""
 from __future__ import annotations
 
 from datetime import timedelta

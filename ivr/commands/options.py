@@ -7,7 +7,8 @@ from ivr.commands.enrol import free_text_option
 
 
 def reveal_option(f):
-    return click.option("--reveal", is_flag=True, help="Show phone numbers in clear.")(f)
+    return click.option("--reveal", is_flag=True,
+                        help="Show phone numbers and names in clear (audited).")(f)
 
 
 def actor_option(f):

@@ -1,5 +1,6 @@
 """`ivr outreach`: whom the call centre should call this week (list), and each call made
-(done). Phone numbers are masked unless --reveal; recording a call is audited."""
+(done). Phone numbers and names are masked unless --reveal (audited); recording a call is
+audited."""
 from __future__ import annotations
 
 import click

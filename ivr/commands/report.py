@@ -37,7 +37,8 @@ TITLES = {"funnel": "Funnel", "pickup_by_attempt": "Pick-up by attempt number",
               help="Also write one self-contained HTML page with charts to this file.")
 @click.option("--section", type=click.Choice(list(TITLES)),
               help="Only this section; with --csv, as a plain table (one row per line).")
-@click.option("--reveal", is_flag=True, help="Show phone numbers (at-risk list) in clear.")
+@click.option("--reveal", is_flag=True, help="Show phone numbers and names "
+              "(at-risk and promised-call lists, workers) in clear (audited).")
 @click.option("--programme", "programme_name", default=None,
               help="Only this programme's women (its zone, at-risk rule and questions); "
               "default: every programme, each by its own, and their totals.")

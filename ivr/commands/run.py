@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from datetime import datetime
 
 import click
 
@@ -97,7 +98,8 @@ def status_command(settings, as_json, nodes):
     running, its status is stale (hung), AMI has been disconnected for more than 30 s, the
     dial loop has not turned for 90 s, every trunk rests, or 3 errors came within a minute.
     With --nodes: exits 1 when a node is stale (no heartbeat for 3 of its intervals: it died
-    or cannot reach the database).
+    or cannot reach the database). Its times are in the installation's zone ([ivr] timezone),
+    else in UTC: the first line names it (with --json, each node's "timezone").
 
     \b
     Example:
@@ -170,16 +172,20 @@ def _nodes_status(settings, now: float, as_json: bool) -> None:
     from ivr.node_status import read_node_views
     from ivr.nodes import STALE
     from ivr.status import times_as_rfc3339
+    from scheduler.slots import zone
 
     try:
         views = asyncio.run(read_node_views(settings.config, now))
     except (StoreError, OSError) as e:
         fail(str(e))
+    tz = settings.config.installation_zone      # nodes belong to no programme
     if not views:
         say("no node has run yet")
+    elif not as_json:
+        click.echo(f"nodes (times in {tz}):")
     for view in views:
         if as_json:
-            emit_json(times_as_rfc3339(view, settings.programme.timezone))
+            emit_json({**times_as_rfc3339(view, tz), "timezone": tz})
             continue
         calls = ", ".join(f"{t} {n}" for t, n in sorted(view["live_calls"].items())) or "none"
         line = (f"node {view['node']} on {view['host']} (pid {view['pid']}): {view['state']}, "
@@ -189,7 +195,8 @@ def _nodes_status(settings, now: float, as_json: bool) -> None:
                 f"{t} {c:g}" for t, c in sorted(view["cps_shares"].items()))
         click.echo(line)
         if view["last_error"]:
-            click.echo(f"  last error at {clock(view['last_error_at'])}: {view['last_error']}")
+            at = datetime.fromtimestamp(view["last_error_at"], zone(tz))
+            click.echo(f"  last error at {at:%Y-%m-%d %H:%M:%S}: {view['last_error']}")
     _exit_if_unhealthy([f"node {v['node']} is stale: no heartbeat for "
                         f"{v['heartbeat_age']:.0f} s" for v in views if v["state"] == STALE])
 

@@ -1,5 +1,6 @@
 """`ivr workers`: health workers, agents, doctors and call-centre members, and the women they
-follow. Every change is audited; phone numbers are masked unless --reveal."""
+follow. Every change is audited; phone numbers and names are masked unless --reveal (audited);
+times are in the installation's zone ([ivr] timezone), else UTC."""
 from __future__ import annotations
 
 import click
@@ -32,8 +33,8 @@ def add_cmd(settings, name, phone, role, as_json, actor, reveal):
     Example:
       ivr workers add --name "Asha Devi" --phone "+91 98123 45001" --role health_worker
     """
-    from ivr.operators.records import phone_out
-    from ivr.operators.session import actor_name, run, utc_now
+    from ivr.operators.records import name_out, phone_out
+    from ivr.operators.session import actor_name, audit_reveal, run, utc_now
     from ivr.phone import Phone, PhoneError
 
     # the number read in each programme's region (a worker serves whichever programme's
@@ -57,11 +58,14 @@ def add_cmd(settings, name, phone, role, as_json, actor, reveal):
             return await sched.add_worker(name, digits, role, utc_now(), actor=actor_name(actor))
 
     w = run(go())
-    out = {"id": w.id, "name": w.name, "phone": phone_out(w.phone, reveal), "role": w.role.value}
+    if reveal:
+        audit_reveal(settings.config, "workers add", [], actor)
+    out = {"id": w.id, "name": name_out(w.name, reveal), "phone": phone_out(w.phone, reveal),
+           "role": w.role.value}
     if as_json:
         emit_json(out)
     else:
-        click.echo(f"worker {w.id}: {w.name}, {w.role.value}, {out['phone']}")
+        click.echo(f"worker {w.id}: {out['name']}, {w.role.value}, {out['phone']}")
     say(f"added worker {w.id}")
 
 
@@ -71,6 +75,8 @@ def add_cmd(settings, name, phone, role, as_json, actor, reveal):
 @pass_settings
 def list_cmd(settings, as_json, reveal):
     """List the active workers, with how many women each follows and their open follow-ups.
+    Times (added) are in the installation's zone ([ivr] timezone), else in UTC: the header
+    names it.
 
     \b
     Example:
@@ -80,10 +86,11 @@ def list_cmd(settings, as_json, reveal):
     from ivr.operators.staff import worker_rows
     from ivr.operators.text import table
 
+    tz = settings.config.installation_zone      # workers belong to no programme
+
     async def go():
         async with settings.open_schedule(read_only=True) as sched:
-            return await worker_rows(sched, settings.programme.timezone, reveal=reveal,
-                                     iso=as_json)
+            return await worker_rows(sched, tz, reveal=reveal, iso=as_json)
 
     rows = run(go())
     if reveal:
@@ -97,7 +104,8 @@ def list_cmd(settings, as_json, reveal):
         return
     click.echo(table(rows, ["id", "name", "phone", "role", "women", "open_follow_ups",
                             "created_at"],
-                     ["id", "name", "phone", "role", "women", "open follow-ups", "added"]))
+                     ["id", "name", "phone", "role", "women", "open follow-ups",
+                      f"added ({tz})"]))
 
 
 def _assignment_command(name: str, summary: str, example: str):
@@ -105,9 +113,11 @@ def _assignment_command(name: str, summary: str, example: str):
     @click.argument("worker")
     @click.option("--woman", "woman_id", type=int, required=True, help="The woman's id.")
     @_actor
+    @_reveal
     @pass_settings
-    def cmd(settings, worker, woman_id, actor):
-        from ivr.operators.session import actor_name, run, utc_now
+    def cmd(settings, worker, woman_id, actor, reveal):
+        from ivr.operators.records import name_out
+        from ivr.operators.session import actor_name, audit_reveal, run, utc_now
         from ivr.operators.staff import find_worker
 
         async def go():
@@ -118,7 +128,9 @@ def _assignment_command(name: str, summary: str, example: str):
                 return w
 
         w = run(go())
-        say(f"{name}: worker {w.id} ({w.name}, {w.role.value}) "
+        if reveal:
+            audit_reveal(settings.config, f"workers {name}", [woman_id], actor)
+        say(f"{name}: worker {w.id} ({name_out(w.name, reveal)}, {w.role.value}) "
             f"{'follows' if name == 'assign' else 'no longer follows'} woman {woman_id}")
     return cmd
 

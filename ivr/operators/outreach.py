@@ -1,5 +1,5 @@
 """`ivr outreach list`: the women the call centre should call this week, ranked, with the
-reason per woman; phone numbers masked unless `reveal`.
+reason per woman; phone numbers and names (hers, her worker's) masked unless `reveal`.
 
 whittle (the default): the weekly histories of the last `weeks` weeks (ivr/adapters/
 outreach.py's rows, scheduler/outreach_weeks.py's histories) estimate the engagement chains
@@ -19,7 +19,7 @@ from ivr.adapters.columns import epoch
 from ivr.adapters.store import Store
 from ivr.adapters.workers import Workers
 from ivr.errors import BadInput
-from ivr.operators.records import phone_out
+from ivr.operators.records import name_out, phone_out
 from ivr.operators.report import at_risk_engagements
 from scheduler.engagement import Engagement, weeks_unanswered
 from scheduler.outreach import estimate, rank, rank_at_risk
@@ -115,16 +115,26 @@ async def _rows(store: Store, chosen: list[tuple[int, str]], req: ListRequest) -
     found = {r["id"]: r for r in await reports.women_with_last_answer(
         store, None, [sid for sid, _ in chosen])}
     workers = await _workers_of(store) if req.by_worker else {}
+    shown = {name: name_out(name, req.reveal) for name in await _worker_names(store)} \
+        if req.by_worker else {}
     rows = []
     for n, (sid, reason) in enumerate(chosen, start=1):
         r = found[sid]
         rows.append({"rank": n, "id": sid, "phone": phone_out(r["phone"], req.reveal),
-                     "name": r["name"], "language": r["language"], "slot": r["slot"],
+                     "name": name_out(r["name"], req.reveal), "language": r["language"],
+                     "slot": r["slot"],
                      **({"worker": workers.get(sid, NO_WORKER)} if req.by_worker else {}),
                      "reason": reason})
     if req.by_worker:
+        # ordered by the workers' names, each shown masked unless revealed
         rows.sort(key=lambda r: (r["worker"] == NO_WORKER, r["worker"], r["rank"]))
+        for row in rows:
+            row["worker"] = shown.get(row["worker"], row["worker"])
     return rows
+
+
+async def _worker_names(store: Store) -> list[str]:
+    return [w.name for w in await Workers(store).workers()]
 
 
 async def _workers_of(store: Store) -> dict[int, str]:

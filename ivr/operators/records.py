@@ -1,5 +1,6 @@
 """Reading women's records and calls for people: plain dicts ready to print or dump as JSON,
-phone numbers masked unless `reveal`. The queries are ivr/adapters/records.py's."""
+phone numbers and names (hers, her health worker's) masked unless `reveal`. The queries are
+ivr/adapters/records.py's."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from ivr.adapters.answers import Answers
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.store import Store
 from ivr.adapters.workers import Workers
-from ivr.phone import mask
+from ivr.phone import mask, mask_name
 from scheduler.slots import local_instant, zone
 
 
@@ -19,6 +20,14 @@ def phone_out(phone: str | None, reveal: bool) -> str:
     if not phone:
         return "-"
     return f"+{phone}" if reveal else mask(phone)
+
+
+def name_out(name: str | None, reveal: bool) -> str | None:
+    """A person's name as output shows it: her initials ('S. P.') unless `reveal`; None (no
+    name) stays None."""
+    if not name:
+        return None
+    return name if reveal else mask_name(name)
 
 
 def when(x: float | None, tz: str = "Asia/Kolkata", iso: bool = False) -> str | None:
@@ -33,6 +42,8 @@ def when(x: float | None, tz: str = "Asia/Kolkata", iso: bool = False) -> str | 
 def woman(row, reveal: bool, iso: bool = False) -> dict:
     out = {k: row[k] for k in row.keys()}
     out["phone"] = phone_out(row["phone"], reveal)
+    for key in ("name", "health_worker"):           # people's names (a partner is a hospital)
+        out[key] = name_out(row[key], reveal)
     out["enrolled_at"] = when(row["enrolled_at"], row["timezone"], iso)
     out["updated_at"] = when(row["updated_at"], row["timezone"], iso)
     return out

@@ -28,7 +28,8 @@ from typing import Any, Callable, Sequence
 from ivr.adapters import outreach, report_calls, reports, reports_two_way
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.store import Store
-from ivr.operators.records import day_range, phone_out, when
+from ivr.errors import BadInput
+from ivr.operators.records import day_range, name_out, phone_out, when
 from ivr.operators.report_outreach import outreach_calls
 from ivr.operators.report_two_way import answered_line, answers_by_week, followups_by_worker
 from scheduler.engagement import Engagement, at_risk, weeks_unanswered
@@ -74,12 +75,17 @@ async def build_report(store: Store, programmes: Sequence[Programme], req: Repor
     every section per programme (each in its own zone, by its own rules: its group is the
     programme's name, "pesinet: fr" with `by`), and the sections that count also their
     totals over every programme (group "all programmes"): the sum of the programmes' own
-    figures, each counted in its own zone. One programme: every woman, group "all"."""
+    figures, each counted in its own zone. One programme: every woman, group "all". A
+    `req.programme` the installation does not run: BadInput. Phone numbers and names (the
+    at-risk and promised-call lists, the workers') masked unless `req.reveal`."""
     if req.by not in reports.DIMENSIONS:
         raise ValueError(f"cannot group by {req.by!r} (language, slot or partner)")
     default = programmes[0]
     if req.programme is not None:
-        chosen = [p for p in programmes if p.name == req.programme][:1] or [default]
+        chosen = [p for p in programmes if p.name == req.programme][:1]
+        if not chosen:
+            raise BadInput(f"no programme {req.programme!r} in this installation (it runs: "
+                           f"{', '.join(p.name for p in programmes)})")
     else:
         chosen = list(programmes) if len(programmes) > 1 else [default]
     several = len(chosen) > 1
@@ -109,7 +115,7 @@ async def build_report(store: Store, programmes: Sequence[Programme], req: Repor
                 ("answers_by_week", answers_by_week(map(dict, await reports_two_way.answer_counts(
                     store, req.by, lo, hi, p.name)), p)),
                 ("followups_by_worker", followups_by_worker(map(dict, await reports_two_way.
-                    follow_ups(store, req.by, lo, hi, only)), lo, hi, today))):
+                    follow_ups(store, req.by, lo, hi, only)), lo, hi, today, req.reveal))):
             lists[key] += [{**r, "group": label(r["group"])} for r in rows]
         usage = await answered_line(store, lo, hi, now, only, nobodys=p is default)
         lists["answered_line"] += [{**r, "group": p.name if several else r["group"]}
@@ -119,7 +125,8 @@ async def build_report(store: Store, programmes: Sequence[Programme], req: Repor
         built = {**_women(raw[f"funnel{suffix}"], raw[f"statuses{suffix}"]),
                  **_calls(raw[f"cube{suffix}"]),
                  "callbacks": _callbacks(raw[f"missed{suffix}"], raw[f"requests{suffix}"]),
-                 "outreach": outreach_calls(raw[f"week{suffix}"], raw[f"outreach{suffix}"])}
+                 "outreach": outreach_calls(raw[f"week{suffix}"], raw[f"outreach{suffix}"],
+                                            req.reveal)}
         for key, rows in built.items():
             out[key] = out.get(key, []) + rows
     if several and lists["answered_line"]:
@@ -310,7 +317,8 @@ async def _at_risk(store: Store, programme: Programme, by: str | None, now: date
         eng = flagged[s["id"]]
         weeks = weeks_unanswered(eng, now)
         out.append({"group": s["grp"], "woman": s["id"], "phone": phone_out(s["phone"], reveal),
-                    "name": s["name"], "language": s["language"], "slot": s["slot"],
+                    "name": name_out(s["name"], reveal), "language": s["language"],
+                    "slot": s["slot"],
                     "partner": s["partner"], "weeks_unanswered": weeks,
                     "low_listening_run": eng.low_listening_run,
                     "why": "unanswered" if weeks >= rule.unanswered_weeks else "low listening",
@@ -325,6 +333,6 @@ async def _promised_calls(store: Store, by: str | None, reveal: bool,
     not be recorded), not yet handled, oldest first."""
     rows = await reports.promised_calls(store, by, only)
     return [{"group": r["grp"], "woman": r["subscriber_id"],
-             "phone": phone_out(r["phone"], reveal), "name": r["name"],
+             "phone": phone_out(r["phone"], reveal), "name": name_out(r["name"], reveal),
              "language": r["language"], "why": r["reason"], "attempt": r["attempt_id"],
              "since": when(r["added_at"], r["timezone"])} for r in rows]

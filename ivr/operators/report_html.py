@@ -184,8 +184,8 @@ def render(report: dict) -> str:
              "</style></head><body>",
              f"<h1>{html.escape(title)}</h1><p>Generated {html.escape(report['generated_at'])}"
              f" ({html.escape(report['timezone'])})."
-             + (" Phone numbers are in clear: handle with care.</p>" if report.get("revealed")
-                else " Phone numbers are masked.</p>")]
+             + (" Phone numbers and names are in clear: handle with care.</p>"
+                if report.get("revealed") else " Phone numbers and names are masked.</p>")]
     for key, heading in SECTIONS:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         if key in pictures:

@@ -1,12 +1,14 @@
 """`ivr report`'s outreach section: the call centre's outreach calls (`ivr outreach done`),
 per group and worker ("(all)" first, then each worker, "(none)" when no worker was named),
 this week (the programme's local week, from Monday) and in the report's range ("total"):
-calls, and calls by outcome. Counts only, no woman's identity."""
+calls, and calls by outcome. Counts only, no woman's identity; a worker's name masked unless
+`reveal`."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ivr.operators.records import name_out
 from scheduler.outreach_weeks import OUTCOMES
 
 ALL, NONE = "(all)", "(none)"
@@ -14,7 +16,7 @@ PERIODS = ("this_week", "total")
 
 
 def outreach_calls(this_week: Iterable[Mapping[str, Any]],
-                   total: Iterable[Mapping[str, Any]]) -> list[dict]:
+                   total: Iterable[Mapping[str, Any]], reveal: bool = False) -> list[dict]:
     cells: dict[tuple, dict] = {}
     for period, rows in zip(PERIODS, (this_week, total), strict=True):
         for r in rows:
@@ -29,8 +31,8 @@ def outreach_calls(this_week: Iterable[Mapping[str, Any]],
     for g, w in groups_workers:
         for period in PERIODS:
             cell = cells.get((g, w, period), {"calls": 0, **dict.fromkeys(OUTCOMES, 0)})
-            out.append({"group": g, "worker": w if w == ALL else w[0], "period": period,
-                        **cell})
+            shown = w if w == ALL else w[0] if w[0] == NONE else name_out(w[0], reveal)
+            out.append({"group": g, "worker": shown, "period": period, **cell})
     return out
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from ivr.adapters.inbound_calls import line_usage
 from ivr.adapters.store import Store
+from ivr.operators.records import name_out
 from scheduler.followups import OUTCOMES
 from scheduler.programme import Programme
 from scheduler.questions_model import NO, YES, AnswerType
@@ -81,14 +82,15 @@ def _distribution(programme: Programme, key: str, values: Mapping[str, int]) -> 
 
 
 def followups_by_worker(rows: Iterable[Mapping[str, Any]], lo: float | None, hi: float | None,
-                         today: date) -> list[dict]:
+                         today: date, reveal: bool = False) -> list[dict]:
+    """Per owner; a worker's name masked unless `reveal`."""
     owners: dict[tuple, dict] = {}
     days: dict[tuple, list[float]] = defaultdict(list)
     for r in rows:
         key = (r["grp"], r["owner_role"], r["worker_id"] is None, r["worker_id"] or 0)
         row = owners.setdefault(key, {
             "group": r["grp"], "worker": r["worker_id"],
-            "name": r["worker_name"] if r["worker_id"] is not None else POOL,
+            "name": name_out(r["worker_name"], reveal) if r["worker_id"] is not None else POOL,
             "role": r["owner_role"], "opened": 0, "closed": 0, "open": 0, "overdue": 0,
             **dict.fromkeys(OUTCOMES, 0)})
         row["opened"] += _within(r["opened_at"], lo, hi)

@@ -59,14 +59,16 @@ def run(coro):
 
 def audit_reveal(config: Config, command: str, women: list[int] | None,
                  actor: str | None = None) -> None:
-    """--reveal showed phone numbers in clear: an audit row says who (as every change does),
-    which command and which women (their ids, or "list" when the command lists many)."""
+    """--reveal showed phone numbers and names in clear: an audit row says who (as every
+    change does), which command and which women (their ids, or "list" when the command lists
+    many)."""
     from ivr.adapters.subscribers import audit
+
+    ids = None if women is None else sorted(set(women))
 
     async def go():
         async with await open_store(config) as store:
             await audit(store, actor=actor_name(actor), action="reveal", at=utc_now(),
-                        subscriber_id=women[0] if women and len(women) == 1 else None,
-                        detail={"command": command,
-                                "women": "list" if women is None else sorted(set(women))})
+                        subscriber_id=ids[0] if ids and len(ids) == 1 else None,
+                        detail={"command": command, "women": "list" if ids is None else ids})
     run(go())

@@ -1,13 +1,13 @@
 """Workers and follow-ups for people (`ivr workers`, `ivr followups`): finding a worker by id
-or name, and plain dicts ready to print, dump as JSON or CSV, phone numbers masked unless
-`reveal`."""
+or name, and plain dicts ready to print, dump as JSON or CSV, phone numbers and workers'
+names masked unless `reveal`."""
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
 
 from ivr.adapters.columns import epoch
-from ivr.operators.records import phone_out, when
+from ivr.operators.records import name_out, phone_out, when
 from scheduler.followups import FollowUp, Worker
 from scheduler.model import SchedulerError
 from scheduler.slots import local_date
@@ -37,7 +37,7 @@ async def worker_rows(sched: Schedule, tz: str, *, reveal: bool, iso: bool) -> l
     own."""
     women = Counter(a.worker_id for a in await sched.assignments())
     owned = Counter(f.worker_id for f in await sched.follow_ups())
-    return [{"id": w.id, "name": w.name, "phone": phone_out(w.phone, reveal),
+    return [{"id": w.id, "name": name_out(w.name, reveal), "phone": phone_out(w.phone, reveal),
              "role": w.role.value, "women": women[w.id], "open_follow_ups": owned[w.id],
              "created_at": when(epoch(w.created_at), tz, iso)}
             for w in await sched.workers()]
@@ -48,7 +48,7 @@ async def follow_up_rows(sched: Schedule, follow_ups: list[FollowUp], now: datet
     """state: open, overdue (open and due before her today) or closed; owner: the worker's
     name, or 'pool' (her role's pool). Her days and times in her zone (her calendar: the
     one her follow-up's due day is counted in), whichever programme she is in."""
-    names = {w.id: w.name for w in await sched.workers()}
+    names = {w.id: name_out(w.name, reveal) for w in await sched.workers()}
     women = {sub_id: await sched.subscriber(sub_id)
              for sub_id in {f.subscriber_id for f in follow_ups}}
     today = {sub_id: local_date(now, her_zone(sub)) for sub_id, sub in women.items()}

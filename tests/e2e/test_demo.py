@@ -22,6 +22,7 @@ from ivr.commands.demo import show_check_in, show_line
 from ivr.config import load_config
 from ivr.demo import DEMO_WOMEN, DemoRow, run_demo
 from ivr.demo_scenes import CARER, DOCTOR, CheckInScene, LineScene, run_check_in, run_line_call
+from ivr.phone import mask_name
 from scheduler.outcome import Outcome
 from scheduler.programme import PROGRAMMES_DIR, load_programme
 from tests.conftest import TEST_MESSAGE
@@ -87,7 +88,7 @@ def test_demo_check_in_fever_opens_a_followup_for_the_doctor_worker(demo):
     fever = next(a for a in scene.answers if a.question == "fever")
     assert f.answer_id == fever.id
     [row] = scene.follow_up_rows                       # as `ivr followups list` shows it
-    assert (row["rule"], row["owner"], row["state"]) == ("fever", DOCTOR[0], "open")
+    assert (row["rule"], row["owner"], row["state"]) == ("fever", mask_name(DOCTOR[0]), "open")
     assert CARER.phone not in row["phone"] and row["phone"].startswith("****")
 
 
@@ -105,7 +106,7 @@ def test_demo_scenes_on_screen_are_masked(demo, capsys):
     show_line(demo.line, as_json=False)
     out = capsys.readouterr().out
     assert "fever 1 (yes), stools 1, weight 5.1" in out
-    assert DOCTOR[0] in out and "fever this week" in out
+    assert mask_name(DOCTOR[0]) in out and DOCTOR[0] not in out and "fever this week" in out
     assert "latest latest" in out
     assert CARER.phone not in out and WOMAN.phone not in out
 
@@ -117,6 +118,7 @@ def test_demo_scenes_as_json_objects(demo, capsys):
     assert check_in["scene"] == "check_in" and check_in["phone"].startswith("****")
     assert {a["question"]: a["value"] for a in check_in["answers"]} == {
         "fever": "1", "stools": "1", "weight": "5.1"}
-    assert [(f["rule"], f["owner"]) for f in check_in["follow_ups"]] == [("fever", DOCTOR[0])]
+    assert [(f["rule"], f["owner"]) for f in check_in["follow_ups"]] == [
+        ("fever", mask_name(DOCTOR[0]))]
     assert line["scene"] == "answered_line" and line["calls"][0]["kind"] == "woman"
     assert CARER.phone not in str(check_in) and WOMAN.phone not in str(line)

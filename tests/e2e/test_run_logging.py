@@ -1,5 +1,6 @@
 """`ivr run --log-level debug` against the real sandbox Asterisk: panoramisk logs every AMI
-event at debug, and her number appears in none of it in clear."""
+event at debug, and her number appears in none of it in clear, nor her name (nor her health
+worker's): the call path never reads them."""
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,9 @@ async def test_debug_log_of_a_real_call_has_no_number_in_clear(sandbox, test_sou
     env = run_env(home)
     now = datetime.now(timezone.utc)
     async with await Store.open(home / "ivr.db") as store:
-        await ScheduleStore(store, load_programme(path)).enrol(woman_on(PHONE, now), now,
-                                                               actor="test")
+        await ScheduleStore(store, load_programme(path)).enrol(
+            woman_on(PHONE, now), now, actor="test", name="Sunita Kale",
+            health_worker="Asha Devi")
     service = await asyncio.create_subprocess_exec(
         *IVR, "run", "--until-idle", "--log-level", "debug", cwd=ROOT, env=env,
         stderr=asyncio.subprocess.PIPE)
@@ -42,3 +44,4 @@ async def test_debug_log_of_a_real_call_has_no_number_in_clear(sandbox, test_sou
               if line.startswith("DEBUG panoramisk") and "Event=" in line]
     assert any("Channel='Local/******011@sim-phones" in line for line in events)   # masked
     assert PHONE not in text
+    assert "Sunita" not in text and "Kale" not in text and "Asha" not in text

@@ -43,7 +43,7 @@ class Cli:
 @pytest.fixture
 def cli(database, monkeypatch) -> Cli:
     for var in ("IVR_CONFIG", "IVR_DATABASE", "IVR_PROGRAMME", "IVR_ACTOR",
-                "IVR_ERASURE_KEY"):
+                "IVR_ERASURE_KEY", "IVR_TIMEZONE"):
         monkeypatch.delenv(var, raising=False)
     for var, value in database.env().items():
         monkeypatch.setenv(var, value)

@@ -222,7 +222,7 @@ def test_erase_waits_for_a_call_being_placed(cli):
             "WHERE subscriber_id = ?", time.time() + 300, her)        # claimed by ivr run
     r = cli("women", "erase", str(her), "--yes")
     assert r.exit_code == 1 and "on a call now" in r.stderr
-    shown = json.loads(cli("women", "show", str(her), "--json").stdout)
+    shown = json.loads(cli("women", "show", str(her), "--json", "--reveal").stdout)
     assert (shown["status"], shown["name"]) == ("active", NAME)         # nothing half-done
     cli.sql("UPDATE deliveries SET acquired_until = ?", time.time() - 1)   # lease over
     assert cli("women", "erase", str(her), "--yes").exit_code == 0

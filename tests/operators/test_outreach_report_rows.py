@@ -1,5 +1,6 @@
 """`ivr report`'s outreach section from its query's rows (ivr/operators/report_outreach.py):
-per group, "(all)" first, the workers by name, "(none)" last; this week and total."""
+per group, "(all)" first, the workers by name, "(none)" last; this week and total; the
+workers' names as initials unless revealed."""
 from ivr.operators.report_outreach import outreach_calls
 
 
@@ -12,7 +13,7 @@ def test_outreach_section_rows_per_group_and_worker():
              row("hi", None, None, "not_reached", 2), row("mr", 1, "Asha", "reached", 1)]
     week = [row("hi", 2, "Zoya", "reached", 1)]
     got = [(r["group"], r["worker"], r["period"], r["calls"], r["reached"], r["not_reached"],
-            r["refused"], r["wrong_number"]) for r in outreach_calls(week, total)]
+            r["refused"], r["wrong_number"]) for r in outreach_calls(week, total, reveal=True)]
     assert got == [
         ("hi", "(all)", "this_week", 1, 1, 0, 0, 0), ("hi", "(all)", "total", 6, 3, 2, 1, 0),
         ("hi", "Asha", "this_week", 0, 0, 0, 0, 0), ("hi", "Asha", "total", 1, 0, 0, 1, 0),
@@ -21,6 +22,8 @@ def test_outreach_section_rows_per_group_and_worker():
         ("mr", "(all)", "this_week", 0, 0, 0, 0, 0), ("mr", "(all)", "total", 1, 1, 0, 0, 0),
         ("mr", "Asha", "this_week", 0, 0, 0, 0, 0), ("mr", "Asha", "total", 1, 1, 0, 0, 0),
     ]
+    masked = [(r["group"], r["worker"]) for r in outreach_calls(week, total)]
+    assert masked == [(g, {"Asha": "A.", "Zoya": "Z."}.get(w, w)) for g, w, *_ in got]
 
 
 def test_outreach_section_is_empty_without_calls():

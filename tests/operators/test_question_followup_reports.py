@@ -183,12 +183,15 @@ def test_followup_report_per_worker_and_pool(pesinet):
     assert rows == [
         {"group": "all", "worker": None, "name": "(pool)", "role": "doctor", "opened": 1,
          "closed": 0, "open": 1, "overdue": 0, **zero, "median_days_to_close": None},
-        {"group": "all", "worker": 1, "name": "Awa Diarra", "role": "health_worker",
+        {"group": "all", "worker": 1, "name": "A. D.", "role": "health_worker",
          "opened": 3, "closed": 2, "open": 1, "overdue": 1, **zero, "visited": 1,
          "reached": 1, "median_days_to_close": 3.0},
         {"group": "all", "worker": None, "name": "(pool)", "role": "health_worker",
          "opened": 2, "closed": 1, "open": 1, "overdue": 1, **zero, "no_action": 1,
          "median_days_to_close": 5.0}]
+    assert "Awa" not in r.stdout
+    revealed = json.loads(pesinet("report", "--json", "--reveal").stdout)["followups_by_worker"]
+    assert [x["name"] for x in revealed] == ["(pool)", "Awa Diarra", "(pool)"]
 
 
 def test_followup_report_range_csv_text_and_html(pesinet, tmp_path):
@@ -201,14 +204,16 @@ def test_followup_report_range_csv_text_and_html(pesinet, tmp_path):
     section = pesinet("report", "--section", "followups_by_worker", "--csv")
     table = list(csv.DictReader(io.StringIO(section.stdout)))
     assert [(t["name"], t["open"], t["overdue"], t["median_days_to_close"]) for t in table] == [
-        ("(pool)", "1", "0", ""), ("Awa Diarra", "1", "1", "3.0"), ("(pool)", "1", "1", "5.0")]
+        ("(pool)", "1", "0", ""), ("A. D.", "1", "1", "3.0"), ("(pool)", "1", "1", "5.0")]
     text = pesinet("report").stdout
-    assert "Follow-ups per worker (and role pool):" in text and "Awa Diarra" in text
+    assert "Follow-ups per worker (and role pool):" in text and "A. D." in text
+    assert "Awa" not in text
     assert "+223" not in text and "761111" not in text
     page = tmp_path / "r.html"
     assert pesinet("report", "--html", str(page)).exit_code == 0
     doc = page.read_text()
-    assert "Follow-ups per worker and role pool" in doc and "<td>Awa Diarra</td>" in doc
+    assert "Follow-ups per worker and role pool" in doc and "<td>A. D.</td>" in doc
+    assert "Awa" not in doc and "Phone numbers and names are masked." in doc
     assert "alt='followups_by_worker'" in doc
 
 

@@ -1,5 +1,5 @@
 """`ivr workers`, `ivr followups`: workers and whom they follow, follow-ups listed and closed;
-phones masked unless --reveal, every change audited, refusals exit 1 and write nothing."""
+phones and names masked unless --reveal, every change audited, refusals exit 1 and write nothing."""
 import asyncio
 import csv
 import io
@@ -45,15 +45,22 @@ def open_follow_ups(cli, *opened: tuple[int, FollowUpToOpen]) -> None:
     with_schedule(cli, use)
 
 
+def shown_by() -> str:
+    from ivr.operators.session import actor_name
+    return actor_name()
+
+
 def test_workers_add_list_masked_and_audited(cli):
     r = add(cli, "Asha Devi", "+91 98123 45001", "health_worker", "--json", "--actor", "op-1")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout) == {"id": 1, "name": "Asha Devi", "phone": "*********001",
+    assert json.loads(r.stdout) == {"id": 1, "name": "A. D.", "phone": "*********001",
                                     "role": "health_worker"}
-    assert add(cli, "Dr Rao", "098123 45002", "doctor").exit_code == 0
+    r = add(cli, "Dr Rao", "098123 45002", "doctor", "--reveal", "--actor", "op-2")
+    assert r.exit_code == 0 and r.stdout == "worker 2: Dr Rao, doctor, +919812345002\n"
     listed = cli("workers", "list")
-    assert "Asha Devi" in listed.stdout and "*********002" in listed.stdout
+    assert " A. D. " in listed.stdout and "*********002" in listed.stdout
     assert "9812345001" not in listed.stdout
+    assert "Asha" not in listed.stdout and "Rao" not in listed.stdout
     shown = [json.loads(x) for x in
              cli("workers", "list", "--json", "--reveal").stdout.splitlines()]
     assert [(w["name"], w["phone"], w["role"], w["women"]) for w in shown] == [
@@ -62,7 +69,9 @@ def test_workers_add_list_masked_and_audited(cli):
     assert rows_of(cli, "SELECT actor, action, detail FROM audit WHERE action = 'worker_add' "
                    "ORDER BY id")[0] == ("op-1", "worker_add",
                                          '{"role": "health_worker", "worker": 1}')
-    assert rows_of(cli, "SELECT COUNT(*) FROM audit WHERE action = 'reveal'") == [(1,)]
+    assert [(a, json.loads(d)["command"]) for a, d in rows_of(
+        cli, "SELECT actor, detail FROM audit WHERE action = 'reveal' ORDER BY id")] == [
+        ("op-2", "workers add"), (shown_by(), "workers list")]
 
 
 def test_workers_refusals_exit_1_and_write_nothing(cli):
@@ -90,11 +99,16 @@ def test_workers_assign_by_name_replaces_her_worker_and_shows_in_her_history(cli
     assert add(cli, "Asha Devi", "9812345001").exit_code == 0
     assert add(cli, "Bina", "9812345002").exit_code == 0
     r = cli("workers", "assign", "asha devi", "--woman", "1", "--actor", "op-2")
-    assert r.exit_code == 0 and "worker 1 (Asha Devi, health_worker) follows woman 1" in r.stderr
-    assert cli("workers", "assign", "2", "--woman", "1").exit_code == 0
+    assert r.exit_code == 0 and "worker 1 (A. D., health_worker) follows woman 1" in r.stderr
+    assert "Asha" not in r.output
+    r = cli("workers", "assign", "2", "--woman", "1", "--reveal", "--actor", "op-3")
+    assert r.exit_code == 0 and "worker 2 (Bina, health_worker) follows woman 1" in r.stderr
+    assert rows_of(cli, "SELECT actor, subscriber_id, detail FROM audit "
+                   "WHERE action = 'reveal'") == [
+        ("op-3", 1, '{"command": "workers assign", "women": [1]}')]
     listed = {w["name"]: w["women"] for w in map(json.loads, cli(
         "workers", "list", "--json").stdout.splitlines())}
-    assert listed == {"Asha Devi": 0, "Bina": 1}
+    assert listed == {"A. D.": 0, "B.": 1}
     history = json.loads(cli("women", "show", "1", "--json").stdout)["history"]
     assert [(h["action"], h["detail"]) for h in history if h["action"] == "assign"] == [
         ("assign", {"worker": 1, "role": "health_worker"}),
@@ -119,7 +133,10 @@ def test_followups_list_for_a_worker_close_once_json_csv(cli):
     mine = [json.loads(x) for x in cli("followups", "list", "--for", "Asha Devi",
                                        "--json").stdout.splitlines()]
     assert [(f["id"], f["woman"], f["owner"], f["state"], f["phone"]) for f in mine] == [
-        (1, 1, "Asha Devi", "overdue", "*********210"), (2, 2, "pool", "open", "*********211")]
+        (1, 1, "A. D.", "overdue", "*********210"), (2, 2, "pool", "open", "*********211")]
+    shown = [json.loads(x) for x in cli("followups", "list", "--for", "1", "--json",
+                                        "--reveal").stdout.splitlines()]
+    assert [f["owner"] for f in shown] == ["Asha Devi", "pool"]
     doctor = cli("followups", "list", "--for", "Dr Rao")
     assert "weight_loss" in doctor.stdout and "fever_yes" not in doctor.stdout
     r = cli("followups", "close", "1", "--outcome", "visited", "--actor", "asha")
@@ -136,6 +153,9 @@ def test_followups_list_for_a_worker_close_once_json_csv(cli):
         ("1", "closed", "visited", "asha"), ("2", "open", "", ""), ("3", "open", "", "")]
     revealed = csv.DictReader(io.StringIO(cli("followups", "list", "--csv", "--reveal").stdout))
     assert [r["phone"] for r in revealed] == ["'+919876543211", "'+919876543210"]  # as text
+    assert [json.loads(d)["command"] for d, in rows_of(
+        cli, "SELECT detail FROM audit WHERE action = 'reveal' ORDER BY id")] == [
+        "followups list", "followups list"]
     assert rows_of(cli, "SELECT actor, subscriber_id, detail FROM audit "
                    "WHERE action = 'follow_up_close'") == [
         ("asha", 1, '{"follow_up": 1, "outcome": "visited", "rule": "fever_yes"}')]
