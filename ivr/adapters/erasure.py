@@ -178,8 +178,7 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
             await store.execute(
                 "UPDATE subscribers SET phone = '', name = NULL, lmp = NULL, edd = NULL, "
                 "child_dob = NULL, partner = NULL, health_worker = NULL, consent_date = NULL, "
-                "updated_at = ? WHERE id = ?", (epoch(now), sub_id))
-            await store.execute("DELETE FROM plan_times WHERE id = ?", (sub_id,))
+                "plan_at = NULL, updated_at = ? WHERE id = ?", (epoch(now), sub_id))
             await rekey(store, epoch(now), [sub_id])    # her rolled calls: partner (none)
             done["number_hash_kept"] = kept
             await audit(store, actor=actor, action="erase", at=now, subscriber_id=sub_id,

@@ -2,9 +2,8 @@
 temporary table with the key of their case; the pure rule (plan_deliveries, through
 schedule_bulk.Planner) plans each distinct case once, and its plans go into two small
 temporary tables (the case's close, plan_at and status; the deliveries it opens) that
-a few statements join to the women: close their latest deliveries, open the new ones,
-set their plan_at (plan_times) and, when it changes, their status. Nothing of a woman
-travels to the client but her case.
+three statements join to the women: close their latest deliveries, open the new ones,
+set their plan_at and status. Nothing of a woman travels to the client but her case.
 
 The rule still lives once (scheduler/plan.py); this only applies it to many women at a
 time. Same result as schedule_bulk.apply_plans over PLAN_SELECT rows (a property test
@@ -31,16 +30,15 @@ CASE_KEY = " || '|' || ".join(f"COALESCE({f}, '')" for f in CASE_FIELDS)
 
 WOMEN = (
     "CREATE TEMP TABLE plan_women AS "
-    f"SELECT s.id AS id, p.plan_at AS plan_at, s.slot AS slot, d.id AS latest_id, "
+    f"SELECT s.id AS id, s.plan_at AS plan_at, s.slot AS slot, d.id AS latest_id, "
     f"{CASE_KEY} AS case_key, "
     "s.timezone AS timezone, s.status AS status, s.lmp AS lmp, s.edd AS edd, "
     "s.child_dob AS child_dob, d.message_key AS message_key, d.status AS d_status "
-    "FROM plan_times p JOIN subscribers s ON s.id = p.id "
-    "LEFT JOIN deliveries d ON d.id = (SELECT id FROM deliveries "
+    "FROM subscribers s LEFT JOIN deliveries d ON d.id = (SELECT id FROM deliveries "
     f"WHERE subscriber_id = s.id AND {A_MESSAGE} ORDER BY id DESC LIMIT 1) "
-    "WHERE p.plan_at <= ? "
-    "AND (p.plan_at > ? OR (p.plan_at = ? AND p.id > ?)){part} "
-    "ORDER BY p.plan_at, p.id LIMIT ?")
+    "WHERE s.plan_at IS NOT NULL AND s.plan_at <= ? "
+    "AND (s.plan_at > ? OR (s.plan_at = ? AND s.id > ?)){part} "
+    "ORDER BY s.plan_at, s.id LIMIT ?")
 CASES = ("SELECT case_key, MIN(slot), MIN(timezone), MIN(status), MIN(lmp), MIN(edd), "
          "MIN(child_dob), MIN(message_key), MIN(d_status) FROM plan_women GROUP BY case_key")
 CLOSE = ("UPDATE deliveries SET status = c.close_status, closed_at = ?, "
@@ -52,16 +50,11 @@ OPEN = (f"INSERT INTO deliveries ({', '.join(DELIVERY_ROW)}) "
         "o.closed_at FROM plan_women w JOIN plan_opens o ON o.case_key = w.case_key "
         "WHERE 1 = 1 ORDER BY w.plan_at, w.id, o.ord "
         "ON CONFLICT (subscriber_id, message_key) DO NOTHING")
-# her next planning time (plan_times: narrow, two indexes), none: her row goes; her status
-# only when the plan sets one (the programme completed: rare)
-SET = ("UPDATE plan_times SET plan_at = c.plan_at "
+SET = ("UPDATE subscribers SET plan_at = c.plan_at, "
+       "status = COALESCE(c.new_status, subscribers.status), "
+       "updated_at = CASE WHEN c.new_status IS NULL THEN subscribers.updated_at ELSE ? END "
        "FROM plan_women w JOIN plan_cases c ON c.case_key = w.case_key "
-       "WHERE plan_times.id = w.id AND c.plan_at IS NOT NULL")
-UNSET = ("DELETE FROM plan_times WHERE id IN (SELECT w.id FROM plan_women w "
-         "JOIN plan_cases c ON c.case_key = w.case_key WHERE c.plan_at IS NULL)")
-STATUS = ("UPDATE subscribers SET status = c.new_status, updated_at = ? "
-          "FROM plan_women w JOIN plan_cases c ON c.case_key = w.case_key "
-          "WHERE subscribers.id = w.id AND c.new_status IS NOT NULL")
+       "WHERE subscribers.id = w.id")
 TABLES = ("plan_women", "plan_cases", "plan_opens")
 
 
@@ -131,9 +124,7 @@ async def _chunk(store: Store, planner: Planner, now: datetime, part: str, args:
             await store.execute(f"ANALYZE {table}")
         await store.execute(CLOSE, (at,))
         await store.execute(OPEN)
-        await store.execute(SET)
-        await store.execute(UNSET)
-        await store.execute(STATUS, (at,))
+        await store.execute(SET, (at,))
     for table in TABLES:
         await store.execute(f"DROP TABLE IF EXISTS {table}")
     return int(n), last

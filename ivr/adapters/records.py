@@ -112,7 +112,7 @@ async def next_due_after(store: Store, t: float) -> float | None:
     """The first time after `t` when something falls due: a woman's plan, a callback, a retry."""
     rows = await store.fetchall(
         "SELECT MIN(x) FROM ("
-        " SELECT MIN(plan_at) AS x FROM plan_times WHERE plan_at > ?"
+        " SELECT MIN(plan_at) AS x FROM subscribers WHERE plan_at > ?"
         " UNION ALL SELECT MIN(next_attempt_at) FROM callback_requests"
         "  WHERE status = 'pending' AND next_attempt_at > ?"
         " UNION ALL SELECT MIN(d.next_attempt_at) FROM deliveries d"

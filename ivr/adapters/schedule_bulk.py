@@ -29,14 +29,13 @@ A_MESSAGE = f"substr(message_key, 1, {len(NOTIFY_PREFIX)}) <> '{NOTIFY_PREFIX}'"
 PLAN_SELECT = (
     "SELECT s.id, s.slot, s.timezone, s.status, s.lmp, s.edd, s.child_dob, "
     "d.id, d.message_key, d.status "
-    "FROM plan_times p JOIN subscribers s ON s.id = p.id "      # women with a plan_at
-    "LEFT JOIN deliveries d ON d.id = (SELECT id FROM deliveries "
+    "FROM subscribers s LEFT JOIN deliveries d ON d.id = (SELECT id FROM deliveries "
     f"WHERE subscriber_id = s.id AND {A_MESSAGE} ORDER BY id DESC LIMIT 1)")
 
 
 SUBSCRIBER_ROW = ("id", "phone", "name", "language", "slot", "timezone", "programme", "track",
                   "lmp", "edd", "child_dob", "partner", "health_worker", "consent_date", "status",
-                  "enrolled_at", "updated_at")
+                  "enrolled_at", "updated_at", "plan_at")
 DELIVERY_ROW = ("subscriber_id", "message_key", "slot", "due_at", "status", "next_attempt_at",
                 "closed_at")
 
@@ -129,20 +128,11 @@ async def apply_plans(store: Store, plans: list[WomanPlan], now: datetime) -> No
     if opens:
         await store.insert_ignoring("deliveries", DELIVERY_ROW, opens,
                                     "subscriber_id, message_key")
-    await set_plan_times(store, [(p.subscriber_id, p.plan.plan_at) for p in plans])
+    await store.set_each("subscribers", "plan_at",
+                         [(p.subscriber_id, p.plan.plan_at) for p in plans])
     for status, ids in done.items():         # her programme is complete
         await _by_ids(store, "UPDATE subscribers SET status = ?, updated_at = ? "
                       "WHERE id IN {ids}", (status, at), ids)
-
-
-async def set_plan_times(store: Store, times: list[tuple[int, float | None]]) -> None:
-    """Each woman's next planning time (plan_times: a row per woman who has one): set where
-    she has a row, added where she has none, her row removed when the plan sets none."""
-    due: list[tuple[int, object]] = [(i, at) for i, at in times if at is not None]
-    await store.set_each("plan_times", "plan_at", due)
-    await store.insert_ignoring("plan_times", ("id", "plan_at"), due, "id")
-    await _by_ids(store, "DELETE FROM plan_times WHERE id IN {ids}", (),
-                  [i for i, at in times if at is None])
 
 
 def _opens(plans: list[WomanPlan]) -> list[tuple]:
@@ -177,15 +167,12 @@ async def insert_women(store: Store, programme: Programme, rows: list, subs: lis
         values.append((i, sub.phone, e.name, sub.language, sub.slot, sub.timezone,
                        programme.name, sub.track.value, _iso(sub.lmp), _iso(sub.edd),
                        _iso(sub.child_dob), e.partner, e.health_worker, _iso(e.consent_date),
-                       status.value, at, at))
+                       status.value, at, at, plan.plan.plan_at))
         audits.append((at, actor, i, "enrol", json.dumps(
             {"language": sub.language, "slot": sub.slot, "track": sub.track.value,
              "partner": e.partner}, ensure_ascii=False, sort_keys=True)))
-    # new women: no delivery to close, no key taken yet; status goes in their rows
+    # new women: no delivery to close, no key taken yet; plan_at and status go in their rows
     await store.insert_rows("subscribers", SUBSCRIBER_ROW, values)
-    await store.insert_rows("plan_times", ("id", "plan_at"),
-                            [(p.subscriber_id, p.plan.plan_at) for p in plans
-                             if p.plan.plan_at is not None])
     await store.insert_rows("audit", ("at", "actor", "subscriber_id", "action", "detail"),
                             audits)
     await store.insert_rows("deliveries", DELIVERY_ROW, _opens(plans))

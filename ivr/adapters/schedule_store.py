@@ -96,7 +96,7 @@ class ScheduleStore:
         the due deliveries in time order instead of scanning every active woman.)"""
         row = (await self.store.fetchall(
             "SELECT MIN(t) FROM ("
-            " SELECT MIN(plan_at) AS t FROM plan_times"
+            " SELECT MIN(plan_at) AS t FROM subscribers WHERE plan_at IS NOT NULL"
             " UNION ALL SELECT MIN(acquired_until) FROM attempts WHERE outcome IS NULL"
             " UNION ALL SELECT MIN(c.next_attempt_at) FROM callback_requests c"
             "  WHERE c.status = 'pending' AND NOT EXISTS (SELECT 1 FROM attempts a"
@@ -128,15 +128,15 @@ class ScheduleStore:
         if share is not None:
             part, args = part + " AND s.id % ? = ?", [*args, share[1], share[0]]
         due = (await self.store.fetchall(
-            "SELECT COUNT(*) FROM plan_times p JOIN subscribers s ON s.id = p.id "
-            "WHERE p.plan_at <= ?" + part, (epoch(now), *args)))[0][0]
+            "SELECT COUNT(*) FROM subscribers s WHERE s.plan_at IS NOT NULL AND s.plan_at <= ?"
+            + part, (epoch(now), *args)))[0][0]
         planner = Planner(self.programme, now)
         done = 0
         while done < due:
             async with self.store.transaction():
                 rows = await self.store.fetchall(
-                    f"{PLAN_SELECT} WHERE p.plan_at <= ?{part} "
-                    "ORDER BY p.plan_at, p.id LIMIT ?",
+                    f"{PLAN_SELECT} WHERE s.plan_at IS NOT NULL AND s.plan_at <= ?{part} "
+                    "ORDER BY s.plan_at, s.id LIMIT ?",
                     (epoch(now), *args, min(PLAN_BATCH, due - done)))
                 await apply_plans(self.store, [planner.plan_row(r) for r in rows], now)
             if not rows:

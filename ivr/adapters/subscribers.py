@@ -15,10 +15,8 @@ from scheduler.content import Track
 from scheduler.model import Subscriber, SubscriberStatus
 
 
-# (read FROM subscribers; her plan_at lives in plan_times: migration 018)
 _SUBSCRIBER_COLUMNS = ("id, phone, language, slot, timezone, track, lmp, edd, child_dob, status, "
-                       "status_reason, enrolled_at, updated_at, (SELECT p.plan_at FROM "
-                       "plan_times p WHERE p.id = subscribers.id) AS plan_at")
+                       "status_reason, enrolled_at, updated_at, plan_at")
 
 
 def _iso(d: date | None) -> str | None:

@@ -60,9 +60,8 @@ def enrolments(women) -> list[Enrolment]:
 
 
 async def state(store: Store) -> tuple[list, list]:
-    women = await store.fetchall("SELECT s.id, s.status, p.plan_at, s.updated_at "
-                                 "FROM subscribers s LEFT JOIN plan_times p ON p.id = s.id "
-                                 "ORDER BY s.id")
+    women = await store.fetchall("SELECT id, status, plan_at, updated_at FROM subscribers "
+                                 "ORDER BY id")
     deliveries = await store.fetchall(
         "SELECT subscriber_id, message_key, slot, due_at, status, next_attempt_at, closed_at, "
         "attempts FROM deliveries ORDER BY subscriber_id, id")
@@ -112,7 +111,7 @@ async def test_plan_by_cases_plans_a_share_and_each_woman_once(store):
         programme = load_programme("mmitra")
         sched = ScheduleStore(store, programme)
         await sched.enrol_many(enrolments(women), NOW, actor="test")
-        due = [(await store.fetchall("SELECT COUNT(*) FROM plan_times WHERE plan_at <= ? "
+        due = [(await store.fetchall("SELECT COUNT(*) FROM subscribers WHERE plan_at <= ? "
                                      "AND id % 3 = ?", (later.timestamp(), k)))[0][0]
                for k in range(3)]
         got = [await plan_sets.plan_by_cases(store, programme, later, share=(k, 3), chunk=2)
