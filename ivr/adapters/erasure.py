@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal, overload
 
 from ivr.adapters.columns import epoch, instant
+from ivr.adapters.lists import any_of
 from ivr.adapters.report_rollup import rekey
 from ivr.adapters.store import Store
 from ivr.adapters.subscribers import audit
@@ -85,12 +86,9 @@ async def erased_numbers(store: Store, phones: list[str]) -> dict[str, datetime]
         return {}
     by_hash = {number_hash(key, p): p for p in phones}
     out = {}
-    hashes = list(by_hash)
-    for i in range(0, len(hashes), 500):
-        part = hashes[i:i + 500]
+    for condition, params in any_of(store, "hash", list(by_hash)):
         for r in await store.fetchall(
-                f"SELECT hash, erased_at FROM erased_numbers WHERE hash IN "
-                f"({','.join('?' * len(part))})", tuple(part)):
+                f"SELECT hash, erased_at FROM erased_numbers WHERE {condition}", params):
             out[by_hash[r["hash"]]] = instant(r["erased_at"])
     return out
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
+from ivr.adapters.lists import any_of
 from ivr.adapters.store import Store
 
 WOMAN_COLUMNS = ("id, phone, name, language, slot, timezone, programme, track, lmp, edd, "
@@ -13,7 +14,6 @@ WOMAN_COLUMNS = ("id, phone, name, language, slot, timezone, programme, track, l
                  "enrolled_at, updated_at")
 CALL_COLUMNS = ("id, subscriber_id, kind, number, phone, language, message_key, created_at, "
                 "answered_at, ended_at, outcome, cause, heard_share, plays, keys, answers, trunk")
-CHUNK = 500         # ids or phones in one IN (...) list
 
 
 def _where(conditions: list[str]) -> str:
@@ -99,12 +99,10 @@ async def calls(store: Store, *, woman_id: int | None = None, lo: float | None =
 async def phone_records(store: Store, phones: list[str]) -> dict[str, list[dict]]:
     """Every record of these phones, newest first."""
     out: dict[str, list[dict]] = {}
-    for i in range(0, len(phones), CHUNK):
-        part = phones[i:i + CHUNK]
+    for condition, params in any_of(store, "phone", phones):
         rows = await store.fetchall(
             "SELECT id, phone, status, status_reason, lmp, edd, child_dob, updated_at "
-            f"FROM subscribers WHERE phone IN ({','.join('?' * len(part))}) ORDER BY id DESC",
-            tuple(part))
+            f"FROM subscribers WHERE {condition} ORDER BY id DESC", params)
         for r in rows:
             out.setdefault(r["phone"], []).append(dict(r))
     return out

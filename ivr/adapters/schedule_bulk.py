@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from ivr.adapters.columns import day, epoch, instant
+from ivr.adapters.lists import any_of
 from ivr.adapters.store import Store
 from ivr.adapters.subscribers import _iso
 from scheduler.model import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
@@ -71,12 +72,23 @@ class Planner:
         self.programme = programme
         self.now = now
         self._memo: dict[tuple, Compiled] = {}
+        self._new: dict[tuple, Compiled] = {}
 
     def plan(self, sub: Subscriber, latest: Delivery | None) -> WomanPlan:
         plan = plan_deliveries(self.programme, sub, latest, self.now)
         latest_id = None if latest is None else latest.id
         assert all(c.delivery_id == latest_id for c in plan.close)   # only her latest closes
         return WomanPlan(sub.id, sub.slot, latest_id, compile_plan(plan, self.now))
+
+    def plan_new(self, sub: Subscriber) -> WomanPlan:
+        """The plan of a woman being enrolled (no delivery yet), computed once per case:
+        it reads only her slot, zone, status and dates (enrolment's millions share a few
+        thousand cases)."""
+        case = (sub.slot, sub.timezone, sub.status, sub.lmp, sub.edd, sub.child_dob)
+        compiled = self._new.get(case)
+        if compiled is None:
+            compiled = self._new[case] = self.plan(sub, None).plan
+        return WomanPlan(sub.id, sub.slot, None, compiled)
 
     def plan_row(self, row) -> WomanPlan:
         """Her plan from a PLAN_SELECT row. The plan depends only on the row's fields after
@@ -143,12 +155,13 @@ async def insert_women(store: Store, programme: Programme, rows: list, subs: lis
     base = (await store.fetchall("SELECT COALESCE(MAX(id), 0) FROM subscribers"))[0][0]
     planner = Planner(programme, now)
     at = epoch(now)
+    when = instant(at)
     out, plans, values, audits = [], [], [], []
     for i, (e, sub) in enumerate(zip(rows, subs, strict=True), start=base + 1):
-        plan = planner.plan(replace(sub, id=i), None)
+        plan = planner.plan_new(sub)._replace(subscriber_id=i)
         status = SubscriberStatus(plan.plan.status) if plan.plan.status else sub.status
         out.append(replace(sub, id=i, status=status, status_reason=None,
-                           enrolled_at=instant(at), updated_at=instant(at),
+                           enrolled_at=when, updated_at=when,
                            plan_at=instant(plan.plan.plan_at)))
         plans.append(plan)
         values.append((i, sub.phone, e.name, sub.language, sub.slot, sub.timezone,
@@ -169,13 +182,11 @@ async def insert_women(store: Store, programme: Programme, rows: list, subs: lis
 async def live_phones(store: Store, phones: list[str]) -> dict[str, int]:
     """phone -> id of the active or paused woman on it, for those of `phones` in use."""
     found: dict[str, int] = {}
-    for i in range(0, len(phones), 500):
-        chunk = phones[i:i + 500]
-        rows = await store.fetchall(
-            # without INDEXED BY, SQLite prefers subscribers_status_slot for a long IN list
-            # and reads every active woman: 500 phones = one full scan
-            "SELECT phone, id FROM subscribers INDEXED BY subscribers_live_phone "
-            f"WHERE phone IN ({', '.join('?' * len(chunk))}) "
-            "AND status IN ('active', 'paused')", tuple(chunk))
+    # without INDEXED BY, SQLite prefers subscribers_status_slot for a long IN list and
+    # reads every active woman: 500 phones = one full scan
+    hint = " INDEXED BY subscribers_live_phone" if store.dialect == "sqlite" else ""
+    for condition, params in any_of(store, "phone", phones):
+        rows = await store.fetchall(f"SELECT phone, id FROM subscribers{hint} WHERE "
+                                    f"{condition} AND status IN ('active', 'paused')", params)
         found.update((r[0], r[1]) for r in rows)
     return found

@@ -23,7 +23,7 @@ from scheduler.model import SchedulerError, Subscriber
 # a row refused by the rules or by the database (either store)
 _REFUSED: tuple[type[Exception], ...] = (SchedulerError, *DB_ERRORS)
 
-CHUNK = 500
+CHUNK = 5_000         # rows a call of enrol_many (one transaction for the whole file)
 
 
 @dataclass
