@@ -69,7 +69,8 @@ def arrays(columns: tuple[str, ...], types: list[str], ordinality: bool = False)
 
 def sequence(table: str) -> str:
     """The table's id sequence, looked up once per statement (an InitPlan): as a call in each
-    row's nextval() it was looked up in the catalogue for every row (13 ms of a claim of 500)."""
+    row's nextval() it was looked up in the catalogue for every row (2,500 buffer hits a claim
+    of 500; bench/results/postgres.md)."""
     return f"(SELECT pg_get_serial_sequence('{table}', 'id')::regclass)"
 
 
