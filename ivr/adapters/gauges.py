@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ivr.adapters.deliveries import NO_LIVE_CALL
 from ivr.adapters.store import Store
 
 
@@ -16,8 +17,7 @@ class Backlog:
 
 async def backlog(store: Store, now: float) -> Backlog:
     """What waits to be claimed now (what the claim would take if every trunk had room)."""
-    free = ("NOT EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = {}.subscriber_id "
-            "AND a.outcome IS NULL)")
+    free = NO_LIVE_CALL
     deliveries = (await store.fetchall(
         "SELECT COUNT(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
         "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND s.status = 'active' AND "

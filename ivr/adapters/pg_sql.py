@@ -67,6 +67,13 @@ def arrays(columns: tuple[str, ...], types: list[str], ordinality: bool = False)
     return f"unnest({typed}){' WITH ORDINALITY' if ordinality else ''} AS u({names})"
 
 
+def sequence(table: str) -> str:
+    """The table's id sequence, looked up once per statement (an InitPlan): as a call in each
+    row's nextval() it was looked up in the catalogue for every row (2,500 buffer hits a claim
+    of 500; bench/results/postgres.md)."""
+    return f"(SELECT pg_get_serial_sequence('{table}', 'id')::regclass)"
+
+
 def insert_arrays(table: str, columns: tuple[str, ...], types: list[str],
                   along: str | None = None) -> str:
     """One statement (the store's SQL, `?` placeholders) that inserts the rows given as one
@@ -74,8 +81,8 @@ def insert_arrays(table: str, columns: tuple[str, ...], types: list[str],
     sequence, runs `along` (an UPDATE or DELETE; its parameters after the arrays) in the same
     statement, and returns the new ids in the order of the arrays' elements."""
     names = ", ".join(columns)
-    return (f"WITH new AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{table}', "
-            f"'id')) AS id, u.* FROM {arrays(columns, types, ordinality=True)})"
+    return (f"WITH new AS MATERIALIZED (SELECT nextval({sequence(table)}) AS id, u.* "
+            f"FROM {arrays(columns, types, ordinality=True)})"
             + (f", along AS ({along})" if along else "")
             + f", inserted AS (INSERT INTO {table} (id, {names}) SELECT id, {names} FROM new) "
             "SELECT id FROM new ORDER BY ord")

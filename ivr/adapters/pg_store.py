@@ -217,7 +217,7 @@ class PgStore(Store):
 
     async def new_ids(self, table: str, n: int) -> list[int]:
         rows = await self.fetchall(
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+            f"SELECT nextval({pg_sql.sequence(table)}) "
             "FROM generate_series(1, ?)", (n,))
         return [r[0] for r in rows]
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ivr.adapters.columns import epoch
-from ivr.adapters.deliveries import _DELIVERY_COLUMNS, _delivery
+from ivr.adapters.deliveries import _DELIVERY_COLUMNS, NO_LIVE_CALL, _delivery
 from ivr.adapters.schedule_rows import (_CALLBACK_COLUMNS, _callback, apply, callback_request,
                                         her_deliveries, her_record, her_unanswered,
                                         live_attempt)
@@ -35,8 +35,7 @@ _HER_PROGRAMME = ("EXISTS (SELECT 1 FROM subscribers s WHERE s.id = {}.subscribe
 # a callback is due: pending, due, she has no live call, and she is of this programme
 # (parameters: now, the programme)
 _CALLBACK_DUE = ("FROM callback_requests c WHERE c.status = 'pending' "
-                 "AND c.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM attempts a "
-                 "WHERE a.subscriber_id = c.subscriber_id AND a.outcome IS NULL) AND "
+                 f"AND c.next_attempt_at <= ? AND {NO_LIVE_CALL.format('c')} AND "
                  + _HER_PROGRAMME.format("c"))
 # parameters: now, the programme (the callback's EXISTS), now, the programme, the limit
 _CLAIM_DELIVERIES = (
@@ -45,8 +44,7 @@ _CLAIM_DELIVERIES = (
     f"EXISTS (SELECT 1 {_CALLBACK_DUE}) AS callback_due "
     "FROM deliveries d CROSS JOIN subscribers s ON s.id = d.subscriber_id "
     "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
-    "AND s.status = 'active' AND s.programme = ? AND NOT EXISTS (SELECT 1 FROM attempts a "
-    "WHERE a.subscriber_id = d.subscriber_id AND a.outcome IS NULL) "
+    f"AND s.status = 'active' AND s.programme = ? AND {NO_LIVE_CALL.format('d')} "
     "ORDER BY d.next_attempt_at, d.id LIMIT ?")
 # a claim of PostgreSQL skips the rows another node's claim holds (Store.skip_locked)
 
@@ -184,9 +182,8 @@ class Calls:
             "deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
             f"AND d.slot = ? {only}AND EXISTS (SELECT 1 FROM subscribers s WHERE "
             "s.id = d.subscriber_id AND s.timezone = ? AND s.status = 'active' "
-            "AND s.programme = ?) "
-            "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = d.subscriber_id "
-            "AND a.outcome IS NULL) ORDER BY d.next_attempt_at LIMIT ?)",
+            f"AND s.programme = ?) AND {NO_LIVE_CALL.format('d')} "
+            "ORDER BY d.next_attempt_at LIMIT ?)",
             (epoch(when), epoch(now), slot, tz, self.programme.name, self.move_batch))
         return bool(cur.rowcount == self.move_batch)
 

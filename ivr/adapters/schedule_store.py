@@ -16,6 +16,7 @@ from typing import Any
 
 from ivr.adapters.answers import Answers
 from ivr.adapters.columns import epoch, instant
+from ivr.adapters.deliveries import NO_LIVE_CALL
 from ivr.adapters.plan_sets import plan_by_cases
 from ivr.adapters.schedule_bulk import PLAN_SELECT, Planner, apply_plans
 from ivr.adapters.schedule_calls import MOVE_BATCH, Calls
@@ -99,13 +100,12 @@ class ScheduleStore:
             " SELECT MIN(plan_at) AS t FROM subscribers WHERE plan_at IS NOT NULL"
             " UNION ALL SELECT MIN(acquired_until) FROM attempts WHERE outcome IS NULL"
             " UNION ALL SELECT MIN(c.next_attempt_at) FROM callback_requests c"
-            "  WHERE c.status = 'pending' AND NOT EXISTS (SELECT 1 FROM attempts a"
-            "  WHERE a.subscriber_id = c.subscriber_id AND a.outcome IS NULL)"
+            f"  WHERE c.status = 'pending' AND {NO_LIVE_CALL.format('c')}"
             " UNION ALL SELECT (SELECT d.next_attempt_at FROM deliveries d"
             "  CROSS JOIN subscribers s ON s.id = d.subscriber_id"
             "  WHERE d.status = 'pending' AND d.next_attempt_at IS NOT NULL AND s.status = 'active'"
-            "  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = d.subscriber_id"
-            "  AND a.outcome IS NULL) ORDER BY d.next_attempt_at LIMIT 1)) AS due"))[0][0]
+            f"  AND {NO_LIVE_CALL.format('d')} ORDER BY d.next_attempt_at LIMIT 1)) AS due"
+        ))[0][0]
         return instant(row)
 
     # ------------------------------------------------------------------ planning

@@ -65,8 +65,8 @@ def test_insert_arrays_is_one_statement_with_its_along_and_ids_in_row_order():
     sql = pg_sql.insert_arrays("attempts", ("delivery_id", "phone"), ["bigint", "text"],
                                "UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?")
     assert sql == (
-        "WITH new AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('attempts', 'id')) "
-        "AS id, u.* FROM unnest(?::bigint[], ?::text[]) WITH ORDINALITY AS "
+        "WITH new AS MATERIALIZED (SELECT nextval((SELECT pg_get_serial_sequence('attempts', "
+        "'id')::regclass)) AS id, u.* FROM unnest(?::bigint[], ?::text[]) WITH ORDINALITY AS "
         "u(delivery_id, phone, ord)), along AS (UPDATE deliveries SET attempts = attempts + 1 "
         "WHERE id = ?), inserted AS (INSERT INTO attempts (id, delivery_id, phone) SELECT id, "
         "delivery_id, phone FROM new) SELECT id FROM new ORDER BY ord")
