@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Sequence
 
-from ivr.adapters import outreach, report_calls, reports, reports_two_way
+from ivr.adapters import (outreach, report_calls, report_engagement, reports,
+                          reports_two_way)
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.store import Store
 from ivr.operators.records import day_range, phone_out, when
@@ -284,19 +285,34 @@ async def at_risk_engagements(store: Store, programme: Programme, now: datetime,
     """The active women flagged by the programme's at-risk rule, with what the rule reads of
     her engagement (`only`: the women of that programme): the weeks unanswered and the run of
     low listening since her last well-heard answered call (that call resets both counters),
-    reduced per woman by the database (reports.at_risk_women); the rule decides."""
+    from the summary per woman (ivr/adapters/report_engagement.py) and the calls since, or
+    reduced per woman by the database over every call (reports.at_risk_women) while there is
+    no summary; the rule decides."""
+    flagged, _ = await _flagged(store, programme, now, only)
+    return {sid: eng for sid, (eng, _) in flagged.items()}
+
+
+async def _flagged(store: Store, programme: Programme, now: datetime, only: str | None
+                   ) -> tuple[dict[int, tuple[Engagement, float | None]], bool]:
+    """at_risk_engagements, each with when she last answered a call (epoch seconds, or
+    None); and whether that is known (False: not read, the summary was not there)."""
     rule = programme.at_risk
-    rows = await reports.at_risk_women(
-        store, low_share=rule.low_listening_share,
-        unanswered_since=now.timestamp() - rule.unanswered_weeks * 7 * 86400,
+    since = now.timestamp() - rule.unanswered_weeks * 7 * 86400
+    rows: list[Any] | None = await report_engagement.at_risk_women(
+        store, low_share=rule.low_listening_share, unanswered_since=since,
         low_calls=rule.low_listening_calls, programme=only)
+    known = rows is not None
+    if rows is None:
+        rows = [{**r, "last_answered": None} for r in map(dict, await reports.at_risk_women(
+            store, low_share=rule.low_listening_share, unanswered_since=since,
+            low_calls=rule.low_listening_calls, programme=only))]
     flagged = {}
     for r in rows:
         eng = Engagement(unanswered_since=instant(r["since"]),
                          low_listening_run=r["low_run"])
         if at_risk(eng, rule, now):
-            flagged[r["subscriber_id"]] = eng
-    return flagged
+            flagged[r["subscriber_id"]] = (eng, r["last_answered"])
+    return flagged, known
 
 
 async def _at_risk(store: Store, programme: Programme, by: str | None, now: datetime,
@@ -304,17 +320,20 @@ async def _at_risk(store: Store, programme: Programme, by: str | None, now: date
     """Active women flagged by the programme's at-risk rule, worst first: the call centre's
     list."""
     rule = programme.at_risk
-    flagged = await at_risk_engagements(store, programme, now, only)
+    flagged, known = await _flagged(store, programme, now, only)
+    ids = list(flagged)
     out = []
-    for s in await reports.women_with_last_answer(store, by, list(flagged)):
-        eng = flagged[s["id"]]
+    for s in await (report_engagement.women(store, by, ids) if known else
+                    reports.women_with_last_answer(store, by, ids)):
+        eng, last = flagged[s["id"]]
         weeks = weeks_unanswered(eng, now)
         out.append({"group": s["grp"], "woman": s["id"], "phone": phone_out(s["phone"], reveal),
                     "name": s["name"], "language": s["language"], "slot": s["slot"],
                     "partner": s["partner"], "weeks_unanswered": weeks,
                     "low_listening_run": eng.low_listening_run,
                     "why": "unanswered" if weeks >= rule.unanswered_weeks else "low listening",
-                    "last_answered": when(s["last_answered"], s["timezone"])})
+                    "last_answered": when(last if known else s["last_answered"],
+                                          s["timezone"])})
     out.sort(key=lambda r: (-r["weeks_unanswered"], -r["low_listening_run"], r["woman"]))
     return out
 
