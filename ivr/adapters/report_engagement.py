@@ -22,6 +22,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ivr.adapters import reports
 from ivr.adapters.report_rollup import GRACE, LIVE, lock
@@ -35,6 +36,7 @@ STEP = 3 * 86400.0           # at most this much call time folded in one transac
 EVERY = timedelta(hours=1)   # `ivr run` folds the calls ended since, once an hour
 STEPS_PER_TURN = 2           # while behind, at most this many steps a turn of its loop
 COLUMNS = "subscriber_id, low_run, since, last_answered"
+CONTACT = "s.id, s.phone, s.name, s.language, s.slot, s.partner, s.timezone"
 
 
 @dataclass
@@ -171,29 +173,40 @@ async def forget_woman(store: Store, sub_id: int) -> None:
 
 
 async def at_risk_women(store: Store, *, low_share: float, unanswered_since: float,
-                        low_calls: int, programme: str | None = None) -> list[dict] | None:
+                        low_calls: int, programme: str | None = None,
+                        by: str | None = None) -> list | None:
     """reports.at_risk_women's rows (subscriber_id, low_run, since), each with when she last
-    answered a call (last_answered), from the summary of `low_share` and the calls placed
-    since its `upto`; None when there is no summary of that share yet."""
+    answered a call (last_answered) and her contact columns and group (`by`) as
+    reports.women_with_last_answer's (id, phone, name, language, slot, partner, timezone,
+    grp), from the summary of `low_share` and the calls placed since its `upto`; None when
+    there is no summary of that share yet."""
     start = await upto(store, low_share)
     if start is None:
         return None
     mine = "" if programme is None else " AND s.programme = ?"
     recent = await calls_in(store, low_share, start, None)
-    women = {r[0]: Her(Summary(r[1], r[2]), r[3]) for r in await store.fetchall(
-        f"SELECT e.{COLUMNS.replace(', ', ', e.')} FROM report_engagement e"
+    rows: dict[int, Any] = {r[0]: r for r in await store.fetchall(
+        f"SELECT e.{COLUMNS.replace(', ', ', e.')}, {CONTACT}, {reports.group_column(by)}"
+        " AS grp FROM report_engagement e"
         " JOIN subscribers s ON s.id = e.subscriber_id AND s.status = 'active'"
         f" WHERE e.low_share = ? AND (e.since <= ? OR e.low_run >= ?){mine}",
         (low_share, unanswered_since, low_calls, *([] if programme is None else [programme])))}
-    if recent:
-        wanted = await _active(store, list(recent), programme)
-        before = await _rows_of(store, low_share, sorted(wanted - set(women)))
-        for sid in wanted:
-            women[sid] = _then(women.get(sid, before.get(sid)), recent[sid])
-    return [{"subscriber_id": sid, "low_run": h.summary.low_run, "since": h.summary.since,
-             "last_answered": h.last_answered} for sid, h in women.items()
-            if (h.summary.since is not None and h.summary.since <= unanswered_since)
-            or h.summary.low_run >= low_calls]
+    if not recent:
+        return list(rows.values())
+    wanted = await _active(store, list(recent), programme)
+    before = await _rows_of(store, low_share, sorted(wanted - set(rows)))
+    contacts = {r["id"]: r for r in await women(store, by, sorted(wanted))}
+    for sid in wanted:
+        row = rows.pop(sid, None)
+        her = _then(before.get(sid) if row is None else
+                    Her(Summary(row["low_run"], row["since"]), row["last_answered"]),
+                    recent[sid])
+        if (her.summary.since is not None and her.summary.since <= unanswered_since) \
+                or her.summary.low_run >= low_calls:
+            rows[sid] = {**dict(contacts[sid]), "subscriber_id": sid,
+                         "low_run": her.summary.low_run, "since": her.summary.since,
+                         "last_answered": her.last_answered}
+    return list(rows.values())
 
 
 async def _active(store: Store, ids: list[int], programme: str | None) -> set[int]:
@@ -215,8 +228,7 @@ async def women(store: Store, by: str | None, ids: list[int]) -> list:
     for i in range(0, len(ids), CHUNK):
         part = ids[i:i + CHUNK]
         out += await store.fetchall(
-            "SELECT s.id, s.phone, s.name, s.language, s.slot, s.partner, s.timezone, "
-            f"{reports.group_column(by)} AS grp FROM subscribers s "
+            f"SELECT {CONTACT}, {reports.group_column(by)} AS grp FROM subscribers s "
             f"WHERE s.id IN ({','.join('?' * len(part))})", tuple(part))
     return out
 

@@ -292,26 +292,27 @@ async def at_risk_engagements(store: Store, programme: Programme, now: datetime,
     return {sid: eng for sid, (eng, _) in flagged.items()}
 
 
-async def _flagged(store: Store, programme: Programme, now: datetime, only: str | None
-                   ) -> tuple[dict[int, tuple[Engagement, float | None]], bool]:
-    """at_risk_engagements, each with when she last answered a call (epoch seconds, or
-    None); and whether that is known (False: not read, the summary was not there)."""
+async def _flagged(store: Store, programme: Programme, now: datetime, only: str | None,
+                   by: str | None = None) -> tuple[dict[int, tuple[Engagement, Any]], bool]:
+    """at_risk_engagements, each with her row: with her contact columns, group (`by`) and
+    last answer when read from the summary (report_engagement.at_risk_women); and whether
+    they were (False: the summary was not there, reports.at_risk_women's rows)."""
     rule = programme.at_risk
     since = now.timestamp() - rule.unanswered_weeks * 7 * 86400
     rows: list[Any] | None = await report_engagement.at_risk_women(
         store, low_share=rule.low_listening_share, unanswered_since=since,
-        low_calls=rule.low_listening_calls, programme=only)
+        low_calls=rule.low_listening_calls, programme=only, by=by)
     known = rows is not None
     if rows is None:
-        rows = [{**r, "last_answered": None} for r in map(dict, await reports.at_risk_women(
+        rows = await reports.at_risk_women(
             store, low_share=rule.low_listening_share, unanswered_since=since,
-            low_calls=rule.low_listening_calls, programme=only))]
+            low_calls=rule.low_listening_calls, programme=only)
     flagged = {}
     for r in rows:
         eng = Engagement(unanswered_since=instant(r["since"]),
                          low_listening_run=r["low_run"])
         if at_risk(eng, rule, now):
-            flagged[r["subscriber_id"]] = (eng, r["last_answered"])
+            flagged[r["subscriber_id"]] = (eng, r)
     return flagged, known
 
 
@@ -320,20 +321,19 @@ async def _at_risk(store: Store, programme: Programme, by: str | None, now: date
     """Active women flagged by the programme's at-risk rule, worst first: the call centre's
     list."""
     rule = programme.at_risk
-    flagged, known = await _flagged(store, programme, now, only)
-    ids = list(flagged)
+    flagged, known = await _flagged(store, programme, now, only, by)
+    women = [r for _, r in flagged.values()] if known else \
+        await reports.women_with_last_answer(store, by, list(flagged))
     out = []
-    for s in await (report_engagement.women(store, by, ids) if known else
-                    reports.women_with_last_answer(store, by, ids)):
-        eng, last = flagged[s["id"]]
+    for s in women:
+        eng = flagged[s["id"]][0]
         weeks = weeks_unanswered(eng, now)
         out.append({"group": s["grp"], "woman": s["id"], "phone": phone_out(s["phone"], reveal),
                     "name": s["name"], "language": s["language"], "slot": s["slot"],
                     "partner": s["partner"], "weeks_unanswered": weeks,
                     "low_listening_run": eng.low_listening_run,
                     "why": "unanswered" if weeks >= rule.unanswered_weeks else "low listening",
-                    "last_answered": when(last if known else s["last_answered"],
-                                          s["timezone"])})
+                    "last_answered": when(s["last_answered"], s["timezone"])})
     out.sort(key=lambda r: (-r["weeks_unanswered"], -r["low_listening_run"], r["woman"]))
     return out
 
