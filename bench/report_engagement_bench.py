@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ivr.adapters import report_engagement, report_rollup  # noqa: E402
-from ivr.adapters.store import Store  # noqa: E402
+from ivr.adapters.store import Store, in_rolled_back_transaction  # noqa: E402
 from ivr.sandbox.postgres import Cluster  # noqa: E402
 
 KOLKATA = 19800
@@ -93,6 +93,35 @@ async def fold(address: str, now: float) -> dict:
         await store.close()
 
 
+async def hour_folds(address: str, hours: int) -> list[dict]:
+    """What `ivr run`'s chore pays each hour: one hour of calls folded into the summary
+    (calls_in over the hour, her rows read, upserted), at `hours` instants spread over the
+    calls, each in a transaction rolled back (the summary moved back to that hour first)."""
+    store = await Store.open(address)
+    out = []
+    try:
+        first, last = (await store.fetchall("SELECT MIN(created_at), MAX(created_at) "
+                                            "FROM attempts"))[0]
+        for i in range(hours):
+            at = first + (last - first) * (i + 1) / (hours + 1)
+
+            async def one(at: float = at) -> tuple[float, int]:
+                await store.execute("UPDATE report_engagement_upto SET upto = ? "
+                                    "WHERE low_share = ?", (at, SHARE))
+                t = time.perf_counter()
+                await report_engagement.fold(store, SHARE, last + 86400, step=3600)
+                took = time.perf_counter() - t
+                n = (await store.fetchall("SELECT COUNT(*) FROM attempts WHERE created_at "
+                                          ">= ? AND created_at < ?", (at, at + 3600)))[0][0]
+                return took, n
+            took, n = await in_rolled_back_transaction(store, one())
+            out.append({"hour_at": round(at), "calls": n, "fold_s": round(took, 3),
+                        "load": _load()})
+    finally:
+        await store.close()
+    return out
+
+
 def report(code: Path, env: dict, now: float) -> tuple[dict, bytes]:
     env = dict(env, PYTHONPATH=str(code))
     with tempfile.NamedTemporaryFile() as timing:
@@ -118,6 +147,8 @@ def main() -> None:
                     help="the copy for the code before and the summary made already")
     ap.add_argument("--refold", action="store_true",
                     help="with --prepared: forget the summary and time the catch-up again")
+    ap.add_argument("--hours", type=int, default=0,
+                    help="only time this many hours of calls folded (rolled back) and stop")
     ap.add_argument("--out", help="a directory for each run's output")
     args = ap.parse_args()
     now = time.time()
@@ -127,6 +158,10 @@ def main() -> None:
         cluster = Cluster.reuse(Path(args.pg_cluster))
         address, before = cluster.dsn("report"), cluster.dsn("report_before")
     result: dict = {"database": args.db or args.pg_cluster, "now": now, "load": _load()}
+    if args.hours:
+        for line in asyncio.run(hour_folds(address, args.hours)):
+            print(json.dumps(line), flush=True)
+        return
     if not args.prepared:
         result.update(asyncio.run(prepare(address, now)))
         t = time.perf_counter()
