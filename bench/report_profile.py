@@ -76,11 +76,20 @@ def _timed() -> dict[str, list]:
     return spent
 
 
+def _table(spent: dict[str, list]) -> None:
+    print("wall per function (calls; nested ones counted in their callers too):")
+    for name, (n, took) in sorted(spent.items(), key=lambda kv: -kv[1][1]):
+        if n:
+            print(f"  {took:7.2f} s  {n:5d}  {name}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--code", type=Path, required=True)
     ap.add_argument("--now", type=float, required=True)
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--no-cprofile", action="store_true",
+                    help="only the wall of each step (no profiler's overhead)")
     args = ap.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
     import ivr.operators.session as session
@@ -91,21 +100,25 @@ def main() -> None:
     prof = cProfile.Profile()
     t = time.perf_counter()
     with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
-        prof.enable()
+        if not args.no_cprofile:
+            prof.enable()
         try:
             cli(["report", "--json"], standalone_mode=False)
         finally:
             prof.disable()
     wall = time.perf_counter() - t
+    cpu = time.process_time()
+    print(f"wall {wall:.2f} s, process CPU {cpu:.2f} s, load {os.getloadavg()[0]:.1f}, "
+          f"code {args.code}")
+    if args.no_cprofile:
+        _table(spent)
+        return
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out).sort_stats("cumulative")
     stats.print_stats(r"|".join(w.replace(".", r"\.") for w in WATCHED), args.top)
-    print(f"wall {wall:.2f} s, load {os.getloadavg()[0]:.1f}, code {args.code}")
     print("\n".join(line for line in out.getvalue().splitlines()
                     if line.strip() and not line.startswith("   Ordered")))
-    print("wall per function (calls; nested ones counted in their callers too):")
-    for name, (n, took) in sorted(spent.items(), key=lambda kv: -kv[1][1]):
-        print(f"  {took:7.2f} s  {n:5d}  {name}")
+    _table(spent)
     print("by own time, everything:")
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
