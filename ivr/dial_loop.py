@@ -30,6 +30,7 @@ from typing import Awaitable, Callable, Sequence
 from ivr import constants as C
 from ivr.absence import TURN_PAGE, AbsenceSweep
 from ivr.adapters.log_throttle import LogThrottle
+from ivr.adapters.report_engagement import HourlyFold, shares
 from ivr.adapters.report_rollup import HourlyRollUp
 from ivr.adapters.retention import DailyPurge
 from ivr.adapters.store import UNAVAILABLE_ERRORS
@@ -94,6 +95,7 @@ class DialLoop:
         self.retention = DailyPurge(service.config.privacy.keep_call_records)
         self.rollup = HourlyRollUp(tuple(sorted({p.timezone for p in
                                                  service.schedule.programmes})))
+        self.engagement = HourlyFold(shares(p.at_risk for p in service.schedule.programmes))
         self.absence = AbsenceSweep(service.schedule, page=TURN_PAGE)   # silent weeks, hourly
         self.metrics = None                     # ivr.metrics.Metrics, set by `ivr run`
         self.loop_at: float | None = None       # the last turn (its heartbeat)
@@ -140,11 +142,14 @@ class DialLoop:
                  and self.retention.behind)
         # hourly, a page a turn (ivr/absence.py)
         await self._chore("absence sweep", self.absence.run_if_due(utc(now)))
-        # the report's closed days (not while retention's pages cut into them)
+        # the report's closed days and the at-risk list's summary per woman (not while
+        # retention's pages cut into them)
         if not self.retention.behind:
             again |= (await self._chore("report rollup",
                                         self.rollup.run_if_due(self.service.store, utc(now)))
                       and self.rollup.behind)
+            await self._chore("report engagement",
+                              self.engagement.run_if_due(self.service.store, utc(now)))
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
             await self.intake.sweep()

@@ -63,3 +63,26 @@ def from_attempts(attempts: Iterable[Attempt], rule: AtRiskRule) -> Engagement:
         assert a.outcome is not None
         eng = after_call(eng, rule, a.outcome, a.heard_share, a.ended_at or a.claimed_at)
     return eng
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the at-risk rule reads of a run of her ended calls (tests never), in her order,
+    with the times as numbers (epoch seconds): low_run, her answered calls after her last
+    well-heard one (each heard under the share); since, when the first call after her last
+    answered one ended (None: none). `reset`: a well-heard answered call was in the run (the
+    counters were reset by it; low_run and since count from after it)."""
+    low_run: int = 0
+    since: float | None = None
+    reset: bool = False
+
+
+def joined(before: Summary, after: Summary) -> Summary:
+    """The summary of two runs of her calls, `before` then `after` (after_call folded over
+    both, as the two summaries tell it)."""
+    if after.reset:
+        return after
+    if after.low_run:       # an answered call in `after`: since counts from its last one
+        return Summary(before.low_run + after.low_run, after.since, before.reset)
+    since = before.since if before.since is not None else after.since
+    return Summary(before.low_run, since, before.reset)

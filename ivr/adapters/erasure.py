@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal, overload
 
+from ivr.adapters import report_engagement
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.lists import any_of
 from ivr.adapters.report_rollup import rekey
@@ -180,6 +181,7 @@ async def erase_woman(store: Store, sub_id: int, now: datetime, *, actor: str,
                 "child_dob = NULL, partner = NULL, health_worker = NULL, consent_date = NULL, "
                 "plan_at = NULL, updated_at = ? WHERE id = ?", (epoch(now), sub_id))
             await rekey(store, epoch(now), [sub_id])    # her rolled calls: partner (none)
+            await report_engagement.forget_woman(store, sub_id)
             done["number_hash_kept"] = kept
             await audit(store, actor=actor, action="erase", at=now, subscriber_id=sub_id,
                         detail=done)

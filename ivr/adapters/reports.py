@@ -86,7 +86,10 @@ async def call_cube(store: Store, by: str | None, lo: float | None, hi: float | 
         " a.outcome,"
         f" {HEARD_BAND} AS hb, {REPLAYED} AS replayed,"
         " COUNT(*) AS n, SUM(COALESCE(a.heard_share, 0)) AS heard "
-        "FROM attempts a JOIN subscribers s ON s.id = a.subscriber_id "
+        # a bounded range: its calls by their created_at index first (SQLite would probe
+        # every woman's calls instead), then each one's woman
+        f"FROM attempts a {'JOIN' if lo is None and hi is None else 'CROSS JOIN'} "
+        "subscribers s ON s.id = a.subscriber_id "
         f"WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND {cond} "
         "GROUP BY grp, a.kind, a.number, s.slot, wd, a.outcome, hb, replayed", args)
 

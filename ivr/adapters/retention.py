@@ -11,8 +11,9 @@ cut-off reaches are dropped with them and rolled again from the rows left): call
 before the cut-off drop out of pick-up, listening and failure figures, missed calls received
 before it out of the callback figures, and the funnel's "first attempt" / "first answer"
 no longer count a woman whose every call was deleted. Women (enrolled, retention,
-deactivation reasons) are not touched. Run `ivr report --json` before setting the rule if
-the old figures matter.
+deactivation reasons) are not touched. The at-risk list's summary per woman is dropped
+with any call and folded again from the calls left (ivr/adapters/report_engagement.py).
+Run `ivr report --json` before setting the rule if the old figures matter.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ivr.adapters.columns import epoch
+from ivr.adapters import report_engagement
 from ivr.adapters.report_rollup import lock, unroll_before
 from ivr.adapters.store import Store
 from ivr.adapters.subscribers import audit
@@ -48,6 +50,8 @@ async def purge_page(store: Store, before: datetime, *, now: datetime, actor: st
                                 f"WHERE attempt_id IN {taken}", (param,))
             calls = (await store.execute(f"DELETE FROM attempts WHERE id IN {taken}",
                                          (param,))).rowcount
+        if calls:
+            await report_engagement.forget(store)      # folded again from the calls left
         missed = (await store.execute(
             "DELETE FROM missed_calls WHERE id IN (SELECT id FROM missed_calls "
             "WHERE received_at < ? AND handled_at IS NOT NULL ORDER BY received_at, id "

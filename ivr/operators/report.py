@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Sequence
 
-from ivr.adapters import outreach, report_calls, reports, reports_two_way
+from ivr.adapters import (outreach, report_calls, report_engagement, reports,
+                          reports_two_way)
 from ivr.adapters.columns import epoch, instant
 from ivr.adapters.store import Store
 from ivr.errors import BadInput
@@ -291,19 +292,35 @@ async def at_risk_engagements(store: Store, programme: Programme, now: datetime,
     """The active women flagged by the programme's at-risk rule, with what the rule reads of
     her engagement (`only`: the women of that programme): the weeks unanswered and the run of
     low listening since her last well-heard answered call (that call resets both counters),
-    reduced per woman by the database (reports.at_risk_women); the rule decides."""
+    from the summary per woman (ivr/adapters/report_engagement.py) and the calls since, or
+    reduced per woman by the database over every call (reports.at_risk_women) while there is
+    no summary; the rule decides."""
+    flagged, _ = await _flagged(store, programme, now, only)
+    return {sid: eng for sid, (eng, _) in flagged.items()}
+
+
+async def _flagged(store: Store, programme: Programme, now: datetime, only: str | None,
+                   by: str | None = None) -> tuple[dict[int, tuple[Engagement, Any]], bool]:
+    """at_risk_engagements, each with her row: with her contact columns, group (`by`) and
+    last answer when read from the summary (report_engagement.at_risk_women); and whether
+    they were (False: the summary was not there, reports.at_risk_women's rows)."""
     rule = programme.at_risk
-    rows = await reports.at_risk_women(
-        store, low_share=rule.low_listening_share,
-        unanswered_since=now.timestamp() - rule.unanswered_weeks * 7 * 86400,
-        low_calls=rule.low_listening_calls, programme=only)
+    since = now.timestamp() - rule.unanswered_weeks * 7 * 86400
+    rows: list[Any] | None = await report_engagement.at_risk_women(
+        store, low_share=rule.low_listening_share, unanswered_since=since,
+        low_calls=rule.low_listening_calls, programme=only, by=by)
+    known = rows is not None
+    if rows is None:
+        rows = await reports.at_risk_women(
+            store, low_share=rule.low_listening_share, unanswered_since=since,
+            low_calls=rule.low_listening_calls, programme=only)
     flagged = {}
     for r in rows:
         eng = Engagement(unanswered_since=instant(r["since"]),
                          low_listening_run=r["low_run"])
         if at_risk(eng, rule, now):
-            flagged[r["subscriber_id"]] = eng
-    return flagged
+            flagged[r["subscriber_id"]] = (eng, r)
+    return flagged, known
 
 
 async def _at_risk(store: Store, programme: Programme, by: str | None, now: datetime,
@@ -311,10 +328,12 @@ async def _at_risk(store: Store, programme: Programme, by: str | None, now: date
     """Active women flagged by the programme's at-risk rule, worst first: the call centre's
     list."""
     rule = programme.at_risk
-    flagged = await at_risk_engagements(store, programme, now, only)
+    flagged, known = await _flagged(store, programme, now, only, by)
+    women = [r for _, r in flagged.values()] if known else \
+        await reports.women_with_last_answer(store, by, list(flagged))
     out = []
-    for s in await reports.women_with_last_answer(store, by, list(flagged)):
-        eng = flagged[s["id"]]
+    for s in women:
+        eng = flagged[s["id"]][0]
         weeks = weeks_unanswered(eng, now)
         out.append({"group": s["grp"], "woman": s["id"], "phone": phone_out(s["phone"], reveal),
                     "name": name_out(s["name"], reveal), "language": s["language"],

@@ -93,6 +93,12 @@ async def _calls(db) -> None:
                             "heard) VALUES (19800, ?, 'mmitra', 'hi', '09-12', '(none)', "
                             "'scheduled', 1, 'answered', 2, 0, 1, 0.9)",
                             (day_before,))
+        # the at-risk list's summary per woman (ivr/adapters/report_engagement.py)
+        await store.execute("INSERT INTO report_engagement (low_share, subscriber_id, "
+                            "low_run, since, last_answered) VALUES (0.25, ?, 1, NULL, ?)",
+                            (first.subscriber_id, ended.timestamp()))
+        await store.execute("INSERT INTO report_engagement_upto (low_share, upto, folded_at) "
+                            "VALUES (0.25, ?, ?)", (at.timestamp(), at.timestamp()))
     finally:
         await store.close()
 
