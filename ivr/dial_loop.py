@@ -29,12 +29,12 @@ from typing import Awaitable, Callable, Sequence
 
 from ivr import constants as C
 from ivr.absence import TURN_PAGE, AbsenceSweep
-from ivr.adapters.log_throttle import LogThrottle
 from ivr.adapters.report_engagement import HourlyFold, shares
 from ivr.adapters.report_rollup import HourlyRollUp
 from ivr.adapters.retention import DailyPurge
 from ivr.adapters.store import UNAVAILABLE_ERRORS
 from ivr.app import Service
+from ivr.chore_runner import ChoreRunner
 from ivr.controller import CallRequest
 from ivr.intake import MissedCallIntake
 from ivr.lanes import Lane, assign
@@ -45,7 +45,6 @@ from scheduler.model import Attempt, AttemptKind, SchedulerError
 from scheduler.outcome import Outcome
 
 log = logging.getLogger(__name__)
-CHORE_LOG_EVERY = 600.0      # a failing chore is logged at most once in this many seconds
 PLAN_PER_TURN = 20_000    # women planned a turn (a programme): a big day's plan (midnight
 #                           for millions, a big import) goes a page a turn between the calls
 
@@ -91,7 +90,7 @@ class DialLoop:
         self.chores: set[asyncio.Task] = set()
         self._swept_at = clock()
         self._reconciled = False
-        self._chore_logs: dict[str, LogThrottle] = {}
+        self.chore_runner = ChoreRunner(log)
         self.retention = DailyPurge(service.config.privacy.keep_call_records)
         self.rollup = HourlyRollUp(tuple(sorted({p.timezone for p in
                                                  service.schedule.programmes})))
@@ -137,18 +136,18 @@ class DialLoop:
         await self.schedule.run_plans(utc(now), self.plan_per_turn)
         await self.schedule.reap(utc(now))
         # retention ([privacy] keep_call_records): once a (UTC) day, a page a turn
-        again = (await self._chore("retention",
+        again = (await self.chore_runner.run("retention",
                                    self.retention.run_if_due(self.service.store, utc(now)))
                  and self.retention.behind)
         # hourly, a page a turn (ivr/absence.py)
-        await self._chore("absence sweep", self.absence.run_if_due(utc(now)))
+        await self.chore_runner.run("absence sweep", self.absence.run_if_due(utc(now)))
         # the report's closed days and the at-risk list's summary per woman (not while
         # retention's pages cut into them)
         if not self.retention.behind:
-            again |= (await self._chore("report rollup",
+            again |= (await self.chore_runner.run("report rollup",
                                         self.rollup.run_if_due(self.service.store, utc(now)))
                       and self.rollup.behind)
-            await self._chore("report engagement",
+            await self.chore_runner.run("report engagement",
                               self.engagement.run_if_due(self.service.store, utc(now)))
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
@@ -158,23 +157,6 @@ class DialLoop:
         if again:
             return utc(now), full       # a chore has pages left: the next turn at once
         return await self.schedule.next_wake(), full
-
-    async def _chore(self, name: str, work: Awaitable[object]) -> bool:
-        """A chore of the turn (retention, the absence sweep, the report's rollup). Its own
-        failure is logged (at most once every 10 minutes a chore) and the turn goes on to
-        the calls: a chore never stops the service's calls. The database away stops the
-        turn as before (the loop's back-off). True when it did its work (a chore that fails
-        is never asked again at once)."""
-        try:
-            await work
-        except UNAVAILABLE_ERRORS:
-            raise
-        except Exception as e:
-            throttle = self._chore_logs.setdefault(
-                name, LogThrottle(log, logging.ERROR, every=CHORE_LOG_EVERY))
-            throttle.log("%s failed, the calls go on: %s: %s", name, type(e).__name__, e)
-            return False
-        return True
 
     async def _back_off(self, stop: asyncio.Event, error: Exception) -> None:
         """A turn failed: wait 1, 2, 4... up to BACKOFF_CAP seconds (or until stopped)."""
