@@ -1,4 +1,4 @@
--- 018 (019 once merged, if 018 is taken): fewer index entries for each row a claim writes
+-- 018: fewer index entries for each row a claim writes
 -- (issue 14: a claim of 500 calls inserts 500 attempts and updates their 500 deliveries; the
 -- update sets next_attempt_at, indexed, so it writes a new entry in every deliveries index).
 -- attempts_live (subscriber_id WHERE outcome IS NULL) held the key of attempts_one_live (006)

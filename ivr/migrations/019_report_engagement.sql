@@ -1,4 +1,4 @@
--- 018: `ivr report`'s at-risk list from a summary per woman (ivr/adapters/report_engagement.py).
+-- 019: `ivr report`'s at-risk list from a summary per woman (ivr/adapters/report_engagement.py).
 -- report_engagement: per woman and at-risk share (low_share: the programme's
 -- low_listening_share, the heard share that makes an answered call "well heard"), what
 -- scheduler/engagement.py's rule reads of her ended calls (tests never) placed before the
