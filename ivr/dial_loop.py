@@ -136,19 +136,17 @@ class DialLoop:
         await self.schedule.run_plans(utc(now), self.plan_per_turn)
         await self.schedule.reap(utc(now))
         # retention ([privacy] keep_call_records): once a (UTC) day, a page a turn
-        again = (await self.chore_runner.run("retention",
-                                   self.retention.run_if_due(self.service.store, utc(now)))
+        chores, store = self.chore_runner, self.service.store
+        again = (await chores.run("retention", self.retention.run_if_due(store, utc(now)))
                  and self.retention.behind)
         # hourly, a page a turn (ivr/absence.py)
-        await self.chore_runner.run("absence sweep", self.absence.run_if_due(utc(now)))
+        await chores.run("absence sweep", self.absence.run_if_due(utc(now)))
         # the report's closed days and the at-risk list's summary per woman (not while
         # retention's pages cut into them)
         if not self.retention.behind:
-            again |= (await self.chore_runner.run("report rollup",
-                                        self.rollup.run_if_due(self.service.store, utc(now)))
+            again |= (await chores.run("report rollup", self.rollup.run_if_due(store, utc(now)))
                       and self.rollup.behind)
-            await self.chore_runner.run("report engagement",
-                              self.engagement.run_if_due(self.service.store, utc(now)))
+            await chores.run("report engagement", self.engagement.run_if_due(store, utc(now)))
         if now - self._swept_at >= SWEEP_EVERY:     # safety net: events can be lost
             self._swept_at = now
             await self.intake.sweep()
