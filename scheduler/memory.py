@@ -164,14 +164,12 @@ class MemoryStore:
         """Plan every woman whose plan_at has come (the `most` earliest when given);
         returns how many."""
         n = 0
-        if most is not None and most <= 0:
-            return 0
-        for at, sub_id in self._queues.due("plan", now):   # lazy: one taken out a turn
+        def wanted() -> bool:
+            return most is None or n < most
+        for at, sub_id in self._queues.due("plan", now, wanted):
             if self.subscribers[sub_id].plan_at == at:
                 self._plan(sub_id, now)
                 n += 1
-            if most is not None and n >= most:
-                break
         return n
 
     def _plan(self, sub_id: int, now: datetime) -> None:

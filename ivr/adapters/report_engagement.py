@@ -21,11 +21,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ivr.adapters import reports
-from ivr.adapters.report_rollup import GRACE, LIVE, lock
+from ivr.adapters.report_rollup import GRACE, LIVE, hourly_due, lock
 from ivr.adapters.store import Store
 from scheduler.engagement import Summary, joined
 
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 CHUNK = 500                  # women in one IN (...) list
 STEP = 3 * 86400.0           # at most this much call time folded in one transaction
-EVERY = timedelta(hours=1)   # `ivr run` folds the calls ended since, once an hour
 STEPS_PER_TURN = 2           # while behind, at most this many steps a turn of its loop
 COLUMNS = "subscriber_id, low_run, since, last_answered"
 # a window's calls by their created_at index (SQLite would skip-scan every woman's calls)
@@ -48,16 +47,10 @@ class Her:
     last_answered: float | None = None
 
 
-def _window(lo: float | None, hi: float | None, alias: str = "") -> tuple[str, list]:
-    col = f"{alias}created_at"
-    sql, args = [], []
-    if lo is not None:
-        sql.append(f" AND {col} >= ?")
-        args.append(lo)
-    if hi is not None:
-        sql.append(f" AND {col} < ?")
-        args.append(hi)
-    return "".join(sql), args
+def _window(lo: float | None, hi: float | None, alias: str = "") -> tuple[str, tuple]:
+    """` AND ` the calls placed in [lo, hi) (reports.in_range over `alias`created_at)."""
+    sql, args = reports.in_range(f"{alias}created_at", lo, hi)
+    return f" AND {sql}", args
 
 
 async def calls_in(store: Store, low_share: float, lo: float,
@@ -245,9 +238,9 @@ class HourlyFold:
     behind: bool = True
 
     async def run_if_due(self, store: Store, now: datetime) -> int:
-        if not self.behind and self.last is not None and now - self.last < EVERY:
+        if not hourly_due(self, now):
             return 0
-        self.last, self.behind, done = now, False, 0
+        done = 0
         for share in self.shares:
             for _ in range(STEPS_PER_TURN):
                 done += 1

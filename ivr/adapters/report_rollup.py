@@ -27,6 +27,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from ivr.adapters.reports import HEARD_BAND, REPLAYED
 from ivr.adapters.store import Store
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 DAY = 86400
 GRACE = 6 * 3600.0           # a day is closed this long after its end (and with no live call)
 CHUNK = 500                  # women in one IN (...) list
-EVERY = timedelta(hours=1)   # `ivr run` rolls the days closed since, once an hour
+EVERY = timedelta(hours=1)   # `ivr run` rolls the closed days (and folds the calls) once an hour
 SCAN_DAYS = 7                # a run of this many days is read by a scan of the calls
 DAYS_PER_TURN = 2            # at most this many days per turn of its loop (a day: a transaction)
 
@@ -217,6 +218,16 @@ async def unroll_before(store: Store, cut: float) -> int:
     return (await store.execute(f"DELETE FROM report_days WHERE {first_day}", (cut,))).rowcount
 
 
+def hourly_due(chore: Any, now: datetime) -> bool:
+    """The cadence of an hourly chore of `ivr run` (its `last` run and whether it is
+    `behind`): every turn while behind, then once every EVERY. True: run it now (its `last`
+    is now, and it is behind again only if the run says so)."""
+    if not chore.behind and chore.last is not None and now - chore.last < EVERY:
+        return False
+    chore.last, chore.behind = now, False
+    return True
+
+
 @dataclass
 class HourlyRollUp:
     """The rollup as a chore of `ivr run`: `await chore.run_if_due(store, now)` in the loop
@@ -227,9 +238,9 @@ class HourlyRollUp:
     behind: bool = True
 
     async def run_if_due(self, store: Store, now: datetime) -> int:
-        if not self.behind and self.last is not None and now - self.last < EVERY:
+        if not hourly_due(self, now):
             return 0
-        self.last, self.behind, done = now, False, 0
+        done = 0
         for tz in self.zones:
             offset = whole_offset((now.astimezone(zone(tz)).utcoffset()
                                    or timedelta(0)).total_seconds())
