@@ -4,19 +4,21 @@ The same contract as the SQLite store (APScheduler 4's design): claim() picks du
 creates the attempt with a lease (acquired_by, acquired_until); release() records what came
 of it and applies the pure decisions (retry, supersede, callback); reap() closes attempts
 whose owner died (lease expired) so nothing is lost. Used by the simulation and the tests;
-rows() and from_rows() stand for persisting and reloading (a crash and a restart).
+rows() and from_rows() stand for persisting and reloading (a crash and a restart; the rows
+and the rebuild are in scheduler/memory_rows.py).
 """
 from __future__ import annotations
 
 import random
 from copy import deepcopy
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Callable
 
-from scheduler import callbacks, lifecycle, rules, unanswered
+from scheduler import callbacks, lifecycle, memory_rows, rules, unanswered
 from scheduler.due_queues import DueQueues
-from scheduler.engagement import Engagement, after_call, from_attempts
+from scheduler.engagement import Engagement, after_call
+from scheduler.memory_rows import Rows
 from scheduler.model import (Attempt, CallbackRequest, CallbackStatus, Delivery, DeliveryStatus,
                              LifeEvent, SchedulerError, Subscriber, SubscriberStatus)
 from scheduler.notifications import is_notification, latest_message
@@ -26,15 +28,6 @@ from scheduler.policy import RetrySlots
 from scheduler.programme import Programme
 from scheduler.retry_slots import Learner
 from scheduler.rules import Changes
-
-
-@dataclass
-class Rows:
-    """Everything a restart needs, as the store's rows."""
-    subscribers: list[Subscriber] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
-    attempts: list[Attempt] = field(default_factory=list)
-    callbacks: list[CallbackRequest] = field(default_factory=list)
 
 
 class MemoryStore:
@@ -368,35 +361,6 @@ class MemoryStore:
                   rng: random.Random | None = None) -> "MemoryStore":
         """A store rebuilt from saved rows, as after a restart (indexes are rebuilt; what
         retry_slots learned is not: it starts again from her next calls)."""
-        rows = deepcopy(rows)
         store = cls(programme, rng=rng)
-        for s in rows.subscribers:
-            store.subscribers[s.id] = s
-            store._by_sub[s.id] = []
-            if s.plan_at is not None:
-                store._queues.push("plan", s.plan_at, s.id)
-        for d in sorted(rows.deliveries, key=lambda d: d.id):
-            store.deliveries[d.id] = d
-            store._by_sub[d.subscriber_id].append(d.id)
-            if d.status is DeliveryStatus.PENDING and d.next_attempt_at is not None:
-                store._queues.push("delivery", d.next_attempt_at, d.id)
-        for a in rows.attempts:
-            store.attempts[a.id] = a
-            if a.live and a.acquired_until is not None:
-                store._live[a.subscriber_id] = a.id
-                store._queues.push("lease", a.acquired_until, a.id)
-        for c in sorted(rows.callbacks, key=lambda c: c.id):
-            store.callbacks[c.id] = c
-            store._last_callback[c.subscriber_id] = c.id
-            if c.status is CallbackStatus.PENDING and c.next_attempt_at is not None:
-                store._queues.push("callback", c.next_attempt_at, c.id)
-        for s in rows.subscribers:
-            store.engagement[s.id] = from_attempts(
-                (a for a in rows.attempts if a.subscriber_id == s.id), programme.at_risk)
-            if store._weeks_rule:
-                store.unanswered[s.id] = unanswered.from_calls(s.enrolled_at, unanswered.calls(
-                    a for a in rows.attempts if a.subscriber_id == s.id))
-        for kind, items in (("subscriber", rows.subscribers), ("delivery", rows.deliveries),
-                            ("attempt", rows.attempts), ("callback", rows.callbacks)):
-            store._ids[kind] = max((x.id for x in items), default=0)
+        memory_rows.load(store, deepcopy(rows))
         return store
