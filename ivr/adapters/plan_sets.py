@@ -90,17 +90,32 @@ async def _locked(store: Store, lock: int) -> bool:
     return bool((await store.fetchall("SELECT pg_try_advisory_xact_lock(?)", (lock,)))[0][0])
 
 
+# PostgreSQL planner settings for the chunk's reads and joins by key (_by_key)
+BY_KEY = (("enable_hashjoin", "off"), ("enable_mergejoin", "off"), ("enable_seqscan", "off"),
+          ("enable_bitmapscan", "off"), ("max_parallel_workers_per_gather", "0"),
+          ("jit", "off"))
+
+
 async def _by_key(store: Store, on: bool) -> None:
-    """PostgreSQL: join the chunk's women to deliveries / subscribers by their primary key,
-    one probe a woman (on), or as the planner likes (off: the temporary tables' joins by
-    case). Its cost model prices 100,000 probes above a scan of the whole table (a hash
-    join over all deliveries, a merge join over the primary key of subscribers up to the
-    chunk's last id: at 10 M women, 10 M rows read for 100,000 written), though the probes
-    find their pages in memory. JIT compiling (~0.4 s a chunk) is off while on. SET LOCAL,
-    put back by off: a caller's transaction around the plan keeps its own. SQLite: nothing."""
-    if store.dialect == "postgresql":
-        for name in ("enable_hashjoin", "enable_mergejoin", "jit"):
-            await store.execute(f"SET LOCAL {name} = {'off' if on else 'DEFAULT'}")
+    """PostgreSQL: read the chunk's women by walking subscribers_plan from `after`, and join
+    them to deliveries / subscribers by primary key, one probe a woman (on); or plan as
+    PostgreSQL likes (off: the temporary tables' joins by case). Its cost model prices
+    100,000 probes above a scan of the whole table (a hash join over all deliveries, a
+    merge join over the primary key of subscribers up to the chunk's last id: at 10 M
+    women, 10 M rows read for 100,000 written), though the probes find their pages in
+    memory; and with a share (`id % n = k`, estimated to keep 1 row in 200) it reads all
+    subscribers by a parallel scan and sorts them for each chunk. JIT compiling (~0.4 s a
+    chunk) buys nothing here. SET LOCAL, and off puts back the values RESET would give:
+    a caller's transaction around the plan keeps its own. SQLite: nothing."""
+    if store.dialect != "postgresql":
+        return
+    if on:
+        values = ", ".join(f"('{k}', '{v}')" for k, v in BY_KEY)
+        await store.execute(f"SELECT set_config(k, v, true) FROM (VALUES {values}) AS t(k, v)")
+    else:
+        names = ", ".join(f"'{k}'" for k, _ in BY_KEY)
+        await store.execute("SELECT set_config(name, reset_val, true) FROM pg_settings "
+                            f"WHERE name IN ({names})")
 
 
 async def _chunk(store: Store, planner: Planner, now: datetime, part: str, args: list,
