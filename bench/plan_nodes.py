@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,6 +41,48 @@ def server_cpu_s(data: Path) -> float:
         elif int(f[1]) == master:
             total += int(f[11]) + int(f[12])
     return total / TICK
+
+
+def children(data: Path) -> dict[int, tuple[str, float]]:
+    """The cluster's live child processes: pid -> (kind, CPU seconds); kind is the process
+    title ("autovacuum worker", "checkpointer", ...), "backend" for a client's backend."""
+    master = int((data / "postmaster.pid").read_text().split()[0])
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            f = stat.read_text().rsplit(")", 1)[1].split()
+            title = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue                        # ended meanwhile
+        if int(f[1]) == master:
+            kind = title.removeprefix("postgres: ").strip()
+            kind = "backend" if "[local]" in kind else kind.split(" for ")[0]
+            out[int(stat.parent.name)] = (kind, (int(f[11]) + int(f[12])) / TICK)
+    return out
+
+
+class Sampler(threading.Thread):
+    """Samples children() twice a second until stopped: the CPU each kind of process used
+    meanwhile (a process that ended counts up to its last sample: < 0.5 s lost each)."""
+    def __init__(self, data: Path):
+        super().__init__(daemon=True)
+        self.data, self.done = data, threading.Event()
+        self.first = children(data)
+        self.last = dict(self.first)
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            self.last.update(children(self.data))
+
+    def by_kind(self) -> dict[str, float]:
+        self.done.set()
+        self.join()
+        self.last.update(children(self.data))
+        out: dict[str, float] = {}
+        for pid, (kind, cpu) in self.last.items():
+            used = cpu - self.first.get(pid, (kind, 0.0))[1]
+            out[kind] = round(out.get(kind, 0.0) + used, 1)
+        return {k: v for k, v in out.items() if v > 0}
 
 
 def main(args) -> dict:
@@ -69,8 +112,11 @@ def main(args) -> dict:
         out["open_migrate_analyze_s"] = round(time.perf_counter() - t, 1)
         out["load_at_plan"] = os.getloadavg()
         cpu = server_cpu_s(cluster.base / "data")
+        sampler = Sampler(cluster.base / "data")
+        sampler.start()
         out["day_plan"] = store_nodes.plans(dsn, at(1, 23, 59), args.nodes, by_cases=True)
         out["server_cpu_s"] = round(server_cpu_s(cluster.base / "data") - cpu, 1)
+        out["server_cpu_sampled_s"] = sampler.by_kind()
     finally:
         cluster.drop_database("plan_nodes")
     out["load_after"] = os.getloadavg()

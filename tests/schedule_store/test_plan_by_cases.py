@@ -147,3 +147,26 @@ async def test_plan_by_cases_on_postgres_leaves_women_another_node_is_planning(p
     finally:
         await one.close()
         await two.close()
+
+
+async def test_plan_by_cases_on_postgres_puts_its_join_settings_back(pg_emptied):
+    """The plan reads and joins its women by key (hash and merge joins, scans of whole
+    tables, parallel plans and JIT off) for its own statements only: a caller's transaction
+    around it finds its settings as before."""
+    dsn = pg_emptied()
+    programme = load_programme("mmitra")
+    store = await Store.open(dsn)
+    names = [name for name, _ in plan_sets.BY_KEY]
+    try:
+        await ScheduleStore(store, programme).enrol_many(
+            enrolments([("09-12", True, 60 + n, "active", False) for n in range(5)]), NOW,
+            actor="test")
+        later = NOW + timedelta(days=30)
+        async with store.transaction():
+            before = [(await store.fetchall(f"SHOW {n}"))[0][0] for n in names]
+            assert await plan_sets.plan_by_cases(store, programme, later, chunk=2) == 5
+            after = [(await store.fetchall(f"SHOW {n}"))[0][0] for n in names]
+        assert before[:4] == ["on", "on", "on", "on"] and before[4] != "0"
+        assert after == before
+    finally:
+        await store.close()
