@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Sequence
 
-from ivr.adapters import outreach, report_calls, reports, reports_two_way
+from ivr.adapters import (outreach, report_calls, report_engagement, reports,
+                          reports_two_way)
 from ivr.adapters.columns import epoch
 from ivr.adapters.store import Store
 from ivr.errors import BadInput
@@ -156,7 +157,10 @@ async def _programme_rows(store: Store, p: Programme, req: ReportRequest, now: d
     lo, hi = day_range(req.first, req.last, p.timezone)
     offset = (now.astimezone(zone(p.timezone)).utcoffset() or timedelta(0)).total_seconds()
     by = req.by
-    rows: dict[str, Any] = {"funnel": await reports.funnel(store, by, lo, hi, only),
+    women = await report_engagement.funnel(store, by, lo, hi, only)
+    if women is None:           # no summary yet: every woman's calls probed
+        women = await reports.funnel(store, by, lo, hi, only)
+    rows: dict[str, Any] = {"funnel": women,
             "statuses": await reports.statuses(store, by, lo, hi, only),
             "cube": await report_calls.call_cube(store, by, lo, hi, offset, only),
             "missed": await reports.missed_calls(store, by, lo, hi, only, nobodys),
