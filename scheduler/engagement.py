@@ -55,27 +55,32 @@ def at_risk(eng: Engagement, rule: AtRiskRule, now: datetime) -> bool:
         eng.low_listening_run >= rule.low_listening_calls
 
 
-def weeks_since(since: float | None, now: datetime) -> int:
+def weeks_since(since: float | None, now: datetime, now_s: float | None = None) -> int:
     """weeks_unanswered of her unanswered_since given as epoch seconds (None: none), without
     a datetime per woman: the same whole weeks, by the datetime's arithmetic within a
-    millisecond of a week's end (where a float could round the other way)."""
+    millisecond of a week's end (where a float could round the other way). `now_s`:
+    now.timestamp(), when the caller has it."""
     if since is None:
         return 0
-    weeks, rest = divmod(now.timestamp() - since, WEEK_SECONDS)
+    weeks, rest = divmod((now.timestamp() if now_s is None else now_s) - since, WEEK_SECONDS)
     if rest < 1e-3 or WEEK_SECONDS - rest < 1e-3:
         return weeks_unanswered(Engagement(unanswered_since=datetime.fromtimestamp(
             since, timezone.utc)), now)
     return max(0, int(weeks))
 
 
-def at_risk_weeks(since: float | None, low_run: int, rule: AtRiskRule,
-                  now: datetime) -> int | None:
-    """at_risk on a summary's numbers (her unanswered_since as epoch seconds, her low
-    listening run): her whole weeks unanswered when the rule flags her, None when not."""
-    weeks = weeks_since(since, now)
-    if weeks >= rule.unanswered_weeks or low_run >= rule.low_listening_calls:
-        return weeks
-    return None
+def flagged_weeks(women: Iterable[tuple[float | None, int]], rule: AtRiskRule,
+                  now: datetime) -> list[int | None]:
+    """at_risk on summaries' numbers (each woman's unanswered_since as epoch seconds and low
+    listening run): each one's whole weeks unanswered when the rule flags her, None when
+    not."""
+    now_s = now.timestamp()
+    out: list[int | None] = []
+    for since, low_run in women:
+        weeks = weeks_since(since, now, now_s)
+        out.append(weeks if weeks >= rule.unanswered_weeks or
+                   low_run >= rule.low_listening_calls else None)
+    return out
 
 
 def from_attempts(attempts: Iterable[Attempt], rule: AtRiskRule) -> Engagement:

@@ -117,7 +117,8 @@ async def build_report(store: Store, programmes: Sequence[Programme], req: Repor
                     store, req.by, lo, hi, p.name)), p)),
                 ("followups_by_worker", followups_by_worker(map(dict, await reports_two_way.
                     follow_ups(store, req.by, lo, hi, only)), lo, hi, today, req.reveal))):
-            lists[key] += [{**r, "group": label(r["group"])} for r in rows]
+            # one programme: the group as it is (no copy of 200,000 at-risk rows)
+            lists[key] += [{**r, "group": label(r["group"])} for r in rows] if several else rows
         usage = await answered_line(store, lo, hi, now, only, nobodys=p is default)
         lists["answered_line"] += [{**r, "group": p.name if several else r["group"]}
                                    for r in usage]

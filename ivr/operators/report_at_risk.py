@@ -4,8 +4,7 @@ worst first: the call centre's list; and the engagements behind it (`ivr outreac
 Read from the summary per woman (ivr/adapters/report_engagement.py) and the calls since, or
 reduced per woman by the database over every call (reports.at_risk_women) while there is
 no summary. A list of 200,000 women is the report's largest part: the rule is applied to
-the summary's numbers (at_risk_weeks), the local times written per day (records.Whens)
-and each name's initials once."""
+the summary's numbers (flagged_weeks), the local times written per day (records.Whens)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,9 +13,8 @@ from typing import Any
 from ivr.adapters import report_engagement, reports
 from ivr.adapters.columns import instant
 from ivr.adapters.store import Store
-from ivr.operators.records import Whens, phone_out
-from ivr.phone import mask_name
-from scheduler.engagement import Engagement, at_risk_weeks
+from ivr.operators.records import Whens, name_out, phone_out
+from scheduler.engagement import Engagement, flagged_weeks
 from scheduler.programme import Programme
 
 
@@ -50,12 +48,8 @@ async def _flagged(store: Store, programme: Programme, now: datetime, only: str 
         rows = await reports.at_risk_women(
             store, low_share=rule.low_listening_share, unanswered_since=since,
             low_calls=rule.low_listening_calls, programme=only)
-    flagged = []
-    for r in rows:
-        weeks = at_risk_weeks(r["since"], r["low_run"], rule, now)
-        if weeks is not None:
-            flagged.append((r, weeks))
-    return flagged, known
+    weeks = flagged_weeks([(r["since"], r["low_run"]) for r in rows], rule, now)
+    return [(r, w) for r, w in zip(rows, weeks, strict=True) if w is not None], known
 
 
 async def at_risk_list(store: Store, programme: Programme, by: str | None, now: datetime,
@@ -68,18 +62,12 @@ async def at_risk_list(store: Store, programme: Programme, by: str | None, now: 
     women = [r for r, _ in flagged] if known else \
         await reports.women_with_last_answer(store, by, list(weeks_of))
     local = Whens()
-    initials: dict[str, str] = {}
     out = []
     for s in women:
         weeks, low_run = weeks_of[s["id"]]
-        name = s["name"]
-        if name and not reveal:
-            shown = initials.get(name)
-            if shown is None:
-                shown = initials[name] = mask_name(name)
-            name = shown
         out.append({"group": s["grp"], "woman": s["id"], "phone": phone_out(s["phone"], reveal),
-                    "name": name or None, "language": s["language"], "slot": s["slot"],
+                    "name": name_out(s["name"], reveal), "language": s["language"],
+                    "slot": s["slot"],
                     "partner": s["partner"], "weeks_unanswered": weeks,
                     "low_listening_run": low_run,
                     "why": "unanswered" if weeks >= rule.unanswered_weeks else "low listening",

@@ -1,14 +1,15 @@
 """The at-risk list's shortcuts give what the plain functions give: records.Whens is
 records.when (local minutes, DST changes, half-hour zones, instants on a minute's edge),
-scheduler.engagement.weeks_since / at_risk_weeks are weeks_unanswered / at_risk (instants
-on a week's edge)."""
+scheduler.engagement.weeks_since / flagged_weeks are weeks_unanswered / at_risk (instants
+on a week's edge), phone.mask_name writes the initials as before (any script)."""
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta, timezone
 
 from ivr.operators.records import Whens, when
-from scheduler.engagement import Engagement, at_risk, at_risk_weeks, weeks_since, \
+from ivr.phone import mask_name
+from scheduler.engagement import Engagement, at_risk, flagged_weeks, weeks_since, \
     weeks_unanswered
 from scheduler.policy import AtRiskRule
 
@@ -55,10 +56,22 @@ def test_weeks_since_is_weeks_unanswered():
         for run in (0, 1, 2, 5):
             want = at_risk(Engagement(unanswered_since=eng.unanswered_since,
                                       low_listening_run=run), rule, now)
-            got = at_risk_weeks(since, run, rule, now)
+            [got] = flagged_weeks([(since, run)], rule, now)
             assert (got is not None) == want, (since, run)
             flagged += want
             if want:
                 assert got == weeks_unanswered(eng, now)
     assert flagged > 1000
     assert weeks_since(t - 7 * 86400, now + timedelta(microseconds=-1)) == 0
+
+
+def test_mask_name_writes_the_initials_as_before():
+    names = ["Seema Patil", "सीमा पाटील", "  ß  straße ", "ǆemal x", "a", "", "ﬁona  ", "İ ı",
+             "Ωμέγα σίγμα", "مريم أحمد", "\u0301e e"]
+    rnd = random.Random(16)
+    names += ["".join(rnd.choice("aZ ßǆ\u0301ﬁİ सि") for _ in range(rnd.randrange(12)))
+              for _ in range(2000)]
+    for name in names:
+        words = name.split()
+        before = " ".join(f"{w[0].upper()}." for w in words) if words else "-"
+        assert mask_name(name) == before, name
