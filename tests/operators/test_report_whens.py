@@ -15,7 +15,7 @@ from scheduler.policy import AtRiskRule
 
 ZONES = ("Asia/Kolkata", "Europe/Paris", "America/New_York", "Australia/Lord_Howe",
          "Asia/Kathmandu", "America/St_Johns", "UTC", "Pacific/Apia")
-CHANGES = (1774746000.0, 1792890000.0, 1772953200.0, 1775919600.0)  # 2026's DST changes
+CHANGES = (1774746000.0, 1792890000.0, 1772953200.0, 1775919600.0)  # EU, US 2026; a day
 
 
 def _instants(rnd: random.Random) -> list[float]:
