@@ -8,7 +8,7 @@ unanswered, run of low listening).
 
 before: reports.at_risk_attempts (her calls since her last well-heard one) folded per woman
 by scheduler/engagement.from_attempts in Python (the code before); after:
-ivr.operators.report.at_risk_engagements. Read-only. --schema N: a kept database at an older
+ivr.operators.report_at_risk.at_risk_engagements. Read-only. --schema N: a kept database at an older
 schema N (its attempts and subscribers unchanged), read as it is (this process only).
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from ivr.adapters import reports, store as store_module  # noqa: E402
 from ivr.adapters.columns import instant  # noqa: E402
 from ivr.adapters.store import Store  # noqa: E402
-from ivr.operators.report import at_risk_engagements  # noqa: E402
+from ivr.operators.report_at_risk import at_risk_engagements  # noqa: E402
 from ivr.sandbox.postgres import Cluster  # noqa: E402
 from scheduler.engagement import Engagement, at_risk, from_attempts, weeks_unanswered  # noqa: E402
 from scheduler.model import Attempt, AttemptKind  # noqa: E402

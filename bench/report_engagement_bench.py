@@ -8,6 +8,11 @@ bench/report_bench.py --keep (at this code's schema: 018's tables empty).
         --pg-cluster /tmp/ivr-pg-report/10000000 --before /tmp/before --runs 3
 
 --before: a checkout of the code before (git archive of the commit before the summary).
+--before-db / --after-db: the stores each side reads, when they are made already (SQLite:
+files; PostgreSQL: database names in the cluster), e.g. main at schema 019 and this code at
+020 (migration 020 applied to a copy). --purge N: only time, N times each, what a
+retention page of 20,000 calls adds for the summary on the after store, rolled back,
+alternating: its women folded again (this code), the summary forgotten (before).
 Steps: roll up the closed days (ivr/adapters/report_rollup.py, both sides read them), copy
 the store for the code before (SQLite: a file copy; PostgreSQL: CREATE DATABASE ...
 TEMPLATE) and take 018 out of the copy; fold every call into the summary (timed: the
@@ -56,19 +61,19 @@ async def prepare(address: str, now: float) -> dict:
         await store.close()
 
 
-async def undo_018(address: str) -> None:
+async def undo_019(address: str) -> None:
     store = await Store.open(address) if address.startswith("postgresql") else None
-    if store is None:                 # SQLite: the copy is at 18; the code before knows 17
+    if store is None:                 # SQLite: the copy is at 19; the code before knows 18
         import sqlite3
         con = sqlite3.connect(address)
         con.executescript("DROP TABLE report_engagement; DROP TABLE report_engagement_upto; "
-                          "DELETE FROM schema_migrations WHERE version = 18;")
+                          "DELETE FROM schema_migrations WHERE version = 19;")
         con.close()
         return
     try:
         await store.execute("DROP TABLE report_engagement")
         await store.execute("DROP TABLE report_engagement_upto")
-        await store.execute("DELETE FROM schema_migrations WHERE version = 18")
+        await store.execute("DELETE FROM schema_migrations WHERE version = 19")
     finally:
         await store.close()
 
@@ -122,6 +127,41 @@ async def hour_folds(address: str, hours: int) -> list[dict]:
     return out
 
 
+async def purge_pages(address: str, pairs: int) -> list[dict]:
+    """What a retention page (20,000 calls, the oldest) adds for the summary, timed two
+    ways, each in a transaction rolled back, alternating: "refold" (this code: the women of
+    the page's calls folded again from their calls, read here before the page's delete, so a
+    page's worth more calls than the page itself reads) and "forget" (the summary dropped,
+    as before; then every call is folded again by `ivr run`, not timed here). The page's own
+    delete is the same either way and is not timed (at 10 M calls on SQLite it takes minutes:
+    each deleted call's references are looked for in callback_requests without an index)."""
+    store = await Store.open(address)
+    out = []
+    try:
+        first = (await store.fetchall("SELECT MIN(created_at) FROM attempts"))[0][0]
+        women = [r[0] for r in await store.fetchall(
+            "SELECT subscriber_id FROM attempts WHERE created_at < ? AND outcome IS NOT NULL "
+            "ORDER BY created_at, id LIMIT 20000", (first + 30 * 86400,))]
+        for i in range(pairs):
+            for label in ("refold", "forget"):
+                async def one(label: str = label) -> float:
+                    t = time.perf_counter()
+                    if label == "refold":
+                        await report_engagement.refold(store, women)
+                    else:
+                        await report_engagement.forget(store)
+                    return time.perf_counter() - t
+                load = _load()
+                took = await in_rolled_back_transaction(store, one())
+                out.append({"pair": i + 1, "page": label, "calls": len(women),
+                            "women": len(set(women)), "s": round(took, 3),
+                            "load": f"{load} -> {_load()}"})
+                print(json.dumps(out[-1]), flush=True)
+    finally:
+        await store.close()
+    return out
+
+
 def report(code: Path, env: dict, now: float) -> tuple[dict, bytes]:
     env = dict(env, PYTHONPATH=str(code))
     with tempfile.NamedTemporaryFile() as timing:
@@ -150,6 +190,10 @@ def main() -> None:
     ap.add_argument("--hours", type=int, default=0,
                     help="only time this many hours of calls folded (rolled back) and stop")
     ap.add_argument("--out", help="a directory for each run's output")
+    ap.add_argument("--before-db", help="the store the code before reads (made already)")
+    ap.add_argument("--after-db", help="the store this code reads (made already)")
+    ap.add_argument("--purge", type=int, default=0,
+                    help="only time this many pairs of a page's summary work (rolled back)")
     args = ap.parse_args()
     now = time.time()
     if args.db:
@@ -157,7 +201,16 @@ def main() -> None:
     else:
         cluster = Cluster.reuse(Path(args.pg_cluster))
         address, before = cluster.dsn("report"), cluster.dsn("report_before")
+        if args.before_db:
+            args.before_db = cluster.dsn(args.before_db)
+        if args.after_db:
+            args.after_db = cluster.dsn(args.after_db)
+    before = args.before_db or before
+    address = args.after_db or address
     result: dict = {"database": args.db or args.pg_cluster, "now": now, "load": _load()}
+    if args.purge:
+        asyncio.run(purge_pages(address, args.purge))
+        return
     if args.hours:
         for line in asyncio.run(hour_folds(address, args.hours)):
             print(json.dumps(line), flush=True)
@@ -172,7 +225,7 @@ def main() -> None:
         else:
             if "report_before" not in cluster.databases():
                 cluster.create_database("report_before", template="report")
-        asyncio.run(undo_018(before))
+        asyncio.run(undo_019(before))
         result["copy_s"] = round(time.perf_counter() - t, 2)
         result.update(asyncio.run(fold(address, now)))
         print(json.dumps(result), flush=True)

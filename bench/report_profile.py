@@ -20,9 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-WATCHED = ("reports.py", "report_calls.py", "report_engagement.py", "report.py", "outreach.py",
-           "reports_two_way.py", "report_two_way.py", "emit_json", "records.py", "store.py",
-           "pg_store.py")
+WATCHED = ("reports.py", "report_calls.py", "report_engagement.py", "report.py",
+           "report_at_risk.py", "outreach.py", "reports_two_way.py", "report_two_way.py",
+           "emit_json", "records.py", "store.py", "pg_store.py")
 
 
 def _timed() -> dict[str, list]:
@@ -68,6 +68,14 @@ def _timed() -> dict[str, list]:
                  "followups_by_worker", "outreach_calls", "at_risk_engagements"):
         if hasattr(report, name):
             wrap(report, name, f"report.{name}")
+    try:                                # the at-risk list's own module (since h-report-2)
+        listing = importlib.import_module("ivr.operators.report_at_risk")
+    except ImportError:
+        listing = None
+    if listing is not None:
+        for name in ("_flagged", "at_risk_list"):
+            wrap(listing, name, f"report_at_risk.{name}")
+        report.at_risk_list = listing.at_risk_list
     command = importlib.import_module("ivr.commands.report")
     common = importlib.import_module("ivr.commands.common")
     wrap(common, "emit_json", "emit_json")

@@ -62,7 +62,7 @@ def mask_name(text: str | None) -> str:
     words = str(text or "").split()
     if not words:
         return "-"
-    return " ".join(f"{w[0].upper()}." for w in words)
+    return ". ".join([w[0] for w in words]).upper() + "."    # upper(): char by char
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -7,7 +7,7 @@ of answered calls heard under the rule's share, and totals for the share heard.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from scheduler.model import Attempt, AttemptKind
@@ -15,6 +15,7 @@ from scheduler.outcome import Outcome
 from scheduler.policy import AtRiskRule
 
 WEEK = timedelta(days=7)
+WEEK_SECONDS = 7 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,34 @@ def weeks_unanswered(eng: Engagement, now: datetime) -> int:
 def at_risk(eng: Engagement, rule: AtRiskRule, now: datetime) -> bool:
     return weeks_unanswered(eng, now) >= rule.unanswered_weeks or \
         eng.low_listening_run >= rule.low_listening_calls
+
+
+def weeks_since(since: float | None, now: datetime, now_s: float | None = None) -> int:
+    """weeks_unanswered of her unanswered_since given as epoch seconds (None: none), without
+    a datetime per woman: the same whole weeks, by the datetime's arithmetic within a
+    millisecond of a week's end (where a float could round the other way). `now_s`:
+    now.timestamp(), when the caller has it."""
+    if since is None:
+        return 0
+    weeks, rest = divmod((now.timestamp() if now_s is None else now_s) - since, WEEK_SECONDS)
+    if rest < 1e-3 or WEEK_SECONDS - rest < 1e-3:
+        return weeks_unanswered(Engagement(unanswered_since=datetime.fromtimestamp(
+            since, timezone.utc)), now)
+    return max(0, int(weeks))
+
+
+def flagged_weeks(women: Iterable[tuple[float | None, int]], rule: AtRiskRule,
+                  now: datetime) -> list[int | None]:
+    """at_risk on summaries' numbers (each woman's unanswered_since as epoch seconds and low
+    listening run): each one's whole weeks unanswered when the rule flags her, None when
+    not."""
+    now_s = now.timestamp()
+    out: list[int | None] = []
+    for since, low_run in women:
+        weeks = weeks_since(since, now, now_s)
+        out.append(weeks if weeks >= rule.unanswered_weeks or
+                   low_run >= rule.low_listening_calls else None)
+    return out
 
 
 def from_attempts(attempts: Iterable[Attempt], rule: AtRiskRule) -> Engagement:

@@ -1,5 +1,5 @@
-"""`ivr report`'s at-risk list from a summary per woman (migration 019): the writer (the
-fold, a chore of `ivr run`) and the reader of report_engagement.
+"""`ivr report`'s at-risk list and funnel from a summary per woman (migrations 019, 020):
+the writer (the fold, a chore of `ivr run`) and the readers of report_engagement.
 
 For each at-risk share (a programme's low_listening_share), report_engagement holds per
 woman what scheduler/engagement.py's rule reads of her ended calls (tests never) placed
@@ -12,9 +12,11 @@ call (tests/operators/test_report_engagement.py), one row per woman instead of e
 `upto` only moves to an instant before which no call is live and every call ended GRACE
 ago (what the controller writes after the outcome, heard share and plays, lands within it),
 a few days of calls a transaction (STEP). Every writer first writes report_lock's row (as
-the rollup's): two nodes never fold the same calls twice. Retention (a purge of calls)
-forgets the summary: the fold starts again from the calls left, and until it has caught up
-the report reduces every call (reports.at_risk_women). An erased woman's row goes with her.
+the rollup's): two nodes never fold the same calls twice. Retention's purge page folds
+again, in its transaction, the rows of the women whose calls it deleted, from their calls
+left (refold). An erased woman's row forgets her listening (she is never active again).
+The funnel (tried, answered per woman) reads the same rows: "first attempt" and "first
+answer" probe only the calls placed since `upto` (funnel).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 CHUNK = 500                  # women in one IN (...) list
 STEP = 3 * 86400.0           # at most this much call time folded in one transaction
 STEPS_PER_TURN = 2           # while behind, at most this many steps a turn of its loop
-COLUMNS = "subscriber_id, low_run, since, last_answered"
+COLUMNS = "subscriber_id, low_run, since, last_answered, tried, answered"
 # a window's calls by their created_at index (SQLite would skip-scan every woman's calls)
 BY_TIME = "INDEXED BY attempts_created"
 CONTACT = "s.id, s.phone, s.name, s.language, s.slot, s.partner, s.timezone"
@@ -42,9 +44,12 @@ CONTACT = "s.id, s.phone, s.name, s.language, s.slot, s.partner, s.timezone"
 
 @dataclass
 class Her:
-    """One woman's summary: the rule's (Summary) and when she last answered a call."""
+    """One woman's summary: the rule's (Summary), when she last answered a call, and
+    whether a call of hers (tests never) was started (tried) and answered: the funnel's."""
     summary: Summary = field(default_factory=Summary)
     last_answered: float | None = None
+    tried: bool = False
+    answered: bool = False
 
 
 def _window(lo: float | None, hi: float | None, alias: str = "") -> tuple[str, tuple]:
@@ -53,35 +58,46 @@ def _window(lo: float | None, hi: float | None, alias: str = "") -> tuple[str, t
     return f" AND {sql}", args
 
 
-async def calls_in(store: Store, low_share: float, lo: float,
-                   hi: float | None) -> dict[int, Her]:
-    """The calls placed in [lo, hi) (hi None: open), reduced per woman: her Summary of them
-    (their ended calls, tests never, in her order: placed, then id) and when she last
-    answered one of them (any kind). reports.at_risk_women's reduction, over a window."""
+async def calls_in(store: Store, low_share: float, lo: float | None, hi: float | None,
+                   only: Sequence[int] = ()) -> dict[int, Her]:
+    """The calls placed in [lo, hi) (None: open), reduced per woman: her Summary of them
+    (their ended calls, tests never, in her order: placed, then id), when she last answered
+    one of them (any kind), and whether one (tests never) was started, answered.
+    reports.at_risk_women's reduction, over a window; `only`: these women's calls (by her
+    index, not the window's)."""
     cond, args = _window(lo, hi)
     acond, aargs = _window(lo, hi, "a.")
+    hint = BY_TIME
+    if only:
+        hint, marks = "", ", ".join("?" * len(only))
+        cond, acond = f"{cond} AND subscriber_id IN ({marks})", \
+            f"{acond} AND a.subscriber_id IN ({marks})"
+        args, aargs = (*args, *only), (*aargs, *only)
     women: dict[int, Her] = {}
     for r in await store.fetchall(
-            "SELECT subscriber_id, MAX(CASE WHEN kind != 'test' AND COALESCE(heard_share, 0)"
-            " >= ? THEN created_at END), MAX(created_at) FROM attempts"
-            f" {BY_TIME} WHERE outcome = 'answered' AND subscriber_id IS NOT NULL{cond}"
+            "SELECT subscriber_id, MAX(CASE WHEN outcome = 'answered' AND kind != 'test' AND"
+            " COALESCE(heard_share, 0) >= ? THEN created_at END),"
+            " MAX(CASE WHEN outcome = 'answered' THEN created_at END),"
+            " MAX(CASE WHEN kind != 'test' AND started_at IS NOT NULL THEN 1 ELSE 0 END),"
+            " MAX(CASE WHEN kind != 'test' AND outcome = 'answered' THEN 1 ELSE 0 END)"
+            f" FROM attempts {hint} WHERE subscriber_id IS NOT NULL{cond}"
             " GROUP BY subscriber_id", (low_share, *args)):
-        women[r[0]] = Her(Summary(reset=r[1] is not None), r[2])
+        women[r[0]] = Her(Summary(reset=r[1] is not None), r[2], bool(r[3]), bool(r[4]))
     for r in await store.fetchall(
             "WITH good AS (SELECT subscriber_id, MAX(created_at) AS t FROM attempts"
-            f" {BY_TIME} WHERE outcome = 'answered' AND COALESCE(heard_share, 0) >= ?"
+            f" {hint} WHERE outcome = 'answered' AND COALESCE(heard_share, 0) >= ?"
             f" AND kind != 'test'{cond} GROUP BY subscriber_id), "
             "after AS (SELECT a.subscriber_id AS sid, COALESCE(a.ended_at, a.created_at) AS t,"
             " CASE WHEN a.outcome = 'answered' THEN 1 ELSE 0 END AS ans,"
             " ROW_NUMBER() OVER (PARTITION BY a.subscriber_id ORDER BY a.created_at, a.id) AS k"
-            f" FROM attempts a {BY_TIME} LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
+            f" FROM attempts a {hint} LEFT JOIN good ON good.subscriber_id = a.subscriber_id"
             " WHERE a.kind != 'test' AND a.outcome IS NOT NULL AND a.subscriber_id IS NOT NULL"
             f" AND a.created_at > COALESCE(good.t, -1){acond}), "
             "marked AS (SELECT sid, t, ans, k, MAX(ans * k) OVER (PARTITION BY sid) AS la"
             " FROM after) "
             "SELECT sid, SUM(ans), MAX(CASE WHEN k = la + 1 THEN t END) FROM marked"
             " GROUP BY sid", (low_share, *args, *aargs)):
-        her = women.setdefault(r[0], Her())
+        her = women[r[0]]           # every woman of the window has her row of the first
         her.summary = Summary(int(r[1]), r[2], her.summary.reset)
     return women
 
@@ -100,17 +116,19 @@ async def _rows_of(store: Store, low_share: float, ids: Sequence[int]) -> dict[i
         for r in await store.fetchall(
                 f"SELECT {COLUMNS} FROM report_engagement WHERE low_share = ? AND "
                 f"subscriber_id IN ({', '.join('?' * len(part))})", (low_share, *part)):
-            out[r[0]] = Her(Summary(r[1], r[2]), r[3])
+            out[r[0]] = Her(Summary(r[1], r[2]), r[3], bool(r[4]), bool(r[5]))
     return out
 
 
 def _then(before: Her | None, after: Her) -> Her:
     if before is None:
-        return Her(Summary(after.summary.low_run, after.summary.since), after.last_answered)
+        return Her(Summary(after.summary.low_run, after.summary.since), after.last_answered,
+                   after.tried, after.answered)
     last = max((t for t in (before.last_answered, after.last_answered) if t is not None),
                default=None)
     s = joined(before.summary, after.summary)
-    return Her(Summary(s.low_run, s.since), last)
+    return Her(Summary(s.low_run, s.since), last, before.tried or after.tried,
+               before.answered or after.answered)
 
 
 async def fold(store: Store, low_share: float, now: float, *, step: float = STEP) -> bool:
@@ -130,20 +148,23 @@ async def fold(store: Store, low_share: float, now: float, *, step: float = STEP
             return False
         window = await calls_in(store, low_share, first, last)
         before = await _rows_of(store, low_share, sorted(window))
-        rows = []
-        for sid, after in window.items():
-            her = _then(before.get(sid), after)
-            rows.append((low_share, sid, her.summary.low_run, her.summary.since,
-                         her.last_answered))
-        await store.executemany(
-            f"INSERT INTO report_engagement (low_share, {COLUMNS}) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (low_share, subscriber_id) DO UPDATE SET low_run = excluded.low_run,"
-            " since = excluded.since, last_answered = excluded.last_answered", rows)
+        await _write(store, low_share, {sid: _then(before.get(sid), after)
+                                        for sid, after in window.items()})
         await store.execute(
             "INSERT INTO report_engagement_upto (low_share, upto, folded_at) VALUES (?, ?, ?) "
             "ON CONFLICT (low_share) DO UPDATE SET upto = excluded.upto, "
             "folded_at = excluded.folded_at", (low_share, last, now))
     return last < end
+
+
+async def _write(store: Store, low_share: float, women: dict[int, Her]) -> None:
+    await store.executemany(
+        f"INSERT INTO report_engagement (low_share, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (low_share, subscriber_id) DO UPDATE SET low_run = excluded.low_run,"
+        " since = excluded.since, last_answered = excluded.last_answered,"
+        " tried = excluded.tried, answered = excluded.answered",
+        [(low_share, sid, her.summary.low_run, her.summary.since, her.last_answered,
+          int(her.tried), int(her.answered)) for sid, her in women.items()])
 
 
 async def fold_all(store: Store, low_share: float, now: float, *,
@@ -156,15 +177,36 @@ async def fold_all(store: Store, low_share: float, now: float, *,
 
 
 async def forget(store: Store) -> None:
-    """In the caller's transaction (retention's purge): drop every summary; the fold starts
-    again from the calls left."""
+    """Drop every summary (tests, benchmarks: the report as it reads without one); the fold
+    starts again from every call."""
     await store.execute("DELETE FROM report_engagement")
     await store.execute("DELETE FROM report_engagement_upto")
 
 
+async def refold(store: Store, women: Sequence[int]) -> int:
+    """In the caller's transaction (retention's purge page, after it deleted calls of these
+    women): their rows of every share folded again from their calls left before its
+    `upto` (a woman with none left: no row). Returns the rows written."""
+    written = 0
+    ids = sorted(set(women))
+    for share, end in await store.fetchall(
+            "SELECT low_share, upto FROM report_engagement_upto ORDER BY low_share"):
+        for i in range(0, len(ids), CHUNK):
+            part = ids[i:i + CHUNK]
+            await store.execute(
+                "DELETE FROM report_engagement WHERE low_share = ? AND subscriber_id IN "
+                f"({', '.join('?' * len(part))})", (share, *part))
+            window = await calls_in(store, share, None, end, part)
+            await _write(store, share, {sid: _then(None, her) for sid, her in window.items()})
+            written += len(window)
+    return written
+
+
 async def forget_woman(store: Store, sub_id: int) -> None:
-    """In the caller's transaction (her erasure; she is never active again): her rows."""
-    await store.execute("DELETE FROM report_engagement WHERE subscriber_id = ?", (sub_id,))
+    """In the caller's transaction (her erasure; she is never active again): what her rows
+    say of her listening; the funnel's tried and answered stay (her calls stay)."""
+    await store.execute("UPDATE report_engagement SET low_run = 0, since = NULL, "
+                        "last_answered = NULL WHERE subscriber_id = ?", (sub_id,))
 
 
 async def at_risk_women(store: Store, *, low_share: float, unanswered_since: float,
@@ -195,13 +237,38 @@ async def at_risk_women(store: Store, *, low_share: float, unanswered_since: flo
         row = rows.pop(sid, None)
         her = _then(before.get(sid) if row is None else
                     Her(Summary(row["low_run"], row["since"]), row["last_answered"]),
-                    recent[sid])
+                    recent[sid])     # (tried, answered: not read here)
         if (her.summary.since is not None and her.summary.since <= unanswered_since) \
                 or her.summary.low_run >= low_calls:
             rows[sid] = {**dict(contacts[sid]), "subscriber_id": sid,
                          "low_run": her.summary.low_run, "since": her.summary.since,
                          "last_answered": her.last_answered}
     return list(rows.values())
+
+
+async def funnel(store: Store, by: str | None, lo: float | None, hi: float | None,
+                 programme: str | None = None) -> list | None:
+    """reports.funnel's rows, her "first attempt" and "first answer" from the summary's
+    tried and answered (any share's: each holds every call before its `upto`) and the calls
+    placed since its `upto`; None when there is no summary."""
+    held = await store.fetchall("SELECT low_share, upto FROM report_engagement_upto "
+                                "ORDER BY low_share LIMIT 1")
+    if not held:
+        return None
+    share, start = held[0]
+    cond, args = reports.in_range("s.enrolled_at", lo, hi, programme)
+    since = (f"s.id IN (SELECT subscriber_id FROM attempts {BY_TIME} WHERE created_at >= ?"
+             " AND kind != 'test' AND ")
+    return await store.fetchall(
+        f"SELECT {reports.group_column(by)} AS grp, COUNT(*) AS enrolled, "
+        f"{reports.VALID_NUMBER},"
+        f" SUM(CASE WHEN e.tried = 1 OR {since}started_at IS NOT NULL) THEN 1 ELSE 0 END)"
+        "  AS first_attempt,"
+        f" SUM(CASE WHEN e.answered = 1 OR {since}outcome = 'answered') THEN 1 ELSE 0 END)"
+        "  AS first_answer "
+        "FROM subscribers s LEFT JOIN report_engagement e"
+        " ON e.low_share = ? AND e.subscriber_id = s.id "
+        f"WHERE {cond} GROUP BY grp", (start, start, share, *args))
 
 
 async def _active(store: Store, ids: list[int], programme: str | None) -> set[int]:

@@ -18,6 +18,9 @@ CHUNK = 500         # ids in one IN (...) list
 HEARD_BAND = ("CASE WHEN a.heard_share >= 0.75 THEN 2 WHEN a.heard_share >= 0.5 THEN 1 "
               "ELSE 0 END")
 REPLAYED = "CASE WHEN COALESCE(a.plays, 0) >= 2 THEN 1 ELSE 0 END"
+# the funnel's women with a valid number (all but those deactivated for an invalid one)
+VALID_NUMBER = ("SUM(CASE WHEN NOT (s.status = 'deactivated' AND s.status_reason = "
+                "'invalid_number') THEN 1 ELSE 0 END) AS valid_number")
 
 Rows = list[sqlite3.Row]
 
@@ -51,8 +54,7 @@ async def funnel(store: Store, by: str | None, lo: float | None, hi: float | Non
     cond, args = in_range("s.enrolled_at", lo, hi, programme)
     return await store.fetchall(
         f"SELECT {group_column(by)} AS grp, COUNT(*) AS enrolled, "
-        " SUM(CASE WHEN NOT (s.status = 'deactivated' AND s.status_reason = 'invalid_number')"
-        "  THEN 1 ELSE 0 END) AS valid_number,"
+        f" {VALID_NUMBER},"
         " SUM(CASE WHEN EXISTS (SELECT 1 FROM attempts a WHERE a.subscriber_id = s.id"
         "     AND a.kind != 'test' AND a.started_at IS NOT NULL) THEN 1 ELSE 0 END)"
         "  AS first_attempt,"

@@ -11,8 +11,9 @@ cut-off reaches are dropped with them and rolled again from the rows left): call
 before the cut-off drop out of pick-up, listening and failure figures, missed calls received
 before it out of the callback figures, and the funnel's "first attempt" / "first answer"
 no longer count a woman whose every call was deleted. Women (enrolled, retention,
-deactivation reasons) are not touched. The at-risk list's summary per woman is dropped
-with any call and folded again from the calls left (ivr/adapters/report_engagement.py).
+deactivation reasons) are not touched. The summary per woman of the at-risk list and the
+funnel (ivr/adapters/report_engagement.py) is folded again, in the page's transaction, for
+the women whose calls the page deleted, from their calls left.
 Run `ivr report --json` before setting the rule if the old figures matter.
 """
 from __future__ import annotations
@@ -40,9 +41,10 @@ async def purge_page(store: Store, before: datetime, *, now: datetime, actor: st
     async with store.transaction():
         await lock(store, epoch(now))
         await unroll_before(store, cut)
-        ids = [r[0] for r in await store.fetchall(
-            "SELECT id FROM attempts WHERE created_at < ? AND outcome IS NOT NULL "
-            "ORDER BY created_at, id LIMIT ?", (cut, page))]
+        rows = await store.fetchall(
+            "SELECT id, subscriber_id FROM attempts WHERE created_at < ? AND outcome IS NOT "
+            "NULL ORDER BY created_at, id LIMIT ?", (cut, page))
+        ids = [r[0] for r in rows]
         calls = 0
         if ids:
             taken, param = store.ids_in(ids)
@@ -50,8 +52,8 @@ async def purge_page(store: Store, before: datetime, *, now: datetime, actor: st
                                 f"WHERE attempt_id IN {taken}", (param,))
             calls = (await store.execute(f"DELETE FROM attempts WHERE id IN {taken}",
                                          (param,))).rowcount
-        if calls:
-            await report_engagement.forget(store)      # folded again from the calls left
+        if calls:           # their women's summaries folded again from the calls left
+            await report_engagement.refold(store, [r[1] for r in rows if r[1] is not None])
         missed = (await store.execute(
             "DELETE FROM missed_calls WHERE id IN (SELECT id FROM missed_calls "
             "WHERE received_at < ? AND handled_at IS NOT NULL ORDER BY received_at, id "

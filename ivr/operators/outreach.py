@@ -20,7 +20,7 @@ from ivr.adapters.store import Store
 from ivr.adapters.workers import Workers
 from ivr.errors import BadInput
 from ivr.operators.records import name_out, phone_out
-from ivr.operators.report import at_risk_engagements
+from ivr.operators.report_at_risk import at_risk_engagements
 from scheduler.engagement import Engagement, weeks_unanswered
 from scheduler.outreach import estimate, rank, rank_at_risk
 from scheduler.outreach_weeks import WEEK_SECONDS, histories, transitions, week_label, week_start

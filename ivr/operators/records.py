@@ -39,6 +39,46 @@ def when(x: float | None, tz: str = "Asia/Kolkata", iso: bool = False) -> str | 
     return local.isoformat(timespec="seconds") if iso else local.strftime("%Y-%m-%d %H:%M")
 
 
+EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+class Whens:
+    """`when(x, tz)` (not iso) for many instants: the same text, with the zone's offset
+    looked up once per UTC day (when it is the same at both ends of the day; else `when`)
+    and each local date written once."""
+
+    def __init__(self) -> None:
+        self._offsets: dict[tuple[str, float], float | None] = {}
+        self._dates: dict[int, str] = {}
+
+    def __call__(self, x: float | None, tz: str = "Asia/Kolkata") -> str | None:
+        if x is None:
+            return None
+        key = (tz, x // 86400)
+        if key not in self._offsets:
+            self._offsets[key] = _day_offset(tz, key[1])
+        offset = self._offsets[key]
+        if offset is None:
+            return when(x, tz)
+        minute, second = divmod(x + offset, 60)
+        if second < 1e-4 or second > 59.9999:    # the microsecond rounding could move it
+            return when(x, tz)
+        day, m = divmod(int(minute), 1440)
+        text = self._dates.get(day)
+        if text is None:
+            text = self._dates[day] = date.fromordinal(EPOCH_DAY + day).isoformat()
+        return f"{text} {m // 60:02d}:{m % 60:02d}"
+
+
+def _day_offset(tz: str, day: float) -> float | None:
+    """The zone's UTC offset (seconds) through the UTC day `day` (days since the epoch);
+    None when it changes within the day."""
+    z = zone(tz)
+    first = instant(day * 86400).astimezone(z).utcoffset()
+    last = instant(day * 86400 + 86399.999).astimezone(z).utcoffset()
+    return first.total_seconds() if first is not None and first == last else None
+
+
 def woman(row, reveal: bool, iso: bool = False) -> dict:
     out = {k: row[k] for k in row.keys()}
     out["phone"] = phone_out(row["phone"], reveal)

@@ -27,13 +27,13 @@ from typing import Any, Callable, Sequence
 
 from ivr.adapters import (outreach, report_calls, report_engagement, reports,
                           reports_two_way)
-from ivr.adapters.columns import epoch, instant
+from ivr.adapters.columns import epoch
 from ivr.adapters.store import Store
 from ivr.errors import BadInput
 from ivr.operators.records import day_range, name_out, phone_out, when
+from ivr.operators.report_at_risk import at_risk_list
 from ivr.operators.report_outreach import outreach_calls
 from ivr.operators.report_two_way import answered_line, answers_by_week, followups_by_worker
-from scheduler.engagement import Engagement, at_risk, weeks_unanswered
 from scheduler.outcome import Outcome
 from scheduler.programme import Programme
 from scheduler.outreach_weeks import week_start
@@ -111,13 +111,14 @@ async def build_report(store: Store, programmes: Sequence[Programme], req: Repor
         lo, hi = day_range(req.first, req.last, p.timezone)
         today = now.astimezone(zone(p.timezone)).date()
         for key, rows in (
-                ("at_risk", await _at_risk(store, p, req.by, now, req.reveal, only)),
+                ("at_risk", await at_risk_list(store, p, req.by, now, req.reveal, only)),
                 ("promised_calls", await _promised_calls(store, req.by, req.reveal, only)),
                 ("answers_by_week", answers_by_week(map(dict, await reports_two_way.answer_counts(
                     store, req.by, lo, hi, p.name)), p)),
                 ("followups_by_worker", followups_by_worker(map(dict, await reports_two_way.
                     follow_ups(store, req.by, lo, hi, only)), lo, hi, today, req.reveal))):
-            lists[key] += [{**r, "group": label(r["group"])} for r in rows]
+            # one programme: the group as it is (no copy of 200,000 at-risk rows)
+            lists[key] += [{**r, "group": label(r["group"])} for r in rows] if several else rows
         usage = await answered_line(store, lo, hi, now, only, nobodys=p is default)
         lists["answered_line"] += [{**r, "group": p.name if several else r["group"]}
                                    for r in usage]
@@ -157,7 +158,10 @@ async def _programme_rows(store: Store, p: Programme, req: ReportRequest, now: d
     lo, hi = day_range(req.first, req.last, p.timezone)
     offset = (now.astimezone(zone(p.timezone)).utcoffset() or timedelta(0)).total_seconds()
     by = req.by
-    rows: dict[str, Any] = {"funnel": await reports.funnel(store, by, lo, hi, only),
+    women = await report_engagement.funnel(store, by, lo, hi, only)
+    if women is None:           # no summary yet: every woman's calls probed
+        women = await reports.funnel(store, by, lo, hi, only)
+    rows: dict[str, Any] = {"funnel": women,
             "statuses": await reports.statuses(store, by, lo, hi, only),
             "cube": await report_calls.call_cube(store, by, lo, hi, offset, only),
             "missed": await reports.missed_calls(store, by, lo, hi, only, nobodys),
@@ -284,65 +288,6 @@ def _callbacks(missed_rows: list[dict], requests: list[dict]) -> list[dict]:
                     "median_delay_min": round(d[len(d) // 2] / 60, 1) if d else None,
                     "p90_delay_min": round(d[min(len(d) - 1, int(len(d) * 0.9))] / 60, 1)
                     if d else None})
-    return out
-
-
-async def at_risk_engagements(store: Store, programme: Programme, now: datetime,
-                              only: str | None = None) -> dict[int, Engagement]:
-    """The active women flagged by the programme's at-risk rule, with what the rule reads of
-    her engagement (`only`: the women of that programme): the weeks unanswered and the run of
-    low listening since her last well-heard answered call (that call resets both counters),
-    from the summary per woman (ivr/adapters/report_engagement.py) and the calls since, or
-    reduced per woman by the database over every call (reports.at_risk_women) while there is
-    no summary; the rule decides."""
-    flagged, _ = await _flagged(store, programme, now, only)
-    return {sid: eng for sid, (eng, _) in flagged.items()}
-
-
-async def _flagged(store: Store, programme: Programme, now: datetime, only: str | None,
-                   by: str | None = None) -> tuple[dict[int, tuple[Engagement, Any]], bool]:
-    """at_risk_engagements, each with her row: with her contact columns, group (`by`) and
-    last answer when read from the summary (report_engagement.at_risk_women); and whether
-    they were (False: the summary was not there, reports.at_risk_women's rows)."""
-    rule = programme.at_risk
-    since = now.timestamp() - rule.unanswered_weeks * 7 * 86400
-    rows: list[Any] | None = await report_engagement.at_risk_women(
-        store, low_share=rule.low_listening_share, unanswered_since=since,
-        low_calls=rule.low_listening_calls, programme=only, by=by)
-    known = rows is not None
-    if rows is None:
-        rows = await reports.at_risk_women(
-            store, low_share=rule.low_listening_share, unanswered_since=since,
-            low_calls=rule.low_listening_calls, programme=only)
-    flagged = {}
-    for r in rows:
-        eng = Engagement(unanswered_since=instant(r["since"]),
-                         low_listening_run=r["low_run"])
-        if at_risk(eng, rule, now):
-            flagged[r["subscriber_id"]] = (eng, r)
-    return flagged, known
-
-
-async def _at_risk(store: Store, programme: Programme, by: str | None, now: datetime,
-                   reveal: bool, only: str | None) -> list[dict]:
-    """Active women flagged by the programme's at-risk rule, worst first: the call centre's
-    list."""
-    rule = programme.at_risk
-    flagged, known = await _flagged(store, programme, now, only, by)
-    women = [r for _, r in flagged.values()] if known else \
-        await reports.women_with_last_answer(store, by, list(flagged))
-    out = []
-    for s in women:
-        eng = flagged[s["id"]][0]
-        weeks = weeks_unanswered(eng, now)
-        out.append({"group": s["grp"], "woman": s["id"], "phone": phone_out(s["phone"], reveal),
-                    "name": name_out(s["name"], reveal), "language": s["language"],
-                    "slot": s["slot"],
-                    "partner": s["partner"], "weeks_unanswered": weeks,
-                    "low_listening_run": eng.low_listening_run,
-                    "why": "unanswered" if weeks >= rule.unanswered_weeks else "low listening",
-                    "last_answered": when(s["last_answered"], s["timezone"])})
-    out.sort(key=lambda r: (-r["weeks_unanswered"], -r["low_listening_run"], r["woman"]))
     return out
 
 

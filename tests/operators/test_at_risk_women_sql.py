@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from bench.report_bench import TABLES, fake_rows
 from ivr.adapters import reports
 from ivr.adapters.store import Store
-from ivr.operators.report import at_risk_engagements
+from ivr.operators.report_at_risk import at_risk_engagements
 from ivr.adapters.columns import instant
 from scheduler.engagement import at_risk, from_attempts, weeks_unanswered
 from scheduler.model import Attempt, AttemptKind
