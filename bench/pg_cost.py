@@ -33,6 +33,13 @@ def cpu_ms(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / TICK * 1000
 
 
+async def wal_at(store) -> int:
+    """The cluster's WAL position, in bytes (the bench is alone on its cluster: what a
+    claim wrote, its row locks, heap and index entries, is the difference)."""
+    rows = await store.fetchall("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+    return int(rows[0][0])
+
+
 def timed_statements(store, log: list) -> None:
     """Each statement the store sends: (its first 40 characters, ms) into log."""
     for name in ("fetchall", "execute", "copy_in", "executemany"):
@@ -67,7 +74,8 @@ async def main(args) -> None:
     cluster = Cluster.reuse(Path(args.cluster))
     db = f"cost_{args.what}"
     cluster.drop_database(db)
-    store = await PgStore.open(cluster.create_database(db, template="scale"), pool_size=1)
+    store = await PgStore.open(cluster.create_database(db, template=args.template),
+                              pool_size=1)
     out: dict = {"code": str(args.code), "load_before": os.getloadavg()}
     try:
         pid = (await store.fetchall("SELECT pg_backend_pid()"))[0][0]
@@ -85,16 +93,18 @@ async def main(args) -> None:
                        statements=len(log), by_statement=by_statement(log))
         else:
             await sched.claim(now - timedelta(days=30), "warm", 1)     # nothing due then
-            wall, client, server, sent = [], [], [], []
+            wall, client, server, sent, wal = [], [], [], [], []
             claims_log: list = []
             for _ in range(args.claims):
                 log.clear()
+                w0 = await wal_at(store)
                 s0, c0, t = cpu_ms(pid), time.process_time(), time.perf_counter()
                 got = await sched.claim(now, "bench", 500)
                 wall.append((time.perf_counter() - t) * 1000)
                 client.append((time.process_time() - c0) * 1000)
                 server.append(cpu_ms(pid) - s0)
                 sent.append(len(log))
+                wal.append(await wal_at(store) - w0)
                 claims_log += log
                 assert len(got) == 500
                 for a in got:
@@ -105,6 +115,7 @@ async def main(args) -> None:
                        client_cpu_ms_mean=round(statistics.mean(client), 1),
                        server_cpu_ms_mean=round(statistics.mean(server), 1),
                        statements_per_claim=statistics.median(sent),
+                       wal_kb_per_claim=round(statistics.mean(wal) / 1024, 1),
                        by_statement=by_statement(claims_log))
     finally:
         await store.close()
@@ -120,4 +131,6 @@ if __name__ == "__main__":
     p.add_argument("--code", default=str(Path(__file__).resolve().parent.parent),
                    help="the checkout whose code runs (default: this one)")
     p.add_argument("--claims", type=int, default=20)
+    p.add_argument("--template", default="scale",
+                   help="the database copied (default: store_scale.py's `scale`)")
     asyncio.run(main(p.parse_args()))
