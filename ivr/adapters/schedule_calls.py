@@ -5,6 +5,7 @@ statements for 500 calls at 2.5 M women) with the rule's per-row decisions.
 """
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import replace
 from datetime import datetime
@@ -25,7 +26,10 @@ from scheduler.policy import RetrySlots
 from scheduler.programme import Programme
 from scheduler.timeline import her_slot, her_zone
 
+log = logging.getLogger(__name__)
+
 MOVE_BATCH = 50000          # out-of-slot calls moved per claim (~0.25 s)
+CLAIM_TRIES = 3             # a claim refused by the one-live-call index is made again
 
 # Several programmes in one database (config.programmes): each ScheduleStore claims, moves,
 # plans and reaps only the women of its programme (`s.programme = ?`, her record's), so that
@@ -66,7 +70,21 @@ class Calls:
         attempt row leased to `owner`. Work found outside her slot (or the window) moves to
         its next opening, and the claim goes on past it until `limit` calls or no more due.
         The due calls' read says whether a callback is due too: the callbacks are read only
-        then (or when no call is due), and the calls read again after them."""
+        then (or when no call is due), and the calls read again after them.
+        On PostgreSQL a claim reads as of its first statement: when another node's claim
+        gave a woman a call and ended just before this one locked her row (her second due
+        call, say), this one would give her a second live call; the one-live-call index
+        refuses it, the whole claim rolls back, and is made again, seeing that call."""
+        for _ in range(CLAIM_TRIES - 1):
+            try:
+                return await self._claim(now, owner, limit)
+            except Exception as e:      # noqa: BLE001 -- only the one below is caught
+                if not self.store.live_call_taken(e):
+                    raise
+                log.info("a claim met a woman another node's claim had just taken: again")
+        return await self._claim(now, owner, limit)
+
+    async def _claim(self, now: datetime, owner: str, limit: int) -> list[Attempt]:
         out: list[Attempt] = []
         async with self.store.transaction():
             rows = await self._due_deliveries(now, limit)
