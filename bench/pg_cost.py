@@ -96,8 +96,8 @@ async def main(args) -> None:
             wall, client, server, sent, wal = [], [], [], [], []
             claims_log: list = []
             for _ in range(args.claims):
-                log.clear()
                 w0 = await wal_at(store)
+                log.clear()
                 s0, c0, t = cpu_ms(pid), time.process_time(), time.perf_counter()
                 got = await sched.claim(now, "bench", 500)
                 wall.append((time.perf_counter() - t) * 1000)
