@@ -72,7 +72,7 @@ async def main(args) -> None:
     from scheduler.programme import load_programme
 
     cluster = Cluster.reuse(Path(args.cluster))
-    db = f"cost_{args.what}"
+    db = args.db or f"cost_{args.what}"
     cluster.drop_database(db)
     store = await PgStore.open(cluster.create_database(db, template=args.template),
                               pool_size=1)
@@ -94,6 +94,7 @@ async def main(args) -> None:
         else:
             await sched.claim(now - timedelta(days=30), "warm", 1)     # nothing due then
             wall, client, server, sent, wal = [], [], [], [], []
+            released = {"wall": 0.0, "client": 0.0, "server": 0.0, "calls": 0}
             claims_log: list = []
             for _ in range(args.claims):
                 w0 = await wal_at(store)
@@ -107,8 +108,13 @@ async def main(args) -> None:
                 wal.append(await wal_at(store) - w0)
                 claims_log += log
                 assert len(got) == 500
+                s0, c0, t = cpu_ms(pid), time.process_time(), time.perf_counter()
                 for a in got:
                     await sched.release(a.id, Outcome.NO_ANSWER, None, now + timedelta(seconds=40))
+                released["wall"] += (time.perf_counter() - t) * 1000
+                released["client"] += (time.process_time() - c0) * 1000
+                released["server"] += cpu_ms(pid) - s0
+                released["calls"] += len(got)
             s = sorted(wall)
             out.update(claims=args.claims, wall_p50_ms=round(statistics.median(s), 1),
                        wall_p95_ms=round(s[max(0, -(-95 * len(s) // 100) - 1)], 1),
@@ -116,6 +122,8 @@ async def main(args) -> None:
                        server_cpu_ms_mean=round(statistics.mean(server), 1),
                        statements_per_claim=statistics.median(sent),
                        wal_kb_per_claim=round(statistics.mean(wal) / 1024, 1),
+                       release_ms_per_call={k: round(released[k] / released["calls"], 2)
+                                            for k in ("wall", "client", "server")},
                        by_statement=by_statement(claims_log))
     finally:
         await store.close()
@@ -131,6 +139,7 @@ if __name__ == "__main__":
     p.add_argument("--code", default=str(Path(__file__).resolve().parent.parent),
                    help="the checkout whose code runs (default: this one)")
     p.add_argument("--claims", type=int, default=20)
+    p.add_argument("--db", help="the copy's name (default cost_<what>)")
     p.add_argument("--template", default="scale",
                    help="the database copied (default: store_scale.py's `scale`)")
     asyncio.run(main(p.parse_args()))
