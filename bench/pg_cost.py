@@ -33,6 +33,13 @@ def cpu_ms(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / TICK * 1000
 
 
+async def wal_at(store) -> int:
+    """The cluster's WAL position, in bytes (the bench is alone on its cluster: what a
+    claim wrote, its row locks, heap and index entries, is the difference)."""
+    rows = await store.fetchall("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+    return int(rows[0][0])
+
+
 def timed_statements(store, log: list) -> None:
     """Each statement the store sends: (its first 40 characters, ms) into log."""
     for name in ("fetchall", "execute", "copy_in", "executemany"):
@@ -65,9 +72,10 @@ async def main(args) -> None:
     from scheduler.programme import load_programme
 
     cluster = Cluster.reuse(Path(args.cluster))
-    db = f"cost_{args.what}"
+    db = args.db or f"cost_{args.what}"
     cluster.drop_database(db)
-    store = await PgStore.open(cluster.create_database(db, template="scale"), pool_size=1)
+    store = await PgStore.open(cluster.create_database(db, template=args.template),
+                              pool_size=1)
     out: dict = {"code": str(args.code), "load_before": os.getloadavg()}
     try:
         pid = (await store.fetchall("SELECT pg_backend_pid()"))[0][0]
@@ -85,9 +93,11 @@ async def main(args) -> None:
                        statements=len(log), by_statement=by_statement(log))
         else:
             await sched.claim(now - timedelta(days=30), "warm", 1)     # nothing due then
-            wall, client, server, sent = [], [], [], []
+            wall, client, server, sent, wal = [], [], [], [], []
+            released = {"wall": 0.0, "client": 0.0, "server": 0.0, "calls": 0}
             claims_log: list = []
             for _ in range(args.claims):
+                w0 = await wal_at(store)
                 log.clear()
                 s0, c0, t = cpu_ms(pid), time.process_time(), time.perf_counter()
                 got = await sched.claim(now, "bench", 500)
@@ -95,16 +105,25 @@ async def main(args) -> None:
                 client.append((time.process_time() - c0) * 1000)
                 server.append(cpu_ms(pid) - s0)
                 sent.append(len(log))
+                wal.append(await wal_at(store) - w0)
                 claims_log += log
                 assert len(got) == 500
+                s0, c0, t = cpu_ms(pid), time.process_time(), time.perf_counter()
                 for a in got:
                     await sched.release(a.id, Outcome.NO_ANSWER, None, now + timedelta(seconds=40))
+                released["wall"] += (time.perf_counter() - t) * 1000
+                released["client"] += (time.process_time() - c0) * 1000
+                released["server"] += cpu_ms(pid) - s0
+                released["calls"] += len(got)
             s = sorted(wall)
             out.update(claims=args.claims, wall_p50_ms=round(statistics.median(s), 1),
                        wall_p95_ms=round(s[max(0, -(-95 * len(s) // 100) - 1)], 1),
                        client_cpu_ms_mean=round(statistics.mean(client), 1),
                        server_cpu_ms_mean=round(statistics.mean(server), 1),
                        statements_per_claim=statistics.median(sent),
+                       wal_kb_per_claim=round(statistics.mean(wal) / 1024, 1),
+                       release_ms_per_call={k: round(released[k] / released["calls"], 2)
+                                            for k in ("wall", "client", "server")},
                        by_statement=by_statement(claims_log))
     finally:
         await store.close()
@@ -120,4 +139,7 @@ if __name__ == "__main__":
     p.add_argument("--code", default=str(Path(__file__).resolve().parent.parent),
                    help="the checkout whose code runs (default: this one)")
     p.add_argument("--claims", type=int, default=20)
+    p.add_argument("--db", help="the copy's name (default cost_<what>)")
+    p.add_argument("--template", default="scale",
+                   help="the database copied (default: store_scale.py's `scale`)")
     asyncio.run(main(p.parse_args()))

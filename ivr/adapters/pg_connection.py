@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
-from typing import Any, Sequence
+from functools import lru_cache
+from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
@@ -22,8 +23,11 @@ RECONNECT_TIMEOUT = 5.0             # the pool gives a lost connection up after 
 
 
 class Row(tuple):
-    """A row read by position, by column name, and as dict(row), like sqlite3.Row."""
-    _index: dict[str, int]
+    """A row read by position, by column name, and as dict(row), like sqlite3.Row. Each
+    statement's rows are of a subclass that holds the names (row_class): a row is a bare
+    tuple, with no dict of its own to make."""
+    __slots__ = ()
+    _index: dict[str, int] = {}
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
@@ -34,15 +38,14 @@ class Row(tuple):
         return list(self._index)
 
 
-def row_factory(cursor: Any) -> Any:
-    names = [c.name for c in cursor.description or ()]
-    index = {n: i for i, n in enumerate(names)}
+@lru_cache(maxsize=1024)
+def row_class(names: tuple[str, ...]) -> type[Row]:
+    """The Row subclass of the statements whose columns are `names`, made once."""
+    return type("Row", (Row,), {"__slots__": (), "_index": {n: i for i, n in enumerate(names)}})
 
-    def make(values: Sequence[Any]) -> Row:
-        row = Row(values)
-        row._index = index
-        return row
-    return make
+
+def row_factory(cursor: Any) -> Any:
+    return row_class(tuple(c.name for c in cursor.description or ()))
 
 
 class Number(Loader):

@@ -28,14 +28,26 @@ def _arrays(rows: list[tuple], width: int) -> list[list[Any]]:
     return [[r[k] for r in rows] for k in range(width)]
 
 
+def _same(values: list[tuple], columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns (`values`: one tuple per column) whose value is one and the same in every
+    row, of one type (1 and True differ), all but one at most: one array gives the rows."""
+    same = tuple(c for c, v in zip(columns, values, strict=True)
+                 if v.count(v[0]) == len(v) and len(set(map(type, v))) == 1)
+    return same[:len(columns) - 1] if len(same) == len(columns) else same
+
+
 async def insert_new(store: "PgStore", table: str, columns: tuple[str, ...], rows: list[tuple],
                      along: tuple[str, tuple] | None = None) -> list[int]:
     """Store.insert_new in one statement (pg_sql.insert_arrays): the new ids, the rows and
-    `along` in one round trip."""
+    `along` in one round trip; a column of one value in every row is sent once."""
     types = await column_types(store, table)
+    values = list(zip(*rows, strict=True)) or [() for _ in columns]    # one tuple a column
+    same = _same(values, columns) if rows else ()
     sql = pg_sql.insert_arrays(table, columns, [types[c] for c in columns],
-                               along[0] if along else None)
-    params = (*_arrays(rows, len(columns)), *(along[1] if along else ()))
+                               along[0] if along else None, same)
+    once = [v[0] for c, v in zip(columns, values, strict=True) if c in same]
+    each = [list(v) for c, v in zip(columns, values, strict=True) if c not in same]
+    params = (*once, *each, *(along[1] if along else ()))
     return [r[0] for r in await store.fetchall(sql, params)]
 
 

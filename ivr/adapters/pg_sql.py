@@ -75,14 +75,20 @@ def sequence(table: str) -> str:
 
 
 def insert_arrays(table: str, columns: tuple[str, ...], types: list[str],
-                  along: str | None = None) -> str:
+                  along: str | None = None, same: tuple[str, ...] = ()) -> str:
     """One statement (the store's SQL, `?` placeholders) that inserts the rows given as one
     array per column (in that order, typed by `types`), each with a new id from the table's
     sequence, runs `along` (an UPDATE or DELETE; its parameters after the arrays) in the same
-    statement, and returns the new ids in the order of the arrays' elements."""
+    statement, and returns the new ids in the order of the arrays' elements. `same`: columns
+    whose value is the same in every row, each given once as a plain parameter (before the
+    arrays, in the order of `columns`) where the others are arrays (at least one must be):
+    a claim's kind, time, owner and lease are one value for its 500 rows, not 500 quoted."""
     names = ", ".join(columns)
-    return (f"WITH new AS MATERIALIZED (SELECT nextval({sequence(table)}) AS id, u.* "
-            f"FROM {arrays(columns, types, ordinality=True)})"
+    typed = dict(zip(columns, types, strict=True))
+    each = tuple(c for c in columns if c not in same)
+    once = "".join(f", ?::{typed[c]} AS {c}" for c in columns if c in same)
+    return (f"WITH new AS MATERIALIZED (SELECT nextval({sequence(table)}) AS id, u.*{once} "
+            f"FROM {arrays(each, [typed[c] for c in each], ordinality=True)})"
             + (f", along AS ({along})" if along else "")
             + f", inserted AS (INSERT INTO {table} (id, {names}) SELECT id, {names} FROM new) "
             "SELECT id FROM new ORDER BY ord")

@@ -88,6 +88,13 @@ class PgStore(Store):
             return ""
         return f" FOR UPDATE OF {tables} SKIP LOCKED"
 
+    def live_call_taken(self, error: BaseException) -> bool:
+        """Store.live_call_taken: a unique violation of attempts_one_live, outside any
+        transaction of the caller's (inside one, the whole of it is to be made again)."""
+        return (isinstance(error, psycopg.errors.UniqueViolation)
+                and error.diag.constraint_name == "attempts_one_live"
+                and _CONNECTION.get() is None)
+
     @classmethod
     async def open(cls, path: Path | str, *, group_writable: bool = False,
                    read_only: bool = False, key_file: Path | None = None,

@@ -236,6 +236,11 @@ class Store(AttemptRows):
     def skip_locked(self, tables: str) -> str:
         return ""
 
+    def live_call_taken(self, error: BaseException) -> bool:
+        """Whether `error` is a claim's new live call refused by attempts_one_live (006)
+        because another node's claim gave her one first: never here (one writer at a time)."""
+        return False
+
     async def new_ids(self, table: str, n: int) -> list[int]:
         """n ids for new rows of `table` (call inside a transaction)."""
         top = (await self.fetchall(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))[0][0]

@@ -63,6 +63,40 @@ async def test_insert_new_runs_its_along_statement_with_the_rows(store):
                     (old[2], 1.0, "old", 3, "a", None), (new[0], 5.0, "new", 9, "b", None)]
 
 
+async def test_insert_new_sends_a_column_of_one_value_once_and_keeps_every_row(store,
+                                                                              monkeypatch):
+    sent: list[str] = []
+    fetchall = store.fetchall
+
+    async def seen(sql, params=()):
+        sent.append(sql)
+        return await fetchall(sql, params)
+    monkeypatch.setattr(store, "fetchall", seen)
+    cases = [
+        # `at`, `actor`, `action` one value in all rows; NULL in every row too
+        [(7.5, "node-1", k, "claim", None) for k in range(200)],
+        # one row: every column but one sent once
+        [(8.0, "one", 3, "x", '{"a": 1}')],
+        # every row the same
+        [(9.0, "w", 4, "c", "d")] * 3,
+    ]
+    for rows in cases:
+        async with store.transaction():
+            ids = await asyncio.wait_for(store.insert_new("audit", COLUMNS, rows), 10)
+        got = {r[0]: r[1:] for r in await audit(store)}
+        assert [got[i] for i in ids] == [tuple(float(v) if k == 0 else v
+                                               for k, v in enumerate(r)) for r in rows]
+    # the same only when equal and of one type (1, 1.0 and True are equal in Python)
+    assert pg_rows._same([(1, 1.0), (True, True), ("a", "a"), (None, None)],
+                         ("x", "y", "z", "w")) == ("y", "z", "w")
+    assert pg_rows._same([(2, 2), ("a", "a")], ("x", "y")) == ("x",)    # one array kept
+    if store.dialect == "postgresql":
+        first = next(sql for sql in sent if "WITH new" in sql)
+        assert ("?::double precision AS at, ?::text AS actor, ?::text AS action, ?::text AS "
+                "detail FROM unnest(?::bigint[]) WITH ORDINALITY AS u(subscriber_id, ord)"
+                in first)
+
+
 async def test_insert_new_rolls_back_with_its_transaction(store):
     with pytest.raises(RuntimeError):
         async with store.transaction():

@@ -73,6 +73,18 @@ def test_insert_arrays_is_one_statement_with_its_along_and_ids_in_row_order():
     assert "along" not in pg_sql.insert_arrays("audit", ("at",), ["double precision"])
 
 
+def test_insert_arrays_gives_a_column_of_one_value_once_before_the_arrays():
+    sql = pg_sql.insert_arrays("attempts", ("delivery_id", "kind", "phone", "acquired_by"),
+                               ["bigint", "text", "text", "text"], None,
+                               same=("acquired_by", "kind"))
+    assert sql.startswith(
+        "WITH new AS MATERIALIZED (SELECT nextval((SELECT pg_get_serial_sequence('attempts', "
+        "'id')::regclass)) AS id, u.*, ?::text AS kind, ?::text AS acquired_by FROM "
+        "unnest(?::bigint[], ?::text[]) WITH ORDINALITY AS u(delivery_id, phone, ord))")
+    assert ("INSERT INTO attempts (id, delivery_id, kind, phone, acquired_by) SELECT id, "
+            "delivery_id, kind, phone, acquired_by FROM new") in sql
+
+
 def test_many_rows_as_arrays_in_one_statement():
     assert pg_sql.insert_ignoring("deliveries", ("subscriber_id", "message_key"),
                                   ["bigint", "text"], "subscriber_id, message_key") == (
