@@ -88,6 +88,36 @@ async def test_purge_deletes_old_ended_calls_only(database):
     assert [r[0] for r in audit] == ["purge_call_records"]
 
 
+async def test_purge_keeps_answers_follow_ups_and_the_call_centre_list_unlinked(database):
+    """A two-way call's answers, the follow-up they opened and a call-centre list row point
+    at the call: the purge deletes the old call and keeps those rows, without the link (it
+    failed on their foreign keys before, every day, and purged nothing)."""
+    ids = await asyncio.wait_for(calls(database.address), 10)
+    old, at = ids["old"], (NOW - timedelta(days=401)).timestamp()
+    store = await Store.open(database.address)
+    try:
+        await store.execute("INSERT INTO answers (id, subscriber_id, question, week, value, "
+                            "status, attempt_id, answered_at) VALUES (1, 1, 'fever', "
+                            "'2025-W43', 'yes', 'answered', ?, ?)", (old, at))
+        await store.execute("INSERT INTO follow_ups (subscriber_id, rule, reason, due_on, "
+                            "owner_role, question, answer_id, attempt_id, opened_at) VALUES "
+                            "(1, 'fever', 'fever reported', '2025-10-25', 'health_worker', "
+                            "'fever', 1, ?, ?)", (old, at))
+        await store.execute("INSERT INTO call_centre_list (subscriber_id, attempt_id, reason, "
+                            "added_at) VALUES (1, ?, 'opt_out_not_recorded', ?)", (old, at))
+        done = await asyncio.wait_for(purge_call_records(
+            store, NOW - timedelta(days=400), now=NOW), 10)
+        left = {r[0] for r in await store.fetchall("SELECT id FROM attempts")}
+        links = [(await store.fetchall(f"SELECT COUNT(*), MAX(attempt_id) FROM {t}"))[0]
+                 for t in ("answers", "follow_ups", "call_centre_list", "callback_requests")]
+        answer = (await store.fetchall("SELECT value FROM answers"))[0][0]
+    finally:
+        await store.close()
+    assert done["calls"] == 1 and old not in left
+    assert [(r[0], r[1]) for r in links] == [(1, None)] * 4     # every row kept, unlinked
+    assert answer == "yes"
+
+
 async def old_calls(store, calls: int, missed: int) -> None:
     """`calls` old ended calls and `missed` old handled missed calls (401 days old)."""
     at = (NOW - timedelta(days=401)).timestamp()

@@ -3,8 +3,9 @@ deleted, once a day in `ivr run` and on demand with `ivr db purge`.
 
 Deleted: ended calls (attempts) placed before the cut-off, and missed calls received
 before it that the service has handled. Never a live call (outcome NULL: the service still
-owns it) nor an unhandled missed call. A callback that was served by a deleted call keeps
-its row (times, status) without the link to it.
+owns it) nor an unhandled missed call. The rows that point at a deleted call keep
+everything but the link to it: the callback it served (times, status), the answers given in
+it and the follow-ups they opened, a call-centre list row.
 
 What `ivr report` loses (it counts from the call rows; the daily counts of the days the
 cut-off reaches are dropped with them and rolled again from the rows left): calls placed
@@ -29,6 +30,8 @@ from ivr.adapters.subscribers import audit
 
 
 PAGE = 20_000           # call records (and missed calls) deleted a transaction
+# the tables whose rows point at a call (attempt_id, indexed by migration 021)
+LINKS = ("callback_requests", "answers", "follow_ups", "call_centre_list")
 
 
 async def purge_page(store: Store, before: datetime, *, now: datetime, actor: str = "ivr",
@@ -48,8 +51,9 @@ async def purge_page(store: Store, before: datetime, *, now: datetime, actor: st
         calls = 0
         if ids:
             taken, param = store.ids_in(ids)
-            await store.execute(f"UPDATE callback_requests SET attempt_id = NULL "
-                                f"WHERE attempt_id IN {taken}", (param,))
+            for table in LINKS:         # the rows that point at them stay, unlinked
+                await store.execute(f"UPDATE {table} SET attempt_id = NULL "
+                                    f"WHERE attempt_id IN {taken}", (param,))
             calls = (await store.execute(f"DELETE FROM attempts WHERE id IN {taken}",
                                          (param,))).rowcount
         if calls:           # their women's summaries folded again from the calls left
