@@ -1,6 +1,7 @@
 """Benchmark: one page of the retention purge (ivr/adapters/retention.py purge_page, 20,000
-old calls) on a copy of a big store (SQLite or PostgreSQL), with and without migration 021's indexes on
-the rows that point at a call (callback_requests, answers, follow_ups, call_centre_list).
+old calls) on a copy of a big store (SQLite or PostgreSQL), with and without migration
+021's indexes on the rows that point at a call (callback_requests, answers, follow_ups,
+call_centre_list).
 
     .venv/bin/python bench/purge_page_bench.py --db /tmp/report-bench/ivr-report/10000000.db.020 \
         --runs 2
