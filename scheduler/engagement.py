@@ -51,8 +51,12 @@ def weeks_unanswered(eng: Engagement, now: datetime) -> int:
 
 
 def at_risk(eng: Engagement, rule: AtRiskRule, now: datetime) -> bool:
-    return weeks_unanswered(eng, now) >= rule.unanswered_weeks or \
-        eng.low_listening_run >= rule.low_listening_calls
+    return flags(weeks_unanswered(eng, now), eng.low_listening_run, rule)
+
+
+def flags(weeks: int, low_run: int, rule: AtRiskRule) -> bool:
+    """The at-risk rule on her whole weeks unanswered and her low-listening run."""
+    return weeks >= rule.unanswered_weeks or low_run >= rule.low_listening_calls
 
 
 def weeks_since(since: float | None, now: datetime, now_s: float | None = None) -> int:
@@ -78,8 +82,7 @@ def flagged_weeks(women: Iterable[tuple[float | None, int]], rule: AtRiskRule,
     out: list[int | None] = []
     for since, low_run in women:
         weeks = weeks_since(since, now, now_s)
-        out.append(weeks if weeks >= rule.unanswered_weeks or
-                   low_run >= rule.low_listening_calls else None)
+        out.append(weeks if flags(weeks, low_run, rule) else None)
     return out
 
 
