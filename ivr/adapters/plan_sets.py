@@ -11,8 +11,9 @@ checks it on both stores); CHUNK women per transaction, in (plan_at, id) order.
 """
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, AsyncIterator
 
 from ivr.adapters.columns import epoch
 from ivr.adapters.schedule_bulk import A_MESSAGE, DELIVERY_ROW, Planner
@@ -96,26 +97,28 @@ BY_KEY = (("enable_hashjoin", "off"), ("enable_mergejoin", "off"), ("enable_seqs
           ("jit", "off"))
 
 
-async def _by_key(store: Store, on: bool) -> None:
-    """PostgreSQL: read the chunk's women by walking subscribers_plan from `after`, and join
-    them to deliveries / subscribers by primary key, one probe a woman (on); or plan as
-    PostgreSQL likes (off: the temporary tables' joins by case). Its cost model prices
+@asynccontextmanager
+async def _by_key(store: Store) -> AsyncIterator[None]:
+    """PostgreSQL, for the statements inside: read the chunk's women by walking
+    subscribers_plan from `after`, and join them to deliveries / subscribers by primary key,
+    one probe a woman; after them, plan as PostgreSQL likes (the temporary tables' joins by
+    case). Its cost model prices
     100,000 probes above a scan of the whole table (a hash join over all deliveries, a
     merge join over the primary key of subscribers up to the chunk's last id: at 10 M
     women, 10 M rows read for 100,000 written), though the probes find their pages in
     memory; and with a share (`id % n = k`, estimated to keep 1 row in 200) it reads all
     subscribers by a parallel scan and sorts them for each chunk. JIT compiling (~0.4 s a
-    chunk) buys nothing here. SET LOCAL, and off puts back the values RESET would give:
+    chunk) buys nothing here. SET LOCAL, and the end puts back the values RESET would give:
     a caller's transaction around the plan keeps its own. SQLite: nothing."""
     if store.dialect != "postgresql":
+        yield
         return
-    if on:
-        values = ", ".join(f"('{k}', '{v}')" for k, v in BY_KEY)
-        await store.execute(f"SELECT set_config(k, v, true) FROM (VALUES {values}) AS t(k, v)")
-    else:
-        names = ", ".join(f"'{k}'" for k, _ in BY_KEY)
-        await store.execute("SELECT set_config(name, reset_val, true) FROM pg_settings "
-                            f"WHERE name IN ({names})")
+    values = ", ".join(f"('{k}', '{v}')" for k, v in BY_KEY)
+    await store.execute(f"SELECT set_config(k, v, true) FROM (VALUES {values}) AS t(k, v)")
+    yield                   # (no finally: after an error the transaction is lost anyway)
+    names = ", ".join(f"'{k}'" for k, _ in BY_KEY)
+    await store.execute("SELECT set_config(name, reset_val, true) FROM pg_settings "
+                        f"WHERE name IN ({names})")
 
 
 async def _chunk(store: Store, planner: Planner, now: datetime, part: str, args: list,
@@ -125,9 +128,8 @@ async def _chunk(store: Store, planner: Planner, now: datetime, part: str, args:
     at = epoch(now)
     for table in TABLES:
         await store.execute(f"DROP TABLE IF EXISTS {table}")
-    await _by_key(store, True)
-    await store.execute(WOMEN.format(part=part), (at, after[0], after[1], *args, chunk))
-    await _by_key(store, False)
+    async with _by_key(store):
+        await store.execute(WOMEN.format(part=part), (at, after[0], after[1], *args, chunk))
     n = (await store.fetchall("SELECT COUNT(*) FROM plan_women"))[0][0]
     last = after
     if n:
@@ -154,13 +156,11 @@ async def _chunk(store: Store, planner: Planner, now: datetime, part: str, args:
                                                "status", "next_attempt_at", "closed_at"), opens)
         for table in TABLES:
             await store.execute(f"ANALYZE {table}")
-        await _by_key(store, True)
-        await store.execute(CLOSE, (at,))
-        await _by_key(store, False)
+        async with _by_key(store):
+            await store.execute(CLOSE, (at,))
         await store.execute(OPEN)
-        await _by_key(store, True)
-        await store.execute(SET, (at,))
-        await _by_key(store, False)
+        async with _by_key(store):
+            await store.execute(SET, (at,))
     for table in TABLES:
         await store.execute(f"DROP TABLE IF EXISTS {table}")
     return int(n), last

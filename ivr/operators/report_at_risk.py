@@ -14,7 +14,7 @@ from ivr.adapters import report_engagement, reports
 from ivr.adapters.columns import instant
 from ivr.adapters.store import Store
 from ivr.operators.records import Whens, name_out, phone_out
-from scheduler.engagement import Engagement, flagged_weeks
+from scheduler.engagement import WEEK_SECONDS, Engagement, flagged_weeks
 from scheduler.programme import Programme
 
 
@@ -39,7 +39,7 @@ async def _flagged(store: Store, programme: Programme, now: datetime, only: str 
     (report_engagement.at_risk_women); and whether they were (False: the summary was not
     there, reports.at_risk_women's rows)."""
     rule = programme.at_risk
-    since = now.timestamp() - rule.unanswered_weeks * 7 * 86400
+    since = now.timestamp() - rule.unanswered_weeks * WEEK_SECONDS
     rows: list[Any] | None = await report_engagement.at_risk_women(
         store, low_share=rule.low_listening_share, unanswered_since=since,
         low_calls=rule.low_listening_calls, programme=only, by=by)
